@@ -1,0 +1,133 @@
+/**
+ * The ledger: every grant, written before the secret is, and an append-only audit log.
+ * The interface is asynchronous so that a PostgreSQL store can stand behind it;
+ * `sqlite-store.ts` is the embedded default.
+ */
+
+export type GrantState = "granting" | "active" | "revoked" | "expired" | "failed";
+export const LIVE_STATES: readonly GrantState[] = ["granting", "active"];
+
+export interface Person {
+  id: number;
+  login: string;
+}
+
+export interface Grant {
+  id: string;
+  installationId: number;
+  owner: string;
+  repo: string;
+  environment: string;
+  /** The secret's name as GitHub stores it (upper case). */
+  secret: string;
+  requester: Person;
+  prNumber: number;
+  headSha: string;
+  approvers: Person[];
+  reason: string;
+  durationMs: number;
+  /** Idempotency key: one grant per (repository, PR, head commit, environment, secret). */
+  requestKey: string;
+  createdAt: Date;
+  /** When the secret was written (state became active). */
+  grantedAt: Date | null;
+  /** Fixed when the row is written, before the secret is. */
+  expiresAt: Date;
+  endedAt: Date | null;
+  state: GrantState;
+  /** Why it ended or failed: "expired", "pull request closed", an operator's reason, an error summary. */
+  endReason: string | null;
+  /** Failed revocation attempts so far. */
+  revokeAttempts: number;
+  /** Earliest time the next revocation attempt may run (backoff); null when not backing off. */
+  nextAttemptAt: Date | null;
+  lastError: string | null;
+}
+
+export interface NewGrant {
+  installationId: number;
+  owner: string;
+  repo: string;
+  environment: string;
+  secret: string;
+  requester: Person;
+  prNumber: number;
+  headSha: string;
+  approvers: Person[];
+  reason: string;
+  durationMs: number;
+  requestKey: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type AuditAction =
+  | "validated"
+  | "rejected"
+  | "approved"
+  | "granting"
+  | "granted"
+  | "failed"
+  | "revoked"
+  | "expired"
+  | "revoke_failed"
+  | "reconciled";
+
+export interface AuditInput {
+  at: Date;
+  action: AuditAction;
+  /** Login of the person, or `jit-access` for the app itself, or `operator:<name>` for the CLI. */
+  actor: string;
+  owner: string;
+  repo: string;
+  prNumber?: number;
+  grantId?: string;
+  environment?: string;
+  secret?: string;
+  /** Free-form details; never a secret value. */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditInput {
+  seq: number;
+}
+
+export interface GrantFilter {
+  owner?: string;
+  repo?: string;
+  prNumber?: number;
+  environment?: string;
+  secret?: string;
+  /** Only `granting`/`active` when true (the default); every state when false. */
+  liveOnly?: boolean;
+}
+
+export interface LedgerStore {
+  /**
+   * Writes the grant in state `granting`, unless a grant with the same `requestKey` exists:
+   * then returns that one with `created: false` and writes nothing.
+   */
+  beginGrant(grant: NewGrant): Promise<{ grant: Grant; created: boolean }>;
+  markActive(id: string, at: Date): Promise<Grant>;
+  /** The write failed: nothing is live. State `failed`, with the reason. */
+  markFailed(id: string, reason: string, at: Date): Promise<Grant>;
+  /** The grant ended: state `expired` or `revoked`, with the reason. */
+  markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant>;
+  /** A revocation attempt failed; the grant stays live and due, next attempt not before `nextAttemptAt`. */
+  recordRevokeFailure(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
+  getGrant(id: string): Promise<Grant | null>;
+  listGrants(filter?: GrantFilter): Promise<Grant[]>;
+  /** Live grants for the same secret in the same environment, other than `excludeId`. */
+  countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number>;
+  /**
+   * Live grants whose expiry is at or before `now` and whose backoff (if any) has passed,
+   * oldest expiry first, at most `limit`, after the grant id `after` in that order when given
+   * (keyset pagination).
+   */
+  dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
+  /** Live grants expiring at or before `until` (for exact timers). */
+  expiringBy(until: Date): Promise<Grant[]>;
+  appendAudit(event: AuditInput): Promise<void>;
+  listAudit(options?: { since?: Date }): Promise<AuditEvent[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,33 @@
+/**
+ * The operator catalog: which secrets exist, where their values come from, and who may
+ * receive them. Loaded once at start-up from `JIT_CATALOG`; repository writers cannot change it.
+ * The loader lives in `load-catalog.ts`; this file holds the types every other module uses.
+ */
+
+/** Where a secret's value is read from at grant time. */
+export type SecretSource =
+  | { kind: "env"; variable: string }
+  | { kind: "file"; path: string };
+
+export interface CatalogSecret {
+  /** The secret's name in the environment, as written in the catalog (GitHub upper-cases it). */
+  name: string;
+  source: SecretSource;
+  /** Globs over `owner/name`, e.g. `acme/*`. */
+  repositories: string[];
+  environments: string[];
+  maxDurationMs: number;
+  /** No minimum unless set. */
+  minDurationMs?: number;
+  /** Distinct code owners that must approve; at least 1. */
+  approvals: number;
+  /** A reason must match this regular expression when set (source text, compiled with `u`). */
+  reasonPattern?: string;
+}
+
+export interface Catalog {
+  /** Path the catalog was loaded from, for messages. */
+  file: string;
+  /** Keyed by the secret's name in upper case (GitHub secret names are case-insensitive). */
+  secrets: Map<string, CatalogSecret>;
+}

@@ -1,0 +1,15 @@
+/**
+ * Repository configuration `.github/jit-access.yml`, read from the default branch.
+ * It may only tighten the catalog: shorter durations, more approvals; never widen it.
+ * The parser lives in `load-repo-config.ts`.
+ */
+export interface RepoConfig {
+  /** Path of the requests file in the repository; default `jit-requests.yml`. */
+  requestsFile: string;
+  /** Upper bound on every request's duration; the lower of this and the catalog's wins. */
+  maxDurationMs?: number;
+  /** Minimum approvals for every request; the higher of this and the catalog's wins. */
+  approvals?: number;
+}
+
+export const DEFAULT_REPO_CONFIG: RepoConfig = { requestsFile: "jit-requests.yml" };
