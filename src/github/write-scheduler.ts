@@ -1,0 +1,138 @@
+import type { Clock, TimerHandle } from "../util/clock.js";
+
+/**
+ * Writes to GitHub, paced per installation and taken in priority order.
+ *
+ * GitHub asks integrations to space content-creating requests (about one a second) and
+ * notifying ones (comments) further apart, and answers bursts with secondary rate limits.
+ * Probot's throttling plugin does this with one process-wide queue, so a comment for one
+ * repository can delay the revocation of a secret in another. Here each installation has its
+ * own lane, and within a lane a secret DELETE always goes before a PUT, a PUT before a check
+ * run, and check runs before comments and labels.
+ */
+export type WriteKind = "secret-delete" | "secret-put" | "check-run" | "other" | "label" | "comment";
+
+const PRIORITY: Record<WriteKind, number> = {
+  "secret-delete": 0,
+  "secret-put": 1,
+  "check-run": 2,
+  other: 3,
+  label: 4,
+  comment: 4,
+};
+const LEVELS = 5;
+
+export interface WriteSchedulerOptions {
+  clock: Clock;
+  /** Gap between two writes of one installation. GitHub's guidance: one second. */
+  writeIntervalMs?: number;
+  /** Gap between two notifying writes (comments) of one installation. */
+  notifyIntervalMs?: number;
+}
+
+interface Job {
+  kind: WriteKind;
+  run: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Lane {
+  queues: Job[][];
+  busy: boolean;
+  nextWriteAt: number;
+  nextNotifyAt: number;
+  pausedUntil: number;
+  timer: TimerHandle | null;
+  timerAt: number;
+}
+
+export class WriteScheduler {
+  readonly #clock: Clock;
+  readonly #writeIntervalMs: number;
+  readonly #notifyIntervalMs: number;
+  readonly #lanes = new Map<string, Lane>();
+
+  constructor(options: WriteSchedulerOptions) {
+    this.#clock = options.clock;
+    this.#writeIntervalMs = options.writeIntervalMs ?? 1000;
+    this.#notifyIntervalMs = options.notifyIntervalMs ?? 3000;
+  }
+
+  /** Runs `run` in the lane of `installation` when its turn comes; resolves with its result. */
+  schedule<T>(installation: string, kind: WriteKind, run: () => Promise<T>): Promise<T> {
+    const lane = this.#lane(installation);
+    return new Promise<T>((resolve, reject) => {
+      lane.queues[PRIORITY[kind]]!.push({ kind, run, resolve: resolve as (v: unknown) => void, reject });
+      this.#pump(lane);
+    });
+  }
+
+  /** Holds every write of `installation` until `untilMs` (a `retry-after` or rate-limit reset). */
+  pause(installation: string, untilMs: number): void {
+    const lane = this.#lane(installation);
+    lane.pausedUntil = Math.max(lane.pausedUntil, untilMs);
+    this.#pump(lane);
+  }
+
+  /** Writes waiting in the lane of `installation`, by kind (for logs and tests). */
+  pending(installation: string): WriteKind[] {
+    const lane = this.#lanes.get(installation);
+    return lane ? lane.queues.flat().map((job) => job.kind) : [];
+  }
+
+  #lane(installation: string): Lane {
+    let lane = this.#lanes.get(installation);
+    if (!lane) {
+      lane = {
+        queues: Array.from({ length: LEVELS }, () => []),
+        busy: false,
+        nextWriteAt: 0,
+        nextNotifyAt: 0,
+        pausedUntil: 0,
+        timer: null,
+        timerAt: Number.POSITIVE_INFINITY,
+      };
+      this.#lanes.set(installation, lane);
+    }
+    return lane;
+  }
+
+  #head(lane: Lane): Job | undefined {
+    for (const queue of lane.queues) if (queue.length > 0) return queue[0];
+    return undefined;
+  }
+
+  #pump(lane: Lane): void {
+    if (lane.busy) return;
+    const job = this.#head(lane);
+    if (!job) return;
+    const now = this.#clock.now();
+    let startAt = Math.max(lane.nextWriteAt, lane.pausedUntil);
+    if (job.kind === "comment") startAt = Math.max(startAt, lane.nextNotifyAt);
+    if (startAt > now) {
+      // Wait, but re-decide when the time comes: a more urgent write may have arrived.
+      if (lane.timer && lane.timerAt <= startAt) return;
+      lane.timer?.cancel();
+      lane.timerAt = startAt;
+      lane.timer = this.#clock.setTimer(() => {
+        lane.timer = null;
+        lane.timerAt = Number.POSITIVE_INFINITY;
+        this.#pump(lane);
+      }, startAt - now);
+      return;
+    }
+    lane.queues[PRIORITY[job.kind]]!.shift();
+    lane.busy = true;
+    void job
+      .run()
+      .then(job.resolve, job.reject)
+      .finally(() => {
+        const done = this.#clock.now();
+        lane.busy = false;
+        lane.nextWriteAt = done + this.#writeIntervalMs;
+        if (job.kind === "comment") lane.nextNotifyAt = done + this.#notifyIntervalMs;
+        this.#pump(lane);
+      });
+  }
+}

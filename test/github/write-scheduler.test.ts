@@ -1,0 +1,114 @@
+import { describe, expect, it } from "@jest/globals";
+import { ManualClock } from "../../src/util/clock.js";
+import { WriteScheduler, type WriteKind } from "../../src/github/write-scheduler.js";
+
+function setup() {
+  const clock = new ManualClock(0);
+  const scheduler = new WriteScheduler({ clock });
+  const log: { at: number; lane: string; what: string }[] = [];
+  const write = (lane: string, kind: WriteKind, what = kind) =>
+    scheduler.schedule(lane, kind, async () => {
+      log.push({ at: clock.now(), lane, what });
+      return what;
+    });
+  return { clock, scheduler, log, write };
+}
+
+describe("WriteScheduler", () => {
+  it("spaces writes of one installation one second apart", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "check-run", "a");
+    void write("1", "check-run", "b");
+    void write("1", "check-run", "c");
+    await clock.advance(5000);
+    expect(log.map((e) => [e.what, e.at])).toEqual([
+      ["a", 0],
+      ["b", 1000],
+      ["c", 2000],
+    ]);
+  });
+
+  it("does not make one installation wait for another", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "comment", "one-a");
+    void write("1", "comment", "one-b");
+    void write("2", "secret-delete", "two");
+    await clock.advance(0);
+    expect(log.map((e) => e.what)).toEqual(["one-a", "two"]);
+  });
+
+  it("takes a revocation before queued comments, labels and check runs", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "comment", "first comment");
+    void write("1", "comment", "second comment");
+    void write("1", "label");
+    void write("1", "check-run");
+    void write("1", "secret-put");
+    await clock.advance(0);
+    void write("1", "secret-delete");
+    await clock.advance(20_000);
+    expect(log.map((e) => e.what)).toEqual([
+      "first comment",
+      "secret-delete",
+      "secret-put",
+      "check-run",
+      "second comment",
+      "label",
+    ]);
+  });
+
+  it("keeps comments three seconds apart but lets other writes through in between", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "comment", "c1");
+    await clock.advance(0);
+    void write("1", "comment", "c2");
+    void write("1", "label", "l1");
+    await clock.advance(10_000);
+    // c2 is the head of its level; it waits for the 3 s notification gap; the label, at the same
+    // level behind it, waits too (FIFO within a level).
+    expect(log.map((e) => [e.what, e.at])).toEqual([
+      ["c1", 0],
+      ["c2", 3000],
+      ["l1", 4000],
+    ]);
+  });
+
+  it("holds a lane while paused by a rate limit, then resumes", async () => {
+    const { clock, scheduler, log, write } = setup();
+    scheduler.pause("1", 30_000);
+    void write("1", "secret-delete", "d");
+    void write("2", "secret-delete", "other");
+    await clock.advance(29_999);
+    expect(log.map((e) => e.what)).toEqual(["other"]);
+    await clock.advance(1);
+    expect(log.map((e) => [e.what, e.at])).toEqual([
+      ["other", 0],
+      ["d", 30_000],
+    ]);
+  });
+
+  it("passes results and errors back to the caller and carries on", async () => {
+    const { clock, scheduler } = setup();
+    const failed = scheduler.schedule("1", "secret-put", async () => {
+      throw new Error("boom");
+    });
+    const ok = scheduler.schedule("1", "secret-put", async () => 42);
+    const outcome = failed.then(
+      () => "resolved",
+      (error: Error) => error.message,
+    );
+    await clock.advance(2000);
+    await expect(outcome).resolves.toBe("boom");
+    await expect(ok).resolves.toBe(42);
+  });
+
+  it("reports pending writes by kind", async () => {
+    const { clock, scheduler, write } = setup();
+    void write("1", "comment");
+    await clock.advance(0);
+    void write("1", "label");
+    void write("1", "secret-delete");
+    expect(scheduler.pending("1")).toEqual(["secret-delete", "label"]);
+    expect(scheduler.pending("9")).toEqual([]);
+  });
+});
