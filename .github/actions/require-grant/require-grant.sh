@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# require-grant: stop a job early, with one annotation per secret, when a secret it needs is
+# not granted to its environment right now.
+#
+# Reads secret NAMES from its inputs (set by action.yml as environment variables):
+#   INPUT_SECRETS      names, separated by commas and/or new lines
+#   INPUT_ENVIRONMENT  the environment the job targets (for the message)
+#   INPUT_HELP_URL     where to read how to request access (for the message)
+# The VALUES arrive as environment variables set by the caller's `env:`. A value is only
+# tested for being non-empty: it is never printed, never evaluated, never masked here
+# (GitHub already masks secrets).
+#
+# Exit status: 0 all present, 1 at least one not granted, 2 usage error.
+#
+# This script's own variables all start with `_rg_` so that a secret name cannot name one of
+# them; names with that prefix are refused.
+
+set +xv # a caller's SHELLOPTS=xtrace would otherwise trace the value checks below
+set -euo pipefail
+LC_ALL=C # ASCII ranges in the name patterns below, whatever the runner's locale
+
+# Escapes text for the message part of a workflow command (`::error ...::<message>`), so that
+# input text can neither break the annotation nor start a new workflow command.
+_rg_escape_message() {
+  local _rg_text=$1
+  _rg_text=${_rg_text//'%'/'%25'}
+  _rg_text=${_rg_text//$'\r'/'%0D'}
+  _rg_text=${_rg_text//$'\n'/'%0A'}
+  printf '%s' "$_rg_text"
+}
+
+_rg_usage_error() {
+  printf '::error title=require-grant usage::%s\n' "$(_rg_escape_message "$1")"
+}
+
+_rg_environment=${INPUT_ENVIRONMENT-}
+_rg_help=${INPUT_HELP_URL-}
+if [ -z "$_rg_help" ]; then
+  _rg_help="the jit-access README on requesting access"
+fi
+
+_rg_usage_errors=0
+if [ -z "$_rg_environment" ]; then
+  _rg_usage_error "the environment input is empty; set it to the environment this job targets, e.g. environment: production"
+  _rg_usage_errors=$((_rg_usage_errors + 1))
+fi
+
+# Split the list on commas and new lines; trim blanks; skip empty entries; drop duplicates.
+# An entry that is not a name is reported by its position only: if a value was passed here by
+# mistake, it must not reach the log.
+_rg_names=()
+_rg_position=0
+_rg_list=${INPUT_SECRETS-}
+_rg_list=${_rg_list//,/$'\n'}
+while IFS= read -r _rg_entry || [ -n "$_rg_entry" ]; do
+  _rg_entry=${_rg_entry#"${_rg_entry%%[![:space:]]*}"}
+  _rg_entry=${_rg_entry%"${_rg_entry##*[![:space:]]}"}
+  [ -n "$_rg_entry" ] || continue
+  _rg_position=$((_rg_position + 1))
+  if ! [[ $_rg_entry =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+    _rg_usage_error "entry $_rg_position of the secrets input is not a secret name: use letters, digits and _ only, not starting with a digit, separated by commas or new lines (pass names here and values through env:)"
+    _rg_usage_errors=$((_rg_usage_errors + 1))
+    continue
+  fi
+  if [[ $_rg_entry =~ ^[Gg][Ii][Tt][Hh][Uu][Bb]_ ]]; then
+    _rg_usage_error "entry $_rg_position of the secrets input ($_rg_entry) starts with GITHUB_, which GitHub reserves; no secret can have that name"
+    _rg_usage_errors=$((_rg_usage_errors + 1))
+    continue
+  fi
+  if [[ $_rg_entry == _rg_* ]]; then
+    _rg_usage_error "entry $_rg_position of the secrets input ($_rg_entry) starts with _rg_, which this action reserves for its own variables; rename the environment variable"
+    _rg_usage_errors=$((_rg_usage_errors + 1))
+    continue
+  fi
+  _rg_seen=no
+  for _rg_known in ${_rg_names[@]+"${_rg_names[@]}"}; do
+    if [ "$_rg_known" = "$_rg_entry" ]; then _rg_seen=yes; fi
+  done
+  if [ "$_rg_seen" = no ]; then _rg_names+=("$_rg_entry"); fi
+done <<<"$_rg_list"
+
+if [ "$_rg_position" -eq 0 ]; then
+  _rg_usage_error "the secrets input lists no names; set it to the names of the secrets this job needs, e.g. secrets: PROD_DB_URL"
+  _rg_usage_errors=$((_rg_usage_errors + 1))
+fi
+if [ "$_rg_usage_errors" -gt 0 ]; then
+  exit 2
+fi
+
+# Every name is now a valid shell identifier, so the indirect expansion reads exactly the
+# environment variable of that name and nothing else.
+_rg_missing=0
+for _rg_name in "${_rg_names[@]}"; do
+  if [ -z "${!_rg_name-}" ]; then
+    printf '::error title=Secret not granted::%s\n' "$(_rg_escape_message "$_rg_name is not granted to environment $_rg_environment right now; request it by adding an entry to jit-requests.yml (see $_rg_help)")"
+    _rg_missing=$((_rg_missing + 1))
+  fi
+done
+if [ "$_rg_missing" -gt 0 ]; then
+  exit 1
+fi
+
+_rg_joined=$(printf '%s, ' "${_rg_names[@]}")
+printf 'Available to this job in environment %s: %s\n' "$(_rg_escape_message "$_rg_environment")" "${_rg_joined%, }"
