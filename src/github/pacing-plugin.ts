@@ -1,0 +1,53 @@
+import type { Octokit } from "@octokit/core";
+import type { Clock } from "../util/clock.js";
+import { classifyWrite } from "./classify-write.js";
+import { rateLimitWait } from "./rate-limit-wait.js";
+import type { WriteScheduler } from "./write-scheduler.js";
+
+export interface PacingOptions {
+  scheduler: WriteScheduler;
+  clock: Clock;
+  /** Rate-limited requests are retried this many times, each after GitHub's wait. */
+  maxRetries?: number;
+  /** A wait longer than this is not waited for here; the error goes to the caller. */
+  maxWaitMs?: number;
+}
+
+type RequestOptions = { method: string; url: string; [key: string]: unknown };
+type RequestFn = (options: RequestOptions) => Promise<unknown>;
+
+/**
+ * An Octokit plugin that sends every write through the per-installation WriteScheduler and
+ * honours GitHub's rate-limit answers: the installation's lane pauses for the time GitHub asks,
+ * and the request is retried in its turn. Logs name the route, never a body.
+ */
+export function pacingPlugin(pacing: PacingOptions) {
+  const maxRetries = pacing.maxRetries ?? 3;
+  const maxWaitMs = pacing.maxWaitMs ?? 120_000;
+  return (octokit: Octokit, options: { auth?: unknown }) => {
+    const auth = options.auth as { installationId?: number | string } | undefined;
+    const lane = auth?.installationId !== undefined ? String(auth.installationId) : "app";
+    octokit.hook.wrap("request", async (request, requestOptions) => {
+      const send = request as unknown as RequestFn;
+      const opts = requestOptions as unknown as RequestOptions;
+      const kind = classifyWrite(opts.method, opts.url);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await (kind
+            ? pacing.scheduler.schedule(lane, kind, () => send(opts))
+            : send(opts))) as never;
+        } catch (error) {
+          const wait = rateLimitWait(error, pacing.clock.now());
+          if (wait === null || attempt >= maxRetries || wait > maxWaitMs) throw error;
+          octokit.log.warn(
+            `GitHub rate limit on ${opts.method} ${opts.url} (installation ${lane}): ` +
+              `pausing this installation's writes for ${Math.ceil(wait / 1000)} s, then retrying (attempt ${attempt + 1} of ${maxRetries})`,
+          );
+          pacing.scheduler.pause(lane, pacing.clock.now() + wait);
+          if (!kind) await new Promise<void>((resolve) => pacing.clock.setTimer(resolve, wait));
+        }
+      }
+    });
+    return {};
+  };
+}

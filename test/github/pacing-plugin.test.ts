@@ -1,0 +1,117 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { WriteScheduler } from "../../src/github/write-scheduler.js";
+import { ManualClock, systemClock } from "../../src/util/clock.js";
+
+const API = "https://api.github.com";
+
+describe("app Octokit pacing", () => {
+  beforeEach(() => nock.disableNetConnect());
+  afterEach(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  function client() {
+    const scheduler = new WriteScheduler({ clock: systemClock, writeIntervalMs: 0, notifyIntervalMs: 0 });
+    const Octokit = createAppOctokit({ scheduler, clock: systemClock }, { retry: false });
+    const warnings: string[] = [];
+    const log = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never, log: log as never });
+    return { octokit, scheduler, warnings };
+  }
+
+  it("retries a write that meets a secondary rate limit, after GitHub's retry-after", async () => {
+    const { octokit, warnings } = client();
+    const scope = nock(API)
+      .delete("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
+      .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "0" })
+      .delete("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
+      .reply(204);
+    const response = await octokit.rest.actions.deleteEnvironmentSecret({
+      owner: "acme",
+      repo: "api",
+      environment_name: "production",
+      secret_name: "PROD_DB_URL",
+    });
+    expect(response.status).toBe(204);
+    expect(scope.isDone()).toBe(true);
+    expect(warnings).toEqual([
+      expect.stringContaining("GitHub rate limit on DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name} (installation 7)"),
+    ]);
+  });
+
+  it("gives up after the retries and hands the error to the caller", async () => {
+    const { octokit } = client();
+    nock(API)
+      .put("/repos/acme/api/environments/production/secrets/X")
+      .times(4)
+      .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "0" });
+    await expect(
+      octokit.rest.actions.createOrUpdateEnvironmentSecret({
+        owner: "acme",
+        repo: "api",
+        environment_name: "production",
+        secret_name: "X",
+        encrypted_value: "c2VhbGVk",
+        key_id: "1",
+      }),
+    ).rejects.toMatchObject({ status: 403 });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("does not retry a permission error", async () => {
+    const { octokit } = client();
+    nock(API).post("/repos/acme/api/check-runs").once().reply(403, { message: "Resource not accessible by integration" });
+    await expect(octokit.rest.checks.create({ owner: "acme", repo: "api", name: "jit-access", head_sha: "a".repeat(40) })).rejects.toMatchObject({
+      status: 403,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("sends a revocation ahead of comments and labels already waiting in the lane", async () => {
+    const clock = new ManualClock(0);
+    const scheduler = new WriteScheduler({ clock });
+    const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never });
+    const order: string[] = [];
+    nock(API)
+      .post("/repos/acme/api/issues/1/comments")
+      .twice()
+      .reply(201, (_uri, body) => {
+        order.push(`comment ${(body as { body: string }).body}`);
+        return { id: 1 };
+      })
+      .post("/repos/acme/api/issues/1/labels")
+      .reply(200, () => {
+        order.push("label");
+        return [];
+      })
+      .delete("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
+      .reply(204, () => {
+        order.push("delete");
+        return "";
+      });
+    const writes = [
+      octokit.rest.issues.createComment({ owner: "acme", repo: "api", issue_number: 1, body: "1" }),
+      octokit.rest.issues.createComment({ owner: "acme", repo: "api", issue_number: 1, body: "2" }),
+      octokit.rest.issues.addLabels({ owner: "acme", repo: "api", issue_number: 1, labels: ["jit:granted"] }),
+    ];
+    await clock.advance(0);
+    writes.push(
+      octokit.rest.actions.deleteEnvironmentSecret({
+        owner: "acme",
+        repo: "api",
+        environment_name: "production",
+        secret_name: "PROD_DB_URL",
+      }),
+    );
+    for (let i = 0; i < 50 && order.length < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await clock.advance(1000);
+    }
+    await Promise.all(writes);
+    expect(order).toEqual(["comment 1", "delete", "comment 2", "label"]);
+  });
+});
