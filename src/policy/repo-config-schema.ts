@@ -1,0 +1,44 @@
+/**
+ * A repository's `.github/jit-access.yml`, read from the default branch. It can move the
+ * requests file and tighten the catalog (shorter durations, more approvals), never widen it.
+ * This schema is the single source of the file's raw types; `load-repo-config.ts` turns its
+ * output into a `RepoConfig`.
+ */
+import { z } from "zod";
+import { DEFAULT_REPO_CONFIG } from "./repo-config.js";
+import { allowedKeys, approvalsField, durationField } from "./config-fields.js";
+
+const requestsFile = z
+  .string({ error: "requests_file must be a path inside the repository, e.g. jit-requests.yml" })
+  .superRefine((path, ctx) => {
+    const problem = relativePathProblem(path);
+    if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+const repoConfigShape = {
+  /** Path of the requests file, relative to the repository root; `jit-requests.yml` unless set. */
+  requests_file: requestsFile.default(DEFAULT_REPO_CONFIG.requestsFile),
+  /** Longest duration any request may ask for; milliseconds after parsing. Only tightens. */
+  max_duration: durationField("max_duration").optional(),
+  /** Code owners who must approve every request; the higher of this and the catalog's wins. */
+  approvals: approvalsField().optional(),
+};
+
+export const repoConfigSchema = z.strictObject(repoConfigShape, allowedKeys(repoConfigShape, "the repository config"));
+
+/** The repository config file after validation: durations in milliseconds. */
+export type RepoConfigFile = z.output<typeof repoConfigSchema>;
+
+function relativePathProblem(path: string): string | null {
+  const example = "write it relative to the repository root, e.g. jit-requests.yml or .github/jit-requests.yml";
+  if (path === "") return `requests_file must not be empty; ${example}`;
+  if (path.includes("\\")) return `requests_file must use / between folders, not \\; ${example}`;
+  if (path.startsWith("/")) return `requests_file must not start with /; ${example}`;
+  if (/[\u0000-\u001f\u007f]/.test(path)) return "requests_file must not contain control characters";
+  const segments = path.split("/");
+  if (segments.includes("..")) return `requests_file must stay inside the repository (no .. segments); ${example}`;
+  if (segments.some((segment) => segment === "" || segment === ".")) {
+    return `requests_file must not contain empty or . segments; ${example}`;
+  }
+  return null;
+}
