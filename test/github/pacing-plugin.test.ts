@@ -93,7 +93,7 @@ describe("app Octokit pacing", () => {
         order.push("delete");
         return "";
       });
-    const writes = [
+    const writes: Promise<unknown>[] = [
       octokit.rest.issues.createComment({ owner: "acme", repo: "api", issue_number: 1, body: "1" }),
       octokit.rest.issues.createComment({ owner: "acme", repo: "api", issue_number: 1, body: "2" }),
       octokit.rest.issues.addLabels({ owner: "acme", repo: "api", issue_number: 1, labels: ["jit:granted"] }),

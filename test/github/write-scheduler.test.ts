@@ -6,7 +6,7 @@ function setup() {
   const clock = new ManualClock(0);
   const scheduler = new WriteScheduler({ clock });
   const log: { at: number; lane: string; what: string }[] = [];
-  const write = (lane: string, kind: WriteKind, what = kind) =>
+  const write = (lane: string, kind: WriteKind, what: string = kind) =>
     scheduler.schedule(lane, kind, async () => {
       log.push({ at: clock.now(), lane, what });
       return what;
