@@ -1,0 +1,147 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { getPrivateKey } from "@probot/get-private-key";
+import { parseDuration } from "../requests/duration.js";
+
+/**
+ * The app's settings, from the environment: Probot's standard variables plus the app's own.
+ * Every problem is collected and reported together, each naming the variable to fix.
+ */
+export interface Settings {
+  appId: number;
+  privateKey: string;
+  webhookSecret: string;
+  port: number;
+  /** `https://api.github.com`, or `${GHE_PROTOCOL}://${GHE_HOST}/api/v3`. */
+  baseUrl: string;
+  catalogPath: string;
+  databaseUrl: string;
+  sweepIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_DATABASE_URL = "sqlite:./data/jit-access.db";
+export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `jit-access cannot start: ${problems.length === 1 ? "a setting is" : `${problems.length} settings are`} missing or invalid.\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "SettingsError";
+  }
+}
+
+/** Which settings a command needs: the server needs all; offline CLI commands fewer. */
+export interface SettingsNeeds {
+  webhookSecret?: boolean;
+  credentials?: boolean;
+  catalog?: boolean;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}): Settings {
+  const need = { webhookSecret: true, credentials: true, catalog: true, ...needs };
+  const problems: string[] = [];
+  const value = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v === "" ? undefined : v;
+  };
+
+  let appId = 0;
+  const appIdText = value("APP_ID");
+  if (appIdText === undefined) {
+    if (need.credentials) problems.push("APP_ID is not set: the GitHub App's numeric ID, from the app's settings page.");
+  } else if (!/^[1-9]\d{0,11}$/.test(appIdText)) {
+    problems.push(`APP_ID must be the app's numeric ID; got "${appIdText.slice(0, 40)}".`);
+  } else appId = Number(appIdText);
+
+  let privateKey = "";
+  if (need.credentials || value("PRIVATE_KEY") || value("PRIVATE_KEY_PATH")) {
+    privateKey = readPrivateKey(env, problems) ?? "";
+  }
+
+  const webhookSecret = value("WEBHOOK_SECRET") ?? "";
+  if (need.webhookSecret && webhookSecret === "") {
+    problems.push("WEBHOOK_SECRET is not set: the secret GitHub signs webhook deliveries with (the app's webhook secret).");
+  }
+
+  let port = 3000;
+  const portText = value("PORT");
+  if (portText !== undefined) {
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
+      problems.push(`PORT must be a TCP port number from 1 to 65535; got "${portText.slice(0, 20)}".`);
+    } else port = Number(portText);
+  }
+
+  let baseUrl = "https://api.github.com";
+  const gheHost = value("GHE_HOST");
+  const protocol = value("GHE_PROTOCOL") ?? "https";
+  if (protocol !== "https" && protocol !== "http") {
+    problems.push(`GHE_PROTOCOL must be "https" or "http"; got "${protocol.slice(0, 20)}".`);
+  }
+  if (gheHost !== undefined) {
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(gheHost)) {
+      problems.push(`GHE_HOST must be a host name with an optional port, without a scheme or path (e.g. "github.example.com"); got "${gheHost.slice(0, 60)}".`);
+    } else baseUrl = `${protocol}://${gheHost}/api/v3`;
+  } else if (value("GHE_PROTOCOL") !== undefined) {
+    problems.push("GHE_PROTOCOL is set but GHE_HOST is not: set GHE_HOST to your GitHub Enterprise Server's host name, or unset GHE_PROTOCOL.");
+  }
+
+  const catalogPath = value("JIT_CATALOG") ?? "";
+  if (need.catalog && catalogPath === "") {
+    problems.push("JIT_CATALOG is not set: the path of the operator catalog (jit-catalog.yml) that lists the secrets the app may grant.");
+  }
+
+  const databaseUrl = value("DATABASE_URL") ?? DEFAULT_DATABASE_URL;
+
+  let sweepIntervalMs = DEFAULT_SWEEP_INTERVAL_MS;
+  const sweepText = value("JIT_SWEEP_INTERVAL");
+  if (sweepText !== undefined) {
+    const parsed = /^\d+$/.test(sweepText) ? { ok: true as const, ms: Number(sweepText) * 1000 } : parseDuration(sweepText);
+    if (!parsed.ok || parsed.ms < 1000 || parsed.ms > 3_600_000) {
+      problems.push(`JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "${sweepText.slice(0, 20)}".`);
+    } else sweepIntervalMs = parsed.ms;
+  }
+
+  const logLevel = (value("LOG_LEVEL") ?? "info") as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${String(logLevel).slice(0, 20)}".`);
+  }
+
+  if (problems.length > 0) throw new SettingsError(problems);
+  return { appId, privateKey, webhookSecret, port, baseUrl, catalogPath, databaseUrl, sweepIntervalMs, logLevel };
+}
+
+function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {
+  const path = env.PRIVATE_KEY_PATH?.trim();
+  if (path && !env.PRIVATE_KEY?.trim()) {
+    try {
+      readFileSync(path);
+    } catch (error) {
+      problems.push(`PRIVATE_KEY_PATH: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}).`);
+      return undefined;
+    }
+  }
+  let pem: string | null;
+  try {
+    pem = getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } });
+  } catch {
+    problems.push("PRIVATE_KEY is not a PEM private key (nor base64 of one): paste the .pem file GitHub gave you, or set PRIVATE_KEY_PATH to its path.");
+    return undefined;
+  }
+  if (!pem) {
+    problems.push("PRIVATE_KEY or PRIVATE_KEY_PATH is not set: the GitHub App's private key (.pem), as text or as a file path.");
+    return undefined;
+  }
+  try {
+    createPrivateKey(pem);
+  } catch {
+    problems.push(`${env.PRIVATE_KEY?.trim() ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH"} does not hold a valid RSA private key: use the .pem file from the app's settings page.`);
+    return undefined;
+  }
+  return pem;
+}

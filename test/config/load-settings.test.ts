@@ -1,0 +1,90 @@
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "@jest/globals";
+import { loadSettings, SettingsError } from "../../src/config/load-settings.js";
+
+const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const valid = {
+  APP_ID: "12345",
+  PRIVATE_KEY: pem,
+  WEBHOOK_SECRET: "s3cret",
+  JIT_CATALOG: "/etc/jit/catalog.yml",
+};
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadSettings(env);
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("loadSettings", () => {
+  it("reads a complete environment with defaults", () => {
+    expect(loadSettings(valid)).toEqual({
+      appId: 12345,
+      privateKey: pem,
+      webhookSecret: "s3cret",
+      port: 3000,
+      baseUrl: "https://api.github.com",
+      catalogPath: "/etc/jit/catalog.yml",
+      databaseUrl: "sqlite:./data/jit-access.db",
+      sweepIntervalMs: 60_000,
+      logLevel: "info",
+    });
+  });
+
+  it("points at GitHub Enterprise Server (or the simulator) through GHE_HOST and GHE_PROTOCOL", () => {
+    expect(loadSettings({ ...valid, GHE_HOST: "127.0.0.1:8080", GHE_PROTOCOL: "http" }).baseUrl).toBe("http://127.0.0.1:8080/api/v3");
+  });
+
+  it("reads the key from PRIVATE_KEY_PATH", () => {
+    const dir = mkdtempSync(join(tmpdir(), "jit-settings-"));
+    writeFileSync(join(dir, "app.pem"), pem);
+    const { PRIVATE_KEY: _, ...rest } = valid;
+    expect(loadSettings({ ...rest, PRIVATE_KEY_PATH: join(dir, "app.pem") }).privateKey.trim()).toBe(pem.trim());
+  });
+
+  it.each([
+    ["APP_ID", { APP_ID: undefined }, "APP_ID is not set"],
+    ["APP_ID", { APP_ID: "abc" }, 'APP_ID must be the app\'s numeric ID; got "abc"'],
+    ["PRIVATE_KEY", { PRIVATE_KEY: undefined }, "PRIVATE_KEY or PRIVATE_KEY_PATH is not set"],
+    ["PRIVATE_KEY", { PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----" }, "PRIVATE_KEY does not hold a valid RSA private key"],
+    ["PRIVATE_KEY_PATH", { PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: "/nonexistent/app.pem" }, "PRIVATE_KEY_PATH: cannot read /nonexistent/app.pem (ENOENT)"],
+    ["WEBHOOK_SECRET", { WEBHOOK_SECRET: "" }, "WEBHOOK_SECRET is not set"],
+    ["PORT", { PORT: "70000" }, 'PORT must be a TCP port number from 1 to 65535; got "70000"'],
+    ["GHE_HOST", { GHE_HOST: "https://ghe.example.com" }, "GHE_HOST must be a host name with an optional port, without a scheme or path"],
+    ["GHE_PROTOCOL", { GHE_HOST: "ghe.example.com", GHE_PROTOCOL: "ftp" }, 'GHE_PROTOCOL must be "https" or "http"; got "ftp"'],
+    ["GHE_PROTOCOL alone", { GHE_PROTOCOL: "http" }, "GHE_PROTOCOL is set but GHE_HOST is not"],
+    ["JIT_CATALOG", { JIT_CATALOG: undefined }, "JIT_CATALOG is not set"],
+    ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "0s" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "0s"'],
+    ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "2h" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "2h"'],
+    ["LOG_LEVEL", { LOG_LEVEL: "loud" }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got "loud"'],
+  ])("names %s when it is wrong", (_name, change, message) => {
+    const problems = problemsOf({ ...valid, ...change });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({});
+    expect(problems.map((p) => p.split(" ")[0])).toEqual(["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "JIT_CATALOG"]);
+  });
+
+  it("accepts a sweep interval in plain seconds", () => {
+    expect(loadSettings({ ...valid, JIT_SWEEP_INTERVAL: "15" }).sweepIntervalMs).toBe(15_000);
+  });
+
+  it("lets offline commands do without credentials and webhook secret", () => {
+    expect(loadSettings({ JIT_CATALOG: "/c.yml" }, { credentials: false, webhookSecret: false }).appId).toBe(0);
+  });
+
+  it("never echoes the private key in a message", () => {
+    const broken = "-----BEGIN RSA PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END RSA PRIVATE KEY-----";
+    expect(problemsOf({ ...valid, PRIVATE_KEY: broken }).join("\n")).not.toContain("TOPSECRETKEYMATERIAL");
+  });
+});
