@@ -56,7 +56,7 @@ async function readCatalogText(path: string): Promise<string> {
 }
 
 function readProblem(error: unknown): string {
-  const code = error instanceof Error && "code" in error ? String(error.code) : "unknown error";
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "unknown error";
   switch (code) {
     case "ENOENT":
       return "the catalog file does not exist; set JIT_CATALOG to the path of the operator catalog";

@@ -1,0 +1,560 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Catalog } from "../../src/policy/catalog.js";
+import { ConfigError, type ConfigProblem } from "../../src/policy/config-error.js";
+import { loadCatalog, MAX_CATALOG_BYTES, parseCatalog } from "../../src/policy/load-catalog.js";
+
+const FILE = "jit-catalog.yml";
+const FIXTURES = fileURLToPath(new URL("../fixtures/catalogs/", import.meta.url));
+const M = 60_000;
+const H = 60 * M;
+
+/** One line per argument, so a case's line numbers can be read off its position. */
+function doc(...lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+/** A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). */
+const BODY = [
+  "    source: env:PROD_DB_URL",
+  '    repositories: ["acme/*"]',
+  "    environments: [production]",
+  "    max_duration: 4h",
+];
+
+function configError(run: () => unknown): ConfigError {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+async function configErrorAsync(run: () => Promise<unknown>): Promise<ConfigError> {
+  const thrown = await run().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe("parseCatalog: valid catalogs", () => {
+  it("reads the catalog from the design document", () => {
+    const text = doc(
+      "secrets:",
+      "  PROD_DB_URL:",
+      "    source: env:PROD_DB_URL",
+      '    repositories: ["acme/*"]',
+      "    environments: [production]",
+      "    max_duration: 4h",
+      "    min_duration: 5m",
+      "    approvals: 2",
+      "    reason_pattern: '^INC-\\d+'",
+    );
+    const expected: Catalog = {
+      file: FILE,
+      secrets: new Map([
+        [
+          "PROD_DB_URL",
+          {
+            name: "PROD_DB_URL",
+            source: { kind: "env", variable: "PROD_DB_URL" },
+            repositories: ["acme/*"],
+            environments: ["production"],
+            maxDurationMs: 4 * H,
+            minDurationMs: 5 * M,
+            approvals: 2,
+            reasonPattern: "^INC-\\d+",
+          },
+        ],
+      ]),
+    };
+    expect(parseCatalog(text, FILE)).toStrictEqual(expected);
+  });
+
+  it("applies defaults, keys by upper-case name and keeps the name as written", () => {
+    const text = doc(
+      "secrets:",
+      "  stripe_key: {source: 'file:/run/secrets/stripe', repositories: [acme/billing, acme/web-?], environments: [production, staging], max_duration: 1h30m}",
+      "  Deploy_Token:",
+      "    source: env:DEPLOY_TOKEN",
+      "    repositories: ['*/*']",
+      "    environments: [production]",
+      "    max_duration: 15m",
+      "    min_duration: 15m",
+      "    approvals: 10",
+    );
+    const expected: Catalog = {
+      file: FILE,
+      secrets: new Map([
+        [
+          "STRIPE_KEY",
+          {
+            name: "stripe_key",
+            source: { kind: "file", path: "/run/secrets/stripe" },
+            repositories: ["acme/billing", "acme/web-?"],
+            environments: ["production", "staging"],
+            maxDurationMs: 90 * M,
+            approvals: 1,
+          },
+        ],
+        [
+          "DEPLOY_TOKEN",
+          {
+            name: "Deploy_Token",
+            source: { kind: "env", variable: "DEPLOY_TOKEN" },
+            repositories: ["*/*"],
+            environments: ["production"],
+            maxDurationMs: 15 * M,
+            minDurationMs: 15 * M,
+            approvals: 10,
+          },
+        ],
+      ]),
+    };
+    expect(parseCatalog(text, FILE)).toStrictEqual(expected);
+  });
+});
+
+interface BadCase {
+  name: string;
+  text: string;
+  line: number;
+  column?: number;
+  path?: string;
+  message: string;
+}
+
+const badCases: BadCase[] = [
+  {
+    name: "malformed YAML: a mapping inside a plain value",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:X: y", ...BODY.slice(1)),
+    line: 3,
+    column: 13,
+    message: "Nested mappings are not allowed in compact mappings",
+  },
+  {
+    name: "malformed YAML: keys not aligned",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:X", "   max_duration: 4h"),
+    line: 4,
+    message: "All mapping items must start at the same column",
+  },
+  {
+    name: "malformed YAML: tab indentation",
+    text: doc("secrets:", "\tPROD_DB_URL:", "    source: env:X"),
+    line: 2,
+    column: 1,
+    message: "Tabs are not allowed as indentation",
+  },
+  {
+    name: "duplicate key",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    max_duration: 2h"),
+    line: 7,
+    message: "Map keys must be unique",
+  },
+  {
+    name: "several documents",
+    text: doc("secrets: {}", "---", "secrets: {}"),
+    line: 2,
+    message: "multiple documents",
+  },
+  {
+    name: "unresolved tag",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: !vault prod/db", ...BODY.slice(1)),
+    line: 3,
+    column: 13,
+    message: "Unresolved tag: !vault",
+  },
+  {
+    name: "alias",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "  OTHER:", "    source: env:OTHER", "    repositories: *repos"),
+    line: 9,
+    column: 19,
+    message: "aliases (*repos) are not allowed",
+  },
+  {
+    name: "anchor",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", '    repositories: &repos ["acme/*"]'),
+    line: 4,
+    column: 19,
+    message: "anchors (&repos) are not allowed",
+  },
+  {
+    name: "a list as a key",
+    text: doc("secrets:", "  ? [A, B]", "  : {}"),
+    line: 2,
+    column: 5,
+    message: "keys must be plain names",
+  },
+  { name: "empty file", text: "", line: 1, column: 1, message: "the catalog is empty; expected a map with the keys: secrets" },
+  { name: "comments only", text: doc("# nothing yet"), line: 1, message: "the catalog is empty" },
+  { name: "a list at the top", text: doc("- PROD_DB_URL"), line: 1, message: "the catalog must be a map with the keys: secrets" },
+  {
+    name: "no secrets key",
+    text: doc("secret:", "  PROD_DB_URL: {}"),
+    line: 1,
+    path: "secrets",
+    message: "secrets is required",
+  },
+  {
+    name: "unknown key at the top",
+    text: doc("version: 1", "secrets:", "  PROD_DB_URL:", ...BODY),
+    line: 1,
+    column: 1,
+    path: "version",
+    message: 'unknown key "version"; allowed keys are: secrets',
+  },
+  {
+    name: "empty secrets map",
+    text: doc("secrets: {}"),
+    line: 1,
+    column: 10,
+    path: "secrets",
+    message: "secrets has no entries; a catalog must list at least one secret",
+  },
+  {
+    name: "secrets with no value",
+    text: doc("secrets:"),
+    line: 1,
+    path: "secrets",
+    message: "secrets has no entries",
+  },
+  {
+    name: "secrets as a list",
+    text: doc("secrets:", "  - PROD_DB_URL"),
+    line: 2,
+    column: 3,
+    path: "secrets",
+    message: "secrets must be a map from each secret's name to its policy",
+  },
+  {
+    name: "a secret with no policy",
+    text: doc("secrets:", "  PROD_DB_URL:"),
+    line: 2,
+    column: 3,
+    path: "secrets.PROD_DB_URL",
+    message: "a secret's policy is empty",
+  },
+  {
+    name: "unknown key in a secret",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    max_durration: 2h"),
+    line: 7,
+    column: 5,
+    path: "secrets.PROD_DB_URL.max_durration",
+    message: 'unknown key "max_durration"; allowed keys are: source, repositories, environments, max_duration',
+  },
+  {
+    name: "source of an unknown kind",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: vault:prod/db", ...BODY.slice(1)),
+    line: 3,
+    column: 13,
+    path: "secrets.PROD_DB_URL.source",
+    message: "source must be env:VARIABLE or file:/absolute/path",
+  },
+  {
+    name: "env source naming no valid variable",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD-DB-URL", ...BODY.slice(1)),
+    line: 3,
+    path: "secrets.PROD_DB_URL.source",
+    message: "env: must name an environment variable",
+  },
+  {
+    name: "env source with no variable",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: 'env:'", ...BODY.slice(1)),
+    line: 3,
+    message: "env: must name an environment variable",
+  },
+  {
+    name: "file source with a relative path",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: file:run/secrets/prod-db-url", ...BODY.slice(1)),
+    line: 3,
+    path: "secrets.PROD_DB_URL.source",
+    message: "file: must be an absolute path",
+  },
+  {
+    name: "missing source",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(1)),
+    line: 2,
+    column: 3,
+    path: "secrets.PROD_DB_URL.source",
+    message: "source is required",
+  },
+  {
+    name: "missing max_duration",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3)),
+    line: 2,
+    column: 3,
+    path: "secrets.PROD_DB_URL.max_duration",
+    message: "max_duration is required; write it like 90s, 15m, 2h or 1h30m",
+  },
+  {
+    name: "max_duration with no value",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3), "    max_duration:"),
+    line: 6,
+    column: 5,
+    path: "secrets.PROD_DB_URL.max_duration",
+    message: "max_duration must be a duration like 90s, 15m, 2h or 1h30m",
+  },
+  {
+    name: "max_duration as a bare number",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3), "    max_duration: 3600"),
+    line: 6,
+    column: 19,
+    message: "max_duration must be a duration like 90s, 15m, 2h or 1h30m",
+  },
+  {
+    name: "bad duration",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3), "    max_duration: 4 hours"),
+    line: 6,
+    column: 19,
+    path: "secrets.PROD_DB_URL.max_duration",
+    message: '"4 hours" is not a duration',
+  },
+  {
+    name: "zero duration",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3), "    max_duration: 0s"),
+    line: 6,
+    message: "it is zero",
+  },
+  {
+    name: "min_duration longer than max_duration",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    min_duration: 5h"),
+    line: 7,
+    column: 19,
+    path: "secrets.PROD_DB_URL.min_duration",
+    message: "min_duration must not be longer than max_duration",
+  },
+  ...(["0", "1.5", "two", "11", "-1", "[2]"] as const).map(
+    (value): BadCase => ({
+      name: `approvals: ${value}`,
+      text: doc("secrets:", "  PROD_DB_URL:", ...BODY, `    approvals: ${value}`),
+      line: 7,
+      column: 16,
+      path: "secrets.PROD_DB_URL.approvals",
+      message: "approvals must be a whole number from 1 to 10",
+    }),
+  ),
+  ...(
+    [
+      ["1PASSWORD", "secret names must not start with a digit"],
+      ["GITHUB_TOKEN", "secret names must not start with GITHUB_"],
+      ["github_token", "secret names must not start with GITHUB_"],
+      ["PROD-DB-URL", "secret names may contain only letters, digits and _"],
+      ["PROD.DB", "secret names may contain only letters, digits and _"],
+      ['""', "secret names must not be empty"],
+    ] as const
+  ).map(
+    ([name, message]): BadCase => ({
+      name: `secret name ${name}`,
+      text: doc("secrets:", `  ${name}:`, ...BODY),
+      line: 2,
+      column: 3,
+      message,
+    }),
+  ),
+  {
+    name: "two names that differ only by case",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "  prod_db_url:", ...BODY),
+    line: 7,
+    column: 3,
+    path: "secrets.prod_db_url",
+    message: '"prod_db_url" and "PROD_DB_URL" are the same secret',
+  },
+  {
+    name: "reason_pattern that does not compile",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    reason_pattern: '^(INC-\\d+'"),
+    line: 7,
+    column: 21,
+    path: "secrets.PROD_DB_URL.reason_pattern",
+    message: "reason_pattern is not a valid regular expression with the u flag",
+  },
+  {
+    name: "reason_pattern valid only without the u flag",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    reason_pattern: '^INC\\-\\d+'"),
+    line: 7,
+    message: "reason_pattern is not a valid regular expression with the u flag",
+  },
+  {
+    name: "empty reason_pattern",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "    reason_pattern: ''"),
+    line: 7,
+    message: "reason_pattern must not be empty",
+  },
+  {
+    name: "empty repositories",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", "    repositories: []", ...BODY.slice(2)),
+    line: 4,
+    column: 19,
+    path: "secrets.PROD_DB_URL.repositories",
+    message: "repositories must list at least one owner/name glob",
+  },
+  {
+    name: "repositories as a single string",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", "    repositories: acme/*", ...BODY.slice(2)),
+    line: 4,
+    message: "repositories must be a list of owner/name globs",
+  },
+  {
+    name: "repository glob without an owner",
+    text: doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", '    repositories: ["acme/*", "api"]', ...BODY.slice(2)),
+    line: 4,
+    column: 30,
+    path: "secrets.PROD_DB_URL.repositories[1]",
+    message: '"api" is not a glob over owner/name',
+  },
+  {
+    name: "empty environments",
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 2), "    environments: []", BODY[3] ?? ""),
+    line: 5,
+    path: "secrets.PROD_DB_URL.environments",
+    message: "environments must list at least one environment",
+  },
+  {
+    name: "file too large",
+    text: `#${"x".repeat(MAX_CATALOG_BYTES)}\n`,
+    line: 1,
+    column: 1,
+    message: `the limit is ${MAX_CATALOG_BYTES} bytes`,
+  },
+];
+
+describe("parseCatalog: bad catalogs", () => {
+  it.each(badCases)("$name", ({ text, line, column, path, message }) => {
+    const error = configError(() => parseCatalog(text, FILE));
+    expect(error.file).toBe(FILE);
+    const matching = error.problems.filter((problem) => problem.message.includes(message));
+    expect(matching).toContainEqual(
+      expect.objectContaining({
+        line,
+        ...(column === undefined ? {} : { column }),
+        ...(path === undefined ? {} : { path }),
+      }),
+    );
+  });
+
+  it("lists every problem at once, in line order", () => {
+    const text = doc(
+      "secrets:",
+      "  GITHUB_TOKEN:",
+      "    source: env:GITHUB_TOKEN",
+      "    repositories: []",
+      "    environments: [production]",
+      "    max_duration: 4h",
+      "    approvals: 1.5",
+      "  PROD_DB_URL:",
+      "    source: file:relative",
+      '    repositories: ["acme/*"]',
+      "    environments: [production]",
+      "    max_duration: 1h",
+      "    min_duration: 2h",
+      "    colour: red",
+      "  prod_db_url:",
+      "    source: env:X",
+    );
+    const error = configError(() => parseCatalog(text, FILE));
+    expect(error.problems.map(({ line, path }) => [line, path])).toEqual([
+      [2, "secrets.GITHUB_TOKEN"],
+      [4, "secrets.GITHUB_TOKEN.repositories"],
+      [7, "secrets.GITHUB_TOKEN.approvals"],
+      [9, "secrets.PROD_DB_URL.source"],
+      [13, "secrets.PROD_DB_URL.min_duration"],
+      [14, "secrets.PROD_DB_URL.colour"],
+      [15, "secrets.prod_db_url.repositories"],
+      [15, "secrets.prod_db_url.environments"],
+      [15, "secrets.prod_db_url.max_duration"],
+      [15, "secrets.prod_db_url"],
+    ]);
+  });
+
+  it("formats its message as FILE:LINE:COL: path: message, one problem per line", () => {
+    const text = doc("version: 1", "secrets:", "  PROD_DB_URL:", ...BODY.slice(0, 3), "    max_duration: soon");
+    const error = configError(() => parseCatalog(text, "/etc/jit/catalog.yml"));
+    expect(error.message.split("\n")).toEqual([
+      '/etc/jit/catalog.yml:1:1: version: unknown key "version"; allowed keys are: secrets',
+      '/etc/jit/catalog.yml:7:19: secrets.PROD_DB_URL.max_duration: "soon" is not a duration: use whole numbers followed by d, h, m or s (write it like 90s, 15m, 2h, 1h30m or 1d)',
+    ]);
+  });
+
+  it("never quotes the YAML source in its messages", () => {
+    const text = doc("secrets:", "  PROD_DB_URL:", '    source: "env:PROD_DB_URL', "    note: hunter2");
+    const error = configError(() => parseCatalog(text, FILE));
+    expect(error.message).not.toContain("hunter2");
+    expect(error.problems.every((problem: ConfigProblem) => !problem.message.includes("\n"))).toBe(true);
+  });
+});
+
+describe("loadCatalog", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "jit-catalog-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("loads a catalog file", async () => {
+    const path = join(FIXTURES, "valid.yml");
+    const catalog = await loadCatalog(path);
+    expect(catalog.file).toBe(path);
+    expect([...catalog.secrets.keys()]).toEqual(["PROD_DB_URL", "STRIPE_API_KEY"]);
+    expect(catalog.secrets.get("STRIPE_API_KEY")).toStrictEqual({
+      name: "stripe_api_key",
+      source: { kind: "file", path: "/run/secrets/stripe-api-key" },
+      repositories: ["acme/billing", "acme/billing-?"],
+      environments: ["production", "staging"],
+      maxDurationMs: 90 * M,
+      approvals: 1,
+    });
+  });
+
+  it("reports problems in the file with its path", async () => {
+    const path = join(FIXTURES, "invalid.yml");
+    const error = await configErrorAsync(() => loadCatalog(path));
+    expect(error.file).toBe(path);
+    expect(error.message).toBe(
+      `${path}:6:19: secrets.PROD_DB_URL.max_duration: "forever" is not a duration: use whole numbers followed by d, h, m or s (write it like 90s, 15m, 2h, 1h30m or 1d)`,
+    );
+  });
+
+  it("names the path and JIT_CATALOG when the file does not exist", async () => {
+    const path = join(dir, "missing.yml");
+    const error = await configErrorAsync(() => loadCatalog(path));
+    expect(error.file).toBe(path);
+    expect(error.message).toBe(
+      `${path}:1:1: the catalog file does not exist; set JIT_CATALOG to the path of the operator catalog`,
+    );
+    expect(error.cause).toEqual(expect.objectContaining({ code: "ENOENT" }));
+  });
+
+  it("refuses a directory", async () => {
+    const error = await configErrorAsync(() => loadCatalog(dir));
+    expect(error.message).toContain("the catalog is not a regular file; set JIT_CATALOG");
+  });
+
+  it("refuses a file over the size limit before reading it", async () => {
+    const path = join(dir, "huge.yml");
+    await writeFile(path, `#${"x".repeat(MAX_CATALOG_BYTES)}\n`);
+    const error = await configErrorAsync(() => loadCatalog(path));
+    expect(error.message).toContain(`the limit is ${MAX_CATALOG_BYTES} bytes`);
+  });
+
+  it("names JIT_CATALOG when no path is given", async () => {
+    const error = await configErrorAsync(() => loadCatalog(""));
+    expect(error.message).toContain("set JIT_CATALOG");
+  });
+
+  it("gives the system's reason when the file cannot be read", async () => {
+    const notADirectory = join(dir, "plain-file");
+    await writeFile(notADirectory, "");
+    const path = join(notADirectory, "catalog.yml");
+    const error = await configErrorAsync(() => loadCatalog(path));
+    expect(error.message).toBe(`${path}:1:1: the catalog file cannot be read (ENOTDIR); check the path in JIT_CATALOG`);
+  });
+});
