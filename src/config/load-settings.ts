@@ -1,6 +1,7 @@
 import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { getPrivateKey } from "@probot/get-private-key";
+import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
 import { parseDuration } from "../requests/duration.js";
 
 /**
@@ -23,7 +24,7 @@ export interface Settings {
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const DEFAULT_DATABASE_URL = "sqlite:./data/jit-access.db";
+
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export class SettingsError extends Error {

@@ -1,0 +1,265 @@
+import type { ProbotOctokit } from "probot";
+import type { Review } from "../policy/decide-approval.js";
+
+/**
+ * The one place that calls the GitHub API for one repository of one installation.
+ * Every method asks for exactly what the app needs and returns plain data; nothing here logs
+ * a response (a raw response in a log could carry anything).
+ */
+export type AppOctokit = InstanceType<typeof ProbotOctokit>;
+
+export interface PullRequestInfo {
+  number: number;
+  state: "open" | "closed";
+  merged: boolean;
+  headSha: string;
+  headRepoFullName: string | null;
+  baseRef: string;
+  baseSha: string;
+  author: { id: number; login: string };
+}
+
+export interface RepositoryInfo {
+  defaultBranch: string;
+  fullName: string;
+}
+
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
+
+export interface FileContent {
+  text: string;
+  size: number;
+}
+
+export class RepoClient {
+  readonly #octokit: AppOctokit;
+
+  constructor(
+    octokit: AppOctokit,
+    readonly owner: string,
+    readonly repo: string,
+  ) {
+    this.#octokit = octokit;
+  }
+
+  get fullName(): string {
+    return `${this.owner}/${this.repo}`;
+  }
+
+  async repository(): Promise<RepositoryInfo> {
+    const { data } = await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
+    return { defaultBranch: data.default_branch, fullName: data.full_name };
+  }
+
+  /**
+   * A file at a ref (branch or commit), or null when it does not exist there.
+   * Files over `maxBytes` are not downloaded: their text is empty and `size` says why.
+   */
+  async file(path: string, ref: string, maxBytes = 1024 * 1024): Promise<FileContent | null> {
+    try {
+      const { data } = await this.#octokit.rest.repos.getContent({ owner: this.owner, repo: this.repo, path, ref });
+      if (Array.isArray(data) || data.type !== "file") return null;
+      if (data.size > maxBytes || !("content" in data) || data.encoding !== "base64") {
+        return { text: "", size: data.size };
+      }
+      return { text: Buffer.from(data.content, "base64").toString("utf8"), size: data.size };
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  async pullRequest(number: number): Promise<PullRequestInfo> {
+    const { data } = await this.#octokit.rest.pulls.get({ owner: this.owner, repo: this.repo, pull_number: number });
+    return {
+      number: data.number,
+      state: data.state === "open" ? "open" : "closed",
+      merged: Boolean(data.merged),
+      headSha: data.head.sha,
+      headRepoFullName: data.head.repo?.full_name ?? null,
+      baseRef: data.base.ref,
+      baseSha: data.base.sha,
+      author: { id: data.user.id, login: data.user.login },
+    };
+  }
+
+  async reviews(number: number): Promise<Review[]> {
+    const reviews = await this.#octokit.paginate(this.#octokit.rest.pulls.listReviews, {
+      owner: this.owner,
+      repo: this.repo,
+      pull_number: number,
+      per_page: 100,
+    });
+    return reviews.map((r) => ({
+      id: r.id,
+      user: r.user ? { id: r.user.id, login: r.user.login } : null,
+      state: r.state,
+      commit_id: r.commit_id ?? null,
+      submitted_at: r.submitted_at ?? null,
+    }));
+  }
+
+  async permission(login: string): Promise<Permission> {
+    try {
+      const { data } = await this.#octokit.rest.repos.getCollaboratorPermissionLevel({
+        owner: this.owner,
+        repo: this.repo,
+        username: login,
+      });
+      const role = (data.role_name ?? "").toLowerCase();
+      if (role === "maintain" || role === "triage") return role;
+      return (data.permission as Permission) ?? "none";
+    } catch (error) {
+      if (statusOf(error) === 404) return "none";
+      throw error;
+    }
+  }
+
+  async environments(): Promise<string[]> {
+    try {
+      const names: string[] = [];
+      for await (const page of this.#octokit.paginate.iterator(this.#octokit.rest.repos.getAllEnvironments, {
+        owner: this.owner,
+        repo: this.repo,
+        per_page: 100,
+      })) {
+        const data = page.data as unknown as { environments?: { name: string }[] } | { name: string }[];
+        const list = Array.isArray(data) ? data : (data.environments ?? []);
+        names.push(...list.map((e) => e.name));
+      }
+      return names;
+    } catch (error) {
+      if (statusOf(error) === 404) return [];
+      throw error;
+    }
+  }
+
+  async isTeamMember(org: string, slug: string, login: string): Promise<boolean> {
+    try {
+      const { data } = await this.#octokit.rest.teams.getMembershipForUserInOrg({ org, team_slug: slug, username: login });
+      return data.state === "active";
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async environmentPublicKey(environment: string): Promise<{ keyId: string; key: string }> {
+    const { data } = await this.#octokit.rest.actions.getEnvironmentPublicKey({
+      owner: this.owner,
+      repo: this.repo,
+      environment_name: environment,
+    });
+    return { keyId: data.key_id, key: data.key };
+  }
+
+  async putEnvironmentSecret(environment: string, name: string, encryptedValue: string, keyId: string): Promise<void> {
+    await this.#octokit.rest.actions.createOrUpdateEnvironmentSecret({
+      owner: this.owner,
+      repo: this.repo,
+      environment_name: environment,
+      secret_name: name,
+      encrypted_value: encryptedValue,
+      key_id: keyId,
+    });
+  }
+
+  /** Deletes the secret; `absent` when it was already gone (a 404 is success here). */
+  async deleteEnvironmentSecret(environment: string, name: string): Promise<"deleted" | "absent"> {
+    try {
+      await this.#octokit.rest.actions.deleteEnvironmentSecret({
+        owner: this.owner,
+        repo: this.repo,
+        environment_name: environment,
+        secret_name: name,
+      });
+      return "deleted";
+    } catch (error) {
+      if (statusOf(error) === 404) return "absent";
+      throw error;
+    }
+  }
+
+  async environmentSecretNames(environment: string): Promise<string[]> {
+    try {
+      const secrets = await this.#octokit.paginate(this.#octokit.rest.actions.listEnvironmentSecrets, {
+        owner: this.owner,
+        repo: this.repo,
+        environment_name: environment,
+        per_page: 100,
+      });
+      return secrets.map((s) => s.name);
+    } catch (error) {
+      if (statusOf(error) === 404) return [];
+      throw error;
+    }
+  }
+
+  async createCheckRun(check: CheckRunInput): Promise<number> {
+    const annotations = check.annotations ?? [];
+    const { data } = await this.#octokit.rest.checks.create({
+      owner: this.owner,
+      repo: this.repo,
+      name: check.name,
+      head_sha: check.headSha,
+      status: check.status,
+      ...(check.status === "completed" ? { conclusion: check.conclusion, completed_at: new Date().toISOString() } : {}),
+      output: { title: check.title, summary: check.summary, ...(check.text ? { text: check.text } : {}), annotations: annotations.slice(0, 50) },
+    });
+    // GitHub takes at most 50 annotations a request; the rest go in updates, which append.
+    for (let i = 50; i < annotations.length; i += 50) {
+      await this.#octokit.rest.checks.update({
+        owner: this.owner,
+        repo: this.repo,
+        check_run_id: data.id,
+        output: { title: check.title, summary: check.summary, annotations: annotations.slice(i, i + 50) },
+      });
+    }
+    return data.id;
+  }
+
+  async comment(issueNumber: number, body: string): Promise<void> {
+    await this.#octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: issueNumber, body });
+  }
+
+  async addLabels(issueNumber: number, labels: string[]): Promise<void> {
+    await this.#octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: issueNumber, labels });
+  }
+
+  async removeLabel(issueNumber: number, label: string): Promise<void> {
+    try {
+      await this.#octokit.rest.issues.removeLabel({ owner: this.owner, repo: this.repo, issue_number: issueNumber, name: label });
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+  }
+}
+
+export interface CheckAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column?: number;
+  end_column?: number;
+  annotation_level: "failure" | "warning" | "notice";
+  message: string;
+  title?: string;
+}
+
+export interface CheckRunInput {
+  name: string;
+  headSha: string;
+  status: "in_progress" | "completed";
+  conclusion?: "success" | "failure" | "neutral" | "action_required";
+  title: string;
+  summary: string;
+  text?: string;
+  annotations?: CheckAnnotation[];
+}
+
+/** The HTTP status of an Octokit RequestError, or undefined. */
+export function statusOf(error: unknown): number | undefined {
+  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
+    ? error.status
+    : undefined;
+}
