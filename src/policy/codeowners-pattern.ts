@@ -9,8 +9,8 @@
  * - A pattern that names a file or directory also owns everything below it, except when its
  *   last segment is a lone `*`: `docs/*` owns `docs/a.md`, not `docs/sub/b.md`.
  * - `*` matches within one segment (never `/`), `?` one character other than `/`.
- * - `**` as a whole segment: leading, `foo` at any depth; trailing (`foo/**`), everything
- *   inside; in the middle, zero or more directories in between.
+ * - `**` as a whole segment: first (`**` then `/foo`), `foo` at any depth; last (`foo/**`),
+ *   everything inside `foo`; in between (`a/**` then `/b`), zero or more directories.
  * - `\x` is the literal `x`, so `\*`, `\?` and `\ ` (a space) can appear in a name.
  * - Not supported, as GitHub documents: `!` negation and `[ ]` character ranges. Brackets are
  *   literal characters (`/apps/[param]/file.ts` matches that very path, as Next.js routes are
