@@ -1,0 +1,22 @@
+import type { ApplicationFunction } from "probot";
+import { onPullRequestActivity } from "./handlers/on-pull-request-activity.js";
+import { onPullRequestClosed } from "./handlers/on-pull-request-closed.js";
+import type { LifecycleDeps } from "./lifecycle/deps.js";
+
+/** The Probot app: wires webhook events to the lifecycle. No logic lives here. */
+export function jitAccessApp(deps: LifecycleDeps): ApplicationFunction {
+  return (app) => {
+    app.on(
+      [
+        "pull_request.opened",
+        "pull_request.reopened",
+        "pull_request.synchronize",
+        "pull_request.edited",
+        "pull_request_review.submitted",
+        "pull_request_review.dismissed",
+      ],
+      onPullRequestActivity(deps),
+    );
+    app.on("pull_request.closed", onPullRequestClosed(deps));
+  };
+}

@@ -1,0 +1,123 @@
+import type { ApprovalDecision } from "../policy/decide-approval.js";
+import type { CheckAnnotation, CheckRunInput } from "../github/repo-client.js";
+import type { Problem } from "../requests/problem.js";
+import type { ValidRequest } from "../requests/validate-requests.js";
+import { formatDuration } from "../requests/duration.js";
+import type { Grant } from "../ledger/store.js";
+import { escapeMarkdown, formatExpiry } from "./markdown.js";
+
+/**
+ * What the `jit-access` check run says at each step. Pure: data in, check-run input out.
+ * Nothing here ever sees a secret value.
+ */
+export const CHECK_NAME = "jit-access";
+
+export function problemsCheck(file: string, headSha: string, problems: Problem[]): CheckRunInput {
+  const sorted = [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+  const annotations: CheckAnnotation[] = sorted.map((p) => annotation(file, p));
+  const lines = sorted.map((p) => `- \`${file}\` line ${p.line}: ${escapeMarkdown(p.message)}`);
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "failure",
+    title: `${problems.length} problem${problems.length === 1 ? "" : "s"} in ${file}`,
+    summary: `This access request cannot be approved until ${problems.length === 1 ? "this is" : "these are"} fixed:\n\n${lines.join("\n")}`,
+    annotations,
+  };
+}
+
+function annotation(path: string, p: Problem): CheckAnnotation {
+  const endLine = p.endLine ?? p.line;
+  const sameLine = endLine === p.line;
+  return {
+    path,
+    start_line: p.line,
+    end_line: endLine,
+    // GitHub accepts columns only when the annotation is on one line.
+    ...(sameLine ? { start_column: p.column, end_column: Math.max(p.column, p.endColumn ?? p.column) } : {}),
+    annotation_level: "failure",
+    title: "jit-access",
+    message: p.message,
+  };
+}
+
+export function requestTable(requests: ValidRequest[]): string {
+  const rows = requests.map(
+    (r) =>
+      `| \`${r.secret.name}\` | \`${escapeMarkdown(r.environment)}\` | ${formatDuration(r.durationMs)} | ${escapeMarkdown(r.reason)} |`,
+  );
+  return ["| Secret | Environment | Duration | Reason |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+export function waitingCheck(headSha: string, requests: ValidRequest[], decision: ApprovalDecision): CheckRunInput {
+  const ignored = decision.ignored.map((i) => `- @\u200b${i.login}: ${escapeMarkdown(i.why)}`);
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "in_progress",
+    title: `Waiting for approval: ${decision.approvers.length} of ${decision.required}`,
+    summary: [
+      `**${escapeMarkdown(decision.summary)}**`,
+      "",
+      requestTable(requests),
+      "",
+      "A code owner of the requests file approves this pull request to grant access; the approval must be on the latest commit.",
+      ...(ignored.length > 0 ? ["", "Reviews that do not count:", ...ignored] : []),
+    ].join("\n"),
+  };
+}
+
+export function removalOnlyCheck(headSha: string, file: string): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "success",
+    title: "Nothing requested",
+    summary: `This pull request only removes entries from \`${file}\`; it requests no access.`,
+  };
+}
+
+export function grantedCheck(headSha: string, grants: Grant[], now: number): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "success",
+    title: `Access granted: ${grants.map((g) => g.secret).join(", ")}`,
+    summary: grantList(grants, now),
+  };
+}
+
+export function grantFailedCheck(headSha: string, failures: { secret: string; environment: string; why: string }[]): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "failure",
+    title: "Access could not be granted",
+    summary: failures.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"),
+  };
+}
+
+export function policyErrorCheck(headSha: string, message: string): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "failure",
+    title: "Repository configuration is invalid",
+    summary: `The repository's access policy could not be read, so nothing can be approved:\n\n\`\`\`\n${message}\n\`\`\``,
+  };
+}
+
+export function grantList(grants: Grant[], now: number): string {
+  const rows = grants.map(
+    (g) =>
+      `| \`${g.secret}\` | \`${escapeMarkdown(g.environment)}\` | ${formatExpiry(g.expiresAt, now)} | ${g.approvers
+        .map((a) => `@\u200b${a.login}`)
+        .join(", ")} |`,
+  );
+  return ["| Secret | Environment | Expires | Approved by |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}

@@ -1,0 +1,34 @@
+import type { Catalog } from "../policy/catalog.js";
+import type { LedgerStore, Grant } from "../ledger/store.js";
+import type { Clock } from "../util/clock.js";
+import type { KeyedMutex } from "../util/keyed-mutex.js";
+import type { AppOctokit } from "../github/repo-client.js";
+
+/** The logger shape the lifecycle uses (Probot's pino logger fits). */
+export interface Log {
+  trace?(obj: object | string, msg?: string): void;
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+}
+
+/** What the use cases need from the outside world; wired once in index.ts or the CLI. */
+export interface LifecycleDeps {
+  store: LedgerStore;
+  catalog: Catalog;
+  clock: Clock;
+  /** Environment the `env:` value sources read from (the app's own). */
+  env: NodeJS.ProcessEnv;
+  /** One writer at a time per repository/environment/secret. */
+  locks: KeyedMutex;
+  /** An installation-authenticated Octokit. */
+  octokitFor(installationId: number): Promise<AppOctokit>;
+  /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */
+  onGranted?(grant: Grant): void;
+}
+
+/** The lock key for one secret in one environment of one repository. */
+export function secretLockKey(owner: string, repo: string, environment: string, secret: string): string {
+  return `${owner}/${repo}`.toLowerCase() + `\u0000${environment.toLowerCase()}\u0000${secret.toUpperCase()}`;
+}

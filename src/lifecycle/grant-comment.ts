@@ -1,0 +1,32 @@
+import type { Grant } from "../ledger/store.js";
+import { grantUsageSnippet } from "../workflow/grant-snippet.js";
+import { grantList } from "./check-feedback.js";
+import { escapeMarkdown } from "./markdown.js";
+
+/**
+ * The one comment posted when access is granted (or could not be): each grant with its
+ * environment, expiry and approvers, what failed and what the operator must fix, and how to
+ * use the secret in a workflow. Never a value.
+ */
+export function grantComment(
+  granted: Grant[],
+  failures: { secret: string; environment: string; why: string }[],
+  now: number,
+  actionRef?: string,
+): string {
+  const parts: string[] = [];
+  if (granted.length > 0) {
+    parts.push(`**Access granted.** ${granted.length === 1 ? "This secret is" : "These secrets are"} available to workflows that target the environment until the expiry shown; then jit-access deletes ${granted.length === 1 ? "it" : "them"}.`);
+    parts.push(grantList(granted, now));
+  }
+  if (failures.length > 0) {
+    parts.push("**Access could not be granted** for:");
+    parts.push(failures.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"));
+    parts.push("Nothing was written for these. Once the cause is fixed, push a commit or ask for a fresh approval to try again.");
+  }
+  if (granted.length > 0) {
+    parts.push(grantUsageSnippet(granted.map((g) => ({ secret: g.secret, environment: g.environment })), actionRef ? { actionRef } : {}));
+    parts.push("Closing this pull request without merging revokes the access at once.");
+  }
+  return parts.join("\n\n");
+}

@@ -1,0 +1,126 @@
+import type { Grant } from "../ledger/store.js";
+import { RepoClient } from "../github/repo-client.js";
+import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
+import { escapeMarkdown } from "./markdown.js";
+
+export type EndKind = "expired" | "revoked";
+
+export interface RevokeRequest {
+  grant: Grant;
+  kind: EndKind;
+  /** Why it ends: "expired", "pull request closed without merging", an operator's reason. */
+  reason: string;
+  /** Login of the person or `jit-access`/`operator:NAME`. */
+  actor: string;
+}
+
+export type RevokeOutcome =
+  | { kind: "ended"; grant: Grant; deleted: boolean }
+  /** The grant was no longer live (another process ended it). */
+  | { kind: "not-live"; grant: Grant }
+  | { kind: "retry"; grant: Grant; error: string; nextAttemptAt: Date };
+
+export const LABELS = { granted: "jit:granted", expired: "jit:expired", revoked: "jit:revoked" } as const;
+
+/** After this many failed attempts the PR is told that the secret is still present. */
+export const WARN_AFTER_ATTEMPTS = 3;
+
+/** Exponential backoff for failed revocations: 5 s, 10 s, 20 s … capped at 5 minutes. */
+export function revokeBackoffMs(attempts: number): number {
+  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 300_000);
+}
+
+/**
+ * Ends one grant: deletes the secret unless another live grant for the same repository,
+ * environment and name still needs it (a 404 means already gone: success), then records the
+ * end and tells the PR. A failed DELETE keeps the grant live and due, with backoff; it is
+ * never dropped.
+ */
+export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<RevokeOutcome> {
+  const { grant } = request;
+  const octokit = await deps.octokitFor(grant.installationId);
+  const client = new RepoClient(octokit, grant.owner, grant.repo);
+  const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);
+
+  const result = await deps.locks.run(lockKey, async (): Promise<RevokeOutcome> => {
+    const current = await deps.store.getGrant(grant.id);
+    if (!current || (current.state !== "active" && current.state !== "granting")) {
+      return { kind: "not-live", grant: current ?? grant };
+    }
+    try {
+      const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
+      const deleted = others === 0 ? (await client.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
+      const ended = await deps.store.markEnded(grant.id, request.kind, request.reason, new Date(deps.clock.now()));
+      await deps.store.appendAudit({
+        at: new Date(deps.clock.now()),
+        action: request.kind,
+        actor: request.actor,
+        owner: grant.owner,
+        repo: grant.repo,
+        prNumber: grant.prNumber,
+        grantId: grant.id,
+        environment: grant.environment,
+        secret: grant.secret,
+        details: { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others },
+      });
+      log.info(
+        { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
+        request.kind === "expired" ? "grant expired" : "grant revoked",
+      );
+      return { kind: "ended", grant: ended, deleted };
+    } catch (error) {
+      const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+      const attempts = current.revokeAttempts + 1;
+      const nextAttemptAt = new Date(deps.clock.now() + revokeBackoffMs(attempts));
+      const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt);
+      await deps.store.appendAudit({
+        at: new Date(deps.clock.now()),
+        action: "revoke_failed",
+        actor: request.actor,
+        owner: grant.owner,
+        repo: grant.repo,
+        prNumber: grant.prNumber,
+        grantId: grant.id,
+        environment: grant.environment,
+        secret: grant.secret,
+        details: { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() },
+      });
+      log.warn(
+        { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, attempts, error: message },
+        `revocation failed; retrying at ${nextAttemptAt.toISOString()}`,
+      );
+      return { kind: "retry", grant: updated, error: message, nextAttemptAt };
+    }
+  });
+
+  await tellPullRequest(deps, client, request, result, log);
+  return result;
+}
+
+async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request: RevokeRequest, result: RevokeOutcome, log: Log): Promise<void> {
+  const { grant } = request;
+  try {
+    if (result.kind === "ended") {
+      const what = `\`${grant.secret}\` in environment \`${escapeMarkdown(grant.environment)}\``;
+      const note = result.deleted ? "The secret has been deleted." : "Another live grant still uses this secret, so it stays until that one ends.";
+      const body =
+        request.kind === "expired"
+          ? `**Access expired:** ${what}. ${note}`
+          : `**Access revoked:** ${what} (${escapeMarkdown(request.reason)}). ${note}`;
+      await client.comment(grant.prNumber, body);
+      const stillLive = await deps.store.listGrants({ owner: grant.owner, repo: grant.repo, prNumber: grant.prNumber, liveOnly: true });
+      if (stillLive.length === 0) await client.removeLabel(grant.prNumber, LABELS.granted);
+      await client.addLabels(grant.prNumber, [request.kind === "expired" ? LABELS.expired : LABELS.revoked]);
+    } else if (result.kind === "retry" && result.grant.revokeAttempts === WARN_AFTER_ATTEMPTS) {
+      await client.comment(
+        grant.prNumber,
+        `**Revocation is failing:** \`${grant.secret}\` is still present in environment \`${escapeMarkdown(grant.environment)}\` ` +
+          `after ${WARN_AFTER_ATTEMPTS} attempts to delete it (${escapeMarkdown(result.error)}). jit-access keeps retrying; ` +
+          `an administrator can delete it now under Settings → Environments → ${escapeMarkdown(grant.environment)}.`,
+      );
+    }
+  } catch (error) {
+    // Feedback is best effort: the ledger already holds the truth.
+    log.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not update the pull request");
+  }
+}

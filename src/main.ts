@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+import { existsSync } from "node:fs";
+import { run } from "probot";
+import { loadSettings, SettingsError } from "./config/load-settings.js";
+import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
+import { createAppOctokit } from "./github/app-octokit.js";
+import { WriteScheduler } from "./github/write-scheduler.js";
+import { jitAccessApp } from "./index.js";
+import { openLedger } from "./ledger/open-ledger.js";
+import type { LifecycleDeps } from "./lifecycle/deps.js";
+import { ConfigError } from "./policy/config-error.js";
+import { loadCatalog } from "./policy/load-catalog.js";
+import { systemClock } from "./util/clock.js";
+import { KeyedMutex } from "./util/keyed-mutex.js";
+
+/**
+ * `npm start`: validates every setting first (one clear message naming each bad one), opens
+ * the ledger, loads the catalog, then runs the Probot server with the expiry scheduler.
+ */
+async function main(): Promise<void> {
+  if (existsSync(".env")) process.loadEnvFile(".env");
+  const settings = loadSettings(process.env);
+  const catalog = await loadCatalog(settings.catalogPath);
+  const store = await openLedger(settings.databaseUrl);
+  const clock = systemClock;
+  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
+
+  let scheduler: ExpiryScheduler | null = null;
+  let appAuth: ((installationId: number) => Promise<unknown>) | null = null;
+  const deps: LifecycleDeps = {
+    store,
+    catalog,
+    clock,
+    env: process.env,
+    locks: new KeyedMutex(),
+    octokitFor: async (installationId) => {
+      if (!appAuth) throw new Error("the app is not started yet");
+      return (await appAuth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>;
+    },
+    onGranted: (grant) => scheduler?.track(grant),
+  };
+
+  const server = await run(
+    (app, options) => {
+      appAuth = (id) => app.auth(id);
+      scheduler = new ExpiryScheduler(deps, app.log.child({ name: "expiry" }), settings.sweepIntervalMs);
+      void jitAccessApp(deps)(app, options);
+      app.log.info(
+        { secrets: catalog.secrets.size, ledger: settings.databaseUrl.replace(/\/\/[^@]*@/, "//***@"), sweepEvery: `${settings.sweepIntervalMs / 1000}s` },
+        "jit-access ready",
+      );
+    },
+    { Octokit },
+  );
+  await (scheduler as ExpiryScheduler | null)?.start();
+
+  const stop = async (signal: string): Promise<void> => {
+    (scheduler as ExpiryScheduler | null)?.stop();
+    try {
+      await server.stop();
+    } finally {
+      await store.close();
+      console.info(`jit-access stopped (${signal})`);
+      process.exit(0);
+    }
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof SettingsError || error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(`jit-access cannot start: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.exit(1);
+});
