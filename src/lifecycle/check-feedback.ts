@@ -58,7 +58,7 @@ export function waitingCheck(headSha: string, requests: ValidRequest[], decision
     status: "in_progress",
     title: `Waiting for approval: ${decision.approvers.length} of ${decision.required}`,
     summary: [
-      `**${escapeMarkdown(decision.summary)}**`,
+      `**${decision.summary}**`,
       "",
       requestTable(requests),
       "",

@@ -1,7 +1,8 @@
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners, teamKey, type Owner } from "../policy/codeowners.js";
 import { decideApproval, type ApprovalDecision } from "../policy/decide-approval.js";
+import { ConfigError } from "../policy/config-error.js";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../policy/load-repo-config.js";
-import type { RepoConfig } from "../policy/repo-config.js";
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../policy/repo-config.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
 import { validateRequests, type ValidationResult } from "../requests/validate-requests.js";
 import { RepoClient, type PullRequestInfo, type RepositoryInfo } from "../github/repo-client.js";
@@ -53,8 +54,9 @@ export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationCo
     const configFile = await client.file(REPO_CONFIG_PATH, repository.defaultBranch);
     repoConfig = parseRepoConfig(configFile?.text ?? null);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const [head, base] = await Promise.all([client.file("jit-requests.yml", pr.headSha), client.file("jit-requests.yml", pr.baseSha)]);
+    if (!(error instanceof ConfigError)) throw error;
+    const { message } = error;
+    const [head, base] = await Promise.all([client.file(DEFAULT_REPO_CONFIG.requestsFile, pr.headSha), client.file(DEFAULT_REPO_CONFIG.requestsFile, pr.baseSha)]);
     if (head?.text === base?.text) return { kind: "untouched" };
     await client.createCheckRun(policyErrorCheck(pr.headSha, message));
     return { kind: "policy-error", message };

@@ -5,7 +5,7 @@
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\r\n]+/g, " ")
-    .replace(/[\\`*_[\]|<>]/g, (c) => `\\${c}`)
+    .replace(/[\\`*[\]|<>]/g, (c) => `\\${c}`)
     .replace(/@/g, "@\u200b")
     .replace(/#(?=\d)/g, "#\u200b");
 }

@@ -1,0 +1,255 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
+import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
+
+const HEAD = "a".repeat(40);
+const BASE = "b".repeat(40);
+const alice = { id: 101, login: "alice" }; // requester
+const bob = { id: 202, login: "bob" }; // code owner
+const carol = { id: 303, login: "carol" }; // not an owner
+
+const scenario: PrScenario = { owner: "acme", repo: "api", number: 7, headSha: HEAD, baseSha: BASE, author: alice, installationId: 42 };
+
+const CODEOWNERS = "jit-requests.yml @bob\n";
+const VALID_REQUEST = `requests:
+  - secret: PROD_DB_URL
+    environment: production
+    duration: 2h
+    reason: "INC-4211: inspect stuck migrations"
+`;
+
+let h: Harness;
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** The reads every evaluation makes before deciding. */
+function gather(gh: GitHubMock, head: string | null, base: string | null = null): GitHubMock {
+  return gh
+    .repository()
+    .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+    .file(".github/jit-access.yml", "main", null)
+    .file("jit-requests.yml", HEAD, head)
+    .file("jit-requests.yml", BASE, base);
+}
+
+function policyReads(gh: GitHubMock): GitHubMock {
+  return gh.environments(["production", "staging"]).permission("alice", "write");
+}
+
+function assertNoValueLeaked(gh: GitHubMock): void {
+  const everything = JSON.stringify(gh.sent) + h.logs.join("\n");
+  for (const value of Object.values(SECRET_VALUES)) expect(everything).not.toContain(value);
+}
+
+describe("a pull request that edits jit-requests.yml", () => {
+  it("gets nothing when it does not touch the requests file", async () => {
+    const gh = gather(new GitHubMock("acme", "api"), VALID_REQUEST, VALID_REQUEST);
+    await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(gh.sent).toEqual([]);
+  });
+
+  it("ignores repositories that no catalog secret may go to", async () => {
+    await h.probot.receive({
+      id: "1",
+      name: "pull_request",
+      payload: pullRequestPayload("opened", { ...scenario, owner: "other", repo: "thing" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("fails the check with an annotation on each wrong line", async () => {
+    const bad = `requests:
+  - secret: PROD_DB_URL
+    environment: prod
+    duration: 9h
+    reason: "short"
+`;
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), bad)).checkRun();
+    await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [check] = gh.bodies("/check-runs");
+    expect(check).toMatchObject({ name: "jit-access", head_sha: HEAD, status: "completed", conclusion: "failure" });
+    const lines = check.output.annotations.map((a: { start_line: number }) => a.start_line);
+    expect(lines).toEqual([3, 3, 4, 5]);
+    expect(check.output.annotations.every((a: { path: string }) => a.path === "jit-requests.yml")).toBe(true);
+    const audit = await h.store.listAudit();
+    expect(audit.map((a) => a.action)).toEqual(["rejected"]);
+    expect(await h.store.listGrants({ liveOnly: false })).toEqual([]);
+  });
+
+  it("waits for a code owner's approval and names who can give it", async () => {
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [])
+      .checkRun();
+    await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [check] = gh.bodies("/check-runs");
+    expect(check).toMatchObject({ status: "in_progress", output: { title: "Waiting for approval: 0 of 1" } });
+    expect(check.output.summary).toContain("@bob");
+    expect(check.output.summary).toContain("| `PROD_DB_URL` | `production` | 2h |");
+  });
+
+  it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .putSecret("production", "PROD_DB_URL")
+      .checkRun()
+      .comment(7)
+      .addLabels(7);
+    await h.probot.receive({
+      id: "2",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+
+    const [put] = gh.bodies("/secrets/PROD_DB_URL");
+    expect(put.key_id).toBe(h.environmentKey.keyId);
+    expect(h.environmentKey.open(put.encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
+
+    const [grant] = await h.store.listGrants({ liveOnly: false });
+    expect(grant).toMatchObject({
+      state: "active",
+      owner: "acme",
+      repo: "api",
+      environment: "production",
+      secret: "PROD_DB_URL",
+      requester: alice,
+      approvers: [bob],
+      prNumber: 7,
+      headSha: HEAD,
+      durationMs: 7_200_000,
+    });
+    expect(grant!.expiresAt.getTime() - grant!.createdAt.getTime()).toBe(7_200_000);
+
+    const [check] = gh.bodies("/check-runs");
+    expect(check).toMatchObject({ conclusion: "success", output: { title: "Access granted: PROD_DB_URL" } });
+    const [comment] = gh.bodies("/comments");
+    expect(comment.body).toContain("**Access granted.**");
+    expect(comment.body).toContain("2026-03-01 12:00 UTC (in 2h)");
+    expect(comment.body).toContain("environment: production");
+    expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
+    expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);
+    assertNoValueLeaked(gh);
+    expect(JSON.stringify(await h.store.listAudit())).not.toContain(SECRET_VALUES.PROD_DB_URL);
+  });
+
+  it("grants nothing twice when the same approval is delivered again", async () => {
+    const approve = reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" });
+    const first = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .putSecret("production", "PROD_DB_URL")
+      .checkRun()
+      .comment(7)
+      .addLabels(7);
+    await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(first.bodies("/secrets/PROD_DB_URL")).toHaveLength(1);
+
+    // Redelivery: the same reads, and no write at all.
+    const again = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]);
+    await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(again.sent).toEqual([]);
+    expect(await h.store.listGrants({ liveOnly: false })).toHaveLength(1);
+  });
+
+  it.each([
+    ["the author approving their own request", [{ id: 1, user: alice, state: "APPROVED", commit_id: HEAD }]],
+    ["an approval of an older commit", [{ id: 1, user: bob, state: "APPROVED", commit_id: "c".repeat(40) }]],
+    ["an approval by someone who is not a code owner", [{ id: 1, user: carol, state: "APPROVED", commit_id: HEAD }]],
+    [
+      "an approval superseded by changes requested",
+      [
+        { id: 1, user: bob, state: "APPROVED", commit_id: HEAD },
+        { id: 2, user: bob, state: "CHANGES_REQUESTED", commit_id: HEAD },
+      ],
+    ],
+    ["a dismissed approval", [{ id: 1, user: bob, state: "DISMISSED", commit_id: HEAD }]],
+  ])("does not grant on %s", async (_name, reviews) => {
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, reviews)
+      .checkRun();
+    await h.probot.receive({
+      id: "3",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: reviews[0]!.user, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(gh.bodies("/check-runs")[0]).toMatchObject({ status: "in_progress" });
+    expect(gh.sent.filter((s) => s.path.includes("/secrets/"))).toEqual([]);
+    expect(await h.store.listGrants({ liveOnly: false })).toEqual([]);
+  });
+
+  it("reads CODEOWNERS from the default branch only, not from the pull request", async () => {
+    // The PR's head adds alice as owner; the default branch has none: nothing can be approved.
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", null)
+      .file("CODEOWNERS", "main", null)
+      .file("docs/CODEOWNERS", "main", null)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .checkRun();
+    await h.probot.receive({
+      id: "4",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(gh.bodies("/check-runs")[0].output.summary).toContain("Nothing can be approved");
+  });
+
+  it("records a failed grant and tells the operator what to fix when the value source is missing", async () => {
+    h.deps.env = {};
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .checkRun()
+      .comment(7);
+    await h.probot.receive({
+      id: "5",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await h.store.listGrants({ liveOnly: false });
+    expect(grant!.state).toBe("failed");
+    expect(gh.bodies("/check-runs")[0]).toMatchObject({ conclusion: "failure", output: { title: "Access could not be granted" } });
+    expect(gh.bodies("/comments")[0].body).toContain("PROD_DB_URL is not set");
+    expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "failed"]);
+  });
+
+  it("undoes a PUT whose outcome is unknown, and keeps nothing live", async () => {
+    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .putSecret("production", "PROD_DB_URL", 502)
+      .deleteSecret("production", "PROD_DB_URL", 404)
+      .checkRun()
+      .comment(7);
+    await h.probot.receive({
+      id: "6",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await h.store.listGrants({ liveOnly: false });
+    expect(grant!.state).toBe("failed");
+    assertNoValueLeaked(gh);
+  });
+});

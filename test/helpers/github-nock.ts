@@ -1,0 +1,173 @@
+import nock from "nock";
+
+/**
+ * Named nock helpers for the GitHub REST calls the app makes, so a test reads as the list of
+ * calls it expects. Every helper replies with the fields of GitHub's real response that the app
+ * reads. Request bodies the app sends are captured in `sent` for assertions.
+ */
+export const API = "https://api.github.com";
+
+export interface SentRequest {
+  method: string;
+  path: string;
+  body: unknown;
+}
+
+export class GitHubMock {
+  readonly scope: nock.Scope;
+  readonly sent: SentRequest[] = [];
+
+  constructor(
+    readonly owner: string,
+    readonly repo: string,
+  ) {
+    this.scope = nock(API);
+  }
+
+  get base(): string {
+    return `/repos/${this.owner}/${this.repo}`;
+  }
+
+  #record(method: string) {
+    return (path: string, body: unknown) => {
+      this.sent.push({ method, path, body });
+    };
+  }
+
+  repository(defaultBranch = "main", times = 1): this {
+    this.scope
+      .get(this.base)
+      .times(times)
+      .reply(200, { default_branch: defaultBranch, full_name: `${this.owner}/${this.repo}`, name: this.repo, owner: { login: this.owner } });
+    return this;
+  }
+
+  pull(pr: {
+    number: number;
+    headSha: string;
+    baseSha?: string;
+    baseRef?: string;
+    author: { id: number; login: string };
+    state?: "open" | "closed";
+    fork?: boolean;
+  }, times = 1): this {
+    this.scope
+      .get(`${this.base}/pulls/${pr.number}`)
+      .times(times)
+      .reply(200, {
+        number: pr.number,
+        state: pr.state ?? "open",
+        merged: false,
+        user: { id: pr.author.id, login: pr.author.login, type: "User" },
+        head: { sha: pr.headSha, ref: "request", repo: { full_name: pr.fork ? `${pr.author.login}/${this.repo}` : `${this.owner}/${this.repo}` } },
+        base: { sha: pr.baseSha ?? "b".repeat(40), ref: pr.baseRef ?? "main", repo: { full_name: `${this.owner}/${this.repo}` } },
+      });
+    return this;
+  }
+
+  /** A file at a ref; `null` content answers 404. */
+  file(path: string, ref: string, content: string | null, times = 1): this {
+    const interceptor = this.scope.get(`${this.base}/contents/${encodeURIComponent(path)}`).query({ ref }).times(times);
+    if (content === null) interceptor.reply(404, { message: "Not Found" });
+    else
+      interceptor.reply(200, {
+        type: "file",
+        encoding: "base64",
+        size: Buffer.byteLength(content),
+        name: path.split("/").pop(),
+        path,
+        sha: "f".repeat(40),
+        content: Buffer.from(content).toString("base64"),
+      });
+    return this;
+  }
+
+  environments(names: string[]): this {
+    this.scope
+      .get(`${this.base}/environments`)
+      .query(true)
+      .reply(200, { total_count: names.length, environments: names.map((name, i) => ({ id: i + 1, name })) });
+    return this;
+  }
+
+  permission(login: string, permission: "admin" | "write" | "read" | "none"): this {
+    this.scope
+      .get(`${this.base}/collaborators/${login}/permission`)
+      .reply(200, { permission, role_name: permission, user: { login } });
+    return this;
+  }
+
+  reviews(prNumber: number, reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[]): this {
+    this.scope
+      .get(`${this.base}/pulls/${prNumber}/reviews`)
+      .query(true)
+      .reply(200, reviews.map((r) => ({ ...r, submitted_at: "2026-01-01T00:00:00Z" })));
+    return this;
+  }
+
+  teamMembership(org: string, slug: string, login: string, member: boolean): this {
+    this.scope
+      .get(`/orgs/${org}/teams/${slug}/memberships/${login}`)
+      .reply(member ? 200 : 404, member ? { state: "active", role: "member" } : { message: "Not Found" });
+    return this;
+  }
+
+  publicKey(environment: string, key: { keyId: string; key: string }): this {
+    this.scope
+      .get(`${this.base}/environments/${encodeURIComponent(environment)}/secrets/public-key`)
+      .reply(200, { key_id: key.keyId, key: key.key });
+    return this;
+  }
+
+  putSecret(environment: string, name: string, status = 201): this {
+    this.scope
+      .put(`${this.base}/environments/${encodeURIComponent(environment)}/secrets/${name}`, (body) => {
+        this.#record("PUT")(`${this.base}/environments/${environment}/secrets/${name}`, body);
+        return true;
+      })
+      .reply(status, status >= 400 ? { message: "error" } : undefined);
+    return this;
+  }
+
+  deleteSecret(environment: string, name: string, status = 204): this {
+    this.scope
+      .delete(`${this.base}/environments/${encodeURIComponent(environment)}/secrets/${name}`)
+      .reply(status, status >= 400 ? { message: status === 404 ? "Not Found" : "error" } : undefined);
+    return this;
+  }
+
+  checkRun(): this {
+    this.scope
+      .post(`${this.base}/check-runs`, (body) => {
+        this.#record("POST")(`${this.base}/check-runs`, body);
+        return true;
+      })
+      .reply(201, { id: 1 });
+    return this;
+  }
+
+  comment(prNumber: number): this {
+    this.scope
+      .post(`${this.base}/issues/${prNumber}/comments`, (body) => {
+        this.#record("POST")(`${this.base}/issues/${prNumber}/comments`, body);
+        return true;
+      })
+      .reply(201, { id: 1 });
+    return this;
+  }
+
+  addLabels(prNumber: number): this {
+    this.scope
+      .post(`${this.base}/issues/${prNumber}/labels`, (body) => {
+        this.#record("POST")(`${this.base}/issues/${prNumber}/labels`, body);
+        return true;
+      })
+      .reply(200, []);
+    return this;
+  }
+
+  /** Bodies sent to a path suffix, in order. */
+  bodies(pathEnd: string): any[] {
+    return this.sent.filter((s) => s.path.endsWith(pathEnd)).map((s) => s.body);
+  }
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "@jest/globals";
+import { escapeMarkdown, formatExpiry } from "../../src/lifecycle/markdown.js";
+
+describe("escapeMarkdown", () => {
+  it.each([
+    ["keeps a table cell one cell", "a | b", "a \\| b"],
+    ["keeps HTML as text", "<img src=x onerror=alert(1)>", "\\<img src=x onerror=alert(1)\\>"],
+    ["notifies nobody", "ping @acme/admins", "ping @\u200bacme/admins"],
+    ["links no issue", "see #123", "see #\u200b123"],
+    ["keeps one line", "one\ntwo\r\nthree", "one two three"],
+    ["leaves snake_case alone", "PROD_DB_URL", "PROD_DB_URL"],
+    ["escapes code spans and emphasis", "`x` *y*", "\\`x\\` \\*y\\*"],
+  ])("%s", (_name, input, output) => {
+    expect(escapeMarkdown(input)).toBe(output);
+  });
+});
+
+describe("formatExpiry", () => {
+  const now = Date.parse("2026-03-01T10:00:00Z");
+  it.each([
+    [now + 2 * 3600_000, "2026-03-01 12:00 UTC (in 2h)"],
+    [now + 90 * 60_000, "2026-03-01 11:30 UTC (in 1h30m)"],
+    [now + 26 * 3600_000, "2026-03-02 12:00 UTC (in 1d2h)"],
+    [now - 5 * 60_000, "2026-03-01 09:55 UTC (5m ago)"],
+    [now + 10_000, "2026-03-01 10:00 UTC (now)"],
+  ])("%d", (at, text) => {
+    expect(formatExpiry(new Date(at), now)).toBe(text);
+  });
+});

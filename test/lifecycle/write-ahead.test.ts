@@ -1,0 +1,58 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { sweepOnce } from "../../src/expiry/sweep.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { requestKey } from "../../src/lifecycle/grant-requests.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { startHarness, type Harness } from "../helpers/app-harness.js";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe("write-ahead ledger", () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.close();
+  });
+
+  it("a grant that crashed between the ledger write and the PUT is still revoked at its expiry", async () => {
+    const url = `sqlite:${join(mkdtempSync(join(tmpdir(), "jit-wal-")), "ledger.db")}`;
+    // Process 1 writes the ledger row (state granting) and dies before the PUT.
+    const before = await openLedger(url);
+    const createdAt = new Date(Date.parse("2026-03-01T10:00:00Z"));
+    await before.beginGrant({
+      installationId: 42,
+      owner: "acme",
+      repo: "api",
+      environment: "production",
+      secret: "PROD_DB_URL",
+      requester: { id: 101, login: "alice" },
+      prNumber: 7,
+      headSha: "a".repeat(40),
+      approvers: [{ id: 202, login: "bob" }],
+      reason: "INC-4211: inspect stuck migrations",
+      durationMs: 3_600_000,
+      requestKey: requestKey("acme", "api", 7, "a".repeat(40), "production", "PROD_DB_URL"),
+      createdAt,
+      expiresAt: new Date(createdAt.getTime() + 3_600_000),
+    });
+    await before.close();
+
+    // Process 2 starts on the same ledger; before expiry nothing is due, after it the secret is deleted.
+    h = await startHarness();
+    const after = await openLedger(url);
+    h.deps.store = after;
+    expect(await sweepOnce(h.deps, silent)).toEqual({ due: 0, ended: 0, retrying: 0 });
+    await h.clock.advance(3_600_000);
+    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404).comment(7).addLabels(7);
+    gh.scope.delete("/repos/acme/api/issues/7/labels/jit%3Agranted").reply(404, { message: "Label does not exist" });
+    expect(await sweepOnce(h.deps, silent)).toEqual({ due: 1, ended: 1, retrying: 0 });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await after.listGrants({ liveOnly: false });
+    expect(grant).toMatchObject({ state: "expired", endReason: "expired" });
+    expect(gh.bodies("/comments")[0].body).toContain("**Access expired:** `PROD_DB_URL`");
+    await after.close();
+  });
+});
