@@ -1,0 +1,137 @@
+/**
+ * Reads a requests file into entries, and everything wrong with it into problems placed at the
+ * exact value or key. Pure: no I/O, never throws. Checks run cheapest and most hostile first,
+ * and the document is only read as data once nothing dangerous is left in it:
+ * size cap → invisible characters in the source → nesting depth → YAML syntax →
+ * anchors, aliases, tags, collection keys → shape (the zod schema) and invisible characters
+ * in values.
+ */
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { invisibleCharactersInSource, trimText } from "./invisible-characters.js";
+import type { Problem } from "./problem.js";
+import { MAX_FILE_BYTES, parseMessages } from "./request-messages.js";
+import { REQUEST_KEYS, type RequestKey, requestsFileSchema } from "./request-schema.js";
+import { schemaProblems } from "./schema-problems.js";
+import { findHazards } from "./yaml-hazards.js";
+import { firstTooDeep } from "./yaml-nesting.js";
+import { type Span, spanOf } from "./yaml-span.js";
+
+export type { Span } from "./yaml-span.js";
+
+/** A well-formed entry of the requests file, values as written (trimmed), with their places. */
+export interface RequestEntry {
+  /** Position in the `requests` list, from 0. */
+  index: number;
+  secret: string;
+  environment: string;
+  duration: string;
+  reason: string;
+  /** 1-based line of the list item. */
+  line: number;
+  /** Where each value is. */
+  fields: Partial<Record<RequestKey, Span>>;
+}
+
+export interface ParsedRequests {
+  /** The entries without problems of their own, in file order. */
+  entries: RequestEntry[];
+  /** Sorted by line, then column. */
+  problems: Problem[];
+}
+
+/** Lists and maps nested deeper than this are refused before the document is composed. */
+export const MAX_NESTING = 8;
+
+/**
+ * YAML 1.2 core schema whatever the file's `%YAML` directive says; no `<<` merge keys; duplicate
+ * keys are errors; warnings are collected, not logged. (`logLevel: "silent"` would also drop the
+ * error for a second document in the file, so it is not used.)
+ */
+const YAML_OPTIONS = {
+  version: "1.2",
+  schema: "core",
+  merge: false,
+  uniqueKeys: true,
+  prettyErrors: false,
+  logLevel: "error",
+} as const;
+
+export function parseRequests(text: string): ParsedRequests {
+  const read = readDocument(text);
+  if (!read.ok) return { entries: [], problems: sorted(read.problems) };
+  const { doc, lines } = read;
+  const hazards = findHazards(doc, lines);
+  if (hazards.blocking.length > 0) return { entries: [], problems: sorted([...hazards.blocking, ...hazards.invisible]) };
+
+  const data: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const checked = requestsFileSchema.safeParse(data);
+  const issues = checked.success ? [] : checked.error.issues;
+  const shapeProblems = schemaProblems(issues, doc, lines, hazards.invisibleNodes);
+
+  const badItems = new Set(issues.flatMap((issue) => (issue.path[0] === "requests" ? [issue.path[1]] : [])));
+  const entries = listItems(doc).flatMap((item, index) => {
+    if (badItems.has(index) || isTainted(item, hazards.invisibleNodes)) return [];
+    const entry = toEntry(item, index, lines);
+    return entry === null ? [] : [entry];
+  });
+  return { entries, problems: sorted([...hazards.invisible, ...shapeProblems]) };
+}
+
+type Read = { ok: true; doc: Document; lines: LineCounter } | { ok: false; problems: Problem[] };
+
+/** The document, unless size, invisible source characters, nesting or syntax stop the reading. */
+function readDocument(text: string): Read {
+  const refuse = (problems: Problem[]): Read => ({ ok: false, problems });
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_FILE_BYTES) return refuse([{ line: 1, column: 1, message: parseMessages.fileTooLarge(bytes) }]);
+
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let offset = text.indexOf("\n"); offset !== -1; offset = text.indexOf("\n", offset + 1)) lines.addNewLine(offset + 1);
+  const at = (start: number, end: number, message: string): Problem => ({ ...spanOf([start, end], lines), message });
+
+  const invisible = invisibleCharactersInSource(text).map(({ offset, codePoint }) =>
+    at(offset, offset + 1, parseMessages.invisible("this line", codePoint)),
+  );
+  if (invisible.length > 0) return refuse(invisible);
+
+  const tooDeep = firstTooDeep(text, MAX_NESTING);
+  if (tooDeep !== null) return refuse([at(tooDeep, tooDeep, parseMessages.tooDeep(MAX_NESTING))]);
+
+  const doc = parseDocument(text, YAML_OPTIONS);
+  const syntax = [
+    ...doc.errors.map((error) => at(error.pos[0], error.pos[1], parseMessages.yamlSyntax(error.message))),
+    ...doc.warnings.map((warning) => at(warning.pos[0], warning.pos[1], parseMessages.yamlWarning(warning.message))),
+  ];
+  return syntax.length > 0 ? refuse(syntax) : { ok: true, doc, lines };
+}
+
+function listItems(doc: Document): Node[] {
+  const root = doc.contents;
+  if (!isMap(root)) return [];
+  const requests: unknown = root.get("requests", true);
+  return isSeq(requests) ? (requests.items as Node[]) : [];
+}
+
+function isTainted(item: Node, invisibleNodes: ReadonlySet<Node>): boolean {
+  return isMap(item) && item.items.some((pair) => invisibleNodes.has(pair.value as Node) || invisibleNodes.has(pair.key as Node));
+}
+
+function toEntry(item: Node, index: number, lines: LineCounter): RequestEntry | null {
+  if (!isMap(item)) return null;
+  const values: Partial<Record<RequestKey, string>> = {};
+  const fields: Partial<Record<RequestKey, Span>> = {};
+  for (const key of REQUEST_KEYS) {
+    const node: unknown = item.get(key, true);
+    if (!isScalar(node) || typeof node.value !== "string") return null;
+    values[key] = trimText(node.value);
+    fields[key] = spanOf(node.range, lines);
+  }
+  const { secret, environment, duration, reason } = values;
+  if (secret === undefined || environment === undefined || duration === undefined || reason === undefined) return null;
+  return { index, secret, environment, duration, reason, line: spanOf(item.range, lines).line, fields };
+}
+
+function sorted(problems: Problem[]): Problem[] {
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+}

@@ -1,0 +1,96 @@
+/**
+ * Every message a request file can earn, in one place, so that the code and the tests agree on
+ * the words. Each says what is wrong and how to fix it. None ever includes a secret value: the
+ * request file holds names, never values.
+ */
+import type { RequestKey } from "./request-schema.js";
+
+export const MAX_FILE_BYTES = 65_536;
+export const MIN_REASON_LENGTH = 10;
+
+const EXAMPLE: Record<RequestKey, string> = {
+  secret: "PROD_DB_URL",
+  environment: "production",
+  duration: "2h",
+  reason: '"INC-4211: inspect stuck migrations"',
+};
+
+const LISTED = 20;
+const list = (names: readonly string[]): string =>
+  names.length > LISTED
+    ? `${names.slice(0, LISTED).map(shown).join(", ")} and ${names.length - LISTED} more`
+    : names.map(shown).join(", ");
+
+/** Text from the request file as messages show it: long text is cut, so a message stays a line. */
+export function shown(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+export const parseMessages = {
+  fileTooLarge: (bytes: number) =>
+    `the file is ${bytes} bytes; the limit is ${MAX_FILE_BYTES}: remove entries that are no longer needed`,
+  yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
+  yamlWarning: (detail: string) => `YAML problem: ${detail}`,
+  tooDeep: (max: number) =>
+    `lists and maps are nested more than ${max} levels deep; a requests file needs only requests → entry → field`,
+  anchor: (name: string) =>
+    `YAML anchors (&${shown(name)}) are not allowed in a requests file; write each entry out in full`,
+  alias: (name: string) =>
+    `YAML aliases (*${shown(name)}) are not allowed in a requests file; write each entry out in full`,
+  tag: (tag: string) => `YAML tags (${shown(tag)}) are not allowed in a requests file; write the value as plain text, quoted if needed`,
+  complexKey: () => "keys must be plain words such as secret or reason, not lists or maps",
+  invisible: (what: string, codePoint: string) =>
+    `${shown(what)} contains invisible control or bidi characters (${codePoint}); retype it as plain text`,
+  rootNotMap: (found: string) => `the file must be a map with a requests: list, not ${found}`,
+  requestsNotList: (found: string) =>
+    `requests must be a list of entries, each starting with "- secret:", not ${found}`,
+  entryNotMap: (found: string) =>
+    `each request must be a map with secret, environment, duration and reason, not ${found}`,
+  fieldNotText: (key: RequestKey, found: string) => `${key} must be text such as ${EXAMPLE[key]}, not ${found}`,
+  missingField: (key: RequestKey) => `this request has no ${key}: add ${key}: ${EXAMPLE[key]}`,
+  unknownKey: (key: string, allowed: readonly string[], suggestion: string | null) =>
+    suggestion === null
+      ? `unknown key "${shown(key)}": the keys here are ${list(allowed)}`
+      : `unknown key "${shown(key)}": did you mean ${suggestion}?`,
+  schema: (detail: string) => `not a valid requests file: ${detail}`,
+};
+
+export const validationMessages = {
+  duplicate: (secret: string, environment: string, firstLine: number) =>
+    `${shown(secret)} for ${shown(environment)} is already requested on line ${firstLine}; remove one of the two entries`,
+  invalidSecretName: (name: string, why: string, suggestion: string | null) =>
+    `"${shown(name)}" is not a secret name: ${why}` + (suggestion === null ? "" : `; did you mean ${suggestion}?`),
+  unknownSecret: (name: string, suggestion: string | null) =>
+    suggestion === null
+      ? `${shown(name)} is not in the catalog of secrets this app can grant; check the name, or ask the operator to add it`
+      : `${shown(name)} is not in the catalog of secrets this app can grant; did you mean ${suggestion}?`,
+  secretNotForRepository: (name: string, repository: string) =>
+    `${name} cannot be granted to ${repository}; ask the operator to add this repository to the secret's repositories in the catalog`,
+  environmentEmpty: () => "environment is empty: write the name of an environment of this repository, e.g. production",
+  environmentNotAllowed: (name: string, environment: string, allowed: readonly string[]) =>
+    allowed.length === 0
+      ? `${name} cannot be granted to any environment; ask the operator to list environments for it in the catalog`
+      : `${name} cannot be granted to environment "${shown(environment)}"; the catalog allows: ${list(allowed)}`,
+  environmentMissing: (environment: string, repository: string, existing: readonly string[]) =>
+    existing.length === 0
+      ? `environment "${shown(environment)}" does not exist in ${repository}, which has no environments; create it under Settings → Environments`
+      : `environment "${shown(environment)}" does not exist in ${repository}; existing environments: ${list(existing)}`,
+  overMax: (duration: string, max: string, secret: string) =>
+    `duration ${shown(duration)} is over the limit of ${max} for ${secret}; ask for ${max} or less`,
+  underMin: (duration: string, min: string, secret: string) =>
+    `duration ${shown(duration)} is under the minimum of ${min} for ${secret}; ask for ${min} or more`,
+  reasonMissing: () =>
+    `reason is empty: say why you need the secret in at least ${MIN_REASON_LENGTH} characters, e.g. an incident or ticket number`,
+  reasonTooShort: (length: number) =>
+    `reason is ${length} characters; write at least ${MIN_REASON_LENGTH} that say why you need the secret`,
+  reasonMismatch: (pattern: string, secret: string) =>
+    `reason must match ${pattern}, the catalog's reason_pattern for ${secret}`,
+  reasonPatternBroken: (secret: string) =>
+    `the catalog's reason_pattern for ${secret} is not a valid regular expression; ask the operator to fix the catalog`,
+  fromFork: (repository: string) =>
+    `requests from forks are refused: push the branch to ${repository} and open the pull request from there`,
+  wrongBase: (file: string, baseRef: string, defaultBranch: string) =>
+    `${shown(file)} is only read from pull requests into the default branch ${defaultBranch}, and this one targets ${baseRef}: change the base branch to ${defaultBranch}`,
+  noWritePermission: (login: string, repository: string) =>
+    `${shown(login)} cannot write to ${repository}; only people with write permission may request secrets`,
+};
