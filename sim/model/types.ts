@@ -1,0 +1,186 @@
+/**
+ * The simulator's in-memory model of the parts of GitHub the app touches.
+ * Entities are plain records; `SimState` owns them and the id sequences.
+ */
+
+export type AccountType = "User" | "Organization" | "Bot";
+
+export interface SimAccount {
+  id: number;
+  login: string;
+  type: AccountType;
+}
+
+/** Roles a collaborator can hold; the permission API folds them into admin/write/read. */
+export type RepoRole = "admin" | "maintain" | "write" | "triage" | "read";
+
+export interface SimCommit {
+  sha: string;
+  parents: string[];
+  /** Full tree: path -> file content (UTF-8 text). */
+  files: ReadonlyMap<string, string>;
+  message: string;
+  authorLogin: string;
+  date: string;
+}
+
+/** Commits are shared between a repository and its forks, as GitHub's object storage is. */
+export type CommitStore = Map<string, SimCommit>;
+
+export interface SimSecret {
+  /** Upper-case, as GitHub stores secret names. */
+  name: string;
+  /** The plaintext, after opening the sealed box. Read-back only; never logged. */
+  value: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimEnvironment {
+  id: number;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  keyId: string;
+  publicKey: Uint8Array;
+  privateKey: Uint8Array;
+  secrets: Map<string, SimSecret>;
+}
+
+export interface SimLabel {
+  id: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED";
+
+export interface SimReview {
+  id: number;
+  reviewerLogin: string;
+  state: ReviewState;
+  body: string;
+  commitId: string;
+  submittedAt: string;
+}
+
+export interface SimPull {
+  id: number;
+  number: number;
+  title: string;
+  body: string | null;
+  authorLogin: string;
+  /** Full name of the repository holding the head branch (a fork for fork PRs). */
+  headRepoFullName: string;
+  headRef: string;
+  baseRef: string;
+  /** Head commit when the pull request was closed; while open the head follows its branch. */
+  closedHeadSha: string | null;
+  state: "open" | "closed";
+  merged: boolean;
+  mergedAt: string | null;
+  mergedByLogin: string | null;
+  mergeCommitSha: string | null;
+  closedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  draft: boolean;
+  /** Lower-cased label names, in the order they were added. */
+  labelKeys: string[];
+  reviews: SimReview[];
+}
+
+export interface SimComment {
+  id: number;
+  issueNumber: number;
+  body: string;
+  authorLogin: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimAnnotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column?: number;
+  end_column?: number;
+  annotation_level: "notice" | "warning" | "failure";
+  message: string;
+  title?: string;
+  raw_details?: string;
+}
+
+export type CheckStatus = "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
+
+export interface SimCheckRun {
+  id: number;
+  checkSuiteId: number;
+  name: string;
+  headSha: string;
+  status: CheckStatus;
+  conclusion: string | null;
+  detailsUrl: string | null;
+  externalId: string | null;
+  startedAt: string;
+  completedAt: string | null;
+  output: {
+    title: string | null;
+    summary: string | null;
+    text: string | null;
+    annotations: SimAnnotation[];
+  };
+}
+
+export interface SimRepo {
+  id: number;
+  owner: SimAccount;
+  name: string;
+  fullName: string;
+  private: boolean;
+  defaultBranch: string;
+  fork: boolean;
+  parentFullName: string | null;
+  /** `null`: the app is not installed on this repository. */
+  installationId: number | null;
+  createdAt: string;
+  branches: Map<string, string>;
+  commits: CommitStore;
+  collaborators: Map<string, RepoRole>;
+  /** Keyed by lower-cased name: environment names are case-insensitive on GitHub. */
+  environments: Map<string, SimEnvironment>;
+  /** Keyed by lower-cased name. */
+  labels: Map<string, SimLabel>;
+  pulls: Map<number, SimPull>;
+  comments: Map<number, SimComment>;
+  checkRuns: Map<number, SimCheckRun>;
+  nextIssueNumber: number;
+}
+
+export type TeamRole = "member" | "maintainer";
+
+export interface SimTeam {
+  id: number;
+  org: string;
+  slug: string;
+  name: string;
+  members: Map<string, TeamRole>;
+}
+
+export interface SimInstallation {
+  id: number;
+  account: SimAccount;
+  permissions: Record<string, "read" | "write" | "admin">;
+  createdAt: string;
+}
+
+export interface SimToken {
+  token: string;
+  installationId: number;
+  expiresAt: Date;
+  /** Set by the fault switch `expireTokens`. */
+  revoked: boolean;
+  /** When the token was narrowed to some repositories (by name). */
+  repositoryNames: string[] | null;
+}

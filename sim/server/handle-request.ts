@@ -1,0 +1,224 @@
+/**
+ * One API request, end to end: OpenAPI check, fault switches, authentication, the route,
+ * GitHub's headers, and the request log.
+ */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AppAuth } from "../app-auth.js";
+import { defaultFaultResponse, type ActiveFault, type FaultSwitches } from "../faults.js";
+import type { SimState } from "../model/state.js";
+import type { OpenApiCheck, OperationMatch } from "../openapi-check.js";
+import type { Urls } from "../shapes/urls.js";
+import { GitHubError, invalidRequest, notFound } from "./github-error.js";
+import type { RateLimits } from "./rate-limit.js";
+import type { Credential, Reply, RouteDefinition } from "./route.js";
+
+export interface RecordedRequest {
+  /** When the request arrived (simulator clock, ISO 8601). */
+  at: string;
+  method: string;
+  /** Path after /api/v3, as sent (percent-encoded), without the query. */
+  path: string;
+  query: string;
+  /** The OpenAPI operation, e.g. "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}". */
+  route: string | null;
+  status: number;
+  /** The installation whose token made the request (null for app JWT or no credential). */
+  installationId: number | null;
+  /** The fault switch that answered, if any. */
+  faultId: string | null;
+}
+
+export interface Violation {
+  method: string;
+  path: string;
+  problem: string;
+}
+
+export interface RequestDeps {
+  state: SimState;
+  urls: Urls;
+  auth: AppAuth;
+  faults: FaultSwitches;
+  rateLimits: RateLimits;
+  check: OpenApiCheck;
+  routes: ReadonlyMap<string, RouteDefinition>;
+  /** Also validate the simulator's own JSON responses against the description. */
+  checkResponses: boolean;
+  requests: RecordedRequest[];
+  violations: Violation[];
+  /** Resolves when the simulator closes; hanging requests wait for it. */
+  closed: Promise<void>;
+  onHandled(): void;
+}
+
+const API_PREFIX = "/api/v3";
+
+function requestId(): string {
+  const hex = (bytes: number) => randomBytes(bytes).toString("hex").toUpperCase();
+  return `${hex(2)}:${hex(2)}:${hex(3)}:${hex(4)}:${hex(4)}`;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Outcome {
+  reply: Reply;
+  route: string | null;
+  credential: Credential | null;
+  faultId: string | null;
+  /** The request must never be answered (a hang fault). */
+  hang: boolean;
+}
+
+export async function handleRequest(deps: RequestDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const at = deps.state.timestamp();
+  const method = (request.method ?? "GET").toUpperCase();
+  const url = new URL(request.url ?? "/", deps.urls.web);
+  const path = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
+  const violation = (problem: string) => deps.violations.push({ method, path, problem });
+
+  let outcome: Outcome;
+  try {
+    outcome = await decide(deps, request, { method, url, path, violation });
+  } catch (error) {
+    const failure = error instanceof GitHubError ? error : new GitHubError(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
+    if (!(error instanceof GitHubError)) violation(failure.message);
+    outcome = { reply: { status: failure.status, body: failure.body(), headers: failure.headers }, route: null, credential: null, faultId: null, hang: false };
+  }
+  if (!outcome.hang) send(deps, response, outcome);
+  deps.requests.push({
+    at,
+    method,
+    path,
+    query: url.search,
+    route: outcome.route,
+    status: outcome.reply.status,
+    installationId: outcome.credential?.kind === "installation" ? outcome.credential.token.installationId : null,
+    faultId: outcome.faultId,
+  });
+  deps.onHandled();
+  if (outcome.hang) {
+    await deps.closed;
+    response.destroy();
+  }
+}
+
+async function decide(
+  deps: RequestDeps,
+  request: IncomingMessage,
+  input: { method: string; url: URL; path: string; violation: (problem: string) => void },
+): Promise<Outcome> {
+  const { method, url, path, violation } = input;
+  const text = await readBody(request);
+  const base = { route: null, credential: null, faultId: null, hang: false };
+  if (!input.url.pathname.startsWith(`${API_PREFIX}/`)) {
+    violation(`not under ${API_PREFIX}: set GHE_HOST=${url.host} and GHE_PROTOCOL=http so Octokit uses ${deps.urls.api}`);
+    return { ...base, reply: errorReply(notFound()) };
+  }
+  const match = deps.check.match(method, path);
+  if (!match) {
+    violation(deps.check.hasPath(path) ? `GitHub has no ${method} operation on this path` : "no such endpoint in GitHub's REST API");
+    return { ...base, reply: errorReply(notFound()) };
+  }
+  const route = `${method} ${match.template}`;
+  const definition = deps.routes.get(route);
+  if (!definition) {
+    violation(`${route} exists on GitHub but the simulator does not implement it (add a route under sim/routes/)`);
+    return { ...base, route, reply: errorReply(notFound()) };
+  }
+  for (const problem of match.problems) violation(problem);
+  if (match.problems.length > 0) return { ...base, route, reply: errorReply(notFound()) };
+
+  let body: unknown;
+  if (text.trim() !== "") {
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      violation("request body is not valid JSON");
+      return { ...base, route, reply: errorReply(new GitHubError(400, "Problems parsing JSON")) };
+    }
+  }
+  const problems = deps.check.checkRequest(match, url.searchParams, body);
+  for (const problem of problems) violation(problem);
+
+  const fault = deps.faults.take(method, path, match.template);
+  const faultId = fault?.id ?? null;
+  if (fault && !fault.afterEffect) {
+    const faulted = await applyFault(deps, fault);
+    if (faulted) return { ...base, route, faultId, ...faulted };
+  }
+
+  let credential: Credential;
+  try {
+    credential = deps.auth.authenticate(request.headers.authorization, definition.auth);
+  } catch (error) {
+    if (error instanceof GitHubError) return { ...base, route, faultId, reply: errorReply(error) };
+    throw error;
+  }
+  const withCredential = { ...base, route, faultId, credential };
+  if (problems.length > 0) return { ...withCredential, reply: errorReply(invalidRequest(problems.join("\n"))) };
+
+  let reply: Reply;
+  try {
+    reply = await definition.handle({ state: deps.state, urls: deps.urls, auth: deps.auth, params: match.params, query: url.searchParams, body, headers: request.headers, url, credential });
+  } catch (error) {
+    if (!(error instanceof GitHubError)) throw error;
+    reply = errorReply(error);
+  }
+  if (fault?.afterEffect) {
+    const faulted = await applyFault(deps, fault);
+    if (faulted) return { ...withCredential, ...faulted };
+  }
+  if (deps.checkResponses) checkOwnResponse(deps.check, match, reply, violation);
+  return { ...withCredential, reply };
+}
+
+/** The fault's answer; `undefined` for a delay-only fault (the request then proceeds). */
+async function applyFault(deps: RequestDeps, fault: ActiveFault): Promise<{ reply: Reply; hang: boolean } | undefined> {
+  if (fault.delayMs !== undefined) await Promise.race([sleep(fault.delayMs), deps.closed]);
+  if (fault.hang) return { reply: { status: 0 }, hang: true };
+  if (fault.status === undefined) return undefined;
+  const defaults = defaultFaultResponse(fault.status, deps.state.clock().getTime());
+  return { reply: { status: fault.status, body: fault.body ?? defaults.body, headers: { ...defaults.headers, ...fault.headers } }, hang: false };
+}
+
+function checkOwnResponse(check: OpenApiCheck, match: OperationMatch, reply: Reply, violation: (problem: string) => void): void {
+  if (reply.raw !== undefined) return;
+  for (const problem of check.checkResponse(match, reply.status, reply.body)) violation(`simulator response ${reply.status}: ${problem}`);
+}
+
+function errorReply(error: GitHubError): Reply {
+  return { status: error.status, body: error.body(), headers: error.headers };
+}
+
+function send(deps: RequestDeps, response: ServerResponse, outcome: Outcome): void {
+  const { reply, credential } = outcome;
+  const key = credential === null ? "anonymous" : credential.kind === "app" ? "app" : credential.token.token;
+  const headers: Record<string, string> = {
+    "x-github-request-id": requestId(),
+    "x-github-media-type": "github.v3; format=json",
+    "x-github-api-version-selected": "2022-11-28",
+    ...deps.rateLimits.consume(key),
+    ...reply.headers,
+  };
+  if (reply.raw !== undefined) {
+    response.writeHead(reply.status, { ...headers, "content-type": reply.raw.contentType, "content-length": String(reply.raw.data.length) });
+    response.end(reply.raw.data);
+    return;
+  }
+  if (reply.body === undefined || reply.status === 204) {
+    response.writeHead(reply.status, headers);
+    response.end();
+    return;
+  }
+  const data = Buffer.from(JSON.stringify(reply.body));
+  response.writeHead(reply.status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(data.length) });
+  response.end(data);
+}

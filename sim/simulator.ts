@@ -1,0 +1,380 @@
+/**
+ * The scripting API of the local GitHub simulator: build repositories, pull requests and
+ * reviews, deliver the matching webhooks to the app, and read back what the app did.
+ * Start one with `startSimulator` (start-simulator.ts).
+ */
+import { EventEmitter } from "node:events";
+import type { AppAuth } from "./app-auth.js";
+import type { FaultSwitches } from "./faults.js";
+import { resolveRef, type FileChanges } from "./model/git.js";
+import {
+  addReview,
+  closePull,
+  dismissReview,
+  editPull,
+  openPull,
+  pushToPull,
+  reopenPull,
+  requirePull,
+  type OpenPullInput,
+  type PullEdit,
+} from "./model/pulls.js";
+import type { CreateRepoOptions, SimState } from "./model/state.js";
+import type { AccountType, RepoRole, ReviewState, SimPull, SimRepo, TeamRole } from "./model/types.js";
+import type { RecordedRequest, Violation } from "./server/handle-request.js";
+import type { Urls } from "./shapes/urls.js";
+import {
+  checkRunView,
+  commentView,
+  environmentView,
+  pullRequestView,
+  type CheckRunView,
+  type CommentView,
+  type EnvironmentView,
+  type PullRequestView,
+} from "./views.js";
+import type { Delivery, RawDelivery, WebhookDelivery } from "./webhooks/delivery.js";
+import type { WebhookExamples } from "./webhooks/examples.js";
+import { pullRequestEvent, pullRequestReviewEvent, type PayloadSources } from "./webhooks/payloads.js";
+
+/** `deliver: false` records the webhook (for `redeliver`) without sending it. */
+export interface DeliverOption {
+  deliver?: boolean;
+}
+
+export interface WaitForOptions {
+  /** Default 5000. */
+  timeoutMs?: number;
+  /** Polling interval; the predicate is also re-checked after every API request. Default 25. */
+  intervalMs?: number;
+  /** Says what was awaited, in the timeout error. */
+  description?: string;
+}
+
+export interface SimulatorParts {
+  state: SimState;
+  urls: Urls;
+  auth: AppAuth;
+  faults: FaultSwitches;
+  webhooks: WebhookDelivery;
+  examples: WebhookExamples;
+  requests: RecordedRequest[];
+  violations: Violation[];
+  changes: EventEmitter;
+  privateKeyPem: string;
+  close(): Promise<void>;
+}
+
+export class GitHubSimulator {
+  /** e.g. "http://127.0.0.1:3001" */
+  readonly baseUrl: string;
+  /** e.g. "127.0.0.1:3001": the app's GHE_HOST (with GHE_PROTOCOL=http). */
+  readonly host: string;
+  /** e.g. "http://127.0.0.1:3001/api/v3": Octokit's baseUrl. */
+  readonly apiUrl: string;
+  readonly appId: number;
+  readonly privateKeyPem: string;
+  readonly webhookSecret: string;
+  /** Fault switches for API requests, and `expireTokens`. */
+  readonly faults: FaultSwitches;
+  /** Every API request, in arrival order (no bodies). */
+  readonly requests: readonly RecordedRequest[];
+  /** Requests that do not follow GitHub's REST description, or that the simulator does not serve. */
+  readonly violations: readonly Violation[];
+  /** The most recent webhook delivery made by a scripting call. */
+  lastDelivery: Delivery | undefined;
+
+  private readonly state: SimState;
+  private readonly parts: SimulatorParts;
+
+  constructor(parts: SimulatorParts) {
+    this.parts = parts;
+    this.state = parts.state;
+    this.baseUrl = parts.urls.web;
+    this.host = new URL(parts.urls.web).host;
+    this.apiUrl = parts.urls.api;
+    this.appId = parts.state.app.id;
+    this.privateKeyPem = parts.privateKeyPem;
+    this.webhookSecret = parts.webhooks.secret;
+    this.faults = parts.faults;
+    this.requests = parts.requests;
+    this.violations = parts.violations;
+  }
+
+  /** The environment for the app process (`npm start`) to use this simulator. */
+  appEnv(): Record<string, string> {
+    return {
+      APP_ID: String(this.appId),
+      PRIVATE_KEY: this.privateKeyPem,
+      WEBHOOK_SECRET: this.webhookSecret,
+      GHE_HOST: this.host,
+      GHE_PROTOCOL: "http",
+    };
+  }
+
+  setWebhookUrl(url: string): void {
+    this.parts.webhooks.setUrl(url);
+  }
+
+  // ---------------------------------------------------------------- accounts and repositories
+
+  addUser(login: string, options: { type?: Exclude<AccountType, "Organization"> } = {}): { id: number; login: string } {
+    const account = this.state.ensureAccount(login, options.type ?? "User");
+    return { id: account.id, login: account.login };
+  }
+
+  createRepo(fullName: string, options: CreateRepoOptions = {}): { id: number; fullName: string; installationId: number | null } {
+    const repo = this.state.createRepo(fullName, options);
+    return { id: repo.id, fullName: repo.fullName, installationId: repo.installationId };
+  }
+
+  /** Sets (or with `null` removes) a collaborator's role. */
+  setCollaborator(repo: string, login: string, role: RepoRole | null): void {
+    this.state.setCollaborator(this.state.requireRepo(repo), login, role);
+  }
+
+  /** Moves a repository to another installation, or uninstalls the app from it (`null`). */
+  setInstallation(repo: string, installationId: number | null): void {
+    this.state.install(this.state.requireRepo(repo), installationId);
+  }
+
+  createTeam(org: string, slug: string, members: string[] | Record<string, TeamRole> = []): { id: number; slug: string } {
+    const team = this.state.createTeam(org, slug, members);
+    return { id: team.id, slug: team.slug };
+  }
+
+  setTeamMember(org: string, slug: string, login: string, role: TeamRole | null): void {
+    const team = this.state.team(org, slug);
+    if (!team) throw new Error(`Unknown team @${org}/${slug}; create it with sim.createTeam.`);
+    const account = this.state.ensureAccount(login);
+    if (role === null) team.members.delete(account.login.toLowerCase());
+    else team.members.set(account.login.toLowerCase(), role);
+  }
+
+  /**
+   * Commits file changes (`null` deletes a file) to `branch`, creating the branch from
+   * `options.from` (default: the default branch) if needed. Returns the new commit sha.
+   * Delivers nothing: use `pushToPullRequest` to also send `synchronize`.
+   */
+  commit(repo: string, branch: string, files: FileChanges, options: { from?: string; message?: string; author?: string } = {}): string {
+    return this.state.commit(this.state.requireRepo(repo), branch, files, options);
+  }
+
+  /** The sha a branch points at, or undefined. */
+  branchSha(repo: string, branch: string): string | undefined {
+    return this.state.requireRepo(repo).branches.get(branch);
+  }
+
+  /** A file's content at a branch or commit, or undefined. */
+  fileAt(repo: string, ref: string, path: string): string | undefined {
+    return resolveRef(this.state.requireRepo(repo), ref)?.files.get(path);
+  }
+
+  // ---------------------------------------------------------------- pull requests (with webhooks)
+
+  /** Opens a pull request and delivers `pull_request.opened`; returns its number. */
+  async openPullRequest(repo: string, input: OpenPullInput & DeliverOption): Promise<number> {
+    const target = this.state.requireRepo(repo);
+    const pull = openPull(this.state, target, input);
+    await this.sendPullRequestEvent(target, pull, "opened", pull.authorLogin, {}, input);
+    return pull.number;
+  }
+
+  /** Commits to the pull request's head branch and delivers `synchronize`; returns the new head sha. */
+  async pushToPullRequest(repo: string, number: number, files: FileChanges, options: { message?: string } & DeliverOption = {}): Promise<string> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const { before, after } = pushToPull(this.state, pull, files, options.message);
+    await this.sendPullRequestEvent(target, pull, "synchronize", pull.authorLogin, { before, after }, options);
+    return after;
+  }
+
+  /**
+   * Submits a review (on the current head unless `commitId` is given) and delivers
+   * `pull_request_review.submitted`; returns the review id.
+   */
+  async submitReview(
+    repo: string,
+    number: number,
+    input: { reviewer: string; state: Exclude<ReviewState, "DISMISSED">; commitId?: string; body?: string; allowAuthor?: boolean } & DeliverOption,
+  ): Promise<number> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const review = addReview(this.state, pull, input);
+    const payload = pullRequestReviewEvent(this.sources(), target, pull, review, "submitted", review.reviewerLogin);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, input.deliver ?? true);
+    return review.id;
+  }
+
+  /** Dismisses a review and delivers `pull_request_review.dismissed`. */
+  async dismissReview(repo: string, number: number, reviewId: number, options: { by?: string } & DeliverOption = {}): Promise<void> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const review = dismissReview(pull, reviewId);
+    const payload = pullRequestReviewEvent(this.sources(), target, pull, review, "dismissed", options.by ?? target.owner.login);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, options.deliver ?? true);
+  }
+
+  /** Edits title, body or base and delivers `pull_request.edited` with GitHub's `changes`. */
+  async editPullRequest(repo: string, number: number, edit: PullEdit & DeliverOption & { by?: string }): Promise<void> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const changes = editPull(this.state, target, pull, edit);
+    await this.sendPullRequestEvent(target, pull, "edited", edit.by ?? pull.authorLogin, { changes }, edit);
+  }
+
+  /** Closes (or merges, creating a merge commit on the base) and delivers `pull_request.closed`. */
+  async closePullRequest(repo: string, number: number, input: { merged: boolean; by?: string } & DeliverOption): Promise<void> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const by = input.by ?? pull.authorLogin;
+    closePull(this.state, target, pull, { merged: input.merged, by });
+    await this.sendPullRequestEvent(target, pull, "closed", by, {}, input);
+  }
+
+  async reopenPullRequest(repo: string, number: number, options: { by?: string } & DeliverOption = {}): Promise<void> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    reopenPull(this.state, pull);
+    await this.sendPullRequestEvent(target, pull, "reopened", options.by ?? pull.authorLogin, {}, options);
+  }
+
+  // ---------------------------------------------------------------- environments
+
+  addEnvironment(repo: string, name: string): EnvironmentView {
+    return environmentView(this.state.addEnvironment(this.state.requireRepo(repo), name));
+  }
+
+  /** Deletes an environment and its secrets; the app's next call for it gets 404. */
+  deleteEnvironment(repo: string, name: string): void {
+    const target = this.state.requireRepo(repo);
+    this.state.requireEnvironment(target, name);
+    target.environments.delete(name.toLowerCase());
+  }
+
+  /** Replaces the environment's key pair; returns the new key id. Values sealed for the old key get 422. */
+  rotateEnvironmentKey(repo: string, name: string): string {
+    return this.state.rotateEnvironmentKey(this.state.requireEnvironment(this.state.requireRepo(repo), name));
+  }
+
+  /** Puts a secret straight into an environment (e.g. a leftover for reconcile tests). */
+  setSecret(repo: string, environment: string, name: string, value: string): void {
+    const target = this.state.requireEnvironment(this.state.requireRepo(repo), environment);
+    const now = this.state.timestamp();
+    const key = name.toUpperCase();
+    target.secrets.set(key, { name: key, value, createdAt: target.secrets.get(key)?.createdAt ?? now, updatedAt: now });
+  }
+
+  // ---------------------------------------------------------------- read-backs
+
+  environment(repo: string, name: string): EnvironmentView | undefined {
+    const found = this.state.environment(this.state.requireRepo(repo), name);
+    return found ? environmentView(found) : undefined;
+  }
+
+  /** The plaintext the app stored (opened from its sealed box), or undefined. */
+  secretValue(repo: string, environment: string, name: string): string | undefined {
+    return this.state.requireEnvironment(this.state.requireRepo(repo), environment).secrets.get(name.toUpperCase())?.value;
+  }
+
+  secretNames(repo: string, environment: string): string[] {
+    return [...this.state.requireEnvironment(this.state.requireRepo(repo), environment).secrets.keys()].sort();
+  }
+
+  pullRequest(repo: string, number: number): PullRequestView {
+    const target = this.state.requireRepo(repo);
+    return pullRequestView(this.state, target, requirePull(target, number));
+  }
+
+  comments(repo: string, number: number): CommentView[] {
+    const target = this.state.requireRepo(repo);
+    requirePull(target, number);
+    return [...target.comments.values()].filter((comment) => comment.issueNumber === number).sort((a, b) => a.id - b.id).map(commentView);
+  }
+
+  labels(repo: string, number: number): string[] {
+    return this.pullRequest(repo, number).labels;
+  }
+
+  /** Check runs, oldest first; filtered by head sha and/or name. */
+  checkRuns(repo: string, filter: { headSha?: string; name?: string } = {}): CheckRunView[] {
+    return [...this.state.requireRepo(repo).checkRuns.values()]
+      .filter((run) => filter.headSha === undefined || run.headSha === filter.headSha)
+      .filter((run) => filter.name === undefined || run.name === filter.name)
+      .sort((a, b) => a.id - b.id)
+      .map(checkRunView);
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  get deliveries(): readonly Delivery[] {
+    return this.parts.webhooks.deliveries;
+  }
+
+  /** Delivers any event with a payload of your own (e.g. `installation`). */
+  async deliver(event: string, payload: Record<string, unknown>, options: DeliverOption = {}): Promise<Delivery> {
+    this.lastDelivery = await this.parts.webhooks.send(event, payload, options.deliver ?? true);
+    return this.lastDelivery;
+  }
+
+  /** Sends a recorded delivery again, same body and delivery id; returns it with the new status. */
+  redeliver(deliveryId: string): Promise<Delivery> {
+    return this.parts.webhooks.redeliver(deliveryId);
+  }
+
+  /** Posts a raw body (e.g. with a wrong `signature`); returns the app's HTTP status. */
+  deliverRaw(raw: RawDelivery): Promise<number> {
+    return this.parts.webhooks.sendRaw(raw);
+  }
+
+  // ---------------------------------------------------------------- waiting and shutdown
+
+  /**
+   * Resolves with the predicate's first truthy value, re-checking after every API request and
+   * every `intervalMs`; rejects after `timeoutMs` (default 5000).
+   */
+  async waitFor<T>(predicate: () => T | Promise<T>, options: WaitForOptions = {}): Promise<NonNullable<T>> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const intervalMs = options.intervalMs ?? 25;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(`sim.waitFor timed out after ${timeoutMs} ms${options.description ? ` waiting for ${options.description}` : ""}.`);
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.parts.changes.off("change", done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(intervalMs, remaining));
+        this.parts.changes.on("change", done);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.parts.close();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private sources(): PayloadSources {
+    return { urls: this.parts.urls, state: this.state, examples: this.parts.examples };
+  }
+
+  private async sendPullRequestEvent(
+    repo: SimRepo,
+    pull: SimPull,
+    action: "opened" | "synchronize" | "closed" | "reopened" | "edited",
+    sender: string,
+    extra: Record<string, unknown>,
+    options: DeliverOption,
+  ): Promise<void> {
+    const payload = pullRequestEvent(this.sources(), repo, pull, action, sender, extra);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request", payload, options.deliver ?? true);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Webhook payloads: GitHub's example for the event, re-pointed at the simulator's URLs and
+ * overlaid with the simulated repository, pull request, review, sender and installation.
+ */
+import type { SimState } from "../model/state.js";
+import type { SimAccount, SimPull, SimRepo, SimReview } from "../model/types.js";
+import { pullRequest } from "../shapes/pull-request.js";
+import { repository } from "../shapes/repository.js";
+import { pullRequestReview } from "../shapes/review.js";
+import { simpleUser } from "../shapes/user.js";
+import { nodeId, type Urls } from "../shapes/urls.js";
+import type { WebhookExamples } from "./examples.js";
+
+type Payload = Record<string, unknown>;
+
+export interface PayloadSources {
+  urls: Urls;
+  state: SimState;
+  examples: WebhookExamples;
+}
+
+function isPlainObject(value: unknown): value is Payload {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `base` with `override` laid over it: objects merge recursively, everything else replaces. */
+export function overlay(base: Payload, override: Payload): Payload {
+  const out: Payload = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? overlay(current, value) : value;
+  }
+  return out;
+}
+
+/** Re-points the example's github.com URLs at the simulator. */
+function repoint(example: Payload, urls: Urls, fullName: string): Payload {
+  const exampleRepo = example.repository as { full_name?: string } | undefined;
+  let text = JSON.stringify(example);
+  if (exampleRepo?.full_name) {
+    text = text
+      .split(`https://api.github.com/repos/${exampleRepo.full_name}`)
+      .join(`${urls.api}/repos/${fullName}`)
+      .split(`https://github.com/${exampleRepo.full_name}`)
+      .join(`${urls.web}/${fullName}`);
+  }
+  text = text.split("https://api.github.com").join(urls.api).split("https://github.com").join(urls.web);
+  return JSON.parse(text) as Payload;
+}
+
+function organization(urls: Urls, org: SimAccount): Payload {
+  const url = `${urls.api}/orgs/${org.login}`;
+  return {
+    login: org.login,
+    id: org.id,
+    node_id: nodeId("Organization", org.id),
+    url,
+    repos_url: `${url}/repos`,
+    events_url: `${url}/events`,
+    hooks_url: `${url}/hooks`,
+    issues_url: `${url}/issues`,
+    members_url: `${url}/members{/member}`,
+    public_members_url: `${url}/public_members{/member}`,
+    avatar_url: `${urls.web}/avatars/u/${org.id}?v=4`,
+    description: "",
+  };
+}
+
+function envelope(sources: PayloadSources, event: string, action: string, repo: SimRepo, senderLogin: string): Payload {
+  const { urls, state } = sources;
+  const example = repoint(sources.examples.example(event, action), urls, repo.fullName);
+  delete example.organization;
+  delete example.installation;
+  const common: Payload = {
+    action,
+    repository: overlay((example.repository as Payload | undefined) ?? {}, repository(urls, repo)),
+    sender: simpleUser(urls, state.ensureAccount(senderLogin)),
+  };
+  if (repo.owner.type === "Organization") common.organization = organization(urls, repo.owner);
+  if (repo.installationId !== null) common.installation = { id: repo.installationId, node_id: nodeId("IntegrationInstallation", repo.installationId) };
+  return { ...example, ...common };
+}
+
+export function pullRequestEvent(
+  sources: PayloadSources,
+  repo: SimRepo,
+  pull: SimPull,
+  action: "opened" | "synchronize" | "closed" | "reopened" | "edited",
+  senderLogin: string,
+  extra: Payload = {},
+): Payload {
+  const payload = envelope(sources, "pull_request", action, repo, senderLogin);
+  const pr = overlay((payload.pull_request as Payload | undefined) ?? {}, pullRequest(sources.urls, sources.state, repo, pull));
+  return { ...payload, number: pull.number, pull_request: pr, ...extra };
+}
+
+export function pullRequestReviewEvent(
+  sources: PayloadSources,
+  repo: SimRepo,
+  pull: SimPull,
+  review: SimReview,
+  action: "submitted" | "dismissed",
+  senderLogin: string,
+): Payload {
+  const payload = envelope(sources, "pull_request_review", action, repo, senderLogin);
+  const pr = overlay((payload.pull_request as Payload | undefined) ?? {}, pullRequest(sources.urls, sources.state, repo, pull));
+  const shape = pullRequestReview(sources.urls, sources.state, repo, pull, review);
+  const reviewPayload = overlay((payload.review as Payload | undefined) ?? {}, { ...shape, state: review.state.toLowerCase() });
+  return { ...payload, review: reviewPayload, pull_request: pr };
+}
