@@ -102,16 +102,23 @@ export interface GrantFilter {
   liveOnly?: boolean;
 }
 
+/**
+ * State changes are guarded: `markActive` and `markFailed` only from `granting`; `markEnded` and
+ * `recordRevokeFailure` only from a live state. Any other change rejects with an error naming the
+ * grant, its state and the attempted change (so a double revoke is detected, never applied twice).
+ * Owner, repository, environment and secret names compare case-insensitively, as GitHub's do.
+ */
 export interface LedgerStore {
   /**
    * Writes the grant in state `granting`, unless a grant with the same `requestKey` exists:
    * then returns that one with `created: false` and writes nothing.
    */
   beginGrant(grant: NewGrant): Promise<{ grant: Grant; created: boolean }>;
+  /** The secret was written: state `active`, `grantedAt` set. Only from `granting`. */
   markActive(id: string, at: Date): Promise<Grant>;
-  /** The write failed: nothing is live. State `failed`, with the reason. */
+  /** The write failed: nothing is live. State `failed`, with the reason. Only from `granting`. */
   markFailed(id: string, reason: string, at: Date): Promise<Grant>;
-  /** The grant ended: state `expired` or `revoked`, with the reason. */
+  /** The grant ended: state `expired` or `revoked`, with the reason; clears `nextAttemptAt`. Only from a live state. */
   markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant>;
   /** A revocation attempt failed; the grant stays live and due, next attempt not before `nextAttemptAt`. */
   recordRevokeFailure(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
