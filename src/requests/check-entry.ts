@@ -1,0 +1,161 @@
+/**
+ * The policy checks for one added entry: the secret is in the catalog and may go to this
+ * repository and environment, the environment exists, the duration and reason fit the
+ * effective policy. Every problem is reported, each at the value it is about. Pure.
+ */
+import type { Catalog, CatalogSecret } from "../policy/catalog.js";
+import { effectivePolicy, type EffectivePolicy } from "../policy/effective-policy.js";
+import type { RepoConfig } from "../policy/repo-config.js";
+import { repositoryAllowed } from "../policy/repo-glob.js";
+import { canonicalSecretName, secretNameProblem } from "../policy/secret-name.js";
+import { closestName } from "./closest-name.js";
+import { formatDuration, parseDuration } from "./duration.js";
+import type { RequestEntry, Span } from "./parse-requests.js";
+import type { Problem } from "./problem.js";
+import { MIN_REASON_LENGTH, validationMessages as say } from "./request-messages.js";
+
+export interface EntryContext {
+  catalog: Catalog;
+  repoConfig: RepoConfig;
+  repository: string;
+  /** Existing environment names; undefined skips the existence check. */
+  environments?: readonly string[];
+}
+
+/** An added entry that passed every check, with what granting it needs. */
+export interface ValidRequest {
+  entry: RequestEntry;
+  secret: CatalogSecret;
+  /** The environment's name as the repository spells it when known, else as written. */
+  environment: string;
+  durationMs: number;
+  /** Trimmed. */
+  reason: string;
+  /** Distinct code-owner approvals needed: the effective policy's. */
+  approvals: number;
+}
+
+export interface EntryVerdict {
+  problems: Problem[];
+  /** Null when there is any problem. */
+  request: ValidRequest | null;
+}
+
+export function checkEntry(entry: RequestEntry, context: EntryContext): EntryVerdict {
+  const problems: Problem[] = [];
+  const report = (key: keyof RequestEntry["fields"], message: string): void => {
+    problems.push(placed(entry, entry.fields[key], message));
+  };
+
+  const secret = findSecret(entry, context, (message) => report("secret", message));
+  const policy = secret === null ? null : effectivePolicy(secret, context.repoConfig);
+  const name = secret === null ? canonicalSecretName(entry.secret) : canonicalSecretName(secret.name);
+
+  const environment = checkEnvironment(entry.environment, secret, name, context, (message) => report("environment", message));
+  const durationMs = checkDuration(entry.duration, policy, name, (message) => report("duration", message));
+  checkReason(entry.reason, policy, name, (message) => report("reason", message));
+
+  if (problems.length > 0 || secret === null || policy === null || durationMs === null) return { problems, request: null };
+  return {
+    problems,
+    request: { entry, secret, environment, durationMs, reason: entry.reason, approvals: policy.approvals },
+  };
+}
+
+/** The catalog secret the entry names, if it exists and may go to this repository. */
+function findSecret(entry: RequestEntry, context: EntryContext, report: (message: string) => void): CatalogSecret | null {
+  const { catalog, repository } = context;
+  const grantable = [...catalog.secrets.values()]
+    .filter((secret) => repositoryAllowed(secret.repositories, repository))
+    .map((secret) => canonicalSecretName(secret.name));
+  const invalid = secretNameProblem(entry.secret);
+  if (invalid !== null) {
+    report(say.invalidSecretName(entry.secret, invalid, closestName(entry.secret, grantable)));
+    return null;
+  }
+  const name = canonicalSecretName(entry.secret);
+  const secret = catalog.secrets.get(name);
+  if (secret === undefined) {
+    report(say.unknownSecret(name, closestName(name, grantable)));
+    return null;
+  }
+  if (!repositoryAllowed(secret.repositories, repository)) {
+    report(say.secretNotForRepository(name, repository));
+    return null;
+  }
+  return secret;
+}
+
+/** The environment as the repository spells it (or as written when offline). */
+function checkEnvironment(
+  written: string,
+  secret: CatalogSecret | null,
+  name: string,
+  context: EntryContext,
+  report: (message: string) => void,
+): string {
+  if (written === "") {
+    report(say.environmentEmpty());
+    return written;
+  }
+  if (secret !== null && findName(secret.environments, written) === undefined) {
+    report(say.environmentNotAllowed(name, written, secret.environments));
+  }
+  if (context.environments === undefined) return written;
+  const existing = findName(context.environments, written);
+  if (existing === undefined) report(say.environmentMissing(written, context.repository, context.environments));
+  return existing ?? written;
+}
+
+/** GitHub compares environment names case-insensitively. */
+function findName(names: readonly string[], wanted: string): string | undefined {
+  const lower = wanted.toLowerCase();
+  return names.find((candidate) => candidate.toLowerCase() === lower);
+}
+
+function checkDuration(
+  written: string,
+  policy: EffectivePolicy | null,
+  name: string,
+  report: (message: string) => void,
+): number | null {
+  const parsed = parseDuration(written);
+  if (!parsed.ok) {
+    report(parsed.error);
+    return null;
+  }
+  if (policy === null) return parsed.ms;
+  if (parsed.ms > policy.maxDurationMs) {
+    report(say.overMax(written, formatDuration(policy.maxDurationMs), name));
+    return null;
+  }
+  if (policy.minDurationMs !== undefined && parsed.ms < policy.minDurationMs) {
+    report(say.underMin(written, formatDuration(policy.minDurationMs), name));
+    return null;
+  }
+  return parsed.ms;
+}
+
+function checkReason(reason: string, policy: EffectivePolicy | null, name: string, report: (message: string) => void): void {
+  const length = [...reason].length;
+  if (length === 0) return report(say.reasonMissing());
+  if (length < MIN_REASON_LENGTH) return report(say.reasonTooShort(length));
+  if (policy?.reasonPattern === undefined) return;
+  const pattern = compile(policy.reasonPattern);
+  if (pattern === null) return report(say.reasonPatternBroken(name));
+  if (!pattern.test(reason)) report(say.reasonMismatch(policy.reasonPattern, name));
+}
+
+/** The catalog loader should have refused a bad pattern; if one slips through, it fails closed. */
+function compile(source: string): RegExp | null {
+  try {
+    return new RegExp(source, "u");
+  } catch (error) {
+    if (error instanceof SyntaxError) return null;
+    throw error;
+  }
+}
+
+function placed(entry: RequestEntry, span: Span | undefined, message: string): Problem {
+  return span === undefined ? { line: entry.line, column: 1, message } : { ...span, message };
+}

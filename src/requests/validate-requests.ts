@@ -1,0 +1,103 @@
+/**
+ * Judges a pull request's change to the requests file: parses head and base, takes the entries
+ * the head adds, and checks each against the catalog, the repository config and, when given,
+ * the repository's environments and the pull request itself. Reports every problem at once,
+ * each at the line and column of the value it is about. Pure: the caller gathers the inputs.
+ *
+ * Grant only when `problems` is empty. `requests` lists the added entries that passed their own
+ * checks even when other problems exist, so that a caller can say what would be granted once
+ * the rest is fixed; it must not grant them while any problem remains.
+ */
+import type { Catalog } from "../policy/catalog.js";
+import type { RepoConfig } from "../policy/repo-config.js";
+import { canonicalSecretName } from "../policy/secret-name.js";
+import { checkEntry, type ValidRequest } from "./check-entry.js";
+import { addedEntries, removedEntries } from "./diff-requests.js";
+import { parseRequests, type RequestEntry } from "./parse-requests.js";
+import type { Problem } from "./problem.js";
+import { validationMessages as say } from "./request-messages.js";
+
+export type { ValidRequest } from "./check-entry.js";
+
+export interface PullRequestFacts {
+  fromFork: boolean;
+  baseRef: string;
+  defaultBranch: string;
+  authorCanWrite: boolean;
+  authorLogin: string;
+}
+
+export interface ValidationInput {
+  /** Path of the requests file, as messages show it. */
+  file: string;
+  /** The file at the pull request's head. */
+  headText: string;
+  /** The file at the pull request's base; null when it does not exist there. */
+  baseText: string | null;
+  catalog: Catalog;
+  repoConfig: RepoConfig;
+  /** `owner/name`. */
+  repository: string;
+  /** The repository's environment names; undefined skips that check (offline). */
+  environments?: readonly string[];
+  /** Undefined skips the pull-request checks (offline). */
+  pullRequest?: PullRequestFacts;
+}
+
+export interface ValidationResult {
+  /** Sorted by line, then column. Grant nothing unless this is empty. */
+  problems: Problem[];
+  /** Added entries that passed every check of their own, in file order. */
+  requests: ValidRequest[];
+  /**
+   * The head removes entries and adds none, and nothing is wrong: a clean-up with nothing to
+   * approve. False when nothing changed at all (then `requests` is empty too).
+   */
+  removedOnly: boolean;
+}
+
+export function validateRequests(input: ValidationInput): ValidationResult {
+  const head = parseRequests(input.headText);
+  // Entries of a base that does not parse cannot be paired, so every head entry is judged.
+  const base = input.baseText === null ? [] : parseRequests(input.baseText).entries;
+  const added = addedEntries(base, head.entries);
+
+  const problems: Problem[] = [...head.problems, ...pullRequestProblems(input)];
+  const requests: ValidRequest[] = [];
+  const firstSeen = new Map<string, RequestEntry>();
+  for (const entry of added) {
+    const verdict = checkEntry(entry, input);
+    problems.push(...verdict.problems);
+    const duplicate = duplicateProblem(entry, firstSeen);
+    if (duplicate !== null) problems.push(duplicate);
+    else if (verdict.request !== null) requests.push(verdict.request);
+  }
+
+  const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
+  const removedOnly = sorted.length === 0 && added.length === 0 && removedEntries(base, head.entries).length > 0;
+  return { problems: sorted, requests, removedOnly };
+}
+
+/** The same secret for the same environment twice among the added entries: the second is wrong. */
+function duplicateProblem(entry: RequestEntry, firstSeen: Map<string, RequestEntry>): Problem | null {
+  const key = JSON.stringify([canonicalSecretName(entry.secret), entry.environment.toLowerCase()]);
+  const first = firstSeen.get(key);
+  if (first === undefined) {
+    firstSeen.set(key, entry);
+    return null;
+  }
+  const message = say.duplicate(canonicalSecretName(entry.secret), entry.environment, first.line);
+  return entry.fields.secret === undefined
+    ? { line: entry.line, column: 1, message }
+    : { ...entry.fields.secret, message };
+}
+
+function pullRequestProblems(input: ValidationInput): Problem[] {
+  const facts = input.pullRequest;
+  if (facts === undefined) return [];
+  const messages: string[] = [];
+  if (facts.fromFork) messages.push(say.fromFork(input.repository));
+  if (facts.baseRef !== facts.defaultBranch) messages.push(say.wrongBase(input.file, facts.baseRef, facts.defaultBranch));
+  if (!facts.authorCanWrite) messages.push(say.noWritePermission(facts.authorLogin, input.repository));
+  return messages.map((message) => ({ line: 1, column: 1, message }));
+}
