@@ -1,19 +1,16 @@
 import { beforeAll, describe, expect, it } from "@jest/globals";
-import { blake2b } from "blakejs";
+import { createRequire } from "node:module";
 import sodium from "libsodium-wrappers";
-import nacl from "tweetnacl";
 import { sealSecret } from "../../src/secrets/seal-secret.js";
 
 /**
- * Opens a sealed box with tweetnacl + BLAKE2b, the construction `tweetsodium`'s `sealOpen` uses
- * (the published tweetsodium 0.0.6 ships without its compiled `dist/`, so it cannot be imported):
- * sealed = ephemeral public key ‖ box(message, nonce = BLAKE2b-24(ephemeral pk ‖ recipient pk)).
+ * tweetsodium (unmaintained; kept only as a dev dependency) is an independent implementation of
+ * libsodium's sealed boxes on tweetnacl. Pinned at 0.0.5: the published 0.0.6 ships without its
+ * compiled dist/ and cannot be loaded.
  */
-function tweetnaclSealOpen(sealed: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null {
-  const ephemeralPublicKey = sealed.subarray(0, nacl.box.publicKeyLength);
-  const nonce = blake2b(Buffer.concat([ephemeralPublicKey, publicKey]), undefined, nacl.box.nonceLength);
-  return nacl.box.open(sealed.subarray(nacl.box.publicKeyLength), nonce, ephemeralPublicKey, secretKey);
-}
+const tweetsodium = createRequire(import.meta.url)("tweetsodium") as {
+  sealOpen(sealed: Uint8Array, publicKey: Uint8Array, secretKey: Uint8Array): Uint8Array | null;
+};
 
 describe("sealSecret", () => {
   let keys: { publicKey: Uint8Array; privateKey: Uint8Array };
@@ -40,9 +37,9 @@ describe("sealSecret", () => {
     expect(new TextDecoder().decode(opened)).toBe(value);
   });
 
-  it.each(values)("seals %s so that the tweetsodium construction opens it", async (_, value) => {
+  it.each(values)("seals %s so that tweetsodium's sealOpen gives it back", async (_, value) => {
     const sealed = Buffer.from(await sealSecret(value, publicKeyBase64), "base64");
-    const opened = tweetnaclSealOpen(sealed, keys.publicKey, keys.privateKey);
+    const opened = tweetsodium.sealOpen(sealed, keys.publicKey, keys.privateKey);
     expect(opened).not.toBeNull();
     expect(new TextDecoder().decode(opened ?? new Uint8Array())).toBe(value);
   });
