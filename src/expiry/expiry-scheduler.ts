@@ -1,6 +1,7 @@
 import type { Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
 import type { TimerHandle } from "../util/clock.js";
+import { retryDeferredGrants } from "../lifecycle/retry-deferred-grants.js";
 import { expireGrant, sweepOnce, type SweepResult } from "./sweep.js";
 
 /**
@@ -84,6 +85,7 @@ export class ExpiryScheduler {
     try {
       const result = await this.sweep();
       if (result.due > 0) this.#log.info({ ...result }, "sweep done");
+      await retryDeferredGrants(this.#deps, this.#log);
       const soon = await this.#deps.store.expiringBy(new Date(this.#deps.clock.now() + this.#intervalMs));
       for (const grant of soon) this.track(grant);
     } catch (error) {

@@ -94,7 +94,13 @@ export class SqliteStore implements LedgerStore {
       ),
       grantById: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE id = ?"),
       grantByRequestKey: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE request_key = ?"),
-      markActive: transition("state = 'active', granted_at = @at", FROM_GRANTING),
+      markActive: transition("state = 'active', granted_at = @at, next_attempt_at = NULL, last_error = NULL", FROM_GRANTING),
+      deferGrant: transition("last_error = @error, next_attempt_at = @nextAttemptAt", FROM_GRANTING),
+      grantsAwaitingRetry: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants
+         WHERE state = 'granting' AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now AND expires_at > @now
+         ORDER BY next_attempt_at, id LIMIT @limit`,
+      ),
       markFailed: transition("state = 'failed', end_reason = @reason, ended_at = @at", FROM_GRANTING),
       markEnded: transition(
         "state = @state, end_reason = @reason, ended_at = @at, next_attempt_at = NULL",
@@ -198,6 +204,19 @@ export class SqliteStore implements LedgerStore {
       error,
       nextAttemptAt: millis(nextAttemptAt, "nextAttemptAt"),
     });
+  }
+
+  async deferGrant(id: string, error: string, nextAttemptAt: Date): Promise<Grant> {
+    return this.transition(id, "defer its write", FROM_GRANTING, this.statements.deferGrant, {
+      error,
+      nextAttemptAt: millis(nextAttemptAt, "nextAttemptAt"),
+    });
+  }
+
+  async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
+    return this.run("list grants awaiting a retry", () =>
+      this.statements.grantsAwaitingRetry.all({ now: millis(now, "now"), limit }).map(toGrant),
+    );
   }
 
   async getGrant(id: string): Promise<Grant | null> {

@@ -122,6 +122,14 @@ export interface LedgerStore {
   markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant>;
   /** A revocation attempt failed; the grant stays live and due, next attempt not before `nextAttemptAt`. */
   recordRevokeFailure(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
+  /**
+   * GitHub could not take the write now (rate limit, server error) and nothing was written:
+   * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not
+   * expired (see `grantsAwaitingRetry`). Only from `granting`.
+   */
+  deferGrant(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
+  /** `granting` grants deferred by `deferGrant` whose retry time has come and that have not expired. */
+  grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | null>;
   listGrants(filter?: GrantFilter): Promise<Grant[]>;
   /** Live grants for the same secret in the same environment, other than `excludeId`. */

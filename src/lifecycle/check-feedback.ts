@@ -101,6 +101,16 @@ export function grantFailedCheck(headSha: string, failures: { secret: string; en
   };
 }
 
+export function grantDeferredCheck(headSha: string, deferred: { secret: string; environment: string; why: string }[]): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "in_progress",
+    title: "Granting: GitHub could not take the write yet; retrying",
+    summary: deferred.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"),
+  };
+}
+
 export function policyErrorCheck(headSha: string, message: string): CheckRunInput {
   return {
     name: CHECK_NAME,

@@ -8,6 +8,7 @@ import { validateRequests, type ValidationResult } from "../requests/validate-re
 import { RepoClient, type PullRequestInfo, type RepositoryInfo } from "../github/repo-client.js";
 import type { Grant } from "../ledger/store.js";
 import {
+  grantDeferredCheck,
   grantedCheck,
   grantFailedCheck,
   policyErrorCheck,
@@ -202,13 +203,22 @@ async function codeOwners(client: RepoClient, defaultBranch: string, file: strin
 async function reportGrants(deps: LifecycleDeps, client: RepoClient, pr: PullRequestInfo, outcomes: GrantOutcome[], log: Log): Promise<void> {
   const now = deps.clock.now();
   const granted: Grant[] = outcomes.filter((o) => o.kind === "granted").map((o) => o.grant);
-  const failures = outcomes
-    .filter((o): o is Extract<GrantOutcome, { why: string }> => o.kind === "failed" || o.kind === "uncertain")
-    .map((o) => ({ secret: o.grant.secret, environment: o.grant.environment, why: o.why }));
-  if (granted.length === 0 && failures.length === 0) return; // a redelivery: everything was already done
-  await client.createCheckRun(failures.length > 0 ? grantFailedCheck(pr.headSha, failures) : grantedCheck(pr.headSha, granted, now));
+  const problem = (kind: "failed" | "deferred") =>
+    outcomes
+      .filter((o): o is Extract<GrantOutcome, { why: string }> => o.kind === kind)
+      .map((o) => ({ secret: o.grant.secret, environment: o.grant.environment, why: o.why }));
+  const failed = problem("failed");
+  const deferred = problem("deferred");
+  if (granted.length === 0 && failed.length === 0 && deferred.length === 0) return; // a redelivery: all done already
+  await client.createCheckRun(
+    failed.length > 0
+      ? grantFailedCheck(pr.headSha, failed)
+      : deferred.length > 0
+        ? grantDeferredCheck(pr.headSha, deferred)
+        : grantedCheck(pr.headSha, granted, now),
+  );
   try {
-    await client.comment(pr.number, grantComment(granted, failures, now));
+    await client.comment(pr.number, grantComment({ granted, failed, deferred }, now));
     if (granted.length > 0) await client.addLabels(pr.number, [LABELS.granted]);
   } catch (error) {
     log.warn({ pr: pr.number, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not comment on the pull request");

@@ -8,21 +8,29 @@ import { escapeMarkdown } from "./markdown.js";
  * environment, expiry and approvers, what failed and what the operator must fix, and how to
  * use the secret in a workflow. Never a value.
  */
+type Problem = { secret: string; environment: string; why: string };
+
 export function grantComment(
-  granted: Grant[],
-  failures: { secret: string; environment: string; why: string }[],
+  outcome: { granted: Grant[]; failed: Problem[]; deferred: Problem[] },
   now: number,
   actionRef?: string,
 ): string {
+  const { granted, failed, deferred } = outcome;
+  const list = (items: Problem[]) => items.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n");
   const parts: string[] = [];
   if (granted.length > 0) {
-    parts.push(`**Access granted.** ${granted.length === 1 ? "This secret is" : "These secrets are"} available to workflows that target the environment until the expiry shown; then jit-access deletes ${granted.length === 1 ? "it" : "them"}.`);
+    parts.push(
+      `**Access granted.** ${granted.length === 1 ? "This secret is" : "These secrets are"} available to workflows that target the environment until the expiry shown; then jit-access deletes ${granted.length === 1 ? "it" : "them"}.`,
+    );
     parts.push(grantList(granted, now));
   }
-  if (failures.length > 0) {
-    parts.push("**Access could not be granted** for:");
-    parts.push(failures.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"));
+  if (failed.length > 0) {
+    parts.push("**Access could not be granted** for:", list(failed));
     parts.push("Nothing was written for these. Once the cause is fixed, push a commit or ask for a fresh approval to try again.");
+  }
+  if (deferred.length > 0) {
+    parts.push("**Access is delayed** for:", list(deferred));
+    parts.push("jit-access keeps trying while the approval stands; nothing needs to be done.");
   }
   if (granted.length > 0) {
     parts.push(grantUsageSnippet(granted.map((g) => ({ secret: g.secret, environment: g.environment })), actionRef ? { actionRef } : {}));

@@ -19,8 +19,8 @@ export type GrantOutcome =
   | { kind: "granted"; grant: Grant }
   | { kind: "already"; grant: Grant }
   | { kind: "failed"; grant: Grant; why: string }
-  /** The write may or may not have reached GitHub; the grant stays live and is revoked at expiry. */
-  | { kind: "uncertain"; grant: Grant; why: string };
+  /** GitHub could not take the write now; the grant stays `granting` and is written again later (or revoked at expiry). */
+  | { kind: "deferred"; grant: Grant; why: string };
 
 /** One grant per (repository, PR, head commit, environment, secret): redeliveries grant nothing twice. */
 export function requestKey(owner: string, repo: string, prNumber: number, headSha: string, environment: string, secret: string): string {
@@ -30,9 +30,10 @@ export function requestKey(owner: string, repo: string, prNumber: number, headSh
 /**
  * Grants approved requests, each in the write-ahead order of DESIGN.md §4:
  * ledger row (state `granting`, expiry fixed) → value from its source → sealed for the
- * environment's key → PUT → `active`. Failures before the PUT end the grant `failed`; a PUT
- * that GitHub refused (4xx) likewise. A PUT whose outcome is unknown (timeout, 5xx) is undone
- * with a DELETE; if that fails too, the grant stays live so the sweeper deletes it at expiry.
+ * environment's key → PUT → `active`. A problem someone must fix (missing value, missing
+ * environment, a 4xx from GitHub) ends the grant `failed`. A passing one (rate limit, 5xx,
+ * timeout) defers it: the grant stays `granting` and is written again later, never lost; a PUT
+ * whose outcome is unknown is undone with a DELETE first.
  */
 export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, requests: ValidRequest[]): Promise<GrantOutcome[]> {
   const outcomes: GrantOutcome[] = [];
@@ -67,7 +68,10 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     createdAt: new Date(now),
     expiresAt: new Date(now + request.durationMs),
   });
-  if (!created) return { kind: "already", grant };
+  // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
+  // approval again; any other existing grant (done, failed, or being written) is left alone.
+  const resuming = !created && grant.state === "granting" && grant.nextAttemptAt !== null;
+  if (!created && !resuming) return { kind: "already", grant };
   const audit = {
     owner: client.owner,
     repo: client.repo,
@@ -76,7 +80,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     environment: request.environment,
     secret,
   };
-  await deps.store.appendAudit({
+  if (!resuming) await deps.store.appendAudit({
     ...audit,
     at: new Date(now),
     action: "granting",
@@ -90,6 +94,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     const key = await client.environmentPublicKey(request.environment);
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
+    if (isTransient(error)) return defer(deps, ctx, grant, audit, `reading the environment's public key failed (${safeMessage(error)})`);
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
   }
 
@@ -97,7 +102,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
     const status = statusOf(error);
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429 && !isRateLimit(error)) {
+    if (isRateLimit(error)) return defer(deps, ctx, grant, audit, `GitHub rate-limited the write (${safeMessage(error)})`);
+    if (!isTransient(error)) {
       return fail(deps, ctx, grant, audit, `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`);
     }
     return undoUncertainWrite(deps, ctx, grant, audit, error);
@@ -128,18 +134,32 @@ async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit:
   return { kind: "failed", grant: failed, why };
 }
 
+/**
+ * The PUT may or may not have reached GitHub (timeout, 5xx). Delete whatever may be there unless
+ * another live grant uses it, then defer: the write is tried again, and if it never succeeds the
+ * grant is revoked at expiry like any other. If even the DELETE fails the grant stays live, so
+ * the value cannot outlive it.
+ */
 async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, error: unknown): Promise<GrantOutcome> {
   const why = `writing the secret did not complete (${safeMessage(error)})`;
   try {
     const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
     if (others === 0) await ctx.client.deleteEnvironmentSecret(grant.environment, grant.secret);
-    return fail(deps, ctx, grant, audit, `${why}; nothing was left behind`);
   } catch {
-    // The value may be in the environment: keep the grant live so that the sweeper deletes it at expiry.
-    await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why, liveUntilExpiry: true } });
-    ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted at expiry");
-    return { kind: "uncertain", grant, why: `${why}; the secret may be present and will be deleted at ${grant.expiresAt.toISOString()}` };
+    ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted at expiry if the retry does not succeed");
   }
+  return defer(deps, ctx, grant, audit, why);
+}
+
+/** How long a deferred grant waits before it is written again. */
+export const GRANT_RETRY_MS = 30_000;
+
+async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
+  const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
+  const deferred = await deps.store.deferGrant(grant.id, why, retryAt);
+  await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } });
+  ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
+  return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }
 
 function beforeWriteReason(error: unknown, environment: string): string {
@@ -151,7 +171,18 @@ function beforeWriteReason(error: unknown, environment: string): string {
 }
 
 function isRateLimit(error: unknown): boolean {
-  return /rate limit/i.test(safeMessage(error));
+  const status = statusOf(error);
+  return status === 429 || (status === 403 && /rate limit/i.test(safeMessage(error)));
+}
+
+/**
+ * Worth trying again: rate limits, server errors and timeouts. Octokit reports a network failure
+ * as status 500. An error without an HTTP status is ours (a missing value, a malformed key): not
+ * transient.
+ */
+function isTransient(error: unknown): boolean {
+  const status = statusOf(error);
+  return status !== undefined && (status >= 500 || status === 408 || isRateLimit(error));
 }
 
 /** An error's message, cut short; error messages here never carry values (we seal before sending). */

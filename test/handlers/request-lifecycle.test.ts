@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
+import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
+import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
 import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
@@ -12,6 +14,7 @@ const carol = { id: 303, login: "carol" }; // not an owner
 
 const scenario: PrScenario = { owner: "acme", repo: "api", number: 7, headSha: HEAD, baseSha: BASE, author: alice, installationId: 42 };
 
+const silentLog = { debug() {}, info() {}, warn() {}, error() {} };
 const CODEOWNERS = "jit-requests.yml @bob\n";
 const VALID_REQUEST = `requests:
   - secret: PROD_DB_URL
@@ -233,7 +236,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "failed"]);
   });
 
-  it("undoes a PUT whose outcome is unknown, and keeps nothing live", async () => {
+  it("undoes a PUT whose outcome is unknown and defers the grant instead of losing it", async () => {
     const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
       .file(".github/CODEOWNERS", "main", CODEOWNERS)
       .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
@@ -249,7 +252,44 @@ describe("a pull request that edits jit-requests.yml", () => {
     });
     expect(nock.pendingMocks()).toEqual([]);
     const [grant] = await h.store.listGrants({ liveOnly: false });
-    expect(grant!.state).toBe("failed");
+    expect(grant).toMatchObject({ state: "granting", lastError: expect.stringContaining("writing the secret did not complete") });
+    expect(gh.bodies("/check-runs")[0]).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
+    expect(gh.bodies("/comments")[0].body).toContain("**Access is delayed**");
     assertNoValueLeaked(gh);
+  });
+
+  it("keeps a rate-limited grant due and writes it when the retry comes", async () => {
+    policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .checkRun()
+      .comment(7)
+      .scope.put("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
+      .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "600" });
+    await h.probot.receive({
+      id: "7",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect((await h.store.listGrants())[0]).toMatchObject({ state: "granting", lastError: expect.stringContaining("rate-limited") });
+
+    // Before the retry time nothing happens; after it, the PR is evaluated afresh and the write goes through.
+    expect(await retryDeferredGrants(h.deps, silentLog)).toBe(0);
+    await h.clock.advance(GRANT_RETRY_MS);
+    const retry = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+      .file(".github/CODEOWNERS", "main", CODEOWNERS)
+      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .putSecret("production", "PROD_DB_URL")
+      .checkRun()
+      .comment(7)
+      .addLabels(7);
+    expect(await retryDeferredGrants(h.deps, silentLog)).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await h.store.listGrants({ liveOnly: false });
+    expect(grant).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
+    expect(h.environmentKey.open(retry.bodies("/secrets/PROD_DB_URL")[0].encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
   });
 });

@@ -1,0 +1,61 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { LedgerStore, NewGrant } from "../../src/ledger/store.js";
+
+const T0 = new Date("2030-01-01T10:00:00.000Z");
+const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
+
+function newGrant(key: string, overrides: Partial<NewGrant> = {}): NewGrant {
+  return {
+    installationId: 1,
+    owner: "acme",
+    repo: "api",
+    environment: "production",
+    secret: "PROD_DB_URL",
+    requester: { id: 7, login: "alice" },
+    prNumber: 12,
+    headSha: "a".repeat(40),
+    approvers: [{ id: 8, login: "bob" }],
+    reason: "INC-4211: inspect stuck migrations",
+    durationMs: 3_600_000,
+    requestKey: key,
+    createdAt: T0,
+    expiresAt: at(60),
+    ...overrides,
+  };
+}
+
+describe("deferred grants", () => {
+  let store: LedgerStore;
+  beforeEach(async () => {
+    store = await openLedger("sqlite::memory:");
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it("keeps a deferred grant granting and lists it once its retry time has come, until it expires", async () => {
+    const { grant } = await store.beginGrant(newGrant("k1"));
+    const deferred = await store.deferGrant(grant.id, "GitHub rate-limited the write", at(1));
+    expect(deferred).toMatchObject({ state: "granting", lastError: "GitHub rate-limited the write", nextAttemptAt: at(1) });
+    expect(await store.grantsAwaitingRetry(at(0), 10)).toEqual([]);
+    expect((await store.grantsAwaitingRetry(at(1), 10)).map((g) => g.id)).toEqual([grant.id]);
+    expect(await store.grantsAwaitingRetry(at(60), 10)).toEqual([]);
+  });
+
+  it("does not list grants that were never deferred or are no longer granting", async () => {
+    const { grant: writing } = await store.beginGrant(newGrant("k1"));
+    const { grant: done } = await store.beginGrant(newGrant("k2"));
+    await store.deferGrant(done.id, "502", at(1));
+    await store.markActive(done.id, at(2));
+    expect(await store.grantsAwaitingRetry(at(5), 10)).toEqual([]);
+    expect((await store.getGrant(done.id))!).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
+    expect((await store.getGrant(writing.id))!.nextAttemptAt).toBeNull();
+  });
+
+  it("refuses to defer a grant that is not granting", async () => {
+    const { grant } = await store.beginGrant(newGrant("k1"));
+    await store.markActive(grant.id, at(1));
+    await expect(store.deferGrant(grant.id, "x", at(2))).rejects.toThrow(/is active; cannot defer its write/);
+  });
+});
