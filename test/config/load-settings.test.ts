@@ -13,9 +13,9 @@ const valid = {
   JIT_CATALOG: "/etc/jit/catalog.yml",
 };
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
+function problemsOf(env: Record<string, string | undefined>): string[] {
   try {
-    loadSettings(env);
+    loadSettings(env as NodeJS.ProcessEnv);
   } catch (error) {
     if (error instanceof SettingsError) return error.problems;
     throw error;
