@@ -6,7 +6,7 @@
  * anchors, aliases, tags, collection keys → shape (the zod schema) and invisible characters
  * in values.
  */
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { invisibleCharactersInSource, trimText } from "./invisible-characters.js";
 import type { Problem } from "./problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "./request-messages.js";
@@ -68,8 +68,8 @@ export function parseRequests(text: string): ParsedRequests {
   const issues = checked.success ? [] : checked.error.issues;
   const shapeProblems = schemaProblems(issues, doc, lines, hazards.invisibleNodes);
 
-  const badItems = new Set(issues.flatMap((issue) => (issue.path[0] === "requests" ? [issue.path[1]] : [])));
-  const entries = listItems(doc).flatMap((item, index) => {
+  const badItems = new Set(issues.flatMap(({ path: [key, index] }) => (key === "requests" && typeof index === "number" ? [index] : [])));
+  const entries = listItems(doc).flatMap(({ item, index }) => {
     if (badItems.has(index) || isTainted(item, hazards.invisibleNodes)) return [];
     const entry = toEntry(item, index, lines);
     return entry === null ? [] : [entry];
@@ -85,6 +85,7 @@ function readDocument(text: string): Read {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > MAX_FILE_BYTES) return refuse([{ line: 1, column: 1, message: parseMessages.fileTooLarge(bytes) }]);
 
+  // Filled here rather than by parseDocument: the checks before parsing need positions too.
   const lines = new LineCounter();
   lines.addNewLine(0);
   for (let offset = text.indexOf("\n"); offset !== -1; offset = text.indexOf("\n", offset + 1)) lines.addNewLine(offset + 1);
@@ -106,15 +107,18 @@ function readDocument(text: string): Read {
   return syntax.length > 0 ? refuse(syntax) : { ok: true, doc, lines };
 }
 
-function listItems(doc: Document): Node[] {
+/** The items of the `requests` list with their positions in it. */
+function listItems(doc: Document): Array<{ item: Node; index: number }> {
   const root = doc.contents;
   if (!isMap(root)) return [];
   const requests: unknown = root.get("requests", true);
-  return isSeq(requests) ? (requests.items as Node[]) : [];
+  if (!isSeq(requests)) return [];
+  return requests.items.flatMap((item, index) => (isNode(item) ? [{ item, index }] : []));
 }
 
+/** An item with a key or value that hides invisible characters (reported already). */
 function isTainted(item: Node, invisibleNodes: ReadonlySet<Node>): boolean {
-  return isMap(item) && item.items.some((pair) => invisibleNodes.has(pair.value as Node) || invisibleNodes.has(pair.key as Node));
+  return isMap(item) && item.items.some((pair) => [pair.key, pair.value].some((node) => isNode(node) && invisibleNodes.has(node)));
 }
 
 function toEntry(item: Node, index: number, lines: LineCounter): RequestEntry | null {

@@ -2,7 +2,7 @@
  * Turns what the zod schema finds wrong with a requests file into problems placed on the node
  * (or key) of the YAML document that is wrong, with a message that says how to fix it.
  */
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from "yaml";
+import { type Document, isMap, isNode, isScalar, isSeq, type LineCounter, type Node, type YAMLMap } from "yaml";
 import type { z } from "zod";
 import { closestName } from "./closest-name.js";
 import type { Problem } from "./problem.js";
@@ -32,10 +32,12 @@ export function schemaProblems(
         return [at(node, typeMessage(issue.path, node))];
       }
       case "unrecognized_keys":
-        return issue.keys.map((key) => {
+        return issue.keys.flatMap((key) => {
           const allowed = issue.path.length === 0 ? FILE_KEYS : REQUEST_KEYS;
           const keyNode = isMap(node) ? keyNodeOf(node, key) : undefined;
-          return at(keyNode ?? node, parseMessages.unknownKey(key, allowed, closestName(key, allowed)));
+          // A key hiding invisible characters is reported as such, and never echoed.
+          if (keyNode !== undefined && alreadyReported.has(keyNode)) return [];
+          return [at(keyNode ?? node, parseMessages.unknownKey(key, allowed, closestName(key, allowed)))];
         });
       case "invalid_format":
         if (node !== undefined && alreadyReported.has(node)) return [];
@@ -50,10 +52,6 @@ function nodeAt(doc: Document, path: Path): Node | undefined {
   if (path.length === 0) return doc.contents ?? undefined;
   const found: unknown = doc.getIn(path as unknown[], true);
   return isNode(found) ? found : undefined;
-}
-
-function isNode(value: unknown): value is Node {
-  return isScalar(value) || isMap(value) || isSeq(value) || isAlias(value);
 }
 
 function keyNodeOf(map: YAMLMap, key: string): Node | undefined {

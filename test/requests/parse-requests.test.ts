@@ -163,6 +163,11 @@ describe("parseRequests refuses", () => {
       [{ line: 5, column: 13, message: say.invisible("reason", "U+000A") }],
     ],
     [
+      "a key that hides a bidi override, without echoing it",
+      file("requests:", ...ENTRY, '    "reason\\u202E": x'),
+      [{ line: 6, column: 5, message: say.invisible("a key", "U+202E") }],
+    ],
+    [
       "a file that is not a map",
       file("- secret: PROD_DB_URL"),
       [{ line: 1, column: 1, message: say.rootNotMap("a list") }],
