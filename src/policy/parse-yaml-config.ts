@@ -18,7 +18,11 @@ import {
   type YAMLError,
 } from "yaml";
 import type { z } from "zod";
+import { firstTooDeep } from "../util/yaml-nesting.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
+
+/** Configuration needs a few levels (secrets → NAME → field → list); deeper is refused unparsed. */
+export const MAX_CONFIG_NESTING = 8;
 
 export interface YamlConfigOptions {
   /** What the file is, for messages: "the catalog", "the repository config". */
@@ -42,6 +46,15 @@ export function parseYamlConfig<Schema extends z.ZodType>(
     ]);
   }
   const lineCounter = new LineCounter();
+  const tooDeep = firstTooDeep(text, MAX_CONFIG_NESTING);
+  if (tooDeep !== null) {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lineCounter.addNewLine(i + 1);
+    const { line, col } = lineCounter.linePos(tooDeep);
+    throw new ConfigError(file, [
+      { line, column: col, path: "", message: `lists and maps are nested more than ${MAX_CONFIG_NESTING} levels deep; ${options.what} needs far fewer` },
+    ]);
+  }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   const syntax = [...doc.errors, ...doc.warnings].map(yamlErrorProblem);
   const shape = syntax.length > 0 ? syntax : structureProblems(doc, text, lineCounter);

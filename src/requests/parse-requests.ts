@@ -13,7 +13,7 @@ import { MAX_FILE_BYTES, parseMessages } from "./request-messages.js";
 import { REQUEST_KEYS, type RequestKey, requestsFileSchema } from "./request-schema.js";
 import { schemaProblems } from "./schema-problems.js";
 import { findHazards } from "./yaml-hazards.js";
-import { firstTooDeep } from "./yaml-nesting.js";
+import { firstTooDeep } from "../util/yaml-nesting.js";
 import { type Span, spanOf } from "./yaml-span.js";
 
 export type { Span } from "./yaml-span.js";

@@ -161,3 +161,15 @@ describe("parseRepoConfig: bad files", () => {
     ]);
   });
 });
+
+describe("hostile nesting", () => {
+  it("refuses deeply nested input before composing it, at the line where it goes too deep", () => {
+    const text = `requests_file: x.yml\nmax_duration: ${"[".repeat(5000)}\n`;
+    expect(() => parseRepoConfig(text)).toThrow(/\.github\/jit-access\.yml:2:\d+: lists and maps are nested more than 8 levels deep/);
+  });
+
+  it("survives nesting that would exhaust the parser", () => {
+    const text = `${"[".repeat(1000)}\n${"[".repeat(60_000)}`;
+    expect(() => parseRepoConfig(text)).toThrow(/nested more than 8 levels deep/);
+  });
+});
