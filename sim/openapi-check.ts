@@ -45,6 +45,18 @@ export interface OperationMatch {
   readonly key: Template;
 }
 
+/**
+ * Places where the description contradicts what GitHub actually sends; responses are not
+ * held to it there.
+ */
+const RESPONSE_QUIRKS: Array<{ route: string; at: RegExp; why: string }> = [
+  {
+    route: "GET /app/installations",
+    at: /^\/\d+\/account$/,
+    why: "the inlined schema requires the account to be both a user and an enterprise (allOf); the referenced `installation` schema says anyOf",
+  },
+];
+
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const require = createRequire(import.meta.url);
 const SPEC_PATH = require.resolve("@octokit/openapi/generated/api.github.com.json");
@@ -222,8 +234,12 @@ export class OpenApiCheck {
     const documented = responses[String(status)] ?? responses.default;
     if (!documented) return status < 400 ? [`status ${status} is not documented for ${match.key.method} ${match.template}`] : [];
     const validate = this.validator(`response ${match.key.method} ${match.template} ${status}`, () => jsonSchemaOf(this.resolve<Json>(documented)));
-    if (!validate || body === undefined) return [];
-    return validate(body) ? [] : formatErrors("response", validate.errors);
+    if (!validate || body === undefined || validate(body)) return [];
+    const route = `${match.key.method} ${match.template}`;
+    const errors = (validate.errors ?? []).filter(
+      (error) => !RESPONSE_QUIRKS.some((quirk) => quirk.route === route && quirk.at.test(error.instancePath)),
+    );
+    return formatErrors("response", errors);
   }
 
   private validator(key: string, schemaOf: () => unknown): ValidateFunction | null {

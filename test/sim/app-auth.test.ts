@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { generateKeyPairSync } from "node:crypto";
-import { Octokit } from "@octokit/rest";
 import type { GitHubSimulator } from "../../sim/index.js";
-import { appOctokit, installationOctokit, nowSeconds, signJwt, startCheckedSimulator, statusOf, tokenOctokit } from "./helpers.js";
+import { anonymousOctokit, appOctokit, installationOctokit, nowSeconds, signJwt, startCheckedSimulator, statusOf, tokenOctokit } from "./helpers.js";
 
 let sim: GitHubSimulator;
 
@@ -57,6 +56,17 @@ describe("installation token exchange", () => {
     expect(data.total_count).toBe(2);
   });
 
+  it("paginates installations with a Link header", async () => {
+    const first = await appOctokit(sim).apps.listInstallations({ per_page: 1 });
+    expect(first.data.map((installation) => installation.id)).toEqual([42]);
+    expect(first.headers.link).toMatch(/<[^>]*page=2[^>]*>; rel="next", <[^>]*page=2[^>]*>; rel="last"/);
+    const all = await appOctokit(sim).paginate(appOctokit(sim).apps.listInstallations, { per_page: 1 });
+    expect(all.map((installation) => [installation.id, installation.account?.login])).toEqual([
+      [42, "acme"],
+      [77, "other"],
+    ]);
+  });
+
   it("narrows a token to the requested repositories", async () => {
     const { data } = await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: 42, repositories: ["api"] });
     const narrowed = tokenOctokit(sim, data.token);
@@ -69,7 +79,7 @@ describe("credentials on API endpoints", () => {
   it("answers 401 with GitHub's body for a missing or unknown token", async () => {
     const error = await tokenOctokit(sim, "ghs_doesnotexist").repos.get({ owner: "acme", repo: "api" }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 401, response: { data: { message: "Bad credentials", documentation_url: expect.any(String) } } });
-    expect(await statusOf(new Octokit({ baseUrl: sim.apiUrl }).repos.get({ owner: "acme", repo: "api" }))).toBe(401);
+    expect(await statusOf(anonymousOctokit(sim).repos.get({ owner: "acme", repo: "api" }))).toBe(401);
   });
 
   it("answers 401 for an app JWT on an installation endpoint, and for a token on an app endpoint", async () => {

@@ -4,6 +4,9 @@ import { createAppAuth } from "@octokit/auth-app";
 import { Octokit } from "@octokit/rest";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../sim/index.js";
 
+/** Octokit logs failed requests; the tests expect failures and assert on them instead. */
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /** A simulator that also checks its own responses against GitHub's description. */
 export function startCheckedSimulator(options: SimulatorOptions = {}): Promise<GitHubSimulator> {
   return startSimulator({ checkResponses: true, ...options });
@@ -13,6 +16,7 @@ export function startCheckedSimulator(options: SimulatorOptions = {}): Promise<G
 export function installationOctokit(sim: GitHubSimulator, installationId: number): Octokit {
   return new Octokit({
     baseUrl: sim.apiUrl,
+    log: quiet,
     authStrategy: createAppAuth,
     auth: { appId: sim.appId, privateKey: sim.privateKeyPem, installationId },
   });
@@ -20,12 +24,17 @@ export function installationOctokit(sim: GitHubSimulator, installationId: number
 
 /** An Octokit authenticated as the app (JWT). */
 export function appOctokit(sim: GitHubSimulator): Octokit {
-  return new Octokit({ baseUrl: sim.apiUrl, authStrategy: createAppAuth, auth: { appId: sim.appId, privateKey: sim.privateKeyPem } });
+  return new Octokit({ baseUrl: sim.apiUrl, log: quiet, authStrategy: createAppAuth, auth: { appId: sim.appId, privateKey: sim.privateKeyPem } });
 }
 
 /** An Octokit with a fixed credential (a hand-made JWT or token). */
 export function tokenOctokit(sim: GitHubSimulator, token: string): Octokit {
-  return new Octokit({ baseUrl: sim.apiUrl, auth: token });
+  return new Octokit({ baseUrl: sim.apiUrl, log: quiet, auth: token });
+}
+
+/** An Octokit without credentials. */
+export function anonymousOctokit(sim: GitHubSimulator): Octokit {
+  return new Octokit({ baseUrl: sim.apiUrl, log: quiet });
 }
 
 /** Signs an RS256 JWT with arbitrary claims, for tests of rejected JWTs. */

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import type { Octokit } from "@octokit/rest";
+import { sealForPublicKey, type GitHubSimulator } from "../../sim/index.js";
+import { installationOctokit, startCheckedSimulator, statusOf } from "./helpers.js";
+
+let sim: GitHubSimulator;
+let octokit: Octokit;
+const repo = { owner: "acme", repo: "api" };
+
+async function putSealed(environment: string, name: string, value: string, keyOverride?: string): Promise<number> {
+  const { data: key } = await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: environment });
+  const response = await octokit.actions.createOrUpdateEnvironmentSecret({
+    ...repo,
+    environment_name: environment,
+    secret_name: name,
+    encrypted_value: sealForPublicKey(value, key.key),
+    key_id: keyOverride ?? key.key_id,
+  });
+  return response.status;
+}
+
+beforeAll(async () => {
+  sim = await startCheckedSimulator();
+  sim.createRepo("acme/api", { installationId: 42, environments: ["production", "staging eu"] });
+  octokit = installationOctokit(sim, 42);
+});
+afterAll(() => sim.close());
+
+describe("environment secrets", () => {
+  it("lists environments", async () => {
+    const { data } = await octokit.repos.getAllEnvironments(repo);
+    expect(data.total_count).toBe(2);
+    expect(data.environments?.map((environment) => environment.name)).toEqual(["production", "staging eu"]);
+  });
+
+  it("serves a distinct real key pair per environment", async () => {
+    const production = (await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "production" })).data;
+    const staging = (await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "staging eu" })).data;
+    expect(Buffer.from(production.key, "base64")).toHaveLength(32);
+    expect(production.key).not.toBe(staging.key);
+    expect(production.key_id).not.toBe(staging.key_id);
+    expect(sim.environment("acme/api", "production")).toMatchObject({ keyId: production.key_id, publicKey: production.key });
+  });
+
+  it("opens a sealed PUT and stores the plaintext under the upper-cased name: 201, then 204", async () => {
+    expect(await putSealed("production", "prod_db_url", "postgres://u:p@db/prod")).toBe(201);
+    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe("postgres://u:p@db/prod");
+    expect(await putSealed("production", "PROD_DB_URL", "postgres://u:p2@db/prod")).toBe(204);
+    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe("postgres://u:p2@db/prod");
+    expect(sim.secretNames("acme/api", "production")).toEqual(["PROD_DB_URL"]);
+  });
+
+  it("handles environment names with spaces (URL-encoded)", async () => {
+    expect(await putSealed("staging eu", "TOKEN", "t0k3n")).toBe(201);
+    expect(sim.secretValue("acme/api", "staging eu", "TOKEN")).toBe("t0k3n");
+    expect(sim.requests.some((request) => request.path.includes("/environments/staging%20eu/"))).toBe(true);
+  });
+
+  it("lists secret names with timestamps, without values", async () => {
+    const { data } = await octokit.actions.listEnvironmentSecrets({ ...repo, environment_name: "production" });
+    expect(data).toEqual({ total_count: 1, secrets: [{ name: "PROD_DB_URL", created_at: expect.any(String), updated_at: expect.any(String) }] });
+  });
+
+  it("answers 422 for a key_id that is not the environment's current key", async () => {
+    expect(await statusOf(putSealed("production", "OTHER", "v", "123456789012345678"))).toBe(422);
+    expect(sim.secretValue("acme/api", "production", "OTHER")).toBeUndefined();
+  });
+
+  it("answers 422 after the key was rotated, for a value sealed with the old key", async () => {
+    const { data: oldKey } = await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "staging eu" });
+    const newKeyId = sim.rotateEnvironmentKey("acme/api", "staging eu");
+    expect(newKeyId).not.toBe(oldKey.key_id);
+    const sealedForOld = sealForPublicKey("v", oldKey.key);
+    const put = (keyId: string) =>
+      octokit.actions.createOrUpdateEnvironmentSecret({ ...repo, environment_name: "staging eu", secret_name: "ROTATED", encrypted_value: sealedForOld, key_id: keyId });
+    expect(await statusOf(put(oldKey.key_id))).toBe(422);
+    expect(await statusOf(put(newKeyId))).toBe(422);
+    expect(sim.secretValue("acme/api", "staging eu", "ROTATED")).toBeUndefined();
+  });
+
+  it.each([
+    ["GITHUB_TOKEN", "a reserved prefix"],
+    ["1ABC", "a leading digit"],
+  ])("answers 422 for the name %s (%s)", async (name) => {
+    expect(await statusOf(putSealed("production", name, "v"))).toBe(422);
+  });
+
+  it("deletes: 204, then 404", async () => {
+    const remove = () => octokit.actions.deleteEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "prod_db_url" });
+    expect((await remove()).status).toBe(204);
+    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
+    expect(await statusOf(remove())).toBe(404);
+  });
+
+  it("answers 404 for an unknown or deleted environment", async () => {
+    expect(await statusOf(octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "nope" }))).toBe(404);
+    sim.addEnvironment("acme/api", "doomed");
+    sim.deleteEnvironment("acme/api", "doomed");
+    expect(await statusOf(octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "doomed" }))).toBe(404);
+  });
+
+  it("paginates secrets", async () => {
+    for (const name of ["A1", "A2", "A3"]) sim.setSecret("acme/api", "production", name, "seeded");
+    const first = await octokit.actions.listEnvironmentSecrets({ ...repo, environment_name: "production", per_page: 2 });
+    expect(first.data).toMatchObject({ total_count: 3, secrets: [{ name: "A1" }, { name: "A2" }] });
+    expect(first.headers.link).toContain('rel="next"');
+  });
+
+  it("has seen no violation", () => {
+    expect(sim.violations).toEqual([]);
+  });
+});

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { GitHubSimulator } from "../../sim/index.js";
+import { startCheckedSimulator } from "./helpers.js";
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  payload: unknown;
+}
+
+const SECRET = "test-webhook-secret";
+let sim: GitHubSimulator;
+let receiver: Server;
+let received: Received[] = [];
+
+/** A stand-in for the app: verifies the signature like Probot and answers 202 (401 if it does not verify). */
+function startReceiver(): Promise<string> {
+  receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const expected = Buffer.from(`sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`);
+      const given = Buffer.from(String(request.headers["x-hub-signature-256"] ?? ""));
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        response.writeHead(401).end();
+        return;
+      }
+      received.push({ headers: request.headers, body, payload: JSON.parse(body) as unknown });
+      response.writeHead(202).end();
+    });
+  });
+  return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/github/webhooks`)));
+}
+
+beforeAll(async () => {
+  const url = await startReceiver();
+  sim = await startCheckedSimulator({ webhookUrl: url, webhookSecret: SECRET });
+  sim.createRepo("acme/api", { installationId: 42, collaborators: { alice: "write", bob: "admin" } });
+  sim.commit("acme/api", "feature", { "jit-requests.yml": "requests: []\n" });
+});
+afterAll(async () => {
+  await sim.close();
+  await new Promise((resolve) => receiver.close(resolve));
+});
+beforeEach(() => {
+  received = [];
+});
+
+const only = (): Received => {
+  expect(received).toHaveLength(1);
+  return received[0] as Received;
+};
+
+describe("webhook deliveries", () => {
+  let number: number;
+
+  it("delivers pull_request.opened, signed, and returns after the app answered", async () => {
+    number = await sim.openPullRequest("acme/api", { head: "feature", author: "alice", title: "Need access" });
+    const { headers, payload } = only();
+    expect(headers).toMatchObject({
+      "x-github-event": "pull_request",
+      "x-github-delivery": expect.stringMatching(/^[0-9a-f-]{36}$/),
+      "content-type": "application/json",
+      "user-agent": "GitHub-Hookshot/sim",
+    });
+    expect(payload).toMatchObject({
+      action: "opened",
+      number,
+      installation: { id: 42 },
+      sender: { login: "alice" },
+      repository: { full_name: "acme/api", default_branch: "main", owner: { login: "acme" } },
+      organization: { login: "acme" },
+      pull_request: { number, title: "Need access", head: { ref: "feature", sha: sim.branchSha("acme/api", "feature") }, base: { ref: "main" }, user: { login: "alice" } },
+    });
+    expect(sim.lastDelivery).toMatchObject({ id: headers["x-github-delivery"], event: "pull_request", action: "opened", status: 202, attempts: 1 });
+  });
+
+  it("points every URL in the payload at the simulator", () => {
+    const body = sim.lastDelivery?.body ?? "";
+    expect(body).not.toContain("api.github.com");
+    expect(body).not.toContain("Codertocat/Hello-World");
+    expect(body).toContain(`${sim.apiUrl}/repos/acme/api`);
+  });
+
+  it("delivers synchronize with before and after", async () => {
+    const before = sim.pullRequest("acme/api", number).headSha;
+    const after = await sim.pushToPullRequest("acme/api", number, { "jit-requests.yml": "requests:\n  - secret: A\n" });
+    expect(only().payload).toMatchObject({ action: "synchronize", before, after, pull_request: { head: { sha: after } } });
+  });
+
+  it("delivers pull_request_review.submitted with a lower-case state, then dismissed", async () => {
+    const reviewId = await sim.submitReview("acme/api", number, { reviewer: "bob", state: "APPROVED" });
+    expect(only().payload).toMatchObject({
+      action: "submitted",
+      sender: { login: "bob" },
+      review: { id: reviewId, state: "approved", commit_id: sim.pullRequest("acme/api", number).headSha, user: { login: "bob" } },
+      pull_request: { number },
+    });
+    received = [];
+    await sim.dismissReview("acme/api", number, reviewId);
+    expect(only().payload).toMatchObject({ action: "dismissed", review: { id: reviewId, state: "dismissed" } });
+  });
+
+  it("delivers edited with GitHub's changes object", async () => {
+    await sim.editPullRequest("acme/api", number, { title: "Need access, please" });
+    expect(only().payload).toMatchObject({ action: "edited", changes: { title: { from: "Need access" } }, pull_request: { title: "Need access, please" } });
+  });
+
+  it("delivers closed with merged set", async () => {
+    await sim.closePullRequest("acme/api", number, { merged: true, by: "bob" });
+    expect(only().payload).toMatchObject({ action: "closed", sender: { login: "bob" }, pull_request: { state: "closed", merged: true } });
+  });
+
+  it("records without sending when deliver is false, and redelivers the same body under the same id", async () => {
+    sim.commit("acme/api", "later", { "x.txt": "x\n" });
+    await sim.openPullRequest("acme/api", { head: "later", author: "alice", deliver: false });
+    const recorded = sim.lastDelivery;
+    expect(received).toEqual([]);
+    expect(recorded).toMatchObject({ status: null, attempts: 0 });
+
+    const first = await sim.redeliver(recorded?.id ?? "");
+    const second = await sim.redeliver(recorded?.id ?? "");
+    expect(second).toMatchObject({ status: 202, attempts: 2 });
+    expect(first.id).toBe(recorded?.id);
+    expect(received.map((delivery) => delivery.headers["x-github-delivery"])).toEqual([recorded?.id, recorded?.id]);
+    expect(received.map((delivery) => delivery.body)).toEqual([recorded?.body, recorded?.body]);
+  });
+
+  it("sends a raw body with a wrong signature, which the receiver refuses", async () => {
+    const status = await sim.deliverRaw({ event: "pull_request", body: '{"action":"opened"}', signature: "sha256=0000" });
+    expect(status).toBe(401);
+    expect(await sim.deliverRaw({ event: "ping", body: '{"zen":"ok"}' })).toBe(202);
+  });
+
+  it("fails with a clear message when nothing listens at the webhook URL", async () => {
+    sim.setWebhookUrl("http://127.0.0.1:9/api/github/webhooks");
+    await expect(sim.deliver("ping", { zen: "Keep it logically awesome." })).rejects.toThrow(/is the app listening there\?/);
+  });
+});
