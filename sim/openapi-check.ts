@@ -98,7 +98,8 @@ function prepareSchema(value: unknown, refs: Set<string>): unknown {
     }
   }
   if (out.nullable === true && out.type === undefined) {
-    const { nullable: _nullable, ...rest } = out;
+    const rest: Json = { ...out };
+    delete rest.nullable;
     return { anyOf: [{ type: "null" }, rest] };
   }
   if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
