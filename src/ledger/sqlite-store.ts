@@ -94,7 +94,12 @@ export class SqliteStore implements LedgerStore {
       ),
       grantById: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE id = ?"),
       grantByRequestKey: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE request_key = ?"),
-      markActive: transition("state = 'active', granted_at = @at, next_attempt_at = NULL, last_error = NULL", FROM_GRANTING),
+      // Expiry counts from the moment the secret was written; the write-ahead expiry was an upper
+      // bound for the time before it (a crash there leaves that earlier expiry in force).
+      markActive: transition(
+        "state = 'active', granted_at = @at, expires_at = @at + duration_ms, next_attempt_at = NULL, last_error = NULL",
+        FROM_GRANTING,
+      ),
       deferGrant: transition("last_error = @error, next_attempt_at = @nextAttemptAt", FROM_GRANTING),
       grantsAwaitingRetry: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants

@@ -114,7 +114,10 @@ export interface LedgerStore {
    * then returns that one with `created: false` and writes nothing.
    */
   beginGrant(grant: NewGrant): Promise<{ grant: Grant; created: boolean }>;
-  /** The secret was written: state `active`, `grantedAt` set. Only from `granting`. */
+  /**
+   * The secret was written at `at`: state `active`, `grantedAt = at`, and the expiry moves to
+   * `at + durationMs` (access lasts as long as requested, counted from the grant). Only from `granting`.
+   */
   markActive(id: string, at: Date): Promise<Grant>;
   /** The write failed: nothing is live. State `failed`, with the reason. Only from `granting`. */
   markFailed(id: string, reason: string, at: Date): Promise<Grant>;

@@ -59,3 +59,14 @@ describe("deferred grants", () => {
     await expect(store.deferGrant(grant.id, "x", at(2))).rejects.toThrow(/is active; cannot defer its write/);
   });
 });
+
+describe("expiry counts from the grant", () => {
+  it("moves the expiry to the moment the secret was written plus the requested duration", async () => {
+    const store = await openLedger("sqlite::memory:");
+    const { grant } = await store.beginGrant(newGrant("k1"));
+    expect(grant.expiresAt).toEqual(at(60));
+    const active = await store.markActive(grant.id, at(3));
+    expect(active).toMatchObject({ grantedAt: at(3), expiresAt: at(63) });
+    await store.close();
+  });
+});

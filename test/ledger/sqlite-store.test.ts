@@ -125,10 +125,10 @@ describe.each([
   });
 
   describe("state transitions", () => {
-    it("markActive records when the secret was written", async () => {
+    it("markActive records when the secret was written and counts the expiry from then", async () => {
       const grant = await begin();
       const active = await store.markActive(grant.id, at(1));
-      expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1) });
+      expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1), expiresAt: at(1 + 120) });
       expect(await store.getGrant(grant.id)).toEqual(active);
     });
 
@@ -283,7 +283,8 @@ describe.each([
     });
 
     it("expiringBy returns live grants expiring at or before the time, soonest first", async () => {
-      const late = await begin({ expiresAt: at(30) });
+      // Written at minute 1 for 29 minutes: expires at minute 30.
+      const late = await begin({ expiresAt: at(30), durationMs: 29 * 60_000 });
       const soon = await begin({ expiresAt: at(10) });
       const exact = await begin({ expiresAt: at(20) });
       await begin({ expiresAt: at(21) });
@@ -302,7 +303,8 @@ describe.each([
       (await store.dueGrants(now, limit, after && { expiresAt: after.expiresAt, id: after.id })).map((g) => g.id);
 
     it("returns live grants expired by now, oldest expiry first, at most limit", async () => {
-      const second = await begin({ expiresAt: at(20) });
+      // Written at minute 1 for 19 minutes: expires at minute 20.
+      const second = await begin({ expiresAt: at(20), durationMs: 19 * 60_000 });
       const first = await begin({ expiresAt: at(10) });
       const third = await begin({ expiresAt: at(30) });
       await begin({ expiresAt: at(31) });
