@@ -69,6 +69,10 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       );
       return { kind: "ended", grant: ended, deleted };
     } catch (error) {
+      // Another process (a second replica, or `jit-access sweep` from cron) may have ended the
+      // grant meanwhile: then there is nothing to retry, and recording a failure would throw.
+      const latest = await deps.store.getGrant(grant.id);
+      if (latest && latest.state !== "active" && latest.state !== "granting") return { kind: "not-live", grant: latest };
       const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
       const attempts = current.revokeAttempts + 1;
       const nextAttemptAt = new Date(deps.clock.now() + revokeBackoffMs(attempts));
