@@ -1,0 +1,149 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { ExpiryScheduler } from "../../src/expiry/expiry-scheduler.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { LedgerStore } from "../../src/ledger/store.js";
+import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { recordingLog } from "../helpers/recording-log.js";
+import { eventually, EXPIRY_START, revocationDeps } from "../helpers/revocation-deps.js";
+import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
+
+const SWEEP_EVERY = 60_000;
+const HOUR = 3_600_000;
+/** A grant written at `createdAt` for `durationMs` expires `ms` from the scheduler's start. */
+const expiringIn = (ms: number) => ({ createdAt: new Date(EXPIRY_START - HOUR), durationMs: HOUR + ms });
+
+let dir: Awaited<ReturnType<typeof tempLedgerDir>>;
+let store: LedgerStore;
+let scheduler: ExpiryScheduler | undefined;
+let unmatched: ReturnType<typeof recordUnmatchedRequests>;
+const { log } = recordingLog();
+
+beforeEach(async () => {
+  dir = await tempLedgerDir();
+  store = await openLedger(dir.url());
+  unmatched = recordUnmatchedRequests();
+});
+afterEach(async () => {
+  scheduler?.stop();
+  scheduler = undefined;
+  unmatched.stop();
+  nock.cleanAll();
+  await store.close();
+  await dir.remove();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+function expiryCalls(secret: string, prNumber = 7): GitHubMock {
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).addLabels(prNumber);
+  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  return gh;
+}
+
+function startScheduler(on: LedgerStore, clock = new ManualClock(EXPIRY_START)): { scheduler: ExpiryScheduler; clock: ManualClock } {
+  const { deps } = revocationDeps(on, clock);
+  scheduler = new ExpiryScheduler(deps, log, SWEEP_EVERY);
+  return { scheduler, clock };
+}
+
+describe("ExpiryScheduler", () => {
+  it("after a restart, revokes the grants that expired while the app was down, at start()", async () => {
+    const overdue = [
+      await seedGrant(store, { ...expiringIn(-30 * 60_000), secret: "PROD_DB_URL", prNumber: 7 }),
+      await seedGrant(store, { ...expiringIn(-5 * 60_000), secret: "PAYMENTS_KEY", prNumber: 8 }),
+    ];
+    await store.close();
+    store = await openLedger(dir.url()); // the restarted process opens the same ledger file
+    expiryCalls("PROD_DB_URL", 7);
+    expiryCalls("PAYMENTS_KEY", 8);
+
+    await startScheduler(store).scheduler.start();
+
+    for (const grant of overdue) {
+      expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START) });
+    }
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("arms an exact timer for a grant due before the next sweep, which fires at the expiry", async () => {
+    const grant = await seedGrant(store, expiringIn(30_000));
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(29_999);
+    expect((await store.getGrant(grant.id))?.state).toBe("active");
+    expect(nock.pendingMocks()).toHaveLength(4);
+
+    await clock.advance(1);
+    await eventually(() => nock.isDone()); // the revocation runs its course: DELETE, ledger, PR
+    expect((await store.getGrant(grant.id))?.state).toBe("expired");
+    // Ended at its expiry, 30 s before the next periodic sweep would have run.
+    expect((await store.getGrant(grant.id))?.endedAt).toEqual(grant.expiresAt);
+    expect(scheduler.armed).toBe(0);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("leaves a grant due after the next sweep to that sweep, which then arms its timer", async () => {
+    const grant = await seedGrant(store, expiringIn(90_000));
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(0);
+
+    await clock.advance(SWEEP_EVERY);
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(30_000);
+    await eventually(() => nock.isDone());
+    expect((await store.getGrant(grant.id))?.state).toBe("expired");
+    expect((await store.getGrant(grant.id))?.endedAt).toEqual(grant.expiresAt);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("tracks a grant that becomes active while running only when it is due before the next sweep", async () => {
+    const { scheduler } = startScheduler(store);
+    await scheduler.start();
+
+    scheduler.track(await seedGrant(store, { ...expiringIn(2 * HOUR), secret: "LATER_KEY" }));
+    expect(scheduler.armed).toBe(0);
+    scheduler.track(await seedGrant(store, expiringIn(10_000)));
+    expect(scheduler.armed).toBe(1);
+  });
+
+  it("retries a failed revocation from the periodic sweep once the backoff has passed", async () => {
+    const grant = await seedGrant(store, expiringIn(-1_000));
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 503);
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(SWEEP_EVERY);
+    await eventually(() => nock.isDone());
+    expect((await store.getGrant(grant.id))?.state).toBe("expired");
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("stop() cancels the exact timers and the periodic sweep", async () => {
+    await seedGrant(store, expiringIn(30_000));
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(clock.pendingTimers).toBe(2); // the grant's timer and the next sweep
+
+    scheduler.stop();
+    expect(scheduler.armed).toBe(0);
+    expect(clock.pendingTimers).toBe(0);
+    await clock.advance(2 * SWEEP_EVERY);
+    expect(unmatched.requests).toEqual([]);
+  });
+});
