@@ -1,0 +1,84 @@
+/**
+ * `jit-access audit [--since ISO] [--format jsonl|csv]`: exports the append-only audit log,
+ * oldest first, for a SIEM or a spreadsheet. Reads only the ledger: no GitHub credentials needed.
+ */
+import type { AuditEvent } from "../ledger/store.js";
+import { withLedger, EXIT, type CliIO } from "./cli-context.js";
+import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
+import { csvRecord } from "./csv.js";
+import { parseIsoInstant } from "./parse-iso-instant.js";
+
+export const AUDIT_USAGE = `usage: jit-access audit [--since ISO] [--format jsonl|csv]
+
+Exports the audit log, oldest first.
+  --since ISO      only records at or after this instant: 2026-03-01 (midnight UTC) or
+                   2026-03-01T09:30:00Z (a time needs its offset: Z or +01:00)
+  --format jsonl   one JSON object per line (the default)
+  --format csv     a header row, then one row per record (RFC 4180); details as a JSON string
+
+Fields: seq, at (ISO 8601, UTC), action, actor, owner, repo, prNumber, grantId, environment,
+secret, details (null or empty when a record has none). Needs only DATABASE_URL.
+Exit status: 0, or 2 usage or configuration error.`;
+
+const FORMATS = ["jsonl", "csv"] as const;
+type Format = (typeof FORMATS)[number];
+
+/** The exported fields, in order: the JSON keys and the CSV header. */
+export const AUDIT_FIELDS = ["seq", "at", "action", "actor", "owner", "repo", "prNumber", "grantId", "environment", "secret", "details"] as const;
+
+type AuditRecord = Record<(typeof AUDIT_FIELDS)[number], string | number | Record<string, unknown> | null>;
+
+export async function auditCommand(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommandArgs(
+    "audit",
+    AUDIT_USAGE,
+    args,
+    { options: { ...HELP_OPTION, since: { type: "string" }, format: { type: "string", default: "jsonl" } } },
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { format, since: sinceText } = parsed.values;
+  if (!isFormat(format)) return usageError("audit", AUDIT_USAGE, `--format must be jsonl or csv; got "${format}"`, io);
+  const since = sinceText === undefined ? undefined : parseIsoInstant(sinceText);
+  if (since === null) {
+    return usageError("audit", AUDIT_USAGE, `--since must be an ISO 8601 date or date-time with offset, e.g. 2026-03-01 or 2026-03-01T09:30:00Z; got "${sinceText}"`, io);
+  }
+
+  return withLedger(io, async ({ store }) => {
+    const records = (await store.listAudit(since === undefined ? {} : { since })).map(auditRecord);
+    if (format === "jsonl") {
+      for (const record of records) io.stdout(JSON.stringify(record));
+    } else {
+      // RFC 4180 ends records with CRLF: each line here ends in CR, and the line's own LF follows.
+      io.stdout(`${csvRecord(AUDIT_FIELDS)}\r`);
+      for (const record of records) io.stdout(`${csvRecord(AUDIT_FIELDS.map((field) => csvText(record[field])))}\r`);
+    }
+    return EXIT.ok;
+  });
+}
+
+/** Every field present, in a fixed order; null where the record has none. */
+export function auditRecord(event: AuditEvent): AuditRecord {
+  return {
+    seq: event.seq,
+    at: event.at.toISOString(),
+    action: event.action,
+    actor: event.actor,
+    owner: event.owner,
+    repo: event.repo,
+    prNumber: event.prNumber ?? null,
+    grantId: event.grantId ?? null,
+    environment: event.environment ?? null,
+    secret: event.secret ?? null,
+    details: event.details ?? null,
+  };
+}
+
+function csvText(value: AuditRecord[keyof AuditRecord]): string {
+  if (value === null) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function isFormat(value: string): value is Format {
+  return (FORMATS as readonly string[]).includes(value);
+}

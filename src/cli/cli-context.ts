@@ -1,0 +1,137 @@
+/**
+ * What every `jit-access` command runs with. Output, environment and clock are injected
+ * (`CliIO`), so tests run a command without a real process, network or time. From the same
+ * settings as the server, a command gets the ledger (`withLedger`), or the ledger plus the
+ * GitHub App and the lifecycle's dependencies (`withApp`). Logs go to stderr, so stdout carries
+ * only the command's output (`jit-access grants --json | jq …` works).
+ */
+import { pino, type Logger } from "pino";
+import { Probot, type ProbotOctokit } from "probot";
+import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
+import { createAppOctokit } from "../github/app-octokit.js";
+import type { AppOctokit } from "../github/repo-client.js";
+import { WriteScheduler } from "../github/write-scheduler.js";
+import { openLedger } from "../ledger/open-ledger.js";
+import type { LedgerStore } from "../ledger/store.js";
+import type { LifecycleDeps } from "../lifecycle/deps.js";
+import type { Catalog } from "../policy/catalog.js";
+import { ConfigError } from "../policy/config-error.js";
+import { loadCatalog } from "../policy/load-catalog.js";
+import { systemClock, type Clock } from "../util/clock.js";
+import { KeyedMutex } from "../util/keyed-mutex.js";
+
+export interface CliIO {
+  /** Writes one line of the command's output (the caller adds the newline). */
+  stdout(line: string): void;
+  /** Writes one line of diagnostics: errors, warnings, logs. */
+  stderr(line: string): void;
+  /** The settings come from here (the process's environment, after `.env`). */
+  env: NodeJS.ProcessEnv;
+  /** The system clock unless given. */
+  clock?: Clock;
+  deps?: CliOverrides;
+}
+
+export interface CliOverrides {
+  /**
+   * The Octokit class GitHub calls go through. By default the app's own: paced per
+   * installation on `clock`, with retries. Tests pass one without retries or pacing delays.
+   */
+  Octokit?: typeof ProbotOctokit;
+}
+
+/** Exit statuses shared by every command. */
+export const EXIT = {
+  ok: 0,
+  /** Something is wrong or still due; the output says what. */
+  problem: 1,
+  /** Bad arguments, or a setting that is missing or invalid. */
+  usage: 2,
+} as const;
+
+export interface LedgerContext {
+  settings: Settings;
+  store: LedgerStore;
+  clock: Clock;
+  /** Writes JSON lines to stderr at LOG_LEVEL. */
+  log: Logger;
+}
+
+export interface AppContext extends LedgerContext {
+  probot: Probot;
+  /** The lifecycle's dependencies, as the server wires them. */
+  deps: LifecycleDeps;
+  /** The app itself (JWT), for app-level calls such as listing installations. */
+  appOctokit(): Promise<AppOctokit>;
+}
+
+/** Commands that do not read the catalog still get a `LifecycleDeps`; this one allows nothing. */
+const NO_CATALOG: Catalog = { file: "(catalog not loaded: this command does not need JIT_CATALOG)", secrets: new Map() };
+
+/** Runs `body` with the ledger only: needs DATABASE_URL (or its default), no credentials. */
+export async function withLedger(io: CliIO, body: (context: LedgerContext) => Promise<number>): Promise<number> {
+  return withContext(io, { credentials: false, catalog: false }, async (settings, store, clock, log) =>
+    body({ settings, store, clock, log }),
+  );
+}
+
+/**
+ * Runs `body` with the ledger and the GitHub App: needs APP_ID and PRIVATE_KEY (or
+ * PRIVATE_KEY_PATH), and JIT_CATALOG when `catalog` is true.
+ */
+export async function withApp(
+  io: CliIO,
+  options: { catalog: boolean },
+  body: (context: AppContext) => Promise<number>,
+): Promise<number> {
+  return withContext(io, { credentials: true, catalog: options.catalog }, async (settings, store, clock, log, catalog) => {
+    const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
+    const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
+    const deps: LifecycleDeps = {
+      store,
+      catalog,
+      clock,
+      env: io.env,
+      locks: new KeyedMutex(),
+      octokitFor: (installationId) => probot.auth(installationId),
+    };
+    return body({ settings, store, clock, log: probot.log, probot, deps, appOctokit: () => probot.auth() });
+  });
+}
+
+type ContextBody = (settings: Settings, store: LedgerStore, clock: Clock, log: Logger, catalog: Catalog) => Promise<number>;
+
+/**
+ * Loads settings, the catalog when needed, and the ledger; any problem there is a configuration
+ * error (exit 2) with the message that names what to fix. The ledger is closed at the end.
+ */
+async function withContext(io: CliIO, needs: { credentials: boolean; catalog: boolean }, body: ContextBody): Promise<number> {
+  let settings: Settings;
+  let catalog: Catalog;
+  let store: LedgerStore;
+  try {
+    settings = loadSettings(io.env, { webhookSecret: false, credentials: needs.credentials, catalog: needs.catalog });
+    catalog = needs.catalog ? await loadCatalog(settings.catalogPath) : NO_CATALOG;
+    store = await openLedger(settings.databaseUrl);
+  } catch (error) {
+    io.stderr(configurationMessage(error));
+    return EXIT.usage;
+  }
+  try {
+    const log = pino({ level: settings.logLevel, base: { name: "jit-access" } }, { write: (line: string) => io.stderr(line.trimEnd()) });
+    return await body(settings, store, io.clock ?? systemClock, log, catalog);
+  } finally {
+    await store.close();
+  }
+}
+
+function configurationMessage(error: unknown): string {
+  if (error instanceof SettingsError || error instanceof ConfigError) return error.message;
+  return `jit-access: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** `operator:NAME` for the audit log: `--actor`, else the login user ($USER), else `cli`. */
+export function operatorActor(env: NodeJS.ProcessEnv, actor?: string): string {
+  const name = actor?.trim() || env.USER?.trim() || "cli";
+  return `operator:${name}`;
+}

@@ -1,0 +1,90 @@
+/**
+ * `jit-access revoke GRANT_ID --reason TEXT [--actor NAME]`: ends one grant now, as closing its
+ * pull request would: the secret is deleted unless another live grant still uses it, the grant
+ * is recorded `revoked` with the reason, and the pull request is told.
+ */
+import type { Grant } from "../ledger/store.js";
+import { revokeGrant } from "../lifecycle/revoke-grant.js";
+import { withApp, EXIT, operatorActor, type CliIO } from "./cli-context.js";
+import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
+
+export const REVOKE_USAGE = `usage: jit-access revoke GRANT_ID --reason TEXT [--actor NAME]
+
+Ends a live grant now: deletes its secret (unless another live grant still uses it), records
+the grant as revoked with the reason, and comments on its pull request.
+  --reason TEXT   why (required; goes to the audit log and the pull request)
+  --actor NAME    who, for the audit log as operator:NAME (default: $USER, else "cli")
+
+Grant ids are listed by "jit-access grants". Needs APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, and
+DATABASE_URL. Exit status: 0 revoked, 1 unknown grant, already ended, or the delete failed,
+2 usage or configuration error.`;
+
+export async function revokeCommand(args: string[], io: CliIO): Promise<number> {
+  const parsed = parseCommandArgs(
+    "revoke",
+    REVOKE_USAGE,
+    args,
+    { options: { ...HELP_OPTION, reason: { type: "string" }, actor: { type: "string" } }, allowPositionals: true },
+    io,
+  );
+  if (typeof parsed === "number") return parsed;
+  const { positionals } = parsed;
+  const reason = parsed.values.reason?.trim() ?? "";
+  if (positionals.length !== 1) {
+    return usageError("revoke", REVOKE_USAGE, positionals.length === 0 ? "give the id of the grant to revoke" : "give exactly one grant id", io);
+  }
+  if (reason === "") return usageError("revoke", REVOKE_USAGE, "--reason is required: say why the grant ends", io);
+  if (parsed.values.actor !== undefined && parsed.values.actor.trim() === "") {
+    return usageError("revoke", REVOKE_USAGE, "--actor is empty: give a name, or leave it out to use $USER", io);
+  }
+  const id = positionals[0]!;
+
+  return withApp(io, { catalog: false }, async ({ deps, log, clock }) => {
+    const grant = await deps.store.getGrant(id);
+    if (grant === null) {
+      io.stderr(`jit-access revoke: no grant with id "${id}" in the ledger; "jit-access grants --all" lists them`);
+      return EXIT.problem;
+    }
+    if (grant.state !== "active" && grant.state !== "granting") {
+      io.stderr(`jit-access revoke: ${describe(grant)} is already ${grant.state}${ended(grant)}; nothing to revoke`);
+      return EXIT.problem;
+    }
+    const actor = operatorActor(io.env, parsed.values.actor);
+    const outcome = await revokeGrant(deps, { grant, kind: "revoked", reason, actor }, log);
+    switch (outcome.kind) {
+      case "ended": {
+        const others = outcome.deleted ? 0 : await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
+        const secret = outcome.deleted
+          ? "the secret was deleted"
+          : others > 0
+            ? `the secret stays: ${others} other live grant${others === 1 ? "" : "s"} still use${others === 1 ? "s" : ""} it`
+            : "the secret was already gone";
+        io.stdout(`revoked ${describe(grant)}; ${secret}`);
+        return EXIT.ok;
+      }
+      case "not-live":
+        io.stderr(`jit-access revoke: ${describe(grant)} is already ${outcome.grant.state}${ended(outcome.grant)}; nothing to revoke`);
+        return EXIT.problem;
+      case "retry": {
+        const due = grant.expiresAt.getTime() <= clock.now();
+        io.stderr(
+          `jit-access revoke: could not delete ${grant.secret} from ${grant.owner}/${grant.repo} environment ${grant.environment}: ${outcome.error}. ` +
+            (due
+              ? `The grant stays live and due: the sweep retries it from ${outcome.nextAttemptAt.toISOString()}.`
+              : `The grant stays live: the sweep retries it once it is due at ${grant.expiresAt.toISOString()}; ` +
+                "run this command again to retry sooner."),
+        );
+        return EXIT.problem;
+      }
+    }
+  });
+}
+
+function describe(grant: Grant): string {
+  return `grant ${grant.id} (${grant.secret} in ${grant.owner}/${grant.repo} environment ${grant.environment}, PR #${grant.prNumber})`;
+}
+
+function ended(grant: Grant): string {
+  if (grant.endedAt === null) return "";
+  return ` since ${grant.endedAt.toISOString()}${grant.endReason ? ` (${grant.endReason})` : ""}`;
+}

@@ -1,0 +1,71 @@
+/**
+ * `jit-access COMMAND [ARGS]`: finds the command and runs it. Each command parses its own
+ * arguments and returns its exit status; an error no command expected is reported here as
+ * `jit-access COMMAND: message`, exit 1.
+ */
+import { auditCommand } from "./audit-command.js";
+import { EXIT, type CliIO } from "./cli-context.js";
+import { grantsCommand } from "./grants-command.js";
+import { reconcileCommand } from "./reconcile-command.js";
+import { revokeCommand } from "./revoke-command.js";
+import { sweepCommand } from "./sweep-command.js";
+import { validateCommand } from "./validate-command.js";
+
+interface Command {
+  synopsis: string;
+  summary: string;
+  run(args: string[], io: CliIO): Promise<number>;
+}
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  sweep: { synopsis: "sweep", summary: "revoke every grant whose time is up (one pass, for cron)", run: sweepCommand },
+  grants: { synopsis: "grants [--all] [--json]", summary: "list live grants (or all of them)", run: grantsCommand },
+  revoke: { synopsis: "revoke GRANT_ID --reason TEXT [--actor NAME]", summary: "end one grant now", run: revokeCommand },
+  audit: { synopsis: "audit [--since ISO] [--format jsonl|csv]", summary: "export the audit log", run: auditCommand },
+  reconcile: {
+    synopsis: "reconcile [--dry-run]",
+    summary: "delete catalog secrets present without a live grant",
+    run: reconcileCommand,
+  },
+  validate: {
+    synopsis: "validate [FILE] --catalog PATH --repo OWNER/NAME",
+    summary: "check a requests file against the catalog, offline",
+    run: validateCommand,
+  },
+};
+
+export function cliHelp(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((command) => command.synopsis.length));
+  return [
+    "usage: jit-access COMMAND [ARGS]",
+    "",
+    "Commands:",
+    ...Object.values(COMMANDS).map((command) => `  ${command.synopsis.padEnd(width)}  ${command.summary}`),
+    "",
+    'Run "jit-access COMMAND --help" for a command\'s options. Settings come from the environment',
+    "(and .env in the working directory), as for the server: DATABASE_URL, APP_ID, PRIVATE_KEY or",
+    "PRIVATE_KEY_PATH, GHE_HOST and GHE_PROTOCOL, JIT_CATALOG, LOG_LEVEL. Logs go to stderr.",
+    "",
+    "Exit status: 0 ok, 1 something is wrong or still due, 2 usage or configuration error.",
+  ].join("\n");
+}
+
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === "help" || name === "--help" || name === "-h") {
+    if (args[0] !== undefined && Object.hasOwn(COMMANDS, args[0])) return COMMANDS[args[0]]!.run(["--help"], io);
+    io.stdout(cliHelp());
+    return EXIT.ok;
+  }
+  if (name === undefined || !Object.hasOwn(COMMANDS, name)) {
+    io.stderr(name === undefined ? "jit-access: give a command" : `jit-access: unknown command "${name}"`);
+    io.stderr(cliHelp());
+    return EXIT.usage;
+  }
+  try {
+    return await COMMANDS[name]!.run(args, io);
+  } catch (error) {
+    io.stderr(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.problem;
+  }
+}
