@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       if (!appAuth) throw new Error("the app is not started yet");
       return (await appAuth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>;
     },
+    ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
   };
 

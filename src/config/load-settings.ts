@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { getPrivateKey } from "@probot/get-private-key";
 import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
 import { parseDuration } from "../requests/duration.js";
+import { isActionRef } from "../workflow/grant-snippet.js";
 
 /**
  * The app's settings, from the environment: Probot's standard variables plus the app's own.
@@ -19,6 +20,8 @@ export interface Settings {
   databaseUrl: string;
   sweepIntervalMs: number;
   logLevel: LogLevel;
+  /** How grant comments name the require-grant action (JIT_ACTION_REF); unset: `./.github/actions/require-grant`. */
+  actionRef?: string;
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -113,8 +116,26 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${String(logLevel).slice(0, 20)}".`);
   }
 
+  const actionRef = value("JIT_ACTION_REF");
+  if (actionRef !== undefined && !isActionRef(actionRef)) {
+    problems.push(
+      `JIT_ACTION_REF must name the require-grant action as OWNER/REPO/PATH@REF (e.g. acme/jit-access/.github/actions/require-grant@v1) or ./PATH; got "${actionRef.slice(0, 80)}".`,
+    );
+  }
+
   if (problems.length > 0) throw new SettingsError(problems);
-  return { appId, privateKey, webhookSecret, port, baseUrl, catalogPath, databaseUrl, sweepIntervalMs, logLevel };
+  return {
+    appId,
+    privateKey,
+    webhookSecret,
+    port,
+    baseUrl,
+    catalogPath,
+    databaseUrl,
+    sweepIntervalMs,
+    logLevel,
+    ...(actionRef !== undefined ? { actionRef } : {}),
+  };
 }
 
 function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {

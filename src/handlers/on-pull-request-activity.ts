@@ -17,6 +17,8 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
   return async (context: Activity): Promise<void> => {
     const { repository, pull_request: pr, installation } = context.payload;
     if (!installation || !repositoryInCatalog(deps.catalog, repository.full_name)) return;
+    // An edit matters only when it moves the base branch; a new title or body changes nothing.
+    if (context.payload.action === "edited" && !("base" in ((context.payload as { changes?: object }).changes ?? {}))) return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
     const trigger = `${context.name}.${context.payload.action}`;
     const outcome = await evaluatePullRequest(deps, {

@@ -24,6 +24,12 @@ export interface LifecycleDeps {
   locks: KeyedMutex;
   /** An installation-authenticated Octokit. */
   octokitFor(installationId: number): Promise<AppOctokit>;
+  /**
+   * How grant comments refer to the require-grant action in workflow snippets, e.g.
+   * `acme/jit-access/.github/actions/require-grant@v1` (JIT_ACTION_REF); default: a copy of the
+   * action in the requesting repository.
+   */
+  actionRef?: string;
   /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */
   onGranted?(grant: Grant): void;
 }

@@ -218,7 +218,7 @@ async function reportGrants(deps: LifecycleDeps, client: RepoClient, pr: PullReq
         : grantedCheck(pr.headSha, granted, now),
   );
   try {
-    await client.comment(pr.number, grantComment({ granted, failed, deferred }, now));
+    await client.comment(pr.number, grantComment({ granted, failed, deferred }, now, deps.actionRef));
     if (granted.length > 0) await client.addLabels(pr.number, [LABELS.granted]);
   } catch (error) {
     log.warn({ pr: pr.number, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not comment on the pull request");

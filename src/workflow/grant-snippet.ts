@@ -25,11 +25,16 @@ const CHECKOUT = "actions/checkout@v4";
 const LOCAL_REF = /^\.\/[A-Za-z0-9._/-]+$/;
 const REMOTE_REF = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._/-]+)?@[A-Za-z0-9._/-]+$/;
 
+/** Whether `ref` names the action as `./path` or `owner/repo/path@ref` (no `..`). */
+export function isActionRef(ref: string): boolean {
+  return (LOCAL_REF.test(ref) || REMOTE_REF.test(ref)) && !ref.includes("..");
+}
+
 /** Markdown to append to a grant comment; empty when nothing was granted. */
 export function grantUsageSnippet(grants: readonly GrantUsage[], options: GrantSnippetOptions = {}): string {
   if (grants.length === 0) return "";
   const actionRef = options.actionRef ?? LOCAL_ACTION_REF;
-  if ((!LOCAL_REF.test(actionRef) && !REMOTE_REF.test(actionRef)) || actionRef.includes("..")) {
+  if (!isActionRef(actionRef)) {
     throw new Error(
       `grantUsageSnippet: actionRef ${JSON.stringify(actionRef)} is neither ./path nor owner/repo/path@ref; ` +
         `set it to e.g. ${LOCAL_ACTION_REF} or acme/jit-access/.github/actions/require-grant@v1`,

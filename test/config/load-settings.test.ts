@@ -63,6 +63,7 @@ describe("loadSettings", () => {
     ["JIT_CATALOG", { JIT_CATALOG: undefined }, "JIT_CATALOG is not set"],
     ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "0s" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "0s"'],
     ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "2h" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "2h"'],
+    ["JIT_ACTION_REF", { JIT_ACTION_REF: "require-grant" }, "JIT_ACTION_REF must name the require-grant action as OWNER/REPO/PATH@REF"],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got "loud"'],
   ])("names %s when it is wrong", (_name, change, message) => {
     const problems = problemsOf({ ...valid, ...change });
@@ -73,6 +74,11 @@ describe("loadSettings", () => {
   it("reports every problem at once", () => {
     const problems = problemsOf({});
     expect(problems.map((p) => p.split(" ")[0])).toEqual(["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "JIT_CATALOG"]);
+  });
+
+  it("reads how grant comments refer to the require-grant action", () => {
+    const ref = "acme/jit-access/.github/actions/require-grant@v1";
+    expect(loadSettings({ ...valid, JIT_ACTION_REF: ref }).actionRef).toBe(ref);
   });
 
   it("accepts a sweep interval in plain seconds", () => {
