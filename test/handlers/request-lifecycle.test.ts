@@ -58,6 +58,20 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(gh.sent).toEqual([]);
   });
 
+  it("ignores an edit that does not change the base branch", async () => {
+    const payload = { ...pullRequestPayload("edited", scenario), changes: { title: { from: "old title" } } };
+    await h.probot.receive({ id: "1", name: "pull_request", payload: payload as never });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("re-validates when an edit moves the base branch", async () => {
+    const gh = gather(new GitHubMock("acme", "api"), VALID_REQUEST, VALID_REQUEST);
+    const payload = { ...pullRequestPayload("edited", scenario), changes: { base: { ref: { from: "release" }, sha: { from: BASE } } } };
+    await h.probot.receive({ id: "1", name: "pull_request", payload: payload as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(gh.sent).toEqual([]);
+  });
+
   it("ignores repositories that no catalog secret may go to", async () => {
     await h.probot.receive({
       id: "1",
