@@ -118,7 +118,8 @@ async function withContext(io: CliIO, needs: { credentials: boolean; catalog: bo
     return EXIT.usage;
   }
   try {
-    const log = pino({ level: settings.logLevel, base: { name: "jit-access" } }, { write: (line: string) => io.stderr(line.trimEnd()) });
+    // JSON lines on stderr; no pid/hostname (Probot's child loggers add their own name).
+    const log = pino({ level: settings.logLevel, base: undefined }, { write: (line: string) => io.stderr(line.trimEnd()) });
     return await body(settings, store, io.clock ?? systemClock, log, catalog);
   } finally {
     await store.close();

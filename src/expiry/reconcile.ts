@@ -8,7 +8,7 @@
  * the ledger) → decide (no live grant) → apply (DELETE and an audit row); a dry run stops
  * before apply and reports what it would delete.
  */
-import { RepoClient, type AppOctokit } from "../github/repo-client.js";
+import { RepoClient, statusOf, type AppOctokit } from "../github/repo-client.js";
 import type { LedgerStore } from "../ledger/store.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "../lifecycle/deps.js";
 import type { Catalog } from "../policy/catalog.js";
@@ -85,7 +85,13 @@ export function managedSecrets(
 
 export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, log: Log): Promise<ReconcileReport> {
   const report: ReconcileReport = { installations: 0, repositories: 0, checked: 0, orphans: [], unreadable: [] };
-  const installations = await listInstallationIds(await deps.appOctokit());
+  let installations: number[];
+  try {
+    installations = await listInstallationIds(await deps.appOctokit());
+  } catch (error) {
+    const hint = statusOf(error) === 401 ? "; check APP_ID and the private key (PRIVATE_KEY or PRIVATE_KEY_PATH)" : "";
+    throw new Error(`could not list the app's installations: ${shortMessage(error)}${hint}`, { cause: error });
+  }
   report.installations = installations.length;
   for (const installationId of installations) {
     let octokit: AppOctokit;
