@@ -16,7 +16,10 @@ import { KeyedMutex } from "../../src/util/keyed-mutex.js";
  */
 export const EXPIRY_START = Date.parse("2026-03-01T10:00:00Z");
 
-export function revocationDeps(store: LedgerStore, clock = new ManualClock(EXPIRY_START)): { deps: LifecycleDeps; clock: ManualClock; probotLogs: string[] } {
+export function revocationDeps(
+  store: LedgerStore,
+  clock = new ManualClock(EXPIRY_START),
+): { deps: LifecycleDeps; clock: ManualClock; probot: Probot; probotLogs: string[] } {
   nock.disableNetConnect();
   const probotLogs: string[] = [];
   const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
@@ -29,7 +32,7 @@ export function revocationDeps(store: LedgerStore, clock = new ManualClock(EXPIR
     locks: new KeyedMutex(),
     octokitFor: (installationId) => probot.auth(installationId),
   };
-  return { deps, clock, probotLogs };
+  return { deps, clock, probot, probotLogs };
 }
 
 /** Resolves once `check` holds, letting queued I/O (nock replies) run in between; never sleeps. */

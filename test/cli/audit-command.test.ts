@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { AUDIT_FIELDS } from "../../src/cli/audit-command.js";
+import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+
+let cli: CliHarness;
+let ledgerOnly: NodeJS.ProcessEnv;
+beforeEach(async () => {
+  cli = await startCliHarness();
+  ledgerOnly = { DATABASE_URL: cli.env.DATABASE_URL };
+});
+afterEach(async () => {
+  await cli.close();
+});
+
+/** Three records on two days; the second has every optional field, and a reason that needs CSV quoting. */
+async function seedAudit(): Promise<string> {
+  const grant = await seedGrant(cli.store);
+  await cli.store.appendAudit({ at: new Date("2026-02-28T23:59:59.999Z"), action: "validated", actor: "alice", owner: "acme", repo: "api", prNumber: 7 });
+  await cli.store.appendAudit({
+    at: new Date("2026-03-01T00:00:00Z"),
+    action: "revoked",
+    actor: "operator:dana",
+    owner: "acme",
+    repo: "api",
+    prNumber: 7,
+    grantId: grant.id,
+    environment: "production",
+    secret: "PROD_DB_URL",
+    details: { reason: 'pasted "by mistake", into chat\nsecond line' },
+  });
+  await cli.store.appendAudit({ at: new Date("2026-03-02T08:30:00Z"), action: "reconciled", actor: "operator:dana", owner: "acme", repo: "web", environment: "production", secret: "PROD_DB_URL" });
+  return grant.id;
+}
+
+describe("jit-access audit", () => {
+  it("exports JSON lines by default: every field, in order, null where a record has none; no credentials needed", async () => {
+    const grantId = await seedAudit();
+
+    const result = await cli.run(["audit"], ledgerOnly);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toEqual([]);
+    const records = result.stdout.map((line) => JSON.parse(line));
+    expect(records.map((record) => Object.keys(record))).toEqual(records.map(() => [...AUDIT_FIELDS]));
+    expect(records[0]).toEqual({
+      seq: 1,
+      at: "2026-02-28T23:59:59.999Z",
+      action: "validated",
+      actor: "alice",
+      owner: "acme",
+      repo: "api",
+      prNumber: 7,
+      grantId: null,
+      environment: null,
+      secret: null,
+      details: null,
+    });
+    expect(records[1]).toMatchObject({ seq: 2, action: "revoked", grantId, secret: "PROD_DB_URL", details: { reason: 'pasted "by mistake", into chat\nsecond line' } });
+    expect(records.map((record) => record.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("exports CSV with a header row and RFC 4180 quoting; details as a JSON string", async () => {
+    const grantId = await seedAudit();
+
+    const result = await cli.run(["audit", "--format", "csv"], ledgerOnly);
+
+    expect(result.code).toBe(0);
+    const text = result.stdout.map((line) => `${line}\n`).join("");
+    expect(text).toBe(
+      [
+        "seq,at,action,actor,owner,repo,prNumber,grantId,environment,secret,details",
+        "1,2026-02-28T23:59:59.999Z,validated,alice,acme,api,7,,,,",
+        `2,2026-03-01T00:00:00.000Z,revoked,operator:dana,acme,api,7,${grantId},production,PROD_DB_URL,"{""reason"":""pasted \\""by mistake\\"", into chat\\nsecond line""}"`,
+        "3,2026-03-02T08:30:00.000Z,reconciled,operator:dana,acme,web,,,production,PROD_DB_URL,",
+        "",
+      ].join("\r\n"),
+    );
+  });
+
+  it.each([
+    ["2026-03-01", [2, 3]],
+    ["2026-03-01T00:00:00Z", [2, 3]],
+    ["2026-03-01T00:00:00.001Z", [3]],
+    ["2026-03-01T01:00:00+01:00", [2, 3]],
+    ["2026-03-03", []],
+  ])("--since %s keeps records at or after that instant", async (since, seqs) => {
+    await seedAudit();
+
+    const result = await cli.run(["audit", "--since", since], ledgerOnly);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.map((line) => JSON.parse(line).seq)).toEqual(seqs);
+  });
+
+  it.each([
+    [["--since", "yesterday"], "--since must be an ISO 8601 date"],
+    [["--since", "2026-02-30"], "--since must be an ISO 8601 date"],
+    [["--since", "2026-03-01T10:00"], "--since must be an ISO 8601 date"],
+    [["--since", "2026-03-01T24:00Z"], "--since must be an ISO 8601 date"],
+    [["--format", "xml"], '--format must be jsonl or csv; got "xml"'],
+    [["--out", "file"], "Unknown option '--out'"],
+  ])("exits 2 with the usage for %p", async (args, message) => {
+    const result = await cli.run(["audit", ...args], ledgerOnly);
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr[0]).toContain(message);
+    expect(result.stderr[1]).toMatch(/^usage: jit-access audit/);
+  });
+});

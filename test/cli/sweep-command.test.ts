@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { mockInstallationToken } from "../helpers/reconcile-nock.js";
+import { EXPIRY_START } from "../helpers/revocation-deps.js";
+import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
+
+const HOUR = 3_600_000;
+const DUE_NOW = { createdAt: new Date(EXPIRY_START - 2 * HOUR) };
+
+let cli: CliHarness;
+let unmatched: ReturnType<typeof recordUnmatchedRequests>;
+beforeEach(async () => {
+  cli = await startCliHarness();
+  unmatched = recordUnmatchedRequests();
+});
+afterEach(async () => {
+  unmatched.stop();
+  await cli.close();
+});
+
+function expiryCalls(status = 204): GitHubMock {
+  mockInstallationToken(42);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", status);
+  if (status < 300) {
+    gh.comment(7).addLabels(7);
+    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  }
+  return gh;
+}
+
+describe("jit-access sweep", () => {
+  it("prints a summary and exits 0 when nothing is due", async () => {
+    await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - HOUR) }); // an hour to go
+
+    const result = await cli.run(["sweep"]);
+
+    expect(result).toMatchObject({ code: 0, stdout: ["swept: 0 due, 0 ended, 0 still due"] });
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("revokes every due grant and exits 0; logs go to stderr, stdout is only the summary", async () => {
+    const grant = await seedGrant(cli.store, DUE_NOW);
+    expiryCalls();
+
+    const result = await cli.run(["sweep"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual(["swept: 1 due, 1 ended, 0 still due"]);
+    expect(result.stderr.map((line) => JSON.parse(line).msg)).toContain("grant expired");
+    expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START) });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("exits 1 when a delete fails: the grant stays due and the output says which", async () => {
+    const grant = await seedGrant(cli.store, DUE_NOW);
+    expiryCalls(500);
+
+    const result = await cli.run(["sweep"]);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toEqual(["swept: 1 due, 0 ended, 1 still due"]);
+    expect(result.stderr.filter((line) => line.startsWith("still due:"))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^still due: grant ${grant.id} acme/api production PROD_DB_URL, expired 2026-03-01T10:00:00.000Z \\(1 failed: .+\\); next attempt from 2026-03-01T10:00:05.000Z$`),
+      ),
+    ]);
+    expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("exits 1 while an overdue grant waits out its backoff, without calling GitHub", async () => {
+    const grant = await seedGrant(cli.store, DUE_NOW);
+    await cli.store.recordRevokeFailure(grant.id, "DELETE secret: 502", new Date(EXPIRY_START + 5_000));
+
+    const result = await cli.run(["sweep"]);
+
+    expect(result).toMatchObject({ code: 1, stdout: ["swept: 0 due, 0 ended, 1 still due"] });
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it.each([
+    [{ APP_ID: undefined }, "APP_ID is not set"],
+    [{ PRIVATE_KEY: undefined }, "PRIVATE_KEY or PRIVATE_KEY_PATH is not set"],
+    [{ APP_ID: "my-app" }, "APP_ID must be the app's numeric ID"],
+  ])("exits 2 and names the setting when credentials are missing or wrong (%p)", async (change, message) => {
+    const result = await cli.run(["sweep"], { ...cli.env, ...change });
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr.join("\n")).toContain(message);
+  });
+
+  it("exits 2 with the usage on an unknown flag", async () => {
+    const result = await cli.run(["sweep", "--now"]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr[0]).toContain("Unknown option '--now'");
+    expect(result.stderr[1]).toMatch(/^usage: jit-access sweep/);
+  });
+});

@@ -1,0 +1,80 @@
+import { generateKeyPairSync } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import nock from "nock";
+import { runCli } from "../../src/cli/run-cli.js";
+import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { WriteScheduler } from "../../src/github/write-scheduler.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { LedgerStore } from "../../src/ledger/store.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { tempLedgerDir } from "./grant-fixture.js";
+import { EXPIRY_START } from "./revocation-deps.js";
+
+/**
+ * Runs `jit-access` commands as the binary would, minus the process: a ledger file in a temp
+ * directory (the test holds its own connection to seed and inspect it), the app's credentials
+ * (a freshly generated key), a ManualClock, GitHub behind nock with the network blocked, and
+ * stdout and stderr captured line by line.
+ */
+export interface CliResult {
+  code: number;
+  stdout: string[];
+  stderr: string[];
+}
+
+export interface CliHarness {
+  clock: ManualClock;
+  /** The test's own connection to the ledger the commands use. */
+  store: LedgerStore;
+  env: NodeJS.ProcessEnv;
+  run(args: string[], env?: NodeJS.ProcessEnv): Promise<CliResult>;
+  close(): Promise<void>;
+}
+
+let privateKey: string | undefined;
+/** One RSA key per test file: generating one takes a moment. */
+export function appPrivateKey(): string {
+  privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return privateKey;
+}
+
+export async function startCliHarness(options: { catalog?: string } = {}): Promise<CliHarness> {
+  nock.disableNetConnect();
+  const dir = await tempLedgerDir();
+  const clock = new ManualClock(EXPIRY_START);
+  const env: NodeJS.ProcessEnv = {
+    APP_ID: "1",
+    PRIVATE_KEY: appPrivateKey(),
+    DATABASE_URL: dir.url(),
+    LOG_LEVEL: "info",
+    USER: "dana",
+  };
+  if (options.catalog !== undefined) {
+    env.JIT_CATALOG = dir.path("jit-catalog.yml");
+    await writeFile(env.JIT_CATALOG, options.catalog);
+  }
+  const store = await openLedger(dir.url());
+  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
+  return {
+    clock,
+    store,
+    env,
+    async run(args, overrides = env) {
+      const result: CliResult = { code: -1, stdout: [], stderr: [] };
+      result.code = await runCli(args, {
+        stdout: (line) => void result.stdout.push(line),
+        stderr: (line) => void result.stderr.push(line),
+        env: overrides,
+        clock,
+        deps: { Octokit },
+      });
+      return result;
+    },
+    async close() {
+      await store.close();
+      await dir.remove();
+      nock.cleanAll();
+      nock.enableNetConnect();
+    },
+  };
+}
