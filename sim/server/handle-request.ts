@@ -14,8 +14,10 @@ import type { RateLimits } from "./rate-limit.js";
 import type { Credential, Reply, RouteDefinition } from "./route.js";
 
 export interface RecordedRequest {
-  /** When the request arrived (simulator clock, ISO 8601). */
+  /** When the request arrived (simulator clock, ISO 8601 without milliseconds, as GitHub writes times). */
   at: string;
+  /** The same instant in epoch milliseconds, for tests that bound when a request happened. */
+  atMs: number;
   method: string;
   /** Path after /api/v3, as sent (percent-encoded), without the query. */
   path: string;
@@ -77,7 +79,8 @@ interface Outcome {
 }
 
 export async function handleRequest(deps: RequestDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const at = deps.state.timestamp();
+  const atMs = deps.state.clock().getTime();
+  const at = new Date(atMs).toISOString().replace(/\.\d{3}Z$/, "Z");
   const method = (request.method ?? "GET").toUpperCase();
   const url = new URL(request.url ?? "/", deps.urls.web);
   const path = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
@@ -94,6 +97,7 @@ export async function handleRequest(deps: RequestDeps, request: IncomingMessage,
   if (!outcome.hang) send(deps, response, outcome);
   deps.requests.push({
     at,
+    atMs,
     method,
     path,
     query: url.search,
