@@ -1,0 +1,30 @@
+/**
+ * The operator catalog and secret values the end-to-end tests run the app with. One secret is
+ * read from the app's environment, the other from a file, so both value sources are exercised.
+ * The values are distinctive so that any place they show up can be found.
+ */
+export const SECRET_VALUES = {
+  PROD_DB_URL: "postgres://jit:e2e-Only-p4ss-7Qk2@db.internal:5432/prod",
+  PROD_ADMIN_TOKEN: "adm_e2e_9f3c1b7d-never-shown-token",
+} as const;
+
+export type SecretName = keyof typeof SECRET_VALUES;
+
+/** File name (inside the app's data directory) that PROD_ADMIN_TOKEN is read from. */
+export const ADMIN_TOKEN_FILE = "prod-admin-token";
+
+export function e2eCatalog(dataDir: string): string {
+  return `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/*"]
+    environments: [production]
+    max_duration: 4h
+  PROD_ADMIN_TOKEN:
+    source: file:${dataDir}/${ADMIN_TOKEN_FILE}
+    repositories: ["acme/*"]
+    environments: [production]
+    max_duration: 1h
+    approvals: 2
+`;
+}

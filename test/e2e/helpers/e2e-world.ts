@@ -1,0 +1,97 @@
+/**
+ * One end-to-end world: the local GitHub simulator and the app as a real `node dist/main.js`
+ * process wired to it (signed webhooks over HTTP, the API through GHE_HOST, a SQLite ledger in
+ * a temporary data directory). The app can be stopped or killed and started again on the same
+ * data directory. The world remembers every repository and pull request the test made, so the
+ * final checks can look at everything a person or a log could see.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAppProcess, type AppProcess } from "../../../sim/app-process.js";
+import { startSimulator, type GitHubSimulator } from "../../../sim/index.js";
+import { ADMIN_TOKEN_FILE, e2eCatalog, SECRET_VALUES } from "./catalog.js";
+import { ensureAppBuilt } from "./ensure-app-built.js";
+
+export interface WorldOptions {
+  /** JIT_SWEEP_INTERVAL in whole seconds; default 2. */
+  sweepIntervalSeconds?: number;
+}
+
+export interface PullRef {
+  repo: string;
+  number: number;
+}
+
+export interface World {
+  sim: GitHubSimulator;
+  /** The app process running now. */
+  readonly app: AppProcess;
+  dataDir: string;
+  sweepIntervalMs: number;
+  /** Repositories and pull requests made through the repo-setup helpers. */
+  repos: Set<string>;
+  pulls: PullRef[];
+  /** What every app process of this world wrote to stdout and stderr. */
+  outputs(): string[];
+  /**
+   * Stops the app (SIGTERM: graceful; SIGKILL: a crash) and starts a new process on the same
+   * data directory and ledger. Resolves with the old process's exit code (null when killed).
+   */
+  restartApp(signal: "SIGTERM" | "SIGKILL"): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: WorldOptions = {}): Promise<World> {
+  await ensureAppBuilt();
+  const seconds = options.sweepIntervalSeconds ?? 2;
+  const sweepInterval = `${seconds}s`;
+  const sweepIntervalMs = seconds * 1000;
+
+  const dataDir = mkdtempSync(join(tmpdir(), "jit-access-e2e-"));
+  writeFileSync(join(dataDir, ADMIN_TOKEN_FILE), `${SECRET_VALUES.PROD_ADMIN_TOKEN}\n`);
+  const sim = await startSimulator({ port: 0 });
+  const start = (): Promise<AppProcess> =>
+    startAppProcess(sim, {
+      catalog: e2eCatalog(dataDir),
+      env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL },
+      dataDir,
+      sweepInterval,
+      // The most verbose level the app logs at, so the leak check sees every line it can write.
+      logLevel: "trace",
+    });
+
+  const apps: AppProcess[] = [];
+  try {
+    apps.push(await start());
+  } catch (error) {
+    await sim.close();
+    throw error;
+  }
+  const current = (): AppProcess => apps[apps.length - 1]!;
+
+  return {
+    sim,
+    get app() {
+      return current();
+    },
+    dataDir,
+    sweepIntervalMs,
+    repos: new Set(),
+    pulls: [],
+    outputs: () => apps.map((app) => app.output()),
+    restartApp: async (signal) => {
+      const code = await current().stop(signal);
+      apps.push(await start());
+      return code;
+    },
+    close: async () => {
+      try {
+        await current().stop("SIGTERM");
+      } finally {
+        await sim.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
