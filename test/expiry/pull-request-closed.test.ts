@@ -29,11 +29,12 @@ afterEach(async () => {
 
 /** Live grants on PR #7 (two secrets) and one on PR #8 that must not be touched. */
 async function seedLiveGrants() {
-  const createdAt = new Date(h.clock.now() - HOUR); // two-hour grants: one more hour to go
+  // Two-hour grants with an hour to go, written a millisecond apart so that they are revoked in this order.
+  const createdAt = (ms: number) => new Date(h.clock.now() - HOUR + ms);
   return {
-    database: await seedGrant(h.store, { createdAt, secret: "PROD_DB_URL", prNumber: 7 }),
-    payments: await seedGrant(h.store, { createdAt, secret: "PAYMENTS_KEY", prNumber: 7 }),
-    otherPr: await seedGrant(h.store, { createdAt, secret: "STAGING_KEY", environment: "staging", prNumber: 8 }),
+    database: await seedGrant(h.store, { createdAt: createdAt(0), secret: "PROD_DB_URL", prNumber: 7 }),
+    payments: await seedGrant(h.store, { createdAt: createdAt(1), secret: "PAYMENTS_KEY", prNumber: 7 }),
+    otherPr: await seedGrant(h.store, { createdAt: createdAt(2), secret: "STAGING_KEY", environment: "staging", prNumber: 8 }),
   };
 }
 
