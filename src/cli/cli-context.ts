@@ -70,9 +70,7 @@ const NO_CATALOG: Catalog = { file: "(catalog not loaded: this command does not 
 
 /** Runs `body` with the ledger only: needs DATABASE_URL (or its default), no credentials. */
 export async function withLedger(io: CliIO, body: (context: LedgerContext) => Promise<number>): Promise<number> {
-  return withContext(io, { credentials: false, catalog: false }, async (settings, store, clock, log) =>
-    body({ settings, store, clock, log }),
-  );
+  return withContext(io, { credentials: false, catalog: false }, body);
 }
 
 /**
@@ -84,7 +82,7 @@ export async function withApp(
   options: { catalog: boolean },
   body: (context: AppContext) => Promise<number>,
 ): Promise<number> {
-  return withContext(io, { credentials: true, catalog: options.catalog }, async (settings, store, clock, log, catalog) => {
+  return withContext(io, { credentials: true, catalog: options.catalog }, async ({ settings, store, clock, log, catalog }) => {
     const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
     const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
     const deps: LifecycleDeps = {
@@ -99,13 +97,15 @@ export async function withApp(
   });
 }
 
-type ContextBody = (settings: Settings, store: LedgerStore, clock: Clock, log: Logger, catalog: Catalog) => Promise<number>;
-
 /**
  * Loads settings, the catalog when needed, and the ledger; any problem there is a configuration
  * error (exit 2) with the message that names what to fix. The ledger is closed at the end.
  */
-async function withContext(io: CliIO, needs: { credentials: boolean; catalog: boolean }, body: ContextBody): Promise<number> {
+async function withContext(
+  io: CliIO,
+  needs: { credentials: boolean; catalog: boolean },
+  body: (context: LedgerContext & { catalog: Catalog }) => Promise<number>,
+): Promise<number> {
   let settings: Settings;
   let catalog: Catalog;
   let store: LedgerStore;
@@ -120,7 +120,7 @@ async function withContext(io: CliIO, needs: { credentials: boolean; catalog: bo
   try {
     // JSON lines on stderr; no pid/hostname (Probot's child loggers add their own name).
     const log = pino({ level: settings.logLevel, base: undefined }, { write: (line: string) => io.stderr(line.trimEnd()) });
-    return await body(settings, store, io.clock ?? systemClock, log, catalog);
+    return await body({ settings, store, clock: io.clock ?? systemClock, log, catalog });
   } finally {
     await store.close();
   }
