@@ -103,3 +103,34 @@ describe("jit-access sweep", () => {
     expect(result.stderr[1]).toMatch(/^usage: jit-access sweep/);
   });
 });
+
+describe("jit-access sweep with the catalog", () => {
+  it("also retries grants GitHub could not take earlier, when JIT_CATALOG is set", async () => {
+    const withCatalog = await startCliHarness({ catalog: CATALOG_FOR_RETRY });
+    try {
+      const grant = await seedGrant(withCatalog.store, { createdAt: new Date(EXPIRY_START - 60_000) }, "granting");
+      await withCatalog.store.deferGrant(grant.id, "GitHub rate-limited the write", new Date(EXPIRY_START - 1000));
+      // The retry evaluates the PR afresh: here it has been closed meanwhile, so nothing is written.
+      mockInstallationToken(42);
+      const gh = new GitHubMock("acme", "api").repository().pull({ number: 7, headSha: "a".repeat(40), author: { id: 1, login: "alice" }, state: "closed" });
+
+      const result = await withCatalog.run(["sweep"]);
+
+      expect(result.stdout).toEqual(["swept: 0 due, 0 ended, 0 still due", "retried: 1 deferred grants"]);
+      expect(nock.pendingMocks()).toEqual([]);
+      expect(gh.sent).toEqual([]);
+      // Still live (revoked at its expiry), looked at again after the retry interval.
+      expect(await withCatalog.store.getGrant(grant.id)).toMatchObject({ state: "granting", nextAttemptAt: new Date(EXPIRY_START + 30_000) });
+    } finally {
+      await withCatalog.close();
+    }
+  });
+});
+
+const CATALOG_FOR_RETRY = `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/*"]
+    environments: [production]
+    max_duration: 4h
+`;
