@@ -2,6 +2,7 @@ import type { Octokit } from "@octokit/core";
 import type { Clock } from "../util/clock.js";
 import { classifyWrite } from "./classify-write.js";
 import { rateLimitWait } from "./rate-limit-wait.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS, sendWithTimeout, type RequestOptions } from "./request-timeout.js";
 import type { WriteScheduler } from "./write-scheduler.js";
 
 export interface PacingOptions {
@@ -11,19 +12,22 @@ export interface PacingOptions {
   maxRetries?: number;
   /** A wait longer than this is not waited for here; the error goes to the caller. */
   maxWaitMs?: number;
+  /** A request GitHub has not answered after this long is abandoned (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
-type RequestOptions = { method: string; url: string; [key: string]: unknown };
 type RequestFn = (options: RequestOptions) => Promise<unknown>;
 
 /**
  * An Octokit plugin that sends every write through the per-installation WriteScheduler and
  * honours GitHub's rate-limit answers: the installation's lane pauses for the time GitHub asks,
- * and the request is retried in its turn. Logs name the route, never a body.
+ * and the request is retried in its turn. Every request has a deadline on the app's clock, so
+ * one that GitHub never answers cannot hold the lane. Logs name the route, never a body.
  */
 export function pacingPlugin(pacing: PacingOptions) {
   const maxRetries = pacing.maxRetries ?? 3;
   const maxWaitMs = pacing.maxWaitMs ?? 120_000;
+  const timeoutMs = pacing.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   return (octokit: Octokit, options: { auth?: unknown }) => {
     const auth = options.auth as { installationId?: number | string } | undefined;
     const lane = auth?.installationId !== undefined ? String(auth.installationId) : "app";
@@ -31,11 +35,11 @@ export function pacingPlugin(pacing: PacingOptions) {
       const send = request as unknown as RequestFn;
       const opts = requestOptions as unknown as RequestOptions;
       const kind = classifyWrite(opts.method, opts.url);
+      const timing = { clock: pacing.clock, timeoutMs, callerSignal: opts.request?.signal };
+      const sendOnce = () => sendWithTimeout(send, opts, timing);
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await (kind
-            ? pacing.scheduler.schedule(lane, kind, () => send(opts))
-            : send(opts))) as never;
+          return (await (kind ? pacing.scheduler.schedule(lane, kind, sendOnce) : sendOnce())) as never;
         } catch (error) {
           const wait = rateLimitWait(error, pacing.clock.now());
           if (wait === null || attempt >= maxRetries || wait > maxWaitMs) throw error;
