@@ -5,12 +5,15 @@
  * environment; see `cli/run-cli.ts` for the commands.
  */
 import { existsSync } from "node:fs";
+import { keepAliveUntil } from "./cli/keep-alive.js";
 import { runCli } from "./cli/run-cli.js";
 
 if (existsSync(".env")) process.loadEnvFile(".env");
 
-process.exitCode = await runCli(process.argv.slice(2), {
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
-  env: process.env,
-});
+process.exitCode = await keepAliveUntil(
+  runCli(process.argv.slice(2), {
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+  }),
+);
