@@ -1,5 +1,6 @@
 import { ProbotOctokit } from "probot";
 import { pacingPlugin, type PacingOptions } from "./pacing-plugin.js";
+import { tokenRefreshPlugin } from "./token-refresh-plugin.js";
 
 /**
  * Statuses Probot's retry plugin leaves alone: its defaults, plus 429. A rate limit is the
@@ -10,14 +11,30 @@ const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
 
 /**
  * The Octokit class the app runs with: Probot's, with its process-wide throttling queue turned
- * off and replaced by per-installation, priority-ordered pacing (see write-scheduler.ts).
- * Probot's retry plugin stays on for server errors unless `retry: false`.
+ * off and replaced by per-installation, priority-ordered pacing (see write-scheduler.ts), and a
+ * refused installation token replaced once (token-refresh-plugin.ts). Probot's retry plugin
+ * stays on for server errors unless `retry: false`.
  */
 export function createAppOctokit(pacing: PacingOptions, options: { retry?: boolean } = {}): typeof ProbotOctokit {
   const retry = options.retry ?? true;
-  return ProbotOctokit.plugin(pacingPlugin(pacing)).defaults((instance: Record<string, unknown>) => ({
+  return ProbotOctokit.plugin(tokenRefreshPlugin, pacingPlugin(pacing)).defaults((instance: Record<string, unknown>) => ({
     ...instance,
+    ...authOnApiHost(instance),
     throttle: { ...((instance.throttle as object | undefined) ?? {}), enabled: false },
     retry: { doNotRetry: DO_NOT_RETRY, ...((instance.retry as object | undefined) ?? {}), enabled: retry },
   })) as typeof ProbotOctokit;
+}
+
+type AuthRequest = { defaults(options: { baseUrl: string }): AuthRequest };
+
+/**
+ * Probot hands the app authentication a request function without the API's base URL, so a
+ * token asked for directly (`octokit.auth({ type: "installation", refresh: true })`, as the
+ * token refresh does) would go to api.github.com even on GitHub Enterprise Server.
+ */
+function authOnApiHost(instance: Record<string, unknown>): { auth?: Record<string, unknown> } {
+  const auth = instance.auth as { request?: Partial<AuthRequest> } | undefined;
+  const baseUrl = instance.baseUrl;
+  if (typeof baseUrl !== "string" || typeof auth?.request?.defaults !== "function") return {};
+  return { auth: { ...auth, request: (auth.request as AuthRequest).defaults({ baseUrl }) } };
 }
