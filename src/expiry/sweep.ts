@@ -13,7 +13,13 @@ export interface SweepResult {
 export interface SweepOptions {
   /** Grants read from the ledger per page. */
   pageSize?: number;
-  /** Revocations in flight at once (each installation's writes are paced separately anyway). */
+  /**
+   * Revocations in flight at once. Each one spends nearly all its time waiting for its
+   * installation's turn to write (a DELETE, a comment and two label calls, a second or more
+   * apart under GitHub's pacing), not on this process; and only revocations in flight have
+   * their DELETE queued ahead of other writes. So the limit is high, and pages are read while
+   * earlier grants are still being revoked.
+   */
   concurrency?: number;
   /** Grants being revoked right now elsewhere in this process (exact timers); skipped here. */
   inFlight?: Set<string>;
@@ -26,32 +32,44 @@ export interface SweepOptions {
  */
 export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOptions = {}): Promise<SweepResult> {
   const pageSize = options.pageSize ?? 200;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? DEFAULT_SWEEP_CONCURRENCY;
   const inFlight = options.inFlight ?? new Set<string>();
   const now = new Date(deps.clock.now());
   const result: SweepResult = { due: 0, ended: 0, retrying: 0 };
+  const running = new Set<Promise<void>>();
   let after: { expiresAt: Date; id: string } | undefined;
   for (;;) {
     const page = await deps.store.dueGrants(now, pageSize, after);
     if (page.length === 0) break;
     const last = page[page.length - 1]!;
     after = { expiresAt: last.expiresAt, id: last.id };
-    const work = page.filter((g) => !inFlight.has(g.id));
-    result.due += work.length;
-    await forEachLimited(work, concurrency, async (grant) => {
+    for (const grant of page) {
+      if (inFlight.has(grant.id)) continue;
+      while (running.size >= concurrency) await Promise.race(running);
+      result.due++;
       inFlight.add(grant.id);
-      try {
-        count(result, await expireGrant(deps, grant, log));
-      } catch (error) {
-        result.retrying++;
-        log.error({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep could not process a grant");
-      } finally {
+      const task = expireOne(deps, grant, log, result).finally(() => {
         inFlight.delete(grant.id);
-      }
-    });
+        running.delete(task);
+      });
+      running.add(task);
+    }
     if (page.length < pageSize) break;
   }
+  await Promise.all(running);
   return result;
+}
+
+/** See `SweepOptions.concurrency`. */
+export const DEFAULT_SWEEP_CONCURRENCY = 1000;
+
+async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: SweepResult): Promise<void> {
+  try {
+    count(result, await expireGrant(deps, grant, log));
+  } catch (error) {
+    result.retrying++;
+    log.error({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep could not process a grant");
+  }
 }
 
 /** Revokes one grant because its time is up. */
@@ -62,12 +80,4 @@ export function expireGrant(deps: LifecycleDeps, grant: Grant, log: Log): Promis
 function count(result: SweepResult, outcome: RevokeOutcome): void {
   if (outcome.kind === "ended") result.ended++;
   else if (outcome.kind === "retry") result.retrying++;
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  });
-  await Promise.all(workers);
 }

@@ -1,0 +1,91 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { pino } from "pino";
+import { Probot } from "probot";
+import { sweepOnce } from "../../src/expiry/sweep.js";
+import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { WriteScheduler } from "../../src/github/write-scheduler.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { LedgerStore } from "../../src/ledger/store.js";
+import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
+import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { flushPromises, ManualClock } from "../../src/util/clock.js";
+import { KeyedMutex } from "../../src/util/keyed-mutex.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { recordingLog } from "../helpers/recording-log.js";
+import { EXPIRY_START } from "../helpers/revocation-deps.js";
+
+/**
+ * The sweep under GitHub's write pacing (one write a second, comments three seconds apart, on
+ * the manual clock): a revocation waiting for its turn to comment must not hold back the DELETE
+ * of the next due grant, even on the next page of the ledger.
+ */
+const HOUR = 3_600_000;
+
+let store: LedgerStore;
+let clock: ManualClock;
+let deps: LifecycleDeps;
+const { log } = recordingLog();
+
+beforeEach(async () => {
+  nock.disableNetConnect();
+  store = await openLedger("sqlite::memory:");
+  clock = new ManualClock(EXPIRY_START);
+  const scheduler = new WriteScheduler({ clock, writeIntervalMs: 1000, notifyIntervalMs: 3000 });
+  const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+  const probot = new Probot({ githubToken: "test", Octokit, log: pino({ level: "silent" }) });
+  deps = {
+    store,
+    catalog: { file: "jit-catalog.yml", secrets: new Map() },
+    clock,
+    env: {},
+    locks: new KeyedMutex(),
+    octokitFor: (installationId) => probot.auth(installationId),
+  };
+});
+afterEach(async () => {
+  nock.cleanAll();
+  await store.close();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+describe("sweepOnce with paced writes", () => {
+  it("sends every due grant's DELETE before any grant's comment and labels, across pages", async () => {
+    const secrets = ["A_KEY", "B_KEY", "C_KEY"];
+    for (const [i, secret] of secrets.entries()) {
+      await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
+    }
+    const gh = new GitHubMock("acme", "api");
+    const sent: string[] = [];
+    gh.scope.on("request", (request: { method: string; path: string }) => sent.push(`${request.method} ${decodeURIComponent(request.path)}`));
+    for (const [i, secret] of secrets.entries()) {
+      gh.deleteSecret("production", secret).comment(10 + i).addLabels(10 + i);
+      gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    }
+
+    const sweeping = sweepOnce(deps, log, { pageSize: 1 });
+    let swept = false;
+    void sweeping.then(() => (swept = true));
+    await runPacedClockUntil(() => sent.length >= 3);
+    const deletes = secrets.map((secret) => `DELETE /repos/acme/api/environments/production/secrets/${secret}`);
+    expect(sent.slice(0, 3)).toEqual(deletes);
+
+    // Then each grant's comment and labels, a paced second (three for comments) at a time.
+    await runPacedClockUntil(() => swept);
+    expect(await sweeping).toEqual({ due: 3, ended: 3, retrying: 0 });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+/** Moves the clock a second at a time, letting replies arrive in between, until `done()` (at most a minute). */
+async function runPacedClockUntil(done: () => boolean): Promise<void> {
+  for (let second = 0; second < 60; second++) {
+    await flushPromises();
+    if (done()) return;
+    await clock.advance(1000);
+  }
+  throw new Error("not done after a minute of paced writes");
+}
