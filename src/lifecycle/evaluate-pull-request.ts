@@ -17,7 +17,8 @@ import {
   waitingCheck,
 } from "./check-feedback.js";
 import { grantComment } from "./grant-comment.js";
-import { grantRequests, type GrantOutcome } from "./grant-requests.js";
+import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
+import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import type { LifecycleDeps, Log } from "./deps.js";
 import { LABELS } from "./revoke-grant.js";
 
@@ -106,26 +107,35 @@ export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationCo
     return { kind: "waiting", decision };
   }
 
-  await deps.store.appendAudit({
-    ...audit,
-    at: new Date(deps.clock.now()),
-    action: "approved",
-    actor: decision.approvers.map((a) => a.login).join(","),
-    details: { trigger: ctx.trigger, headSha: pr.headSha, approvers: decision.approvers.map((a) => ({ id: a.id, login: a.login, via: a.via })) },
-  });
-  const outcomes = await grantRequests(
-    deps,
-    {
-      installationId: ctx.installationId,
-      client,
-      prNumber,
-      headSha: pr.headSha,
-      requester: pr.author,
-      approvers: decision.approvers.map(({ id, login }) => ({ id, login })),
-      log: ctx.log,
-    },
-    result.requests,
-  );
+  let outcomes: GrantOutcome[];
+  try {
+    await ledgerWrite(() =>
+      deps.store.appendAudit({
+        ...audit,
+        at: new Date(deps.clock.now()),
+        action: "approved",
+        actor: decision.approvers.map((a) => a.login).join(","),
+        details: { trigger: ctx.trigger, headSha: pr.headSha, approvers: decision.approvers.map((a) => ({ id: a.id, login: a.login, via: a.via })) },
+      }),
+    );
+    outcomes = await grantRequests(
+      deps,
+      {
+        installationId: ctx.installationId,
+        client,
+        prNumber,
+        headSha: pr.headSha,
+        requester: pr.author,
+        approvers: decision.approvers.map(({ id, login }) => ({ id, login })),
+        log: ctx.log,
+      },
+      result.requests,
+    );
+  } catch (error) {
+    if (!(error instanceof LedgerUnavailableError)) throw error;
+    ctx.log.error({ error: error.message }, "the ledger could not record an approval; nothing was written to GitHub");
+    outcomes = unrecorded(result.requests, error);
+  }
   await reportGrants(deps, client, pr, outcomes, ctx.log);
   return { kind: "granted", outcomes };
 }
@@ -203,11 +213,11 @@ async function codeOwners(client: RepoClient, defaultBranch: string, file: strin
 async function reportGrants(deps: LifecycleDeps, client: RepoClient, pr: PullRequestInfo, outcomes: GrantOutcome[], log: Log): Promise<void> {
   const now = deps.clock.now();
   const granted: Grant[] = outcomes.filter((o) => o.kind === "granted").map((o) => o.grant);
-  const problem = (kind: "failed" | "deferred") =>
+  const problem = (...kinds: GrantOutcome["kind"][]) =>
     outcomes
-      .filter((o): o is Extract<GrantOutcome, { why: string }> => o.kind === kind)
-      .map((o) => ({ secret: o.grant.secret, environment: o.grant.environment, why: o.why }));
-  const failed = problem("failed");
+      .filter((o): o is Extract<GrantOutcome, { why: string }> => kinds.includes(o.kind))
+      .map((o) => ("grant" in o ? { secret: o.grant.secret, environment: o.grant.environment, why: o.why } : { secret: o.secret, environment: o.environment, why: o.why }));
+  const failed = problem("failed", "unrecorded");
   const deferred = problem("deferred");
   if (granted.length === 0 && failed.length === 0 && deferred.length === 0) return; // a redelivery: all done already
   await client.createCheckRun(

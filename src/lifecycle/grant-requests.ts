@@ -4,6 +4,7 @@ import { RepoClient, statusOf } from "../github/repo-client.js";
 import { readSecretValue, SecretSourceError } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
+import { LedgerUnavailableError, ledgerWrite, unrecordedReason } from "./ledger-unavailable.js";
 
 export interface GrantContext {
   installationId: number;
@@ -20,7 +21,9 @@ export type GrantOutcome =
   | { kind: "already"; grant: Grant }
   | { kind: "failed"; grant: Grant; why: string }
   /** GitHub could not take the write now; the grant stays `granting` and is written again later (or revoked at expiry). */
-  | { kind: "deferred"; grant: Grant; why: string };
+  | { kind: "deferred"; grant: Grant; why: string }
+  /** The ledger could not record the grant, so nothing was written to GitHub (fail closed). */
+  | { kind: "unrecorded"; secret: string; environment: string; why: string };
 
 /** One grant per (repository, PR, head commit, environment, secret): redeliveries grant nothing twice. */
 export function requestKey(owner: string, repo: string, prNumber: number, headSha: string, environment: string, secret: string): string {
@@ -37,22 +40,36 @@ export function requestKey(owner: string, repo: string, prNumber: number, headSh
  */
 export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, requests: ValidRequest[]): Promise<GrantOutcome[]> {
   const outcomes: GrantOutcome[] = [];
-  for (const request of requests) {
+  for (const [index, request] of requests.entries()) {
     const secret = request.secret.name.toUpperCase();
     const { owner, repo } = ctx.client;
-    outcomes.push(
-      await deps.locks.run(secretLockKey(owner, repo, request.environment, secret), () =>
-        grantOne(deps, ctx, request, secret),
-      ),
-    );
+    try {
+      outcomes.push(
+        await deps.locks.run(secretLockKey(owner, repo, request.environment, secret), () =>
+          grantOne(deps, ctx, request, secret),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      ctx.log.error({ repository: ctx.client.fullName, pr: ctx.prNumber, error: error.message }, "the ledger could not record a grant; nothing was written to GitHub");
+      // The ledger is down: none of the remaining requests can be recorded either.
+      outcomes.push(...unrecorded(requests.slice(index), error));
+      break;
+    }
   }
   return outcomes;
+}
+
+/** The outcome for requests the ledger could not record. */
+export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableError): GrantOutcome[] {
+  const why = unrecordedReason(error);
+  return requests.map((r) => ({ kind: "unrecorded", secret: r.secret.name.toUpperCase(), environment: r.environment, why }));
 }
 
 async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRequest, secret: string): Promise<GrantOutcome> {
   const { client } = ctx;
   const now = deps.clock.now();
-  const { grant, created } = await deps.store.beginGrant({
+  const { grant, created } = await ledgerWrite(() => deps.store.beginGrant({
     installationId: ctx.installationId,
     owner: client.owner,
     repo: client.repo,
@@ -67,7 +84,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
     createdAt: new Date(now),
     expiresAt: new Date(now + request.durationMs),
-  });
+  }));
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
   // approval again; any other existing grant (done, failed, or being written) is left alone.
   const resuming = !created && grant.state === "granting" && grant.nextAttemptAt !== null;
@@ -80,13 +97,13 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     environment: request.environment,
     secret,
   };
-  if (!resuming) await deps.store.appendAudit({
+  if (!resuming) await ledgerWrite(() => deps.store.appendAudit({
     ...audit,
     at: new Date(now),
     action: "granting",
     actor: "jit-access",
     details: { requester: ctx.requester.login, approvers: ctx.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: grant.expiresAt.toISOString() },
-  });
+  }));
 
   let sealed: { value: string; keyId: string };
   try {

@@ -1,0 +1,25 @@
+/**
+ * The ledger could not record a grant (read-only database, full disk, lost connection). Nothing
+ * may then be written to GitHub: the ledger is written first so that every secret has a record
+ * that ends it. The message is the ledger's own, which says what to fix.
+ */
+export class LedgerUnavailableError extends Error {
+  override name = "LedgerUnavailableError";
+  constructor(cause: unknown) {
+    super((cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.slice(0, 300), { cause });
+  }
+}
+
+/** Runs a ledger write in the grant path; any failure becomes a LedgerUnavailableError. */
+export async function ledgerWrite<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    throw new LedgerUnavailableError(error);
+  }
+}
+
+/** What the pull request is told for a request the ledger could not record. */
+export function unrecordedReason(error: LedgerUnavailableError): string {
+  return `jit-access could not record the grant in its ledger, so it wrote nothing (${error.message}); an operator must fix the ledger`;
+}
