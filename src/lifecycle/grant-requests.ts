@@ -121,7 +121,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     const status = statusOf(error);
     if (isRateLimit(error)) return defer(deps, ctx, grant, audit, `GitHub rate-limited the write (${safeMessage(error)})`);
     if (!isTransient(error)) {
-      return fail(deps, ctx, grant, audit, `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`);
+      const why = status === 404 ? environmentGone(request.environment) : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
+      return fail(deps, ctx, grant, audit, why);
     }
     return undoUncertainWrite(deps, ctx, grant, audit, error);
   }
@@ -179,10 +180,15 @@ async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }
 
+/** A 404 for the environment's key or secret: the environment was deleted after validation. */
+function environmentGone(environment: string): string {
+  return `environment "${environment}" was not found (it may have been deleted); create it or change the request`;
+}
+
 function beforeWriteReason(error: unknown, environment: string): string {
   if (error instanceof SecretSourceError) return `the operator must fix the secret's source: ${error.message}`;
   const status = statusOf(error);
-  if (status === 404) return `environment "${environment}" was not found (it may have been deleted); create it or change the request`;
+  if (status === 404) return environmentGone(environment);
   if (status !== undefined) return `GitHub answered HTTP ${status} when reading the environment's public key`;
   return `the secret could not be prepared: ${safeMessage(error)}`;
 }
