@@ -13,7 +13,7 @@ export function secretNameProblem(name: string): string | null {
   if (name.length > MAX_SECRET_NAME_LENGTH) {
     return `secret names must be at most ${MAX_SECRET_NAME_LENGTH} characters`;
   }
-  if (!/^[A-Za-z0-9_]+$/.test(name)) return "secret names may contain only letters, digits and _";
+  if (!/^[A-Za-z0-9_]+$/.test(name)) return `secret names may contain only letters, digits and _${lookAlike(name)}`;
   if (/^[0-9]/.test(name)) return "secret names must not start with a digit";
   if (/^GITHUB_/i.test(name)) return "secret names must not start with GITHUB_ (reserved by GitHub)";
   return null;
@@ -22,4 +22,12 @@ export function secretNameProblem(name: string): string | null {
 /** The name as GitHub stores it: upper case. Use it as the key when comparing names. */
 export function canonicalSecretName(name: string): string {
   return name.toUpperCase();
+}
+
+/** Names the first non-ASCII character: a Cyrillic "Р" in "РROD_DB_URL" looks like a letter that is allowed. */
+function lookAlike(name: string): string {
+  const found = /[^\u0000-\u007F]/u.exec(name);
+  if (found === null) return "";
+  const codePoint = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  return ` (ASCII only; "${found[0]}" is U+${codePoint})`;
 }

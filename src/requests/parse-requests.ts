@@ -6,7 +6,7 @@
  * anchors, aliases, tags, collection keys → shape (the zod schema) and invisible characters
  * in values.
  */
-import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLError } from "yaml";
 import { invisibleCharactersInSource, trimText } from "./invisible-characters.js";
 import type { Problem } from "./problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "./request-messages.js";
@@ -101,10 +101,18 @@ function readDocument(text: string): Read {
 
   const doc = parseDocument(text, YAML_OPTIONS);
   const syntax = [
-    ...doc.errors.map((error) => at(error.pos[0], error.pos[1], parseMessages.yamlSyntax(error.message))),
-    ...doc.warnings.map((warning) => at(warning.pos[0], warning.pos[1], parseMessages.yamlWarning(warning.message))),
+    ...doc.errors.map((error) => at(error.pos[0], error.pos[1], syntaxMessage(error))),
+    // A tag YAML cannot resolve (`!!js/function`, `!secret`) is refused with every other tag.
+    ...doc.warnings
+      .filter((warning) => warning.code !== "TAG_RESOLVE_FAILED")
+      .map((warning) => at(warning.pos[0], warning.pos[1], parseMessages.yamlWarning(warning.message))),
   ];
   return syntax.length > 0 ? refuse(syntax) : { ok: true, doc, lines };
+}
+
+/** The `yaml` library's words, except where they name its own API rather than the fix. */
+function syntaxMessage(error: YAMLError): string {
+  return error.code === "MULTIPLE_DOCS" ? parseMessages.multipleDocuments() : parseMessages.yamlSyntax(error.message);
 }
 
 /** The items of the `requests` list with their positions in it. */

@@ -21,6 +21,17 @@ const list = (names: readonly string[]): string =>
     ? `${names.slice(0, LISTED).map(shown).join(", ")} and ${names.length - LISTED} more`
     : names.map(shown).join(", ");
 
+/**
+ * For text that failed a check and may hold a look-alike: ` ("ѕ" is U+0455, not ASCII)` naming its
+ * first non-ASCII character, or nothing. A Cyrillic "ѕecret" otherwise reads as "secret".
+ */
+export function nonAsciiNote(text: string): string {
+  const found = /[^\u0000-\u007F]/u.exec(text);
+  if (found === null) return "";
+  const codePoint = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  return ` ("${found[0]}" is U+${codePoint}, not ASCII)`;
+}
+
 /** Text from the request file as messages show it: long text is cut, so a message stays a line. */
 export function shown(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
@@ -31,6 +42,8 @@ export const parseMessages = {
     `the file is ${bytes} bytes; the limit is ${MAX_FILE_BYTES}: remove entries that are no longer needed`,
   yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
   yamlWarning: (detail: string) => `YAML problem: ${detail}`,
+  multipleDocuments: () =>
+    "a requests file is a single YAML document, and a second one starts here: remove it, or move its entries under the first requests:",
   tooDeep: (max: number) =>
     `lists and maps are nested more than ${max} levels deep; a requests file needs only requests → entry → field`,
   anchor: (name: string) =>
@@ -50,8 +63,8 @@ export const parseMessages = {
   missingField: (key: RequestKey) => `this request has no ${key}: add ${key}: ${EXAMPLE[key]}`,
   unknownKey: (key: string, allowed: readonly string[], suggestion: string | null) =>
     suggestion === null
-      ? `unknown key "${shown(key)}": the keys here are ${list(allowed)}`
-      : `unknown key "${shown(key)}": did you mean ${suggestion}?`,
+      ? `unknown key "${shown(key)}"${nonAsciiNote(key)}: the keys here are ${list(allowed)}`
+      : `unknown key "${shown(key)}"${nonAsciiNote(key)}: did you mean ${suggestion}?`,
   schema: (detail: string) => `not a valid requests file: ${detail}`,
 };
 
@@ -70,11 +83,11 @@ export const validationMessages = {
   environmentNotAllowed: (name: string, environment: string, allowed: readonly string[]) =>
     allowed.length === 0
       ? `${name} cannot be granted to any environment; ask the operator to list environments for it in the catalog`
-      : `${name} cannot be granted to environment "${shown(environment)}"; the catalog allows: ${list(allowed)}`,
+      : `${name} cannot be granted to environment "${shown(environment)}"${nonAsciiNote(environment)}; the catalog allows: ${list(allowed)}`,
   environmentMissing: (environment: string, repository: string, existing: readonly string[]) =>
     existing.length === 0
-      ? `environment "${shown(environment)}" does not exist in ${repository}, which has no environments; create it under Settings → Environments`
-      : `environment "${shown(environment)}" does not exist in ${repository}; existing environments: ${list(existing)}`,
+      ? `environment "${shown(environment)}"${nonAsciiNote(environment)} does not exist in ${repository}, which has no environments; create it under Settings → Environments`
+      : `environment "${shown(environment)}"${nonAsciiNote(environment)} does not exist in ${repository}; existing environments: ${list(existing)}`,
   overMax: (duration: string, max: string, secret: string) =>
     `duration ${shown(duration)} is over the limit of ${max} for ${secret}; ask for ${max} or less`,
   underMin: (duration: string, min: string, secret: string) =>

@@ -117,7 +117,7 @@ describe("parseRequests refuses", () => {
     [
       "several documents",
       file("requests: []", "---", "requests: []"),
-      [{ line: 2, column: 1, message: say.yamlSyntax("Source contains multiple documents; please use YAML.parseAllDocuments()") }],
+      [{ line: 2, column: 1, message: say.multipleDocuments() }],
     ],
     [
       "anchors and aliases, at each",
