@@ -65,17 +65,13 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
       case "not-live":
         io.stderr(`jit-access revoke: ${describe(grant)} is already ${outcome.grant.state}${ended(outcome.grant)}; nothing to revoke`);
         return EXIT.problem;
-      case "retry": {
-        const due = grant.expiresAt.getTime() <= clock.now();
+      case "retry":
         io.stderr(
           `jit-access revoke: could not delete ${grant.secret} from ${grant.owner}/${grant.repo} environment ${grant.environment}: ${outcome.error}. ` +
-            (due
-              ? `The grant stays live and due: the sweep retries it from ${outcome.nextAttemptAt.toISOString()}.`
-              : `The grant stays live: the sweep retries it once it is due at ${grant.expiresAt.toISOString()}; ` +
-                "run this command again to retry sooner."),
+            `The grant stays live and its revocation pending: the sweep retries it from ${outcome.nextAttemptAt.toISOString()}; ` +
+            "run this command again to retry sooner.",
         );
         return EXIT.problem;
-      }
     }
   });
 }

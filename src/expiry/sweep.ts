@@ -26,8 +26,8 @@ export interface SweepOptions {
 }
 
 /**
- * One pass over the ledger: every live grant whose expiry has passed (and whose retry backoff,
- * if any, is over) is revoked. Reads the ledger page by page, never scans GitHub. Used by the
+ * One pass over the ledger: every live grant whose expiry has passed, or whose early end failed
+ * before (a pending revoke), is ended once its retry backoff, if any, is over. Reads the ledger page by page, never scans GitHub. Used by the
  * server's periodic sweep and by `jit-access sweep` for cron.
  */
 export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOptions = {}): Promise<SweepResult> {
@@ -65,7 +65,10 @@ export const DEFAULT_SWEEP_CONCURRENCY = 1000;
 
 async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: SweepResult): Promise<void> {
   try {
-    count(result, await expireGrant(deps, grant, log));
+    const outcome = grant.pendingEnd
+      ? await revokeGrant(deps, { grant, ...grant.pendingEnd }, log)
+      : await expireGrant(deps, grant, log);
+    count(result, outcome);
   } catch (error) {
     result.retrying++;
     log.error({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep could not process a grant");

@@ -67,6 +67,14 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be deleted'); END;
     `,
   },
+  {
+    version: 2,
+    description: "a revocation that failed remembers how the grant is to end, so the sweep retries it before expiry",
+    sql: `
+      ALTER TABLE grants ADD COLUMN pending_end TEXT CHECK (pending_end IS NULL OR json_valid(pending_end));
+      CREATE INDEX grants_by_pending_end ON grants (state, next_attempt_at) WHERE pending_end IS NOT NULL;
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

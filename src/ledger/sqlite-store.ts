@@ -16,6 +16,7 @@ import {
   type GrantState,
   type LedgerStore,
   type NewGrant,
+  type PendingEnd,
   type Person,
 } from "./store.js";
 
@@ -60,6 +61,7 @@ interface GrantRow {
   revoke_attempts: number;
   next_attempt_at: number | null;
   last_error: string | null;
+  pending_end: string | null;
 }
 
 interface AuditRow {
@@ -112,7 +114,7 @@ export class SqliteStore implements LedgerStore {
         FROM_LIVE,
       ),
       recordRevokeFailure: transition(
-        "revoke_attempts = revoke_attempts + 1, last_error = @error, next_attempt_at = @nextAttemptAt",
+        "revoke_attempts = revoke_attempts + 1, last_error = @error, next_attempt_at = @nextAttemptAt, pending_end = COALESCE(@pendingEnd, pending_end)",
         FROM_LIVE,
       ),
       listGrants: db.prepare<Params, GrantRow>(
@@ -134,13 +136,13 @@ export class SqliteStore implements LedgerStore {
         .pluck(),
       dueGrants: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
-         WHERE state IN (${LIVE_SQL}) AND expires_at <= @now
+         WHERE state IN (${LIVE_SQL}) AND (expires_at <= @now OR pending_end IS NOT NULL)
            AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
          ORDER BY expires_at, id LIMIT @limit`,
       ),
       dueGrantsAfter: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
-         WHERE state IN (${LIVE_SQL}) AND expires_at <= @now
+         WHERE state IN (${LIVE_SQL}) AND (expires_at <= @now OR pending_end IS NOT NULL)
            AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
            AND (expires_at, id) > (@afterExpiresAt, @afterId)
          ORDER BY expires_at, id LIMIT @limit`,
@@ -204,10 +206,11 @@ export class SqliteStore implements LedgerStore {
     });
   }
 
-  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date): Promise<Grant> {
+  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd): Promise<Grant> {
     return this.transition(id, "record a failed revocation for it", FROM_LIVE, this.statements.recordRevokeFailure, {
       error,
       nextAttemptAt: millis(nextAttemptAt, "nextAttemptAt"),
+      pendingEnd: pendingEnd ? JSON.stringify(pendingEnd) : null,
     });
   }
 
@@ -357,6 +360,7 @@ function toGrant(row: GrantRow): Grant {
     revokeAttempts: row.revoke_attempts,
     nextAttemptAt: dateOrNull(row.next_attempt_at),
     lastError: row.last_error,
+    pendingEnd: row.pending_end === null ? null : (JSON.parse(row.pending_end) as PendingEnd),
   };
 }
 

@@ -42,6 +42,18 @@ export interface Grant {
   /** Earliest time the next revocation attempt may run (backoff); null when not backing off. */
   nextAttemptAt: Date | null;
   lastError: string | null;
+  /**
+   * Set when an early end (revoke, PR closed) failed to delete the secret: how the grant is to
+   * end once the retry succeeds. Such a grant is due for the sweep from `nextAttemptAt`, before
+   * its expiry.
+   */
+  pendingEnd: PendingEnd | null;
+}
+
+export interface PendingEnd {
+  kind: "expired" | "revoked";
+  reason: string;
+  actor: string;
 }
 
 export interface NewGrant {
@@ -123,8 +135,12 @@ export interface LedgerStore {
   markFailed(id: string, reason: string, at: Date): Promise<Grant>;
   /** The grant ended: state `expired` or `revoked`, with the reason; clears `nextAttemptAt`. Only from a live state. */
   markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant>;
-  /** A revocation attempt failed; the grant stays live and due, next attempt not before `nextAttemptAt`. */
-  recordRevokeFailure(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
+  /**
+   * A revocation attempt failed; the grant stays live and due, next attempt not before
+   * `nextAttemptAt`. `pendingEnd` records how it is to end when that was not its expiry, so
+   * that the sweep retries it before the expiry comes.
+   */
+  recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd): Promise<Grant>;
   /**
    * GitHub could not take the write now (rate limit, server error) and nothing was written:
    * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not
@@ -138,7 +154,8 @@ export interface LedgerStore {
   /** Live grants for the same secret in the same environment, other than `excludeId`. */
   countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number>;
   /**
-   * Live grants whose expiry is at or before `now` and whose backoff (if any) has passed,
+   * Live grants whose expiry is at or before `now`, or whose early end is pending (`pendingEnd`),
+   * and whose backoff (if any) has passed,
    * oldest expiry first, at most `limit`, after the grant id `after` in that order when given
    * (keyset pagination).
    */

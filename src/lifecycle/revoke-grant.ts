@@ -76,7 +76,10 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
       const attempts = current.revokeAttempts + 1;
       const nextAttemptAt = new Date(deps.clock.now() + revokeBackoffMs(attempts));
-      const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt);
+      // An early end (revoke, PR closed) remembers how it is to end, so the sweep retries it now,
+      // not only at the expiry.
+      const pendingEnd = request.kind === "revoked" ? { kind: request.kind, reason: request.reason, actor: request.actor } : undefined;
+      const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt, pendingEnd);
       await deps.store.appendAudit({
         at: new Date(deps.clock.now()),
         action: "revoke_failed",

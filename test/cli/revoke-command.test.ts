@@ -108,8 +108,10 @@ describe("jit-access revoke", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toEqual([]);
     const message = result.stderr.find((line) => line.startsWith("jit-access revoke:"));
-    expect(message).toMatch(/could not delete PROD_DB_URL from acme\/api environment production: .+\. The grant stays live: the sweep retries it/);
-    expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+    expect(message).toMatch(
+      /could not delete PROD_DB_URL from acme\/api environment production: .+\. The grant stays live and its revocation pending: the sweep retries it from 2026-03-01T10:00:05\.000Z/,
+    );
+    expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1, pendingEnd: { kind: "revoked" } });
     expect(nock.pendingMocks()).toEqual([]);
   });
 

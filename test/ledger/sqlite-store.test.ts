@@ -91,6 +91,7 @@ describe.each([
         revokeAttempts: 0,
         nextAttemptAt: null,
         lastError: null,
+        pendingEnd: null,
       };
       expect(grant).toEqual(expected);
       expect(await store.getGrant(grant.id)).toEqual(expected);
@@ -477,7 +478,7 @@ describe("SqliteStore on disk", () => {
     const emptyFile = join(dir, "empty.db");
     new Database(emptyFile).close();
     await expect(openLedger(`sqlite:${emptyFile}`, { readonly: true })).rejects.toThrow(
-      "has schema version 0, this build needs 1; open it once without readonly",
+      `has schema version 0, this build needs ${LATEST_SCHEMA_VERSION}; open it once without readonly`,
     );
     await expect(openLedger("sqlite::memory:", { readonly: true })).rejects.toThrow("cannot be opened read-only");
   });
