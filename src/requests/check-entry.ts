@@ -11,8 +11,9 @@ import { canonicalSecretName, secretNameProblem } from "../policy/secret-name.js
 import { closestName } from "./closest-name.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import type { RequestEntry, Span } from "./parse-requests.js";
+import { matchReasonPattern, REASON_MATCH_TIMEOUT_MS } from "./match-reason-pattern.js";
 import type { Problem } from "./problem.js";
-import { MIN_REASON_LENGTH, validationMessages as say } from "./request-messages.js";
+import { MAX_REASON_LENGTH, MIN_REASON_LENGTH, validationMessages as say } from "./request-messages.js";
 
 export interface EntryContext {
   catalog: Catalog;
@@ -140,19 +141,17 @@ function checkReason(reason: string, policy: EffectivePolicy | null, name: strin
   const length = [...reason].length;
   if (length === 0) return report(say.reasonMissing());
   if (length < MIN_REASON_LENGTH) return report(say.reasonTooShort(length));
+  if (length > MAX_REASON_LENGTH) return report(say.reasonTooLong(length));
   if (policy?.reasonPattern === undefined) return;
-  const pattern = compile(policy.reasonPattern);
-  if (pattern === null) return report(say.reasonPatternBroken(name));
-  if (!pattern.test(reason)) report(say.reasonMismatch(policy.reasonPattern, name));
-}
-
-/** The catalog loader should have refused a bad pattern; if one slips through, it fails closed. */
-function compile(source: string): RegExp | null {
-  try {
-    return new RegExp(source, "u");
-  } catch (error) {
-    if (error instanceof SyntaxError) return null;
-    throw error;
+  switch (matchReasonPattern(policy.reasonPattern, reason)) {
+    case "invalid-pattern":
+      return report(say.reasonPatternBroken(name));
+    case "too-slow":
+      return report(say.reasonPatternTooSlow(name, REASON_MATCH_TIMEOUT_MS));
+    case "mismatch":
+      return report(say.reasonMismatch(policy.reasonPattern, name));
+    case "match":
+      return;
   }
 }
 

@@ -7,6 +7,10 @@ import type { RequestKey } from "./request-schema.js";
 
 export const MAX_FILE_BYTES = 65_536;
 export const MIN_REASON_LENGTH = 10;
+/** A reason is a sentence, shown in check runs and comments and kept in the ledger; not an essay. */
+export const MAX_REASON_LENGTH = 500;
+/** One check-run update's worth of annotations; a file with more problems gets a count instead. */
+export const MAX_REPORTED_PROBLEMS = 50;
 
 const EXAMPLE: Record<RequestKey, string> = {
   secret: "PROD_DB_URL",
@@ -69,6 +73,8 @@ export const parseMessages = {
 };
 
 export const validationMessages = {
+  moreProblems: (count: number) =>
+    `${count} more problems from here on are not listed; fix the ones above and push again to see the rest`,
   duplicate: (secret: string, environment: string, firstLine: number) =>
     `${shown(secret)} for ${shown(environment)} is already requested on line ${firstLine}; remove one of the two entries`,
   invalidSecretName: (name: string, why: string, suggestion: string | null) =>
@@ -96,6 +102,10 @@ export const validationMessages = {
     `reason is empty: say why you need the secret in at least ${MIN_REASON_LENGTH} characters, e.g. an incident or ticket number`,
   reasonTooShort: (length: number) =>
     `reason is ${length} characters; write at least ${MIN_REASON_LENGTH} that say why you need the secret`,
+  reasonTooLong: (length: number) =>
+    `reason is ${length} characters; keep it to ${MAX_REASON_LENGTH}: say why in a sentence and link the ticket for details`,
+  reasonPatternTooSlow: (secret: string, ms: number) =>
+    `the catalog's reason_pattern for ${secret} took over ${ms} ms on this reason, so it is refused; shorten the reason, and ask the operator to simplify the pattern`,
   reasonMismatch: (pattern: string, secret: string) =>
     `reason must match ${pattern}, the catalog's reason_pattern for ${secret}`,
   reasonPatternBroken: (secret: string) =>

@@ -15,7 +15,7 @@ import { checkEntry, type ValidRequest } from "./check-entry.js";
 import { addedEntries, removedEntries } from "./diff-requests.js";
 import { parseRequests, type RequestEntry } from "./parse-requests.js";
 import type { Problem } from "./problem.js";
-import { validationMessages as say } from "./request-messages.js";
+import { MAX_REPORTED_PROBLEMS, validationMessages as say } from "./request-messages.js";
 
 export type { ValidRequest } from "./check-entry.js";
 
@@ -45,7 +45,10 @@ export interface ValidationInput {
 }
 
 export interface ValidationResult {
-  /** Sorted by line, then column. Grant nothing unless this is empty. */
+  /**
+   * Sorted by line, then column; at most MAX_REPORTED_PROBLEMS, the last then saying how many
+   * more there are. Grant nothing unless this is empty.
+   */
   problems: Problem[];
   /** Added entries that passed every check of their own, in file order. */
   requests: ValidRequest[];
@@ -75,7 +78,19 @@ export function validateRequests(input: ValidationInput): ValidationResult {
 
   const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
   const removedOnly = sorted.length === 0 && added.length === 0 && removedEntries(base, head.entries).length > 0;
-  return { problems: sorted, requests, removedOnly };
+  return { problems: capped(sorted), requests, removedOnly };
+}
+
+/**
+ * The first problems, and one that says how many more there are: a hostile file can hold tens
+ * of thousands, and each becomes a check-run annotation (50 per API call) and a summary line.
+ */
+function capped(problems: Problem[]): Problem[] {
+  if (problems.length <= MAX_REPORTED_PROBLEMS) return problems;
+  const shown = problems.slice(0, MAX_REPORTED_PROBLEMS - 1);
+  const next = problems[MAX_REPORTED_PROBLEMS - 1] as Problem;
+  const message = say.moreProblems(problems.length - shown.length);
+  return [...shown, { line: next.line, column: next.column, message }];
 }
 
 /** The same secret for the same environment twice among the added entries: the second is wrong. */
