@@ -7,6 +7,7 @@ import { isAbsolute } from "node:path/posix";
 import { z } from "zod";
 import type { SecretSource } from "./catalog.js";
 import { allowedKeys, approvalsField, durationField } from "./config-fields.js";
+import { repeatedBranchingGroup } from "./repeated-group.js";
 import { canonicalSecretName, secretNameProblem } from "./secret-name.js";
 
 const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32,9 +33,7 @@ const source = z
 
 const repositoryGlob = z
   .string({ error: "each repository must be a glob over owner/name, e.g. acme/* or acme/api" })
-  .regex(REPOSITORY_GLOB, {
-    error: (issue) => `"${String(issue.input)}" is not a glob over owner/name; write it like acme/* or acme/api`,
-  });
+  .regex(REPOSITORY_GLOB, { error: (issue) => repositoryGlobProblem(String(issue.input)) });
 
 const environmentName = z
   .string({ error: "each environment must be the name of an Actions environment, e.g. production" })
@@ -147,14 +146,28 @@ function sourceProblem(text: string): string | null {
   return "source must be env:VARIABLE or file:/absolute/path";
 }
 
+/**
+ * `*` alone would match no repository at all (a `*` never crosses the `/`), so it is refused
+ * rather than left as a silent no-op. Every repository is a star on each side of the slash,
+ * which an operator may allow.
+ */
+function repositoryGlobProblem(glob: string): string {
+  if (/^\*+$/u.test(glob)) {
+    return `"${glob}" is not a glob over owner/name and would match no repository, because * does not match the / between owner and name; write */* to allow every repository the app is installed on, or acme/* for one owner`;
+  }
+  return `"${glob}" is not a glob over owner/name; write it like acme/* or acme/api`;
+}
+
 function regexProblem(pattern: string): string | null {
   try {
     new RegExp(pattern, "u");
-    return null;
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return `reason_pattern is not a valid regular expression with the u flag: ${detail}`;
   }
+  const group = repeatedBranchingGroup(pattern);
+  if (group === null) return null;
+  return `reason_pattern repeats a group that itself repeats or branches, ${group}, which can take minutes to test against a crafted reason; rewrite it without the nesting, e.g. (a+)+ as a+, (x|y)+ as [xy]+, (\\w+\\s?)+ as [\\w\\s]+`;
 }
 
 function bothDurationsParsed(value: unknown): boolean {

@@ -1,0 +1,76 @@
+/**
+ * Two catalog mistakes that used to load: a `reason_pattern` that backtracks exponentially on a
+ * crafted reason, and (already refused, now explained) a repositories glob of `*`, which could
+ * never match an owner/name.
+ */
+import { describe, expect, it } from "@jest/globals";
+import { ConfigError } from "../../src/policy/config-error.js";
+import { parseCatalog } from "../../src/policy/load-catalog.js";
+import { repositoryAllowed } from "../../src/policy/repo-glob.js";
+import { repeatedBranchingGroup } from "../../src/policy/repeated-group.js";
+
+function catalogWith(line: string): string {
+  return [
+    "secrets:",
+    "  PROD_DB_URL:",
+    "    source: env:PROD_DB_URL",
+    "    environments: [production]",
+    "    max_duration: 4h",
+    line,
+    ...(line.includes("repositories") ? [] : ['    repositories: ["acme/*"]']),
+    "",
+  ].join("\n");
+}
+
+function problemsOf(text: string): Array<{ line: number; message: string }> {
+  try {
+    parseCatalog(text, "jit-catalog.yml");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.map(({ line, message }) => ({ line, message }));
+    throw error;
+  }
+  return [];
+}
+
+describe("repositories", () => {
+  it('refuses "*", saying that * does not cross the / and how to allow every repository', () => {
+    expect(problemsOf(catalogWith('    repositories: ["*"]'))).toEqual([
+      {
+        line: 6,
+        message:
+          '"*" is not a glob over owner/name and would match no repository, because * does not match the / between owner and name; write */* to allow every repository the app is installed on, or acme/* for one owner',
+      },
+    ]);
+  });
+
+  it("accepts */*, which an operator may choose: every repository", () => {
+    const catalog = parseCatalog(catalogWith('    repositories: ["*/*"]'), "jit-catalog.yml");
+    const secret = catalog.secrets.get("PROD_DB_URL");
+    expect(secret?.repositories).toEqual(["*/*"]);
+    expect(["acme/api", "other/thing", "a/b.c"].map((name) => repositoryAllowed(["*/*"], name))).toEqual([true, true, true]);
+  });
+});
+
+describe("reason_pattern", () => {
+  it.each([
+    ["^(a+)+$", "(a+)+"],
+    ["^(\\w+\\s?)*$", "(\\w+\\s?)*"],
+    ["^(INC|CHG|(a|aa)+)", "(a|aa)+"],
+    ["^(.*,){20}", "(.*,){20}"],
+    ["^((a*))+", "((a*))+"],
+    ["^(?<ticket>[A-Z]+-\\d+ ?){2,}", "(?<ticket>[A-Z]+-\\d+ ?){2,}"],
+  ])("refuses %s, naming %s", (pattern, group) => {
+    const [problem] = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
+    expect(problem?.line).toBe(6);
+    expect(problem?.message).toContain(`reason_pattern repeats a group that itself repeats or branches, ${group}, which can take minutes`);
+    expect(repeatedBranchingGroup(pattern)).toBe(group);
+  });
+
+  it.each(["^INC-\\d+", "^(INC|CHG)-\\d+: .{10,}", "^[A-Z]+-\\d+(: .+)?$", "^(?:ticket )?#\\d+", "[(a+)]+", "\\(a+\\)+", "^(ab){2}"])(
+    "accepts %s",
+    (pattern) => {
+      expect(problemsOf(catalogWith(`    reason_pattern: '${pattern}'`))).toEqual([]);
+      expect(repeatedBranchingGroup(pattern)).toBeNull();
+    },
+  );
+});
