@@ -19,9 +19,10 @@
  * - Paths are case-sensitive, as on GitHub.
  */
 
+import { type PathProgram, type Piece, runPathProgram, type Tail, type Token } from "./path-program.js";
+
 export type PathMatcher = (path: string) => boolean;
 
-type Token = { kind: "literal"; text: string } | { kind: "star" } | { kind: "any-char" };
 type Segment = { kind: "globstar" } | { kind: "lone-star" } | { kind: "tokens"; tokens: Token[] };
 
 /**
@@ -54,17 +55,18 @@ export function patternProblem(pattern: string): string | null {
 
 /**
  * Compiles a CODEOWNERS pattern to a matcher over repository paths (`docs/a.md`, no leading
- * slash; one is tolerated). The regular expression is built once, here; keep the matcher.
+ * slash; one is tolerated). The program is built once, here; keep the matcher. Matching takes
+ * time proportional to pattern length times path length (see `path-program.ts`).
  * Throws when {@link patternProblem} reports a problem.
  */
 export function compilePattern(pattern: string): PathMatcher {
   const problem = patternProblem(pattern);
   if (problem !== null) throw new Error(`Invalid CODEOWNERS pattern: ${problem}`);
-  const regex = new RegExp(`^${patternSource(pattern)}$`, "su");
-  return (path) => regex.test(path.startsWith("/") ? path.slice(1) : path);
+  const program = toProgram(pattern);
+  return (path) => runPathProgram(program, path.startsWith("/") ? path.slice(1) : path);
 }
 
-function patternSource(pattern: string): string {
+function toProgram(pattern: string): PathProgram {
   const anchored = pattern.startsWith("/");
   const directoryOnly = pattern.endsWith("/");
   const body = pattern.slice(anchored ? 1 : 0, directoryOnly ? -1 : undefined);
@@ -80,49 +82,39 @@ function patternSource(pattern: string): string {
   }
   if (segments.length === 1 && segments[0]?.kind === "globstar") {
     // `**` or `/**` owns everything; `**/` owns everything inside some directory.
-    return directoryOnly ? "[^/]+/.+" : ".+";
+    return directoryOnly ? { pieces: [{ kind: "entry" }, { kind: "slash" }], tail: "anything" } : { pieces: [], tail: "anything" };
   }
-  return segmentsSource(segments);
+  return segmentsProgram(segments);
 }
 
-function segmentsSource(segments: readonly Segment[]): string {
+function segmentsProgram(segments: readonly Segment[]): PathProgram {
   const last = segments.length - 1;
-  let source = "";
+  const pieces: Piece[] = [];
+  let tail: Tail = "end";
   let needSlash = false;
   segments.forEach((segment, index) => {
     if (segment.kind === "globstar") {
       if (index === 0) {
-        source += "(?:[^/]+/)*"; // any leading directories, or none
+        pieces.push({ kind: "dirs-then-slash" }); // any leading directories, or none
         needSlash = false;
       } else if (index === last) {
-        source += "/.+"; // anything inside
+        tail = "inside"; // anything inside
       } else {
-        source += "(?:/[^/]+)*"; // zero or more directories in between
+        pieces.push({ kind: "slash-then-dirs" }); // zero or more directories in between
         needSlash = true;
       }
       return;
     }
-    if (needSlash) source += "/";
+    if (needSlash) pieces.push({ kind: "slash" });
     needSlash = true;
     if (segment.kind === "lone-star") {
-      source += "[^/]+"; // exactly one entry, nothing below it
+      pieces.push({ kind: "entry" }); // exactly one entry, nothing below it
       return;
     }
-    source += segment.tokens.map(tokenSource).join("");
-    if (index === last) source += "(?:/.+)?"; // the file itself, or everything below it
+    pieces.push({ kind: "tokens", tokens: segment.tokens });
+    if (index === last) tail = "end-or-inside"; // the file itself, or everything below it
   });
-  return source;
-}
-
-function tokenSource(token: Token): string {
-  switch (token.kind) {
-    case "literal":
-      return token.text.replace(/[.*+?^${}()|[\]\\/]/gu, "\\$&");
-    case "star":
-      return "[^/]*";
-    case "any-char":
-      return "[^/]";
-  }
+  return { pieces, tail };
 }
 
 /** Splits on unescaped `/`, keeping escapes in each segment for {@link toSegment}. */
