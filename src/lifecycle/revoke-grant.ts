@@ -47,13 +47,10 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     if (!current || (current.state !== "active" && current.state !== "granting")) {
       return { kind: "not-live", grant: current ?? grant };
     }
-    try {
-      const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
-      const deleted = others === 0 ? (await client.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
-      const ended = await deps.store.markEnded(grant.id, request.kind, request.reason, new Date(deps.clock.now()));
-      await deps.store.appendAudit({
+    const audit = (action: "expired" | "revoked" | "revoke_failed", details: Record<string, unknown>) =>
+      deps.store.appendAudit({
         at: new Date(deps.clock.now()),
-        action: request.kind,
+        action,
         actor: request.actor,
         owner: grant.owner,
         repo: grant.repo,
@@ -61,8 +58,13 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
         grantId: grant.id,
         environment: grant.environment,
         secret: grant.secret,
-        details: { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others },
+        details,
       });
+    try {
+      const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
+      const deleted = others === 0 ? (await client.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
+      const ended = await deps.store.markEnded(grant.id, request.kind, request.reason, new Date(deps.clock.now()));
+      await audit(request.kind, { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others });
       log.info(
         { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
         request.kind === "expired" ? "grant expired" : "grant revoked",
@@ -80,18 +82,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       // not only at the expiry.
       const pendingEnd = request.kind === "revoked" ? { kind: request.kind, reason: request.reason, actor: request.actor } : undefined;
       const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt, pendingEnd);
-      await deps.store.appendAudit({
-        at: new Date(deps.clock.now()),
-        action: "revoke_failed",
-        actor: request.actor,
-        owner: grant.owner,
-        repo: grant.repo,
-        prNumber: grant.prNumber,
-        grantId: grant.id,
-        environment: grant.environment,
-        secret: grant.secret,
-        details: { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() },
-      });
+      await audit("revoke_failed", { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() });
       log.warn(
         { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, attempts, error: message },
         `revocation failed; retrying at ${nextAttemptAt.toISOString()}`,
