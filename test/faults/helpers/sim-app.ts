@@ -1,0 +1,187 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import pino from "pino";
+import { createNodeMiddleware, Probot } from "probot";
+import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
+import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
+import { createAppOctokit } from "../../../src/github/app-octokit.js";
+import { WriteScheduler } from "../../../src/github/write-scheduler.js";
+import { jitAccessApp } from "../../../src/index.js";
+import { openLedger } from "../../../src/ledger/open-ledger.js";
+import type { LedgerStore } from "../../../src/ledger/store.js";
+import type { LifecycleDeps, Log } from "../../../src/lifecycle/deps.js";
+import { parseCatalog } from "../../../src/policy/load-catalog.js";
+import { ManualClock } from "../../../src/util/clock.js";
+import { KeyedMutex } from "../../../src/util/keyed-mutex.js";
+import { RequestTracker, type Ignore } from "./request-tracker.js";
+
+/**
+ * The app in this process, wired as src/main.ts wires it — Probot's webhook middleware on a real
+ * HTTP port, the app's Octokit (per-installation pacing, Probot's retry plugin on), a SQLite
+ * ledger file, the expiry scheduler — against the local GitHub simulator. Differences from
+ * `npm start`, each for a test that never sleeps: the app's clock is a ManualClock the test moves
+ * (pacing, timeouts, expiry, retries all read it), and the retry plugin's own backoff (real
+ * timers, 1 s/4 s/9 s) is scaled to milliseconds. Where the fault concerns the process itself
+ * (a kill), the tests use sim/app-process.ts instead.
+ */
+export const CATALOG = `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/*", "load-*/*"]
+    environments: [production]
+    max_duration: 4h
+    approvals: 1
+`;
+export const VALUE = "postgres://app:fault-test-Pa55w0rd@db.internal:5432/prod";
+export const START = Date.parse("2026-03-01T10:00:00Z");
+
+export interface SimAppOptions {
+  catalog?: string;
+  env?: Record<string, string>;
+  /** A ledger of the test's own (e.g. one that fails); a SQLite file in a temp directory by default. */
+  store?: LedgerStore;
+  /** GitHub's pacing by default: 1000 ms between writes, 3000 ms between comments. */
+  writeIntervalMs?: number;
+  notifyIntervalMs?: number;
+  sweepIntervalMs?: number;
+  /** Start the expiry scheduler (first sweep at once, then every interval). Default true. */
+  expiry?: boolean;
+  logLevel?: pino.Level;
+  simulator?: SimulatorOptions;
+}
+
+export interface SimApp {
+  sim: GitHubSimulator;
+  clock: ManualClock;
+  store: LedgerStore;
+  deps: LifecycleDeps;
+  writes: WriteScheduler;
+  expiry: ExpiryScheduler;
+  tracker: RequestTracker;
+  /** Every log line, as JSON text. */
+  logs: string[];
+  log: Log;
+  databaseUrl: string | null;
+  /**
+   * Runs a scripting call that sends webhooks (e.g. `() => approve(sim, repo, pr)`), counting
+   * each delivery as in flight until a handler starts on it; resolves when the app answered.
+   */
+  deliver<T>(send: () => Promise<T>): Promise<T>;
+  /** Sends a recorded delivery again (same id and body), counted as `deliver` does. */
+  redeliver(deliveryId: string): Promise<unknown>;
+  /** Waits until no API request (but those `ignore` matches) or delivery is in flight. */
+  settle(ignore?: Ignore): Promise<void>;
+  /**
+   * Moves the clock `stepMs` at a time, letting the app settle after each step, until `done`
+   * holds; throws after `maxMs` of app time. Returns the app time it took.
+   */
+  runUntil(done: () => unknown, options: { stepMs?: number; maxMs: number; what: string; ignore?: Ignore }): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> {
+  const sim = await startSimulator({ webhookTimeoutMs: 600_000, ...options.simulator });
+  const clock = new ManualClock(START);
+  const tracker = new RequestTracker(clock);
+  const logs: string[] = [];
+  const logger = pino(
+    { level: options.logLevel ?? "info" },
+    new Writable({
+      write(chunk, _encoding, callback) {
+        logs.push(String(chunk));
+        callback();
+      },
+    }),
+  );
+  let dataDir: string | null = null;
+  let databaseUrl: string | null = null;
+  let store = options.store;
+  if (!store) {
+    dataDir = mkdtempSync(join(tmpdir(), "jit-faults-"));
+    databaseUrl = `sqlite:${join(dataDir, "jit-access.db")}`;
+    store = await openLedger(databaseUrl);
+  }
+  const writes = new WriteScheduler({ clock, writeIntervalMs: options.writeIntervalMs ?? 1000, notifyIntervalMs: options.notifyIntervalMs ?? 3000 });
+  const Octokit = createAppOctokit({ scheduler: writes, clock }).defaults({ retry: { retryAfterBaseValue: 1 } });
+  const probot = new Probot({
+    appId: sim.appId,
+    privateKey: sim.privateKeyPem,
+    secret: sim.webhookSecret,
+    baseUrl: sim.apiUrl,
+    Octokit,
+    log: logger,
+    request: { fetch: tracker.fetch },
+  });
+  let expiry: ExpiryScheduler | null = null;
+  const deps: LifecycleDeps = {
+    store,
+    catalog: parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml"),
+    clock,
+    env: { PROD_DB_URL: VALUE, ...options.env },
+    locks: new KeyedMutex(),
+    octokitFor: async (id) => probot.auth(id),
+    onGranted: (grant) => expiry?.track(grant),
+  };
+  const log = logger.child({ name: "expiry" });
+  expiry = new ExpiryScheduler(deps, log, options.sweepIntervalMs ?? 60_000);
+
+  const appFn = jitAccessApp(deps);
+  const middleware = await createNodeMiddleware(
+    (app, appOptions) => {
+      app.onAny(async (context) => tracker.arrived(context.id));
+      return appFn(app, appOptions);
+    },
+    { probot },
+  );
+  const server: Server = createServer((request, response) => {
+    void middleware(request, response, () => response.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  sim.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
+  if (options.expiry ?? true) await expiry.start();
+
+  const runUntil: SimApp["runUntil"] = async (done, { stepMs = 1000, maxMs, what, ignore }) => {
+    const started = clock.now();
+    for (;;) {
+      await tracker.idle(ignore);
+      if (await done()) return clock.now() - started;
+      if (clock.now() - started >= maxMs) throw new Error(`${what} did not happen within ${maxMs / 1000} s of app time`);
+      await clock.advance(stepMs);
+    }
+  };
+
+  return {
+    sim,
+    clock,
+    store,
+    deps,
+    writes,
+    expiry,
+    tracker,
+    logs,
+    log,
+    databaseUrl,
+    deliver: (send) => {
+      const before = sim.deliveries.length;
+      const answered = send();
+      return tracker.sent(sim.deliveries.slice(before).map((d) => d.id), answered);
+    },
+    redeliver: (id) => tracker.sent([id], sim.redeliver(id)),
+    settle: (ignore) => tracker.idle(ignore),
+    runUntil,
+    close: async () => {
+      expiry?.stop();
+      await sim.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      if (dataDir) {
+        await store.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
