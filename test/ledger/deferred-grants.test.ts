@@ -1,28 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore, NewGrant } from "../../src/ledger/store.js";
+import { grantFixture } from "../helpers/grant-fixture.js";
 
 const T0 = new Date("2030-01-01T10:00:00.000Z");
 const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
 
-function newGrant(key: string, overrides: Partial<NewGrant> = {}): NewGrant {
-  return {
-    installationId: 1,
-    owner: "acme",
-    repo: "api",
-    environment: "production",
-    secret: "PROD_DB_URL",
-    requester: { id: 7, login: "alice" },
-    prNumber: 12,
-    headSha: "a".repeat(40),
-    approvers: [{ id: 8, login: "bob" }],
-    reason: "INC-4211: inspect stuck migrations",
-    durationMs: 3_600_000,
-    requestKey: key,
-    createdAt: T0,
-    expiresAt: at(60),
-    ...overrides,
-  };
+function newGrant(key: string): NewGrant {
+  return grantFixture({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
 }
 
 describe("deferred grants", () => {

@@ -6,6 +6,7 @@ import nock from "nock";
 import { sweepOnce } from "../../src/expiry/sweep.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { requestKey } from "../../src/lifecycle/grant-requests.js";
+import { grantFixture } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { startHarness, type Harness } from "../helpers/app-harness.js";
 
@@ -22,22 +23,14 @@ describe("write-ahead ledger", () => {
     // Process 1 writes the ledger row (state granting) and dies before the PUT.
     const before = await openLedger(url);
     const createdAt = new Date(Date.parse("2026-03-01T10:00:00Z"));
-    await before.beginGrant({
-      installationId: 42,
-      owner: "acme",
-      repo: "api",
-      environment: "production",
-      secret: "PROD_DB_URL",
-      requester: { id: 101, login: "alice" },
-      prNumber: 7,
-      headSha: "a".repeat(40),
-      approvers: [{ id: 202, login: "bob" }],
-      reason: "INC-4211: inspect stuck migrations",
-      durationMs: 3_600_000,
-      requestKey: requestKey("acme", "api", 7, "a".repeat(40), "production", "PROD_DB_URL"),
-      createdAt,
-      expiresAt: new Date(createdAt.getTime() + 3_600_000),
-    });
+    await before.beginGrant(
+      grantFixture({
+        durationMs: 3_600_000,
+        requestKey: requestKey("acme", "api", 7, "a".repeat(40), "production", "PROD_DB_URL"),
+        createdAt,
+        expiresAt: new Date(createdAt.getTime() + 3_600_000),
+      }),
+    );
     await before.close();
 
     // Process 2 starts on the same ledger; before expiry nothing is due, after it the secret is deleted.
