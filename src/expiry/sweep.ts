@@ -37,6 +37,8 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
   const now = new Date(deps.clock.now());
   const result: SweepResult = { due: 0, ended: 0, retrying: 0 };
   const running = new Set<Promise<void>>();
+  // Only this loop waits for a free slot, so one pending wake-up is enough.
+  let slotFreed: (() => void) | null = null;
   let after: { expiresAt: Date; id: string } | undefined;
   for (;;) {
     const page = await deps.store.dueGrants(now, pageSize, after);
@@ -45,12 +47,14 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
     after = { expiresAt: last.expiresAt, id: last.id };
     for (const grant of page) {
       if (inFlight.has(grant.id)) continue;
-      while (running.size >= concurrency) await Promise.race(running);
+      while (running.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
       result.due++;
       inFlight.add(grant.id);
-      const task = expireOne(deps, grant, log, result).finally(() => {
+      const task: Promise<void> = expireOne(deps, grant, log, result).finally(() => {
         inFlight.delete(grant.id);
         running.delete(task);
+        slotFreed?.();
+        slotFreed = null;
       });
       running.add(task);
     }

@@ -54,31 +54,45 @@ afterAll(() => {
 
 describe("sweepOnce with paced writes", () => {
   it("sends every due grant's DELETE before any grant's comment and labels, across pages", async () => {
-    const secrets = ["A_KEY", "B_KEY", "C_KEY"];
-    for (const [i, secret] of secrets.entries()) {
-      await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
-    }
-    const gh = new GitHubMock("acme", "api");
-    const sent: string[] = [];
-    gh.scope.on("request", (request: { method: string; path: string }) => sent.push(`${request.method} ${decodeURIComponent(request.path)}`));
-    for (const [i, secret] of secrets.entries()) {
-      gh.deleteSecret("production", secret).comment(10 + i).addLabels(10 + i);
-      gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
-    }
+    const sent = await expectExpiries(["A_KEY", "B_KEY", "C_KEY"]);
 
     const sweeping = sweepOnce(deps, log, { pageSize: 1 });
-    let swept = false;
-    void sweeping.then(() => (swept = true));
     await runPacedClockUntil(() => sent.length >= 3);
-    const deletes = secrets.map((secret) => `DELETE /repos/acme/api/environments/production/secrets/${secret}`);
-    expect(sent.slice(0, 3)).toEqual(deletes);
+    expect(sent.slice(0, 3)).toEqual(["A_KEY", "B_KEY", "C_KEY"].map(deleteOf));
 
-    // Then each grant's comment and labels, a paced second (three for comments) at a time.
-    await runPacedClockUntil(() => swept);
+    await runPacedClockUntil(() => nock.pendingMocks().length === 0);
     expect(await sweeping).toEqual({ due: 3, ended: 3, retrying: 0 });
-    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("keeps at most `concurrency` revocations in flight, and still ends every one", async () => {
+    const sent = await expectExpiries(["A_KEY", "B_KEY", "C_KEY", "D_KEY"]);
+
+    const sweeping = sweepOnce(deps, log, { pageSize: 1, concurrency: 2 });
+    await runPacedClockUntil(() => sent.length >= 3);
+    expect(sent.slice(0, 3)).toEqual([deleteOf("A_KEY"), deleteOf("B_KEY"), "POST /repos/acme/api/issues/10/comments"]);
+
+    await runPacedClockUntil(() => nock.pendingMocks().length === 0);
+    expect(await sweeping).toEqual({ due: 4, ended: 4, retrying: 0 });
   });
 });
+
+const deleteOf = (secret: string): string => `DELETE /repos/acme/api/environments/production/secrets/${secret}`;
+
+/**
+ * Seeds one overdue grant per secret (PR #10, #11, …, oldest first) and the calls each expiry
+ * makes; returns the requests GitHub receives, in order, as "METHOD /path".
+ */
+async function expectExpiries(secrets: string[]): Promise<string[]> {
+  const gh = new GitHubMock("acme", "api");
+  const sent: string[] = [];
+  gh.scope.on("request", (request: { method: string; path: string }) => sent.push(`${request.method} ${decodeURIComponent(request.path)}`));
+  for (const [i, secret] of secrets.entries()) {
+    await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
+    gh.deleteSecret("production", secret).comment(10 + i).addLabels(10 + i);
+    gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  }
+  return sent;
+}
 
 /** Moves the clock a second at a time, letting replies arrive in between, until `done()` (at most a minute). */
 async function runPacedClockUntil(done: () => boolean): Promise<void> {
