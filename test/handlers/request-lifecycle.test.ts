@@ -45,6 +45,13 @@ function policyReads(gh: GitHubMock): GitHubMock {
   return gh.environments(["production", "staging"]).permission("alice", "write");
 }
 
+/** The reads of an evaluation that gets as far as the approval decision, for a valid request. */
+function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[]): GitHubMock {
+  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+    .file(".github/CODEOWNERS", "main", CODEOWNERS)
+    .reviews(7, reviews);
+}
+
 function assertNoValueLeaked(gh: GitHubMock): void {
   const everything = JSON.stringify(gh.sent) + h.logs.join("\n");
   for (const value of Object.values(SECRET_VALUES)) expect(everything).not.toContain(value);
@@ -102,9 +109,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("waits for a code owner's approval and names who can give it", async () => {
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [])
+    const gh = approvalReads([])
       .checkRun();
     await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
     expect(nock.pendingMocks()).toEqual([]);
@@ -115,9 +120,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
@@ -163,9 +166,7 @@ describe("a pull request that edits jit-requests.yml", () => {
 
   it("grants nothing twice when the same approval is delivered again", async () => {
     const approve = reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" });
-    const first = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
@@ -176,9 +177,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(first.bodies("/secrets/PROD_DB_URL")).toHaveLength(1);
 
     // Redelivery: the same reads, and no write at all.
-    const again = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]);
+    const again = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]);
     await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
     expect(nock.pendingMocks()).toEqual([]);
     expect(again.sent).toEqual([]);
@@ -198,9 +197,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     ],
     ["a dismissed approval", [{ id: 1, user: bob, state: "DISMISSED", commit_id: HEAD }]],
   ])("does not grant on %s", async (_name, reviews) => {
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, reviews)
+    const gh = approvalReads(reviews)
       .checkRun();
     await h.probot.receive({
       id: "3",
@@ -232,9 +229,7 @@ describe("a pull request that edits jit-requests.yml", () => {
 
   it("records a failed grant and tells the operator what to fix when the value source is missing", async () => {
     h.deps.env = {};
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .checkRun()
       .comment(7);
     await h.probot.receive({
@@ -251,9 +246,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("undoes a PUT whose outcome is unknown and defers the grant instead of losing it", async () => {
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .putSecret("production", "PROD_DB_URL", 502)
       .deleteSecret("production", "PROD_DB_URL", 404)
@@ -273,9 +266,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("keeps a rate-limited grant due and writes it when the retry comes", async () => {
-    policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .checkRun()
       .comment(7)
@@ -292,9 +283,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     // Before the retry time nothing happens; after it, the PR is evaluated afresh and the write goes through.
     expect(await retryDeferredGrants(h.deps, silentLog)).toBe(0);
     await h.clock.advance(GRANT_RETRY_MS);
-    const retry = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-      .file(".github/CODEOWNERS", "main", CODEOWNERS)
-      .reviews(7, [{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
