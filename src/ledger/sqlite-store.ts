@@ -37,6 +37,14 @@ export class IllegalTransitionError extends Error {
 const FROM_GRANTING: readonly GrantState[] = ["granting"];
 const FROM_LIVE: readonly GrantState[] = LIVE_STATES;
 const LIVE_SQL = sqlList(LIVE_STATES);
+/** `listGrants` filter fields and the columns they compare (names compare case-insensitively: NOCASE columns). */
+const LIST_FILTERS = [
+  ["owner", "owner"],
+  ["repo", "repo"],
+  ["prNumber", "pr_number"],
+  ["environment", "environment"],
+  ["secret", "secret"],
+] as const satisfies readonly (readonly [keyof GrantFilter, string])[];
 
 interface GrantRow {
   id: string;
@@ -82,6 +90,7 @@ type Params = Record<string, string | number | null>;
 
 export class SqliteStore implements LedgerStore {
   private readonly statements;
+  private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
 
   constructor(private readonly db: Database.Database) {
     const transition = (target: string, from: readonly GrantState[]) =>
@@ -116,16 +125,6 @@ export class SqliteStore implements LedgerStore {
       recordRevokeFailure: transition(
         "revoke_attempts = revoke_attempts + 1, last_error = @error, next_attempt_at = @nextAttemptAt, pending_end = COALESCE(@pendingEnd, pending_end)",
         FROM_LIVE,
-      ),
-      listGrants: db.prepare<Params, GrantRow>(
-        `SELECT * FROM grants
-         WHERE (@owner IS NULL OR owner = @owner)
-           AND (@repo IS NULL OR repo = @repo)
-           AND (@prNumber IS NULL OR pr_number = @prNumber)
-           AND (@environment IS NULL OR environment = @environment)
-           AND (@secret IS NULL OR secret = @secret)
-           AND (@liveOnly = 0 OR state IN (${LIVE_SQL}))
-         ORDER BY created_at, id`,
       ),
       countOtherLive: db
         .prepare<Params, number>(
@@ -234,19 +233,30 @@ export class SqliteStore implements LedgerStore {
     });
   }
 
+  /**
+   * Only the conditions the filter sets are in the query, so SQLite can use an index (a PR's
+   * grants, read at every revocation, are found by `grants_by_pull_request` instead of a scan of
+   * every grant ever recorded). One prepared statement per combination of filters.
+   */
   async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
-    return this.run("list grants", () =>
-      this.statements.listGrants
-        .all({
-          owner: filter.owner ?? null,
-          repo: filter.repo ?? null,
-          prNumber: filter.prNumber ?? null,
-          environment: filter.environment ?? null,
-          secret: filter.secret ?? null,
-          liveOnly: filter.liveOnly === false ? 0 : 1,
-        })
-        .map(toGrant),
-    );
+    return this.run("list grants", () => {
+      const conditions: string[] = [];
+      const params: Params = {};
+      for (const [key, column] of LIST_FILTERS) {
+        const value = filter[key];
+        if (value === undefined) continue;
+        conditions.push(`${column} = @${key}`);
+        params[key] = value;
+      }
+      if (filter.liveOnly !== false) conditions.push(`state IN (${LIVE_SQL})`);
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
+      let statement = this.listStatements.get(where);
+      if (!statement) {
+        statement = this.db.prepare<Params, GrantRow>(`SELECT * FROM grants ${where} ORDER BY created_at, id`);
+        this.listStatements.set(where, statement);
+      }
+      return statement.all(params).map(toGrant);
+    });
   }
 
   async countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
