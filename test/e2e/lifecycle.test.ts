@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { SECRET_VALUES } from "./helpers/catalog.js";
-import { startWorld, type World } from "./helpers/e2e-world.js";
+import { startWorld, WORLD_START_TIMEOUT_MS, type World } from "./helpers/e2e-world.js";
 import { deletionTimes, latestCheck, ledgerGrants, secretRequests, waitForCheck } from "./helpers/read-backs.js";
 import { createRequestRepo, openRequest } from "./helpers/repo-setup.js";
 import { positionOf, REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
@@ -9,7 +9,7 @@ import { secretExposures } from "./helpers/secret-exposures.js";
 let world: World;
 beforeAll(async () => {
   world = await startWorld();
-}, 120_000);
+}, WORLD_START_TIMEOUT_MS);
 afterAll(() => world?.close());
 
 describe("an access request from a mistake to expiry, over HTTP against the real app process", () => {

@@ -13,6 +13,9 @@ import { startSimulator, type GitHubSimulator } from "../../../sim/index.js";
 import { ADMIN_TOKEN_FILE, e2eCatalog, SECRET_VALUES } from "./catalog.js";
 import { ensureAppBuilt } from "./ensure-app-built.js";
 
+/** For the `beforeAll` that starts a world: it may first have to build dist/ on a busy machine. */
+export const WORLD_START_TIMEOUT_MS = 180_000;
+
 export interface WorldOptions {
   /** JIT_SWEEP_INTERVAL in whole seconds; default 2. */
   sweepIntervalSeconds?: number;

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { SECRET_VALUES } from "./helpers/catalog.js";
+import { startWorld, WORLD_START_TIMEOUT_MS, type World } from "./helpers/e2e-world.js";
+import { deletionTimes, ledgerGrants, secretRequests } from "./helpers/read-backs.js";
+import { createRequestRepo, openRequest } from "./helpers/repo-setup.js";
+import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
+import { secretExposures } from "./helpers/secret-exposures.js";
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+}, WORLD_START_TIMEOUT_MS);
+afterAll(() => world?.close());
+
+describe("two live grants of the same secret", () => {
+  it("the first grant's expiry leaves the secret for the second; the second's expiry deletes it", async () => {
+    const { sim } = world;
+    const repo = createRequestRepo(world, "shared-secret");
+    const request = (duration: string) => ({ [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) });
+    const first = await openRequest(world, repo, { branch: "first", files: request("10s") });
+    const second = await openRequest(world, repo, { branch: "second", files: request("15s") });
+
+    await Promise.all([
+      sim.submitReview(repo, first, { reviewer: "bob", state: "APPROVED" }),
+      sim.submitReview(repo, second, { reviewer: "bob", state: "APPROVED" }),
+    ]);
+    await sim.waitFor(async () => (await ledgerGrants(world, repo)).filter((g) => g.state === "active").length === 2, { description: "two active grants" });
+    expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(2);
+    const [firstGrant] = await ledgerGrants(world, repo, first);
+    const [secondGrant] = await ledgerGrants(world, repo, second);
+    expect(secondGrant!.expiresAt.getTime()).toBeGreaterThan(firstGrant!.expiresAt.getTime());
+
+    // The first one ends; the secret stays because the second still needs it.
+    await sim.waitFor(async () => (await ledgerGrants(world, repo, first))[0]?.state === "expired", {
+      timeoutMs: 20_000,
+      description: "the first grant's expiry",
+    });
+    expect(await ledgerGrants(world, repo, second)).toEqual([expect.objectContaining({ state: "active" })]);
+    expect(secretRequests(sim, repo, "DELETE")).toEqual([]);
+    expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBe(SECRET_VALUES.PROD_DB_URL);
+    const firstEnded = await sim.waitFor(() => sim.comments(repo, first).find((c) => c.body.startsWith("**Access expired:**")), {
+      timeoutMs: 10_000,
+      description: "the first grant's expiry comment",
+    });
+    expect(firstEnded.body).toContain("Another live grant still uses this secret, so it stays until that one ends.");
+
+    // The second one ends: now it is deleted, not before the second grant's expiry.
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, { timeoutMs: 20_000, description: "the deletion" });
+    expect(deletionTimes(sim, repo, "PROD_DB_URL")).toEqual([expect.any(Number)]);
+    expect(deletionTimes(sim, repo, "PROD_DB_URL")[0]).toBeGreaterThanOrEqual(secondGrant!.expiresAt.getTime());
+    const secondEnded = await sim.waitFor(() => sim.comments(repo, second).find((c) => c.body.startsWith("**Access expired:**")), {
+      timeoutMs: 10_000,
+      description: "the second grant's expiry comment",
+    });
+    expect(secondEnded.body).toContain("The secret has been deleted.");
+    expect(await ledgerGrants(world, repo)).toEqual([expect.objectContaining({ state: "expired" }), expect.objectContaining({ state: "expired" })]);
+
+    expect(sim.violations).toEqual([]);
+    expect(secretExposures(world)).toEqual([]);
+  }, 60_000);
+});
