@@ -15,7 +15,8 @@ export interface RevokeRequest {
 }
 
 export type RevokeOutcome =
-  | { kind: "ended"; grant: Grant; deleted: boolean }
+  /** `deleted` is false when another live grant keeps the secret (`otherLiveGrants` > 0) or it was already gone. */
+  | { kind: "ended"; grant: Grant; deleted: boolean; otherLiveGrants: number }
   /** The grant was no longer live (another process ended it). */
   | { kind: "not-live"; grant: Grant }
   | { kind: "retry"; grant: Grant; error: string; nextAttemptAt: Date };
@@ -69,7 +70,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
         { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
         request.kind === "expired" ? "grant expired" : "grant revoked",
       );
-      return { kind: "ended", grant: ended, deleted };
+      return { kind: "ended", grant: ended, deleted, otherLiveGrants: others };
     } catch (error) {
       // Another process (a second replica, or `jit-access sweep` from cron) may have ended the
       // grant meanwhile: then there is nothing to retry, and recording a failure would throw.
@@ -100,7 +101,11 @@ async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request:
   try {
     if (result.kind === "ended") {
       const what = `\`${grant.secret}\` in environment \`${escapeMarkdown(grant.environment)}\``;
-      const note = result.deleted ? "The secret has been deleted." : "Another live grant still uses this secret, so it stays until that one ends.";
+      const note = result.deleted
+        ? "The secret has been deleted."
+        : result.otherLiveGrants > 0
+          ? "Another live grant still uses this secret, so it stays until that one ends."
+          : "The secret was already gone from the environment.";
       const body =
         request.kind === "expired"
           ? `**Access expired:** ${what}. ${note}`
