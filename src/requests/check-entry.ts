@@ -11,7 +11,7 @@ import { canonicalSecretName, secretNameProblem } from "../policy/secret-name.js
 import { closestName } from "./closest-name.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import type { RequestEntry, Span } from "./parse-requests.js";
-import { matchReasonPattern, REASON_MATCH_TIMEOUT_MS } from "./match-reason-pattern.js";
+import { matchReasonPattern, REASON_MATCH_TIMEOUT_MS, type ReasonMatcher } from "./match-reason-pattern.js";
 import type { Problem } from "./problem.js";
 import { MAX_REASON_LENGTH, MIN_REASON_LENGTH, validationMessages as say } from "./request-messages.js";
 
@@ -42,7 +42,8 @@ export interface EntryVerdict {
   request: ValidRequest | null;
 }
 
-export function checkEntry(entry: RequestEntry, context: EntryContext): EntryVerdict {
+/** `matchReason` tests reasons against the catalog's reason_pattern; share one across a file. */
+export function checkEntry(entry: RequestEntry, context: EntryContext, matchReason: ReasonMatcher = matchReasonPattern): EntryVerdict {
   const problems: Problem[] = [];
   const report = (key: keyof RequestEntry["fields"], message: string): void => {
     problems.push(placed(entry, entry.fields[key], message));
@@ -54,7 +55,7 @@ export function checkEntry(entry: RequestEntry, context: EntryContext): EntryVer
 
   const environment = checkEnvironment(entry.environment, secret, name, context, (message) => report("environment", message));
   const durationMs = checkDuration(entry.duration, policy, name, (message) => report("duration", message));
-  checkReason(entry.reason, policy, name, (message) => report("reason", message));
+  checkReason(entry.reason, policy, name, matchReason, (message) => report("reason", message));
 
   if (problems.length > 0 || secret === null || policy === null || durationMs === null) return { problems, request: null };
   return {
@@ -137,13 +138,19 @@ function checkDuration(
   return parsed.ms;
 }
 
-function checkReason(reason: string, policy: EffectivePolicy | null, name: string, report: (message: string) => void): void {
+function checkReason(
+  reason: string,
+  policy: EffectivePolicy | null,
+  name: string,
+  matchReason: ReasonMatcher,
+  report: (message: string) => void,
+): void {
   const length = [...reason].length;
   if (length === 0) return report(say.reasonMissing());
   if (length < MIN_REASON_LENGTH) return report(say.reasonTooShort(length));
   if (length > MAX_REASON_LENGTH) return report(say.reasonTooLong(length));
   if (policy?.reasonPattern === undefined) return;
-  switch (matchReasonPattern(policy.reasonPattern, reason)) {
+  switch (matchReason(policy.reasonPattern, reason)) {
     case "invalid-pattern":
       return report(say.reasonPatternBroken(name));
     case "too-slow":

@@ -13,6 +13,7 @@ import type { RepoConfig } from "../policy/repo-config.js";
 import { canonicalSecretName } from "../policy/secret-name.js";
 import { checkEntry, type ValidRequest } from "./check-entry.js";
 import { addedEntries, removedEntries } from "./diff-requests.js";
+import { reasonMatcherForOneFile } from "./match-reason-pattern.js";
 import { parseRequests, type RequestEntry } from "./parse-requests.js";
 import type { Problem } from "./problem.js";
 import { MAX_REPORTED_PROBLEMS, validationMessages as say } from "./request-messages.js";
@@ -68,8 +69,9 @@ export function validateRequests(input: ValidationInput): ValidationResult {
   const problems: Problem[] = [...head.problems, ...pullRequestProblems(input)];
   const requests: ValidRequest[] = [];
   const firstSeen = new Map<string, RequestEntry>();
+  const matchReason = reasonMatcherForOneFile();
   for (const entry of added) {
-    const verdict = checkEntry(entry, input);
+    const verdict = checkEntry(entry, input, matchReason);
     problems.push(...verdict.problems);
     const duplicate = duplicateProblem(entry, firstSeen);
     if (duplicate !== null) problems.push(duplicate);

@@ -48,13 +48,23 @@ describe("reason_pattern is matched within a time limit", () => {
     expect(matchReasonPattern(pattern, reason)).toBe(outcome);
   });
 
+  const secret = HOSTILE_CATALOG.secrets.get("PROD_DB_URL") as CatalogSecret;
+  const catalog: Catalog = { ...HOSTILE_CATALOG, secrets: new Map([["PROD_DB_URL", { ...secret, reasonPattern: "^(\\w+\\s?)+$" }]]) };
+  const bait = `"${"a".repeat(40)}!"`;
+
   it("fails closed at the reason when the pattern runs out of time", () => {
-    const secret = HOSTILE_CATALOG.secrets.get("PROD_DB_URL") as CatalogSecret;
-    const catalog: Catalog = { ...HOSTILE_CATALOG, secrets: new Map([["PROD_DB_URL", { ...secret, reasonPattern: "^(\\w+\\s?)+$" }]]) };
-    const result = validateHostile(oneEntry({ reason: `"${"a".repeat(40)}!"` }), catalog);
+    const result = validateHostile(oneEntry({ reason: bait }), catalog);
     expect(placed(result)).toEqual([`L5: ${say.reasonPatternTooSlow("PROD_DB_URL", REASON_MATCH_TIMEOUT_MS)}`]);
     expect(result.requests).toEqual([]);
   });
+
+  it("spends one timeout per pattern in a file, not one per entry", () => {
+    // 20 entries would block for 20 s if each ran into the timeout, past this test's limit.
+    const entries = Array.from({ length: 20 }, () => oneEntry({ reason: bait }).replace("requests:\n", ""));
+    const result = validateHostile(`requests:\n${entries.join("")}`, catalog);
+    const slow = result.problems.filter((problem) => problem.message === say.reasonPatternTooSlow("PROD_DB_URL", REASON_MATCH_TIMEOUT_MS));
+    expect(slow.map((problem) => problem.line)).toEqual(Array.from({ length: 20 }, (_, i) => 5 + 4 * i));
+  }, 15_000);
 });
 
 describe("problems reported", () => {
