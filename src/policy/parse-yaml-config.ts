@@ -56,7 +56,7 @@ export function parseYamlConfig<Schema extends z.ZodType>(
     ]);
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
-  const syntax = [...doc.errors, ...doc.warnings].map(yamlErrorProblem);
+  const syntax = [...doc.errors, ...doc.warnings].map((error) => yamlErrorProblem(error, options.what));
   const shape = syntax.length > 0 ? syntax : structureProblems(doc, text, lineCounter);
   if (shape.length > 0) throw new ConfigError(file, sortProblems(shape));
 
@@ -71,8 +71,13 @@ function wholeFile(message: string): ConfigProblem {
   return { line: 1, column: 1, path: "", message };
 }
 
-function yamlErrorProblem(error: YAMLError): ConfigProblem {
+function yamlErrorProblem(error: YAMLError, what: string): ConfigProblem {
   const start = error.linePos?.[0];
+  if (error.code === "MULTIPLE_DOCS") {
+    // The library's own words recommend one of its functions; say what to change in the file.
+    const message = `${what} must be a single YAML document, and the file has multiple documents: remove the second one from here, or merge its entries into the first`;
+    return { line: start?.line ?? 1, column: start?.col ?? 1, path: "", message };
+  }
   // With prettyErrors the message ends in " at line L, column C:" and a source excerpt; the
   // position is reported separately and the excerpt could quote unrelated lines.
   const firstLine = error.message.split("\n")[0] ?? error.message;
