@@ -69,6 +69,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     apps.push(await start());
   } catch (error) {
     await sim.close();
+    rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
   const current = (): AppProcess => apps[apps.length - 1]!;

@@ -1,9 +1,9 @@
 /**
  * The end-to-end tests run the app as operators do, `node dist/main.js`. This makes sure
  * dist/ is there and newer than every file in src/, running `npm run build` when it is not.
- * One build per test file at most (module-level promise), and one at a time across jest
- * workers (a lock file in the temporary directory), so no worker starts the app from a
- * half-written dist/.
+ * At most one build per test file (module-level promise), and one at a time across jest
+ * workers (a lock file in the temporary directory): a worker that finds a build under way waits
+ * for it and then finds dist/ fresh.
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
