@@ -156,7 +156,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(check).toMatchObject({ conclusion: "success", output: { title: "Access granted: PROD_DB_URL" } });
     const [comment] = gh.bodies("/comments");
     expect(comment.body).toContain("**Access granted.**");
-    expect(comment.body).toContain("2026-03-01 12:00 UTC (in 2h)");
+    expect(comment.body).toContain("2026-03-01 12:00:00 UTC (in 2h)");
     expect(comment.body).toContain("environment: production");
     expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);

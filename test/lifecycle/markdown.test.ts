@@ -18,11 +18,12 @@ describe("escapeMarkdown", () => {
 describe("formatExpiry", () => {
   const now = Date.parse("2026-03-01T10:00:00Z");
   it.each([
-    [now + 2 * 3600_000, "2026-03-01 12:00 UTC (in 2h)"],
-    [now + 90 * 60_000, "2026-03-01 11:30 UTC (in 1h30m)"],
-    [now + 26 * 3600_000, "2026-03-02 12:00 UTC (in 1d2h)"],
-    [now - 5 * 60_000, "2026-03-01 09:55 UTC (5m ago)"],
-    [now + 10_000, "2026-03-01 10:00 UTC (now)"],
+    [now + 2 * 3600_000, "2026-03-01 12:00:00 UTC (in 2h)"],
+    [now + 90 * 60_000, "2026-03-01 11:30:00 UTC (in 1h30m)"],
+    [now + 26 * 3600_000, "2026-03-02 12:00:00 UTC (in 1d2h)"],
+    [now - 5 * 60_000, "2026-03-01 09:55:00 UTC (5m ago)"],
+    [now + 20_000, "2026-03-01 10:00:20 UTC (in 20s)"],
+    [now + 400, "2026-03-01 10:00:00 UTC (now)"],
   ])("%d", (at, text) => {
     expect(formatExpiry(new Date(at), now)).toBe(text);
   });
