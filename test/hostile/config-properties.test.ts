@@ -70,8 +70,13 @@ const secretPolicy = fc.record(
   },
   { requiredKeys: ["source", "repositories", "environments", "max_duration"] },
 );
+const secretName = fc.oneof(
+  { arbitrary: fc.constantFrom("PROD_DB_URL", "prod_db_url", "STRIPE_KEY", "_X"), weight: 12 },
+  { arbitrary: fc.constantFrom("GITHUB_X", "1A", "A-B", "\u0420ROD", ""), weight: 1 },
+  { arbitrary: fc.string({ maxLength: 6 }), weight: 1 },
+);
 const generatedCatalog = fc.oneof(
-  { arbitrary: fc.record({ secrets: fc.dictionary(mostly(fc.constantFrom("PROD_DB_URL", "prod_db_url", "STRIPE_KEY", "_X")), secretPolicy, { minKeys: 1, maxKeys: 3 }) }), weight: 5 },
+  { arbitrary: fc.record({ secrets: fc.dictionary(secretName, secretPolicy, { minKeys: 1, maxKeys: 3 }) }), weight: 5 },
   { arbitrary: fc.record({ secrets: anything }), weight: 1 },
   { arbitrary: anything, weight: 1 },
 );
