@@ -1,0 +1,65 @@
+import type { ApprovalLatencyResult } from "../scenarios/approval-latency.js";
+import type { RevocationLagResult } from "../scenarios/revocation-lag.js";
+import type { SweepThroughputResult } from "../scenarios/sweep-throughput.js";
+import type { ValidationThroughputResult } from "../scenarios/validation-throughput.js";
+import { MINIMUM_GRANT_CALLS, minimumTotal, NOT_PER_GRANT } from "./minimum-calls.js";
+import type { Distribution } from "./stats.js";
+
+/** The console summary at the end of a run: the same figures as the JSON, as tables. */
+export function printSummary(scenarios: Record<string, unknown>): void {
+  const approval = scenarios["approval-latency"] as ApprovalLatencyResult | undefined;
+  const lag = scenarios["revocation-lag"] as RevocationLagResult | undefined;
+  const sweep = scenarios["sweep-throughput"] as SweepThroughputResult | undefined;
+  const validation = scenarios["validation-throughput"] as ValidationThroughputResult | undefined;
+  console.log("Summary");
+  if (approval) printApproval(approval);
+  if (lag) printLag(lag);
+  if (sweep) printSweep(sweep);
+  if (validation) printValidation(validation);
+}
+
+function printApproval(r: ApprovalLatencyResult): void {
+  const m = r.manyInstallations;
+  table("Approval → PUT (ms)", ["layout", "runs", "p50", "p99", "max"], [
+    [`${r.config.repos} installations`, String(m.runs.length), String(m.medianP50Ms), String(m.medianP99Ms), String(m.medianMaxMs)],
+    ["1 installation", "1", ...ms(r.oneInstallation.latencyMs)],
+  ]);
+  const rows = MINIMUM_GRANT_CALLS.map((call) => [call.route, String(r.calls.warm[call.route] ?? 0), String(call.count)]);
+  for (const route of Object.keys(NOT_PER_GRANT)) rows.push([route, `${r.calls.warm[route] ?? 0} (cold: ${r.calls.cold[route] ?? 0})`, "0"]);
+  rows.push(["total", `${r.calls.warmTotal} (cold: ${r.calls.coldTotal})`, String(minimumTotal())]);
+  table("Calls per grant (warm)", ["operation", "measured", "needed"], rows);
+}
+
+function printLag(r: RevocationLagResult): void {
+  table(`Expiry → DELETE (ms), ${r.config.grants} grants`, ["mode", "p50", "p99", "max"], [
+    ["timers on", ...ms(r.timersOn.lagMs).slice(0, 3)],
+    [`timers off (sweep every ${r.config.sweepIntervalSeconds} s)`, ...ms(r.timersOff.lagMs).slice(0, 3)],
+  ]);
+}
+
+function printSweep(r: SweepThroughputResult): void {
+  table(
+    "jit-access sweep",
+    ["grants", "runs", "wall s", "grants/s", "peak RSS MiB"],
+    r.bySize.map((s) => [String(s.grants), String(s.repeats), String(s.medianWallSeconds), String(s.medianGrantsPerSecond), String(s.medianPeakRssMiB)]),
+  );
+  console.log(`  ${r.growth.sizeRatio}× the grants took ${r.growth.timeRatio}× the time; in one installation ${r.oneInstallationBound.grants} grants need ≥ ${r.oneInstallationBound.deletesSeconds} s of DELETEs and ≥ ${r.oneInstallationBound.allWritesSeconds} s of writes in all`);
+}
+
+function printValidation(r: ValidationThroughputResult): void {
+  table("Validation", ["runs", "PRs/s", "latency p50 ms", "p99 ms", "settled RSS MiB"], [
+    [String(r.runs.length), String(r.medianPullsPerSecond), String(r.medianLatencyP50Ms), String(r.medianLatencyP99Ms), String(r.medianSettledRssMiB)],
+  ]);
+}
+
+function ms(d: Distribution): string[] {
+  return [String(d.p50), String(d.p99), String(d.max)];
+}
+
+function table(title: string, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const line = (cells: string[]) => `  ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join("  ")}`;
+  console.log(`\n  ${title}`);
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}

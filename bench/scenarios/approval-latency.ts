@@ -1,0 +1,194 @@
+/**
+ * Scenario 1 — approval → secret written. The app runs as in production (`node dist/main.js`,
+ * webhooks over HTTP, GitHub API through GHE_HOST) against the simulator on loopback.
+ *
+ * Approvals arrive at a fixed rate, round-robin over the repositories, and each one's latency is
+ * the time from the review webhook's delivery to the secret's PUT as the simulator recorded
+ * them. The same workload runs twice: every repository in ONE installation (GitHub's write
+ * pacing, one write a second per installation, then sets the pace) and each repository in its
+ * own installation (the app's own latency shows). A probe before the many-installation runs
+ * counts the API calls of a cold and of warm grants exactly, one grant at a time.
+ */
+import { startAppProcess } from "../../sim/app-process.js";
+import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { APPROVER, benchCatalog, benchSecretValues, createRepos, ENVIRONMENT, openRequestPulls, type BenchPull, type Layout } from "../lib/fixtures.js";
+import { profileEnv } from "../lib/cpu-profile.js";
+import { RequestWatch, sleep } from "../lib/request-watch.js";
+import { countByRoute, ROUTES, secretKey, secretKeyOf } from "../lib/sim-requests.js";
+import { distribution, median, rounded, type Distribution } from "../lib/stats.js";
+
+export interface ApprovalLatencyConfig {
+  grants: number;
+  repos: number;
+  approvalsPerSecond: number;
+  /** Repetitions of the many-installation run (the one-installation run is paced by GitHub's rule, so once is enough). */
+  repeats: number;
+}
+
+/** In the many-installation runs each installation gets an approval every `repos / approvalsPerSecond` = 5 s. */
+export const APPROVAL_LATENCY_FULL: ApprovalLatencyConfig = { grants: 200, repos: 40, approvalsPerSecond: 8, repeats: 3 };
+export const APPROVAL_LATENCY_QUICK: ApprovalLatencyConfig = { grants: 40, repos: 10, approvalsPerSecond: 2, repeats: 1 };
+
+type Topology = "one-installation" | "many-installations";
+
+interface RunResult {
+  latencyMs: Distribution;
+  /** From the first approval to the last PUT. */
+  wallSeconds: number;
+  /** Grants written per second over that wall time. */
+  grantsPerSecond: number;
+  deliveryFailures: number;
+  /** Only when every handler finished (many installations): calls by operation, per grant. */
+  callsPerGrant?: Record<string, number>;
+}
+
+export interface CallProbe {
+  /** The first grant of a new installation: token, and nothing cached. */
+  cold: Record<string, number>;
+  /** Later grants in the same repository and installation. */
+  warm: Record<string, number>;
+  coldTotal: number;
+  warmTotal: number;
+}
+
+export interface ApprovalLatencyResult {
+  config: ApprovalLatencyConfig;
+  calls: CallProbe;
+  oneInstallation: RunResult;
+  manyInstallations: { runs: RunResult[]; medianP50Ms: number; medianP99Ms: number; medianMaxMs: number };
+}
+
+export async function approvalLatency(
+  config: ApprovalLatencyConfig,
+  log: (line: string) => void,
+  options: { profileDir?: string } = {},
+): Promise<ApprovalLatencyResult> {
+  const perRepo = Math.ceil(config.grants / config.repos);
+  const many: RunResult[] = [];
+  let calls: CallProbe | undefined;
+  for (let i = 0; i < config.repeats; i++) {
+    const layout: Layout = { owners: config.repos, reposPerOwner: 1, prsPerRepo: perRepo };
+    const run = await runOnce("many-installations", layout, config, { probe: i === 0, ...(i === 0 && options.profileDir ? { profileDir: options.profileDir } : {}) });
+    calls ??= run.calls;
+    many.push(run.result);
+    log(`  many installations, run ${i + 1}/${config.repeats}: p50 ${run.result.latencyMs.p50} ms, p99 ${run.result.latencyMs.p99} ms, max ${run.result.latencyMs.max} ms`);
+  }
+  const one = await runOnce("one-installation", { owners: 1, reposPerOwner: config.repos, prsPerRepo: perRepo }, config, { probe: false });
+  log(`  one installation: p50 ${one.result.latencyMs.p50} ms, p99 ${one.result.latencyMs.p99} ms, max ${one.result.latencyMs.max} ms`);
+  return {
+    config,
+    calls: calls!,
+    oneInstallation: one.result,
+    manyInstallations: {
+      runs: many,
+      medianP50Ms: median(many.map((r) => r.latencyMs.p50)),
+      medianP99Ms: median(many.map((r) => r.latencyMs.p99)),
+      medianMaxMs: median(many.map((r) => r.latencyMs.max)),
+    },
+  };
+}
+
+async function runOnce(
+  topology: Topology,
+  layout: Layout,
+  config: ApprovalLatencyConfig,
+  options: { probe: boolean; profileDir?: string },
+): Promise<{ result: RunResult; calls?: CallProbe }> {
+  const sim = await startSimulator({ webhookTimeoutMs: 30 * 60_000 });
+  const secrets = layout.prsPerRepo;
+  const app = await startAppProcess(sim, {
+    catalog: benchCatalog(Math.max(secrets, 3)),
+    env: benchSecretValues(Math.max(secrets, 3)),
+    sweepInterval: "1h",
+    logLevel: "info",
+    ...(options.profileDir ? { env: { ...benchSecretValues(Math.max(secrets, 3)), ...profileEnv(options.profileDir) } } : {}),
+  });
+  let graceful = false;
+  try {
+    const calls = options.probe ? await probeCalls(sim) : undefined;
+    const repos = createRepos(sim, layout);
+    const pulls = (await openRequestPulls(sim, repos, layout.prsPerRepo, { duration: "8h", deliver: false })).slice(0, config.grants);
+    const result = await approveAll(sim, pulls, config.approvalsPerSecond, topology === "many-installations");
+    // Every handler has finished only in the many-installation run; the other still has
+    // comments and labels queued behind GitHub's pacing, which this scenario does not wait for.
+    graceful = topology === "many-installations";
+    return { result, ...(calls ? { calls } : {}) };
+  } finally {
+    await app.stop(graceful ? "SIGTERM" : "SIGKILL");
+    await sim.close();
+  }
+}
+
+/** Submits one approval per pull request at a fixed rate and times each to its secret's PUT. */
+async function approveAll(sim: GitHubSimulator, pulls: BenchPull[], perSecond: number, awaitHandlers: boolean): Promise<RunResult> {
+  const mark = sim.requests.length;
+  const putAt = new Map<string, number>();
+  let labelled = 0;
+  const watch = new RequestWatch(sim, (request) => {
+    if (request.route === ROUTES.addLabels) labelled++;
+    if (request.route !== ROUTES.putSecret || request.status >= 300) return;
+    const key = secretKeyOf(request.path);
+    if (key && !putAt.has(key)) putAt.set(key, request.atMs);
+  });
+  const deliveredAt = new Map<string, number>();
+  let failures = 0;
+  const deliveries: Promise<unknown>[] = [];
+  const start = Date.now();
+  for (const [i, pull] of pulls.entries()) {
+    const due = start + (i * 1000) / perSecond;
+    if (due > Date.now()) await sleep(due - Date.now());
+    // The simulator stamps deliveries to the second, as GitHub does; this is the same instant in ms.
+    deliveredAt.set(secretKey(pull.repo, ENVIRONMENT, pull.secret), Date.now());
+    deliveries.push(
+      sim.submitReview(pull.repo, pull.number, { reviewer: APPROVER, state: "APPROVED" }).catch(() => {
+        failures++;
+      }),
+    );
+    watch.poll();
+  }
+  await watch.until(() => putAt.size >= pulls.length, { timeoutMs: 20 * 60_000, intervalMs: 50, what: "every secret's PUT" });
+  const latencies = [...deliveredAt].map(([key, at]) => putAt.get(key)! - at);
+  const firstDelivery = Math.min(...deliveredAt.values());
+  const wallSeconds = (Math.max(...putAt.values()) - firstDelivery) / 1000;
+  const result: RunResult = {
+    latencyMs: rounded(distribution(latencies)),
+    wallSeconds: Number(wallSeconds.toFixed(1)),
+    grantsPerSecond: Number((pulls.length / wallSeconds).toFixed(2)),
+    deliveryFailures: failures,
+  };
+  if (awaitHandlers) {
+    // Probot answers a delivery after 9 s even if its handler still runs, so wait for the last
+    // write of every grant (the label) instead of the answers.
+    await watch.until(() => labelled >= pulls.length, { timeoutMs: 20 * 60_000, intervalMs: 50, what: "every grant's label" });
+    await Promise.all(deliveries);
+    result.deliveryFailures = failures;
+    result.callsPerGrant = perGrant(countByRoute(sim.requests.slice(mark)), pulls.length);
+  }
+  return result;
+}
+
+/**
+ * Exact calls per grant: three request pull requests in a fresh repository of a fresh
+ * installation, approved one after another; each approval's calls are those between its
+ * delivery and the app's answer (Probot answers once the handler, writes included, is done).
+ */
+async function probeCalls(sim: GitHubSimulator): Promise<CallProbe> {
+  const repos = createRepos(sim, { owners: 1, reposPerOwner: 1, prsPerRepo: 3, prefix: "probe" });
+  const pulls = await openRequestPulls(sim, repos, 3, { duration: "8h", deliver: false });
+  const perApproval: Record<string, number>[] = [];
+  for (const pull of pulls) {
+    const mark = sim.requests.length;
+    await sim.submitReview(pull.repo, pull.number, { reviewer: APPROVER, state: "APPROVED" });
+    await sim.waitFor(() => sim.labels(pull.repo, pull.number).length > 0, { timeoutMs: 30_000, description: "the grant's label" });
+    await sleep(200); // nothing should follow the label; wait a little to be sure
+    perApproval.push(countByRoute(sim.requests.slice(mark)));
+  }
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  const cold = perApproval[0]!;
+  const warm = perApproval[perApproval.length - 1]!;
+  return { cold, warm, coldTotal: total(cold), warmTotal: total(warm) };
+}
+
+function perGrant(counts: Record<string, number>, grants: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([route, n]) => [route, Number((n / grants).toFixed(2))]));
+}
