@@ -50,8 +50,7 @@ describe("a webhook without the right signature", () => {
   ])("is refused (%s) and changes nothing", async (_name, send) => {
     const before = world.sim.requests.length;
     const status = await send();
-    expect(status).toBeGreaterThanOrEqual(400);
-    expect(status).toBeLessThan(500);
+    expect(status).toBe(400);
     expect(world.sim.requests.slice(before)).toEqual([]);
     expect(world.sim.checkRuns(REPO, { headSha })).toEqual([]);
   });
