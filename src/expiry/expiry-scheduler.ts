@@ -18,6 +18,7 @@ export class ExpiryScheduler {
   readonly #inFlight = new Set<string>();
   #sweepTimer: TimerHandle | null = null;
   #sweeping: Promise<SweepResult> | null = null;
+  #retrying: Promise<number> | null = null;
   #stopped = true;
 
   constructor(deps: LifecycleDeps, log: Log, intervalMs: number) {
@@ -82,16 +83,32 @@ export class ExpiryScheduler {
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
+    // The next tick comes an interval from now, however long this one takes: a sweep that waits
+    // minutes for paced writes (a backlog at start-up) must not leave the grants that fall due
+    // meanwhile without their exact timers. Overlapping ticks share the sweep and the retries.
+    this.#sweepTimer = this.#deps.clock.setTimer(() => void this.#tick(), this.#intervalMs);
     try {
+      await this.#armTimers({ includeDue: false });
       const result = await this.sweep();
       if (result.due > 0) this.#log.info({ ...result }, "sweep done");
-      await retryDeferredGrants(this.#deps, this.#log);
-      const soon = await this.#deps.store.expiringBy(new Date(this.#deps.clock.now() + this.#intervalMs));
-      for (const grant of soon) this.track(grant);
+      this.#retrying ??= retryDeferredGrants(this.#deps, this.#log).finally(() => {
+        this.#retrying = null;
+      });
+      await this.#retrying;
+      await this.#armTimers({ includeDue: true });
     } catch (error) {
       this.#log.error({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep failed; retrying at the next interval");
     }
-    if (this.#stopped) return;
-    this.#sweepTimer = this.#deps.clock.setTimer(() => void this.#tick(), this.#intervalMs);
+  }
+
+  /**
+   * Arms timers for the grants due before the next tick. Grants already due are the sweep's (it
+   * bounds how many run at once), so before the sweep they are left out; after it, any it left
+   * are armed too.
+   */
+  async #armTimers({ includeDue }: { includeDue: boolean }): Promise<void> {
+    const now = this.#deps.clock.now();
+    const soon = await this.#deps.store.expiringBy(new Date(now + this.#intervalMs));
+    for (const grant of soon) if (includeDue || grant.expiresAt.getTime() > now) this.track(grant);
   }
 }
