@@ -39,9 +39,16 @@ export async function sendWithTimeout<T>(
   try {
     return await send(options);
   } catch (error) {
-    if (deadline.signal.aborted && !callerSignal?.aborted) throw new RequestTimeoutError(options.method, options.url, timeoutMs, { cause: error });
+    // An answer that arrived (even just before the deadline) is GitHub's, not a timeout.
+    if (deadline.signal.aborted && !callerSignal?.aborted && !hasResponse(error)) {
+      throw new RequestTimeoutError(options.method, options.url, timeoutMs, { cause: error });
+    }
     throw error;
   } finally {
     timer.cancel();
   }
+}
+
+function hasResponse(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "response" in error && error.response !== undefined;
 }
