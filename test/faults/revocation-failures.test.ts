@@ -28,9 +28,9 @@ afterEach(async () => {
   stage = undefined;
 });
 
-/** A ten-minute grant, written; the clock stands just before its expiry. */
-async function grantedForTenMinutes(): Promise<Stage & { expiresAt: number }> {
-  stage = await stageRequest({ duration: "10m" });
+/** A two-minute grant, written and reported. */
+async function grantedForTwoMinutes(): Promise<Stage & { expiresAt: number }> {
+  stage = await stageRequest({ duration: "2m" });
   const review = approveRequest(stage);
   const grant = await runUntilGranted(stage);
   await review;
@@ -54,7 +54,7 @@ describe("a DELETE that keeps failing", () => {
   ];
 
   it.each(cases)("answered $what: the grant stays live and due with backoff, the PR is warned, and the secret is deleted once GitHub recovers", async ({ fault }) => {
-    const s = await grantedForTenMinutes();
+    const s = await grantedForTwoMinutes();
     const { app } = s;
     const id = app.sim.faults.add(fault);
 
@@ -79,7 +79,7 @@ describe("a DELETE that keeps failing", () => {
 
 describe("a DELETE that fails briefly", () => {
   it("a secondary rate limit delays the DELETE by retry-after; the grant ends without a failed attempt", async () => {
-    const s = await grantedForTenMinutes();
+    const s = await grantedForTwoMinutes();
     const { app } = s;
     app.sim.faults.add({ method: "DELETE", path: SECRET_PATH, status: 403, headers: { "retry-after": "9" }, times: 1 });
     await runUntilExpired(s);
@@ -91,7 +91,7 @@ describe("a DELETE that fails briefly", () => {
   });
 
   it("one that never answers is abandoned after 30 s of app time, and the next attempt deletes the secret", async () => {
-    const s = await grantedForTenMinutes();
+    const s = await grantedForTwoMinutes();
     const { app } = s;
     app.sim.faults.add({ method: "DELETE", path: SECRET_PATH, hang: true, times: 1 });
     await runUntilExpired(s, { ignore: hungAt(SECRET_PATH, "DELETE") });
@@ -106,7 +106,7 @@ describe("a DELETE that fails briefly", () => {
   });
 
   it("an installation token GitHub no longer accepts is replaced, and the secret is deleted at expiry", async () => {
-    const s = await grantedForTenMinutes();
+    const s = await grantedForTwoMinutes();
     const { app } = s;
     app.sim.faults.expireTokens(INSTALLATION);
     await app.runUntil(() => requestsTo(app, SECRET_PATH, "DELETE").some((r) => r.status === 401), { maxMs: 900_000, what: "the refused DELETE" });
