@@ -97,6 +97,20 @@ describe("a single failure is absorbed without deferring", () => {
     await review;
   });
 
+  it("a primary rate limit (429) holds the PUT until the reset GitHub named", async () => {
+    stage = await stageRequest();
+    const { app } = stage;
+    const reset = Math.ceil(app.clock.now() / 1000) + 30;
+    app.sim.faults.add({ method: "PUT", path: SECRET_PATH, status: 429, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) }, times: 1 });
+    const review = approveRequest(stage);
+    await runUntilGranted(stage);
+
+    const [limited, accepted] = requestsTo(app, SECRET_PATH, "PUT");
+    expect([limited?.status, accepted?.status]).toEqual([429, 201]);
+    expect(accepted!.at).toBeGreaterThanOrEqual(reset * 1000);
+    await review;
+  });
+
   it("a secondary rate limit pauses the installation's writes for retry-after, then the PUT is sent again", async () => {
     stage = await stageRequest();
     const { app } = stage;

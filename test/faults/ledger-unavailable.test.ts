@@ -28,6 +28,7 @@ let stage: Stage | undefined;
 let store: LedgerStore | undefined;
 let dir: string | undefined;
 afterEach(async () => {
+  expect(stage?.app.sim.violations ?? []).toEqual([]);
   await stage?.app.close();
   await store?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
