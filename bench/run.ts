@@ -14,6 +14,7 @@
  * given, so latest.json always holds a full, unprofiled run. Benchmarks never assert anything.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { newestProfile, summariseProfile, type ProfileSummary } from "./lib/cpu-profile.js";
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const options = parseOptions(argv);
   const started = new Date();
   const machine = machineInfo();
+  const loadAtStart = Number(loadavg()[0]!.toFixed(2));
   const command = `npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`;
   console.log(`jit-access benchmarks — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}`);
   console.log(`${command} (${options.quick ? "quick" : "full"} sizes), started ${started.toISOString()}\n`);
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
     command,
     mode: options.quick ? "quick" : "full",
     machine,
+    /** 1-minute load average at the start and end: other work on the machine skews the figures. */
+    loadAverage: { start: loadAtStart, end: Number(loadavg()[0]!.toFixed(2)) },
     durationSeconds: Math.round((Date.now() - started.getTime()) / 1000),
     scenarios,
     ...(Object.keys(profiles).length > 0 ? { profiles } : {}),

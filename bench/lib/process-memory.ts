@@ -19,7 +19,11 @@ export function readMemory(pid: number): MemorySample | null {
     throw error;
   }
   const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN);
-  return { rssMiB: mib(kib("VmRSS")), peakMiB: mib(kib("VmHWM")) };
+  const rss = kib("VmRSS");
+  const peak = kib("VmHWM");
+  // An exiting (zombie) process has a status without memory lines.
+  if (!Number.isFinite(rss) || !Number.isFinite(peak)) return null;
+  return { rssMiB: mib(rss), peakMiB: mib(peak) };
 }
 
 /** Samples a process every `intervalMs` until `stop()`; returns every RSS sample and the peak. */
