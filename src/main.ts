@@ -53,8 +53,6 @@ async function main(): Promise<void> {
     },
     { Octokit },
   );
-  await (scheduler as ExpiryScheduler | null)?.start();
-
   const stop = async (signal: string): Promise<void> => {
     (scheduler as ExpiryScheduler | null)?.stop();
     try {
@@ -67,6 +65,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  // The first sweep can take a while with a backlog of paced writes; a stop signal is honoured meanwhile.
+  await (scheduler as ExpiryScheduler | null)?.start();
 }
 
 main().catch((error: unknown) => {

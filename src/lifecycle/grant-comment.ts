@@ -26,7 +26,9 @@ export function grantComment(
   }
   if (failed.length > 0) {
     parts.push("**Access could not be granted** for:", list(failed));
-    parts.push("Nothing was written for these. Once the cause is fixed, push a commit or ask for a fresh approval to try again.");
+    parts.push(
+      "Nothing was written for these. Once the cause is fixed, push a new commit to this pull request (an empty one will do: `git commit --allow-empty`) and have it approved again.",
+    );
   }
   if (deferred.length > 0) {
     parts.push("**Access is delayed** for:", list(deferred));
