@@ -56,22 +56,24 @@ export interface PendingEnd {
   actor: string;
 }
 
-export interface NewGrant {
-  installationId: number;
-  owner: string;
-  repo: string;
-  environment: string;
-  secret: string;
-  requester: Person;
-  prNumber: number;
-  headSha: string;
-  approvers: Person[];
-  reason: string;
-  durationMs: number;
-  requestKey: string;
-  createdAt: Date;
-  expiresAt: Date;
-}
+/** What the grant flow writes ahead of the secret; the ledger adds id, state and the rest. */
+export type NewGrant = Pick<
+  Grant,
+  | "installationId"
+  | "owner"
+  | "repo"
+  | "environment"
+  | "secret"
+  | "requester"
+  | "prNumber"
+  | "headSha"
+  | "approvers"
+  | "reason"
+  | "durationMs"
+  | "requestKey"
+  | "createdAt"
+  | "expiresAt"
+>;
 
 export type AuditAction =
   | "validated"
