@@ -41,8 +41,15 @@ function printLag(r: RevocationLagResult): void {
 function printSweep(r: SweepThroughputResult): void {
   table(
     "jit-access sweep",
-    ["grants", "runs", "wall s", "grants/s", "peak RSS MiB"],
-    r.bySize.map((s) => [String(s.grants), String(s.repeats), String(s.medianWallSeconds), String(s.medianGrantsPerSecond), String(s.medianPeakRssMiB)]),
+    ["grants", "runs", "wall s", "last DELETE s", "grants/s", "peak RSS MiB"],
+    r.bySize.map((s) => [
+      String(s.grants),
+      String(s.repeats),
+      String(s.medianWallSeconds),
+      String(s.medianDeletesDoneSeconds),
+      String(s.medianGrantsPerSecond),
+      String(s.medianPeakRssMiB),
+    ]),
   );
   console.log(`  ${r.growth.sizeRatio}× the grants took ${r.growth.timeRatio}× the time; in one installation ${r.oneInstallationBound.grants} grants need ≥ ${r.oneInstallationBound.deletesSeconds} s of DELETEs and ≥ ${r.oneInstallationBound.allWritesSeconds} s of writes in all`);
 }

@@ -36,6 +36,8 @@ export interface SweepRun {
   grants: number;
   installations: number;
   wallSeconds: number;
+  /** From the start of the command to its last secret DELETE: how long any secret outlived its grant. */
+  deletesDoneSeconds: number;
   grantsPerSecond: number;
   peakRssMiB: number;
   apiCalls: number;
@@ -48,7 +50,14 @@ export interface SweepRun {
 export interface SweepThroughputResult {
   config: SweepThroughputConfig;
   runs: SweepRun[];
-  bySize: { grants: number; repeats: number; medianWallSeconds: number; medianGrantsPerSecond: number; medianPeakRssMiB: number }[];
+  bySize: {
+    grants: number;
+    repeats: number;
+    medianWallSeconds: number;
+    medianDeletesDoneSeconds: number;
+    medianGrantsPerSecond: number;
+    medianPeakRssMiB: number;
+  }[];
   /** Wall time at the largest size over wall time at the smallest, next to the ratio of sizes. */
   growth: { sizeRatio: number; timeRatio: number };
   /** What GitHub's pacing alone imposes in ONE installation (calculated, not run). */
@@ -68,7 +77,10 @@ export async function sweepThroughput(
       const profileDir = size === largest && options.profileDir ? options.profileDir : undefined;
       const run = await sweepOnceWith(size, config.grantsPerInstallation, profileDir);
       runs.push(run);
-      log(`  ${size} grants over ${run.installations} installations: ${run.wallSeconds} s, ${run.grantsPerSecond} grants/s, peak RSS ${run.peakRssMiB} MiB (${run.output})`);
+      log(
+        `  ${size} grants over ${run.installations} installations: ${run.wallSeconds} s (last DELETE at ${run.deletesDoneSeconds} s), ` +
+          `${run.grantsPerSecond} grants/s, peak RSS ${run.peakRssMiB} MiB (${run.output})`,
+      );
     }
   }
   const bySize = config.sizes.map((grants) => {
@@ -77,6 +89,7 @@ export async function sweepThroughput(
       grants,
       repeats: mine.length,
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),
+      medianDeletesDoneSeconds: median(mine.map((r) => r.deletesDoneSeconds)),
       medianGrantsPerSecond: median(mine.map((r) => r.grantsPerSecond)),
       medianPeakRssMiB: median(mine.map((r) => r.peakRssMiB)),
     };
@@ -111,13 +124,16 @@ async function sweepOnceWith(grants: number, perInstallation: number, profileDir
     copyFileSync(seeded, ledger);
 
     const mark = sim.requests.length;
+    const startedAt = Date.now();
     const cli = await runCli(sim, ["sweep"], { DATABASE_URL: `sqlite:${ledger}`, ...(profileDir ? profileEnv(profileDir) : {}) });
     const requests = sim.requests.slice(mark);
     const calls = countByRoute(requests);
+    const lastDelete = Math.max(...requests.filter((r) => r.route === ROUTES.deleteSecret).map((r) => r.atMs));
     return {
       grants: pulls.length,
       installations,
       wallSeconds: cli.wallSeconds,
+      deletesDoneSeconds: Number(((lastDelete - startedAt) / 1000).toFixed(1)),
       grantsPerSecond: Number((pulls.length / cli.wallSeconds).toFixed(1)),
       peakRssMiB: cli.peakRssMiB,
       apiCalls: requests.length,
