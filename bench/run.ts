@@ -3,7 +3,7 @@
  * npm script), then runs every scenario, prints a summary and writes the figures with the
  * machine, Node version, date and command to bench/results/latest.json.
  *
- *   npm run bench                                  all scenarios, full size (about 15 minutes on 2 cores)
+ *   npm run bench                                  all scenarios, full size (about 14 minutes on 2 cores)
  *   npm run bench -- --quick                       smaller sizes, one repetition (about 6 minutes)
  *   npm run bench -- --scenario revocation-lag     one scenario (combine with --quick)
  *   npm run bench -- --profile DIR                 also CPU-profile the app in scenarios 1 and 4 and the CLI
