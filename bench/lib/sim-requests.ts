@@ -39,14 +39,3 @@ export function secretKeyOf(path: string): string | null {
 export function secretKey(repo: string, environment: string, secret: string): string {
   return `${repo.toLowerCase()} ${environment.toLowerCase()} ${secret.toUpperCase()}`;
 }
-
-/** The first request per secret key for `route`, at its arrival time (ms). */
-export function firstTimesBySecret(requests: readonly RecordedRequest[], route: string): Map<string, number> {
-  const times = new Map<string, number>();
-  for (const request of requests) {
-    if (request.route !== route) continue;
-    const key = secretKeyOf(request.path);
-    if (key && !times.has(key)) times.set(key, request.atMs);
-  }
-  return times;
-}
