@@ -22,7 +22,19 @@ export interface PullRequestInfo {
 export interface RepositoryInfo {
   defaultBranch: string;
   fullName: string;
+  owner: string;
+  name: string;
 }
+
+export interface EnvironmentInfo {
+  name: string;
+  /** Types of the environment's protection rules: "required_reviewers", "wait_timer", "branch_policy", a custom rule's type. */
+  protectionRules: string[];
+  /** A deployment branch policy restricts which branches may deploy. */
+  branchPolicy: boolean;
+}
+
+type RawEnvironment = { name: string; protection_rules?: { type: string }[]; deployment_branch_policy?: unknown };
 
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
@@ -48,7 +60,7 @@ export class RepoClient {
 
   async repository(): Promise<RepositoryInfo> {
     const { data } = await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
-    return { defaultBranch: data.default_branch, fullName: data.full_name };
+    return { defaultBranch: data.default_branch, fullName: data.full_name, owner: data.owner.login, name: data.name };
   }
 
   /**
@@ -116,20 +128,68 @@ export class RepoClient {
   }
 
   async environments(): Promise<string[]> {
+    return (await this.environmentList()).map((e) => e.name);
+  }
+
+  /** The repository's Actions environments with whether each is protected; none when the list is not found. */
+  async environmentList(): Promise<EnvironmentInfo[]> {
     try {
-      const names: string[] = [];
+      const found: EnvironmentInfo[] = [];
       for await (const page of this.#octokit.paginate.iterator(this.#octokit.rest.repos.getAllEnvironments, {
         owner: this.owner,
         repo: this.repo,
         per_page: 100,
       })) {
-        const data = page.data as unknown as { environments?: { name: string }[] } | { name: string }[];
+        const data = page.data as unknown as { environments?: RawEnvironment[] } | RawEnvironment[];
         const list = Array.isArray(data) ? data : (data.environments ?? []);
-        names.push(...list.map((e) => e.name));
+        found.push(
+          ...list.map((e) => ({
+            name: e.name,
+            protectionRules: (e.protection_rules ?? []).map((rule) => rule.type),
+            branchPolicy: e.deployment_branch_policy != null,
+          })),
+        );
       }
-      return names;
+      return found;
     } catch (error) {
       if (statusOf(error) === 404) return [];
+      throw error;
+    }
+  }
+
+  /**
+   * The merge base of the PR's base and head (what GitHub diffs "Files changed" against), from
+   * the compare API's `merge_base_commit`. One commit per page: only the merge base is read.
+   */
+  async mergeBase(baseSha: string, headSha: string): Promise<string> {
+    const { data } = await this.#octokit.rest.repos.compareCommitsWithBasehead({
+      owner: this.owner,
+      repo: this.repo,
+      basehead: `${baseSha}...${headSha}`,
+      per_page: 1,
+    });
+    return data.merge_base_commit.sha;
+  }
+
+  /** The team's permission on this repository (inherited through a parent team too); none when it has no access. */
+  async teamPermission(org: string, slug: string): Promise<Permission> {
+    try {
+      const { data } = await this.#octokit.rest.teams.checkPermissionsForRepoInOrg({
+        org,
+        team_slug: slug,
+        owner: this.owner,
+        repo: this.repo,
+        mediaType: { format: "repository+json" },
+      });
+      const permissions = (data as { permissions?: Record<string, boolean> } | undefined)?.permissions;
+      if (permissions === undefined) return "none";
+      if (permissions.admin) return "admin";
+      if (permissions.maintain) return "maintain";
+      if (permissions.push) return "write";
+      if (permissions.triage) return "triage";
+      return permissions.pull ? "read" : "none";
+    } catch (error) {
+      if (statusOf(error) === 404) return "none";
       throw error;
     }
   }

@@ -1,6 +1,7 @@
 import type { Grant } from "../ledger/store.js";
 import { RepoClient } from "../github/repo-client.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
+import { LABELS } from "./labels.js";
 import { escapeMarkdown } from "./markdown.js";
 
 export type EndKind = "expired" | "revoked";
@@ -21,7 +22,7 @@ export type RevokeOutcome =
   | { kind: "not-live"; grant: Grant }
   | { kind: "retry"; grant: Grant; error: string; nextAttemptAt: Date };
 
-export const LABELS = { granted: "jit:granted", expired: "jit:expired", revoked: "jit:revoked" } as const;
+export { LABELS } from "./labels.js";
 
 /** After this many failed attempts the PR is told that the secret is still present. */
 export const WARN_AFTER_ATTEMPTS = 3;

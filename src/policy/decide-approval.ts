@@ -105,6 +105,18 @@ export function decideApproval(input: ApprovalInput): ApprovalDecision {
   return { approved, approvers, required, summary, ignored };
 }
 
+/**
+ * Reviewers who could count under the rules above, before ownership is known: their latest
+ * verdict is APPROVED on `headSha` and they are not the author. Only these need their team
+ * membership looked up, so a review that cannot change the decision costs no call.
+ */
+export function approvalCandidates(input: Pick<ApprovalInput, "reviews" | "author" | "headSha">): Reviewer[] {
+  const { verdicts } = latestVerdicts(input.reviews);
+  return [...verdicts.values()]
+    .filter(({ reviewer, review }) => reviewer.id !== input.author.id && review.state.toUpperCase() === "APPROVED" && review.commit_id === input.headSha)
+    .map(({ reviewer }) => reviewer);
+}
+
 /** Each reviewer's latest verdict, keyed by user id, in the order reviewers first gave one. */
 function latestVerdicts(reviews: readonly Review[]): {
   verdicts: Map<number, { reviewer: Reviewer; review: Review }>;

@@ -41,15 +41,14 @@ function gather(gh: GitHubMock, head: string | null, base: string | null = null)
     .file("jit-requests.yml", BASE, base);
 }
 
-function policyReads(gh: GitHubMock): GitHubMock {
-  return gh.environments(["production", "staging"]).permission("alice", "write");
+/** The reads of an evaluation whose requests file changed: everything the decision may need. */
+function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[1] = []): GitHubMock {
+  return gh.environments(["production", "staging"]).permission("alice", "write").file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
 }
 
 /** The reads of an evaluation that gets as far as the approval decision, for a valid request. */
 function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[]): GitHubMock {
-  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
-    .file(".github/CODEOWNERS", "main", CODEOWNERS)
-    .reviews(7, reviews);
+  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST), reviews);
 }
 
 function assertNoValueLeaked(gh: GitHubMock): void {
@@ -212,7 +211,9 @@ describe("a pull request that edits jit-requests.yml", () => {
 
   it("reads CODEOWNERS from the default branch only, not from the pull request", async () => {
     // The PR's head adds alice as owner; the default branch has none: nothing can be approved.
-    const gh = policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST))
+    const gh = gather(new GitHubMock("acme", "api"), VALID_REQUEST)
+      .environments(["production", "staging"])
+      .permission("alice", "write")
       .file(".github/CODEOWNERS", "main", null)
       .file("CODEOWNERS", "main", null)
       .file("docs/CODEOWNERS", "main", null)

@@ -1,0 +1,95 @@
+/**
+ * Apply: the writes a decision calls for, in the write-ahead order of DESIGN.md: audit and
+ * ledger rows first, then GitHub (secrets, then the check run, then comments and labels).
+ */
+import type { RepoClient } from "../github/repo-client.js";
+import type { Grant } from "../ledger/store.js";
+import { grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
+import type { Decision } from "./decide-pull-request.js";
+import type { LifecycleDeps, Log } from "./deps.js";
+import { grantComment } from "./grant-comment.js";
+import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
+import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
+import { LABELS } from "./labels.js";
+
+export interface ApplyContext {
+  installationId: number;
+  client: RepoClient;
+  prNumber: number;
+  log: Log;
+}
+
+export type Evaluation =
+  | { kind: "closed" }
+  | { kind: "untouched" }
+  | { kind: "policy-error"; message: string }
+  | { kind: "invalid"; problems: number }
+  | { kind: "removal-only" }
+  | { kind: "waiting"; decision: Extract<Decision, { kind: "waiting" }>["approval"] }
+  | { kind: "granted"; outcomes: GrantOutcome[] };
+
+export async function applyDecision(deps: LifecycleDeps, ctx: ApplyContext, decision: Decision): Promise<Evaluation> {
+  const { client } = ctx;
+  switch (decision.kind) {
+    case "closed":
+    case "untouched":
+      return { kind: decision.kind };
+    case "policy-error":
+      await client.createCheckRun(decision.check);
+      return { kind: "policy-error", message: decision.message };
+    case "removal-only":
+      await client.createCheckRun(decision.check);
+      return { kind: "removal-only" };
+    case "invalid":
+      await client.createCheckRun(decision.check);
+      await deps.store.appendAudit(decision.audit);
+      return { kind: "invalid", problems: decision.problems.length };
+    case "waiting":
+      await client.createCheckRun(decision.check);
+      await deps.store.appendAudit(decision.audit);
+      return { kind: "waiting", decision: decision.approval };
+    case "approved":
+      return grant(deps, ctx, decision);
+  }
+}
+
+async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<Decision, { kind: "approved" }>): Promise<Evaluation> {
+  const { grant: planned } = decision;
+  let outcomes: GrantOutcome[];
+  try {
+    await ledgerWrite(() => deps.store.appendAudit(decision.audit));
+    outcomes = await grantRequests(
+      deps,
+      { installationId: ctx.installationId, client: ctx.client, prNumber: ctx.prNumber, headSha: planned.headSha, requester: planned.requester, approvers: planned.approvers, log: ctx.log },
+      planned.requests,
+    );
+  } catch (error) {
+    if (!(error instanceof LedgerUnavailableError)) throw error;
+    ctx.log.error({ error: error.message }, "the ledger could not record an approval; nothing was written to GitHub");
+    outcomes = unrecorded(planned.requests, error);
+  }
+  await reportGrants(deps, ctx, planned.headSha, outcomes);
+  return { kind: "granted", outcomes };
+}
+
+async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[]): Promise<void> {
+  const { client, log } = ctx;
+  const now = deps.clock.now();
+  const granted: Grant[] = outcomes.filter((o) => o.kind === "granted").map((o) => o.grant);
+  const problem = (...kinds: GrantOutcome["kind"][]) =>
+    outcomes
+      .filter((o): o is Extract<GrantOutcome, { why: string }> => kinds.includes(o.kind))
+      .map((o) => ("grant" in o ? { secret: o.grant.secret, environment: o.grant.environment, why: o.why } : { secret: o.secret, environment: o.environment, why: o.why }));
+  const failed = problem("failed", "unrecorded");
+  const deferred = problem("deferred");
+  if (granted.length === 0 && failed.length === 0 && deferred.length === 0) return; // a redelivery: all done already
+  await client.createCheckRun(
+    failed.length > 0 ? grantFailedCheck(headSha, failed) : deferred.length > 0 ? grantDeferredCheck(headSha, deferred) : grantedCheck(headSha, granted, now),
+  );
+  try {
+    await client.comment(ctx.prNumber, grantComment({ granted, failed, deferred }, now, deps.actionRef));
+    if (granted.length > 0) await client.addLabels(ctx.prNumber, [LABELS.granted]);
+  } catch (error) {
+    log.warn({ pr: ctx.prNumber, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not comment on the pull request");
+  }
+}

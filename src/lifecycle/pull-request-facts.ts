@@ -1,0 +1,50 @@
+import type { FileContent, Permission, PullRequestInfo, RepositoryInfo } from "../github/repo-client.js";
+import type { Owner } from "../policy/codeowners.js";
+import type { Review } from "../policy/decide-approval.js";
+import type { RepoConfig } from "../policy/repo-config.js";
+
+/**
+ * Everything the decision about one pull request rests on, read from GitHub by
+ * `gatherPullRequest` and judged by `decidePullRequest`. Plain data: no client, no clock.
+ * Later parts are absent when an earlier one already settles the outcome (a closed PR needs no
+ * files; a file the PR does not change needs no reviews), so that such events cost few calls.
+ */
+export interface PullRequestFacts {
+  repository: RepositoryInfo;
+  pr: PullRequestInfo;
+  /** Absent when the PR is closed. */
+  files?: RequestFileFacts;
+  /** Absent when the requests file is unchanged or the policy could not be read. */
+  approval?: ApprovalFacts;
+}
+
+export interface RequestFileFacts {
+  /** The repository config from the default branch, or why it could not be read. */
+  policy: { ok: true; repoConfig: RepoConfig } | { ok: false; message: string };
+  /** The requests file's path: the config's, or the default when the config is unreadable. */
+  path: string;
+  /** The file at the PR's head and base; null where it does not exist. */
+  head: FileContent | null;
+  base: FileContent | null;
+}
+
+export interface ApprovalFacts {
+  /** The repository's Actions environments. */
+  environments: string[];
+  authorPermission: Permission;
+  /** Code owners of the requests file, from CODEOWNERS on the default branch. */
+  owners: Owner[];
+  /** The PR's reviews, oldest first. */
+  reviews: Review[];
+  /** `org/slug` (lower case) → ids of the reviewers who could count and are active members. */
+  teamMembers: Map<string, Set<number>>;
+}
+
+/**
+ * Does the PR change the requests file? Compared by text and size: a file over the size cap is
+ * not downloaded (empty text), so two different oversized files differ only in size, if at all.
+ */
+export function requestsFileChanged(files: Pick<RequestFileFacts, "head" | "base">): boolean {
+  const { head, base } = files;
+  return (head?.text ?? null) !== (base?.text ?? null) || (head?.size ?? -1) !== (base?.size ?? -1);
+}

@@ -1,0 +1,154 @@
+import { describe, expect, it } from "@jest/globals";
+import type { FileContent } from "../../src/github/repo-client.js";
+import { decidePullRequest, type Decision } from "../../src/lifecycle/decide-pull-request.js";
+import type { ApprovalFacts, PullRequestFacts } from "../../src/lifecycle/pull-request-facts.js";
+import type { Review } from "../../src/policy/decide-approval.js";
+import { parseCatalog } from "../../src/policy/load-catalog.js";
+
+/** The decision is pure: each case is facts in, decision out, with no GitHub and no ledger. */
+const catalog = parseCatalog(
+  `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/api"]
+    environments: [production]
+    max_duration: 4h
+  PAYMENTS_KEY:
+    source: env:PAYMENTS_KEY
+    repositories: ["acme/api"]
+    environments: [production]
+    max_duration: 1h
+    approvals: 2
+`,
+  "catalog.yml",
+);
+
+const HEAD = "a".repeat(40);
+const OLD = "c".repeat(40);
+const NOW = Date.parse("2026-06-01T12:00:00Z");
+const alice = { id: 101, login: "alice" };
+const bob = { id: 202, login: "bob" };
+const carol = { id: 303, login: "carol" };
+const dave = { id: 404, login: "dave" };
+
+const REQUEST = `requests:
+  - secret: PROD_DB_URL
+    environment: production
+    duration: 2h
+    reason: "INC-4211: inspect stuck migrations"
+`;
+const TWO_APPROVALS = `requests:
+  - secret: PAYMENTS_KEY
+    environment: production
+    duration: 30m
+    reason: "INC-4212: refund stuck payments"
+`;
+
+const file = (text: string): FileContent => ({ text, size: Buffer.byteLength(text) });
+const approve = (user: { id: number; login: string }, commit = HEAD, state = "APPROVED"): Review => ({ id: user.id * 10, user, state, commit_id: commit });
+
+function facts(over: {
+  state?: "open" | "closed";
+  head?: string | null;
+  base?: string | null;
+  headSize?: number;
+  policy?: { ok: false; message: string };
+  approval?: Partial<ApprovalFacts>;
+  fork?: boolean;
+}): PullRequestFacts {
+  const head = over.head === undefined ? REQUEST : over.head;
+  const base = over.base === undefined ? null : over.base;
+  return {
+    repository: { defaultBranch: "main", fullName: "acme/api", owner: "acme", name: "api" },
+    pr: {
+      number: 7,
+      state: over.state ?? "open",
+      merged: false,
+      headSha: HEAD,
+      headRepoFullName: over.fork ? "alice/api" : "acme/api",
+      baseRef: "main",
+      baseSha: "b".repeat(40),
+      author: alice,
+    },
+    files: {
+      policy: over.policy ?? { ok: true, repoConfig: { requestsFile: "jit-requests.yml" } },
+      path: "jit-requests.yml",
+      head: head === null ? null : over.headSize === undefined ? file(head) : { text: "", size: over.headSize },
+      base: base === null ? null : file(base),
+    },
+    approval: {
+      environments: ["production"],
+      authorPermission: "write",
+      owners: [{ kind: "user", login: "bob" }, { kind: "user", login: "carol" }, { kind: "team", org: "acme", slug: "dba" }],
+      reviews: [],
+      teamMembers: new Map([["acme/dba", new Set([dave.id])]]),
+      ...over.approval,
+    },
+  };
+}
+
+const decide = (f: PullRequestFacts): Decision => decidePullRequest(f, { catalog, now: NOW, trigger: "test" });
+
+describe("decidePullRequest", () => {
+  const cases: { name: string; facts: PullRequestFacts; kind: Decision["kind"]; approvers?: string[] }[] = [
+    { name: "a closed pull request", facts: facts({ state: "closed" }), kind: "closed" },
+    { name: "a file the PR does not change", facts: facts({ head: REQUEST, base: REQUEST }), kind: "untouched" },
+    { name: "no requests file on either side", facts: facts({ head: null, base: null }), kind: "untouched" },
+    { name: "an unreadable repository config", facts: facts({ policy: { ok: false, message: "bad config" } }), kind: "policy-error" },
+    { name: "a secret that is not in the catalog", facts: facts({ head: REQUEST.replace("PROD_DB_URL", "NOPE") }), kind: "invalid" },
+    { name: "a request from a fork", facts: facts({ fork: true }), kind: "invalid" },
+    { name: "an author without write permission", facts: facts({ approval: { authorPermission: "read" } }), kind: "invalid" },
+    { name: "an environment the repository lacks", facts: facts({ approval: { environments: ["staging"] } }), kind: "invalid" },
+    { name: "a file over the size cap", facts: facts({ headSize: 10 * 1024 * 1024 }), kind: "invalid" },
+    { name: "only removals", facts: facts({ head: "requests: []\n", base: REQUEST }), kind: "removal-only" },
+    { name: "no review yet", facts: facts({}), kind: "waiting" },
+    { name: "the author's own approval", facts: facts({ approval: { reviews: [approve(alice)], owners: [{ kind: "user", login: "alice" }] } }), kind: "waiting" },
+    { name: "an approval of an older commit", facts: facts({ approval: { reviews: [approve(bob, OLD)] } }), kind: "waiting" },
+    { name: "an approval by someone who owns nothing", facts: facts({ approval: { reviews: [approve({ id: 909, login: "mallory" })] } }), kind: "waiting" },
+    { name: "an approval later dismissed", facts: facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")] } }), kind: "waiting" },
+    { name: "a code owner's approval of the head", facts: facts({ approval: { reviews: [approve(bob)] } }), kind: "approved", approvers: ["bob"] },
+    { name: "a team member's approval", facts: facts({ approval: { reviews: [approve(dave)] } }), kind: "approved", approvers: ["dave"] },
+    { name: "one of two required approvals", facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob)] } }), kind: "waiting" },
+    { name: "two distinct owners for two required", facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob), approve(carol)] } }), kind: "approved", approvers: ["bob", "carol"] },
+  ];
+
+  it.each(cases)("$name → $kind", ({ facts: f, kind, approvers }) => {
+    const decision = decide(f);
+    expect(decision.kind).toBe(kind);
+    if (decision.kind === "approved") {
+      expect(decision.grant.approvers.map((a) => a.login)).toEqual(approvers);
+      expect(decision.grant.headSha).toBe(HEAD);
+      expect(decision.grant.requester).toEqual(alice);
+    }
+  });
+
+  it("rejects with every problem at its line, a failing check and a rejected audit record", () => {
+    const decision = decide(facts({ head: REQUEST.replace("production", "prod").replace("2h", "9h") }));
+    if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
+    expect(decision.problems.map((p) => p.line)).toEqual([3, 3, 4]); // "prod": not allowed for the secret, and not an environment here
+    expect(decision.check).toMatchObject({ conclusion: "failure", headSha: HEAD });
+    expect(decision.audit).toMatchObject({ action: "rejected", actor: "alice", owner: "acme", repo: "api", prNumber: 7, at: new Date(NOW) });
+  });
+
+  it("grants exactly the entries the head adds, with the approvers' ids and an approved audit record", () => {
+    const both = REQUEST + TWO_APPROVALS.replace("requests:\n", "");
+    const decision = decide(facts({ head: both, base: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }));
+    if (decision.kind !== "approved") throw new Error(`expected approved, got ${decision.kind}`);
+    expect(decision.grant.requests.map((r) => r.secret.name)).toEqual(["PAYMENTS_KEY"]);
+    expect(decision.grant.approvers).toEqual([bob, carol]);
+    expect(decision.audit).toMatchObject({ action: "approved", details: { headSha: HEAD, approvers: [{ id: bob.id }, { id: carol.id }] } });
+  });
+
+  it("waits with a check that names who can still approve", () => {
+    const decision = decide(facts({}));
+    if (decision.kind !== "waiting") throw new Error(`expected waiting, got ${decision.kind}`);
+    expect(decision.check.status).toBe("in_progress");
+    expect(decision.check.summary).toContain("@bob");
+    expect(decision.audit).toMatchObject({ action: "validated", details: { approvals: "0/1" } });
+  });
+
+  it("gives the same decision for the same facts", () => {
+    const f = facts({ approval: { reviews: [approve(bob)] } });
+    expect(decide(f)).toEqual(decide(f));
+  });
+});
