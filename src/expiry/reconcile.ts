@@ -9,6 +9,7 @@
  * before apply and reports what it would delete.
  */
 import { RepoClient, statusOf, type AppOctokit } from "../github/repo-client.js";
+import { sameName } from "../util/ascii-case.js";
 import type { LedgerStore } from "../ledger/store.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "../lifecycle/deps.js";
 import type { Catalog } from "../policy/catalog.js";
@@ -76,7 +77,7 @@ export function managedSecrets(
       environment,
       secrets: new Set(
         allowed
-          .filter(([, secret]) => secret.environments.some((name) => name.toLowerCase() === environment.toLowerCase()))
+          .filter(([, secret]) => secret.environments.some((name) => sameName(name, environment)))
           .map(([key]) => key),
       ),
     }))

@@ -224,7 +224,13 @@ export class RepoClient {
     });
   }
 
-  /** Deletes the secret; `absent` when it was already gone (a 404 is success here). */
+  /**
+   * Deletes the secret; `absent` when it was already gone. A 404 means gone only while the app
+   * can still see the repository: when it has lost access (removed from the installation, the
+   * repository transferred or deleted), every call answers 404 and the secret may well still be
+   * there, so that throws `LostAccessError` instead. A 404 for the environment itself, in a
+   * repository the app can see, means the environment and its secrets were deleted.
+   */
   async deleteEnvironmentSecret(environment: string, name: string): Promise<"deleted" | "absent"> {
     try {
       await this.#octokit.rest.actions.deleteEnvironmentSecret({
@@ -235,7 +241,19 @@ export class RepoClient {
       });
       return "deleted";
     } catch (error) {
-      if (statusOf(error) === 404) return "absent";
+      if (statusOf(error) !== 404) throw error;
+      if (!(await this.canSeeRepository())) throw new LostAccessError(this.fullName, { cause: error });
+      return "absent";
+    }
+  }
+
+  /** Whether this installation can still read the repository (false on 404). */
+  async canSeeRepository(): Promise<boolean> {
+    try {
+      await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
       throw error;
     }
   }
@@ -315,6 +333,17 @@ export interface CheckRunInput {
   summary: string;
   text?: string;
   annotations?: CheckAnnotation[];
+}
+
+/** The app cannot reach a repository it holds grants in: nothing there can be concluded, least of all "already gone". */
+export class LostAccessError extends Error {
+  override name = "LostAccessError";
+  constructor(
+    readonly repository: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the app cannot reach ${repository}: removed from the installation, or the repository transferred or deleted?`, options);
+  }
 }
 
 /** The HTTP status of an Octokit RequestError, or undefined. */

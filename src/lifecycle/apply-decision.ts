@@ -60,13 +60,13 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
     await ledgerWrite(() => deps.store.appendAudit(decision.audit));
     outcomes = await grantRequests(
       deps,
-      { installationId: ctx.installationId, client: ctx.client, prNumber: ctx.prNumber, headSha: planned.headSha, requester: planned.requester, approvers: planned.approvers, log: ctx.log },
-      planned.requests,
+      { installationId: ctx.installationId, client: ctx.client, prNumber: ctx.prNumber, headSha: planned.headSha, requester: planned.requester, log: ctx.log },
+      planned.items,
     );
   } catch (error) {
     if (!(error instanceof LedgerUnavailableError)) throw error;
     ctx.log.error({ error: error.message }, "the ledger could not record an approval; nothing was written to GitHub");
-    outcomes = unrecorded(planned.requests, error);
+    outcomes = unrecorded(planned.items.map((i) => i.request), error);
   }
   await reportGrants(deps, ctx, planned.headSha, outcomes);
   return { kind: "granted", outcomes };
@@ -80,7 +80,7 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
     outcomes
       .filter((o): o is Extract<GrantOutcome, { why: string }> => kinds.includes(o.kind))
       .map((o) => ("grant" in o ? { secret: o.grant.secret, environment: o.grant.environment, why: o.why } : { secret: o.secret, environment: o.environment, why: o.why }));
-  const failed = problem("failed", "unrecorded");
+  const failed = problem("failed", "unrecorded", "ended-while-writing");
   const deferred = problem("deferred");
   if (granted.length === 0 && failed.length === 0 && deferred.length === 0) return; // a redelivery: all done already
   await client.createCheckRun(

@@ -12,16 +12,18 @@
  * - not enough approvals (see `decideApproval`): a waiting check;
  * - approved: the requests to grant, with the approvers and the head they approved.
  */
+import { createHash } from "node:crypto";
 import type { CheckRunInput } from "../github/repo-client.js";
+import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
 import type { AuditInput, Person } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
-import { decideApproval, type ApprovalDecision } from "../policy/decide-approval.js";
+import { canWrite, decideApproval, type ApprovalDecision } from "../policy/decide-approval.js";
 import type { RepoConfig } from "../policy/repo-config.js";
 import type { Problem } from "../requests/problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
 import { validateRequests, type ValidRequest, type ValidationResult } from "../requests/validate-requests.js";
 import { policyErrorCheck, problemsCheck, removalOnlyCheck, waitingCheck } from "./check-feedback.js";
-import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
+import { baseMovedRequestsFile, requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
 export type Decision =
   | { kind: "closed" }
@@ -30,14 +32,17 @@ export type Decision =
   | { kind: "invalid"; problems: Problem[]; check: CheckRunInput; audit: AuditInput }
   | { kind: "removal-only"; check: CheckRunInput }
   | { kind: "waiting"; approval: ApprovalDecision; check: CheckRunInput; audit: AuditInput }
-  | { kind: "approved"; approval: ApprovalDecision; grant: PlannedGrants; audit: AuditInput };
+  | { kind: "approved"; approvals: ApprovalDecision[]; grant: PlannedGrants; audit: AuditInput };
 
-/** What an approval entitles: these requests, for this head, approved by these people. */
+/** What an approval entitles: exactly these requests, for this head over this merge base. */
 export interface PlannedGrants {
   headSha: string;
+  mergeBaseSha: string;
+  /** Digest of the whole approved request set (see `requestSetDigest`). */
+  requestDigest: string;
   requester: Person;
-  approvers: Person[];
-  requests: ValidRequest[];
+  /** Each request with the people whose approval counts for it (the catalog may narrow them per secret). */
+  items: { request: ValidRequest; approvers: Person[] }[];
 }
 
 export interface DecisionContext {
@@ -64,7 +69,7 @@ export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext)
     owner: repository.owner,
     repo: repository.name,
     prNumber: pr.number,
-    details: { trigger: ctx.trigger, headSha: pr.headSha, ...details },
+    details: { trigger: ctx.trigger, headSha: pr.headSha, mergeBaseSha: files.mergeBaseSha, ...details },
   });
 
   const result = validate(facts, files, files.policy.repoConfig, approval, ctx.catalog);
@@ -78,16 +83,31 @@ export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext)
   }
   if (result.requests.length === 0) return { kind: "removal-only", check: removalOnlyCheck(pr.headSha, files.path) };
 
-  const decision = decideApproval({
-    owners: approval.owners,
-    required: Math.max(...result.requests.map((r) => r.approvals)),
-    author: pr.author,
-    headSha: pr.headSha,
-    reviews: approval.reviews,
-    teamMembers: approval.teamMembers,
-    requestsFile: files.path,
-  });
-  if (!decision.approved) {
+  // Requests whose secrets name the same approvers and need as many approvals are decided together.
+  const groups = new Map<string, ValidRequest[]>();
+  for (const request of result.requests) {
+    const key = JSON.stringify([request.approvals, request.secret.approvers ?? null]);
+    groups.set(key, [...(groups.get(key) ?? []), request]);
+  }
+  const decided = [...groups.values()].map((requests) => ({
+    requests,
+    decision: decideApproval({
+      owners: approval.owners,
+      required: (requests[0] as ValidRequest).approvals,
+      author: pr.author,
+      headSha: pr.headSha,
+      reviews: approval.reviews,
+      teamMembers: approval.teamMembers,
+      reviewerPermissions: approval.reviewerPermissions,
+      teamPermissions: approval.teamPermissions,
+      allowed: (requests[0] as ValidRequest).secret.approvers ?? null,
+      requestsFile: files.path,
+    }),
+  }));
+
+  const pending = decided.find((d) => !d.decision.approved);
+  if (pending !== undefined) {
+    const { decision } = pending;
     return {
       kind: "waiting",
       approval: decision,
@@ -98,41 +118,60 @@ export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext)
       }),
     };
   }
+  const people = (decision: ApprovalDecision): Person[] => decision.approvers.map(({ id, login }) => ({ id, login }));
+  const everyone = new Map(decided.flatMap((d) => d.decision.approvers.map((a) => [a.id, a] as const)));
+  const requestDigest = requestSetDigest(result.requests);
   return {
     kind: "approved",
-    approval: decision,
+    approvals: decided.map((d) => d.decision),
     grant: {
       headSha: pr.headSha,
+      mergeBaseSha: files.mergeBaseSha,
+      requestDigest,
       requester: pr.author,
-      approvers: decision.approvers.map(({ id, login }) => ({ id, login })),
-      requests: result.requests,
+      items: decided.flatMap((d) => d.requests.map((request) => ({ request, approvers: people(d.decision) }))),
     },
-    audit: audit("approved", decision.approvers.map((a) => a.login).join(","), {
-      approvers: decision.approvers.map((a) => ({ id: a.id, login: a.login, via: a.via })),
+    audit: audit("approved", [...everyone.values()].map((a) => a.login).join(","), {
+      approvers: [...everyone.values()].map((a) => ({ id: a.id, login: a.login, via: a.via })),
+      requestDigest,
     }),
   };
 }
 
+/**
+ * A digest of a request set: SHA-256 over the JSON of its entries as [SECRET, environment in
+ * ASCII lower case, duration in ms, reason], sorted. Recorded with each grant, so the ledger
+ * shows exactly which set an approval was for.
+ */
+export function requestSetDigest(requests: readonly ValidRequest[]): string {
+  const entries = requests.map((r) => [asciiUpper(r.secret.name), asciiLower(r.environment), r.durationMs, r.reason] as const);
+  const canonical = JSON.stringify(entries.map((e) => JSON.stringify(e)).sort());
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
 function validate(facts: PullRequestFacts, files: RequestFileFacts, repoConfig: RepoConfig, approval: ApprovalFacts, catalog: Catalog): ValidationResult {
   const { pr, repository } = facts;
-  const { head, base } = files;
+  const { head, mergeBase } = files;
   if (head && head.size > MAX_FILE_BYTES) {
     return { problems: [{ line: 1, column: 1, message: parseMessages.fileTooLarge(head.size) }], requests: [], removedOnly: false };
   }
   const permission = approval.authorPermission;
+  const mergeBaseTooLarge = mergeBase !== null && mergeBase.size > MAX_FILE_BYTES;
   return validateRequests({
     file: files.path,
     headText: head?.text ?? "",
-    baseText: base && base.size <= MAX_FILE_BYTES ? base.text : null,
+    baseText: mergeBase === null || mergeBaseTooLarge ? null : mergeBase.text,
+    mergeBase: { sha: files.mergeBaseSha, baseMoved: baseMovedRequestsFile(files), tooLarge: mergeBaseTooLarge },
     catalog,
     repoConfig,
     repository: repository.fullName,
-    environments: approval.environments,
+    environments: approval.environments.map((e) => e.name),
+    protectedEnvironments: approval.environments.filter((e) => e.protectionRules.length > 0 || e.branchPolicy).map((e) => e.name),
     pullRequest: {
-      fromFork: pr.headRepoFullName === null || pr.headRepoFullName.toLowerCase() !== repository.fullName.toLowerCase(),
+      fromFork: pr.headRepoFullName === null || !sameName(pr.headRepoFullName, repository.fullName),
       baseRef: pr.baseRef,
       defaultBranch: repository.defaultBranch,
-      authorCanWrite: permission === "admin" || permission === "maintain" || permission === "write",
+      authorCanWrite: canWrite(permission),
       authorLogin: pr.author.login,
     },
   });

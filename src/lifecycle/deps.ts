@@ -1,4 +1,5 @@
 import type { Catalog } from "../policy/catalog.js";
+import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
 import type { KeyedMutex } from "../util/keyed-mutex.js";
@@ -36,5 +37,5 @@ export interface LifecycleDeps {
 
 /** The lock key for one secret in one environment of one repository. */
 export function secretLockKey(owner: string, repo: string, environment: string, secret: string): string {
-  return `${owner}/${repo}`.toLowerCase() + `\u0000${environment.toLowerCase()}\u0000${secret.toUpperCase()}`;
+  return asciiLower(`${owner}/${repo}`) + `\u0000${asciiLower(environment)}\u0000${asciiUpper(secret)}`;
 }

@@ -3,6 +3,7 @@ import type { ValidRequest } from "../requests/validate-requests.js";
 import { RepoClient, statusOf } from "../github/repo-client.js";
 import { readSecretValue, SecretSourceError } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
+import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LedgerUnavailableError, ledgerWrite, unrecordedReason } from "./ledger-unavailable.js";
 
@@ -12,8 +13,13 @@ export interface GrantContext {
   prNumber: number;
   headSha: string;
   requester: Person;
-  approvers: Person[];
   log: Log;
+}
+
+/** One approved request and the people whose approval counts for it. */
+export interface ApprovedRequest {
+  request: ValidRequest;
+  approvers: Person[];
 }
 
 export type GrantOutcome =
@@ -23,11 +29,16 @@ export type GrantOutcome =
   /** GitHub could not take the write now; the grant stays `granting` and is written again later (or revoked at expiry). */
   | { kind: "deferred"; grant: Grant; why: string }
   /** The ledger could not record the grant, so nothing was written to GitHub (fail closed). */
-  | { kind: "unrecorded"; secret: string; environment: string; why: string };
+  | { kind: "unrecorded"; secret: string; environment: string; why: string }
+  /**
+   * The grant was ended (an operator's revoke, the PR closed) while its secret was being written:
+   * the write was undone, or stays due for deletion if undoing it failed.
+   */
+  | { kind: "ended-while-writing"; grant: Grant; why: string };
 
 /** One grant per (repository, PR, head commit, environment, secret): redeliveries grant nothing twice. */
 export function requestKey(owner: string, repo: string, prNumber: number, headSha: string, environment: string, secret: string): string {
-  return `${owner}/${repo}`.toLowerCase() + `#${prNumber}@${headSha}/${environment.toLowerCase()}/${secret.toUpperCase()}`;
+  return asciiLower(`${owner}/${repo}`) + `#${prNumber}@${headSha}/${asciiLower(environment)}/${asciiUpper(secret)}`;
 }
 
 /**
@@ -38,22 +49,22 @@ export function requestKey(owner: string, repo: string, prNumber: number, headSh
  * timeout) defers it: the grant stays `granting` and is written again later, never lost; a PUT
  * whose outcome is unknown is undone with a DELETE first.
  */
-export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, requests: ValidRequest[]): Promise<GrantOutcome[]> {
+export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, items: ApprovedRequest[]): Promise<GrantOutcome[]> {
   const outcomes: GrantOutcome[] = [];
-  for (const [index, request] of requests.entries()) {
-    const secret = request.secret.name.toUpperCase();
+  for (const [index, item] of items.entries()) {
+    const secret = item.request.secret.name.toUpperCase();
     const { owner, repo } = ctx.client;
     try {
       outcomes.push(
-        await deps.locks.run(secretLockKey(owner, repo, request.environment, secret), () =>
-          grantOne(deps, ctx, request, secret),
+        await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () =>
+          grantOne(deps, ctx, item, secret),
         ),
       );
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       ctx.log.error({ repository: ctx.client.fullName, pr: ctx.prNumber, error: error.message }, "the ledger could not record a grant; nothing was written to GitHub");
       // The ledger is down: none of the remaining requests can be recorded either.
-      outcomes.push(...unrecorded(requests.slice(index), error));
+      outcomes.push(...unrecorded(items.slice(index).map((i) => i.request), error));
       break;
     }
   }
@@ -66,7 +77,11 @@ export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableErr
   return requests.map((r) => ({ kind: "unrecorded", secret: r.secret.name.toUpperCase(), environment: r.environment, why }));
 }
 
-async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRequest, secret: string): Promise<GrantOutcome> {
+/** Why a grant is not written when its pull request closed after the approval was read. */
+export const CLOSED_BEFORE_WRITE = "the pull request was closed before the secret was written";
+
+async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRequest, secret: string): Promise<GrantOutcome> {
+  const { request } = item;
   const { client } = ctx;
   const now = deps.clock.now();
   const { grant, created } = await ledgerWrite(() => deps.store.beginGrant({
@@ -78,7 +93,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     requester: ctx.requester,
     prNumber: ctx.prNumber,
     headSha: ctx.headSha,
-    approvers: ctx.approvers,
+    approvers: item.approvers,
     reason: request.reason,
     durationMs: request.durationMs,
     requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
@@ -102,13 +117,17 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     at: new Date(now),
     action: "granting",
     actor: "jit-access",
-    details: { requester: ctx.requester.login, approvers: ctx.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: grant.expiresAt.toISOString() },
+    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: grant.expiresAt.toISOString() },
   }));
 
+  // The row exists now, so a close handled from here on finds it and ends it. A close that was
+  // handled between reading the approval and writing the row is caught by reading the PR again,
+  // together with the environment's key.
   let sealed: { value: string; keyId: string };
   try {
     const value = await readSecretValue(request.secret.source, deps.env);
-    const key = await client.environmentPublicKey(request.environment);
+    const [key, pr] = await Promise.all([client.environmentPublicKey(request.environment), client.pullRequest(ctx.prNumber)]);
+    if (pr.state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
     if (isTransient(error)) return defer(deps, ctx, grant, audit, `reading the environment's public key failed (${safeMessage(error)})`);
@@ -127,13 +146,20 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     return undoUncertainWrite(deps, ctx, grant, audit, error);
   }
 
-  const active = await deps.store.markActive(grant.id, new Date(deps.clock.now()));
+  let active: Grant;
+  try {
+    active = await deps.store.markActive(grant.id, new Date(deps.clock.now()));
+  } catch (error) {
+    const current = await deps.store.getGrant(grant.id);
+    if (current === null || current.state === "granting" || current.state === "active") throw error;
+    return undoEndedWrite(deps, ctx, current, audit);
+  }
   await deps.store.appendAudit({
     ...audit,
     at: new Date(deps.clock.now()),
     action: "granted",
     actor: "jit-access",
-    details: { expiresAt: active.expiresAt.toISOString(), approvers: ctx.approvers.map((a) => a.login) },
+    details: { expiresAt: active.expiresAt.toISOString(), approvers: item.approvers.map((a) => a.login) },
   });
   ctx.log.info(
     { grant: grant.id, repository: client.fullName, environment: request.environment, secret, expiresAt: active.expiresAt.toISOString() },
@@ -167,6 +193,29 @@ async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant:
     ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted at expiry if the retry does not succeed");
   }
   return defer(deps, ctx, grant, audit, why);
+}
+
+/**
+ * The grant was ended by someone else (another process's revoke, a close) while its PUT was in
+ * flight, so that revocation may have deleted nothing and the write then landed. The ledger
+ * decides: a grant that is no longer `granting` when its write settles has its secret deleted,
+ * unless another live grant holds it. A DELETE that fails here is audited `revoke_failed`,
+ * logged as an error and thrown; `jit-access reconcile` removes such a leftover.
+ */
+async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Grant, audit: AuditBase): Promise<GrantOutcome> {
+  const why = `the grant was ${ended.state} while its secret was being written (${ended.endReason ?? "no reason recorded"}); the write was undone`;
+  try {
+    const others = await deps.store.countOtherLive(ended.owner, ended.repo, ended.environment, ended.secret, ended.id);
+    if (others === 0) await ctx.client.deleteEnvironmentSecret(ended.environment, ended.secret);
+    await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "revoked", actor: "jit-access", details: { why, deleted: others === 0 } });
+    ctx.log.warn({ grant: ended.id, repository: ctx.client.fullName, environment: ended.environment, secret: ended.secret }, "grant ended while being written; the write was undone");
+    return { kind: "ended-while-writing", grant: ended, why };
+  } catch (error) {
+    const message = safeMessage(error);
+    await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "revoke_failed", actor: "jit-access", details: { why, error: message } });
+    ctx.log.error({ grant: ended.id, repository: ctx.client.fullName, error: message }, "grant ended while being written, and undoing the write failed");
+    throw error;
+  }
 }
 
 /** How long a deferred grant waits before it is written again. */

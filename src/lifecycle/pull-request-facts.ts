@@ -1,4 +1,4 @@
-import type { FileContent, Permission, PullRequestInfo, RepositoryInfo } from "../github/repo-client.js";
+import type { EnvironmentInfo, FileContent, Permission, PullRequestInfo, RepositoryInfo } from "../github/repo-client.js";
 import type { Owner } from "../policy/codeowners.js";
 import type { Review } from "../policy/decide-approval.js";
 import type { RepoConfig } from "../policy/repo-config.js";
@@ -23,28 +23,47 @@ export interface RequestFileFacts {
   policy: { ok: true; repoConfig: RepoConfig } | { ok: false; message: string };
   /** The requests file's path: the config's, or the default when the config is unreadable. */
   path: string;
-  /** The file at the PR's head and base; null where it does not exist. */
+  /** The merge base of the PR's base and head: what GitHub shows reviewers the PR against. */
+  mergeBaseSha: string;
+  /** The file at the PR's head, at the merge base, and at the base branch's tip; null where it does not exist. */
   head: FileContent | null;
-  base: FileContent | null;
+  mergeBase: FileContent | null;
+  baseTip: FileContent | null;
 }
 
 export interface ApprovalFacts {
   /** The repository's Actions environments. */
-  environments: string[];
+  environments: EnvironmentInfo[];
   authorPermission: Permission;
   /** Code owners of the requests file, from CODEOWNERS on the default branch. */
   owners: Owner[];
   /** The PR's reviews, oldest first. */
   reviews: Review[];
-  /** `org/slug` (lower case) → ids of the reviewers who could count and are active members. */
+  /**
+   * `org/slug` (lower case) → ids of the reviewers who could count and are active members, for
+   * the owning teams and the teams the catalog names as approvers.
+   */
   teamMembers: Map<string, Set<number>>;
+  /** Reviewer id → current permission on the repository, for the reviewers who could count. */
+  reviewerPermissions: Map<number, Permission>;
+  /** `org/slug` (lower case) → the owning team's permission on the repository. */
+  teamPermissions: Map<string, Permission>;
 }
 
 /**
- * Does the PR change the requests file? Compared by text and size: a file over the size cap is
- * not downloaded (empty text), so two different oversized files differ only in size, if at all.
+ * Does the PR change the requests file, against its merge base (what "Files changed" shows)?
+ * Compared by text and size: a file over the size cap is not downloaded (empty text), so two
+ * different oversized files differ only in size, if at all.
  */
-export function requestsFileChanged(files: Pick<RequestFileFacts, "head" | "base">): boolean {
-  const { head, base } = files;
-  return (head?.text ?? null) !== (base?.text ?? null) || (head?.size ?? -1) !== (base?.size ?? -1);
+export function requestsFileChanged(files: Pick<RequestFileFacts, "head" | "mergeBase">): boolean {
+  return !sameFile(files.head, files.mergeBase);
+}
+
+/** The base branch changed the requests file since the merge base: what reviewers see is not what would be granted. */
+export function baseMovedRequestsFile(files: Pick<RequestFileFacts, "mergeBase" | "baseTip">): boolean {
+  return !sameFile(files.mergeBase, files.baseTip);
+}
+
+function sameFile(a: FileContent | null, b: FileContent | null): boolean {
+  return (a?.text ?? null) === (b?.text ?? null) && (a?.size ?? -1) === (b?.size ?? -1);
 }

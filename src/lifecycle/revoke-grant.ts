@@ -1,5 +1,5 @@
 import type { Grant } from "../ledger/store.js";
-import { RepoClient } from "../github/repo-client.js";
+import { LostAccessError, RepoClient } from "../github/repo-client.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LABELS } from "./labels.js";
 import { escapeMarkdown } from "./markdown.js";
@@ -40,8 +40,8 @@ export function revokeBackoffMs(attempts: number): number {
  */
 export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<RevokeOutcome> {
   const { grant } = request;
-  const octokit = await deps.octokitFor(grant.installationId);
-  const client = new RepoClient(octokit, grant.owner, grant.repo);
+  // Set once the installation could be authenticated; feedback to the PR needs it.
+  let client: RepoClient | null = null;
   const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);
 
   const result = await deps.locks.run(lockKey, async (): Promise<RevokeOutcome> => {
@@ -63,12 +63,16 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
         details,
       });
     try {
+      // An installation that can no longer be authenticated (suspended, deleted) is a failed
+      // attempt like any other: audited, backed off, retried.
+      const repoClient = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
+      client = repoClient;
       const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
-      const deleted = others === 0 ? (await client.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
+      const deleted = others === 0 ? (await repoClient.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
       const ended = await deps.store.markEnded(grant.id, request.kind, request.reason, new Date(deps.clock.now()));
       await audit(request.kind, { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others });
       log.info(
-        { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
+        { grant: grant.id, repository: repoClient.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
         request.kind === "expired" ? "grant expired" : "grant revoked",
       );
       return { kind: "ended", grant: ended, deleted, otherLiveGrants: others };
@@ -78,6 +82,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       const latest = await deps.store.getGrant(grant.id);
       if (latest && latest.state !== "active" && latest.state !== "granting") return { kind: "not-live", grant: latest };
       const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+      if (error instanceof LostAccessError) log.error({ grant: grant.id, repository: error.repository }, message);
       const attempts = current.revokeAttempts + 1;
       const nextAttemptAt = new Date(deps.clock.now() + revokeBackoffMs(attempts));
       // An early end (revoke, PR closed) remembers how it is to end, so the sweep retries it now,
@@ -86,14 +91,14 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt, pendingEnd);
       await audit("revoke_failed", { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() });
       log.warn(
-        { grant: grant.id, repository: client.fullName, environment: grant.environment, secret: grant.secret, attempts, error: message },
+        { grant: grant.id, repository: `${grant.owner}/${grant.repo}`, environment: grant.environment, secret: grant.secret, attempts, error: message },
         `revocation failed; retrying at ${nextAttemptAt.toISOString()}`,
       );
       return { kind: "retry", grant: updated, error: message, nextAttemptAt };
     }
   });
 
-  await tellPullRequest(deps, client, request, result, log);
+  if (client !== null) await tellPullRequest(deps, client, request, result, log);
   return result;
 }
 

@@ -23,7 +23,17 @@ export interface CatalogSecret {
   approvals: number;
   /** A reason must match this regular expression when set (source text, compiled with `u`). */
   reasonPattern?: string;
+  /**
+   * Who may approve, among the code owners of the requests file: these users and the active
+   * members of these teams. Null or absent: any code owner with write access.
+   */
+  approvers?: ApproverRef[] | null;
+  /** Grant only into environments that have at least one protection rule. */
+  requireProtectedEnvironment?: boolean;
 }
+
+/** An entry of the catalog's `approvers`: `@user` or `@org/team`. */
+export type ApproverRef = { kind: "user"; login: string } | { kind: "team"; org: string; slug: string };
 
 export interface Catalog {
   /** Path the catalog was loaded from, for messages. */

@@ -7,6 +7,7 @@
  * GitHub skips lines with invalid syntax and uses the rest, so does {@link parseCodeowners},
  * and it reports each skipped line so the check run can say what to fix.
  */
+import { asciiLower, sameName } from "../util/ascii-case.js";
 import { compilePattern, patternProblem, type PathMatcher } from "./codeowners-pattern.js";
 
 /** Where GitHub looks for CODEOWNERS; it uses the first file found, in this order. */
@@ -100,7 +101,7 @@ export function formatOwner(owner: Owner): string {
 
 /** The key of a team in a membership map: `org/slug`, lower case. */
 export function teamKey(team: { org: string; slug: string }): string {
-  return `${team.org}/${team.slug}`.toLowerCase();
+  return asciiLower(`${team.org}/${team.slug}`);
 }
 
 /** Compiled once per rule object; recompiled only if its pattern was changed. */
@@ -162,7 +163,7 @@ function parseOwner(token: string): Owner | null {
 }
 
 function sameOwner(a: Owner, b: Owner): boolean {
-  return formatOwner(a).toLowerCase() === formatOwner(b).toLowerCase();
+  return sameName(formatOwner(a), formatOwner(b));
 }
 
 function invalidOwnersProblem(invalid: readonly string[]): string {

@@ -16,11 +16,18 @@
  *   because CODEOWNERS names logins; GitHub resolves them the same way, so a renamed account
  *   no longer matches its old name), or a member of a named `@org/team` (matched by id, so a
  *   rename does not matter). Teams missing from `teamMembers` have no known members.
+ * - A reviewer must currently have write, maintain or admin permission on the repository, as
+ *   GitHub requires of code owners; a team counts as an owner only while the team itself has
+ *   write access (or more) to the repository. Unknown permissions count as none (fail closed).
+ * - When the catalog names `approvers` for the secret, a code owner counts only if they are one
+ *   of those users (by login) or an active member of one of those teams.
  * - Email owners cannot be matched to a review and are ignored.
  * - No owner, or only email owners: nothing can be approved (fail closed).
  * - Reviews whose user is `null` (deleted accounts) never count.
  */
 import { formatOwner, teamKey, type Owner } from "./codeowners.js";
+import type { Permission } from "../github/repo-client.js";
+import type { ApproverRef } from "./catalog.js";
 import { DEFAULT_REPO_CONFIG } from "./repo-config.js";
 
 /** One item of GitHub's REST "list reviews for a pull request" (chronological), fields used here. */
@@ -47,6 +54,17 @@ export interface ApprovalInput {
   teamMembers: ReadonlyMap<string, ReadonlySet<number>>;
   /** Path of the requests file, for the summary; default `jit-requests.yml`. */
   requestsFile?: string;
+  /** Reviewer id → current permission on the repository; reviewers missing here have none. */
+  reviewerPermissions: ReadonlyMap<number, Permission>;
+  /** `org/slug` (lower case) → the team's permission on the repository; missing teams have none. */
+  teamPermissions: ReadonlyMap<string, Permission>;
+  /** The catalog's `approvers` for the secret: who may approve at all, among the code owners. Null: any code owner. */
+  allowed?: readonly ApproverRef[] | null;
+}
+
+/** Permissions that let someone push, and so be a code owner whose review GitHub counts. */
+export function canWrite(permission: Permission | undefined): boolean {
+  return permission === "admin" || permission === "maintain" || permission === "write";
 }
 
 export interface ApprovalDecision {
@@ -93,9 +111,10 @@ export function decideApproval(input: ApprovalInput): ApprovalDecision {
   if (deletedAccountApproved) {
     ignored.push({ login: DELETED_ACCOUNT, why: "approved from an account that has since been deleted" });
   }
+  const entitledOwners = reviewable.filter((owner) => owner.kind !== "team" || canWrite(input.teamPermissions.get(teamKey(owner))));
   for (const { reviewer, review } of verdicts.values()) {
-    const via = ownerVia(reviewer, reviewable, input.teamMembers);
-    const why = whyNotCounted(review, reviewer, via, input, file);
+    const via = ownerVia(reviewer, entitledOwners, input.teamMembers);
+    const why = whyNotCounted(review, reviewer, via, input, file, reviewable);
     if (why !== null) ignored.push({ login: reviewer.login, why });
     else if (via !== null) approvers.push({ id: reviewer.id, login: reviewer.login, via });
   }
@@ -142,6 +161,7 @@ function whyNotCounted(
   via: string | null,
   input: ApprovalInput,
   file: string,
+  reviewable: readonly Owner[],
 ): string | null {
   if (reviewer.id === input.author.id) {
     return "is the author of the pull request, who cannot approve their own request";
@@ -157,8 +177,27 @@ function whyNotCounted(
       ? "approved an unknown commit, not the current head"
       : `approved an older commit (${review.commit_id.slice(0, 7)}), not the current head`;
   }
-  if (via === null) return `is not a code owner of ${file}`;
+  if (via === null) {
+    const throughTeam = ownerVia(reviewer, reviewable, input.teamMembers);
+    return throughTeam === null
+      ? `is not a code owner of ${file}`
+      : `is a code owner only through ${throughTeam}, which has no write access to the repository`;
+  }
+  const permission = input.reviewerPermissions.get(reviewer.id) ?? "none";
+  if (!canWrite(permission)) {
+    return `has ${permission === "none" ? "no" : permission} access to the repository; a code owner needs write access`;
+  }
+  if (input.allowed != null && !isAllowed(reviewer, input.allowed, input.teamMembers)) {
+    return `is not among the catalog's approvers for this secret (${input.allowed.map(formatOwner).join(", ")})`;
+  }
   return null;
+}
+
+function isAllowed(reviewer: Reviewer, allowed: readonly ApproverRef[], teamMembers: ReadonlyMap<string, ReadonlySet<number>>): boolean {
+  const login = reviewer.login.toLowerCase();
+  return allowed.some((entry) =>
+    entry.kind === "user" ? entry.login.toLowerCase() === login : (teamMembers.get(teamKey(entry))?.has(reviewer.id) ?? false),
+  );
 }
 
 /** The first owner entry, in CODEOWNERS order, that the reviewer is or belongs to. */

@@ -8,6 +8,7 @@ import { effectivePolicy, type EffectivePolicy } from "../policy/effective-polic
 import type { RepoConfig } from "../policy/repo-config.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
 import { canonicalSecretName, secretNameProblem } from "../policy/secret-name.js";
+import { sameName } from "../util/ascii-case.js";
 import { closestName } from "./closest-name.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import type { RequestEntry, Span } from "./parse-requests.js";
@@ -21,6 +22,8 @@ export interface EntryContext {
   repository: string;
   /** Existing environment names; undefined skips the existence check. */
   environments?: readonly string[];
+  /** Names of the environments with a protection rule; undefined skips `require_protected_environment`. */
+  protectedEnvironments?: readonly string[];
 }
 
 /** An added entry that passed every check, with what granting it needs. */
@@ -106,13 +109,15 @@ function checkEnvironment(
   if (context.environments === undefined) return written;
   const existing = findName(context.environments, written);
   if (existing === undefined) report(say.environmentMissing(written, context.repository, context.environments));
+  else if (secret?.requireProtectedEnvironment === true && context.protectedEnvironments !== undefined && findName(context.protectedEnvironments, existing) === undefined) {
+    report(say.environmentUnprotected(name, existing));
+  }
   return existing ?? written;
 }
 
-/** GitHub compares environment names case-insensitively. */
+/** GitHub compares environment names ignoring ASCII case only. */
 function findName(names: readonly string[], wanted: string): string | undefined {
-  const lower = wanted.toLowerCase();
-  return names.find((candidate) => candidate.toLowerCase() === lower);
+  return names.find((candidate) => sameName(candidate, wanted));
 }
 
 function checkDuration(

@@ -114,6 +114,12 @@ export const validationMessages = {
     `requests from forks are refused: push the branch to ${repository} and open the pull request from there`,
   wrongBase: (file: string, baseRef: string, defaultBranch: string) =>
     `${shown(file)} is only read from pull requests into the default branch ${defaultBranch}, and this one targets ${baseRef}: change the base branch to ${defaultBranch}`,
+  baseMoved: (file: string, baseRef: string, mergeBase: string) =>
+    `${shown(file)} changed on ${baseRef} since this branch was cut (merge base ${mergeBase.slice(0, 7)}), so what reviewers see under "Files changed" is not what would be granted; update the branch (merge or rebase ${baseRef}) and have it approved again`,
+  mergeBaseUnreadable: (file: string, mergeBase: string, why: string) =>
+    `${shown(file)} at the merge base ${mergeBase.slice(0, 7)} cannot be read (${why}), so what this pull request adds cannot be told and nothing is granted; fix the file on the default branch first`,
+  environmentUnprotected: (name: string, environment: string) =>
+    `${name} may only be granted into a protected environment, and "${shown(environment)}" has no protection rule; add required reviewers, a wait timer or a deployment branch policy to it under Settings → Environments`,
   noWritePermission: (login: string, repository: string) =>
     `${shown(login)} cannot write to ${repository}; only people with write permission may request secrets`,
 };

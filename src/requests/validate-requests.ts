@@ -16,6 +16,7 @@ import { addedEntries, removedEntries } from "./diff-requests.js";
 import { reasonMatcherForOneFile } from "./match-reason-pattern.js";
 import { parseRequests, type RequestEntry } from "./parse-requests.js";
 import type { Problem } from "./problem.js";
+import { asciiLower } from "../util/ascii-case.js";
 import { MAX_REPORTED_PROBLEMS, validationMessages as say } from "./request-messages.js";
 
 export type { ValidRequest } from "./check-entry.js";
@@ -43,6 +44,13 @@ export interface ValidationInput {
   environments?: readonly string[];
   /** Undefined skips the pull-request checks (offline). */
   pullRequest?: PullRequestFacts;
+  /** Names of the environments that have a protection rule; undefined skips that check (offline). */
+  protectedEnvironments?: readonly string[];
+  /**
+   * When `baseText` is the file at the PR's merge base: its commit, whether the base branch has
+   * changed the file since, and whether it was too large to read. Each fails closed.
+   */
+  mergeBase?: { sha: string; baseMoved: boolean; tooLarge: boolean };
 }
 
 export interface ValidationResult {
@@ -62,11 +70,13 @@ export interface ValidationResult {
 
 export function validateRequests(input: ValidationInput): ValidationResult {
   const head = parseRequests(input.headText);
-  // Entries of a base that does not parse cannot be paired, so every head entry is judged.
-  const base = input.baseText === null ? [] : parseRequests(input.baseText).entries;
+  const parsedBase = input.baseText === null ? null : parseRequests(input.baseText);
+  // Offline, entries of a base that does not parse cannot be paired, so every head entry is
+  // judged; for a pull request that base problem fails the whole request (mergeBaseProblems).
+  const base = parsedBase?.entries ?? [];
   const added = addedEntries(base, head.entries);
 
-  const problems: Problem[] = [...head.problems, ...pullRequestProblems(input)];
+  const problems: Problem[] = [...head.problems, ...pullRequestProblems(input), ...mergeBaseProblems(input, parsedBase?.problems ?? [])];
   const requests: ValidRequest[] = [];
   const firstSeen = new Map<string, RequestEntry>();
   const matchReason = reasonMatcherForOneFile();
@@ -97,7 +107,7 @@ function capped(problems: Problem[]): Problem[] {
 
 /** The same secret for the same environment twice among the added entries: the second is wrong. */
 function duplicateProblem(entry: RequestEntry, firstSeen: Map<string, RequestEntry>): Problem | null {
-  const key = JSON.stringify([canonicalSecretName(entry.secret), entry.environment.toLowerCase()]);
+  const key = JSON.stringify([canonicalSecretName(entry.secret), asciiLower(entry.environment)]);
   const first = firstSeen.get(key);
   if (first === undefined) {
     firstSeen.set(key, entry);
@@ -107,6 +117,18 @@ function duplicateProblem(entry: RequestEntry, firstSeen: Map<string, RequestEnt
   return entry.fields.secret === undefined
     ? { line: entry.line, column: 1, message }
     : { ...entry.fields.secret, message };
+}
+
+/** What the PR adds can only be told from a readable merge base that the base branch has not moved past. */
+function mergeBaseProblems(input: ValidationInput, baseProblems: readonly Problem[]): Problem[] {
+  const { mergeBase } = input;
+  if (mergeBase === undefined) return [];
+  const messages: string[] = [];
+  const first = baseProblems[0];
+  if (mergeBase.tooLarge) messages.push(say.mergeBaseUnreadable(input.file, mergeBase.sha, "it is over the size limit"));
+  else if (first !== undefined) messages.push(say.mergeBaseUnreadable(input.file, mergeBase.sha, `line ${first.line}: ${first.message}`));
+  if (mergeBase.baseMoved) messages.push(say.baseMoved(input.file, input.pullRequest?.baseRef ?? "the base branch", mergeBase.sha));
+  return messages.map((message) => ({ line: 1, column: 1, message }));
 }
 
 function pullRequestProblems(input: ValidationInput): Problem[] {

@@ -36,15 +36,25 @@ function gather(gh: GitHubMock, head: string | null, base: string | null = null)
   return gh
     .repository()
     .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+    .compare(BASE, HEAD, BASE)
     .file(".github/jit-access.yml", "main", null)
     .file("jit-requests.yml", HEAD, head)
     .file("jit-requests.yml", BASE, base);
 }
 
-/** The reads of an evaluation whose requests file changed: everything the decision may need. */
+/**
+ * The reads of an evaluation whose requests file changed: everything the decision may need,
+ * and the current permission of each reviewer whose approval of the head could count.
+ */
 function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[1] = []): GitHubMock {
-  return gh.environments(["production", "staging"]).permission("alice", "write").file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
+  gh.environments(["production", "staging"]).permission("alice", "write").file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
+  const latest = new Map(reviews.filter((r) => r.state !== "COMMENTED").map((r) => [r.user.id, r]));
+  // CODEOWNERS names @bob only: no one else's review costs a lookup.
+  for (const r of latest.values()) if (r.state === "APPROVED" && r.commit_id === HEAD && r.user.login === "bob") gh.permission(r.user.login, "write");
+  return gh;
 }
+
+
 
 /** The reads of an evaluation that gets as far as the approval decision, for a valid request. */
 function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[]): GitHubMock {
@@ -121,6 +131,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
     const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
       .comment(7)
@@ -167,6 +178,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     const approve = reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" });
     const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
       .comment(7)
@@ -249,6 +261,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   it("undoes a PUT whose outcome is unknown and defers the grant instead of losing it", async () => {
     const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL", 502)
       .deleteSecret("production", "PROD_DB_URL", 404)
       .checkRun()
@@ -269,6 +282,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   it("keeps a rate-limited grant due and writes it when the retry comes", async () => {
     approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .checkRun()
       .comment(7)
       .scope.put("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
@@ -286,6 +300,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     await h.clock.advance(GRANT_RETRY_MS);
     const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL")
       .checkRun()
       .comment(7)

@@ -65,6 +65,34 @@ export class GitHubMock {
     return this;
   }
 
+  /** The compare API between two commits, answering with their merge base. */
+  compare(base: string, head: string, mergeBase: string, times = 1): this {
+    this.scope
+      .get(`${this.base}/compare/${base}...${head}`)
+      .query(true)
+      .times(times)
+      .reply(200, {
+        status: mergeBase === base ? "ahead" : "diverged",
+        ahead_by: 1,
+        behind_by: mergeBase === base ? 0 : 1,
+        total_commits: 1,
+        base_commit: { sha: base },
+        merge_base_commit: { sha: mergeBase },
+        commits: [],
+        files: [],
+      });
+    return this;
+  }
+
+  /** A team's access to this repository: 404 when it has none. */
+  teamPermission(org: string, slug: string, permission: "admin" | "maintain" | "write" | "triage" | "read" | "none"): this {
+    const flags = { admin: permission === "admin", maintain: ["admin", "maintain"].includes(permission), push: ["admin", "maintain", "write"].includes(permission), triage: permission !== "read" && permission !== "none", pull: permission !== "none" };
+    this.scope
+      .get(`/orgs/${org}/teams/${slug}/repos/${this.owner}/${this.repo}`)
+      .reply(permission === "none" ? 404 : 200, permission === "none" ? { message: "Not Found" } : { full_name: `${this.owner}/${this.repo}`, permissions: flags, role_name: permission });
+    return this;
+  }
+
   /** A file at a ref; `null` content answers 404. */
   file(path: string, ref: string, content: string | null, times = 1): this {
     const interceptor = this.scope.get(`${this.base}/contents/${encodeURIComponent(path)}`).query({ ref }).times(times);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import type { FileContent } from "../../src/github/repo-client.js";
+import type { EnvironmentInfo, FileContent } from "../../src/github/repo-client.js";
 import { decidePullRequest, type Decision } from "../../src/lifecycle/decide-pull-request.js";
 import type { ApprovalFacts, PullRequestFacts } from "../../src/lifecycle/pull-request-facts.js";
 import type { Review } from "../../src/policy/decide-approval.js";
@@ -25,6 +25,7 @@ const catalog = parseCatalog(
 
 const HEAD = "a".repeat(40);
 const OLD = "c".repeat(40);
+const MERGE_BASE = "d".repeat(40);
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 const alice = { id: 101, login: "alice" };
 const bob = { id: 202, login: "bob" };
@@ -45,12 +46,15 @@ const TWO_APPROVALS = `requests:
 `;
 
 const file = (text: string): FileContent => ({ text, size: Buffer.byteLength(text) });
+const environment = (name: string, protectionRules: string[] = []): EnvironmentInfo => ({ name, protectionRules, branchPolicy: false });
 const approve = (user: { id: number; login: string }, commit = HEAD, state = "APPROVED"): Review => ({ id: user.id * 10, user, state, commit_id: commit });
 
 function facts(over: {
   state?: "open" | "closed";
   head?: string | null;
   base?: string | null;
+  /** The file at the base branch's tip; default: as at the merge base. */
+  baseTip?: string | null;
   headSize?: number;
   policy?: { ok: false; message: string };
   approval?: Partial<ApprovalFacts>;
@@ -58,6 +62,7 @@ function facts(over: {
 }): PullRequestFacts {
   const head = over.head === undefined ? REQUEST : over.head;
   const base = over.base === undefined ? null : over.base;
+  const baseTip = over.baseTip === undefined ? base : over.baseTip;
   return {
     repository: { defaultBranch: "main", fullName: "acme/api", owner: "acme", name: "api" },
     pr: {
@@ -73,15 +78,19 @@ function facts(over: {
     files: {
       policy: over.policy ?? { ok: true, repoConfig: { requestsFile: "jit-requests.yml" } },
       path: "jit-requests.yml",
+      mergeBaseSha: MERGE_BASE,
       head: head === null ? null : over.headSize === undefined ? file(head) : { text: "", size: over.headSize },
-      base: base === null ? null : file(base),
+      mergeBase: base === null ? null : file(base),
+      baseTip: baseTip === null ? null : file(baseTip),
     },
     approval: {
-      environments: ["production"],
+      environments: [environment("production")],
       authorPermission: "write",
       owners: [{ kind: "user", login: "bob" }, { kind: "user", login: "carol" }, { kind: "team", org: "acme", slug: "dba" }],
       reviews: [],
       teamMembers: new Map([["acme/dba", new Set([dave.id])]]),
+      reviewerPermissions: new Map([bob, carol, dave, alice].map((p) => [p.id, "write"])),
+      teamPermissions: new Map([["acme/dba", "write"]]),
       ...over.approval,
     },
   };
@@ -98,7 +107,7 @@ describe("decidePullRequest", () => {
     { name: "a secret that is not in the catalog", facts: facts({ head: REQUEST.replace("PROD_DB_URL", "NOPE") }), kind: "invalid" },
     { name: "a request from a fork", facts: facts({ fork: true }), kind: "invalid" },
     { name: "an author without write permission", facts: facts({ approval: { authorPermission: "read" } }), kind: "invalid" },
-    { name: "an environment the repository lacks", facts: facts({ approval: { environments: ["staging"] } }), kind: "invalid" },
+    { name: "an environment the repository lacks", facts: facts({ approval: { environments: [environment("staging")] } }), kind: "invalid" },
     { name: "a file over the size cap", facts: facts({ headSize: 10 * 1024 * 1024 }), kind: "invalid" },
     { name: "only removals", facts: facts({ head: "requests: []\n", base: REQUEST }), kind: "removal-only" },
     { name: "no review yet", facts: facts({}), kind: "waiting" },
@@ -116,10 +125,79 @@ describe("decidePullRequest", () => {
     const decision = decide(f);
     expect(decision.kind).toBe(kind);
     if (decision.kind === "approved") {
-      expect(decision.grant.approvers.map((a) => a.login)).toEqual(approvers);
+      expect(decision.grant.items.flatMap((i) => i.approvers.map((a) => a.login))).toEqual(approvers);
+      expect(decision.grant.mergeBaseSha).toBe(MERGE_BASE);
       expect(decision.grant.headSha).toBe(HEAD);
       expect(decision.grant.requester).toEqual(alice);
     }
+  });
+
+  describe("the request is what the head adds over the merge base", () => {
+    const LEGACY = `  - secret: PAYMENTS_KEY
+    environment: production
+    duration: 1h
+    reason: "old entry that main has since removed"
+`;
+    it("a PR that does not touch the file, cut before main removed an entry, requests nothing", () => {
+      // The branch still carries LEGACY; main has removed it. Against the base tip it would look added.
+      expect(decide(facts({ head: REQUEST + LEGACY, base: REQUEST + LEGACY, baseTip: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } })).kind).toBe("untouched");
+    });
+
+    it("grants nothing while the base branch has changed the file since the merge base", () => {
+      const head = REQUEST + LEGACY + TWO_APPROVALS.replace("requests:\n", "").replace("PAYMENTS_KEY", "PROD_DB_URL").replace("30m", "1h");
+      const decision = decide(facts({ head, base: REQUEST + LEGACY, baseTip: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }));
+      if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
+      expect(decision.problems.map((p) => p.message)).toEqual([expect.stringContaining("changed on main since this branch was cut (merge base ddddddd)")]);
+    });
+
+    it.each([
+      ["does not parse", { base: "requests: [\n" }, "at the merge base ddddddd cannot be read (line"],
+      ["is over the size limit", { base: null, mergeBaseSize: 10 * 1024 * 1024 }, "over the size limit"],
+    ])("fails closed when the merge base's file %s", (_, over, message) => {
+      const f = facts({ base: over.base ?? null, approval: { reviews: [approve(bob)] } });
+      if ("mergeBaseSize" in over) f.files!.mergeBase = f.files!.baseTip = { text: "", size: over.mergeBaseSize as number };
+      const decision = decide(f);
+      if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
+      expect(decision.problems.map((p) => p.message)).toContainEqual(expect.stringContaining(message));
+    });
+  });
+
+  describe("catalog rules per secret", () => {
+    const withSecret = (name: string, extra: object) => ({ ...catalog, secrets: new Map([...catalog.secrets, [name, { ...catalog.secrets.get(name)!, ...extra }]]) });
+
+    it("refuses an unprotected environment when the secret requires protection, at the environment's line", () => {
+      const strict = withSecret("PROD_DB_URL", { requireProtectedEnvironment: true });
+      const bare = decidePullRequest(facts({ approval: { reviews: [approve(bob)] } }), { catalog: strict, now: NOW, trigger: "test" });
+      if (bare.kind !== "invalid") throw new Error(`expected invalid, got ${bare.kind}`);
+      expect(bare.problems).toEqual([expect.objectContaining({ line: 3, message: expect.stringContaining("may only be granted into a protected environment") })]);
+      const guarded = facts({ approval: { reviews: [approve(bob)], environments: [environment("production", ["required_reviewers"])] } });
+      expect(decidePullRequest(guarded, { catalog: strict, now: NOW, trigger: "test" }).kind).toBe("approved");
+    });
+
+    it("counts only the catalog's approvers among the code owners, per secret", () => {
+      const narrowed = withSecret("PROD_DB_URL", { approvers: [{ kind: "user", login: "carol" }] });
+      const ctx = { catalog: narrowed, now: NOW, trigger: "test" };
+      expect(decidePullRequest(facts({ approval: { reviews: [approve(bob)] } }), ctx).kind).toBe("waiting");
+      const both = REQUEST + TWO_APPROVALS.replace("requests:\n", "");
+      const decision = decidePullRequest(facts({ head: both, approval: { reviews: [approve(bob), approve(carol)] } }), ctx);
+      if (decision.kind !== "approved") throw new Error(`expected approved, got ${decision.kind}`);
+      expect(decision.grant.items.map((i) => [i.request.secret.name, i.approvers.map((a) => a.login)])).toEqual([
+        ["PROD_DB_URL", ["carol"]],
+        ["PAYMENTS_KEY", ["bob", "carol"]],
+      ]);
+    });
+  });
+
+  it("records the same digest for the same request set in any order", () => {
+    const a = REQUEST + TWO_APPROVALS.replace("requests:\n", "");
+    const b = TWO_APPROVALS + REQUEST.replace("requests:\n", "");
+    const reviews = [approve(bob), approve(carol)];
+    const [x, y] = [decide(facts({ head: a, approval: { reviews } })), decide(facts({ head: b, approval: { reviews } }))];
+    if (x.kind !== "approved" || y.kind !== "approved") throw new Error("expected both approved");
+    expect(x.grant.requestDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(x.grant.requestDigest).toBe(y.grant.requestDigest);
+    const z = decide(facts({ head: REQUEST, approval: { reviews } }));
+    expect(z.kind === "approved" && z.grant.requestDigest).not.toBe(x.grant.requestDigest);
   });
 
   it("rejects with every problem at its line, a failing check and a rejected audit record", () => {
@@ -134,8 +212,8 @@ describe("decidePullRequest", () => {
     const both = REQUEST + TWO_APPROVALS.replace("requests:\n", "");
     const decision = decide(facts({ head: both, base: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }));
     if (decision.kind !== "approved") throw new Error(`expected approved, got ${decision.kind}`);
-    expect(decision.grant.requests.map((r) => r.secret.name)).toEqual(["PAYMENTS_KEY"]);
-    expect(decision.grant.approvers).toEqual([bob, carol]);
+    expect(decision.grant.items.map((i) => i.request.secret.name)).toEqual(["PAYMENTS_KEY"]);
+    expect(decision.grant.items[0]?.approvers).toEqual([bob, carol]);
     expect(decision.audit).toMatchObject({ action: "approved", details: { headSha: HEAD, approvers: [{ id: bob.id }, { id: carol.id }] } });
   });
 

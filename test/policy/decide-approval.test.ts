@@ -6,6 +6,8 @@ import {
   type ApprovalInput,
   type Review,
 } from "../../src/policy/decide-approval.js";
+import type { Permission } from "../../src/github/repo-client.js";
+import type { ApproverRef } from "../../src/policy/catalog.js";
 
 const HEAD = "c0ffee0000000000000000000000000000000000";
 const OLD = "0ld0000000000000000000000000000000000000";
@@ -27,6 +29,10 @@ const TEAMS = new Map<string, ReadonlySet<number>>([
   ["acme/sre", new Set([erin.id, dave.id])],
 ]);
 
+/** Everyone here can write, and both teams have write access, unless a row says otherwise. */
+const WRITERS = new Map<number, Permission>([alice, bob, dave, erin, frank, mallory].map((p) => [p.id, "write"]));
+const TEAM_ACCESS = new Map<string, Permission>([["acme/dba", "write"], ["acme/sre", "maintain"]]);
+
 let nextReviewId = 100;
 function review(reviewer: Review["user"], state: string, commit: string | null = HEAD): Review {
   nextReviewId += 1;
@@ -39,12 +45,76 @@ interface Row {
   owners?: Owner[];
   required?: number;
   requestsFile?: string;
+  permissions?: Map<number, Permission>;
+  teamAccess?: Map<string, Permission>;
+  allowed?: ApproverRef[];
   expected: Omit<ApprovalDecision, "required">;
 }
 
 const WAITING_FOR_ONE = "0 of 1 approval; waiting for a code owner: @alice, @bob, @acme/dba";
 
 const rows: Row[] = [
+  {
+    name: "an owner demoted to read no longer counts",
+    reviews: [review(alice, "APPROVED")],
+    permissions: new Map([...WRITERS, [alice.id, "read"]]),
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "alice", why: "has read access to the repository; a code owner needs write access" }],
+    },
+  },
+  {
+    name: "an owner removed from the repository no longer counts",
+    reviews: [review(bob, "APPROVED")],
+    permissions: new Map([...WRITERS].filter(([id]) => id !== bob.id)),
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "bob", why: "has no access to the repository; a code owner needs write access" }],
+    },
+  },
+  {
+    name: "a member of an owning team without write access to the repository does not count",
+    reviews: [review(erin, "APPROVED")],
+    teamAccess: new Map([["acme/dba", "read"]]),
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "erin", why: "is a code owner only through @acme/dba, which has no write access to the repository" }],
+    },
+  },
+  {
+    name: "catalog approvers: a code owner outside the list does not count",
+    reviews: [review(alice, "APPROVED")],
+    allowed: [{ kind: "user", login: "bob" }, { kind: "team", org: "acme", slug: "dba" }],
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "alice", why: "is not among the catalog's approvers for this secret (@bob, @acme/dba)" }],
+    },
+  },
+  {
+    name: "catalog approvers: a code owner who is in a listed team counts",
+    reviews: [review(erin, "APPROVED")],
+    allowed: [{ kind: "team", org: "ACME", slug: "DBA" }],
+    expected: { approved: true, approvers: [{ ...erin, via: "@acme/dba" }], summary: "1 of 1 approval: @erin", ignored: [] },
+  },
+  {
+    name: "catalog approvers: being listed does not make someone a code owner",
+    reviews: [review(mallory, "APPROVED")],
+    allowed: [{ kind: "user", login: "mallory" }],
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "mallory", why: "is not a code owner of jit-requests.yml" }],
+    },
+  },
   {
     name: "a code owner's approval of the head counts",
     reviews: [review(alice, "APPROVED")],
@@ -285,6 +355,7 @@ const rows: Row[] = [
   {
     name: "login taken over: whoever holds a named login now is that owner, as on GitHub",
     reviews: [review({ id: 99, login: "alice" }, "APPROVED")],
+    permissions: new Map([...WRITERS, [99, "write"]]),
     expected: {
       approved: true,
       approvers: [{ id: 99, login: "alice", via: "@alice" }],
@@ -391,14 +462,14 @@ const rows: Row[] = [
 ];
 
 describe("decideApproval", () => {
-  it.each(rows)("$name", ({ reviews, owners = OWNERS, required = 1, requestsFile, expected }) => {
-    const input: ApprovalInput = { owners, required, author: dave, headSha: HEAD, reviews, teamMembers: TEAMS };
+  it.each(rows)("$name", ({ reviews, owners = OWNERS, required = 1, requestsFile, permissions = WRITERS, teamAccess = TEAM_ACCESS, allowed, expected }) => {
+    const input: ApprovalInput = { owners, required, author: dave, headSha: HEAD, reviews, teamMembers: TEAMS, reviewerPermissions: permissions, teamPermissions: teamAccess, allowed: allowed ?? null };
     if (requestsFile !== undefined) input.requestsFile = requestsFile;
     expect(decideApproval(input)).toEqual({ ...expected, required });
   });
 
   it.each([0, -1, 1.5, Number.NaN])("refuses %p required approvals", (required) => {
-    const input: ApprovalInput = { owners: OWNERS, required, author: dave, headSha: HEAD, reviews: [], teamMembers: TEAMS };
+    const input: ApprovalInput = { owners: OWNERS, required, author: dave, headSha: HEAD, reviews: [], teamMembers: TEAMS, reviewerPermissions: WRITERS, teamPermissions: TEAM_ACCESS };
     expect(() => decideApproval(input)).toThrow(/whole number of at least 1/);
   });
 });
