@@ -1,3 +1,4 @@
+import { expiryFromWrite } from "../ledger/grant-states.js";
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { RepoClient, statusOf } from "../github/repo-client.js";
@@ -69,6 +70,9 @@ export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableErr
 async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRequest, secret: string): Promise<GrantOutcome> {
   const { client } = ctx;
   const now = deps.clock.now();
+  const expiresAt = new Date(now + request.durationMs);
+  const where = { owner: client.owner, repo: client.repo, prNumber: ctx.prNumber, environment: request.environment, secret };
+  // The "granting" record is written with the row, only when the row is new.
   const { grant, created } = await ledgerWrite(() => deps.store.beginGrant({
     installationId: ctx.installationId,
     owner: client.owner,
@@ -83,27 +87,19 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     durationMs: request.durationMs,
     requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
     createdAt: new Date(now),
-    expiresAt: new Date(now + request.durationMs),
+    expiresAt,
+  }, {
+    ...where,
+    at: new Date(now),
+    action: "granting",
+    actor: "jit-access",
+    details: { requester: ctx.requester.login, approvers: ctx.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: expiresAt.toISOString() },
   }));
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
   // approval again; any other existing grant (done, failed, or being written) is left alone.
   const resuming = !created && grant.state === "granting" && grant.nextAttemptAt !== null;
   if (!created && !resuming) return { kind: "already", grant };
-  const audit = {
-    owner: client.owner,
-    repo: client.repo,
-    prNumber: ctx.prNumber,
-    grantId: grant.id,
-    environment: request.environment,
-    secret,
-  };
-  if (!resuming) await ledgerWrite(() => deps.store.appendAudit({
-    ...audit,
-    at: new Date(now),
-    action: "granting",
-    actor: "jit-access",
-    details: { requester: ctx.requester.login, approvers: ctx.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: grant.expiresAt.toISOString() },
-  }));
+  const audit = { ...where, grantId: grant.id };
 
   let sealed: { value: string; keyId: string };
   try {
@@ -127,13 +123,13 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
     return undoUncertainWrite(deps, ctx, grant, audit, error);
   }
 
-  const active = await deps.store.markActive(grant.id, new Date(deps.clock.now()));
-  await deps.store.appendAudit({
+  const writtenAt = new Date(deps.clock.now());
+  const active = await deps.store.markActive(grant.id, writtenAt, {
     ...audit,
-    at: new Date(deps.clock.now()),
+    at: writtenAt,
     action: "granted",
     actor: "jit-access",
-    details: { expiresAt: active.expiresAt.toISOString(), approvers: ctx.approvers.map((a) => a.login) },
+    details: { expiresAt: expiryFromWrite(grant, writtenAt).toISOString(), approvers: ctx.approvers.map((a) => a.login) },
   });
   ctx.log.info(
     { grant: grant.id, repository: client.fullName, environment: request.environment, secret, expiresAt: active.expiresAt.toISOString() },
@@ -146,8 +142,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, request: ValidRe
 type AuditBase = { owner: string; repo: string; prNumber: number; grantId: string; environment: string; secret: string };
 
 async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
-  const failed = await deps.store.markFailed(grant.id, why, new Date(deps.clock.now()));
-  await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why } });
+  const at = new Date(deps.clock.now());
+  const failed = await deps.store.markFailed(grant.id, why, at, { ...audit, at, action: "failed", actor: "jit-access", details: { why } });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant failed");
   return { kind: "failed", grant: failed, why };
 }
@@ -174,8 +170,13 @@ export const GRANT_RETRY_MS = 30_000;
 
 async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
   const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
-  const deferred = await deps.store.deferGrant(grant.id, why, retryAt);
-  await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } });
+  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, {
+    ...audit,
+    at: new Date(deps.clock.now()),
+    action: "failed",
+    actor: "jit-access",
+    details: { why, retryAt: retryAt.toISOString() },
+  });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }

@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { expireGrant } from "../../src/expiry/sweep.js";
+import Database from "better-sqlite3";
 import { openLedger } from "../../src/ledger/open-ledger.js";
+import { configureConnection } from "../../src/ledger/sqlite-open.js";
+import { SqliteStore } from "../../src/ledger/sqlite-store.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
 import { LABELS, revokeBackoffMs, revokeGrant, WARN_AFTER_ATTEMPTS } from "../../src/lifecycle/revoke-grant.js";
@@ -209,6 +212,46 @@ describe("revoking a grant", () => {
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", revokeAttempts: 0 });
     expect((await store.listAudit()).map((event) => event.action)).not.toContain("revoke_failed");
     expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the end of a grant and its audit record", () => {
+  it("stay together: when the audit record cannot be written, the grant stays live and due, and ends on the retry", async () => {
+    // A ledger that refuses "expired" audit records, as a disk failing at that moment would.
+    const db = new Database(":memory:");
+    configureConnection(db, { readonly: false });
+    const ledger = new SqliteStore(db);
+    const { deps: ledgerDeps, clock: ledgerClock } = revocationDeps(ledger);
+    try {
+      const grant = await seedGrant(ledger, DUE_NOW);
+      db.exec("CREATE TRIGGER no_room BEFORE INSERT ON audit WHEN NEW.action = 'expired' BEGIN SELECT RAISE(ABORT, 'no room for the audit record'); END");
+      new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL");
+
+      const outcome = await expireGrant(ledgerDeps, grant, log);
+
+      expect(outcome).toMatchObject({ kind: "retry", error: expect.stringContaining("no room for the audit record") });
+      expect(await ledger.getGrant(grant.id)).toMatchObject({
+        state: "active",
+        endedAt: null,
+        revokeAttempts: 1,
+        nextAttemptAt: new Date(EXPIRY_START + 5_000),
+      });
+      expect((await ledger.listAudit()).map((event) => event.action)).toEqual(["revoke_failed"]);
+      expect(nock.pendingMocks()).toEqual([]);
+
+      // Once the ledger takes records again, the retry ends the grant and records it.
+      db.exec("DROP TRIGGER no_room");
+      await ledgerClock.advance(5_000);
+      prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404), 7);
+      const retried = await expireGrant(ledgerDeps, (await ledger.getGrant(grant.id))!, log);
+
+      expect(retried).toMatchObject({ kind: "ended", deleted: false });
+      expect((await ledger.listAudit()).map((event) => event.action)).toEqual(["revoke_failed", "expired"]);
+      expect(await ledger.verifyAudit()).toMatchObject({ ok: true, count: 2 });
+      expect(nock.pendingMocks()).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 });
 
