@@ -22,8 +22,9 @@
  *   when the record has none.
  * - `details`: the record's details after a JSON round trip (`JSON.parse(JSON.stringify(d))`:
  *   `toJSON` applied, so a Date is its ISO string; members whose value is undefined or a
- *   function dropped; non-finite numbers `null`), or `null` when the record has none. The
- *   store keeps exactly this text, so what is read back hashes the same.
+ *   function dropped; non-finite numbers `null`), or `null` when the record has none. New
+ *   records store exactly this text; a verifier parses the stored details and encodes them
+ *   again, so only their JSON value counts, not their formatting or key order.
  *
  * `canonicalJson(v)` writes JSON with no whitespace at all:
  * - `null`, `true`, `false` as such;
@@ -37,6 +38,13 @@
  *   members sorted by key, comparing keys as sequences of UTF-16 code units (JavaScript's
  *   default `Array.prototype.sort` order; integer-like keys get no special place).
  * Anything else (undefined, a function, a bigint, a symbol) is an error.
+ *
+ * ## Appending
+ *
+ * A store reads the head of the chain (the last seq and hash), computes the new record's hash
+ * with `auditHash(lastSeq + 1, lastHash, record)` and inserts it, all in one transaction that
+ * no other appender can interleave with (SQLite: an IMMEDIATE transaction; PostgreSQL: a lock
+ * held to the end of the transaction, such as `pg_advisory_xact_lock`), so the chain never forks.
  */
 import { createHash } from "node:crypto";
 import type { AuditEvent, AuditInput } from "./store.js";
