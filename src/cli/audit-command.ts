@@ -1,7 +1,9 @@
 /**
  * `jit-access audit [--since ISO] [--format jsonl|csv]`: exports the append-only audit log,
- * oldest first, for a SIEM or a spreadsheet. Reads only the ledger: no GitHub credentials needed.
+ * oldest first, for a SIEM or a spreadsheet. `jit-access audit --verify` checks its hash chain
+ * instead. Reads only the ledger: no GitHub credentials needed.
  */
+import type { AuditVerification } from "../ledger/audit-chain.js";
 import type { AuditEvent } from "../ledger/store.js";
 import { withLedger, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
@@ -9,22 +11,28 @@ import { csvRecord } from "./csv.js";
 import { parseIsoInstant } from "./parse-iso-instant.js";
 
 export const AUDIT_USAGE = `usage: jit-access audit [--since ISO] [--format jsonl|csv]
+       jit-access audit --verify
 
 Exports the audit log, oldest first.
   --since ISO      only records at or after this instant: 2026-03-01 (midnight UTC) or
                    2026-03-01T09:30:00Z (a time needs its offset: Z or +01:00)
   --format jsonl   one JSON object per line (the default)
   --format csv     a header row, then one row per record (RFC 4180); details as a JSON string
+  --verify         export nothing; check the whole log's hash chain instead: each record holds
+                   the hash of the one before it and its own (SHA-256 over its content). Prints
+                   the number of records and the last hash (keep it elsewhere: a check later
+                   shows whether records were removed from the end), or names the first record
+                   that was changed, removed or inserted
 
 Fields: seq, at (ISO 8601, UTC), action, actor, owner, repo, prNumber, grantId, environment,
-secret, details (null or empty when a record has none). Needs only DATABASE_URL.
-Exit status: 0, or 2 usage or configuration error.`;
+secret, details (null or empty when a record has none), prevHash, hash. Needs only DATABASE_URL.
+Exit status: 0, 1 the hash chain is broken (--verify), or 2 usage or configuration error.`;
 
 const FORMATS = ["jsonl", "csv"] as const;
 type Format = (typeof FORMATS)[number];
 
 /** The exported fields, in order: the JSON keys and the CSV header. */
-export const AUDIT_FIELDS = ["seq", "at", "action", "actor", "owner", "repo", "prNumber", "grantId", "environment", "secret", "details"] as const;
+export const AUDIT_FIELDS = ["seq", "at", "action", "actor", "owner", "repo", "prNumber", "grantId", "environment", "secret", "details", "prevHash", "hash"] as const;
 
 type AuditRecord = Record<(typeof AUDIT_FIELDS)[number], string | number | Record<string, unknown> | null>;
 
@@ -33,11 +41,17 @@ export async function auditCommand(args: string[], io: CliIO): Promise<number> {
     "audit",
     AUDIT_USAGE,
     args,
-    { options: { ...HELP_OPTION, since: { type: "string" }, format: { type: "string", default: "jsonl" } } },
+    { options: { ...HELP_OPTION, since: { type: "string" }, format: { type: "string" }, verify: { type: "boolean" } } },
     io,
   );
   if (typeof parsed === "number") return parsed;
-  const { format, since: sinceText } = parsed.values;
+  const { format = "jsonl", since: sinceText, verify } = parsed.values;
+  if (verify === true) {
+    if (sinceText !== undefined || parsed.values.format !== undefined) {
+      return usageError("audit", AUDIT_USAGE, "--verify checks the whole log and exports nothing: it takes neither --since nor --format", io);
+    }
+    return withLedger(io, async ({ store }) => report(await store.verifyAudit(), io));
+  }
   if (!isFormat(format)) return usageError("audit", AUDIT_USAGE, `--format must be jsonl or csv; got "${format}"`, io);
   const since = sinceText === undefined ? undefined : parseIsoInstant(sinceText);
   if (since === null) {
@@ -71,7 +85,25 @@ export function auditRecord(event: AuditEvent): AuditRecord {
     environment: event.environment ?? null,
     secret: event.secret ?? null,
     details: event.details ?? null,
+    prevHash: event.prevHash,
+    hash: event.hash,
   };
+}
+
+/** The outcome of `--verify`: a count and the head of the chain, or the first broken record. */
+function report(result: AuditVerification, io: CliIO): number {
+  if (result.ok) {
+    const records = `${result.count} ${result.count === 1 ? "record" : "records"}`;
+    io.stdout(
+      result.lastSeq === null
+        ? `audit chain intact: ${records} (the log is empty)`
+        : `audit chain intact: ${records}; last record ${result.lastSeq}, hash ${result.lastHash}`,
+    );
+    return EXIT.ok;
+  }
+  const intact = result.count === 0 ? "no record before it" : `the ${result.count} ${result.count === 1 ? "record" : "records"} before it`;
+  io.stderr(`audit chain broken at record ${result.seq}: ${result.problem}; ${intact} checked intact`);
+  return EXIT.problem;
 }
 
 function csvText(value: AuditRecord[keyof AuditRecord]): string {

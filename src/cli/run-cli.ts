@@ -21,7 +21,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   sweep: { synopsis: "sweep", summary: "revoke every grant whose time is up (one pass, for cron)", run: sweepCommand },
   grants: { synopsis: "grants [--all] [--json]", summary: "list live grants (or all of them)", run: grantsCommand },
   revoke: { synopsis: "revoke GRANT_ID --reason TEXT [--actor NAME]", summary: "end one grant now", run: revokeCommand },
-  audit: { synopsis: "audit [--since ISO] [--format jsonl|csv]", summary: "export the audit log", run: auditCommand },
+  audit: { synopsis: "audit [--since ISO] [--format jsonl|csv]", summary: "export the audit log (--verify: check its hash chain)", run: auditCommand },
   reconcile: {
     synopsis: "reconcile [--dry-run]",
     summary: "delete catalog secrets present without a live grant",

@@ -20,6 +20,8 @@ export interface PullRequestInfo {
 }
 
 export interface RepositoryInfo {
+  /** GitHub's id: stable across renames and transfers. */
+  id: number;
   defaultBranch: string;
   fullName: string;
   owner: string;
@@ -60,7 +62,7 @@ export class RepoClient {
 
   async repository(): Promise<RepositoryInfo> {
     const { data } = await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
-    return { defaultBranch: data.default_branch, fullName: data.full_name, owner: data.owner.login, name: data.name };
+    return { id: data.id, defaultBranch: data.default_branch, fullName: data.full_name, owner: data.owner.login, name: data.name };
   }
 
   /**

@@ -4,12 +4,16 @@
  * Never edit a released migration: append a new one.
  */
 import type Database from "better-sqlite3";
+import { auditHash, GENESIS_HASH } from "./audit-chain.js";
+import type { AuditAction } from "./store.js";
 
 export interface Migration {
   /** 1, 2, 3…: the `user_version` the database has once this migration is applied. */
   version: number;
   description: string;
   sql: string;
+  /** Runs after `sql`, in the same transaction: for what SQL alone cannot compute (hashes). */
+  run?: (db: Database.Database) => void;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -75,7 +79,94 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX grants_by_pending_end ON grants (state, next_attempt_at) WHERE pending_end IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    description: "grants record the repository id, the merge base and a digest of the approved request set",
+    sql: `
+      -- Null on grants written before this version; setRepositoryId fills repository_id in.
+      ALTER TABLE grants ADD COLUMN repository_id INTEGER CHECK (repository_id IS NULL OR repository_id > 0);
+      ALTER TABLE grants ADD COLUMN merge_base_sha TEXT;
+      ALTER TABLE grants ADD COLUMN request_digest TEXT;
+      CREATE INDEX grants_by_repository_pull_request ON grants (repository_id, pr_number);
+    `,
+  },
+  {
+    version: 4,
+    description: "audit records form a hash chain (prev_hash, hash); existing records are chained in seq order",
+    // The append-only triggers forbid the UPDATE that would add hashes in place, so the table is
+    // rebuilt: new table, existing records copied with their hashes (run), old table dropped
+    // (DROP TABLE fires no DELETE trigger), the new one renamed, index and triggers recreated.
+    sql: `
+      CREATE TABLE audit_chained (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        action      TEXT    NOT NULL,
+        actor       TEXT    NOT NULL,
+        owner       TEXT    NOT NULL,
+        repo        TEXT    NOT NULL,
+        pr_number   INTEGER,
+        grant_id    TEXT    REFERENCES grants (id),
+        environment TEXT,
+        secret      TEXT,
+        details     TEXT    CHECK (details IS NULL OR json_valid(details)),
+        -- 64 lower-case hex digits; one record per predecessor, so the chain cannot fork.
+        prev_hash   TEXT    NOT NULL UNIQUE CHECK (length(prev_hash) = 64 AND prev_hash NOT GLOB '*[^0-9a-f]*'),
+        hash        TEXT    NOT NULL CHECK (length(hash) = 64 AND hash NOT GLOB '*[^0-9a-f]*')
+      ) STRICT;
+    `,
+    run: (db) => {
+      const insert = db.prepare(
+        `INSERT INTO audit_chained (seq, at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details, prev_hash, hash)
+         VALUES (@seq, @at, @action, @actor, @owner, @repo, @pr_number, @grant_id, @environment, @secret, @details, @prev_hash, @hash)`,
+      );
+      // In pages: better-sqlite3 runs no statement while an iterator is open.
+      const page = db.prepare<[number], V3AuditRow>("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT 1000");
+      let prevHash = GENESIS_HASH;
+      for (let rows = page.all(0); rows.length > 0; rows = page.all(rows.at(-1)!.seq)) {
+        for (const row of rows) {
+          const hash = auditHash(row.seq, prevHash, {
+            at: new Date(row.at),
+            action: row.action as AuditAction,
+            actor: row.actor,
+            owner: row.owner,
+            repo: row.repo,
+            ...(row.pr_number !== null && { prNumber: row.pr_number }),
+            ...(row.grant_id !== null && { grantId: row.grant_id }),
+            ...(row.environment !== null && { environment: row.environment }),
+            ...(row.secret !== null && { secret: row.secret }),
+            ...(row.details !== null && { details: JSON.parse(row.details) as Record<string, unknown> }),
+          });
+          insert.run({ ...row, prev_hash: prevHash, hash });
+          prevHash = hash;
+        }
+      }
+      db.exec(`
+        DROP TABLE audit;
+        ALTER TABLE audit_chained RENAME TO audit;
+        CREATE INDEX audit_by_time ON audit (at);
+        CREATE TRIGGER audit_rows_are_never_updated BEFORE UPDATE ON audit
+          BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be updated'); END;
+        CREATE TRIGGER audit_rows_are_never_deleted BEFORE DELETE ON audit
+          BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be deleted'); END;
+      `);
+    },
+  },
 ];
+
+/** An audit row as versions 1 to 3 stored it. */
+interface V3AuditRow {
+  seq: number;
+  at: number;
+  action: string;
+  actor: string;
+  owner: string;
+  repo: string;
+  pr_number: number | null;
+  grant_id: string | null;
+  environment: string | null;
+  secret: string | null;
+  details: string | null;
+}
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
 
@@ -105,6 +196,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
     for (const migration of migrations) {
       if (migration.version <= current) continue;
       db.exec(migration.sql);
+      migration.run?.(db);
       db.pragma(`user_version = ${migration.version}`);
     }
   }).immediate();

@@ -1,100 +1,54 @@
 /**
- * Opens the ledger named by `DATABASE_URL`. This build has the embedded SQLite store:
- * `sqlite:./data/jit-access.db` (relative to the working directory), `sqlite:/var/lib/jit-access/ledger.db`,
- * or `sqlite::memory:` for tests. PostgreSQL is planned behind the same `LedgerStore` interface.
+ * Opens the ledger named by `DATABASE_URL`, choosing the store by the URL's scheme:
+ * - `sqlite:` — the embedded SQLite store (`sqlite-open.ts`): `sqlite:./data/jit-access.db`
+ *   (relative to the working directory), `sqlite:/var/lib/jit-access/ledger.db`, or
+ *   `sqlite::memory:` for tests;
+ * - `postgres:` / `postgresql:` — PostgreSQL, behind the same `LedgerStore` interface; not in
+ *   this build yet, and refused with a message that says so.
+ * Errors name the setting and the expected form; they never echo a URL that is not SQLite's,
+ * which may carry a password.
  */
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
-import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.js";
-import { SqliteStore } from "./sqlite-store.js";
+import { openSqliteLedger, SQLITE_FORMS } from "./sqlite-open.js";
 import type { LedgerStore } from "./store.js";
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/jit-access.db";
-const EXPECTED_FORM = "sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:";
-const MEMORY = ":memory:";
-/** How long a write waits for another connection's lock before failing. */
-const BUSY_TIMEOUT_MS = 5_000;
 
 export interface OpenLedgerOptions {
   /** Open an existing, already migrated database without write access (inspection, tests of the error path). */
   readonly?: boolean;
 }
 
+type OpenStore = (databaseUrl: string, options: OpenLedgerOptions) => Promise<LedgerStore>;
+
+const notInThisBuild: OpenStore = async (databaseUrl) => {
+  throw new Error(
+    `DATABASE_URL "${schemeOf(databaseUrl)}:…": the PostgreSQL ledger is not in this build yet; ` +
+      `use the SQLite ledger for now, like ${SQLITE_FORMS}`,
+  );
+};
+
+/** The stores this build knows, by lower-case URL scheme. */
+const STORES: Readonly<Record<string, OpenStore>> = {
+  sqlite: openSqliteLedger,
+  postgres: notInThisBuild,
+  postgresql: notInThisBuild,
+};
+
 export async function openLedger(databaseUrl: string, options: OpenLedgerOptions = {}): Promise<LedgerStore> {
-  const filename = sqliteFilename(databaseUrl);
-  const readonly = options.readonly === true;
-  if (readonly && filename === MEMORY) {
-    throw new Error("DATABASE_URL sqlite::memory: cannot be opened read-only: an in-memory database starts empty");
+  const scheme = schemeOf(databaseUrl);
+  const open = Object.hasOwn(STORES, scheme.toLowerCase()) ? STORES[scheme.toLowerCase()] : undefined;
+  if (open === undefined) {
+    throw new Error(`DATABASE_URL "${scheme}:…": only sqlite: is supported in this build; write it like ${SQLITE_FORMS}`);
   }
-
-  let db: Database.Database;
-  try {
-    if (!readonly && filename !== MEMORY) mkdirSync(dirname(filename), { recursive: true });
-    db = new Database(filename, { readonly, fileMustExist: readonly });
-  } catch (error) {
-    throw new Error(`cannot open the ledger database ${filename} (DATABASE_URL): ${messageOf(error)}`, { cause: error });
-  }
-  try {
-    configureConnection(db, { readonly });
-    return new SqliteStore(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
+  return open(databaseUrl, options);
 }
 
-/**
- * The SQLite filename a `DATABASE_URL` names: an absolute path, or `:memory:`.
- * Errors name the setting and the expected form; they never echo a non-SQLite URL,
- * which may carry a password.
- */
-export function sqliteFilename(databaseUrl: string): string {
+/** The URL's scheme as written, or an error saying what is wrong with the setting. */
+export function schemeOf(databaseUrl: string): string {
+  if (databaseUrl.trim() === "") throw new Error(`DATABASE_URL is empty; set it like ${SQLITE_FORMS}`);
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(databaseUrl)?.[1];
-  if (databaseUrl.trim() === "") {
-    throw new Error(`DATABASE_URL is empty; set it like ${EXPECTED_FORM}`);
-  }
   if (scheme === undefined) {
-    throw new Error(`DATABASE_URL is not a URL (it has no scheme); write it like ${EXPECTED_FORM}`);
+    throw new Error(`DATABASE_URL is not a URL (it has no scheme); write it like ${SQLITE_FORMS}`);
   }
-  if (scheme.toLowerCase() !== "sqlite") {
-    throw new Error(
-      `DATABASE_URL "${scheme}:…": only sqlite: is supported in this build; ` +
-        `PostgreSQL is planned behind the same LedgerStore interface. Write it like ${EXPECTED_FORM}`,
-    );
-  }
-  const location = databaseUrl.slice(scheme.length + 1);
-  if (location === MEMORY) return MEMORY;
-  const invalid = (why: string): Error =>
-    new Error(`DATABASE_URL "${databaseUrl}" is not a valid SQLite location: ${why}; write it like ${EXPECTED_FORM}`);
-  if (location === "") throw invalid("the path is empty");
-  if (location.startsWith("//")) throw invalid("host-style sqlite:// URLs are not supported");
-  if (/[?#]/.test(location)) throw invalid("query parameters and fragments are not supported");
-  return resolve(location);
-}
-
-/**
- * Connection settings, then the schema: migrated when writable, checked when read-only.
- * `synchronous = FULL` because a grant row must be on disk before its secret is written to GitHub.
- */
-export function configureConnection(db: Database.Database, { readonly }: { readonly: boolean }): void {
-  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  db.pragma("foreign_keys = ON");
-  db.pragma("synchronous = FULL");
-  if (readonly) {
-    const version = schemaVersion(db);
-    if (version !== LATEST_SCHEMA_VERSION) {
-      throw new Error(
-        `the ledger database ${db.name} has schema version ${version}, this build needs ${LATEST_SCHEMA_VERSION}; ` +
-          "open it once without readonly so that it is migrated",
-      );
-    }
-    return;
-  }
-  db.pragma("journal_mode = WAL");
-  migrate(db);
-}
-
-function messageOf(error: unknown): string {
-  return typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error);
+  return scheme;
 }

@@ -3,42 +3,41 @@
  * Expects a connection that `openLedger` has configured and migrated. Calls are synchronous
  * underneath; the async methods turn every SQLite error into a rejection, so a read-only
  * database or a full disk stops the caller before anything is written to GitHub.
+ *
+ * The rules are not SQL: a state change reads the row, asks `applyChange` (grant-states.ts) for
+ * the row to write, and writes it, with its audit record, in one IMMEDIATE transaction (SQLite
+ * lets one writer at a time in, so nothing changes the row in between; the UPDATE still
+ * compares the state it read, as a second line of defence).
  */
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
+import { AuditChainVerifier, auditHash, canonicalDetails, GENESIS_HASH, type AuditVerification, type ChainEntry } from "./audit-chain.js";
 import {
+  applyChange,
+  auditForGrant,
+  checkNewGrant,
+  checkRepositoryId,
+  describeChange,
   LIVE_STATES,
-  type AuditAction,
-  type AuditEvent,
-  type AuditInput,
-  type Grant,
-  type GrantFilter,
+  type GrantChange,
   type GrantState,
-  type LedgerStore,
-  type NewGrant,
-  type PendingEnd,
-  type Person,
+} from "./grant-states.js";
+import type {
+  AuditAction,
+  AuditEvent,
+  AuditInput,
+  Grant,
+  GrantFilter,
+  LedgerStore,
+  NewGrant,
+  PendingEnd,
+  Person,
 } from "./store.js";
 
-/** A state change the lifecycle does not allow, e.g. revoking a grant that already ended. */
-export class IllegalTransitionError extends Error {
-  override name = "IllegalTransitionError";
-  constructor(
-    readonly grantId: string,
-    readonly state: GrantState,
-    readonly attempted: string,
-    readonly allowedFrom: readonly GrantState[],
-  ) {
-    super(`grant ${grantId} is ${state}; cannot ${attempted} (allowed only from ${allowedFrom.join(" or ")})`);
-  }
-}
-
-/** Which states each change may start from. */
-const FROM_GRANTING: readonly GrantState[] = ["granting"];
-const FROM_LIVE: readonly GrantState[] = LIVE_STATES;
 const LIVE_SQL = sqlList(LIVE_STATES);
 /** `listGrants` filter fields and the columns they compare (names compare case-insensitively: NOCASE columns). */
 const LIST_FILTERS = [
+  ["repositoryId", "repository_id"],
   ["owner", "owner"],
   ["repo", "repo"],
   ["prNumber", "pr_number"],
@@ -49,6 +48,7 @@ const LIST_FILTERS = [
 interface GrantRow {
   id: string;
   installation_id: number;
+  repository_id: number | null;
   owner: string;
   repo: string;
   environment: string;
@@ -56,6 +56,8 @@ interface GrantRow {
   requester: string;
   pr_number: number;
   head_sha: string;
+  merge_base_sha: string | null;
+  request_digest: string | null;
   approvers: string;
   reason: string;
   duration_ms: number;
@@ -84,6 +86,8 @@ interface AuditRow {
   environment: string | null;
   secret: string | null;
   details: string | null;
+  prev_hash: string;
+  hash: string;
 }
 
 type Params = Record<string, string | number | null>;
@@ -93,38 +97,32 @@ export class SqliteStore implements LedgerStore {
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
 
   constructor(private readonly db: Database.Database) {
-    const transition = (target: string, from: readonly GrantState[]) =>
-      db.prepare<Params, GrantRow>(`UPDATE grants SET ${target} WHERE id = @id AND state IN (${sqlList(from)}) RETURNING *`);
     this.statements = {
       insertGrant: db.prepare<Params>(
-        `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha,
-           approvers, reason, duration_ms, request_key, created_at, expires_at, state)
-         VALUES (@id, @installationId, @owner, @repo, @environment, @secret, @requester, @prNumber, @headSha,
-           @approvers, @reason, @durationMs, @requestKey, @createdAt, @expiresAt, 'granting')
+        `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
+           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state)
+         VALUES (@id, @installationId, @repositoryId, @owner, @repo, @environment, @secret, @requester, @prNumber,
+           @headSha, @mergeBaseSha, @requestDigest, @approvers, @reason, @durationMs, @requestKey, @createdAt, @expiresAt, @state)
          ON CONFLICT (request_key) DO NOTHING`,
       ),
       grantById: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE id = ?"),
       grantByRequestKey: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE request_key = ?"),
-      // Expiry counts from the moment the secret was written; the write-ahead expiry was an upper
-      // bound for the time before it (a crash there leaves that earlier expiry in force).
-      markActive: transition(
-        "state = 'active', granted_at = @at, expires_at = @at + duration_ms, next_attempt_at = NULL, last_error = NULL",
-        FROM_GRANTING,
+      // Writes every field a state change may change, as `applyChange` computed it; only if the
+      // row is still in the state that was read.
+      updateGrant: db.prepare<Params, GrantRow>(
+        `UPDATE grants SET state = @state, granted_at = @grantedAt, expires_at = @expiresAt, ended_at = @endedAt,
+           end_reason = @endReason, revoke_attempts = @revokeAttempts, next_attempt_at = @nextAttemptAt,
+           last_error = @lastError, pending_end = @pendingEnd
+         WHERE id = @id AND state = @fromState
+         RETURNING *`,
       ),
-      deferGrant: transition("last_error = @error, next_attempt_at = @nextAttemptAt", FROM_GRANTING),
       grantsAwaitingRetry: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
          WHERE state = 'granting' AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now AND expires_at > @now
          ORDER BY next_attempt_at, id LIMIT @limit`,
       ),
-      markFailed: transition("state = 'failed', end_reason = @reason, ended_at = @at", FROM_GRANTING),
-      markEnded: transition(
-        "state = @state, end_reason = @reason, ended_at = @at, next_attempt_at = NULL",
-        FROM_LIVE,
-      ),
-      recordRevokeFailure: transition(
-        "revoke_attempts = revoke_attempts + 1, last_error = @error, next_attempt_at = @nextAttemptAt, pending_end = COALESCE(@pendingEnd, pending_end)",
-        FROM_LIVE,
+      setRepositoryId: db.prepare<Params>(
+        "UPDATE grants SET repository_id = @repositoryId WHERE owner = @owner AND repo = @repo AND repository_id IS NULL",
       ),
       countOtherLive: db
         .prepare<Params, number>(
@@ -149,22 +147,27 @@ export class SqliteStore implements LedgerStore {
       expiringBy: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= @until ORDER BY expires_at, id`,
       ),
-      appendAudit: db.prepare<Params>(
-        `INSERT INTO audit (at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details)
-         VALUES (@at, @action, @actor, @owner, @repo, @prNumber, @grantId, @environment, @secret, @details)`,
+      auditHead: db.prepare<[], Pick<AuditRow, "seq" | "hash">>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
+      insertAudit: db.prepare<Params>(
+        `INSERT INTO audit (seq, at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details, prev_hash, hash)
+         VALUES (@seq, @at, @action, @actor, @owner, @repo, @prNumber, @grantId, @environment, @secret, @details, @prevHash, @hash)`,
       ),
       listAudit: db.prepare<Params, AuditRow>(
         "SELECT * FROM audit WHERE (@since IS NULL OR at >= @since) ORDER BY seq",
       ),
+      everyAuditRow: db.prepare<[], AuditRow>("SELECT * FROM audit ORDER BY seq"),
     };
   }
 
-  async beginGrant(grant: NewGrant): Promise<{ grant: Grant; created: boolean }> {
+  async beginGrant(grant: NewGrant, audit?: AuditInput): Promise<{ grant: Grant; created: boolean }> {
+    checkNewGrant(grant);
     return this.run(`record grant ${grant.requestKey}`, () =>
       this.db.transaction(() => {
+        const state: GrantState = "granting";
         const { changes } = this.statements.insertGrant.run({
           id: randomUUID(),
           installationId: grant.installationId,
+          repositoryId: grant.repositoryId ?? null,
           owner: grant.owner,
           repo: grant.repo,
           environment: grant.environment,
@@ -172,52 +175,49 @@ export class SqliteStore implements LedgerStore {
           requester: JSON.stringify(person(grant.requester)),
           prNumber: grant.prNumber,
           headSha: grant.headSha,
+          mergeBaseSha: grant.mergeBaseSha ?? null,
+          requestDigest: grant.requestDigest ?? null,
           approvers: JSON.stringify(grant.approvers.map(person)),
           reason: grant.reason,
           durationMs: grant.durationMs,
           requestKey: grant.requestKey,
           createdAt: millis(grant.createdAt, "createdAt"),
           expiresAt: millis(grant.expiresAt, "expiresAt"),
+          state,
         });
         const row = this.statements.grantByRequestKey.get(grant.requestKey);
         if (row === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
-        return { grant: toGrant(row), created: changes === 1 };
+        const created = changes === 1;
+        if (created && audit !== undefined) this.insertAudit(auditForGrant(audit, row.id));
+        return { grant: toGrant(row), created };
       }).immediate(),
     );
   }
 
-  async markActive(id: string, at: Date): Promise<Grant> {
-    return this.transition(id, "mark it active", FROM_GRANTING, this.statements.markActive, { at: millis(at, "at") });
+  async markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markActive", at }, audit);
   }
 
-  async markFailed(id: string, reason: string, at: Date): Promise<Grant> {
-    return this.transition(id, "mark it failed", FROM_GRANTING, this.statements.markFailed, {
-      reason,
-      at: millis(at, "at"),
-    });
+  async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markFailed", reason, at }, audit);
   }
 
-  async markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant> {
-    return this.transition(id, `mark it ${state}`, FROM_LIVE, this.statements.markEnded, {
-      state,
-      reason,
-      at: millis(at, "at"),
-    });
+  async markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markEnded", state, reason, at }, audit);
   }
 
-  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd): Promise<Grant> {
-    return this.transition(id, "record a failed revocation for it", FROM_LIVE, this.statements.recordRevokeFailure, {
-      error,
-      nextAttemptAt: millis(nextAttemptAt, "nextAttemptAt"),
-      pendingEnd: pendingEnd ? JSON.stringify(pendingEnd) : null,
-    });
+  async recordRevokeFailure(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    pendingEnd?: PendingEnd,
+    audit?: AuditInput,
+  ): Promise<Grant> {
+    return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
-  async deferGrant(id: string, error: string, nextAttemptAt: Date): Promise<Grant> {
-    return this.transition(id, "defer its write", FROM_GRANTING, this.statements.deferGrant, {
-      error,
-      nextAttemptAt: millis(nextAttemptAt, "nextAttemptAt"),
-    });
+  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "deferGrant", error, nextAttemptAt }, audit);
   }
 
   async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
@@ -239,6 +239,7 @@ export class SqliteStore implements LedgerStore {
    * every grant ever recorded). One prepared statement per combination of filters.
    */
   async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
+    if (filter.repositoryId !== undefined) checkRepositoryId(filter.repositoryId);
     return this.run("list grants", () => {
       const conditions: string[] = [];
       const params: Params = {};
@@ -256,6 +257,14 @@ export class SqliteStore implements LedgerStore {
         this.listStatements.set(where, statement);
       }
       return statement.all(params).map(toGrant);
+    });
+  }
+
+  async setRepositoryId(owner: string, repo: string, repositoryId: number): Promise<number> {
+    checkRepositoryId(repositoryId);
+    return this.run(`record the repository id of ${owner}/${repo}`, () => {
+      const { changes } = this.statements.setRepositoryId.run({ owner, repo, repositoryId });
+      return changes;
     });
   }
 
@@ -290,18 +299,7 @@ export class SqliteStore implements LedgerStore {
 
   async appendAudit(event: AuditInput): Promise<void> {
     this.run(`append audit record "${event.action}"`, () => {
-      this.statements.appendAudit.run({
-        at: millis(event.at, "at"),
-        action: event.action,
-        actor: event.actor,
-        owner: event.owner,
-        repo: event.repo,
-        prNumber: event.prNumber ?? null,
-        grantId: event.grantId ?? null,
-        environment: event.environment ?? null,
-        secret: event.secret ?? null,
-        details: event.details === undefined ? null : JSON.stringify(event.details),
-      });
+      this.db.transaction(() => this.insertAudit(event)).immediate();
     });
   }
 
@@ -313,26 +311,74 @@ export class SqliteStore implements LedgerStore {
     );
   }
 
+  async verifyAudit(): Promise<AuditVerification> {
+    return this.run("read the audit log", () => {
+      const verifier = new AuditChainVerifier();
+      // One statement, so one consistent snapshot; the verifier runs no statement meanwhile.
+      for (const row of this.statements.everyAuditRow.iterate()) {
+        if (!verifier.add(chainEntry(row))) break;
+      }
+      return verifier.result();
+    });
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
 
-  private transition(
-    id: string,
-    attempted: string,
-    allowedFrom: readonly GrantState[],
-    statement: Database.Statement<[Params], GrantRow>,
-    params: Params,
-  ): Grant {
+  /**
+   * One state change and its audit record, in one transaction: the row as `applyChange` says,
+   * or an `IllegalTransitionError` and nothing written.
+   */
+  private change(id: string, change: GrantChange, audit: AuditInput | undefined): Grant {
+    const attempted = describeChange(change);
     return this.run(`update grant ${id} (${attempted})`, () =>
       this.db.transaction(() => {
-        const updated = statement.get({ ...params, id });
-        if (updated !== undefined) return toGrant(updated);
-        const existing = this.statements.grantById.get(id);
-        if (existing === undefined) throw new Error(`grant ${id} is not in the ledger; cannot ${attempted}`);
-        throw new IllegalTransitionError(id, existing.state, attempted, allowedFrom);
+        const row = this.statements.grantById.get(id);
+        if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot ${attempted}`);
+        const next = applyChange(toGrant(row), change);
+        const updated = this.statements.updateGrant.get({
+          id,
+          fromState: row.state,
+          state: next.state,
+          grantedAt: next.grantedAt === null ? null : millis(next.grantedAt, "grantedAt"),
+          expiresAt: millis(next.expiresAt, "expiresAt"),
+          endedAt: next.endedAt === null ? null : millis(next.endedAt, "endedAt"),
+          endReason: next.endReason,
+          revokeAttempts: next.revokeAttempts,
+          nextAttemptAt: next.nextAttemptAt === null ? null : millis(next.nextAttemptAt, "nextAttemptAt"),
+          lastError: next.lastError,
+          pendingEnd: next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
+        });
+        // Cannot happen inside an IMMEDIATE transaction; refuse rather than write on a stale read.
+        if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
+        if (audit !== undefined) this.insertAudit(auditForGrant(audit, id));
+        return toGrant(updated);
       }).immediate(),
     );
+  }
+
+  /** Appends one record at the head of the hash chain. Runs inside the caller's transaction. */
+  private insertAudit(event: AuditInput): void {
+    const head = this.statements.auditHead.get();
+    const seq = (head?.seq ?? 0) + 1;
+    const prevHash = head?.hash ?? GENESIS_HASH;
+    const hash = auditHash(seq, prevHash, event);
+    this.statements.insertAudit.run({
+      seq,
+      at: millis(event.at, "at"),
+      action: event.action,
+      actor: event.actor,
+      owner: event.owner,
+      repo: event.repo,
+      prNumber: event.prNumber ?? null,
+      grantId: event.grantId ?? null,
+      environment: event.environment ?? null,
+      secret: event.secret ?? null,
+      details: canonicalDetails(event.details),
+      prevHash,
+      hash,
+    });
   }
 
   /** Runs one ledger operation, adding what failed and how to fix it to SQLite's errors. */
@@ -350,6 +396,7 @@ function toGrant(row: GrantRow): Grant {
   return {
     id: row.id,
     installationId: row.installation_id,
+    repositoryId: row.repository_id,
     owner: row.owner,
     repo: row.repo,
     environment: row.environment,
@@ -357,6 +404,8 @@ function toGrant(row: GrantRow): Grant {
     requester: parsePerson(JSON.parse(row.requester), row.id),
     prNumber: row.pr_number,
     headSha: row.head_sha,
+    mergeBaseSha: row.merge_base_sha,
+    requestDigest: row.request_digest,
     approvers: parseArray(JSON.parse(row.approvers), row.id).map((value) => parsePerson(value, row.id)),
     reason: row.reason,
     durationMs: row.duration_ms,
@@ -382,6 +431,8 @@ function toAuditEvent(row: AuditRow): AuditEvent {
     actor: row.actor,
     owner: row.owner,
     repo: row.repo,
+    prevHash: row.prev_hash,
+    hash: row.hash,
   };
   if (row.pr_number !== null) event.prNumber = row.pr_number;
   if (row.grant_id !== null) event.grantId = row.grant_id;
@@ -389,6 +440,15 @@ function toAuditEvent(row: AuditRow): AuditEvent {
   if (row.secret !== null) event.secret = row.secret;
   if (row.details !== null) event.details = parseRecord(JSON.parse(row.details), row.seq);
   return event;
+}
+
+/** A row for the chain verifier: the record, or why it cannot be read. */
+function chainEntry(row: AuditRow): ChainEntry {
+  try {
+    return toAuditEvent(row);
+  } catch (error) {
+    return { seq: row.seq, unreadable: `it cannot be read: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** Only the fields a Person has, so nothing else from a caller's object is stored. */

@@ -1,11 +1,15 @@
 /**
  * The ledger: every grant, written before the secret is, and an append-only audit log.
  * The interface is asynchronous so that a PostgreSQL store can stand behind it;
- * `sqlite-store.ts` is the embedded default.
+ * `sqlite-store.ts` is the embedded default. The rules every store keeps (states, transitions,
+ * expiry) are in `grant-states.ts`; the audit hash chain is in `audit-chain.ts`; what a store
+ * must do is `test/ledger/ledger-contract.ts`.
  */
+import type { AuditVerification } from "./audit-chain.js";
+import type { GrantState } from "./grant-states.js";
 
-export type GrantState = "granting" | "active" | "revoked" | "expired" | "failed";
-export const LIVE_STATES: readonly GrantState[] = ["granting", "active"];
+export { LIVE_STATES, IllegalTransitionError, type GrantState } from "./grant-states.js";
+export type { AuditVerification } from "./audit-chain.js";
 
 export interface Person {
   id: number;
@@ -15,6 +19,12 @@ export interface Person {
 export interface Grant {
   id: string;
   installationId: number;
+  /**
+   * GitHub's id of the repository: it survives a rename or a transfer, when owner and repo no
+   * longer name it. Null on grants written before the ledger recorded it, until
+   * `setRepositoryId` fills it in.
+   */
+  repositoryId: number | null;
   owner: string;
   repo: string;
   environment: string;
@@ -23,6 +33,10 @@ export interface Grant {
   requester: Person;
   prNumber: number;
   headSha: string;
+  /** The merge base of base and head the request set was measured from; null on older grants. */
+  mergeBaseSha: string | null;
+  /** SHA-256 (lower-case hex) of the approved request set; null on older grants. */
+  requestDigest: string | null;
   approvers: Person[];
   reason: string;
   durationMs: number;
@@ -56,7 +70,11 @@ export interface PendingEnd {
   actor: string;
 }
 
-/** What the grant flow writes ahead of the secret; the ledger adds id, state and the rest. */
+/**
+ * What the grant flow writes ahead of the secret; the ledger adds id, state and the rest.
+ * `repositoryId`, `mergeBaseSha` and `requestDigest` are optional for now (stored as null when
+ * absent); they are checked for form (a positive whole number, a commit SHA, a SHA-256 digest).
+ */
 export type NewGrant = Pick<
   Grant,
   | "installationId"
@@ -73,7 +91,11 @@ export type NewGrant = Pick<
   | "requestKey"
   | "createdAt"
   | "expiresAt"
->;
+> & {
+  repositoryId?: number;
+  mergeBaseSha?: string;
+  requestDigest?: string;
+};
 
 export type AuditAction =
   | "validated"
@@ -102,11 +124,18 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/** A stored audit record: its place in the log and in the hash chain (see `audit-chain.ts`). */
 export interface AuditEvent extends AuditInput {
   seq: number;
+  /** The previous record's `hash`; 64 zeros for the first record. */
+  prevHash: string;
+  /** SHA-256 over this record's content and `prevHash`, lower-case hex. */
+  hash: string;
 }
 
 export interface GrantFilter {
+  /** GitHub's repository id (grants written before it was recorded have none: see `setRepositoryId`). */
+  repositoryId?: number;
   owner?: string;
   repo?: string;
   prNumber?: number;
@@ -117,42 +146,64 @@ export interface GrantFilter {
 }
 
 /**
- * State changes are guarded: `markActive` and `markFailed` only from `granting`; `markEnded` and
- * `recordRevokeFailure` only from a live state. Any other change rejects with an error naming the
- * grant, its state and the attempted change (so a double revoke is detected, never applied twice).
+ * State changes are guarded (the rules are `grant-states.ts`): `markActive`, `markFailed` and
+ * `deferGrant` only from `granting`; `markEnded` and `recordRevokeFailure` only from a live
+ * state. Any other change rejects with an `IllegalTransitionError` naming the grant, its state
+ * and the attempted change (so a double revoke is detected, never applied twice).
+ *
+ * Every state change takes an optional `audit`: the audit record of that change, appended in the
+ * same transaction, so the change and its record are written together or not at all (a failed
+ * audit write rolls the change back and rejects). Its `grantId` is the changed grant's id: filled
+ * in when absent; a different one is refused and nothing is written.
+ *
  * Owner, repository, environment and secret names compare case-insensitively, as GitHub's do.
  */
 export interface LedgerStore {
   /**
-   * Writes the grant in state `granting`, unless a grant with the same `requestKey` exists:
-   * then returns that one with `created: false` and writes nothing.
+   * Writes the grant in state `granting` (and `audit`, when given), unless a grant with the same
+   * `requestKey` exists: then returns that one with `created: false` and writes nothing, not
+   * even `audit`.
    */
-  beginGrant(grant: NewGrant): Promise<{ grant: Grant; created: boolean }>;
+  beginGrant(grant: NewGrant, audit?: AuditInput): Promise<{ grant: Grant; created: boolean }>;
   /**
    * The secret was written at `at`: state `active`, `grantedAt = at`, and the expiry moves to
-   * `at + durationMs` (access lasts as long as requested, counted from the grant). Only from `granting`.
+   * `at + durationMs` (access lasts as long as requested, counted from the grant; see
+   * `expiryFromWrite`). Only from `granting`.
    */
-  markActive(id: string, at: Date): Promise<Grant>;
+  markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant>;
   /** The write failed: nothing is live. State `failed`, with the reason. Only from `granting`. */
-  markFailed(id: string, reason: string, at: Date): Promise<Grant>;
+  markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant>;
   /** The grant ended: state `expired` or `revoked`, with the reason; clears `nextAttemptAt`. Only from a live state. */
-  markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date): Promise<Grant>;
+  markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date, audit?: AuditInput): Promise<Grant>;
   /**
    * A revocation attempt failed; the grant stays live and due, next attempt not before
    * `nextAttemptAt`. `pendingEnd` records how it is to end when that was not its expiry, so
-   * that the sweep retries it before the expiry comes.
+   * that the sweep retries it before the expiry comes (an earlier `pendingEnd` stays when none is given).
    */
-  recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd): Promise<Grant>;
+  recordRevokeFailure(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    pendingEnd?: PendingEnd,
+    audit?: AuditInput,
+  ): Promise<Grant>;
   /**
    * GitHub could not take the write now (rate limit, server error) and nothing was written:
    * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not
    * expired (see `grantsAwaitingRetry`). Only from `granting`.
    */
-  deferGrant(id: string, error: string, nextAttemptAt: Date): Promise<Grant>;
+  deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput): Promise<Grant>;
   /** `granting` grants deferred by `deferGrant` whose retry time has come and that have not expired. */
   grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | null>;
   listGrants(filter?: GrantFilter): Promise<Grant[]>;
+  /**
+   * Records GitHub's id of the repository now named `owner`/`repo` on that repository's grants
+   * that have none yet (written before the ledger recorded ids); resolves to how many it filled.
+   * Grants that already have an id keep it, even another one (a repository renamed or
+   * transferred away, whose name is now someone else's).
+   */
+  setRepositoryId(owner: string, repo: string, repositoryId: number): Promise<number>;
   /** Live grants for the same secret in the same environment, other than `excludeId`. */
   countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number>;
   /**
@@ -164,7 +215,13 @@ export interface LedgerStore {
   dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
   /** Live grants expiring at or before `until` (for exact timers). */
   expiringBy(until: Date): Promise<Grant[]>;
+  /** Appends one record at the end of the hash chain. */
   appendAudit(event: AuditInput): Promise<void>;
   listAudit(options?: { since?: Date }): Promise<AuditEvent[]>;
+  /**
+   * Checks the whole audit hash chain, oldest first, and says where it first breaks. Resolves
+   * (never rejects) for a broken chain, including a record the store cannot read.
+   */
+  verifyAudit(): Promise<AuditVerification>;
   close(): Promise<void>;
 }

@@ -60,7 +60,17 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
     await ledgerWrite(() => deps.store.appendAudit(decision.audit));
     outcomes = await grantRequests(
       deps,
-      { installationId: ctx.installationId, client: ctx.client, prNumber: ctx.prNumber, headSha: planned.headSha, requester: planned.requester, log: ctx.log },
+      {
+        installationId: ctx.installationId,
+        client: ctx.client,
+        prNumber: ctx.prNumber,
+        headSha: planned.headSha,
+        repositoryId: planned.repositoryId,
+        mergeBaseSha: planned.mergeBaseSha,
+        requestDigest: planned.requestDigest,
+        requester: planned.requester,
+        log: ctx.log,
+      },
       planned.items,
     );
   } catch (error) {

@@ -36,6 +36,7 @@ export type Decision =
 
 /** What an approval entitles: exactly these requests, for this head over this merge base. */
 export interface PlannedGrants {
+  repositoryId: number;
   headSha: string;
   mergeBaseSha: string;
   /** Digest of the whole approved request set (see `requestSetDigest`). */
@@ -125,6 +126,7 @@ export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext)
     kind: "approved",
     approvals: decided.map((d) => d.decision),
     grant: {
+      repositoryId: repository.id,
       headSha: pr.headSha,
       mergeBaseSha: files.mergeBaseSha,
       requestDigest,

@@ -1,3 +1,4 @@
+import { expiryFromWrite } from "../ledger/grant-states.js";
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { RepoClient, statusOf } from "../github/repo-client.js";
@@ -12,6 +13,11 @@ export interface GrantContext {
   client: RepoClient;
   prNumber: number;
   headSha: string;
+  /** GitHub's id of the repository: grants are found by it after a rename or transfer. */
+  repositoryId: number;
+  /** What the approval was for: the merge base and the digest of the request set. */
+  mergeBaseSha: string;
+  requestDigest: string;
   requester: Person;
   log: Log;
 }
@@ -84,6 +90,9 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
   const { request } = item;
   const { client } = ctx;
   const now = deps.clock.now();
+  const expiresAt = new Date(now + request.durationMs);
+  const where = { owner: client.owner, repo: client.repo, prNumber: ctx.prNumber, environment: request.environment, secret };
+  // The "granting" record is written with the row, only when the row is new.
   const { grant, created } = await ledgerWrite(() => deps.store.beginGrant({
     installationId: ctx.installationId,
     owner: client.owner,
@@ -97,28 +106,23 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     reason: request.reason,
     durationMs: request.durationMs,
     requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
+    repositoryId: ctx.repositoryId,
+    mergeBaseSha: ctx.mergeBaseSha,
+    requestDigest: ctx.requestDigest,
     createdAt: new Date(now),
-    expiresAt: new Date(now + request.durationMs),
+    expiresAt,
+  }, {
+    ...where,
+    at: new Date(now),
+    action: "granting",
+    actor: "jit-access",
+    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, mergeBaseSha: ctx.mergeBaseSha, requestDigest: ctx.requestDigest, expiresAt: expiresAt.toISOString() },
   }));
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
   // approval again; any other existing grant (done, failed, or being written) is left alone.
   const resuming = !created && grant.state === "granting" && grant.nextAttemptAt !== null;
   if (!created && !resuming) return { kind: "already", grant };
-  const audit = {
-    owner: client.owner,
-    repo: client.repo,
-    prNumber: ctx.prNumber,
-    grantId: grant.id,
-    environment: request.environment,
-    secret,
-  };
-  if (!resuming) await ledgerWrite(() => deps.store.appendAudit({
-    ...audit,
-    at: new Date(now),
-    action: "granting",
-    actor: "jit-access",
-    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, expiresAt: grant.expiresAt.toISOString() },
-  }));
+  const audit = { ...where, grantId: grant.id };
 
   // The row exists now, so a close handled from here on finds it and ends it. A close that was
   // handled between reading the approval and writing the row is caught by reading the PR again,
@@ -146,21 +150,23 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     return undoUncertainWrite(deps, ctx, grant, audit, error);
   }
 
+  const writtenAt = new Date(deps.clock.now());
   let active: Grant;
   try {
-    active = await deps.store.markActive(grant.id, new Date(deps.clock.now()));
+    active = await deps.store.markActive(grant.id, writtenAt, {
+      ...audit,
+      at: writtenAt,
+      action: "granted",
+      actor: "jit-access",
+      details: { expiresAt: expiryFromWrite(grant, writtenAt).toISOString(), approvers: item.approvers.map((a) => a.login) },
+    });
   } catch (error) {
+    // Compare-and-set: only a `granting` row becomes active. Anything else means the grant was
+    // ended while the PUT was in flight, and the write must not outlive it.
     const current = await deps.store.getGrant(grant.id);
     if (current === null || current.state === "granting" || current.state === "active") throw error;
     return undoEndedWrite(deps, ctx, current, audit);
   }
-  await deps.store.appendAudit({
-    ...audit,
-    at: new Date(deps.clock.now()),
-    action: "granted",
-    actor: "jit-access",
-    details: { expiresAt: active.expiresAt.toISOString(), approvers: item.approvers.map((a) => a.login) },
-  });
   ctx.log.info(
     { grant: grant.id, repository: client.fullName, environment: request.environment, secret, expiresAt: active.expiresAt.toISOString() },
     "granted",
@@ -172,8 +178,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
 type AuditBase = { owner: string; repo: string; prNumber: number; grantId: string; environment: string; secret: string };
 
 async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
-  const failed = await deps.store.markFailed(grant.id, why, new Date(deps.clock.now()));
-  await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why } });
+  const at = new Date(deps.clock.now());
+  const failed = await deps.store.markFailed(grant.id, why, at, { ...audit, at, action: "failed", actor: "jit-access", details: { why } });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant failed");
   return { kind: "failed", grant: failed, why };
 }
@@ -223,8 +229,13 @@ export const GRANT_RETRY_MS = 30_000;
 
 async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
   const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
-  const deferred = await deps.store.deferGrant(grant.id, why, retryAt);
-  await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "failed", actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } });
+  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, {
+    ...audit,
+    at: new Date(deps.clock.now()),
+    action: "failed",
+    actor: "jit-access",
+    details: { why, retryAt: retryAt.toISOString() },
+  });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }

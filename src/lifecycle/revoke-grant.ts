@@ -1,4 +1,4 @@
-import type { Grant } from "../ledger/store.js";
+import type { AuditInput, Grant } from "../ledger/store.js";
 import { LostAccessError, RepoClient } from "../github/repo-client.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LABELS } from "./labels.js";
@@ -49,19 +49,19 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     if (!current || (current.state !== "active" && current.state !== "granting")) {
       return { kind: "not-live", grant: current ?? grant };
     }
-    const audit = (action: "expired" | "revoked" | "revoke_failed", details: Record<string, unknown>) =>
-      deps.store.appendAudit({
-        at: new Date(deps.clock.now()),
-        action,
-        actor: request.actor,
-        owner: grant.owner,
-        repo: grant.repo,
-        prNumber: grant.prNumber,
-        grantId: grant.id,
-        environment: grant.environment,
-        secret: grant.secret,
-        details,
-      });
+    // Each state change carries its audit record: the ledger writes both or neither.
+    const audit = (action: "expired" | "revoked" | "revoke_failed", details: Record<string, unknown>): AuditInput => ({
+      at: new Date(deps.clock.now()),
+      action,
+      actor: request.actor,
+      owner: grant.owner,
+      repo: grant.repo,
+      prNumber: grant.prNumber,
+      grantId: grant.id,
+      environment: grant.environment,
+      secret: grant.secret,
+      details,
+    });
     try {
       // An installation that can no longer be authenticated (suspended, deleted) is a failed
       // attempt like any other: audited, backed off, retried.
@@ -69,8 +69,13 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       client = repoClient;
       const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
       const deleted = others === 0 ? (await repoClient.deleteEnvironmentSecret(grant.environment, grant.secret)) === "deleted" : false;
-      const ended = await deps.store.markEnded(grant.id, request.kind, request.reason, new Date(deps.clock.now()));
-      await audit(request.kind, { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others });
+      const ended = await deps.store.markEnded(
+        grant.id,
+        request.kind,
+        request.reason,
+        new Date(deps.clock.now()),
+        audit(request.kind, { reason: request.reason, secretDeleted: deleted, otherLiveGrants: others }),
+      );
       log.info(
         { grant: grant.id, repository: repoClient.fullName, environment: grant.environment, secret: grant.secret, deleted, others },
         request.kind === "expired" ? "grant expired" : "grant revoked",
@@ -88,8 +93,13 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       // An early end (revoke, PR closed) remembers how it is to end, so the sweep retries it now,
       // not only at the expiry.
       const pendingEnd = request.kind === "revoked" ? { kind: request.kind, reason: request.reason, actor: request.actor } : undefined;
-      const updated = await deps.store.recordRevokeFailure(grant.id, message, nextAttemptAt, pendingEnd);
-      await audit("revoke_failed", { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() });
+      const updated = await deps.store.recordRevokeFailure(
+        grant.id,
+        message,
+        nextAttemptAt,
+        pendingEnd,
+        audit("revoke_failed", { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() }),
+      );
       log.warn(
         { grant: grant.id, repository: `${grant.owner}/${grant.repo}`, environment: grant.environment, secret: grant.secret, attempts, error: message },
         `revocation failed; retrying at ${nextAttemptAt.toISOString()}`,

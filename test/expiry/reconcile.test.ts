@@ -97,7 +97,7 @@ describe("reconcile", () => {
   it("counts a secret gone by the time of the DELETE (404) as deleted, and records it", async () => {
     mockInstallations([42]);
     mockInstallationRepositories(["acme/api"]);
-    new GitHubMock("acme", "api").environments(["production"]).deleteSecret("production", "PROD_DB_URL", 404);
+    new GitHubMock("acme", "api").environments(["production"]).deleteSecret("production", "PROD_DB_URL", 404).repository();
     mockEnvironmentSecretNames("acme/api", "production", ["PROD_DB_URL"]);
 
     const report = await reconcile(deps, { dryRun: false, actor: "operator:test" }, log);

@@ -263,7 +263,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL", 502)
-      .deleteSecret("production", "PROD_DB_URL", 404)
+      .deleteSecret("production", "PROD_DB_URL", 404).repository()
       .checkRun()
       .comment(7);
     await h.probot.receive({

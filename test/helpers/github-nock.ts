@@ -38,7 +38,7 @@ export class GitHubMock {
     this.scope
       .get(this.base)
       .times(times)
-      .reply(200, { default_branch: defaultBranch, full_name: `${this.owner}/${this.repo}`, name: this.repo, owner: { login: this.owner } });
+      .reply(200, { id: 100_001, default_branch: defaultBranch, full_name: `${this.owner}/${this.repo}`, name: this.repo, owner: { login: this.owner } });
     return this;
   }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import Database from "better-sqlite3";
-import { configureConnection } from "../../src/ledger/open-ledger.js";
+import { configureConnection } from "../../src/ledger/sqlite-open.js";
 import { SqliteStore } from "../../src/ledger/sqlite-store.js";
 import type { GrantFilter } from "../../src/ledger/store.js";
 
@@ -43,6 +43,7 @@ describe("listGrants query plans", () => {
     { use: "a pull request's live grants (revocation, close)", filter: { owner: "acme", repo: "api", prNumber: 7, liveOnly: true }, index: "grants_by_pull_request" },
     { use: "a secret's live grants (reconcile)", filter: { owner: "acme", repo: "api", environment: "production", secret: "PROD_DB_URL", liveOnly: true }, index: "grants_by_secret" },
     { use: "every live grant (jit-access grants)", filter: { liveOnly: true }, index: "grants_by_state_expiry" },
+    { use: "a pull request's grants by repository id (renamed or transferred repositories)", filter: { repositoryId: 1_296_269, prNumber: 7, liveOnly: false }, index: "grants_by_repository_pull_request" },
   ])("$use uses $index", async ({ filter, index }) => {
     const plan = await planOf(filter);
 

@@ -1,51 +1,14 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from "../../src/ledger/migrations.js";
-import { DEFAULT_DATABASE_URL, configureConnection, openLedger, sqliteFilename } from "../../src/ledger/open-ledger.js";
-import { IllegalTransitionError } from "../../src/ledger/sqlite-store.js";
-import type { Grant, GrantState, LedgerStore, NewGrant } from "../../src/ledger/store.js";
-
-const T0 = new Date("2030-01-01T10:00:00.000Z");
-const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
-
-let sequence = 0;
-function newGrant(overrides: Partial<NewGrant> = {}): NewGrant {
-  sequence += 1;
-  return {
-    installationId: 4242,
-    owner: "acme",
-    repo: "api",
-    environment: "production",
-    secret: "PROD_DB_URL",
-    requester: { id: 7, login: "requester" },
-    prNumber: 12,
-    headSha: "a".repeat(40),
-    approvers: [
-      { id: 8, login: "owner-one" },
-      { id: 9, login: "owner-two" },
-    ],
-    reason: "INC-4211: inspect stuck migrations",
-    durationMs: 7_200_000,
-    requestKey: `acme/api#12@${"a".repeat(40)}:production:PROD_DB_URL:${sequence}`,
-    createdAt: T0,
-    expiresAt: at(120),
-    ...overrides,
-  };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(Error);
-  return error as Error;
-}
+import { DEFAULT_DATABASE_URL, openLedger } from "../../src/ledger/open-ledger.js";
+import { configureConnection, sqliteFilename } from "../../src/ledger/sqlite-open.js";
+import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
+import { SqliteStore } from "../../src/ledger/sqlite-store.js";
+import { at, auditOf, ledgerContract, newGrant, rejectionOf } from "./ledger-contract.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -61,347 +24,8 @@ function freshFileUrl(): string {
   return `sqlite:${join(dir, `nested-${fileCounter}`, "ledger.db")}`;
 }
 
-describe.each([
-  ["in memory", () => "sqlite::memory:"],
-  ["in a file", freshFileUrl],
-])("SqliteStore %s", (_, url) => {
-  let store: LedgerStore;
-  beforeEach(async () => {
-    store = await openLedger(url());
-  });
-  afterEach(async () => {
-    await store.close();
-  });
-
-  const begin = async (overrides: Partial<NewGrant> = {}): Promise<Grant> => (await store.beginGrant(newGrant(overrides))).grant;
-
-  describe("beginGrant", () => {
-    it("writes every field and reads it back in state granting", async () => {
-      const input = newGrant();
-      const { grant, created } = await store.beginGrant(input);
-      expect(created).toBe(true);
-      expect(grant.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      const expected: Grant = {
-        ...input,
-        id: grant.id,
-        grantedAt: null,
-        endedAt: null,
-        state: "granting",
-        endReason: null,
-        revokeAttempts: 0,
-        nextAttemptAt: null,
-        lastError: null,
-        pendingEnd: null,
-      };
-      expect(grant).toEqual(expected);
-      expect(await store.getGrant(grant.id)).toEqual(expected);
-    });
-
-    it("keeps only id and login of people", async () => {
-      const requester = { id: 7, login: "requester", email: "r@example.com" } as NewGrant["requester"];
-      const grant = await begin({ requester, approvers: [] });
-      expect(grant.requester).toEqual({ id: 7, login: "requester" });
-      expect(grant.approvers).toEqual([]);
-    });
-
-    it("is idempotent on the request key: the second call returns the first grant and writes nothing", async () => {
-      const input = newGrant();
-      const first = await store.beginGrant(input);
-      const second = await store.beginGrant({ ...input, reason: "a redelivered webhook", expiresAt: at(999) });
-      expect(second).toEqual({ grant: first.grant, created: false });
-      expect(await store.listGrants({ liveOnly: false })).toHaveLength(1);
-    });
-
-    it("gives each grant a different id", async () => {
-      const a = await begin();
-      const b = await begin();
-      expect(a.id).not.toBe(b.id);
-    });
-
-    it("rejects an invalid date without writing", async () => {
-      const error = await rejectionOf(store.beginGrant(newGrant({ expiresAt: new Date(Number.NaN) })));
-      expect(error.message).toContain("expiresAt is not a valid date");
-      expect(await store.listGrants({ liveOnly: false })).toEqual([]);
-    });
-  });
-
-  describe("state transitions", () => {
-    it("markActive records when the secret was written and counts the expiry from then", async () => {
-      const grant = await begin();
-      const active = await store.markActive(grant.id, at(1));
-      expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1), expiresAt: at(1 + 120) });
-      expect(await store.getGrant(grant.id)).toEqual(active);
-    });
-
-    it("markFailed records the reason and the time", async () => {
-      const grant = await begin();
-      const failed = await store.markFailed(grant.id, "PUT secret: 403 Resource not accessible", at(1));
-      expect(failed).toEqual({
-        ...grant,
-        state: "failed",
-        endReason: "PUT secret: 403 Resource not accessible",
-        endedAt: at(1),
-      });
-    });
-
-    it.each(["expired", "revoked"] as const)("markEnded(%s) ends a grant and clears its backoff", async (state) => {
-      const grant = await begin();
-      await store.markActive(grant.id, at(1));
-      await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(125));
-      const ended = await store.markEnded(grant.id, state, "pull request closed", at(130));
-      expect(ended).toMatchObject({
-        state,
-        endReason: "pull request closed",
-        endedAt: at(130),
-        nextAttemptAt: null,
-        revokeAttempts: 1,
-        lastError: "DELETE secret: 502",
-        grantedAt: at(1),
-      });
-    });
-
-    it("markEnded works from granting (a crash before the secret was written)", async () => {
-      const grant = await begin();
-      expect((await store.markEnded(grant.id, "expired", "expired", at(121))).state).toBe("expired");
-    });
-
-    it("recordRevokeFailure counts attempts, keeps the state and sets the backoff", async () => {
-      const grant = await begin();
-      await store.markActive(grant.id, at(1));
-      await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(121));
-      const second = await store.recordRevokeFailure(grant.id, "DELETE secret: timeout", at(125));
-      expect(second).toMatchObject({
-        state: "active",
-        revokeAttempts: 2,
-        lastError: "DELETE secret: timeout",
-        nextAttemptAt: at(125),
-      });
-    });
-
-    type Step = (store: LedgerStore, id: string) => Promise<Grant>;
-    const steps: Record<string, Step> = {
-      markActive: (s, id) => s.markActive(id, at(2)),
-      markFailed: (s, id) => s.markFailed(id, "boom", at(2)),
-      "markEnded expired": (s, id) => s.markEnded(id, "expired", "expired", at(2)),
-      "markEnded revoked": (s, id) => s.markEnded(id, "revoked", "operator", at(2)),
-      recordRevokeFailure: (s, id) => s.recordRevokeFailure(id, "502", at(3)),
-    };
-    const reach: Record<GrantState, Step | null> = {
-      granting: null,
-      active: steps.markActive!,
-      failed: steps.markFailed!,
-      expired: steps["markEnded expired"]!,
-      revoked: steps["markEnded revoked"]!,
-    };
-    const legal: Record<string, GrantState[]> = {
-      markActive: ["granting"],
-      markFailed: ["granting"],
-      "markEnded expired": ["granting", "active"],
-      "markEnded revoked": ["granting", "active"],
-      recordRevokeFailure: ["granting", "active"],
-    };
-    const cases = Object.keys(steps).flatMap((step) =>
-      (Object.keys(reach) as GrantState[]).map((from) => [step, from, legal[step]!.includes(from)] as const),
-    );
-
-    it.each(cases)("%s from %s: allowed = %s", async (step, from, allowed) => {
-      const grant = await begin();
-      await reach[from]?.(store, grant.id);
-      const attempt = steps[step]!(store, grant.id);
-      if (allowed) {
-        await expect(attempt).resolves.toMatchObject({ id: grant.id });
-        return;
-      }
-      const error = await rejectionOf(attempt);
-      expect(error).toBeInstanceOf(IllegalTransitionError);
-      expect(error.message).toContain(`grant ${grant.id} is ${from}`);
-      expect(error).toMatchObject({ grantId: grant.id, state: from });
-      expect((await store.getGrant(grant.id))?.state).toBe(from);
-    });
-
-    it("a double revoke is detected", async () => {
-      const grant = await begin();
-      await store.markEnded(grant.id, "revoked", "operator: alice", at(5));
-      const error = await rejectionOf(store.markEnded(grant.id, "revoked", "operator: bob", at(6)));
-      expect(error.message).toBe(
-        `grant ${grant.id} is revoked; cannot mark it revoked (allowed only from granting or active)`,
-      );
-      expect((await store.getGrant(grant.id))?.endReason).toBe("operator: alice");
-    });
-
-    it.each(Object.entries(steps))("%s on an unknown grant names the grant", async (_, step) => {
-      const error = await rejectionOf(step(store, "no-such-grant"));
-      expect(error.message).toContain("grant no-such-grant is not in the ledger");
-    });
-  });
-
-  describe("queries", () => {
-    it("getGrant returns null for an unknown id", async () => {
-      expect(await store.getGrant("no-such-grant")).toBeNull();
-    });
-
-    it("listGrants filters, defaults to live grants, and orders by creation", async () => {
-      const a = await begin({ createdAt: at(2), prNumber: 1 });
-      const b = await begin({ createdAt: at(1), prNumber: 2, environment: "staging" });
-      const c = await begin({ createdAt: at(3), prNumber: 1, repo: "web" });
-      const ended = await begin({ createdAt: at(0), prNumber: 1 });
-      await store.markEnded(ended.id, "revoked", "closed", at(4));
-      const ids = async (filter?: Parameters<LedgerStore["listGrants"]>[0]) =>
-        (await store.listGrants(filter)).map((grant) => grant.id);
-
-      expect(await ids()).toEqual([b.id, a.id, c.id]);
-      expect(await ids({ liveOnly: false })).toEqual([ended.id, b.id, a.id, c.id]);
-      expect(await ids({ owner: "acme", repo: "api", prNumber: 1 })).toEqual([a.id]);
-      expect(await ids({ prNumber: 1, liveOnly: false })).toEqual([ended.id, a.id, c.id]);
-      expect(await ids({ environment: "staging" })).toEqual([b.id]);
-      expect(await ids({ secret: "OTHER" })).toEqual([]);
-      expect(await ids({ owner: "ACME", repo: "Web" })).toEqual([c.id]);
-    });
-
-    it("countOtherLive counts live grants for the same secret, except the one given", async () => {
-      const mine = await begin();
-      expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
-
-      const other = await begin();
-      await store.markActive(other.id, at(1));
-      await begin({ environment: "staging" });
-      await begin({ repo: "web" });
-      await begin({ secret: "OTHER_SECRET" });
-      const ended = await begin();
-      await store.markEnded(ended.id, "expired", "expired", at(2));
-      const failed = await begin();
-      await store.markFailed(failed.id, "boom", at(2));
-
-      expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
-      expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", other.id)).toBe(1);
-      expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", "none")).toBe(2);
-    });
-
-    it("countOtherLive compares names case-insensitively, as GitHub does", async () => {
-      const mine = await begin();
-      await begin({ owner: "Acme", repo: "API", environment: "Production", secret: "prod_db_url" });
-      expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
-    });
-
-    it("expiringBy returns live grants expiring at or before the time, soonest first", async () => {
-      // Written at minute 1 for 29 minutes: expires at minute 30.
-      const late = await begin({ expiresAt: at(30), durationMs: 29 * 60_000 });
-      const soon = await begin({ expiresAt: at(10) });
-      const exact = await begin({ expiresAt: at(20) });
-      await begin({ expiresAt: at(21) });
-      const ended = await begin({ expiresAt: at(5) });
-      await store.markEnded(ended.id, "revoked", "closed", at(1));
-      await store.markActive(late.id, at(1));
-
-      expect((await store.expiringBy(at(20))).map((grant) => grant.id)).toEqual([soon.id, exact.id]);
-      expect((await store.expiringBy(at(30))).map((grant) => grant.id)).toContain(late.id);
-      expect(await store.expiringBy(at(0))).toEqual([]);
-    });
-  });
-
-  describe("dueGrants", () => {
-    const dueIds = async (now: Date, limit: number, after?: Grant): Promise<string[]> =>
-      (await store.dueGrants(now, limit, after && { expiresAt: after.expiresAt, id: after.id })).map((g) => g.id);
-
-    it("returns live grants expired by now, oldest expiry first, at most limit", async () => {
-      // Written at minute 1 for 19 minutes: expires at minute 20.
-      const second = await begin({ expiresAt: at(20), durationMs: 19 * 60_000 });
-      const first = await begin({ expiresAt: at(10) });
-      const third = await begin({ expiresAt: at(30) });
-      await begin({ expiresAt: at(31) });
-      const ended = await begin({ expiresAt: at(5) });
-      await store.markEnded(ended.id, "revoked", "closed", at(1));
-      await store.markActive(second.id, at(1));
-
-      expect(await dueIds(at(30), 10)).toEqual([first.id, second.id, third.id]);
-      expect(await dueIds(at(30), 2)).toEqual([first.id, second.id]);
-      expect(await dueIds(at(9), 10)).toEqual([]);
-    });
-
-    it("pages by (expiry, id) without skipping or repeating grants that expire together", async () => {
-      const grants = await Promise.all(Array.from({ length: 7 }, (_, i) => begin({ expiresAt: at(i < 5 ? 10 : 11) })));
-      const expected = [...grants]
-        .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : 1))
-        .map((grant) => grant.id);
-
-      const seen: string[] = [];
-      let after: Grant | undefined;
-      // Bounded, so that a paging bug fails the test instead of looping forever.
-      for (let pages = 0; pages <= grants.length; pages += 1) {
-        const page = await store.dueGrants(at(60), 2, after && { expiresAt: after.expiresAt, id: after.id });
-        if (page.length === 0) break;
-        expect(page.length).toBeLessThanOrEqual(2);
-        seen.push(...page.map((grant) => grant.id));
-        after = page.at(-1);
-      }
-      expect(seen).toEqual(expected);
-    });
-
-    it("leaves out grants still backing off, and brings them back when the backoff has passed", async () => {
-      const failing = await begin({ expiresAt: at(10) });
-      const other = await begin({ expiresAt: at(11) });
-      await store.recordRevokeFailure(failing.id, "DELETE secret: 502", at(15));
-
-      expect(await dueIds(at(12), 10)).toEqual([other.id]);
-      expect(await dueIds(at(15), 10)).toEqual([failing.id, other.id]);
-    });
-
-    it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
-      const error = await rejectionOf(store.dueGrants(at(0), limit));
-      expect(error.message).toContain("dueGrants needs a positive whole limit");
-    });
-  });
-
-  describe("audit", () => {
-    it("appends records and lists them in order, optionally since a time", async () => {
-      const grant = await begin();
-      await store.appendAudit({ at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12 });
-      await store.appendAudit({
-        at: at(1),
-        action: "granted",
-        actor: "jit-access",
-        owner: "acme",
-        repo: "api",
-        prNumber: 12,
-        grantId: grant.id,
-        environment: "production",
-        secret: "PROD_DB_URL",
-        details: { approvers: ["owner-one", "owner-two"], expiresAt: at(120).toISOString(), nested: { n: 1 } },
-      });
-      await store.appendAudit({ at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web" });
-
-      const all = await store.listAudit();
-      expect(all).toEqual([
-        { seq: 1, at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12 },
-        {
-          seq: 2,
-          at: at(1),
-          action: "granted",
-          actor: "jit-access",
-          owner: "acme",
-          repo: "api",
-          prNumber: 12,
-          grantId: grant.id,
-          environment: "production",
-          secret: "PROD_DB_URL",
-          details: { approvers: ["owner-one", "owner-two"], expiresAt: at(120).toISOString(), nested: { n: 1 } },
-        },
-        { seq: 3, at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web" },
-      ]);
-      expect((await store.listAudit({ since: at(1) })).map((event) => event.seq)).toEqual([2, 3]);
-      expect(await store.listAudit({ since: at(3) })).toEqual([]);
-    });
-
-    it("refuses a record that points at a grant the ledger does not have", async () => {
-      const error = await rejectionOf(
-        store.appendAudit({ at: at(0), action: "granted", actor: "jit-access", owner: "acme", repo: "api", grantId: "nope" }),
-      );
-      expect(error.message).toContain("the ledger could not append audit record");
-      expect(error.message).toContain("FOREIGN KEY");
-      expect(await store.listAudit()).toEqual([]);
-    });
-  });
-});
+ledgerContract("SqliteStore in memory", () => openLedger("sqlite::memory:"));
+ledgerContract("SqliteStore in a file", () => openLedger(freshFileUrl()));
 
 describe("SqliteStore on disk", () => {
   it("keeps grants and audit records across a restart, and migrating again changes nothing", async () => {
@@ -555,9 +179,11 @@ describe("openLedger and DATABASE_URL", () => {
   });
 
   it.each([
-    ["postgres://jit:hunter2@db:5432/jit", 'DATABASE_URL "postgres:…": only sqlite: is supported in this build; PostgreSQL is planned behind the same LedgerStore interface'],
-    ["postgresql://jit:hunter2@db/jit", 'DATABASE_URL "postgresql:…": only sqlite: is supported in this build'],
-    ["mysql://jit:hunter2@db/jit", 'DATABASE_URL "mysql:…": only sqlite: is supported in this build'],
+    ["postgres://jit:hunter2@db:5432/jit", 'DATABASE_URL "postgres:…": the PostgreSQL ledger is not in this build yet; use the SQLite ledger for now, like sqlite:./data/jit-access.db'],
+    ["postgresql://jit:hunter2@db/jit", 'DATABASE_URL "postgresql:…": the PostgreSQL ledger is not in this build yet'],
+    ["PostgreSQL://jit:hunter2@db/jit", 'DATABASE_URL "PostgreSQL:…": the PostgreSQL ledger is not in this build yet'],
+    ["mysql://jit:hunter2@db/jit", 'DATABASE_URL "mysql:…": only sqlite: is supported in this build; write it like sqlite:./data/jit-access.db'],
+    ["constructor:x", 'DATABASE_URL "constructor:…": only sqlite: is supported in this build'],
     ["", "DATABASE_URL is empty; set it like sqlite:./data/jit-access.db"],
     ["./data/jit-access.db", "DATABASE_URL is not a URL (it has no scheme); write it like sqlite:./data/jit-access.db"],
     ["host=db password=hunter2", "DATABASE_URL is not a URL (it has no scheme)"],
@@ -571,11 +197,234 @@ describe("openLedger and DATABASE_URL", () => {
     expect(error.message).not.toContain("hunter2");
   });
 
+  it("sqliteFilename refuses a URL of another store without echoing it", () => {
+    expect(() => sqliteFilename("postgres://jit:hunter2@db/jit")).toThrow('DATABASE_URL "postgres:…" does not name a SQLite database');
+    expect(() => sqliteFilename("postgres://jit:hunter2@db/jit")).not.toThrow("hunter2");
+  });
+
   it("creates the parent directory of a new database file", async () => {
     const url = `sqlite:${join(dir, "a", "b", "c", "ledger.db")}`;
     const store = await openLedger(url);
     await store.close();
     const raw = new Database(sqliteFilename(url), { fileMustExist: true });
     raw.close();
+  });
+});
+
+/** A configured, migrated in-memory ledger and its raw connection, for what only SQLite can do. */
+function rawStore(): { db: Database.Database; store: SqliteStore } {
+  const db = new Database(":memory:");
+  configureConnection(db, { readonly: false });
+  return { db, store: new SqliteStore(db) };
+}
+
+describe("SqliteStore: a state change and its audit record in one transaction", () => {
+  it("rolls the change back when SQLite refuses the audit record, and applies it once SQLite takes it", async () => {
+    const { db, store } = rawStore();
+    try {
+      const { grant } = await store.beginGrant(newGrant());
+      const active = await store.markActive(grant.id, at(1));
+      db.exec("CREATE TRIGGER audit_write_fails BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk I/O trouble'); END");
+
+      const error = await rejectionOf(store.markEnded(grant.id, "revoked", "pull request closed", at(2), auditOf("revoked")));
+      expect(error.message).toMatch(/^the ledger could not update grant .* \(mark it revoked\): disk I\/O trouble/);
+      expect(await store.getGrant(grant.id)).toEqual(active);
+
+      const begun = await rejectionOf(store.beginGrant(newGrant({ requestKey: "other" }), auditOf("granting")));
+      expect(begun.message).toContain("disk I/O trouble");
+      expect(await store.listGrants({ liveOnly: false })).toEqual([active]);
+
+      db.exec("DROP TRIGGER audit_write_fails");
+      const ended = await store.markEnded(grant.id, "revoked", "pull request closed", at(2), auditOf("revoked"));
+      expect(ended.state).toBe("revoked");
+      expect((await store.listAudit()).map((event) => [event.action, event.grantId])).toEqual([["revoked", grant.id]]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("names the foreign key when a record points at a grant the ledger does not have", async () => {
+    const { db, store } = rawStore();
+    try {
+      const error = await rejectionOf(
+        store.appendAudit({ at: at(0), action: "granted", actor: "jit-access", owner: "acme", repo: "api", grantId: "nope" }),
+      );
+      expect(error.message).toContain('the ledger could not append audit record "granted"');
+      expect(error.message).toContain("FOREIGN KEY");
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("SqliteStore: the audit hash chain shows tampering", () => {
+  /** Four records (seq 1–4) about one grant; the append-only triggers dropped, as an attacker with the file would. */
+  async function tamperable(): Promise<{ db: Database.Database; store: SqliteStore; hashes: string[] }> {
+    const { db, store } = rawStore();
+    const { grant } = await store.beginGrant(newGrant(), auditOf("granting", { at: at(0) }));
+    await store.appendAudit(auditOf("approved", { at: at(0) }));
+    await store.markActive(grant.id, at(1), auditOf("granted", { at: at(1), details: { approvers: ["owner-one"] } }));
+    await store.markEnded(grant.id, "expired", "expired", at(120), auditOf("expired", { at: at(120) }));
+    expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4, lastSeq: 4 });
+    db.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_never_deleted");
+    const hashes = db.prepare("SELECT hash FROM audit ORDER BY seq").pluck().all() as string[];
+    return { db, store, hashes };
+  }
+
+  it.each<[string, (db: Database.Database, hashes: string[]) => void, { seq: number; count: number; problem: RegExp }]>([
+    [
+      "a changed actor",
+      (db) => db.exec("UPDATE audit SET actor = 'mallory' WHERE seq = 2"),
+      { seq: 2, count: 1, problem: /^its content does not match its hash \(stored [0-9a-f]{12}…, computed [0-9a-f]{12}…\): the record was changed after it was written$/ },
+    ],
+    [
+      "changed details",
+      (db) => db.exec(`UPDATE audit SET details = json_set(details, '$.approvers', json('["mallory"]')) WHERE seq = 3`),
+      { seq: 3, count: 2, problem: /does not match its hash/ },
+    ],
+    [
+      "a changed time",
+      (db) => db.exec("UPDATE audit SET at = at + 3600000 WHERE seq = 4"),
+      { seq: 4, count: 3, problem: /does not match its hash/ },
+    ],
+    [
+      "a deleted record",
+      (db) => db.exec("DELETE FROM audit WHERE seq = 2"),
+      { seq: 3, count: 1, problem: /^its prev_hash [0-9a-f]{12}… is not the hash [0-9a-f]{12}… of record 1 before it \(record 2 is missing\)/ },
+    ],
+    [
+      "two deleted records",
+      (db) => db.exec("DELETE FROM audit WHERE seq IN (2, 3)"),
+      { seq: 4, count: 1, problem: /\(records 2 to 3 are missing\)/ },
+    ],
+    [
+      "a deleted first record",
+      (db) => db.exec("DELETE FROM audit WHERE seq = 1"),
+      { seq: 2, count: 0, problem: /^it is the first record, but its prev_hash is [0-9a-f]{12}…, not the chain's start 000000000000…/ },
+    ],
+    [
+      "a record rewritten with a hash recomputed for its new content",
+      (db, hashes) => {
+        const row = db.prepare("SELECT * FROM audit WHERE seq = 2").get() as { at: number; action: "approved"; owner: string; repo: string; pr_number: number; environment: string; secret: string; details: string };
+        const forged = auditHash(2, hashes[0]!, {
+          at: new Date(row.at), action: row.action, actor: "mallory", owner: row.owner, repo: row.repo,
+          prNumber: row.pr_number, environment: row.environment, secret: row.secret, details: JSON.parse(row.details) as Record<string, unknown>,
+        });
+        db.prepare("UPDATE audit SET actor = 'mallory', hash = ? WHERE seq = 2").run(forged);
+      },
+      { seq: 3, count: 2, problem: /is not the hash [0-9a-f]{12}… of record 2 before it: a record was removed or inserted, or its prev_hash was changed$/ },
+    ],
+    [
+      "details that no longer read as an object",
+      (db) => db.exec("UPDATE audit SET details = '[1, 2]' WHERE seq = 3"),
+      { seq: 3, count: 2, problem: /^it cannot be read: audit record 3 holds malformed details/ },
+    ],
+  ])("verifyAudit names the first broken record after %s", async (_, tamper, expected) => {
+    const { db, store, hashes } = await tamperable();
+    try {
+      tamper(db, hashes);
+      const result = await store.verifyAudit();
+      expect(result).toEqual({ ok: false, seq: expected.seq, count: expected.count, problem: expect.stringMatching(expected.problem) });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("verifyAudit does not mind details reformatted to the same JSON", async () => {
+    const { db, store } = await tamperable();
+    try {
+      db.exec(`UPDATE audit SET details = '{ "approvers" : [ "owner-one" ] }' WHERE seq = 3`);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4 });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("the database refuses a second record after the same predecessor (a fork) and a malformed hash", async () => {
+    const { db, hashes } = await tamperable();
+    try {
+      const insert = db.prepare("INSERT INTO audit (at, action, actor, owner, repo, prev_hash, hash) VALUES (0, 'validated', 'x', 'acme', 'api', ?, ?)");
+      expect(() => insert.run(hashes[1], "f".repeat(64))).toThrow(/UNIQUE constraint failed: audit.prev_hash/);
+      expect(() => insert.run("e".repeat(64), "not a hash")).toThrow(/CHECK constraint failed/);
+      expect(() => db.prepare("INSERT INTO audit (at, action, actor, owner, repo) VALUES (0, 'validated', 'x', 'acme', 'api')").run()).toThrow(/NOT NULL/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("migrating a version 2 ledger", () => {
+  it("chains the existing audit records in seq order, leaves the new grant fields null, and keeps the triggers", async () => {
+    const file = join(dir, "from-v2.db");
+    const old = new Database(file);
+    old.pragma("foreign_keys = ON");
+    migrate(old, MIGRATIONS.slice(0, 2));
+    old.prepare(
+      `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha, approvers,
+         reason, duration_ms, request_key, created_at, expires_at, state)
+       VALUES ('g1', 42, 'acme', 'api', 'production', 'PROD_DB_URL', '{"id":7,"login":"alice"}', 7, ?, '[{"id":8,"login":"bob"}]',
+         'INC-1', 3600000, 'key-1', ?, ?, 'active')`,
+    ).run("a".repeat(40), at(0).getTime(), at(60).getTime());
+    const insertAudit = old.prepare(
+      "INSERT INTO audit (at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details) VALUES (?, ?, ?, 'acme', 'api', ?, ?, ?, ?, ?)",
+    );
+    insertAudit.run(at(0).getTime(), "validated", "alice", 7, null, null, null, null);
+    // Details as the old store wrote them: keys in insertion order, not sorted.
+    insertAudit.run(at(1).getTime(), "granted", "jit-access", 7, "g1", "production", "PROD_DB_URL", '{"expiresAt":"2030-01-01T11:00:00.000Z","approvers":["bob"]}');
+    insertAudit.run(at(2).getTime(), "reconciled", "operator:dana", null, null, "production", "OTHER", "{}");
+    old.close();
+
+    const store = await openLedger(`sqlite:${file}`);
+    try {
+      const records = await store.listAudit();
+      expect(records.map(({ seq, action, actor, details }) => ({ seq, action, actor, details }))).toEqual([
+        { seq: 1, action: "validated", actor: "alice", details: undefined },
+        { seq: 2, action: "granted", actor: "jit-access", details: { expiresAt: "2030-01-01T11:00:00.000Z", approvers: ["bob"] } },
+        { seq: 3, action: "reconciled", actor: "operator:dana", details: {} },
+      ]);
+      expect(records.map((record) => record.prevHash)).toEqual([GENESIS_HASH, records[0]!.hash, records[1]!.hash]);
+      for (const record of records) {
+        const { seq, prevHash, hash, ...content } = record;
+        expect(hash).toBe(auditHash(seq, prevHash, content));
+      }
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, lastSeq: 3, lastHash: records[2]!.hash });
+
+      expect(await store.getGrant("g1")).toMatchObject({ state: "active", repositoryId: null, mergeBaseSha: null, requestDigest: null });
+      expect(await store.setRepositoryId("acme", "api", 1_296_269)).toBe(1);
+
+      // New records go on from the migrated chain.
+      await store.appendAudit(auditOf("validated"));
+      expect((await store.listAudit()).at(-1)).toMatchObject({ seq: 4, prevHash: records[2]!.hash });
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4, lastSeq: 4 });
+    } finally {
+      await store.close();
+    }
+
+    const raw = new Database(file);
+    try {
+      expect(schemaVersion(raw)).toBe(LATEST_SCHEMA_VERSION);
+      expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow("the audit log is append-only: rows cannot be updated");
+      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted");
+      const names = raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger', 'table') ORDER BY name").pluck().all();
+      expect(names).toEqual(expect.arrayContaining(["audit", "audit_by_time", "grants_by_repository_pull_request", "audit_rows_are_never_updated", "audit_rows_are_never_deleted"]));
+      expect(names).not.toContain("audit_chained");
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("migrates an empty version 2 ledger", async () => {
+    const file = join(dir, "empty-v2.db");
+    const old = new Database(file);
+    migrate(old, MIGRATIONS.slice(0, 2));
+    old.close();
+    const store = await openLedger(`sqlite:${file}`);
+    try {
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 0, lastSeq: null, lastHash: GENESIS_HASH });
+      await store.appendAudit(auditOf("validated"));
+      expect(await store.listAudit()).toEqual([expect.objectContaining({ seq: 1, prevHash: GENESIS_HASH })]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -64,7 +64,7 @@ function facts(over: {
   const base = over.base === undefined ? null : over.base;
   const baseTip = over.baseTip === undefined ? base : over.baseTip;
   return {
-    repository: { defaultBranch: "main", fullName: "acme/api", owner: "acme", name: "api" },
+    repository: { id: 100_001, defaultBranch: "main", fullName: "acme/api", owner: "acme", name: "api" },
     pr: {
       number: 7,
       state: over.state ?? "open",

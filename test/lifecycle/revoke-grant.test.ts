@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { expireGrant } from "../../src/expiry/sweep.js";
+import Database from "better-sqlite3";
 import { openLedger } from "../../src/ledger/open-ledger.js";
+import { configureConnection } from "../../src/ledger/sqlite-open.js";
+import { SqliteStore } from "../../src/ledger/sqlite-store.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
 import { LABELS, revokeBackoffMs, revokeGrant, WARN_AFTER_ATTEMPTS } from "../../src/lifecycle/revoke-grant.js";
@@ -134,9 +137,34 @@ describe("revoking a grant", () => {
     expect(unmatched.requests).toEqual([]);
   });
 
-  it("counts a 404 on DELETE as success: the secret is already gone", async () => {
+  it("does not count a 404 as gone when the app can no longer see the repository: the grant stays due", async () => {
+    // Removed from the installation: every call answers 404, the secret is still there.
     const grant = await seedGrant(store, DUE_NOW);
-    prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404), 7);
+    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404);
+    gh.scope.get("/repos/acme/api").reply(404, { message: "Not Found" });
+
+    const outcome = await expireGrant(deps, grant, log);
+
+    expect(outcome).toMatchObject({ kind: "retry", error: expect.stringContaining("the app cannot reach acme/api") });
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1, nextAttemptAt: new Date(EXPIRY_START + 5_000) });
+    expect((await store.listAudit()).at(-1)).toMatchObject({ action: "revoke_failed", details: { error: expect.stringContaining("removed from the installation") } });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("treats an installation that cannot be authenticated as a failed attempt, audited and backed off", async () => {
+    const grant = await seedGrant(store, DUE_NOW);
+    const suspended = { ...deps, octokitFor: async () => { throw Object.assign(new Error("This installation has been suspended"), { status: 403 }); } };
+
+    const outcome = await expireGrant(suspended, grant, log);
+
+    expect(outcome).toMatchObject({ kind: "retry", error: "This installation has been suspended" });
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+    expect((await store.listAudit()).at(-1)).toMatchObject({ action: "revoke_failed" });
+  });
+
+  it("counts a 404 on DELETE as success when the repository is still visible: the secret is already gone", async () => {
+    const grant = await seedGrant(store, DUE_NOW);
+    prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404).repository(), 7);
 
     expect(await expireGrant(deps, grant, log)).toMatchObject({ kind: "ended", deleted: false });
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", revokeAttempts: 0 });
@@ -201,7 +229,7 @@ describe("revoking a grant", () => {
         },
       },
     });
-    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404);
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404).repository();
 
     const outcome = await expireGrant({ ...deps, store: racing }, grant, log);
 
@@ -209,6 +237,46 @@ describe("revoking a grant", () => {
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", revokeAttempts: 0 });
     expect((await store.listAudit()).map((event) => event.action)).not.toContain("revoke_failed");
     expect(nock.pendingMocks()).toEqual([]);
+  });
+});
+
+describe("the end of a grant and its audit record", () => {
+  it("stay together: when the audit record cannot be written, the grant stays live and due, and ends on the retry", async () => {
+    // A ledger that refuses "expired" audit records, as a disk failing at that moment would.
+    const db = new Database(":memory:");
+    configureConnection(db, { readonly: false });
+    const ledger = new SqliteStore(db);
+    const { deps: ledgerDeps, clock: ledgerClock } = revocationDeps(ledger);
+    try {
+      const grant = await seedGrant(ledger, DUE_NOW);
+      db.exec("CREATE TRIGGER no_room BEFORE INSERT ON audit WHEN NEW.action = 'expired' BEGIN SELECT RAISE(ABORT, 'no room for the audit record'); END");
+      new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL");
+
+      const outcome = await expireGrant(ledgerDeps, grant, log);
+
+      expect(outcome).toMatchObject({ kind: "retry", error: expect.stringContaining("no room for the audit record") });
+      expect(await ledger.getGrant(grant.id)).toMatchObject({
+        state: "active",
+        endedAt: null,
+        revokeAttempts: 1,
+        nextAttemptAt: new Date(EXPIRY_START + 5_000),
+      });
+      expect((await ledger.listAudit()).map((event) => event.action)).toEqual(["revoke_failed"]);
+      expect(nock.pendingMocks()).toEqual([]);
+
+      // Once the ledger takes records again, the retry ends the grant and records it.
+      db.exec("DROP TRIGGER no_room");
+      await ledgerClock.advance(5_000);
+      prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404).repository(), 7);
+      const retried = await expireGrant(ledgerDeps, (await ledger.getGrant(grant.id))!, log);
+
+      expect(retried).toMatchObject({ kind: "ended", deleted: false });
+      expect((await ledger.listAudit()).map((event) => event.action)).toEqual(["revoke_failed", "expired"]);
+      expect(await ledger.verifyAudit()).toMatchObject({ ok: true, count: 2 });
+      expect(nock.pendingMocks()).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import type { GitHubSimulator } from "../../../sim/index.js";
-import { configureConnection, openLedger, sqliteFilename } from "../../../src/ledger/open-ledger.js";
+import { openLedger } from "../../../src/ledger/open-ledger.js";
+import { configureConnection, sqliteFilename } from "../../../src/ledger/sqlite-open.js";
 import { SqliteStore } from "../../../src/ledger/sqlite-store.js";
 import type { Grant } from "../../../src/ledger/store.js";
 import { createRequestRepo, OWNER, REQUESTER, requestsFile } from "../../faults/helpers/request-prs.js";

@@ -1,0 +1,171 @@
+/**
+ * The ledger's rules for a grant's life, in one place for every store: the states, which change
+ * may start from which state, what each change writes (including "expiry counts from the
+ * write"), and what a new grant must look like. A store reads the row, asks `applyChange` for
+ * the row it must write, and writes it in the same transaction; it never restates these rules
+ * in its own dialect.
+ *
+ *   granting ──markActive──► active ──markEnded──► expired | revoked
+ *      │  ▲                    │ ▲
+ *      │  └─deferGrant         │ └─recordRevokeFailure
+ *      ├──markFailed──► failed │
+ *      └──markEnded──► expired | revoked (a crash before the secret was written)
+ */
+import type { Grant, NewGrant, PendingEnd } from "./store.js";
+
+export const GRANT_STATES = ["granting", "active", "revoked", "expired", "failed"] as const;
+export type GrantState = (typeof GRANT_STATES)[number];
+
+/** A live grant may have its secret in an environment: it must still end. */
+export const LIVE_STATES: readonly GrantState[] = ["granting", "active"];
+
+export function isLive(state: GrantState): boolean {
+  return LIVE_STATES.includes(state);
+}
+
+/** A state change the lifecycle does not allow, e.g. revoking a grant that already ended. */
+export class IllegalTransitionError extends Error {
+  override name = "IllegalTransitionError";
+  constructor(
+    readonly grantId: string,
+    readonly state: GrantState,
+    readonly attempted: string,
+    readonly allowedFrom: readonly GrantState[],
+  ) {
+    super(`grant ${grantId} is ${state}; cannot ${attempted} (allowed only from ${allowedFrom.join(" or ")})`);
+  }
+}
+
+/** One state change, as the `LedgerStore` methods of the same name ask for it. */
+export type GrantChange =
+  /** The secret was written at `at`. */
+  | { kind: "markActive"; at: Date }
+  /** The write failed; nothing is live. */
+  | { kind: "markFailed"; reason: string; at: Date }
+  /** The grant ended (its secret deleted, or kept for another live grant). */
+  | { kind: "markEnded"; state: "expired" | "revoked"; reason: string; at: Date }
+  /** A revocation attempt failed; retried from `nextAttemptAt`. */
+  | { kind: "recordRevokeFailure"; error: string; nextAttemptAt: Date; pendingEnd?: PendingEnd | undefined }
+  /** GitHub could not take the write now; written again from `nextAttemptAt`. */
+  | { kind: "deferGrant"; error: string; nextAttemptAt: Date };
+
+export type GrantChangeKind = GrantChange["kind"];
+
+/** Which states each change may start from. */
+export const ALLOWED_FROM: Readonly<Record<GrantChangeKind, readonly GrantState[]>> = {
+  markActive: ["granting"],
+  markFailed: ["granting"],
+  markEnded: LIVE_STATES,
+  recordRevokeFailure: LIVE_STATES,
+  deferGrant: ["granting"],
+};
+
+/** How a change reads in an error: "grant … is revoked; cannot mark it revoked". */
+export function describeChange(change: GrantChange): string {
+  switch (change.kind) {
+    case "markActive":
+      return "mark it active";
+    case "markFailed":
+      return "mark it failed";
+    case "markEnded":
+      return `mark it ${change.state}`;
+    case "recordRevokeFailure":
+      return "record a failed revocation for it";
+    case "deferGrant":
+      return "defer its write";
+  }
+}
+
+/**
+ * The expiry of a grant whose secret was written at `at`: access lasts as long as requested,
+ * counted from the write. The write-ahead expiry (fixed in `beginGrant`) was an upper bound for
+ * the time before it, and stays in force when the process dies before the write is recorded.
+ */
+export function expiryFromWrite(grant: Pick<Grant, "durationMs">, at: Date): Date {
+  return new Date(checkedTime(at, "at") + grant.durationMs);
+}
+
+/**
+ * The grant as it is after `change`, or an `IllegalTransitionError` when the change may not
+ * start from the grant's state. Pure: the store writes what this returns.
+ */
+export function applyChange(grant: Grant, change: GrantChange): Grant {
+  const allowedFrom = ALLOWED_FROM[change.kind];
+  if (!allowedFrom.includes(grant.state)) {
+    throw new IllegalTransitionError(grant.id, grant.state, describeChange(change), allowedFrom);
+  }
+  switch (change.kind) {
+    case "markActive":
+      return {
+        ...grant,
+        state: "active",
+        grantedAt: checkedDate(change.at, "at"),
+        expiresAt: expiryFromWrite(grant, change.at),
+        nextAttemptAt: null,
+        lastError: null,
+      };
+    case "markFailed":
+      return { ...grant, state: "failed", endReason: change.reason, endedAt: checkedDate(change.at, "at") };
+    case "markEnded":
+      return { ...grant, state: change.state, endReason: change.reason, endedAt: checkedDate(change.at, "at"), nextAttemptAt: null };
+    case "recordRevokeFailure":
+      return {
+        ...grant,
+        revokeAttempts: grant.revokeAttempts + 1,
+        lastError: change.error,
+        nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt"),
+        pendingEnd: change.pendingEnd ?? grant.pendingEnd,
+      };
+    case "deferGrant":
+      return { ...grant, lastError: change.error, nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt") };
+  }
+}
+
+/** Lower-case hex of a Git commit: SHA-1 (40 digits) or SHA-256 (64). */
+const COMMIT_SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Lower-case hex of a SHA-256 digest. */
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * What a new grant must look like before any store writes it; an error names the field and
+ * what is wrong, and nothing is written. Checks only what a store cannot check by itself.
+ */
+export function checkNewGrant(grant: NewGrant): void {
+  checkedTime(grant.createdAt, "createdAt");
+  checkedTime(grant.expiresAt, "expiresAt");
+  if (grant.repositoryId !== undefined) checkRepositoryId(grant.repositoryId);
+  if (grant.mergeBaseSha !== undefined && !COMMIT_SHA.test(grant.mergeBaseSha)) {
+    throw new Error(`ledger: mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got ${JSON.stringify(grant.mergeBaseSha)}`);
+  }
+  if (grant.requestDigest !== undefined && !SHA256_HEX.test(grant.requestDigest)) {
+    throw new Error(`ledger: requestDigest must be a SHA-256 digest in lower-case hex (64 digits); got ${JSON.stringify(grant.requestDigest)}`);
+  }
+}
+
+/** A repository id as `setRepositoryId` and `GrantFilter.repositoryId` take it. */
+export function checkRepositoryId(repositoryId: number): void {
+  if (!Number.isSafeInteger(repositoryId) || repositoryId <= 0) {
+    throw new Error(`ledger: repositoryId must be GitHub's repository id, a positive whole number; got ${String(repositoryId)}`);
+  }
+}
+
+function checkedTime(date: Date, field: string): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (Number.isNaN(ms)) throw new Error(`ledger: ${field} is not a valid date`);
+  return ms;
+}
+
+function checkedDate(date: Date, field: string): Date {
+  return new Date(checkedTime(date, field));
+}
+
+/**
+ * The audit record of a change to grant `grantId`: it names that grant. A record naming another
+ * grant is a caller's mistake, refused before anything is written.
+ */
+export function auditForGrant<T extends { grantId?: string | undefined }>(audit: T, grantId: string): T & { grantId: string } {
+  if (audit.grantId !== undefined && audit.grantId !== grantId) {
+    throw new Error(`ledger: the audit record of a change to grant ${grantId} names grant ${audit.grantId}; nothing was written`);
+  }
+  return { ...audit, grantId };
+}

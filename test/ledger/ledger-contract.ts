@@ -1,0 +1,663 @@
+import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
+import { IllegalTransitionError } from "../../src/ledger/grant-states.js";
+import type { AuditInput, Grant, GrantState, LedgerStore, NewGrant } from "../../src/ledger/store.js";
+
+/**
+ * Everything a ledger store must do, whatever its database: `ledgerContract(name, factory)`
+ * runs the whole suite against stores that `factory` opens (a fresh, empty ledger each time).
+ * The SQLite store runs it in `sqlite-store.test.ts`; a PostgreSQL store runs the same suite.
+ * What only one store has (files, pragmas, migrations, triggers) is tested next to that store.
+ */
+export type LedgerFactory = () => Promise<LedgerStore>;
+
+export const T0 = new Date("2030-01-01T10:00:00.000Z");
+export const at = (minutes: number): Date => new Date(T0.getTime() + minutes * 60_000);
+
+let sequence = 0;
+export function newGrant(overrides: Partial<NewGrant> = {}): NewGrant {
+  sequence += 1;
+  return {
+    installationId: 4242,
+    owner: "acme",
+    repo: "api",
+    environment: "production",
+    secret: "PROD_DB_URL",
+    requester: { id: 7, login: "requester" },
+    prNumber: 12,
+    headSha: "a".repeat(40),
+    approvers: [
+      { id: 8, login: "owner-one" },
+      { id: 9, login: "owner-two" },
+    ],
+    reason: "INC-4211: inspect stuck migrations",
+    durationMs: 7_200_000,
+    requestKey: `acme/api#12@${"a".repeat(40)}:production:PROD_DB_URL:${sequence}`,
+    createdAt: T0,
+    expiresAt: at(120),
+    ...overrides,
+  };
+}
+
+/** An audit record about grant changes, as the lifecycle writes them. */
+export function auditOf(action: AuditInput["action"], overrides: Partial<AuditInput> = {}): AuditInput {
+  return {
+    at: at(1),
+    action,
+    actor: "jit-access",
+    owner: "acme",
+    repo: "api",
+    prNumber: 12,
+    environment: "production",
+    secret: "PROD_DB_URL",
+    details: { step: action },
+    ...overrides,
+  };
+}
+
+export async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
+  const error = await promise.then(
+    () => {
+      throw new Error("expected a rejection");
+    },
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(Error);
+  return error as Error;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+export function ledgerContract(name: string, factory: LedgerFactory): void {
+  describe(`${name} keeps the LedgerStore contract`, () => {
+    let store: LedgerStore;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const begin = async (overrides: Partial<NewGrant> = {}): Promise<Grant> => (await store.beginGrant(newGrant(overrides))).grant;
+
+    describe("beginGrant", () => {
+      it("writes every field and reads it back in state granting", async () => {
+        const input = newGrant({ repositoryId: 1_296_269, mergeBaseSha: "b".repeat(40), requestDigest: "c".repeat(64) });
+        const { grant, created } = await store.beginGrant(input);
+        expect(created).toBe(true);
+        expect(grant.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        const expected: Grant = {
+          ...input,
+          repositoryId: 1_296_269,
+          mergeBaseSha: "b".repeat(40),
+          requestDigest: "c".repeat(64),
+          id: grant.id,
+          grantedAt: null,
+          endedAt: null,
+          state: "granting",
+          endReason: null,
+          revokeAttempts: 0,
+          nextAttemptAt: null,
+          lastError: null,
+          pendingEnd: null,
+        };
+        expect(grant).toEqual(expected);
+        expect(await store.getGrant(grant.id)).toEqual(expected);
+      });
+
+      it("stores null for the repository id, merge base and request digest when the grant has none", async () => {
+        const grant = await begin();
+        expect(grant).toMatchObject({ repositoryId: null, mergeBaseSha: null, requestDigest: null });
+        expect(await store.getGrant(grant.id)).toMatchObject({ repositoryId: null, mergeBaseSha: null, requestDigest: null });
+      });
+
+      it("keeps only id and login of people", async () => {
+        const requester = { id: 7, login: "requester", email: "r@example.com" } as NewGrant["requester"];
+        const grant = await begin({ requester, approvers: [] });
+        expect(grant.requester).toEqual({ id: 7, login: "requester" });
+        expect(grant.approvers).toEqual([]);
+      });
+
+      it("is idempotent on the request key: the second call returns the first grant and writes nothing", async () => {
+        const input = newGrant();
+        const first = await store.beginGrant(input, auditOf("granting"));
+        const second = await store.beginGrant({ ...input, reason: "a redelivered webhook", expiresAt: at(999) }, auditOf("granting"));
+        expect(second).toEqual({ grant: first.grant, created: false });
+        expect(await store.listGrants({ liveOnly: false })).toHaveLength(1);
+        expect((await store.listAudit()).map((event) => event.action)).toEqual(["granting"]);
+      });
+
+      it("gives each grant a different id", async () => {
+        const a = await begin();
+        const b = await begin();
+        expect(a.id).not.toBe(b.id);
+      });
+
+      it("rejects an invalid date without writing", async () => {
+        const error = await rejectionOf(store.beginGrant(newGrant({ expiresAt: new Date(Number.NaN) })));
+        expect(error.message).toContain("expiresAt is not a valid date");
+        expect(await store.listGrants({ liveOnly: false })).toEqual([]);
+      });
+
+      it.each<[string, Partial<NewGrant>, string]>([
+        ["a repository id of 0", { repositoryId: 0 }, "repositoryId must be GitHub's repository id, a positive whole number; got 0"],
+        ["a fractional repository id", { repositoryId: 1.5 }, "repositoryId must be GitHub's repository id"],
+        ["an abbreviated merge base", { mergeBaseSha: "abc1234" }, 'mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got "abc1234"'],
+        ["an upper-case merge base", { mergeBaseSha: "B".repeat(40) }, "mergeBaseSha must be a commit SHA"],
+        ["a request digest that is not SHA-256 hex", { requestDigest: "sha256:" + "c".repeat(57) }, "requestDigest must be a SHA-256 digest in lower-case hex (64 digits)"],
+      ])("rejects %s, naming the field, and writes nothing", async (_, overrides, message) => {
+        const error = await rejectionOf(store.beginGrant(newGrant(overrides), auditOf("granting")));
+        expect(error.message).toContain(message);
+        expect(await store.listGrants({ liveOnly: false })).toEqual([]);
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it("appends its audit record, naming the new grant, with the grant", async () => {
+        const { grant } = await store.beginGrant(newGrant(), auditOf("granting", { at: at(0) }));
+        expect(await store.listAudit()).toEqual([
+          expect.objectContaining({ seq: 1, action: "granting", at: at(0), grantId: grant.id, details: { step: "granting" } }),
+        ]);
+      });
+
+      it("writes no grant when its audit record cannot be written", async () => {
+        const error = await rejectionOf(store.beginGrant(newGrant(), auditOf("granting", { at: new Date(Number.NaN) })));
+        expect(error.message).toContain("at is not a valid date");
+        expect(await store.listGrants({ liveOnly: false })).toEqual([]);
+        expect(await store.listAudit()).toEqual([]);
+      });
+    });
+
+    describe("state transitions", () => {
+      it("markActive records when the secret was written and counts the expiry from then", async () => {
+        const grant = await begin();
+        const active = await store.markActive(grant.id, at(1));
+        expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1), expiresAt: at(1 + 120) });
+        expect(await store.getGrant(grant.id)).toEqual(active);
+      });
+
+      it("markFailed records the reason and the time", async () => {
+        const grant = await begin();
+        const failed = await store.markFailed(grant.id, "PUT secret: 403 Resource not accessible", at(1));
+        expect(failed).toEqual({
+          ...grant,
+          state: "failed",
+          endReason: "PUT secret: 403 Resource not accessible",
+          endedAt: at(1),
+        });
+      });
+
+      it.each(["expired", "revoked"] as const)("markEnded(%s) ends a grant and clears its backoff", async (state) => {
+        const grant = await begin();
+        await store.markActive(grant.id, at(1));
+        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(125));
+        const ended = await store.markEnded(grant.id, state, "pull request closed", at(130));
+        expect(ended).toMatchObject({
+          state,
+          endReason: "pull request closed",
+          endedAt: at(130),
+          nextAttemptAt: null,
+          revokeAttempts: 1,
+          lastError: "DELETE secret: 502",
+          grantedAt: at(1),
+        });
+      });
+
+      it("markEnded works from granting (a crash before the secret was written)", async () => {
+        const grant = await begin();
+        expect((await store.markEnded(grant.id, "expired", "expired", at(121))).state).toBe("expired");
+      });
+
+      it("recordRevokeFailure counts attempts, keeps the state and sets the backoff", async () => {
+        const grant = await begin();
+        await store.markActive(grant.id, at(1));
+        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(121));
+        const second = await store.recordRevokeFailure(grant.id, "DELETE secret: timeout", at(125));
+        expect(second).toMatchObject({
+          state: "active",
+          revokeAttempts: 2,
+          lastError: "DELETE secret: timeout",
+          nextAttemptAt: at(125),
+          pendingEnd: null,
+        });
+      });
+
+      it("recordRevokeFailure keeps a pending end when a later failure gives none", async () => {
+        const grant = await begin();
+        const pendingEnd = { kind: "revoked" as const, reason: "pull request closed", actor: "alice" };
+        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(3), pendingEnd);
+        const later = await store.recordRevokeFailure(grant.id, "DELETE secret: 503", at(4));
+        expect(later.pendingEnd).toEqual(pendingEnd);
+        expect((await store.getGrant(grant.id))?.pendingEnd).toEqual(pendingEnd);
+      });
+
+      type Step = (store: LedgerStore, id: string, audit?: AuditInput) => Promise<Grant>;
+      const steps: Record<string, Step> = {
+        markActive: (s, id, audit) => s.markActive(id, at(2), audit),
+        markFailed: (s, id, audit) => s.markFailed(id, "boom", at(2), audit),
+        "markEnded expired": (s, id, audit) => s.markEnded(id, "expired", "expired", at(2), audit),
+        "markEnded revoked": (s, id, audit) => s.markEnded(id, "revoked", "operator", at(2), audit),
+        recordRevokeFailure: (s, id, audit) => s.recordRevokeFailure(id, "502", at(3), undefined, audit),
+        deferGrant: (s, id, audit) => s.deferGrant(id, "rate limited", at(3), audit),
+      };
+      const reach: Record<GrantState, Step | null> = {
+        granting: null,
+        active: steps.markActive!,
+        failed: steps.markFailed!,
+        expired: steps["markEnded expired"]!,
+        revoked: steps["markEnded revoked"]!,
+      };
+      const legal: Record<string, GrantState[]> = {
+        markActive: ["granting"],
+        markFailed: ["granting"],
+        "markEnded expired": ["granting", "active"],
+        "markEnded revoked": ["granting", "active"],
+        recordRevokeFailure: ["granting", "active"],
+        deferGrant: ["granting"],
+      };
+      const cases = Object.keys(steps).flatMap((step) =>
+        (Object.keys(reach) as GrantState[]).map((from) => [step, from, legal[step]!.includes(from)] as const),
+      );
+
+      it.each(cases)("%s from %s: allowed = %s", async (step, from, allowed) => {
+        const grant = await begin();
+        await reach[from]?.(store, grant.id);
+        const attempt = steps[step]!(store, grant.id, auditOf("failed", { details: { step } }));
+        if (allowed) {
+          await expect(attempt).resolves.toMatchObject({ id: grant.id });
+          expect((await store.listAudit()).at(-1)).toMatchObject({ grantId: grant.id, details: { step } });
+          return;
+        }
+        const error = await rejectionOf(attempt);
+        expect(error).toBeInstanceOf(IllegalTransitionError);
+        expect(error.message).toContain(`grant ${grant.id} is ${from}`);
+        expect(error).toMatchObject({ grantId: grant.id, state: from });
+        expect((await store.getGrant(grant.id))?.state).toBe(from);
+        // The refused change wrote no audit record either.
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it("a double revoke is detected", async () => {
+        const grant = await begin();
+        await store.markEnded(grant.id, "revoked", "operator: alice", at(5));
+        const error = await rejectionOf(store.markEnded(grant.id, "revoked", "operator: bob", at(6)));
+        expect(error.message).toBe(
+          `grant ${grant.id} is revoked; cannot mark it revoked (allowed only from granting or active)`,
+        );
+        expect((await store.getGrant(grant.id))?.endReason).toBe("operator: alice");
+      });
+
+      it.each(Object.entries(steps))("%s on an unknown grant names the grant", async (_, step) => {
+        const error = await rejectionOf(step(store, "no-such-grant"));
+        expect(error.message).toContain("grant no-such-grant is not in the ledger");
+      });
+
+      const invalid = new Date(Number.NaN);
+      const withInvalidDate: Record<string, (s: LedgerStore, id: string) => Promise<Grant>> = {
+        markActive: (s, id) => s.markActive(id, invalid),
+        markFailed: (s, id) => s.markFailed(id, "boom", invalid),
+        markEnded: (s, id) => s.markEnded(id, "expired", "expired", invalid),
+        recordRevokeFailure: (s, id) => s.recordRevokeFailure(id, "502", invalid),
+        deferGrant: (s, id) => s.deferGrant(id, "rate limited", invalid),
+      };
+
+      it.each(Object.entries(withInvalidDate))("%s rejects an invalid date and changes nothing", async (_, step) => {
+        const grant = await begin();
+        const error = await rejectionOf(step(store, grant.id));
+        expect(error.message).toContain("is not a valid date");
+        expect(await store.getGrant(grant.id)).toEqual(grant);
+      });
+    });
+
+    describe("a state change and its audit record are one transaction", () => {
+      type Change = [name: string, reachFromGranting: (s: LedgerStore, id: string) => Promise<unknown>, change: (s: LedgerStore, id: string, audit: AuditInput) => Promise<Grant>];
+      const noop = async (): Promise<void> => undefined;
+      const changes: Change[] = [
+        ["markActive", noop, (s, id, audit) => s.markActive(id, at(2), audit)],
+        ["markFailed", noop, (s, id, audit) => s.markFailed(id, "boom", at(2), audit)],
+        ["markEnded", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.markEnded(id, "revoked", "pull request closed", at(2), audit)],
+        ["recordRevokeFailure", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.recordRevokeFailure(id, "DELETE: 502", at(3), { kind: "revoked", reason: "closed", actor: "alice" }, audit)],
+        ["deferGrant", noop, (s, id, audit) => s.deferGrant(id, "rate limited", at(3), audit)],
+      ];
+
+      it.each(changes)("%s appends its audit record, naming the grant, with the change", async (_, prepare, change) => {
+        const grant = await begin();
+        await prepare(store, grant.id);
+        const changed = await change(store, grant.id, auditOf("revoked", { at: at(2) }));
+        expect(await store.getGrant(grant.id)).toEqual(changed);
+        expect(await store.listAudit()).toEqual([
+          expect.objectContaining({ seq: 1, action: "revoked", at: at(2), grantId: grant.id, details: { step: "revoked" } }),
+        ]);
+      });
+
+      it.each(changes)("%s is rolled back when its audit record cannot be written", async (_, prepare, change) => {
+        const grant = await begin();
+        await prepare(store, grant.id);
+        const before = await store.getGrant(grant.id);
+        const unwritable: AuditInput[] = [
+          auditOf("revoked", { at: new Date(Number.NaN) }),
+          auditOf("revoked", { details: { attempts: 10n } as unknown as Record<string, unknown> }),
+        ];
+        for (const audit of unwritable) {
+          await rejectionOf(change(store, grant.id, audit));
+          expect(await store.getGrant(grant.id)).toEqual(before);
+        }
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it.each(changes)("%s refuses an audit record that names another grant, and changes nothing", async (_, prepare, change) => {
+        const grant = await begin();
+        const other = await begin();
+        await prepare(store, grant.id);
+        const before = await store.getGrant(grant.id);
+        const error = await rejectionOf(change(store, grant.id, auditOf("revoked", { grantId: other.id })));
+        expect(error.message).toContain(`the audit record of a change to grant ${grant.id} names grant ${other.id}`);
+        expect(await store.getGrant(grant.id)).toEqual(before);
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it("accepts an audit record that already names the grant", async () => {
+        const grant = await begin();
+        await store.markActive(grant.id, at(1), auditOf("granted", { grantId: grant.id }));
+        expect((await store.listAudit()).map((event) => event.grantId)).toEqual([grant.id]);
+      });
+    });
+
+    describe("deferred grants", () => {
+      const deferrable = (key: string): NewGrant =>
+        newGrant({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
+
+      it("keeps a deferred grant granting and lists it once its retry time has come, until it expires", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        const deferred = await store.deferGrant(grant.id, "GitHub rate-limited the write", at(1));
+        expect(deferred).toMatchObject({ state: "granting", lastError: "GitHub rate-limited the write", nextAttemptAt: at(1) });
+        expect(await store.grantsAwaitingRetry(at(0), 10)).toEqual([]);
+        expect((await store.grantsAwaitingRetry(at(1), 10)).map((g) => g.id)).toEqual([grant.id]);
+        expect(await store.grantsAwaitingRetry(at(60), 10)).toEqual([]);
+      });
+
+      it("does not list grants that were never deferred or are no longer granting", async () => {
+        const { grant: writing } = await store.beginGrant(deferrable("k1"));
+        const { grant: done } = await store.beginGrant(deferrable("k2"));
+        await store.deferGrant(done.id, "502", at(1));
+        await store.markActive(done.id, at(2));
+        expect(await store.grantsAwaitingRetry(at(5), 10)).toEqual([]);
+        expect((await store.getGrant(done.id))!).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
+        expect((await store.getGrant(writing.id))!.nextAttemptAt).toBeNull();
+      });
+
+      it("refuses to defer a grant that is not granting", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        await store.markActive(grant.id, at(1));
+        await expect(store.deferGrant(grant.id, "x", at(2))).rejects.toThrow(/is active; cannot defer its write/);
+      });
+
+      it("counts the expiry from the write: the write-ahead expiry moves to the write plus the duration", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        expect(grant.expiresAt).toEqual(at(60));
+        const active = await store.markActive(grant.id, at(3));
+        expect(active).toMatchObject({ grantedAt: at(3), expiresAt: at(63) });
+        expect(await store.getGrant(grant.id)).toMatchObject({ grantedAt: at(3), expiresAt: at(63) });
+      });
+    });
+
+    describe("queries", () => {
+      it("getGrant returns null for an unknown id", async () => {
+        expect(await store.getGrant("no-such-grant")).toBeNull();
+      });
+
+      it("listGrants filters, defaults to live grants, and orders by creation", async () => {
+        const a = await begin({ createdAt: at(2), prNumber: 1 });
+        const b = await begin({ createdAt: at(1), prNumber: 2, environment: "staging" });
+        const c = await begin({ createdAt: at(3), prNumber: 1, repo: "web" });
+        const ended = await begin({ createdAt: at(0), prNumber: 1 });
+        await store.markEnded(ended.id, "revoked", "closed", at(4));
+        const ids = async (filter?: Parameters<LedgerStore["listGrants"]>[0]) =>
+          (await store.listGrants(filter)).map((grant) => grant.id);
+
+        expect(await ids()).toEqual([b.id, a.id, c.id]);
+        expect(await ids({ liveOnly: false })).toEqual([ended.id, b.id, a.id, c.id]);
+        expect(await ids({ owner: "acme", repo: "api", prNumber: 1 })).toEqual([a.id]);
+        expect(await ids({ prNumber: 1, liveOnly: false })).toEqual([ended.id, a.id, c.id]);
+        expect(await ids({ environment: "staging" })).toEqual([b.id]);
+        expect(await ids({ secret: "OTHER" })).toEqual([]);
+        expect(await ids({ owner: "ACME", repo: "Web" })).toEqual([c.id]);
+      });
+
+      it("listGrants filters by repository id, alone or with the pull request", async () => {
+        const a = await begin({ repositoryId: 100, prNumber: 1, createdAt: at(1) });
+        const b = await begin({ repositoryId: 100, prNumber: 2, createdAt: at(2) });
+        // The same repository under its old name: the id still finds it.
+        const renamed = await begin({ repositoryId: 100, repo: "old-name", prNumber: 1, createdAt: at(3) });
+        await begin({ repositoryId: 200, prNumber: 1 });
+        await begin({ prNumber: 1 });
+        const ids = async (filter: Parameters<LedgerStore["listGrants"]>[0]) =>
+          (await store.listGrants(filter)).map((grant) => grant.id);
+
+        expect(await ids({ repositoryId: 100 })).toEqual([a.id, b.id, renamed.id]);
+        expect(await ids({ repositoryId: 100, prNumber: 1 })).toEqual([a.id, renamed.id]);
+        expect(await ids({ repositoryId: 300 })).toEqual([]);
+        await expect(store.listGrants({ repositoryId: -1 })).rejects.toThrow("repositoryId must be GitHub's repository id");
+      });
+
+      it("setRepositoryId fills in the id on that repository's grants that have none, and only there", async () => {
+        const older = await begin({ createdAt: at(1) });
+        const ended = await begin({ createdAt: at(2) });
+        await store.markEnded(ended.id, "expired", "expired", at(3));
+        const otherCase = await begin({ owner: "ACME", repo: "Api", createdAt: at(4) });
+        const recorded = await begin({ repositoryId: 555, createdAt: at(5) });
+        const otherRepo = await begin({ repo: "web", createdAt: at(6) });
+
+        expect(await store.setRepositoryId("acme", "api", 100)).toBe(3);
+
+        const byId = async (id: string): Promise<number | null | undefined> => (await store.getGrant(id))?.repositoryId;
+        expect(await byId(older.id)).toBe(100);
+        expect(await byId(ended.id)).toBe(100);
+        expect(await byId(otherCase.id)).toBe(100);
+        // A grant that has an id keeps it: the name may since belong to another repository.
+        expect(await byId(recorded.id)).toBe(555);
+        expect(await byId(otherRepo.id)).toBeNull();
+        expect((await store.listGrants({ repositoryId: 100, liveOnly: false })).map((g) => g.id)).toEqual([older.id, ended.id, otherCase.id]);
+
+        // Nothing is left to fill: a second call changes nothing.
+        expect(await store.setRepositoryId("acme", "api", 101)).toBe(0);
+        expect(await byId(older.id)).toBe(100);
+      });
+
+      it.each([0, -5, 2.5, Number.NaN])("setRepositoryId refuses the id %p and changes nothing", async (repositoryId) => {
+        const grant = await begin();
+        await expect(store.setRepositoryId("acme", "api", repositoryId)).rejects.toThrow("repositoryId must be GitHub's repository id");
+        expect((await store.getGrant(grant.id))?.repositoryId).toBeNull();
+      });
+
+      it("countOtherLive counts live grants for the same secret, except the one given", async () => {
+        const mine = await begin();
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
+
+        const other = await begin();
+        await store.markActive(other.id, at(1));
+        await begin({ environment: "staging" });
+        await begin({ repo: "web" });
+        await begin({ secret: "OTHER_SECRET" });
+        const ended = await begin();
+        await store.markEnded(ended.id, "expired", "expired", at(2));
+        const failed = await begin();
+        await store.markFailed(failed.id, "boom", at(2));
+
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", other.id)).toBe(1);
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", "none")).toBe(2);
+      });
+
+      it("countOtherLive compares names case-insensitively, as GitHub does", async () => {
+        const mine = await begin();
+        await begin({ owner: "Acme", repo: "API", environment: "Production", secret: "prod_db_url" });
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
+      });
+
+      it("expiringBy returns live grants expiring at or before the time, soonest first", async () => {
+        // Written at minute 1 for 29 minutes: expires at minute 30.
+        const late = await begin({ expiresAt: at(30), durationMs: 29 * 60_000 });
+        const soon = await begin({ expiresAt: at(10) });
+        const exact = await begin({ expiresAt: at(20) });
+        await begin({ expiresAt: at(21) });
+        const ended = await begin({ expiresAt: at(5) });
+        await store.markEnded(ended.id, "revoked", "closed", at(1));
+        await store.markActive(late.id, at(1));
+
+        expect((await store.expiringBy(at(20))).map((grant) => grant.id)).toEqual([soon.id, exact.id]);
+        expect((await store.expiringBy(at(30))).map((grant) => grant.id)).toContain(late.id);
+        expect(await store.expiringBy(at(0))).toEqual([]);
+      });
+    });
+
+    describe("dueGrants", () => {
+      const dueIds = async (now: Date, limit: number, after?: Grant): Promise<string[]> =>
+        (await store.dueGrants(now, limit, after && { expiresAt: after.expiresAt, id: after.id })).map((g) => g.id);
+
+      it("returns live grants expired by now, oldest expiry first, at most limit", async () => {
+        // Written at minute 1 for 19 minutes: expires at minute 20.
+        const second = await begin({ expiresAt: at(20), durationMs: 19 * 60_000 });
+        const first = await begin({ expiresAt: at(10) });
+        const third = await begin({ expiresAt: at(30) });
+        await begin({ expiresAt: at(31) });
+        const ended = await begin({ expiresAt: at(5) });
+        await store.markEnded(ended.id, "revoked", "closed", at(1));
+        await store.markActive(second.id, at(1));
+
+        expect(await dueIds(at(30), 10)).toEqual([first.id, second.id, third.id]);
+        expect(await dueIds(at(30), 2)).toEqual([first.id, second.id]);
+        expect(await dueIds(at(9), 10)).toEqual([]);
+      });
+
+      it("pages by (expiry, id) without skipping or repeating grants that expire together", async () => {
+        const grants = await Promise.all(Array.from({ length: 7 }, (_, i) => begin({ expiresAt: at(i < 5 ? 10 : 11) })));
+        const expected = [...grants]
+          .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : 1))
+          .map((grant) => grant.id);
+
+        const seen: string[] = [];
+        let after: Grant | undefined;
+        // Bounded, so that a paging bug fails the test instead of looping forever.
+        for (let pages = 0; pages <= grants.length; pages += 1) {
+          const page = await store.dueGrants(at(60), 2, after && { expiresAt: after.expiresAt, id: after.id });
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(2);
+          seen.push(...page.map((grant) => grant.id));
+          after = page.at(-1);
+        }
+        expect(seen).toEqual(expected);
+      });
+
+      it("leaves out grants still backing off, and brings them back when the backoff has passed", async () => {
+        const failing = await begin({ expiresAt: at(10) });
+        const other = await begin({ expiresAt: at(11) });
+        await store.recordRevokeFailure(failing.id, "DELETE secret: 502", at(15));
+
+        expect(await dueIds(at(12), 10)).toEqual([other.id]);
+        expect(await dueIds(at(15), 10)).toEqual([failing.id, other.id]);
+      });
+
+      it("includes a grant whose early end is pending once its backoff has passed, before its expiry", async () => {
+        const pending = await begin({ expiresAt: at(100) });
+        await store.recordRevokeFailure(pending.id, "DELETE secret: 502", at(5), { kind: "revoked", reason: "closed", actor: "alice" });
+
+        expect(await dueIds(at(4), 10)).toEqual([]);
+        expect(await dueIds(at(5), 10)).toEqual([pending.id]);
+      });
+
+      it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
+        const error = await rejectionOf(store.dueGrants(at(0), limit));
+        expect(error.message).toContain("dueGrants needs a positive whole limit");
+      });
+    });
+
+    describe("audit", () => {
+      it("appends records and lists them in order, optionally since a time", async () => {
+        const grant = await begin();
+        await store.appendAudit({ at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12 });
+        await store.appendAudit({
+          at: at(1),
+          action: "granted",
+          actor: "jit-access",
+          owner: "acme",
+          repo: "api",
+          prNumber: 12,
+          grantId: grant.id,
+          environment: "production",
+          secret: "PROD_DB_URL",
+          details: { approvers: ["owner-one", "owner-two"], expiresAt: at(120).toISOString(), nested: { n: 1 } },
+        });
+        await store.appendAudit({ at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web" });
+
+        const all = await store.listAudit();
+        const chain = { prevHash: expect.stringMatching(HEX64), hash: expect.stringMatching(HEX64) };
+        expect(all).toEqual([
+          { seq: 1, at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12, ...chain },
+          {
+            seq: 2,
+            at: at(1),
+            action: "granted",
+            actor: "jit-access",
+            owner: "acme",
+            repo: "api",
+            prNumber: 12,
+            grantId: grant.id,
+            environment: "production",
+            secret: "PROD_DB_URL",
+            details: { approvers: ["owner-one", "owner-two"], expiresAt: at(120).toISOString(), nested: { n: 1 } },
+            ...chain,
+          },
+          { seq: 3, at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web", ...chain },
+        ]);
+        expect((await store.listAudit({ since: at(1) })).map((event) => event.seq)).toEqual([2, 3]);
+        expect(await store.listAudit({ since: at(3) })).toEqual([]);
+      });
+
+      it("chains the records: each holds the previous one's hash and its own, in the shared encoding", async () => {
+        const grant = await begin();
+        const inputs: AuditInput[] = [
+          { at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12 },
+          { ...auditOf("granted"), grantId: grant.id, details: { when: at(3), skipped: undefined, list: [1, "two"] } as Record<string, unknown> },
+          { at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web", details: {} },
+        ];
+        for (const input of inputs) await store.appendAudit(input);
+
+        const records = await store.listAudit();
+        expect(records.map((record) => record.prevHash)).toEqual([GENESIS_HASH, records[0]!.hash, records[1]!.hash]);
+        records.forEach((record, index) => {
+          expect(record.hash).toBe(auditHash(record.seq, record.prevHash, inputs[index]!));
+        });
+        // Details read back as JSON would carry them: a date as its ISO text, undefined members gone.
+        expect(records[1]!.details).toEqual({ when: at(3).toISOString(), list: [1, "two"] });
+        expect(records[2]!.details).toEqual({});
+        expect(new Set(records.map((record) => record.hash)).size).toBe(3);
+      });
+
+      it("verifyAudit counts an intact chain and names its head", async () => {
+        expect(await store.verifyAudit()).toEqual({ ok: true, count: 0, lastSeq: null, lastHash: GENESIS_HASH });
+        const grant = await begin();
+        await store.appendAudit(auditOf("validated"));
+        await store.markActive(grant.id, at(1), auditOf("granted"));
+        await store.markEnded(grant.id, "expired", "expired", at(2), auditOf("expired"));
+        const last = (await store.listAudit()).at(-1)!;
+        expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, lastSeq: 3, lastHash: last.hash });
+      });
+
+      it("refuses a record that points at a grant the ledger does not have", async () => {
+        await rejectionOf(
+          store.appendAudit({ at: at(0), action: "granted", actor: "jit-access", owner: "acme", repo: "api", grantId: "nope" }),
+        );
+        expect(await store.listAudit()).toEqual([]);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 0 });
+      });
+
+      it("refuses a record with an invalid time, and the chain goes on intact", async () => {
+        await store.appendAudit(auditOf("validated"));
+        await expect(store.appendAudit(auditOf("validated", { at: new Date(Number.NaN) }))).rejects.toThrow("at is not a valid date");
+        await store.appendAudit(auditOf("approved"));
+        expect((await store.listAudit()).map((event) => event.seq)).toEqual([1, 2]);
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 2 });
+      });
+    });
+  });
+}
