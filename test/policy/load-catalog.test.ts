@@ -17,10 +17,13 @@ function doc(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). */
+/**
+ * A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). Its one
+ * repository is an exact name, which needs no approvers.
+ */
 const BODY = [
   "    source: env:PROD_DB_URL",
-  '    repositories: ["acme/*"]',
+  '    repositories: ["acme/api"]',
   "    environments: [production]",
   "    max_duration: 4h",
 ];
@@ -52,6 +55,7 @@ describe("parseCatalog: valid catalogs", () => {
       "  PROD_DB_URL:",
       "    source: env:PROD_DB_URL",
       '    repositories: ["acme/*"]',
+      '    approvers: ["@acme/dba", "@alice"]',
       "    environments: [production]",
       "    max_duration: 4h",
       "    min_duration: 5m",
@@ -71,7 +75,12 @@ describe("parseCatalog: valid catalogs", () => {
             maxDurationMs: 4 * H,
             minDurationMs: 5 * M,
             approvals: 2,
+            approvers: [
+              { kind: "team", org: "acme", slug: "dba" },
+              { kind: "user", login: "alice" },
+            ],
             reasonPattern: "^INC-\\d+",
+            requireProtectedEnvironment: false,
           },
         ],
       ]),
@@ -82,14 +91,17 @@ describe("parseCatalog: valid catalogs", () => {
   it("applies defaults, keys by upper-case name and keeps the name as written", () => {
     const text = doc(
       "secrets:",
-      "  stripe_key: {source: 'file:/run/secrets/stripe', repositories: [acme/billing, acme/web-?], environments: [production, staging], max_duration: 1h30m}",
+      "  stripe_key: {source: 'file:/run/secrets/stripe', repositories: [acme/billing, acme/web-?], approvers: ['@acme/payments'], environments: [production, staging], max_duration: 1h30m}",
       "  Deploy_Token:",
       "    source: env:DEPLOY_TOKEN",
       "    repositories: ['*/*']",
+      "    approvers: ['@Acme/Release-Managers', '@bob']",
+      "    require_protected_environment: true",
       "    environments: [production]",
       "    max_duration: 15m",
       "    min_duration: 15m",
       "    approvals: 10",
+      "  AUDIT_KEY: {source: env:AUDIT_KEY, repositories: [acme/audit], environments: [production], max_duration: 1h}",
     );
     const expected: Catalog = {
       file: FILE,
@@ -103,6 +115,8 @@ describe("parseCatalog: valid catalogs", () => {
             environments: ["production", "staging"],
             maxDurationMs: 90 * M,
             approvals: 1,
+            approvers: [{ kind: "team", org: "acme", slug: "payments" }],
+            requireProtectedEnvironment: false,
           },
         ],
         [
@@ -115,6 +129,24 @@ describe("parseCatalog: valid catalogs", () => {
             maxDurationMs: 15 * M,
             minDurationMs: 15 * M,
             approvals: 10,
+            approvers: [
+              { kind: "team", org: "Acme", slug: "Release-Managers" },
+              { kind: "user", login: "bob" },
+            ],
+            requireProtectedEnvironment: true,
+          },
+        ],
+        [
+          "AUDIT_KEY",
+          {
+            name: "AUDIT_KEY",
+            source: { kind: "env", variable: "AUDIT_KEY" },
+            repositories: ["acme/audit"],
+            environments: ["production"],
+            maxDurationMs: H,
+            approvals: 1,
+            approvers: null,
+            requireProtectedEnvironment: false,
           },
         ],
       ]),
@@ -464,6 +496,7 @@ describe("parseCatalog: bad catalogs", () => {
       [4, "secrets.GITHUB_TOKEN.repositories"],
       [7, "secrets.GITHUB_TOKEN.approvals"],
       [9, "secrets.PROD_DB_URL.source"],
+      [10, "secrets.PROD_DB_URL.repositories[0]"],
       [13, "secrets.PROD_DB_URL.min_duration"],
       [14, "secrets.PROD_DB_URL.colour"],
       [15, "secrets.prod_db_url.repositories"],
@@ -511,7 +544,13 @@ describe("loadCatalog", () => {
       environments: ["production", "staging"],
       maxDurationMs: 90 * M,
       approvals: 1,
+      approvers: [{ kind: "team", org: "acme", slug: "payments" }],
+      requireProtectedEnvironment: true,
     });
+    expect(catalog.secrets.get("PROD_DB_URL")?.approvers).toEqual([
+      { kind: "team", org: "acme", slug: "dba" },
+      { kind: "user", login: "alice" },
+    ]);
   });
 
   it("reports problems in the file with its path", async () => {
