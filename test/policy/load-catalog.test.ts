@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -820,6 +820,25 @@ describe("parseCatalog: approvers and require_protected_environment", () => {
       [10, 20, "secrets.STAGING_TOKEN.repositories[0]"],
     ]);
     expect(error.problems[0]?.message).toContain('STAGING_TOKEN allows "acme/*", a wildcard, but sets no approvers');
+  });
+});
+
+describe("the README's catalog", () => {
+  it("loads, with the approvers its wildcard needs", async () => {
+    const readme = await readFile(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const example = /```yaml\n(# jit-catalog\.yml\n[\s\S]*?)```/u.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const secret = parseCatalog(example ?? "", "README.md").secrets.get("PROD_DB_URL");
+    expect(secret).toMatchObject({
+      repositories: ["acme/*"],
+      approvers: [
+        { kind: "team", org: "acme", slug: "dba" },
+        { kind: "user", login: "alice" },
+      ],
+      requireProtectedEnvironment: true,
+    });
+    const withoutApprovers = (example ?? "").replace(/^ *approvers:.*\n/mu, "");
+    expect(() => parseCatalog(withoutApprovers, "README.md")).toThrow('PROD_DB_URL allows "acme/*", a wildcard, but sets no approvers');
   });
 });
 
