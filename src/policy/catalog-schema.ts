@@ -19,9 +19,7 @@ const REPOSITORY_GLOB = /^[A-Za-z0-9\-*?]+\/[A-Za-z0-9._\-*?]+$/;
 const MAX_ENVIRONMENT_NAME_LENGTH = 255;
 
 const source = z
-  .string({
-    error: (issue) => (issue.input === undefined ? m.sourceRequired : m.sourceKind),
-  })
+  .string({ error: (issue) => (issue.input === undefined ? m.sourceRequired : m.sourceKind) })
   .transform((text, ctx): SecretSource => {
     const problem = sourceProblem(text);
     if (problem !== null) {
@@ -84,13 +82,9 @@ const secretShape = {
   /** Where the value is read at grant time: `env:VARIABLE` or `file:/absolute/path`. */
   source,
   /** Globs over `owner/name` of the repositories that may receive the secret; at least one. */
-  repositories: z
-    .array(repositoryGlob, { error: m.repositoriesNotList })
-    .min(1, m.repositoriesEmpty),
+  repositories: z.array(repositoryGlob, { error: m.repositoriesNotList }).min(1, m.repositoriesEmpty),
   /** Names of the Actions environments that may receive the secret; at least one. */
-  environments: z
-    .array(environmentName, { error: m.environmentsNotList })
-    .min(1, m.environmentsEmpty),
+  environments: z.array(environmentName, { error: m.environmentsNotList }).min(1, m.environmentsEmpty),
   /** Longest grant, e.g. `4h`; milliseconds after parsing. Required. */
   max_duration: durationField("max_duration"),
   /** Shortest grant, e.g. `5m`; milliseconds after parsing. No minimum unless set. */
