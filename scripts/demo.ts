@@ -13,6 +13,7 @@ const CATALOG = `secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@bob"]
     environments: [production]
     max_duration: 4h
     approvals: 1

@@ -14,11 +14,14 @@ export function secretName(index: number): string {
   return `BENCH_SECRET_${String(index + 1).padStart(3, "0")}`;
 }
 
-/** A catalog of `count` secrets, each from `env:<name>`, allowed everywhere in `production`. */
+/**
+ * A catalog of `count` secrets, each from `env:<name>`, allowed everywhere in `production`, with
+ * the approver as the one who may approve (a wildcard needs `approvers`).
+ */
 export function benchCatalog(count: number): string {
   const entries = Array.from({ length: count }, (_, i) => {
     const name = secretName(i);
-    return `  ${name}:\n    source: env:${name}\n    repositories: ["*/*"]\n    environments: [${ENVIRONMENT}]\n    max_duration: 8h\n    approvals: 1\n`;
+    return `  ${name}:\n    source: env:${name}\n    repositories: ["*/*"]\n    approvers: ["@${APPROVER}"]\n    environments: [${ENVIRONMENT}]\n    max_duration: 8h\n    approvals: 1\n`;
   });
   return `secrets:\n${entries.join("")}`;
 }

@@ -5,9 +5,12 @@
  */
 import { isAbsolute } from "node:path/posix";
 import { z } from "zod";
-import type { SecretSource } from "./catalog.js";
+import type { ApproverRef, SecretSource } from "./catalog.js";
+import { catalogMessages as m } from "./catalog-messages.js";
+import { formatOwner, parseOwner } from "./codeowners.js";
 import { allowedKeys, approvalsField, durationField } from "./config-fields.js";
 import { repeatedBranchingGroup } from "./repeated-group.js";
+import { hasWildcard } from "./repo-glob.js";
 import { canonicalSecretName, secretNameProblem } from "./secret-name.js";
 
 const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -16,12 +19,7 @@ const REPOSITORY_GLOB = /^[A-Za-z0-9\-*?]+\/[A-Za-z0-9._\-*?]+$/;
 const MAX_ENVIRONMENT_NAME_LENGTH = 255;
 
 const source = z
-  .string({
-    error: (issue) =>
-      issue.input === undefined
-        ? "source is required; write env:VARIABLE or file:/absolute/path"
-        : "source must be env:VARIABLE or file:/absolute/path",
-  })
+  .string({ error: (issue) => (issue.input === undefined ? m.sourceRequired : m.sourceKind) })
   .transform((text, ctx): SecretSource => {
     const problem = sourceProblem(text);
     if (problem !== null) {
@@ -32,41 +30,77 @@ const source = z
   });
 
 const repositoryGlob = z
-  .string({ error: "each repository must be a glob over owner/name, e.g. acme/* or acme/api" })
+  .string({ error: m.repositoryNotText })
   .regex(REPOSITORY_GLOB, { error: (issue) => repositoryGlobProblem(String(issue.input)) });
 
 const environmentName = z
-  .string({ error: "each environment must be the name of an Actions environment, e.g. production" })
-  .min(1, "environment names must not be empty")
-  .max(MAX_ENVIRONMENT_NAME_LENGTH, `environment names must be at most ${MAX_ENVIRONMENT_NAME_LENGTH} characters`);
+  .string({ error: m.environmentNotText })
+  .min(1, m.environmentEmpty)
+  .max(MAX_ENVIRONMENT_NAME_LENGTH, m.environmentTooLong(MAX_ENVIRONMENT_NAME_LENGTH));
 
 const reasonPattern = z
-  .string({ error: "reason_pattern must be a regular expression in quotes, e.g. '^INC-\\d+'" })
-  .min(1, "reason_pattern must not be empty; remove the key to allow any reason")
+  .string({ error: m.reasonPatternNotText })
+  .min(1, m.reasonPatternEmpty)
   .superRefine((pattern, ctx) => {
     const problem = regexProblem(pattern);
     if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
   });
 
+/** `@org/team` or `@user`, as a CODEOWNERS owner is written; emails are refused. */
+const approver = z.string({ error: m.approverNotText }).transform((text, ctx): ApproverRef => {
+  const owner = parseOwner(text);
+  if (owner !== null && owner.kind !== "email") return owner;
+  const withAt = text.startsWith("@") ? null : parseOwner(`@${text}`);
+  let message: string;
+  if (owner?.kind === "email") message = m.approverEmail(text);
+  else if (withAt !== null && withAt.kind !== "email") message = m.approverWithoutAt(text);
+  else message = m.approverInvalid(text);
+  ctx.addIssue({ code: "custom", message });
+  return z.NEVER;
+});
+
+const approvers = z
+  .array(approver, { error: m.approversNotList })
+  .min(1, m.approversEmpty)
+  .superRefine(
+    (list, ctx) => {
+      const firstByKey = new Map<string, string>();
+      list.forEach((entry, index) => {
+        if (!isApproverRef(entry)) return;
+        const written = formatOwner(entry);
+        const key = written.toLowerCase();
+        const first = firstByKey.get(key);
+        if (first === undefined) firstByKey.set(key, written);
+        else ctx.addIssue({ code: "custom", path: [index], message: m.approverRepeated(written, first) });
+      });
+    },
+    // Find repeats among the entries that parsed, even when others did not.
+    { when: (payload) => Array.isArray(payload.value) },
+  );
+
 const secretShape = {
   /** Where the value is read at grant time: `env:VARIABLE` or `file:/absolute/path`. */
   source,
   /** Globs over `owner/name` of the repositories that may receive the secret; at least one. */
-  repositories: z
-    .array(repositoryGlob, { error: "repositories must be a list of owner/name globs, e.g. [\"acme/*\"]" })
-    .min(1, "repositories must list at least one owner/name glob, e.g. [\"acme/*\"]"),
+  repositories: z.array(repositoryGlob, { error: m.repositoriesNotList }).min(1, m.repositoriesEmpty),
   /** Names of the Actions environments that may receive the secret; at least one. */
-  environments: z
-    .array(environmentName, { error: "environments must be a list of environment names, e.g. [production]" })
-    .min(1, "environments must list at least one environment, e.g. [production]"),
+  environments: z.array(environmentName, { error: m.environmentsNotList }).min(1, m.environmentsEmpty),
   /** Longest grant, e.g. `4h`; milliseconds after parsing. Required. */
   max_duration: durationField("max_duration"),
   /** Shortest grant, e.g. `5m`; milliseconds after parsing. No minimum unless set. */
   min_duration: durationField("min_duration").optional(),
   /** Distinct code owners of the requests file who must approve; 1 unless set. */
   approvals: approvalsField().default(1),
+  /**
+   * `@org/team` and `@user` entries: an approval counts only when its reviewer is also one of
+   * these users or an active member of one of these teams. Required when `repositories` has a
+   * wildcard; any code owner of the requests file may approve unless set.
+   */
+  approvers: approvers.optional(),
   /** A regular expression (compiled with the `u` flag) every request's reason must match. */
   reason_pattern: reasonPattern.optional(),
+  /** Grant only into environments that have at least one protection rule; false unless set. */
+  require_protected_environment: z.boolean({ error: m.requireProtectedEnvironment }).default(false),
 };
 
 /** One secret's policy. */
@@ -75,8 +109,7 @@ export const catalogSecretSchema = z
   .superRefine(
     (secret, ctx) => {
       if (secret.min_duration !== undefined && secret.min_duration > secret.max_duration) {
-        const message = "min_duration must not be longer than max_duration";
-        ctx.addIssue({ code: "custom", path: ["min_duration"], message });
+        ctx.addIssue({ code: "custom", path: ["min_duration"], message: m.minOverMax });
       }
     },
     // Compare the bounds whenever both parsed, even if other keys of this secret have problems.
@@ -87,17 +120,13 @@ export const catalogSecretSchema = z
 const secrets = z
   .record(z.string(), catalogSecretSchema, {
     error: (issue) =>
-      issue.input === undefined
-        ? "secrets is required: a map from each secret's name to its policy"
-        : issue.input === null
-          ? "secrets has no entries; a catalog must list at least one secret"
-          : "secrets must be a map from each secret's name to its policy",
+      issue.input === undefined ? m.secretsRequired : issue.input === null ? m.secretsEmpty : m.secretsNotMap,
   })
   .superRefine(
     (map, ctx) => {
       const names = Object.keys(map);
       if (names.length === 0) {
-        ctx.addIssue({ code: "custom", message: "secrets has no entries; a catalog must list at least one secret" });
+        ctx.addIssue({ code: "custom", message: m.secretsEmpty });
       }
       const firstByCanonical = new Map<string, string>();
       for (const name of names) {
@@ -108,16 +137,18 @@ const secrets = z
         if (first === undefined) {
           firstByCanonical.set(canonical, name);
         } else {
-          ctx.addIssue({
-            code: "custom",
-            path: [name],
-            params: { at: "key" },
-            message: `"${name}" and "${first}" are the same secret (GitHub secret names ignore case); keep one`,
-          });
+          ctx.addIssue({ code: "custom", path: [name], params: { at: "key" }, message: m.sameSecret(name, first) });
         }
       }
     },
     // Check names even when some secret's policy has problems, so every problem is listed.
+    { when: (payload) => isPlainObject(payload.value) },
+  )
+  .superRefine(
+    (map, ctx) => {
+      for (const [name, policy] of Object.entries(map)) wildcardsWithoutApprovers(name, policy, ctx);
+    },
+    // Here rather than in the secret's own schema, so that the message can name the secret.
     { when: (payload) => isPlainObject(payload.value) },
   );
 
@@ -133,41 +164,48 @@ export type CatalogFile = z.output<typeof catalogSchema>;
 export type CatalogSecretFile = z.output<typeof catalogSecretSchema>;
 
 function sourceProblem(text: string): string | null {
-  if (text.startsWith("env:")) {
-    return ENV_VARIABLE.test(text.slice(4))
-      ? null
-      : "env: must name an environment variable (letters, digits and _, not starting with a digit), e.g. env:PROD_DB_URL";
-  }
+  if (text.startsWith("env:")) return ENV_VARIABLE.test(text.slice(4)) ? null : m.envVariable;
   if (text.startsWith("file:")) {
     const path = text.slice(5);
-    if (path.includes("\0")) return "file: path must not contain NUL characters";
-    return isAbsolute(path) ? null : "file: must be an absolute path, e.g. file:/run/secrets/prod-db-url";
+    if (path.includes("\0")) return m.fileNul;
+    return isAbsolute(path) ? null : m.fileRelative;
   }
-  return "source must be env:VARIABLE or file:/absolute/path";
+  return m.sourceKind;
+}
+
+/** Every repository is a star on each side of the slash, which an operator may allow; `*` alone matches none. */
+function repositoryGlobProblem(glob: string): string {
+  return /^\*+$/u.test(glob) ? m.repositoryStarOnly(glob) : m.repositoryNotGlob(glob);
 }
 
 /**
- * `*` alone would match no repository at all (a `*` never crosses the `/`), so it is refused
- * rather than left as a silent no-op. Every repository is a star on each side of the slash,
- * which an operator may allow.
+ * A wildcard glob matches repositories created after the catalog was written, each with a
+ * CODEOWNERS of its creator's choosing; only `approvers` keeps the choice of who approves with
+ * the operator. Reported at each such glob, when the secret has no `approvers` key at all (a
+ * key with a bad value has its own problem). Globs that are not valid are reported already.
  */
-function repositoryGlobProblem(glob: string): string {
-  if (/^\*+$/u.test(glob)) {
-    return `"${glob}" is not a glob over owner/name and would match no repository, because * does not match the / between owner and name; write */* to allow every repository the app is installed on, or acme/* for one owner`;
-  }
-  return `"${glob}" is not a glob over owner/name; write it like acme/* or acme/api`;
+function wildcardsWithoutApprovers(name: string, policy: unknown, ctx: z.RefinementCtx): void {
+  if (!isPlainObject(policy) || policy["approvers"] !== undefined) return;
+  const repositories = policy["repositories"];
+  if (!Array.isArray(repositories)) return;
+  repositories.forEach((glob: unknown, index) => {
+    if (typeof glob !== "string" || !REPOSITORY_GLOB.test(glob) || !hasWildcard(glob)) return;
+    ctx.addIssue({ code: "custom", path: [name, "repositories", index], message: m.wildcardWithoutApprovers(name, glob) });
+  });
+}
+
+function isApproverRef(value: unknown): value is ApproverRef {
+  return isPlainObject(value) && (value["kind"] === "user" || value["kind"] === "team");
 }
 
 function regexProblem(pattern: string): string | null {
   try {
     new RegExp(pattern, "u");
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    return `reason_pattern is not a valid regular expression with the u flag: ${detail}`;
+    return m.reasonPatternInvalid(error instanceof Error ? error.message : String(error));
   }
   const group = repeatedBranchingGroup(pattern);
-  if (group === null) return null;
-  return `reason_pattern repeats a group that itself repeats or branches, ${group}, which can take minutes to test against a crafted reason; rewrite it without the nesting, e.g. (a+)+ as a+, (x|y)+ as [xy]+, (\\w+\\s?)+ as [\\w\\s]+`;
+  return group === null ? null : m.reasonPatternNested(group);
 }
 
 function bothDurationsParsed(value: unknown): boolean {

@@ -9,11 +9,20 @@ export type SecretSource =
   | { kind: "env"; variable: string }
   | { kind: "file"; path: string };
 
+/**
+ * One entry of a secret's `approvers`, as written in the catalog (`@acme/dba`, `@alice`), with
+ * the syntax of a CODEOWNERS owner. Logins, org and team slugs compare case-insensitively.
+ */
+export type ApproverRef = { kind: "user"; login: string } | { kind: "team"; org: string; slug: string };
+
 export interface CatalogSecret {
   /** The secret's name in the environment, as written in the catalog (GitHub upper-cases it). */
   name: string;
   source: SecretSource;
-  /** Globs over `owner/name`, e.g. `acme/*`. */
+  /**
+   * Globs over `owner/name`, e.g. `acme/*`. A glob with `*` or `?` is only loaded when
+   * `approvers` is set: a repository created later brings its own CODEOWNERS.
+   */
   repositories: string[];
   environments: string[];
   maxDurationMs: number;
@@ -21,19 +30,20 @@ export interface CatalogSecret {
   minDurationMs?: number;
   /** Distinct code owners that must approve; at least 1. */
   approvals: number;
+  /**
+   * Who may approve, besides being a code owner of the requests file: an approval counts only
+   * when its reviewer is one of these users or an active member of one of these teams.
+   * Null when the catalog sets no `approvers`: then any code owner counts. Never empty.
+   */
+  approvers: ApproverRef[] | null;
   /** A reason must match this regular expression when set (source text, compiled with `u`). */
   reasonPattern?: string;
   /**
-   * Who may approve, among the code owners of the requests file: these users and the active
-   * members of these teams. Null or absent: any code owner with write access.
+   * Grant only into environments with at least one protection rule (required reviewers, wait
+   * timer, deployment branch policy or a custom rule). False unless set.
    */
-  approvers?: ApproverRef[] | null;
-  /** Grant only into environments that have at least one protection rule. */
-  requireProtectedEnvironment?: boolean;
+  requireProtectedEnvironment: boolean;
 }
-
-/** An entry of the catalog's `approvers`: `@user` or `@org/team`. */
-export type ApproverRef = { kind: "user"; login: string } | { kind: "team"; org: string; slug: string };
 
 export interface Catalog {
   /** Path the catalog was loaded from, for messages. */

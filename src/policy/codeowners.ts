@@ -153,7 +153,11 @@ function readPattern(line: string): string {
   return line.slice(0, end);
 }
 
-function parseOwner(token: string): Owner | null {
+/**
+ * One owner token as GitHub reads it in CODEOWNERS: `@org/team`, `@user` or an email address;
+ * null when the token is none of these. The catalog's `approvers` use the same syntax.
+ */
+export function parseOwner(token: string): Owner | null {
   const team = TEAM_OWNER.exec(token);
   if (team !== null) return { kind: "team", org: team[1] as string, slug: team[2] as string };
   const user = USER_OWNER.exec(token);

@@ -76,6 +76,8 @@ function toCatalogSecret(name: string, policy: CatalogSecretFile): CatalogSecret
     environments: policy.environments,
     maxDurationMs: policy.max_duration,
     approvals: policy.approvals,
+    approvers: policy.approvers ?? null,
+    requireProtectedEnvironment: policy.require_protected_environment,
   };
   if (policy.min_duration !== undefined) secret.minDurationMs = policy.min_duration;
   if (policy.reason_pattern !== undefined) secret.reasonPattern = policy.reason_pattern;

@@ -19,6 +19,7 @@ import {
 } from "yaml";
 import type { z } from "zod";
 import { firstTooDeep } from "../util/yaml-nesting.js";
+import { catalogMessages } from "./catalog-messages.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 
 /** Configuration needs a few levels (secrets → NAME → field → list); deeper is refused unparsed. */
@@ -56,7 +57,7 @@ export function parseYamlConfig<Schema extends z.ZodType>(
     ]);
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
-  const syntax = [...doc.errors, ...doc.warnings].map((error) => yamlErrorProblem(error, options.what));
+  const syntax = [...doc.errors, ...doc.warnings].map((error) => yamlErrorProblem(error, text, options.what));
   const shape = syntax.length > 0 ? syntax : structureProblems(doc, text, lineCounter);
   if (shape.length > 0) throw new ConfigError(file, sortProblems(shape));
 
@@ -71,12 +72,17 @@ function wholeFile(message: string): ConfigProblem {
   return { line: 1, column: 1, path: "", message };
 }
 
-function yamlErrorProblem(error: YAMLError, what: string): ConfigProblem {
+function yamlErrorProblem(error: YAMLError, text: string, what: string): ConfigProblem {
   const start = error.linePos?.[0];
   if (error.code === "MULTIPLE_DOCS") {
     // The library's own words recommend one of its functions; say what to change in the file.
     const message = `${what} must be a single YAML document, and the file has multiple documents: remove the second one from here, or merge its entries into the first`;
     return { line: start?.line ?? 1, column: start?.col ?? 1, path: "", message };
+  }
+  const unquotedAt = error.code === "BAD_SCALAR_START" ? /^@[^\s,\]}]*/u.exec(text.slice(error.pos[0])) : null;
+  if (unquotedAt !== null) {
+    // `approvers: [@acme/dba]`: YAML reserves a leading @, and its own message does not say to quote.
+    return { line: start?.line ?? 1, column: start?.col ?? 1, path: "", message: catalogMessages.quoteAt(unquotedAt[0]) };
   }
   // With prettyErrors the message ends in " at line L, column C:" and a source excerpt; the
   // position is reported separately and the excerpt could quote unrelated lines.

@@ -16,6 +16,11 @@ export function repositoryAllowed(globs: readonly string[], fullName: string): b
   return globs.some((glob) => matchesRepoGlob(glob, fullName));
 }
 
+/** True when `glob` has a `*` or `?`: it may match repositories that do not exist yet. */
+export function hasWildcard(glob: string): boolean {
+  return /[*?]/u.test(glob);
+}
+
 function globToRegExp(glob: string): RegExp {
   const body = glob
     .replace(REGEX_SPECIAL, "\\$&")

@@ -131,6 +131,7 @@ const CATALOG_FOR_RETRY = `secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@bob"]
     environments: [production]
     max_duration: 4h
 `;

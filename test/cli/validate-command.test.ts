@@ -16,6 +16,9 @@ beforeAll(async () => {
   await copyFile(new URL("valid.yml", FIXTURES), join(dir, "jit-requests.yml"));
   await writeFile(join(dir, "bad-catalog.yml"), "secrets: 3\n");
   await writeFile(join(dir, "bad-config.yml"), "approvals: many\n");
+  const policy = "    source: env:PROD_DB_URL\n    environments: [production]\n    max_duration: 4h\n";
+  await writeFile(join(dir, "wildcard-catalog.yml"), `secrets:\n  PROD_DB_URL:\n    repositories: [acme/api, "acme/*"]\n${policy}`);
+  await writeFile(join(dir, "email-approver-catalog.yml"), `secrets:\n  PROD_DB_URL:\n    repositories: ["acme/*"]\n    approvers: [dba@acme.example]\n${policy}`);
   await mkdir(join(dir, "a-directory"));
 });
 
@@ -95,6 +98,27 @@ describe("jit-access validate", () => {
     const result = await run("valid.yml", "--catalog", "catalog.yml", "--repo", "acme/api");
     expect(result.code).toBe(1);
     expect(result.stdout).toEqual([`valid.yml:7:13: ${say.secretNotForRepository("STAGING_TOKEN", "acme/api")}`]);
+  });
+
+  it.each<[string, string, string]>([
+    [
+      "a wildcard repository without approvers",
+      "wildcard-catalog.yml",
+      '3:30: secrets.PROD_DB_URL.repositories[1]: PROD_DB_URL allows "acme/*", a wildcard, but sets no approvers: a repository created later that matches it brings its own CODEOWNERS, so its code owners alone would let anyone who can create a repository approve for it. Set approvers on PROD_DB_URL, e.g. approvers: ["@acme/dba"], or list each repository by its exact owner/name',
+    ],
+    [
+      "an approver written as an email address",
+      "email-approver-catalog.yml",
+      '4:17: secrets.PROD_DB_URL.approvers[0]: "dba@acme.example" is an email address; approvers are GitHub accounts and teams, and an email cannot be matched to the account that reviews: write @user or @org/team',
+    ],
+  ])("applies the app's catalog rules: refuses %s at its line, exit 2", async (_name, catalog, problem) => {
+    // acme/api is an exact name: the request itself would be fine; the catalog is not.
+    const result = await run("valid.yml", "--catalog", catalog, "--repo", "acme/api");
+    expect(result).toEqual({
+      code: 2,
+      stdout: [],
+      stderr: [`jit-access validate: ${join(dir, catalog)}:${problem}`, VALIDATE_USAGE],
+    });
   });
 
   it("prints the usage line for --help and exits 0", async () => {

@@ -7,6 +7,7 @@ secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@bob"]
     environments: [production]
     max_duration: 4h
   PAYMENTS_KEY:

@@ -1,7 +1,8 @@
 /**
- * Two catalog mistakes that used to load: a `reason_pattern` that backtracks exponentially on a
- * crafted reason, and (already refused, now explained) a repositories glob of `*`, which could
- * never match an owner/name.
+ * Catalog mistakes that used to load: a `reason_pattern` that backtracks exponentially on a
+ * crafted reason, a wildcard repositories glob without `approvers` (whoever can create a
+ * matching repository would choose its code owners), and (already refused, now explained) a
+ * repositories glob of `*`, which could never match an owner/name.
  */
 import { describe, expect, it } from "@jest/globals";
 import { ConfigError } from "../../src/policy/config-error.js";
@@ -9,7 +10,7 @@ import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { repositoryAllowed } from "../../src/policy/repo-glob.js";
 import { repeatedBranchingGroup } from "../../src/policy/repeated-group.js";
 
-function catalogWith(line: string): string {
+function catalogWith(line: string, approvers: string[] = ['    approvers: ["@acme/dba"]']): string {
   return [
     "secrets:",
     "  PROD_DB_URL:",
@@ -18,6 +19,7 @@ function catalogWith(line: string): string {
     "    max_duration: 4h",
     line,
     ...(line.includes("repositories") ? [] : ['    repositories: ["acme/*"]']),
+    ...approvers,
     "",
   ].join("\n");
 }
@@ -43,7 +45,14 @@ describe("repositories", () => {
     ]);
   });
 
-  it("accepts */*, which an operator may choose: every repository", () => {
+  it("refuses */* without approvers: a repository created later would bring its own code owners", () => {
+    const [problem, ...others] = problemsOf(catalogWith('    repositories: ["*/*"]', []));
+    expect(others).toEqual([]);
+    expect(problem?.line).toBe(6);
+    expect(problem?.message).toMatch(/^PROD_DB_URL allows "\*\/\*", a wildcard, but sets no approvers: a repository created later .* Set approvers on PROD_DB_URL/u);
+  });
+
+  it("accepts */* with approvers, which an operator may choose: every repository", () => {
     const catalog = parseCatalog(catalogWith('    repositories: ["*/*"]'), "jit-catalog.yml");
     const secret = catalog.secrets.get("PROD_DB_URL");
     expect(secret?.repositories).toEqual(["*/*"]);

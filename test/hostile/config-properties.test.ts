@@ -25,6 +25,7 @@ const catalogish = fc
         "secrets:", "\n", "\n  ", "\n    ", "PROD_DB_URL:", "prod_db_url:", "GITHUB_TOKEN:", "source: ", "env:PROD_DB_URL", "file:/run/x",
         "file:rel", "repositories: ", '["acme/*"]', '["*"]', "[*/*]", "environments: ", "[production]", "max_duration: ", "4h", "0s",
         "min_duration: ", "5m", "approvals: ", "2", "1000", "reason_pattern: ", "'^INC-\\d+'", "'(a+)+'", "&a ", "*a", "!!str ",
+        "approvers: ", '["@acme/dba"]', "[@bob]", '["a@b.co"]', "'@Acme/DBA'", "require_protected_environment: ", "true", "yes",
         "[", "]", "{", "}", ", ", ": ", "- ", "'", '"', "#", "---\n", "~", "\t",
       ),
       fc.string({ maxLength: 6 }),
@@ -36,11 +37,13 @@ const VALID_CATALOG = `secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@acme/dba", "@alice"]
     environments: [production]
     max_duration: 4h
     min_duration: 5m
     approvals: 2
     reason_pattern: '^INC-\\d+'
+    require_protected_environment: true
 `;
 /** The valid catalog with one slice replaced by a fragment: mostly one small mistake away. */
 const mutatedCatalog = fc
@@ -67,6 +70,13 @@ const secretPolicy = fc.record(
     min_duration: mostly(fc.constantFrom("5m", "1s", "2d")),
     approvals: mostly(fc.integer({ min: 1, max: 10 })),
     reason_pattern: mostly(fc.constantFrom("^INC-\\d+", "^(INC|CHG)-\\d+", "x{2,}")),
+    approvers: mostly(
+      fc.array(mostly(fc.constantFrom("@acme/dba", "@alice", "@Alice", "@acme/site.reliability", "dba@acme.example", "acme/dba", "@acme/")), {
+        minLength: 0,
+        maxLength: 3,
+      }),
+    ),
+    require_protected_environment: mostly(fc.boolean()),
   },
   { requiredKeys: ["source", "repositories", "environments", "max_duration"] },
 );
@@ -92,6 +102,7 @@ function load(text: string): Catalog | ConfigError {
 
 const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/u;
 const REPOSITORY_GLOB = /^[A-Za-z0-9\-*?]+\/[A-Za-z0-9._\-*?]+$/u;
+const APPROVER_FORMS = [/^@[A-Za-z0-9][A-Za-z0-9_-]*$/u, /^@[A-Za-z0-9][A-Za-z0-9_-]*\/[A-Za-z0-9][A-Za-z0-9_.-]*$/u];
 
 /** What every loaded catalog must satisfy, whatever text it came from. */
 function expectSound(catalog: Catalog): void {
@@ -110,6 +121,15 @@ function expectSound(catalog: Catalog): void {
       expect(() => new RegExp(secret.reasonPattern as string, "u")).not.toThrow();
       expect(repeatedBranchingGroup(secret.reasonPattern)).toBeNull();
     }
+    // A wildcard never loads without approvers; approvers are never empty, never emails, never repeated.
+    if (secret.repositories.some((glob) => /[*?]/u.test(glob))) expect(secret.approvers).not.toBeNull();
+    if (secret.approvers !== null) {
+      const written = secret.approvers.map((approver) => formatOwner(approver));
+      expect(written.length).toBeGreaterThan(0);
+      for (const text of written) expect(APPROVER_FORMS.some((form) => form.test(text))).toBe(true);
+      expect(new Set(written.map((text) => text.toLowerCase())).size).toBe(written.length);
+    }
+    expect(typeof secret.requireProtectedEnvironment).toBe("boolean");
   }
 }
 

@@ -13,6 +13,8 @@ const secret: CatalogSecret = {
   environments: ["production"],
   maxDurationMs: 4 * H,
   approvals: 2,
+  approvers: [{ kind: "team", org: "acme", slug: "dba" }],
+  requireProtectedEnvironment: false,
 };
 
 const withMinAndPattern: CatalogSecret = { ...secret, minDurationMs: 5 * M, reasonPattern: "^INC-\\d+" };

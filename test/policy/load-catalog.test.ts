@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import type { Catalog } from "../../src/policy/catalog.js";
+import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
 import { ConfigError, type ConfigProblem } from "../../src/policy/config-error.js";
 import { loadCatalog, MAX_CATALOG_BYTES, parseCatalog } from "../../src/policy/load-catalog.js";
 
@@ -17,10 +17,13 @@ function doc(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). */
+/**
+ * A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). Its one
+ * repository is an exact name, which needs no approvers.
+ */
 const BODY = [
   "    source: env:PROD_DB_URL",
-  '    repositories: ["acme/*"]',
+  '    repositories: ["acme/api"]',
   "    environments: [production]",
   "    max_duration: 4h",
 ];
@@ -52,6 +55,7 @@ describe("parseCatalog: valid catalogs", () => {
       "  PROD_DB_URL:",
       "    source: env:PROD_DB_URL",
       '    repositories: ["acme/*"]',
+      '    approvers: ["@acme/dba", "@alice"]',
       "    environments: [production]",
       "    max_duration: 4h",
       "    min_duration: 5m",
@@ -71,7 +75,12 @@ describe("parseCatalog: valid catalogs", () => {
             maxDurationMs: 4 * H,
             minDurationMs: 5 * M,
             approvals: 2,
+            approvers: [
+              { kind: "team", org: "acme", slug: "dba" },
+              { kind: "user", login: "alice" },
+            ],
             reasonPattern: "^INC-\\d+",
+            requireProtectedEnvironment: false,
           },
         ],
       ]),
@@ -82,14 +91,17 @@ describe("parseCatalog: valid catalogs", () => {
   it("applies defaults, keys by upper-case name and keeps the name as written", () => {
     const text = doc(
       "secrets:",
-      "  stripe_key: {source: 'file:/run/secrets/stripe', repositories: [acme/billing, acme/web-?], environments: [production, staging], max_duration: 1h30m}",
+      "  stripe_key: {source: 'file:/run/secrets/stripe', repositories: [acme/billing, acme/web-?], approvers: ['@acme/payments'], environments: [production, staging], max_duration: 1h30m}",
       "  Deploy_Token:",
       "    source: env:DEPLOY_TOKEN",
       "    repositories: ['*/*']",
+      "    approvers: ['@Acme/Release-Managers', '@bob']",
+      "    require_protected_environment: true",
       "    environments: [production]",
       "    max_duration: 15m",
       "    min_duration: 15m",
       "    approvals: 10",
+      "  AUDIT_KEY: {source: env:AUDIT_KEY, repositories: [acme/audit], environments: [production], max_duration: 1h}",
     );
     const expected: Catalog = {
       file: FILE,
@@ -103,6 +115,8 @@ describe("parseCatalog: valid catalogs", () => {
             environments: ["production", "staging"],
             maxDurationMs: 90 * M,
             approvals: 1,
+            approvers: [{ kind: "team", org: "acme", slug: "payments" }],
+            requireProtectedEnvironment: false,
           },
         ],
         [
@@ -115,6 +129,24 @@ describe("parseCatalog: valid catalogs", () => {
             maxDurationMs: 15 * M,
             minDurationMs: 15 * M,
             approvals: 10,
+            approvers: [
+              { kind: "team", org: "Acme", slug: "Release-Managers" },
+              { kind: "user", login: "bob" },
+            ],
+            requireProtectedEnvironment: true,
+          },
+        ],
+        [
+          "AUDIT_KEY",
+          {
+            name: "AUDIT_KEY",
+            source: { kind: "env", variable: "AUDIT_KEY" },
+            repositories: ["acme/audit"],
+            environments: ["production"],
+            maxDurationMs: H,
+            approvals: 1,
+            approvers: null,
+            requireProtectedEnvironment: false,
           },
         ],
       ]),
@@ -464,6 +496,7 @@ describe("parseCatalog: bad catalogs", () => {
       [4, "secrets.GITHUB_TOKEN.repositories"],
       [7, "secrets.GITHUB_TOKEN.approvals"],
       [9, "secrets.PROD_DB_URL.source"],
+      [10, "secrets.PROD_DB_URL.repositories[0]"],
       [13, "secrets.PROD_DB_URL.min_duration"],
       [14, "secrets.PROD_DB_URL.colour"],
       [15, "secrets.prod_db_url.repositories"],
@@ -490,6 +523,325 @@ describe("parseCatalog: bad catalogs", () => {
   });
 });
 
+/**
+ * A secret whose first three keys are on lines 3 to 5; `lines` follow from line 6, so each
+ * case's positions can be read off its list.
+ */
+function secretWith(...lines: string[]): string {
+  return doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", "    environments: [production]", "    max_duration: 4h", ...lines);
+}
+
+const WILDCARD_WHY =
+  "a wildcard, but sets no approvers: a repository created later that matches it brings its own CODEOWNERS, so its code owners alone would let anyone who can create a repository approve for it. Set approvers on PROD_DB_URL, e.g. approvers: [\"@acme/dba\"], or list each repository by its exact owner/name";
+
+interface LoadsCase {
+  name: string;
+  lines: string[];
+  approvers: CatalogSecret["approvers"];
+  requireProtectedEnvironment: boolean;
+}
+
+const loadsCases: LoadsCase[] = [
+  {
+    name: "exact repositories need no approvers; neither key set",
+    lines: ['    repositories: ["acme/api", "acme/web"]'],
+    approvers: null,
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "a wildcard with one team",
+    lines: ['    repositories: ["acme/*"]', '    approvers: ["@acme/dba"]'],
+    approvers: [{ kind: "team", org: "acme", slug: "dba" }],
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "? is a wildcard too, and users and teams mix, as written",
+    lines: ['    repositories: ["acme/web-?"]', "    approvers: ['@alice', '@Acme/Site.Reliability_2', '@bob-b_9']"],
+    approvers: [
+      { kind: "user", login: "alice" },
+      { kind: "team", org: "Acme", slug: "Site.Reliability_2" },
+      { kind: "user", login: "bob-b_9" },
+    ],
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "every repository, approvers as a block list",
+    lines: ['    repositories: ["*/*"]', "    approvers:", '      - "@acme/security"', "      - '@carol'"],
+    approvers: [
+      { kind: "team", org: "acme", slug: "security" },
+      { kind: "user", login: "carol" },
+    ],
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "approvers narrow exact repositories too",
+    lines: ['    repositories: ["acme/api"]', '    approvers: ["@bob"]'],
+    approvers: [{ kind: "user", login: "bob" }],
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "team owners of another organisation",
+    lines: ['    repositories: ["acme/*", "acme-labs/*"]', '    approvers: ["@acme-labs/dba", "@acme/dba"]'],
+    approvers: [
+      { kind: "team", org: "acme-labs", slug: "dba" },
+      { kind: "team", org: "acme", slug: "dba" },
+    ],
+    requireProtectedEnvironment: false,
+  },
+  {
+    name: "require_protected_environment: true",
+    lines: ['    repositories: ["acme/api"]', "    require_protected_environment: true"],
+    approvers: null,
+    requireProtectedEnvironment: true,
+  },
+  {
+    name: "require_protected_environment: false",
+    lines: ['    repositories: ["acme/api"]', "    require_protected_environment: false"],
+    approvers: null,
+    requireProtectedEnvironment: false,
+  },
+];
+
+interface RefusedCase {
+  name: string;
+  lines: string[];
+  /** Every problem the catalog earns, in order: [line, column, path, exact message]. */
+  problems: Array<[line: number, column: number, path: string, message: string]>;
+}
+
+const R = "secrets.PROD_DB_URL.repositories";
+const A = "secrets.PROD_DB_URL.approvers";
+const P = "secrets.PROD_DB_URL.require_protected_environment";
+
+const refusedCases: RefusedCase[] = [
+  {
+    name: "a * glob without approvers",
+    lines: ['    repositories: ["acme/*"]'],
+    problems: [[6, 20, `${R}[0]`, `PROD_DB_URL allows "acme/*", ${WILDCARD_WHY}`]],
+  },
+  {
+    name: "a ? glob without approvers, next to an exact name, which is fine",
+    lines: ['    repositories: ["acme/api", "acme/web-?"]'],
+    problems: [[6, 32, `${R}[1]`, `PROD_DB_URL allows "acme/web-?", ${WILDCARD_WHY}`]],
+  },
+  {
+    name: "every repository without approvers",
+    lines: ["    repositories: ['*/*']"],
+    problems: [[6, 20, `${R}[0]`, `PROD_DB_URL allows "*/*", ${WILDCARD_WHY}`]],
+  },
+  {
+    name: "each wildcard is placed at its own line in a block list",
+    lines: ["    repositories:", "      - acme/api", "      - acme/*", "      - '*/infra'"],
+    problems: [
+      [8, 9, `${R}[1]`, `PROD_DB_URL allows "acme/*", ${WILDCARD_WHY}`],
+      [9, 9, `${R}[2]`, `PROD_DB_URL allows "*/infra", ${WILDCARD_WHY}`],
+    ],
+  },
+  {
+    name: "a glob that is no glob is reported once, for what it is",
+    lines: ['    repositories: ["*"]'],
+    problems: [
+      [
+        6,
+        20,
+        `${R}[0]`,
+        '"*" is not a glob over owner/name and would match no repository, because * does not match the / between owner and name; write */* to allow every repository the app is installed on, or acme/* for one owner',
+      ],
+    ],
+  },
+  {
+    name: "approvers: [] (the wildcard is not reported again)",
+    lines: ['    repositories: ["acme/*"]', "    approvers: []"],
+    problems: [
+      [
+        7,
+        16,
+        A,
+        'approvers must list at least one @org/team or @user, e.g. ["@acme/dba"]; remove the key to let any code owner of the requests file approve',
+      ],
+    ],
+  },
+  {
+    name: "approvers with no value",
+    lines: ['    repositories: ["acme/*"]', "    approvers:"],
+    problems: [[7, 5, A, 'approvers must be a list of @org/team and @user entries in quotes, e.g. ["@acme/dba", "@alice"]']],
+  },
+  {
+    name: "approvers as a single string",
+    lines: ['    repositories: ["acme/api"]', '    approvers: "@acme/dba"'],
+    problems: [[7, 16, A, 'approvers must be a list of @org/team and @user entries in quotes, e.g. ["@acme/dba", "@alice"]']],
+  },
+  {
+    name: "an email address",
+    lines: ['    repositories: ["acme/api"]', '    approvers: ["@acme/dba", "dba@example.com"]'],
+    problems: [
+      [
+        7,
+        30,
+        `${A}[1]`,
+        '"dba@example.com" is an email address; approvers are GitHub accounts and teams, and an email cannot be matched to the account that reviews: write @user or @org/team',
+      ],
+    ],
+  },
+  {
+    name: "a team without its @",
+    lines: ['    repositories: ["acme/api"]', '    approvers: ["acme/dba"]'],
+    problems: [[7, 17, `${A}[0]`, '"acme/dba" is not an approver: write it with an @, "@acme/dba"']],
+  },
+  {
+    name: "a user without its @",
+    lines: ['    repositories: ["acme/api"]', "    approvers: [alice]"],
+    problems: [[7, 17, `${A}[0]`, '"alice" is not an approver: write it with an @, "@alice"']],
+  },
+  ...(["@acme/", "@-alice", "@acme/dba/extra", "@alice smith", "@", "@acme/.dba", "@ålice"] as const).map(
+    (text): RefusedCase => ({
+      name: `not an approver: ${text}`,
+      lines: ['    repositories: ["acme/api"]', `    approvers: ["${text}"]`],
+      problems: [
+        [
+          7,
+          17,
+          `${A}[0]`,
+          `"${text}" is not an approver: write @user or @org/team (a login or organisation has letters, digits, - and _; a team may also have .)`,
+        ],
+      ],
+    }),
+  ),
+  {
+    name: "an approver that is not text",
+    lines: ['    repositories: ["acme/api"]', "    approvers: [42]"],
+    problems: [[7, 17, `${A}[0]`, 'each approver must be @org/team or @user in quotes, e.g. "@acme/dba"']],
+  },
+  {
+    name: "the same approver twice, in another case",
+    lines: ['    repositories: ["acme/*"]', '    approvers: ["@acme/dba", "@alice", "@Acme/DBA"]'],
+    problems: [
+      [
+        7,
+        40,
+        `${A}[2]`,
+        '"@Acme/DBA" and "@acme/dba" are the same approver (GitHub logins and team names ignore case); keep one',
+      ],
+    ],
+  },
+  {
+    name: "a repeat is found even next to an entry that is not an approver",
+    lines: ['    repositories: ["acme/api"]', '    approvers: ["@bob", "bob@example.com", "@BOB"]'],
+    problems: [
+      [
+        7,
+        25,
+        `${A}[1]`,
+        '"bob@example.com" is an email address; approvers are GitHub accounts and teams, and an email cannot be matched to the account that reviews: write @user or @org/team',
+      ],
+      [7, 44, `${A}[2]`, '"@BOB" and "@bob" are the same approver (GitHub logins and team names ignore case); keep one'],
+    ],
+  },
+  {
+    name: "an approver not quoted, in a flow list: YAML reserves the @",
+    lines: ['    repositories: ["acme/*"]', "    approvers: [@acme/dba, @alice]"],
+    problems: [
+      [7, 17, "", 'YAML needs quotes around a value that starts with @: write "@acme/dba", not @acme/dba'],
+      [7, 28, "", 'YAML needs quotes around a value that starts with @: write "@alice", not @alice'],
+    ],
+  },
+  {
+    name: "an approver not quoted, in a block list",
+    lines: ['    repositories: ["acme/*"]', "    approvers:", "      - @alice # on call"],
+    problems: [[8, 9, "", 'YAML needs quotes around a value that starts with @: write "@alice", not @alice']],
+  },
+  ...(["yes", '"true"', "1", "on", "[true]"] as const).map(
+    (value): RefusedCase => ({
+      name: `require_protected_environment: ${value}`,
+      lines: ['    repositories: ["acme/api"]', `    require_protected_environment: ${value}`],
+      problems: [[7, 36, P, "require_protected_environment must be true or false"]],
+    }),
+  ),
+  {
+    name: "require_protected_environment with no value",
+    lines: ['    repositories: ["acme/api"]', "    require_protected_environment:"],
+    problems: [[7, 5, P, "require_protected_environment must be true or false"]],
+  },
+  {
+    name: "the wildcard is reported with the secret's other problems",
+    lines: ['    repositories: ["acme/*"]', "    approvals: 0", "    require_protected_environment: maybe"],
+    problems: [
+      [6, 20, `${R}[0]`, `PROD_DB_URL allows "acme/*", ${WILDCARD_WHY}`],
+      [7, 16, "secrets.PROD_DB_URL.approvals", "approvals must be a whole number from 1 to 10"],
+      [8, 36, P, "require_protected_environment must be true or false"],
+    ],
+  },
+];
+
+describe("parseCatalog: approvers and require_protected_environment", () => {
+  it.each(loadsCases)("loads $name", ({ lines, approvers, requireProtectedEnvironment }) => {
+    const secret = parseCatalog(secretWith(...lines), FILE).secrets.get("PROD_DB_URL");
+    expect(secret?.approvers).toStrictEqual(approvers);
+    expect(secret?.requireProtectedEnvironment).toBe(requireProtectedEnvironment);
+  });
+
+  it.each(refusedCases)("refuses $name", ({ lines, problems }) => {
+    const error = configError(() => parseCatalog(secretWith(...lines), FILE));
+    expect(error.problems.map(({ line, column, path, message }) => [line, column, path, message])).toEqual(problems);
+  });
+
+  it("names the secret as written, and places the problem as FILE:LINE:COL", () => {
+    const text = doc(
+      "secrets:",
+      "  deploy_token:",
+      "    source: env:DEPLOY_TOKEN",
+      "    repositories: [acme/api, 'acme/*-service']",
+      "    environments: [production]",
+      "    max_duration: 1h",
+    );
+    const error = configError(() => parseCatalog(text, "/etc/jit/catalog.yml"));
+    expect(error.message).toBe(
+      '/etc/jit/catalog.yml:4:30: secrets.deploy_token.repositories[1]: deploy_token allows "acme/*-service", a wildcard, but sets no approvers: a repository created later that matches it brings its own CODEOWNERS, so its code owners alone would let anyone who can create a repository approve for it. Set approvers on deploy_token, e.g. approvers: ["@acme/dba"], or list each repository by its exact owner/name',
+    );
+  });
+
+  it("checks each secret on its own: one secret's approvers do not cover another's wildcard", () => {
+    const text = doc(
+      "secrets:",
+      "  PROD_DB_URL:",
+      "    source: env:PROD_DB_URL",
+      '    repositories: ["acme/*"]',
+      '    approvers: ["@acme/dba"]',
+      "    environments: [production]",
+      "    max_duration: 4h",
+      "  STAGING_TOKEN:",
+      "    source: env:STAGING_TOKEN",
+      '    repositories: ["acme/*"]',
+      "    environments: [staging]",
+      "    max_duration: 4h",
+    );
+    const error = configError(() => parseCatalog(text, FILE));
+    expect(error.problems.map(({ line, column, path }) => [line, column, path])).toEqual([
+      [10, 20, "secrets.STAGING_TOKEN.repositories[0]"],
+    ]);
+    expect(error.problems[0]?.message).toContain('STAGING_TOKEN allows "acme/*", a wildcard, but sets no approvers');
+  });
+});
+
+describe("the README's catalog", () => {
+  it("loads, with the approvers its wildcard needs", async () => {
+    const readme = await readFile(fileURLToPath(new URL("../../README.md", import.meta.url)), "utf8");
+    const example = /```yaml\n(# jit-catalog\.yml\n[\s\S]*?)```/u.exec(readme)?.[1];
+    expect(example).toBeDefined();
+    const secret = parseCatalog(example ?? "", "README.md").secrets.get("PROD_DB_URL");
+    expect(secret).toMatchObject({
+      repositories: ["acme/*"],
+      approvers: [
+        { kind: "team", org: "acme", slug: "dba" },
+        { kind: "user", login: "alice" },
+      ],
+      requireProtectedEnvironment: true,
+    });
+    const withoutApprovers = (example ?? "").replace(/^ *approvers:.*\n/mu, "");
+    expect(() => parseCatalog(withoutApprovers, "README.md")).toThrow('PROD_DB_URL allows "acme/*", a wildcard, but sets no approvers');
+  });
+});
+
 describe("loadCatalog", () => {
   let dir: string;
   beforeAll(async () => {
@@ -511,7 +863,13 @@ describe("loadCatalog", () => {
       environments: ["production", "staging"],
       maxDurationMs: 90 * M,
       approvals: 1,
+      approvers: [{ kind: "team", org: "acme", slug: "payments" }],
+      requireProtectedEnvironment: true,
     });
+    expect(catalog.secrets.get("PROD_DB_URL")?.approvers).toEqual([
+      { kind: "team", org: "acme", slug: "dba" },
+      { kind: "user", login: "alice" },
+    ]);
   });
 
   it("reports problems in the file with its path", async () => {

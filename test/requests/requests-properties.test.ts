@@ -20,6 +20,8 @@ const CATALOG: Catalog = {
         environments: ["production"],
         maxDurationMs: 4 * 3_600_000,
         approvals: 2,
+        approvers: [{ kind: "team", org: "acme", slug: "dba" }],
+        requireProtectedEnvironment: false,
       },
     ],
   ]),

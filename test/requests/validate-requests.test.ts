@@ -20,7 +20,9 @@ const PROD_DB_URL: CatalogSecret = {
   maxDurationMs: 4 * HOUR,
   minDurationMs: 5 * MINUTE,
   approvals: 2,
+  approvers: [{ kind: "team", org: "acme", slug: "dba" }],
   reasonPattern: "^INC-\\d+",
+  requireProtectedEnvironment: false,
 };
 const STAGING_TOKEN: CatalogSecret = {
   name: "STAGING_TOKEN",
@@ -29,6 +31,8 @@ const STAGING_TOKEN: CatalogSecret = {
   environments: ["staging", "qa"],
   maxDurationMs: 24 * HOUR,
   approvals: 1,
+  approvers: null,
+  requireProtectedEnvironment: false,
 };
 const BILLING_KEY: CatalogSecret = {
   name: "BILLING_KEY",
@@ -37,6 +41,8 @@ const BILLING_KEY: CatalogSecret = {
   environments: ["production"],
   maxDurationMs: HOUR,
   approvals: 1,
+  approvers: [{ kind: "user", login: "globex-admin" }],
+  requireProtectedEnvironment: false,
 };
 
 function catalogOf(...secrets: CatalogSecret[]): Catalog {

@@ -18,11 +18,13 @@ export function e2eCatalog(dataDir: string): string {
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@bob", "@acme/dba"]
     environments: [production]
     max_duration: 4h
   PROD_ADMIN_TOKEN:
     source: file:${dataDir}/${ADMIN_TOKEN_FILE}
     repositories: ["acme/*"]
+    approvers: ["@bob", "@carol"]
     environments: [production]
     max_duration: 1h
     approvals: 2

@@ -24,6 +24,7 @@ export const CATALOG = `secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL
     repositories: ["acme/*"]
+    approvers: ["@bob"]
     environments: [production]
     max_duration: 4h
     approvals: 1
