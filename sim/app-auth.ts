@@ -5,6 +5,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from "node:crypto";
 import type { SimToken } from "./model/types.js";
 import { GitHubError, badCredentials } from "./server/github-error.js";
+import type { RateLimitKey } from "./server/rate-limit.js";
 import type { Credential } from "./server/route.js";
 
 const TOKEN_LIFETIME_MS = 60 * 60 * 1000;
@@ -76,13 +77,13 @@ export class AppAuth {
     }
   }
 
-  mint(installationId: number, repositoryNames: string[] | null): SimToken {
+  mint(installationId: number, repositoryIds: number[] | null): SimToken {
     const token: SimToken = {
       token: randomToken(),
       installationId,
       expiresAt: new Date(this.clock().getTime() + TOKEN_LIFETIME_MS),
       revoked: false,
-      repositoryNames: repositoryNames?.map((name) => name.toLowerCase()) ?? null,
+      repositoryIds,
     };
     this.tokens.set(token.token, token);
     return token;
@@ -98,6 +99,22 @@ export class AppAuth {
       }
     }
     return count;
+  }
+
+  /** The installation of a current token, or undefined (unknown, expired or revoked). */
+  installationOfToken(secret: string): number | undefined {
+    const token = this.tokens.get(secret);
+    if (!token || token.revoked || token.expiresAt.getTime() <= this.clock().getTime()) return undefined;
+    return token.installationId;
+  }
+
+  /** Whose rate limit budget a request with this Authorization header draws on (not verified). */
+  rateLimitKey(header: string | undefined): RateLimitKey {
+    const secret = /^(?:token|bearer)\s+(\S+)$/i.exec(header?.trim() ?? "")?.[1];
+    if (secret === undefined) return { kind: "anonymous" };
+    const installationId = this.installationOfToken(secret);
+    if (installationId !== undefined) return { kind: "installation", installationId };
+    return secret.split(".").length === 3 ? { kind: "app" } : { kind: "anonymous" };
   }
 
   /** The credential in an Authorization header, checked for the kind the route needs. */

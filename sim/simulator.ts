@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { AppAuth } from "./app-auth.js";
 import type { FaultSwitches } from "./faults.js";
-import { resolveRef, type FileChanges } from "./model/git.js";
+import { mergeBase, resolveRef, type FileChanges } from "./model/git.js";
 import {
   addReview,
   closePull,
@@ -22,6 +22,8 @@ import {
 import type { CreateRepoOptions, SimState } from "./model/state.js";
 import type { AccountType, RepoRole, ReviewState, SimPull, SimRepo, TeamRole } from "./model/types.js";
 import type { RecordedRequest, Violation } from "./server/handle-request.js";
+import type { Latency, LatencySetting } from "./server/latency.js";
+import type { RateLimitSetting, RateLimitState, RateLimits } from "./server/rate-limit.js";
 import type { Urls } from "./shapes/urls.js";
 import {
   checkRunView,
@@ -62,7 +64,31 @@ export interface SimulatorParts {
   violations: Violation[];
   changes: EventEmitter;
   privateKeyPem: string;
+  rateLimits: RateLimits;
+  latency: Latency;
   close(): Promise<void>;
+}
+
+/** A repository as the simulator holds it now (see `sim.repository`). */
+export interface RepositoryView {
+  id: number;
+  fullName: string;
+  owner: string;
+  name: string;
+  defaultBranch: string;
+  private: boolean;
+  /** The installation covering it, or null. */
+  installationId: number | null;
+}
+
+/** An installation of the app (see `sim.installation`). */
+export interface InstallationView {
+  id: number;
+  account: string;
+  suspended: boolean;
+  suspendedAt: string | null;
+  /** Full names of the repositories it covers, sorted. */
+  repositories: string[];
 }
 
 export class GitHubSimulator {
@@ -138,14 +164,119 @@ export class GitHubSimulator {
     this.state.install(this.state.requireRepo(repo), installationId);
   }
 
+  /**
+   * Takes a repository out of its installation (GitHub: the installation's "selected
+   * repositories" no longer include it). Installation tokens then get 404 on its endpoints and
+   * a token can no longer be scoped to it (422). Sends no webhook.
+   */
+  removeRepoFromInstallation(repo: string): void {
+    const target = this.state.requireRepo(repo);
+    if (target.installationId === null) throw new Error(`${target.fullName} is not in any installation.`);
+    this.state.install(target, null);
+  }
+
+  /**
+   * Suspends an installation: creating a token for it answers 403 "This installation has been
+   * suspended", requests with its existing tokens answer the same 403, and webhooks for its
+   * repositories are recorded but not sent. Sends no webhook itself.
+   */
+  suspendInstallation(installationId: number, options: { by?: string } = {}): void {
+    this.state.suspendInstallation(installationId, options.by);
+  }
+
+  unsuspendInstallation(installationId: number): void {
+    this.state.unsuspendInstallation(installationId);
+  }
+
+  /**
+   * Deletes (uninstalls) an installation: its tokens are revoked (401 "Bad credentials"),
+   * creating a token answers 404, and its repositories are covered by no installation.
+   */
+  deleteInstallation(installationId: number): void {
+    this.state.deleteInstallation(installationId);
+    this.parts.auth.expireTokens(installationId);
+  }
+
+  installation(installationId: number): InstallationView | undefined {
+    const found = this.state.installations.get(installationId);
+    if (!found) return undefined;
+    return {
+      id: found.id,
+      account: found.account.login,
+      suspended: found.suspendedAt !== null,
+      suspendedAt: found.suspendedAt,
+      repositories: this.state.reposOfInstallation(found.id).map((repo) => repo.fullName).sort(),
+    };
+  }
+
+  /**
+   * Renames a repository ("acme/api2" or just "api2"; the owner stays). The id stays; the API
+   * answers the old name with a redirect to `/repositories/{id}/…` (301 for GET, 307 otherwise)
+   * until a repository is created under it; webhooks carry the new name. Sends no webhook.
+   */
+  renameRepo(repo: string, newName: string): RepositoryView {
+    const target = this.state.requireRepo(repo);
+    this.state.renameRepo(target, newName);
+    return this.repositoryView(target.id);
+  }
+
+  /**
+   * Transfers a repository to another account (created as an organisation if new), optionally
+   * under a new `name`. The id stays and the old name redirects as for a rename; teams of the
+   * former owner lose access. It stays covered only by an installation on the new owner: by
+   * default the new owner's existing installation, if any, else none (`installationId` picks one,
+   * `null` none). Sends no webhook.
+   */
+  transferRepo(repo: string, newOwner: string, options: { name?: string; installationId?: number | null; ownerType?: "User" | "Organization" } = {}): RepositoryView {
+    const target = this.state.requireRepo(repo);
+    this.state.transferRepo(target, newOwner, options);
+    return this.repositoryView(target.id);
+  }
+
+  /** A repository by current full name or by id; undefined if there is none (a former name finds nothing). */
+  repository(nameOrId: string | number): RepositoryView | undefined {
+    const found = typeof nameOrId === "number" ? this.state.repoById(nameOrId) : this.state.repo(nameOrId);
+    return found ? this.repositoryView(found.id) : undefined;
+  }
+
+  // ---------------------------------------------------------------- rate limits and latency
+
+  /**
+   * Puts an installation's primary rate limit where a test needs it. `limit` (requests an hour,
+   * default the current one, initially 5000) is kept across resets; `remaining` defaults to the
+   * current count; `resetAt` (Date or epoch ms, default the current window's end) is when the
+   * budget is renewed. At 0 remaining every request with the installation's tokens answers 403
+   * "API rate limit exceeded for installation ID …" with `x-ratelimit-remaining: 0`.
+   */
+  setRateLimit(installationId: number, setting: RateLimitSetting): RateLimitState {
+    return this.parts.rateLimits.set({ kind: "installation", installationId }, setting);
+  }
+
+  /** An installation's primary rate limit budget now: { limit, remaining, used, resetAt }. */
+  rateLimit(installationId: number): RateLimitState {
+    return this.parts.rateLimits.state({ kind: "installation", installationId });
+  }
+
+  /**
+   * Delays every API request by `latencyMs` ± `jitterMs` before it is handled (real timers).
+   * Replaces both values (an omitted one becomes 0); 0 and 0 switch the delay off.
+   */
+  setLatency(setting: LatencySetting): void {
+    this.parts.latency.set(setting);
+  }
+
+  /** Sets (or with `null` removes) a team's role on a repository of its organisation. */
+  setTeamRepoPermission(org: string, slug: string, repo: string, role: RepoRole | null): void {
+    this.state.setTeamRepoPermission(this.state.requireTeam(org, slug), this.state.requireRepo(repo), role);
+  }
+
   createTeam(org: string, slug: string, members: string[] | Record<string, TeamRole> = []): { id: number; slug: string } {
     const team = this.state.createTeam(org, slug, members);
     return { id: team.id, slug: team.slug };
   }
 
   setTeamMember(org: string, slug: string, login: string, role: TeamRole | null): void {
-    const team = this.state.team(org, slug);
-    if (!team) throw new Error(`Unknown team @${org}/${slug}; create it with sim.createTeam.`);
+    const team = this.state.requireTeam(org, slug);
     const account = this.state.ensureAccount(login);
     if (role === null) team.members.delete(account.login.toLowerCase());
     else team.members.set(account.login.toLowerCase(), role);
@@ -153,16 +284,26 @@ export class GitHubSimulator {
 
   /**
    * Commits file changes (`null` deletes a file) to `branch`, creating the branch from
-   * `options.from` (default: the default branch) if needed. Returns the new commit sha.
+   * `options.from` (default: the default branch) if needed; `orphan: true` starts a new branch
+   * with no history (only `files`). Returns the new commit sha.
    * Delivers nothing: use `pushToPullRequest` to also send `synchronize`.
    */
-  commit(repo: string, branch: string, files: FileChanges, options: { from?: string; message?: string; author?: string } = {}): string {
+  commit(repo: string, branch: string, files: FileChanges, options: { from?: string; message?: string; author?: string; orphan?: boolean } = {}): string {
     return this.state.commit(this.state.requireRepo(repo), branch, files, options);
   }
 
   /** The sha a branch points at, or undefined. */
   branchSha(repo: string, branch: string): string | undefined {
     return this.state.requireRepo(repo).branches.get(branch);
+  }
+
+  /** The merge base of two branches or commits of a repository (as the compare API reports it), or undefined. */
+  mergeBase(repo: string, a: string, b: string): string | undefined {
+    const target = this.state.requireRepo(repo);
+    const first = resolveRef(target, a);
+    const second = resolveRef(target, b);
+    if (!first || !second) throw new Error(`Unknown ref "${first ? b : a}" in ${target.fullName}.`);
+    return mergeBase(target.commits, first.sha, second.sha);
   }
 
   /** A file's content at a branch or commit, or undefined. */
@@ -202,7 +343,7 @@ export class GitHubSimulator {
     const pull = requirePull(target, number);
     const review = addReview(this.state, pull, input);
     const payload = pullRequestReviewEvent(this.sources(), target, pull, review, "submitted", review.reviewerLogin);
-    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, input.deliver ?? true);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, this.sends(target, input));
     return review.id;
   }
 
@@ -212,7 +353,7 @@ export class GitHubSimulator {
     const pull = requirePull(target, number);
     const review = dismissReview(pull, reviewId);
     const payload = pullRequestReviewEvent(this.sources(), target, pull, review, "dismissed", options.by ?? target.owner.login);
-    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, options.deliver ?? true);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, this.sends(target, options));
   }
 
   /** Edits title, body or base and delivers `pull_request.edited` with GitHub's `changes`. */
@@ -235,7 +376,7 @@ export class GitHubSimulator {
   async reopenPullRequest(repo: string, number: number, options: { by?: string } & DeliverOption = {}): Promise<void> {
     const target = this.state.requireRepo(repo);
     const pull = requirePull(target, number);
-    reopenPull(this.state, pull);
+    reopenPull(this.state, target, pull);
     await this.sendPullRequestEvent(target, pull, "reopened", options.by ?? pull.authorLogin, {}, options);
   }
 
@@ -375,6 +516,25 @@ export class GitHubSimulator {
     options: DeliverOption,
   ): Promise<void> {
     const payload = pullRequestEvent(this.sources(), repo, pull, action, sender, extra);
-    this.lastDelivery = await this.parts.webhooks.send("pull_request", payload, options.deliver ?? true);
+    this.lastDelivery = await this.parts.webhooks.send("pull_request", payload, this.sends(repo, options));
+  }
+
+  /** Whether a scripting call's webhook is sent: not when asked not to, nor while GitHub blocks it (a suspended installation). */
+  private sends(repo: SimRepo, options: DeliverOption): boolean {
+    const installation = repo.installationId === null ? undefined : this.state.installations.get(repo.installationId);
+    return (options.deliver ?? true) && installation?.suspendedAt == null;
+  }
+
+  private repositoryView(id: number): RepositoryView {
+    const repo = this.state.requireRepoById(id);
+    return {
+      id: repo.id,
+      fullName: repo.fullName,
+      owner: repo.owner.login,
+      name: repo.name,
+      defaultBranch: repo.defaultBranch,
+      private: repo.private,
+      installationId: repo.installationId,
+    };
   }
 }

@@ -10,6 +10,7 @@ import { SimState } from "./model/state.js";
 import { loadOpenApiCheck } from "./openapi-check.js";
 import { routeTable } from "./routes/index.js";
 import { handleRequest, type RecordedRequest, type Violation } from "./server/handle-request.js";
+import { Latency } from "./server/latency.js";
 import { RateLimits } from "./server/rate-limit.js";
 import type { Urls } from "./shapes/urls.js";
 import { GitHubSimulator } from "./simulator.js";
@@ -35,6 +36,13 @@ export interface SimulatorOptions {
   checkResponses?: boolean;
   /** How long a webhook delivery may take before it fails. Default 30000. */
   webhookTimeoutMs?: number;
+  /**
+   * Every API request waits this long (on real timers) before it is handled: it takes effect
+   * and is answered after the delay. Default 0: no timer at all. Change it with `sim.setLatency`.
+   */
+  latencyMs?: number;
+  /** Each request's delay is drawn uniformly from latencyMs ± jitterMs (never below 0). Default 0. */
+  jitterMs?: number;
 }
 
 function listen(server: Server, port: number): Promise<AddressInfo> {
@@ -58,6 +66,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
   const faults = new FaultSwitches((installationId) => auth.expireTokens(installationId));
   const requests: RecordedRequest[] = [];
   const violations: Violation[] = [];
+  const latency = new Latency({ latencyMs: options.latencyMs ?? 0, jitterMs: options.jitterMs ?? 0 });
+  const rateLimits = new RateLimits(clock);
   const changes = new EventEmitter();
   changes.setMaxListeners(0);
   let markClosed: () => void = () => undefined;
@@ -71,13 +81,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
     urls,
     auth,
     faults,
-    rateLimits: new RateLimits(clock),
+    rateLimits,
     check,
     routes: routeTable(),
     checkResponses: options.checkResponses ?? false,
     requests,
     violations,
     closed,
+    latencyMs: () => latency.next(),
     onHandled: () => changes.emit("change"),
   };
   const server = createServer((request, response) => {
@@ -104,5 +115,5 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
       server.closeAllConnections();
     });
   };
-  return new GitHubSimulator({ state, urls, auth, faults, webhooks, examples, requests, violations, changes, privateKeyPem, close });
+  return new GitHubSimulator({ state, urls, auth, faults, webhooks, examples, requests, violations, changes, privateKeyPem, rateLimits, latency, close });
 }

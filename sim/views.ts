@@ -1,5 +1,6 @@
 /** Read-back views for tests: copies of the simulated state, safe to keep and compare. */
-import { baseShaOf, headShaOf } from "./model/pulls.js";
+import { pullMergeBase } from "./model/pull-files.js";
+import { headShaOf } from "./model/pulls.js";
 import { toBase64 } from "./model/sealed-box.js";
 import type { SimState } from "./model/state.js";
 import type { CheckStatus, ReviewState, SimAnnotation, SimCheckRun, SimComment, SimEnvironment, SimPull, SimRepo } from "./model/types.js";
@@ -21,7 +22,10 @@ export interface PullRequestView {
   headRef: string;
   baseRef: string;
   headSha: string;
+  /** `base.sha` as the API reports it: the base tip when the head was last pushed (or the PR opened, retargeted, reopened, merged). */
   baseSha: string;
+  /** The merge base of the base branch's current tip and the head: what "Files changed" (`/pulls/{n}/files`) is computed against. */
+  mergeBaseSha: string | null;
   fromFork: boolean;
   labels: string[];
   reviews: ReviewView[];
@@ -63,8 +67,9 @@ export function pullRequestView(state: SimState, repo: SimRepo, pull: SimPull): 
     headRef: pull.headRef,
     baseRef: pull.baseRef,
     headSha: headShaOf(state, pull),
-    baseSha: baseShaOf(repo, pull),
-    fromFork: pull.headRepoFullName !== repo.fullName,
+    baseSha: pull.baseSha,
+    mergeBaseSha: pullMergeBase(state, repo, pull) ?? null,
+    fromFork: pull.headRepoId !== repo.id,
     labels: pull.labelKeys.map((key) => repo.labels.get(key)?.name ?? key),
     reviews: pull.reviews.map((review) => ({
       id: review.id,

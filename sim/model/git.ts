@@ -63,31 +63,78 @@ export function resolveRef(repo: SimRepo, ref: string): SimCommit | undefined {
   return matches.length === 1 ? matches[0] : undefined;
 }
 
-function ancestors(commits: CommitStore, sha: string): Set<string> {
+/** `sha` and every commit reachable from it through parents. */
+export function ancestors(commits: CommitStore, sha: string): Set<string> {
   const seen = new Set<string>();
-  const queue = [sha];
-  while (queue.length > 0) {
-    const next = queue.shift();
-    if (next === undefined || seen.has(next)) continue;
+  const stack = [sha];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (seen.has(next)) continue;
     seen.add(next);
-    queue.push(...(commits.get(next)?.parents ?? []));
+    stack.push(...(commits.get(next)?.parents ?? []));
   }
   return seen;
 }
 
-/** The nearest common ancestor of two commits (breadth-first from `b`), or `undefined`. */
+/**
+ * The merge base of two commits as git computes it: a common ancestor that is not an ancestor
+ * of another common ancestor. With several (criss-cross merges) the one nearest to `b`, breadth
+ * first, is chosen. `undefined` when the histories share no commit.
+ */
 export function mergeBase(commits: CommitStore, a: string, b: string): string | undefined {
   const ofA = ancestors(commits, a);
+  const common: string[] = [];
   const queue = [b];
   const seen = new Set<string>();
-  while (queue.length > 0) {
-    const next = queue.shift();
-    if (next === undefined || seen.has(next)) continue;
-    if (ofA.has(next)) return next;
+  for (let index = 0; index < queue.length; index += 1) {
+    const next = queue[index] as string;
+    if (seen.has(next)) continue;
     seen.add(next);
+    if (ofA.has(next)) {
+      common.push(next);
+      continue;
+    }
     queue.push(...(commits.get(next)?.parents ?? []));
   }
-  return undefined;
+  if (common.length <= 1) return common[0];
+  // Drop common ancestors that are ancestors of another one.
+  const dominated = new Set<string>();
+  for (const sha of common) {
+    for (const parent of commits.get(sha)?.parents ?? []) {
+      for (const ancestor of ancestors(commits, parent)) dominated.add(ancestor);
+    }
+  }
+  return common.find((sha) => !dominated.has(sha));
+}
+
+/**
+ * Commits reachable from `head` but not from `base` (`git log base..head`), oldest first:
+ * every commit comes after its parents.
+ */
+export function commitsBetween(commits: CommitStore, base: string, head: string): SimCommit[] {
+  const excluded = ancestors(commits, base);
+  const ordered: SimCommit[] = [];
+  const visited = new Set<string>();
+  const stack: Array<{ sha: string; expanded: boolean }> = [{ sha: head, expanded: false }];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const commit = commits.get(item.sha);
+    if (!commit || excluded.has(item.sha)) continue;
+    if (item.expanded) {
+      ordered.push(commit);
+      continue;
+    }
+    if (visited.has(item.sha)) continue;
+    visited.add(item.sha);
+    stack.push({ sha: item.sha, expanded: true });
+    for (const parent of [...commit.parents].reverse()) if (!visited.has(parent)) stack.push({ sha: parent, expanded: false });
+  }
+  return ordered;
+}
+
+/** A tree id for a commit's files (a digest of paths and blob shas; not git's tree encoding). */
+export function treeSha(files: ReadonlyMap<string, string>): string {
+  const hash = createHash("sha1");
+  for (const [path, content] of [...files].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) hash.update(`${path}\0${blobSha(content)}\n`);
+  return hash.digest("hex");
 }
 
 export interface FileDifference {

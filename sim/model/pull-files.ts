@@ -1,5 +1,5 @@
 /** What a pull request changes: files between the merge base and the head, with line counts. */
-import { blobSha, diffTrees, mergeBase } from "./git.js";
+import { ancestors, blobSha, commitsBetween, diffTrees, mergeBase } from "./git.js";
 import { lineDiff } from "./line-diff.js";
 import { baseShaOf, headShaOf } from "./pulls.js";
 import type { SimState } from "./state.js";
@@ -15,11 +15,17 @@ export interface PullFile {
   patch: string;
 }
 
+/** What "Files changed" shows: the head's files against the merge base of the base branch and the head. */
 export function pullFiles(state: SimState, repo: SimRepo, pull: SimPull): PullFile[] {
   const head = headShaOf(state, pull);
-  const common = comparisonBase(state, repo, pull);
+  const common = pullMergeBase(state, repo, pull);
   const before = (common === undefined ? undefined : repo.commits.get(common)?.files) ?? new Map<string, string>();
   const after = repo.commits.get(head)?.files ?? new Map<string, string>();
+  return fileDifferences(before, after);
+}
+
+/** The files that differ between two trees, with line counts and patches, as GitHub lists them. */
+export function fileDifferences(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): PullFile[] {
   return diffTrees(before, after).map((difference) => {
     const diff = lineDiff(difference.before, difference.after);
     return {
@@ -34,10 +40,10 @@ export function pullFiles(state: SimState, repo: SimRepo, pull: SimPull): PullFi
 }
 
 /**
- * The merge base of the base branch and the head. After a merge the base branch contains the
- * head, so the first parent of the merge commit stands in for the base.
+ * The merge base of the base branch's current tip and the head. After a merge the base branch
+ * contains the head, so the first parent of the merge commit stands in for the base.
  */
-function comparisonBase(state: SimState, repo: SimRepo, pull: SimPull): string | undefined {
+export function pullMergeBase(state: SimState, repo: SimRepo, pull: SimPull): string | undefined {
   const head = headShaOf(state, pull);
   const merge = pull.mergeCommitSha === null ? undefined : repo.commits.get(pull.mergeCommitSha);
   const base = merge?.parents[0] ?? baseShaOf(repo, pull);
@@ -46,13 +52,7 @@ function comparisonBase(state: SimState, repo: SimRepo, pull: SimPull): string |
 
 /** Commits on the head that the base does not have. */
 export function pullCommitCount(state: SimState, repo: SimRepo, pull: SimPull): number {
+  const common = pullMergeBase(state, repo, pull);
   const head = headShaOf(state, pull);
-  const common = comparisonBase(state, repo, pull);
-  let count = 0;
-  let cursor: string | undefined = head;
-  while (cursor !== undefined && cursor !== common) {
-    count += 1;
-    cursor = repo.commits.get(cursor)?.parents[0];
-  }
-  return count;
+  return common === undefined ? ancestors(repo.commits, head).size : commitsBetween(repo.commits, common, head).length;
 }

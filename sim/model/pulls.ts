@@ -24,7 +24,7 @@ export function requirePull(repo: SimRepo, number: number): SimPull {
 }
 
 export function headRepoOf(state: SimState, pull: SimPull): SimRepo {
-  return state.requireRepo(pull.headRepoFullName);
+  return state.requireRepoById(pull.headRepoId);
 }
 
 /** The head commit: follows the head branch while open, frozen once closed. */
@@ -35,6 +35,7 @@ export function headShaOf(state: SimState, pull: SimPull): string {
   return sha;
 }
 
+/** The base branch's current tip (which `base.sha` may lag behind; see `SimPull.baseSha`). */
 export function baseShaOf(repo: SimRepo, pull: SimPull): string {
   const sha = repo.branches.get(pull.baseRef);
   if (sha === undefined) throw new Error(`The base branch "${pull.baseRef}" of pull request #${pull.number} no longer exists.`);
@@ -61,9 +62,10 @@ export function openPull(state: SimState, repo: SimRepo, input: OpenPullInput): 
     title: input.title ?? `Update from ${input.head}`,
     body: input.body ?? null,
     authorLogin: author.login,
-    headRepoFullName: headRepo.fullName,
+    headRepoId: headRepo.id,
     headRef: input.head,
     baseRef: base,
+    baseSha: repo.branches.get(base) as string,
     closedHeadSha: null,
     state: "open",
     merged: false,
@@ -144,7 +146,7 @@ export function closePull(state: SimState, repo: SimRepo, pull: SimPull, input: 
     const merge = createCommit(repo.commits, {
       parent: baseHead,
       changes: changesBetween(before, after),
-      message: `Merge pull request #${pull.number} from ${pull.headRepoFullName.split("/")[0]}/${pull.headRef}`,
+      message: `Merge pull request #${pull.number} from ${headRepoOf(state, pull).owner.login}/${pull.headRef}`,
       authorLogin: state.ensureAccount(input.by).login,
       date: now,
     });
@@ -154,6 +156,7 @@ export function closePull(state: SimState, repo: SimRepo, pull: SimPull, input: 
     pull.mergedAt = now;
     pull.mergedByLogin = state.ensureAccount(input.by).login;
     pull.mergeCommitSha = merge.sha;
+    pull.baseSha = baseHead;
   }
   pull.closedHeadSha = head;
   pull.state = "closed";
@@ -161,11 +164,12 @@ export function closePull(state: SimState, repo: SimRepo, pull: SimPull, input: 
   pull.updatedAt = now;
 }
 
-export function reopenPull(state: SimState, pull: SimPull): void {
+export function reopenPull(state: SimState, repo: SimRepo, pull: SimPull): void {
   if (pull.state === "open") throw new Error(`Pull request #${pull.number} is already open.`);
   if (pull.merged) throw new Error(`Pull request #${pull.number} was merged; GitHub cannot reopen it.`);
   pull.state = "open";
   pull.closedHeadSha = null;
+  pull.baseSha = baseShaOf(repo, pull);
   pull.closedAt = null;
   pull.updatedAt = state.timestamp();
 }
@@ -185,8 +189,9 @@ export function editPull(state: SimState, repo: SimRepo, pull: SimPull, edit: Pu
   }
   if (edit.base !== undefined && edit.base !== pull.baseRef) {
     if (!repo.branches.has(edit.base)) throw new Error(`Base branch "${edit.base}" does not exist in ${repo.fullName}.`);
-    changes.base = { ref: { from: pull.baseRef }, sha: { from: baseShaOf(repo, pull) } };
+    changes.base = { ref: { from: pull.baseRef }, sha: { from: pull.baseSha } };
     pull.baseRef = edit.base;
+    pull.baseSha = baseShaOf(repo, pull);
   }
   pull.updatedAt = state.timestamp();
   return changes;

@@ -68,9 +68,26 @@ const ID_BASES = {
 
 export type IdKind = keyof typeof ID_BASES;
 
+/** Roles from least to most access; a person's role on a repository is the highest one granted. */
+const ROLE_ORDER: readonly RepoRole[] = ["read", "triage", "write", "maintain", "admin"];
+
+export function higherRole(a: RepoRole | null, b: RepoRole | null): RepoRole | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return ROLE_ORDER.indexOf(a) >= ROLE_ORDER.indexOf(b) ? a : b;
+}
+
+export function isRepoRole(value: unknown): value is RepoRole {
+  return typeof value === "string" && (ROLE_ORDER as readonly string[]).includes(value);
+}
+
 export class SimState {
   readonly accounts = new Map<string, SimAccount>();
+  /** Keyed by lower-cased full name. */
   readonly repos = new Map<string, SimRepo>();
+  private readonly reposById = new Map<number, SimRepo>();
+  /** Former full names (lower-cased) of renamed or transferred repositories -> repository id. */
+  private readonly formerNames = new Map<string, number>();
   readonly installations = new Map<number, SimInstallation>();
   readonly teams = new Map<string, SimTeam>();
   private readonly counters = new Map<IdKind, number>();
@@ -119,10 +136,41 @@ export class SimState {
   requireRepo(fullName: string): SimRepo {
     const repo = this.repo(fullName);
     if (!repo) {
+      const moved = this.movedRepo(fullName);
+      if (moved) throw new Error(`Repository "${fullName}" was renamed or transferred; it is now ${moved.fullName}.`);
       const known = [...this.repos.values()].map((r) => r.fullName).join(", ") || "none";
       throw new Error(`Unknown repository "${fullName}" (known: ${known}). Create it with sim.createRepo first.`);
     }
     return repo;
+  }
+
+  repoById(id: number): SimRepo | undefined {
+    return this.reposById.get(id);
+  }
+
+  requireRepoById(id: number): SimRepo {
+    const repo = this.reposById.get(id);
+    if (!repo) throw new Error(`No repository with id ${id}.`);
+    return repo;
+  }
+
+  /** The repository that used to be called `fullName` (renamed or transferred), if no repository has that name now. */
+  movedRepo(fullName: string): SimRepo | undefined {
+    if (this.repo(fullName)) return undefined;
+    const id = this.formerNames.get(fullName.toLowerCase());
+    return id === undefined ? undefined : this.reposById.get(id);
+  }
+
+  /** Repositories sharing `repo`'s commits: the repository, its forks and the repository it was forked from. */
+  network(repo: SimRepo): SimRepo[] {
+    return [...this.reposById.values()].filter((other) => other.commits === repo.commits);
+  }
+
+  private register(repo: SimRepo): void {
+    this.repos.set(repo.fullName.toLowerCase(), repo);
+    this.reposById.set(repo.id, repo);
+    // A repository created under a former name takes the name over: the redirect ends.
+    this.formerNames.delete(repo.fullName.toLowerCase());
   }
 
   createRepo(fullName: string, options: CreateRepoOptions = {}): SimRepo {
@@ -141,7 +189,7 @@ export class SimState {
       private: options.private ?? true,
       defaultBranch,
       fork: false,
-      parentFullName: null,
+      parentId: null,
       installationId: null,
       createdAt: this.timestamp(),
       branches: new Map(),
@@ -154,7 +202,7 @@ export class SimState {
       checkRuns: new Map(),
       nextIssueNumber: 1,
     };
-    this.repos.set(repo.fullName.toLowerCase(), repo);
+    this.register(repo);
     const initial = createCommit(repo.commits, {
       parent: null,
       changes: options.files ?? {},
@@ -175,7 +223,7 @@ export class SimState {
     const fullName = `${owner.login}/${parent.name}`;
     const existing = this.repo(fullName);
     if (existing) {
-      if (existing.parentFullName !== parent.fullName) throw new Error(`"${fullName}" exists and is not a fork of ${parent.fullName}.`);
+      if (existing.parentId !== parent.id) throw new Error(`"${fullName}" exists and is not a fork of ${parent.fullName}.`);
       return existing;
     }
     const fork: SimRepo = {
@@ -184,7 +232,7 @@ export class SimState {
       owner,
       fullName,
       fork: true,
-      parentFullName: parent.fullName,
+      parentId: parent.id,
       installationId: null,
       createdAt: this.timestamp(),
       branches: new Map(parent.branches),
@@ -196,14 +244,20 @@ export class SimState {
       checkRuns: new Map(),
       nextIssueNumber: 1,
     };
-    this.repos.set(fullName.toLowerCase(), fork);
+    this.register(fork);
     return fork;
   }
 
-  commit(repo: SimRepo, branch: string, changes: FileChanges, options: { from?: string; message?: string; author?: string } = {}): string {
+  commit(
+    repo: SimRepo,
+    branch: string,
+    changes: FileChanges,
+    options: { from?: string; message?: string; author?: string; orphan?: boolean } = {},
+  ): string {
     const existing = repo.branches.get(branch);
     const fromRef = options.from ?? repo.defaultBranch;
-    const parent = existing ?? repo.branches.get(fromRef) ?? (repo.commits.has(fromRef) ? fromRef : undefined);
+    if (options.orphan && existing !== undefined) throw new Error(`Cannot create orphan branch "${branch}" in ${repo.fullName}: it exists.`);
+    const parent = options.orphan ? null : (existing ?? repo.branches.get(fromRef) ?? (repo.commits.has(fromRef) ? fromRef : undefined));
     if (parent === undefined) {
       throw new Error(`Cannot create branch "${branch}" in ${repo.fullName}: "${fromRef}" is neither a branch nor a commit there.`);
     }
@@ -215,7 +269,22 @@ export class SimState {
       date: this.timestamp(),
     });
     repo.branches.set(branch, commit.sha);
+    this.headPushed(repo, branch);
     return commit.sha;
+  }
+
+  /**
+   * GitHub re-reads the base branch of open pull requests whose head branch was pushed: their
+   * `base.sha` becomes the base branch's current tip.
+   */
+  private headPushed(headRepo: SimRepo, branch: string): void {
+    for (const repo of this.reposById.values()) {
+      for (const pull of repo.pulls.values()) {
+        if (pull.state !== "open" || pull.headRepoId !== headRepo.id || pull.headRef !== branch) continue;
+        const baseTip = repo.branches.get(pull.baseRef);
+        if (baseTip !== undefined) pull.baseSha = baseTip;
+      }
+    }
   }
 
   setCollaborator(repo: SimRepo, login: string, role: RepoRole | null): void {
@@ -224,12 +293,20 @@ export class SimState {
     else repo.collaborators.set(account.login.toLowerCase(), role);
   }
 
-  /** The role of `login` on `repo`: a collaborator's role, admin for the owning user, else none. */
+  /**
+   * The role of `login` on `repo`, as GitHub computes it: the highest of a direct collaborator
+   * role, the roles of the owning organisation's teams `login` is a member of, and admin for
+   * the owning user. `null`: no access beyond what the repository's visibility gives.
+   */
   roleOf(repo: SimRepo, login: string): RepoRole | null {
-    const role = repo.collaborators.get(login.toLowerCase());
-    if (role) return role;
-    if (repo.owner.type === "User" && repo.owner.login.toLowerCase() === login.toLowerCase()) return "admin";
-    return null;
+    const key = login.toLowerCase();
+    let role = repo.collaborators.get(key) ?? null;
+    if (repo.owner.type === "User" && repo.owner.login.toLowerCase() === key) role = "admin";
+    for (const team of this.teams.values()) {
+      if (team.org.toLowerCase() !== repo.owner.login.toLowerCase() || !team.members.has(key)) continue;
+      role = higherRole(role, team.repos.get(repo.id) ?? null);
+    }
+    return role;
   }
 
   environment(repo: SimRepo, name: string): SimEnvironment | undefined {
@@ -291,6 +368,8 @@ export class SimState {
         account: repo.owner,
         permissions: { ...DEFAULT_PERMISSIONS },
         createdAt: this.timestamp(),
+        suspendedAt: null,
+        suspendedByLogin: null,
       });
     }
     repo.installationId = installationId;
@@ -317,11 +396,115 @@ export class SimState {
     if (!/^[a-z0-9][a-z0-9_-]*$/.test(slug)) throw new Error(`Invalid team slug "${slug}": use lower-case letters, digits, "-" and "_".`);
     const orgAccount = this.ensureAccount(org, "Organization");
     if (this.team(org, slug)) throw new Error(`Team @${org}/${slug} already exists.`);
-    const team: SimTeam = { id: this.nextId("team"), org: orgAccount.login, slug, name: slug, members: new Map() };
+    const team: SimTeam = { id: this.nextId("team"), org: orgAccount.login, slug, name: slug, members: new Map(), repos: new Map() };
     const entries: Array<[string, TeamRole]> = Array.isArray(members) ? members.map((login) => [login, "member"]) : Object.entries(members);
     for (const [login, role] of entries) team.members.set(this.ensureAccount(login).login.toLowerCase(), role);
     this.teams.set(`${org}/${slug}`.toLowerCase(), team);
     return team;
+  }
+
+  requireTeam(org: string, slug: string): SimTeam {
+    const team = this.team(org, slug);
+    if (!team) throw new Error(`Unknown team @${org}/${slug}; create it with sim.createTeam.`);
+    return team;
+  }
+
+  /** Grants a team a role on a repository of its organisation, or (`null`) takes it away. */
+  setTeamRepoPermission(team: SimTeam, repo: SimRepo, role: RepoRole | null): void {
+    if (role !== null && !isRepoRole(role)) throw new Error(`Invalid role "${String(role)}": use ${ROLE_ORDER.join(", ")} or null.`);
+    if (repo.owner.login.toLowerCase() !== team.org.toLowerCase()) {
+      throw new Error(`Team @${team.org}/${team.slug} cannot be given access to ${repo.fullName}: a team only gets repositories of its own organisation.`);
+    }
+    if (role === null) team.repos.delete(repo.id);
+    else team.repos.set(repo.id, role);
+  }
+
+  /**
+   * Renames a repository within its owner. The id stays; the old name redirects to the
+   * repository until another repository takes that name.
+   */
+  renameRepo(repo: SimRepo, newName: string): void {
+    let name = newName;
+    if (newName.includes("/")) {
+      const [owner, rest, extra] = newName.split("/");
+      if (!owner || !rest || extra !== undefined) throw new Error(`Invalid repository name "${newName}": use "owner/name" or "name".`);
+      if (owner.toLowerCase() !== repo.owner.login.toLowerCase()) {
+        throw new Error(`Renaming ${repo.fullName} to "${newName}" changes its owner: use sim.transferRepo("${repo.fullName}", "${owner}").`);
+      }
+      name = rest;
+    }
+    this.move(repo, repo.owner, name);
+  }
+
+  /**
+   * Transfers a repository to another account, optionally renaming it. Teams of the former
+   * organisation lose their access. The app keeps covering it only when it is installed on the
+   * new owner: by default the new owner's existing installation of the app, if any, else none.
+   */
+  transferRepo(
+    repo: SimRepo,
+    newOwnerLogin: string,
+    options: { name?: string; installationId?: number | null; ownerType?: Exclude<AccountType, "Bot"> } = {},
+  ): void {
+    const owner = this.ensureAccount(newOwnerLogin, options.ownerType ?? "Organization");
+    if (owner.type === "Bot") throw new Error(`${owner.login} is a bot; repositories belong to users or organisations.`);
+    if (owner.id === repo.owner.id) throw new Error(`${repo.fullName} already belongs to ${owner.login}.`);
+    this.move(repo, owner, options.name ?? repo.name);
+    for (const team of this.teams.values()) {
+      if (team.org.toLowerCase() !== owner.login.toLowerCase()) team.repos.delete(repo.id);
+    }
+    if (options.installationId !== undefined) {
+      this.install(repo, options.installationId);
+      return;
+    }
+    const current = repo.installationId === null ? undefined : this.installations.get(repo.installationId);
+    if (current?.account.id === owner.id) return;
+    const ofOwner = [...this.installations.values()].find((installation) => installation.account.id === owner.id);
+    repo.installationId = ofOwner?.id ?? null;
+  }
+
+  private move(repo: SimRepo, owner: SimAccount, name: string): void {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === "." || name === "..") {
+      throw new Error(`Invalid repository name "${name}": use letters, digits, ".", "-" and "_".`);
+    }
+    const fullName = `${owner.login}/${name}`;
+    const taken = this.repo(fullName);
+    if (taken && taken !== repo) throw new Error(`Repository "${fullName}" already exists.`);
+    const former = repo.fullName.toLowerCase();
+    this.repos.delete(former);
+    repo.owner = owner;
+    repo.name = name;
+    repo.fullName = fullName;
+    this.register(repo);
+    if (former !== fullName.toLowerCase()) this.formerNames.set(former, repo.id);
+  }
+
+  requireInstallation(installationId: number): SimInstallation {
+    const installation = this.installations.get(installationId);
+    if (!installation) {
+      const known = [...this.installations.keys()].join(", ") || "none";
+      throw new Error(`Unknown installation ${installationId} (known: ${known}).`);
+    }
+    return installation;
+  }
+
+  suspendInstallation(installationId: number, byLogin?: string): void {
+    const installation = this.requireInstallation(installationId);
+    installation.suspendedAt = this.timestamp();
+    installation.suspendedByLogin = byLogin === undefined ? installation.account.login : this.ensureAccount(byLogin).login;
+  }
+
+  unsuspendInstallation(installationId: number): void {
+    const installation = this.requireInstallation(installationId);
+    installation.suspendedAt = null;
+    installation.suspendedByLogin = null;
+  }
+
+  /** Removes an installation; its repositories are no longer covered by any installation. */
+  deleteInstallation(installationId: number): void {
+    this.requireInstallation(installationId);
+    this.installations.delete(installationId);
+    for (const repo of this.reposById.values()) if (repo.installationId === installationId) repo.installationId = null;
   }
 
   /** Whether `login` is in any team of `org` (GitHub's "MEMBER" association, approximated). */

@@ -71,10 +71,16 @@ export interface SimPull {
   title: string;
   body: string | null;
   authorLogin: string;
-  /** Full name of the repository holding the head branch (a fork for fork PRs). */
-  headRepoFullName: string;
+  /** Id of the repository holding the head branch (a fork for fork PRs); ids survive renames. */
+  headRepoId: number;
   headRef: string;
   baseRef: string;
+  /**
+   * The base branch's tip as GitHub reports it in `base.sha`: recorded when the pull request is
+   * opened, its head branch is pushed, its base branch is changed, or it is reopened or merged;
+   * not when the base branch moves on its own (GitHub's `base.sha` goes stale then).
+   */
+  baseSha: string;
   /** Head commit when the pull request was closed; while open the head follows its branch. */
   closedHeadSha: string | null;
   state: "open" | "closed";
@@ -141,7 +147,8 @@ export interface SimRepo {
   private: boolean;
   defaultBranch: string;
   fork: boolean;
-  parentFullName: string | null;
+  /** Id of the repository this one is a fork of. */
+  parentId: number | null;
   /** `null`: the app is not installed on this repository. */
   installationId: number | null;
   createdAt: string;
@@ -166,6 +173,8 @@ export interface SimTeam {
   slug: string;
   name: string;
   members: Map<string, TeamRole>;
+  /** Repository permissions of the team, keyed by repository id (ids survive renames). */
+  repos: Map<number, RepoRole>;
 }
 
 export interface SimInstallation {
@@ -173,6 +182,9 @@ export interface SimInstallation {
   account: SimAccount;
   permissions: Record<string, "read" | "write" | "admin">;
   createdAt: string;
+  /** Set while the installation is suspended. */
+  suspendedAt: string | null;
+  suspendedByLogin: string | null;
 }
 
 export interface SimToken {
@@ -181,6 +193,6 @@ export interface SimToken {
   expiresAt: Date;
   /** Set by the fault switch `expireTokens`. */
   revoked: boolean;
-  /** When the token was narrowed to some repositories (by name). */
-  repositoryNames: string[] | null;
+  /** When the token was narrowed to some repositories: their ids (a rename keeps them covered). */
+  repositoryIds: number[] | null;
 }

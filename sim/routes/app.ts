@@ -2,7 +2,7 @@
 import { GitHubError, notFound } from "../server/github-error.js";
 import { paginate } from "../server/paginate.js";
 import { json, param, type RouteContext, type RouteDefinition } from "../server/route.js";
-import { appRoute, installationRoute } from "../server/scoped-routes.js";
+import { appRoute, installationRoute, movedTo } from "../server/scoped-routes.js";
 import { installation, integration } from "../shapes/installation.js";
 import { repository } from "../shapes/repository.js";
 import type { SimInstallation } from "../model/types.js";
@@ -32,6 +32,11 @@ export const appRoutes: RouteDefinition[] = [
 
   appRoute("POST", "/app/installations/{installation_id}/access_tokens", (context) => {
     const target = requireInstallation(context, param(context, "installation_id"));
+    if (target.suspendedAt !== null) {
+      throw new GitHubError(403, "This installation has been suspended", {
+        documentation_url: "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
+      });
+    }
     const repos = context.state.reposOfInstallation(target.id);
     const body = (context.body ?? {}) as Record<string, unknown>;
     const byName = stringList(body.repositories);
@@ -46,7 +51,7 @@ export const appRoutes: RouteDefinition[] = [
       }
     }
     const permissions = (body.permissions as Record<string, string> | undefined) ?? target.permissions;
-    const token = context.auth.mint(target.id, narrowed ? narrowed.map((repo) => repo.name) : null);
+    const token = context.auth.mint(target.id, narrowed ? narrowed.map((repo) => repo.id) : null);
     return json(201, {
       token: token.token,
       expires_at: token.expiresAt.toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -57,7 +62,10 @@ export const appRoutes: RouteDefinition[] = [
   }),
 
   appRoute("GET", "/repos/{owner}/{repo}/installation", (context) => {
-    const repo = context.state.repo(`${param(context, "owner")}/${param(context, "repo")}`);
+    const fullName = `${param(context, "owner")}/${param(context, "repo")}`;
+    const repo = context.state.repo(fullName);
+    const moved = context.state.movedRepo(fullName);
+    if (!repo && moved?.installationId != null) throw movedTo(context, moved);
     const found = repo?.installationId == null ? undefined : context.state.installations.get(repo.installationId);
     if (!found) throw notFound();
     return json(200, installation(context.urls, context.state, found));
@@ -74,7 +82,7 @@ export const appRoutes: RouteDefinition[] = [
     const token = context.credential.kind === "installation" ? context.credential.token : undefined;
     const visible = context.state
       .reposOfInstallation(installationId)
-      .filter((repo) => !token?.repositoryNames || token.repositoryNames.includes(repo.name.toLowerCase()))
+      .filter((repo) => !token?.repositoryIds || token.repositoryIds.includes(repo.id))
       .sort((a, b) => a.id - b.id);
     const page = paginate(context, visible);
     return json(

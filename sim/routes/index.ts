@@ -2,6 +2,7 @@
 import type { RouteDefinition } from "../server/route.js";
 import { appRoutes } from "./app.js";
 import { checkRunRoutes } from "./check-runs.js";
+import { compareRoutes } from "./compare.js";
 import { contentRoutes } from "./contents.js";
 import { environmentRoutes } from "./environments.js";
 import { issueCommentRoutes } from "./issue-comments.js";
@@ -17,6 +18,7 @@ export function routeTable(): Map<string, RouteDefinition> {
     ...repoRoutes,
     ...contentRoutes,
     ...pullRoutes,
+    ...compareRoutes,
     ...teamRoutes,
     ...environmentRoutes,
     ...checkRunRoutes,

@@ -10,7 +10,7 @@ import type { SimState } from "../model/state.js";
 import type { OpenApiCheck, OperationMatch } from "../openapi-check.js";
 import type { Urls } from "../shapes/urls.js";
 import { GitHubError, invalidRequest, notFound } from "./github-error.js";
-import type { RateLimits } from "./rate-limit.js";
+import type { RateLimitKey, RateLimits } from "./rate-limit.js";
 import type { Credential, Reply, RouteDefinition } from "./route.js";
 
 export interface RecordedRequest {
@@ -51,6 +51,8 @@ export interface RequestDeps {
   violations: Violation[];
   /** Resolves when the simulator closes; hanging requests wait for it. */
   closed: Promise<void>;
+  /** How long this request waits before it is handled (0: not at all). */
+  latencyMs(): number;
   onHandled(): void;
 }
 
@@ -67,7 +69,16 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if the simulator closes first; resolves true when it closed. */
+function sleepUnlessClosed(ms: number, closed: Promise<void>): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void closed.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
 
 interface Outcome {
   reply: Reply;
@@ -76,11 +87,28 @@ interface Outcome {
   faultId: string | null;
   /** The request must never be answered (a hang fault). */
   hang: boolean;
+  /** Rate limit headers, when the budget was already checked (authenticated requests). */
+  rateLimitHeaders?: Record<string, string>;
+  /** Refused because the primary rate limit is spent. */
+  rateLimited?: boolean;
 }
+
+const SUSPENDED = "This installation has been suspended";
+const TOKEN_DOCS = "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app";
+const RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
+
+/** `/repositories/{id}/rest` (where GitHub's redirects for renamed repositories lead) -> `/repos/{owner}/{name}/rest`. */
+const BY_ID = /^\/repositories\/(\d+)(\/.*)?$/;
 
 export async function handleRequest(deps: RequestDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const atMs = deps.state.clock().getTime();
   const at = new Date(atMs).toISOString().replace(/\.\d{3}Z$/, "Z");
+  const latency = deps.latencyMs();
+  if (latency > 0 && (await sleepUnlessClosed(latency, deps.closed))) {
+    // Closed while the request was on its way: it never reaches the simulated GitHub.
+    response.destroy();
+    return;
+  }
   const method = (request.method ?? "GET").toUpperCase();
   const url = new URL(request.url ?? "/", deps.urls.web);
   const path = url.pathname.startsWith(`${API_PREFIX}/`) ? url.pathname.slice(API_PREFIX.length) : url.pathname;
@@ -94,7 +122,7 @@ export async function handleRequest(deps: RequestDeps, request: IncomingMessage,
     if (!(error instanceof GitHubError)) violation(failure.message);
     outcome = { reply: { status: failure.status, body: failure.body(), headers: failure.headers }, route: null, credential: null, faultId: null, hang: false };
   }
-  if (!outcome.hang) send(deps, response, outcome);
+  if (!outcome.hang) send(deps, request, response, outcome);
   deps.requests.push({
     at,
     atMs,
@@ -125,9 +153,17 @@ async function decide(
     violation(`not under ${API_PREFIX}: set GHE_HOST=${url.host} and GHE_PROTOCOL=http so Octokit uses ${deps.urls.api}`);
     return { ...base, reply: errorReply(notFound()) };
   }
-  const match = deps.check.match(method, path);
+  let routedPath = path;
+  const byId = BY_ID.exec(path);
+  if (byId) {
+    // Not in the description, but GitHub serves every repository path by id there.
+    const repo = deps.state.repoById(Number(byId[1]));
+    if (!repo) return { ...base, reply: errorReply(notFound()) };
+    routedPath = `/repos/${encodeURIComponent(repo.owner.login)}/${encodeURIComponent(repo.name)}${byId[2] ?? ""}`;
+  }
+  const match = deps.check.match(method, routedPath);
   if (!match) {
-    violation(deps.check.hasPath(path) ? `GitHub has no ${method} operation on this path` : "no such endpoint in GitHub's REST API");
+    violation(deps.check.hasPath(routedPath) ? `GitHub has no ${method} operation on this path` : "no such endpoint in GitHub's REST API");
     return { ...base, reply: errorReply(notFound()) };
   }
   const route = `${method} ${match.template}`;
@@ -167,26 +203,55 @@ async function decide(
     throw error;
   }
   const withCredential = { ...base, route, faultId, credential };
-  if (problems.length > 0) return { ...withCredential, reply: errorReply(invalidRequest(problems.join("\n"))) };
+  if (credential.kind === "installation") {
+    const installation = deps.state.installations.get(credential.token.installationId);
+    // Tokens of a deleted installation are revoked; a suspended installation's are refused.
+    if (!installation) return { ...withCredential, reply: errorReply(new GitHubError(401, "Bad credentials")) };
+    if (installation.suspendedAt !== null) return { ...withCredential, reply: errorReply(new GitHubError(403, SUSPENDED, { documentation_url: TOKEN_DOCS })) };
+  }
+  const rateKey: RateLimitKey = credential.kind === "app" ? { kind: "app" } : { kind: "installation", installationId: credential.token.installationId };
+  const budget = deps.rateLimits.take(rateKey);
+  const counted = { ...withCredential, rateLimitHeaders: budget.headers };
+  if (budget.exceeded) return { ...counted, rateLimited: true, reply: rateLimitExceeded(rateKey, budget.headers) };
+  if (problems.length > 0) return { ...counted, reply: errorReply(invalidRequest(problems.join("\n"))) };
 
   let reply: Reply;
   try {
-    reply = await definition.handle({ state: deps.state, urls: deps.urls, auth: deps.auth, params: match.params, query: url.searchParams, body, headers: request.headers, url, credential });
+    reply = await definition.handle({
+      method,
+      state: deps.state,
+      urls: deps.urls,
+      auth: deps.auth,
+      params: match.params,
+      query: url.searchParams,
+      body,
+      headers: request.headers,
+      url,
+      credential,
+      violation,
+    });
   } catch (error) {
     if (!(error instanceof GitHubError)) throw error;
     reply = errorReply(error);
   }
   if (fault?.afterEffect) {
     const faulted = await applyFault(deps, fault);
-    if (faulted) return { ...withCredential, ...faulted };
+    if (faulted) return { ...counted, ...faulted };
   }
   if (deps.checkResponses) checkOwnResponse(deps.check, match, reply, violation);
-  return { ...withCredential, reply };
+  return { ...counted, reply };
+}
+
+/** GitHub's answer once a primary rate limit is spent. */
+function rateLimitExceeded(key: RateLimitKey, headers: Record<string, string>): Reply {
+  const who = key.kind === "installation" ? `installation ID ${key.installationId}` : "this app";
+  const error = new GitHubError(403, `API rate limit exceeded for ${who}.`, { documentation_url: RATE_LIMIT_DOCS }, headers);
+  return errorReply(error);
 }
 
 /** The fault's answer; `undefined` for a delay-only fault (the request then proceeds). */
 async function applyFault(deps: RequestDeps, fault: ActiveFault): Promise<{ reply: Reply; hang: boolean } | undefined> {
-  if (fault.delayMs !== undefined) await Promise.race([sleep(fault.delayMs), deps.closed]);
+  if (fault.delayMs !== undefined) await sleepUnlessClosed(fault.delayMs, deps.closed);
   if (fault.hang) return { reply: { status: 0 }, hang: true };
   if (fault.status === undefined) return undefined;
   const defaults = defaultFaultResponse(fault.status, deps.state.clock().getTime());
@@ -194,7 +259,8 @@ async function applyFault(deps: RequestDeps, fault: ActiveFault): Promise<{ repl
 }
 
 function checkOwnResponse(check: OpenApiCheck, match: OperationMatch, reply: Reply, violation: (problem: string) => void): void {
-  if (reply.raw !== undefined) return;
+  // Redirects (renamed repositories) can answer any repository operation; the description lists them on few.
+  if (reply.raw !== undefined || (reply.status >= 300 && reply.status < 400)) return;
   for (const problem of check.checkResponse(match, reply.status, reply.body)) violation(`simulator response ${reply.status}: ${problem}`);
 }
 
@@ -202,16 +268,23 @@ function errorReply(error: GitHubError): Reply {
   return { status: error.status, body: error.body(), headers: error.headers };
 }
 
-function send(deps: RequestDeps, response: ServerResponse, outcome: Outcome): void {
-  const { reply, credential } = outcome;
-  const key = credential === null ? "anonymous" : credential.kind === "app" ? "app" : credential.token.token;
+function send(deps: RequestDeps, request: IncomingMessage, response: ServerResponse, outcome: Outcome): void {
+  // Requests answered before their credential was checked (faults, unknown endpoints, bad
+  // credentials) are counted, never refused, against the budget their header names.
+  const rateLimitHeaders = outcome.rateLimitHeaders ?? deps.rateLimits.count(deps.auth.rateLimitKey(request.headers.authorization));
+  const id = requestId();
   const headers: Record<string, string> = {
-    "x-github-request-id": requestId(),
+    "x-github-request-id": id,
     "x-github-media-type": "github.v3; format=json",
     "x-github-api-version-selected": "2022-11-28",
-    ...deps.rateLimits.consume(key),
-    ...reply.headers,
+    ...rateLimitHeaders,
+    ...outcome.reply.headers,
   };
+  let reply = outcome.reply;
+  if (outcome.rateLimited && typeof reply.body === "object" && reply.body !== null) {
+    const body = reply.body as { message: string };
+    reply = { ...reply, body: { ...body, message: `${body.message} If you reach out to GitHub Support for help, please include the request ID ${id}.` } };
+  }
   if (reply.raw !== undefined) {
     response.writeHead(reply.status, { ...headers, "content-type": reply.raw.contentType, "content-length": String(reply.raw.data.length) });
     response.end(reply.raw.data);

@@ -10,6 +10,8 @@ export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 export type Credential = { kind: "app" } | { kind: "installation"; token: SimToken };
 
 export interface RouteContext {
+  /** Upper-case HTTP method. */
+  method: string;
   state: SimState;
   urls: Urls;
   auth: AppAuth;
@@ -21,6 +23,8 @@ export interface RouteContext {
   headers: IncomingHttpHeaders;
   /** The full request URL, for pagination links. */
   url: URL;
+  /** Records a request that does not follow GitHub's documented use (in `sim.violations`). */
+  violation(problem: string): void;
   credential: Credential;
 }
 

@@ -1,23 +1,51 @@
 /** Route helpers that resolve and authorise the repository or organisation in the path. */
 import type { SimRepo } from "../model/types.js";
-import { badCredentials, notFound } from "./github-error.js";
+import { GitHubError, badCredentials, notFound } from "./github-error.js";
 import { param, type HttpMethod, type Reply, type RouteContext, type RouteDefinition } from "./route.js";
 
-function installationOf(context: RouteContext): { installationId: number; repositoryNames: string[] | null } {
+function installationOf(context: RouteContext): { installationId: number; repositoryIds: number[] | null } {
   if (context.credential.kind !== "installation") throw badCredentials();
-  return { installationId: context.credential.token.installationId, repositoryNames: context.credential.token.repositoryNames };
+  return { installationId: context.credential.token.installationId, repositoryIds: context.credential.token.repositoryIds };
+}
+
+/** Whether the caller's installation token may see `repo`. */
+export function installationCovers(context: RouteContext, repo: SimRepo): boolean {
+  const { installationId, repositoryIds } = installationOf(context);
+  return repo.installationId === installationId && (repositoryIds === null || repositoryIds.includes(repo.id));
+}
+
+const REDIRECT_DOCS = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects";
+
+/**
+ * GitHub's answer to a request that names a repository by a former name: 301 for GET and
+ * HEAD, 307 for other methods, with `Location` on `/repositories/{id}` plus the rest of the
+ * path and the query.
+ */
+export function movedTo(context: RouteContext, repo: SimRepo): GitHubError {
+  const parts = context.url.pathname.split("/");
+  const at = parts.indexOf("repos");
+  const rest = at >= 0 ? parts.slice(at + 3).join("/") : "";
+  const location = `${context.urls.api}/repositories/${repo.id}${rest ? `/${rest}` : ""}${context.url.search}`;
+  const method = context.method;
+  const [status, message] = method === "GET" || method === "HEAD" ? [301, "Moved Permanently"] : [307, "Temporary Redirect"];
+  return new GitHubError(status, message, { url: location, documentation_url: REDIRECT_DOCS }, { location });
 }
 
 /**
  * The repository in the path, when the caller's installation covers it. Like GitHub, a
- * repository the token cannot see is answered 404, not 403.
+ * repository the token cannot see is answered 404, not 403; a former name of a repository the
+ * token can see is redirected to it.
  */
 export function accessibleRepo(context: RouteContext): SimRepo {
-  const { installationId, repositoryNames } = installationOf(context);
-  const repo = context.state.repo(`${param(context, "owner")}/${param(context, "repo")}`);
-  if (!repo || repo.installationId !== installationId) throw notFound();
-  if (repositoryNames && !repositoryNames.includes(repo.name.toLowerCase())) throw notFound();
-  return repo;
+  const fullName = `${param(context, "owner")}/${param(context, "repo")}`;
+  const repo = context.state.repo(fullName);
+  if (repo) {
+    if (!installationCovers(context, repo)) throw notFound();
+    return repo;
+  }
+  const moved = context.state.movedRepo(fullName);
+  if (moved && installationCovers(context, moved)) throw movedTo(context, moved);
+  throw notFound();
 }
 
 export function repoRoute(

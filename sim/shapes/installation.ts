@@ -25,8 +25,8 @@ export function installation(urls: Urls, state: SimState, value: SimInstallation
     single_file_name: null,
     has_multiple_single_files: false,
     single_file_paths: [],
-    suspended_by: null,
-    suspended_at: null,
+    suspended_by: value.suspendedByLogin === null ? null : simpleUser(urls, state.ensureAccount(value.suspendedByLogin)),
+    suspended_at: value.suspendedAt,
   };
 }
 

@@ -1,5 +1,5 @@
 import { pullCommitCount, pullFiles } from "../model/pull-files.js";
-import { baseShaOf, headRepoOf, headShaOf } from "../model/pulls.js";
+import { headRepoOf, headShaOf } from "../model/pulls.js";
 import type { SimState } from "../model/state.js";
 import type { SimPull, SimRepo } from "../model/types.js";
 import { authorAssociation } from "./association.js";
@@ -54,7 +54,7 @@ export function pullRequest(urls: Urls, state: SimState, repo: SimRepo, pull: Si
     requested_reviewers: [],
     requested_teams: [],
     head: branchRef(urls, headRepoOf(state, pull), pull.headRef, headSha),
-    base: branchRef(urls, repo, pull.baseRef, pull.merged && pull.mergeCommitSha ? (repo.commits.get(pull.mergeCommitSha)?.parents[0] ?? baseShaOf(repo, pull)) : baseShaOf(repo, pull)),
+    base: branchRef(urls, repo, pull.baseRef, pull.baseSha),
     _links: {
       self: { href: url },
       html: { href: htmlUrl },
