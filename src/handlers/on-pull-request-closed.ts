@@ -13,7 +13,13 @@ export function onPullRequestClosed(deps: LifecycleDeps) {
     const { repository, pull_request: pr } = context.payload;
     if (pr.merged) return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
-    const live = await deps.store.listGrants({ owner: repository.owner.login, repo: repository.name, prNumber: pr.number, liveOnly: true });
+    // By repository id, so a renamed or transferred repository's grants are found; by name too,
+    // for grants recorded before the ledger kept the id.
+    const [byId, byName] = await Promise.all([
+      deps.store.listGrants({ repositoryId: repository.id, prNumber: pr.number, liveOnly: true }),
+      deps.store.listGrants({ owner: repository.owner.login, repo: repository.name, prNumber: pr.number, liveOnly: true }),
+    ]);
+    const live = [...new Map([...byId, ...byName].filter((g) => g.repositoryId === null || g.repositoryId === repository.id).map((g) => [g.id, g])).values()];
     for (const grant of live) {
       await revokeGrant(deps, { grant, kind: "revoked", reason: CLOSED_UNMERGED_REASON, actor: context.payload.sender.login }, log);
     }

@@ -47,7 +47,7 @@ export type GrantChange =
   /** A revocation attempt failed; retried from `nextAttemptAt`. */
   | { kind: "recordRevokeFailure"; error: string; nextAttemptAt: Date; pendingEnd?: PendingEnd | undefined }
   /** GitHub could not take the write now; written again from `nextAttemptAt`. */
-  | { kind: "deferGrant"; error: string; nextAttemptAt: Date };
+  | { kind: "deferGrant"; error: string; nextAttemptAt: Date; writeUncertainAt?: Date | undefined };
 
 export type GrantChangeKind = GrantChange["kind"];
 
@@ -95,15 +95,18 @@ export function applyChange(grant: Grant, change: GrantChange): Grant {
     throw new IllegalTransitionError(grant.id, grant.state, describeChange(change), allowedFrom);
   }
   switch (change.kind) {
-    case "markActive":
+    case "markActive": {
+      // A write that may already have landed earlier (its answer lost) started the clock then.
+      const from = grant.writeUncertainAt !== null && grant.writeUncertainAt < change.at ? grant.writeUncertainAt : change.at;
       return {
         ...grant,
         state: "active",
-        grantedAt: checkedDate(change.at, "at"),
-        expiresAt: expiryFromWrite(grant, change.at),
+        grantedAt: checkedDate(from, "at"),
+        expiresAt: expiryFromWrite(grant, from),
         nextAttemptAt: null,
         lastError: null,
       };
+    }
     case "markFailed":
       return { ...grant, state: "failed", endReason: change.reason, endedAt: checkedDate(change.at, "at") };
     case "markEnded":
@@ -116,8 +119,17 @@ export function applyChange(grant: Grant, change: GrantChange): Grant {
         nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt"),
         pendingEnd: change.pendingEnd ?? grant.pendingEnd,
       };
-    case "deferGrant":
-      return { ...grant, lastError: change.error, nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt") };
+    case "deferGrant": {
+      // The first uncertain write fixes the expiry for good: a retry never moves it later.
+      const writeUncertainAt = grant.writeUncertainAt ?? (change.writeUncertainAt === undefined ? null : checkedDate(change.writeUncertainAt, "writeUncertainAt"));
+      return {
+        ...grant,
+        lastError: change.error,
+        nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt"),
+        writeUncertainAt,
+        expiresAt: writeUncertainAt === null ? grant.expiresAt : expiryFromWrite(grant, writeUncertainAt),
+      };
+    }
   }
 }
 

@@ -151,6 +151,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    description: "a write whose outcome was unknown fixes the grant's expiry from that attempt",
+    sql: `
+      -- When a PUT may have taken effect without an answer: the expiry counts from then, whenever
+      -- the write is finally confirmed.
+      ALTER TABLE grants ADD COLUMN write_uncertain_at INTEGER;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

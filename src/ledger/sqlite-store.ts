@@ -72,6 +72,7 @@ interface GrantRow {
   next_attempt_at: number | null;
   last_error: string | null;
   pending_end: string | null;
+  write_uncertain_at: number | null;
 }
 
 interface AuditRow {
@@ -112,7 +113,7 @@ export class SqliteStore implements LedgerStore {
       updateGrant: db.prepare<Params, GrantRow>(
         `UPDATE grants SET state = @state, granted_at = @grantedAt, expires_at = @expiresAt, ended_at = @endedAt,
            end_reason = @endReason, revoke_attempts = @revokeAttempts, next_attempt_at = @nextAttemptAt,
-           last_error = @lastError, pending_end = @pendingEnd
+           last_error = @lastError, pending_end = @pendingEnd, write_uncertain_at = @writeUncertainAt
          WHERE id = @id AND state = @fromState
          RETURNING *`,
       ),
@@ -216,8 +217,8 @@ export class SqliteStore implements LedgerStore {
     return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
-  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "deferGrant", error, nextAttemptAt }, audit);
+  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options: { writeUncertainAt?: Date } = {}): Promise<Grant> {
+    return this.change(id, { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt }, audit);
   }
 
   async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
@@ -349,6 +350,7 @@ export class SqliteStore implements LedgerStore {
           nextAttemptAt: next.nextAttemptAt === null ? null : millis(next.nextAttemptAt, "nextAttemptAt"),
           lastError: next.lastError,
           pendingEnd: next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
+          writeUncertainAt: next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
         });
         // Cannot happen inside an IMMEDIATE transaction; refuse rather than write on a stale read.
         if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
@@ -420,6 +422,7 @@ function toGrant(row: GrantRow): Grant {
     nextAttemptAt: dateOrNull(row.next_attempt_at),
     lastError: row.last_error,
     pendingEnd: row.pending_end === null ? null : (JSON.parse(row.pending_end) as PendingEnd),
+    writeUncertainAt: dateOrNull(row.write_uncertain_at),
   };
 }
 

@@ -62,6 +62,11 @@ export interface Grant {
    * its expiry.
    */
   pendingEnd: PendingEnd | null;
+  /**
+   * When a PUT whose outcome was unknown was sent (it may have landed): the expiry counts from
+   * then, and a later confirmed write never moves it later. Null when no write was uncertain.
+   */
+  writeUncertainAt: Date | null;
 }
 
 export interface PendingEnd {
@@ -192,7 +197,7 @@ export interface LedgerStore {
    * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not
    * expired (see `grantsAwaitingRetry`). Only from `granting`.
    */
-  deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput): Promise<Grant>;
+  deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options?: { writeUncertainAt?: Date }): Promise<Grant>;
   /** `granting` grants deferred by `deferGrant` whose retry time has come and that have not expired. */
   grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | null>;

@@ -11,6 +11,7 @@ import { grantComment } from "./grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
+import { revokeGrant } from "./revoke-grant.js";
 
 export interface ApplyContext {
   installationId: number;
@@ -30,6 +31,10 @@ export type Evaluation =
 
 export async function applyDecision(deps: LifecycleDeps, ctx: ApplyContext, decision: Decision): Promise<Evaluation> {
   const { client } = ctx;
+  // Revocations first: a withdrawn approval ends its access before anything else is written.
+  for (const { grant, reason } of decision.end) {
+    await revokeGrant(deps, { grant, kind: "revoked", reason, actor: "jit-access" }, ctx.log);
+  }
   switch (decision.kind) {
     case "closed":
     case "untouched":

@@ -15,9 +15,10 @@
 import { createHash } from "node:crypto";
 import type { CheckRunInput } from "../github/repo-client.js";
 import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
-import type { AuditInput, Person } from "../ledger/store.js";
+import type { AuditInput, Grant, Person } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
-import { canWrite, decideApproval, type ApprovalDecision } from "../policy/decide-approval.js";
+import { canWrite, decideApproval, latestVerdictStates, type ApprovalDecision } from "../policy/decide-approval.js";
+import { effectivePolicy } from "../policy/effective-policy.js";
 import type { RepoConfig } from "../policy/repo-config.js";
 import type { Problem } from "../requests/problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
@@ -25,7 +26,19 @@ import { validateRequests, type ValidRequest, type ValidationResult } from "../r
 import { policyErrorCheck, problemsCheck, removalOnlyCheck, waitingCheck } from "./check-feedback.js";
 import { baseMovedRequestsFile, requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
-export type Decision =
+/**
+ * What to do, and which live grants to end first: grants whose counted approval was dismissed
+ * and whose remaining valid approvals no longer meet the threshold (empty when the approval
+ * facts were not gathered).
+ */
+export type Decision = Outcome & { end: GrantEnd[] };
+
+export interface GrantEnd {
+  grant: Grant;
+  reason: string;
+}
+
+type Outcome =
   | { kind: "closed" }
   | { kind: "untouched" }
   | { kind: "policy-error"; message: string; check: CheckRunInput }
@@ -55,6 +68,44 @@ export interface DecisionContext {
 }
 
 export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext): Decision {
+  const end = facts.approval === undefined || facts.files?.policy.ok !== true ? [] : withdrawn(facts, facts.approval, facts.files.policy.repoConfig, ctx.catalog);
+  return { ...outcome(facts, ctx), end };
+}
+
+/**
+ * Live grants that a dismissal took the ground from: one of the grant's approvers' latest verdict
+ * is now DISMISSED, and the approvals that still count on the grant's head are too few.
+ */
+function withdrawn(facts: PullRequestFacts, approval: ApprovalFacts, repoConfig: RepoConfig, catalog: Catalog): GrantEnd[] {
+  const verdicts = latestVerdictStates(approval.reviews);
+  const ends: GrantEnd[] = [];
+  for (const grant of approval.liveGrants) {
+    const dismissed = grant.approvers.filter((a) => verdicts.get(a.id) === "DISMISSED");
+    if (dismissed.length === 0) continue;
+    const secret = catalog.secrets.get(asciiUpper(grant.secret));
+    const required = secret === undefined ? Math.max(1, grant.approvers.length) : effectivePolicy(secret, repoConfig).approvals;
+    const decision = decideApproval({
+      owners: approval.owners,
+      required,
+      author: facts.pr.author,
+      headSha: grant.headSha,
+      reviews: approval.reviews,
+      teamMembers: approval.teamMembers,
+      reviewerPermissions: approval.reviewerPermissions,
+      teamPermissions: approval.teamPermissions,
+      allowed: secret?.approvers ?? null,
+    });
+    if (decision.approved) continue;
+    const who = dismissed.map((a) => `@${a.login}`).join(", ");
+    ends.push({
+      grant,
+      reason: `the approval by ${who} was dismissed, and ${decision.approvers.length} of the ${required} required approval${required === 1 ? "" : "s"} remain`,
+    });
+  }
+  return ends;
+}
+
+function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
   const { pr, repository, files, approval } = facts;
   if (pr.state !== "open" || files === undefined) return { kind: "closed" };
   if (!requestsFileChanged(files)) return { kind: "untouched" };

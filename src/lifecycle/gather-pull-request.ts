@@ -11,6 +11,7 @@
  *    team owns the file): their permission, their team memberships, and the owning teams' access.
  */
 import type { FileContent, Permission, RepoClient } from "../github/repo-client.js";
+import type { LedgerStore } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners, teamKey, type Owner } from "../policy/codeowners.js";
 import { ConfigError } from "../policy/config-error.js";
@@ -25,23 +26,31 @@ import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type Re
 type Team = { org: string; slug: string };
 type Person = { id: number; login: string };
 
-export async function gatherPullRequest(client: RepoClient, prNumber: number, catalog: Catalog): Promise<PullRequestFacts> {
+/** Where the facts come from: GitHub, and the ledger for the PR's live grants. */
+export interface GatherSources {
+  client: RepoClient;
+  store: Pick<LedgerStore, "listGrants">;
+}
+
+export async function gatherPullRequest({ client, store }: GatherSources, prNumber: number, catalog: Catalog): Promise<PullRequestFacts> {
   const [repository, pr] = await Promise.all([client.repository(), client.pullRequest(prNumber)]);
   if (pr.state !== "open") return { repository, pr };
 
   const files = await requestFile(client, repository.defaultBranch, pr.headSha, pr.baseSha);
   if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
 
-  const [environments, authorPermission, owners, reviews] = await Promise.all([
+  const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
     client.environmentList(),
     client.permission(pr.author.login),
     codeOwners(client, repository.defaultBranch, files.path),
     client.reviews(pr.number),
+    store.listGrants({ owner: repository.owner, repo: repository.name, prNumber: pr.number, liveOnly: true }),
   ]);
   const owningTeams = owners.filter((o): o is Extract<Owner, { kind: "team" }> => o.kind === "team");
-  // Only reviews that could count cost lookups: an approval of the head by someone who is, or
-  // through a team may be, a code owner.
-  const candidates = approvalCandidates({ reviews, author: pr.author, headSha: pr.headSha }).filter(
+  // Only reviews that could count cost lookups: an approval of the head (or of a head a live
+  // grant was approved on) by someone who is, or through a team may be, a code owner.
+  const heads = new Set([pr.headSha, ...liveGrants.map((g) => g.headSha)]);
+  const candidates = [...new Map([...heads].flatMap((headSha) => approvalCandidates({ reviews, author: pr.author, headSha })).map((c) => [c.id, c])).values()].filter(
     (c) => owningTeams.length > 0 || owners.some((o) => o.kind === "user" && sameName(o.login, c.login)),
   );
   const [reviewerPermissions, teamPermissions, teamMembers] =
@@ -52,7 +61,7 @@ export async function gatherPullRequest(client: RepoClient, prNumber: number, ca
           teamAccess(client, owningTeams),
           activeMembers(client, uniqueTeams([...owningTeams, ...approverTeams(catalog, repository.fullName)]), candidates),
         ]);
-  const approval: ApprovalFacts = { environments, authorPermission, owners, reviews, teamMembers, reviewerPermissions, teamPermissions };
+  const approval: ApprovalFacts = { environments, authorPermission, owners, reviews, teamMembers, reviewerPermissions, teamPermissions, liveGrants };
   return { repository, pr, files, approval };
 }
 

@@ -138,6 +138,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
   }
 
+  const sentAt = new Date(deps.clock.now());
   try {
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
@@ -147,7 +148,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
       const why = status === 404 ? environmentGone(request.environment) : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
       return fail(deps, ctx, grant, audit, why);
     }
-    return undoUncertainWrite(deps, ctx, grant, audit, error);
+    return undoUncertainWrite(deps, ctx, grant, audit, error, sentAt);
   }
 
   const writtenAt = new Date(deps.clock.now());
@@ -190,7 +191,7 @@ async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit:
  * grant is revoked at expiry like any other. If even the DELETE fails the grant stays live, so
  * the value cannot outlive it.
  */
-async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, error: unknown): Promise<GrantOutcome> {
+async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, error: unknown, sentAt: Date): Promise<GrantOutcome> {
   const why = `writing the secret did not complete (${safeMessage(error)})`;
   try {
     const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
@@ -198,7 +199,8 @@ async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant:
   } catch {
     ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted at expiry if the retry does not succeed");
   }
-  return defer(deps, ctx, grant, audit, why);
+  // The write may have landed when it was sent: the expiry counts from then, however late the retry.
+  return defer(deps, ctx, grant, audit, why, sentAt);
 }
 
 /**
@@ -227,15 +229,10 @@ async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Gra
 /** How long a deferred grant waits before it is written again. */
 export const GRANT_RETRY_MS = 30_000;
 
-async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
+async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, writeUncertainAt?: Date): Promise<GrantOutcome> {
   const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
-  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, {
-    ...audit,
-    at: new Date(deps.clock.now()),
-    action: "failed",
-    actor: "jit-access",
-    details: { why, retryAt: retryAt.toISOString() },
-  });
+  const record = { ...audit, at: new Date(deps.clock.now()), action: "failed" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
+  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, writeUncertainAt === undefined ? {} : { writeUncertainAt });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }

@@ -1,4 +1,5 @@
 import type { EnvironmentInfo, FileContent, Permission, PullRequestInfo, RepositoryInfo } from "../github/repo-client.js";
+import type { Grant } from "../ledger/store.js";
 import type { Owner } from "../policy/codeowners.js";
 import type { Review } from "../policy/decide-approval.js";
 import type { RepoConfig } from "../policy/repo-config.js";
@@ -48,6 +49,8 @@ export interface ApprovalFacts {
   reviewerPermissions: Map<number, Permission>;
   /** `org/slug` (lower case) → the owning team's permission on the repository. */
   teamPermissions: Map<string, Permission>;
+  /** The PR's live grants, from the ledger: their approvals are checked again (a dismissal ends them). */
+  liveGrants: Grant[];
 }
 
 /**

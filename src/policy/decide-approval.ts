@@ -136,6 +136,11 @@ export function approvalCandidates(input: Pick<ApprovalInput, "reviews" | "autho
     .map(({ reviewer }) => reviewer);
 }
 
+/** Each reviewer's latest verdict state (APPROVED, CHANGES_REQUESTED or DISMISSED), by user id. */
+export function latestVerdictStates(reviews: readonly Review[]): Map<number, string> {
+  return new Map([...latestVerdicts(reviews).verdicts].map(([id, { review }]) => [id, review.state.toUpperCase()]));
+}
+
 /** Each reviewer's latest verdict, keyed by user id, in the order reviewers first gave one. */
 function latestVerdicts(reviews: readonly Review[]): {
   verdicts: Map<number, { reviewer: Reviewer; review: Review }>;

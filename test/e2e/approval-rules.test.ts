@@ -17,6 +17,8 @@ describe("who can approve", () => {
     const { sim } = world;
     const repo = createRequestRepo(world, "team-owned", { codeowners: `${REQUESTS_FILE} @acme/dba\n` });
     sim.createTeam("acme", "dba", { carol: "member" });
+    // GitHub counts a team as a code owner only while the team can write to the repository.
+    sim.setTeamRepoPermission("acme", "dba", repo, "write");
     const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "1h" }]) } });
     const waiting = await waitForCheck(sim, repo, pr, (c) => c.status === "in_progress", "the waiting check");
     expect(waiting.output.summary).toContain("waiting for a code owner: @acme/dba");

@@ -73,7 +73,17 @@ describe("a passing failure defers the grant; it is written once GitHub recovers
 
     const grant = await runUntilGranted(stage);
     expect(grant.id).toBe(deferred.id);
-    expect(grant.grantedAt!.getTime()).toBeGreaterThanOrEqual(deferred.nextAttemptAt!.getTime());
+    expect(deferred.writeUncertainAt !== null).toBe(fault.method === "PUT" && (fault.status ?? 0) >= 500);
+    if (deferred.writeUncertainAt !== null) {
+      // A PUT that answered 5xx may have landed: the expiry counts from when it was sent, and the
+      // retry does not move it later.
+      expect(fault.method).toBe("PUT");
+      expect(grant.grantedAt).toEqual(deferred.writeUncertainAt);
+      expect(grant.expiresAt.getTime()).toBe(deferred.writeUncertainAt.getTime() + grant.durationMs);
+      expect(grant.expiresAt.getTime()).toBeLessThan(deferred.nextAttemptAt!.getTime() + grant.durationMs);
+    } else {
+      expect(grant.grantedAt!.getTime()).toBeGreaterThanOrEqual(deferred.nextAttemptAt!.getTime());
+    }
     expect(countRoute(app.sim, SECRET_PUT, { ok: true })).toBe(1);
     expect(latestCheck(stage)).toMatchObject({ status: "completed", conclusion: "success" });
     expect(commentBodies(stage).filter((b) => b.startsWith("**Access granted.**"))).toHaveLength(1);

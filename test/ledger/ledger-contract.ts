@@ -92,6 +92,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           mergeBaseSha: "b".repeat(40),
           requestDigest: "c".repeat(64),
           id: grant.id,
+          writeUncertainAt: null,
           grantedAt: null,
           endedAt: null,
           state: "granting",
@@ -397,6 +398,25 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const active = await store.markActive(grant.id, at(3));
         expect(active).toMatchObject({ grantedAt: at(3), expiresAt: at(63) });
         expect(await store.getGrant(grant.id)).toMatchObject({ grantedAt: at(3), expiresAt: at(63) });
+      });
+
+      it("fixes the expiry at the first write whose outcome was unknown: a later retry never moves it later", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        // The PUT sent at minute 2 may have landed: the expiry counts from then.
+        const deferred = await store.deferGrant(grant.id, "502 on PUT", at(3), undefined, { writeUncertainAt: at(2) });
+        expect(deferred).toMatchObject({ writeUncertainAt: at(2), expiresAt: at(62) });
+        // Another uncertain write at minute 5 changes nothing: the first one may have landed.
+        const again = await store.deferGrant(grant.id, "502 on PUT", at(6), undefined, { writeUncertainAt: at(5) });
+        expect(again).toMatchObject({ writeUncertainAt: at(2), expiresAt: at(62) });
+        const active = await store.markActive(grant.id, at(30));
+        expect(active).toMatchObject({ state: "active", grantedAt: at(2), expiresAt: at(62) });
+        expect(await store.getGrant(grant.id)).toMatchObject({ grantedAt: at(2), expiresAt: at(62), writeUncertainAt: at(2) });
+      });
+
+      it("a deferral with nothing written (a rate limit before the PUT) still counts the expiry from the write", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        await store.deferGrant(grant.id, "rate limited", at(1));
+        expect(await store.markActive(grant.id, at(4))).toMatchObject({ grantedAt: at(4), expiresAt: at(64), writeUncertainAt: null });
       });
     });
 

@@ -2,7 +2,9 @@ import { describe, expect, it } from "@jest/globals";
 import type { EnvironmentInfo, FileContent } from "../../src/github/repo-client.js";
 import { decidePullRequest, type Decision } from "../../src/lifecycle/decide-pull-request.js";
 import type { ApprovalFacts, PullRequestFacts } from "../../src/lifecycle/pull-request-facts.js";
+import type { Grant } from "../../src/ledger/store.js";
 import type { Review } from "../../src/policy/decide-approval.js";
+import { grantFixture } from "../helpers/grant-fixture.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 
 /** The decision is pure: each case is facts in, decision out, with no GitHub and no ledger. */
@@ -91,6 +93,7 @@ function facts(over: {
       teamMembers: new Map([["acme/dba", new Set([dave.id])]]),
       reviewerPermissions: new Map([bob, carol, dave, alice].map((p) => [p.id, "write"])),
       teamPermissions: new Map([["acme/dba", "write"]]),
+      liveGrants: [],
       ...over.approval,
     },
   };
@@ -185,6 +188,47 @@ describe("decidePullRequest", () => {
         ["PROD_DB_URL", ["carol"]],
         ["PAYMENTS_KEY", ["bob", "carol"]],
       ]);
+    });
+  });
+
+  describe("a withdrawn approval ends the access it gave", () => {
+    const live = (approvers: { id: number; login: string }[], headSha = HEAD): Grant => ({
+      ...grantFixture({ approvers, headSha }),
+      id: "grant-1",
+      repositoryId: 100_001,
+      mergeBaseSha: MERGE_BASE,
+      requestDigest: "0".repeat(64),
+      grantedAt: new Date(NOW),
+      endedAt: null,
+      state: "active",
+      endReason: null,
+      revokeAttempts: 0,
+      nextAttemptAt: null,
+      lastError: null,
+      pendingEnd: null,
+      writeUncertainAt: null,
+    });
+
+    it("ends the PR's live grant when its only counted approval is dismissed, saying why", () => {
+      const decision = decide(facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")], liveGrants: [live([bob])] } }));
+      expect(decision.end).toEqual([{ grant: expect.objectContaining({ id: "grant-1" }), reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain" }]);
+    });
+
+    it("keeps it when another valid approval of the grant's head still meets the threshold", () => {
+      const reviews = [approve(bob), approve(carol), approve(bob, HEAD, "DISMISSED")];
+      expect(decide(facts({ approval: { reviews, liveGrants: [live([bob])] } })).end).toEqual([]);
+    });
+
+    it("judges the grant by the head it was approved on, not by a newer push", () => {
+      // Bob approved OLD and the grant was written; the author pushed since. Dismissing Bob's review ends it.
+      const reviews = [approve(bob, OLD), approve(bob, OLD, "DISMISSED")];
+      expect(decide(facts({ approval: { reviews, liveGrants: [live([bob], OLD)] } })).end).toHaveLength(1);
+      expect(decide(facts({ approval: { reviews: [approve(bob, OLD)], liveGrants: [live([bob], OLD)] } })).end).toEqual([]);
+    });
+
+    it("does not end a grant over a review that requested changes or was never counted", () => {
+      const reviews = [approve(bob), approve(carol, HEAD, "DISMISSED")];
+      expect(decide(facts({ approval: { reviews, liveGrants: [live([bob])] } })).end).toEqual([]);
     });
   });
 
