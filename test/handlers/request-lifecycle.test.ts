@@ -74,6 +74,33 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(gh.sent).toEqual([]);
   });
 
+  it("spends no call on comment-only reviews, which anyone who can comment may post by the hundred", async () => {
+    // No GitHub mock at all: any request would fail the test (network blocked, nothing pending).
+    for (let i = 0; i < 200; i++) {
+      await h.probot.receive({
+        id: `c${i}`,
+        name: "pull_request_review",
+        payload: reviewPayload("submitted", scenario, { id: 1000 + i, reviewer: carol, state: "commented" }) as never,
+      });
+    }
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await h.store.listAudit()).toEqual([]);
+  });
+
+  it("folds a burst of events for one pull request into at most two evaluations", async () => {
+    // Two evaluations' worth of reads, and no more: a third would find no mock and fail.
+    const gh = approvalReads([]).checkRun();
+    gather(gh, VALID_REQUEST);
+    policyReads(gh).checkRun();
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        h.probot.receive({ id: `s${i}`, name: "pull_request", payload: pullRequestPayload("synchronize", scenario) as never }),
+      ),
+    );
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(gh.bodies("/check-runs")).toHaveLength(2);
+  });
+
   it("ignores an edit that does not change the base branch", async () => {
     const payload = { ...pullRequestPayload("edited", scenario), changes: { title: { from: "old title" } } };
     await h.probot.receive({ id: "1", name: "pull_request", payload: payload as never });
