@@ -4,6 +4,7 @@ import { run } from "probot";
 import { loadSettings, SettingsError } from "./config/load-settings.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { createAppOctokit } from "./github/app-octokit.js";
+import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { jitAccessApp } from "./index.js";
 import { openLedger } from "./ledger/open-ledger.js";
@@ -23,7 +24,9 @@ async function main(): Promise<void> {
   const catalog = await loadCatalog(settings.catalogPath);
   const store = await openLedger(settings.databaseUrl);
   const clock = systemClock;
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
+  let appLog: { warn(obj: object, msg: string): void } | null = null;
+  const rateLimits = new RateLimitReserve(clock, { warn: (obj, msg) => appLog?.warn(obj, msg) });
+  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock, rateLimits });
 
   let scheduler: ExpiryScheduler | null = null;
   let appAuth: ((installationId: number) => Promise<unknown>) | null = null;
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
     clock,
     env: process.env,
     locks: new KeyedMutex(),
+    rateLimits,
     octokitFor: async (installationId) => {
       if (!appAuth) throw new Error("the app is not started yet");
       return (await appAuth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>;
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
   const server = await run(
     (app, options) => {
       appAuth = (id) => app.auth(id);
+      appLog = app.log;
       scheduler = new ExpiryScheduler(deps, app.log.child({ name: "expiry" }), settings.sweepIntervalMs);
       void jitAccessApp(deps)(app, options);
       app.log.info(

@@ -3,6 +3,7 @@ import type { Clock } from "../util/clock.js";
 import { classifyWrite } from "./classify-write.js";
 import { rateLimitWait } from "./rate-limit-wait.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS, sendWithTimeout, type RequestOptions } from "./request-timeout.js";
+import type { RateLimitReserve } from "./rate-limit-reserve.js";
 import type { WriteScheduler } from "./write-scheduler.js";
 
 export interface PacingOptions {
@@ -14,6 +15,8 @@ export interface PacingOptions {
   maxWaitMs?: number;
   /** A request GitHub has not answered after this long is abandoned (default 30 s). */
   requestTimeoutMs?: number;
+  /** Told what each answer says about the installation's rate limit. */
+  rateLimits?: RateLimitReserve;
 }
 
 type RequestFn = (options: RequestOptions) => Promise<unknown>;
@@ -36,7 +39,16 @@ export function pacingPlugin(pacing: PacingOptions) {
       const opts = requestOptions as unknown as RequestOptions;
       const kind = classifyWrite(opts.method, opts.url);
       const timing = { clock: pacing.clock, timeoutMs, callerSignal: opts.request?.signal };
-      const sendOnce = () => sendWithTimeout(send, opts, timing);
+      const sendOnce = async () => {
+        try {
+          const response = await sendWithTimeout(send, opts, timing);
+          pacing.rateLimits?.observe(lane, (response as { headers?: Record<string, unknown> } | undefined)?.headers);
+          return response;
+        } catch (error) {
+          pacing.rateLimits?.observe(lane, (error as { response?: { headers?: Record<string, unknown> } } | undefined)?.response?.headers);
+          throw error;
+        }
+      };
       for (let attempt = 0; ; attempt++) {
         try {
           return (await (kind ? pacing.scheduler.schedule(lane, kind, sendOnce) : sendOnce())) as never;

@@ -3,6 +3,7 @@ import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
 import type { KeyedMutex } from "../util/keyed-mutex.js";
+import type { RateLimitReserve } from "../github/rate-limit-reserve.js";
 import type { AppOctokit } from "../github/repo-client.js";
 
 /** The logger shape the lifecycle uses (Probot's pino logger fits). */
@@ -31,6 +32,8 @@ export interface LifecycleDeps {
    * action in the requesting repository.
    */
   actionRef?: string;
+  /** Holds new evaluations back when an installation's rate limit is nearly spent (revocations go on). */
+  rateLimits?: RateLimitReserve;
   /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */
   onGranted?(grant: Grant): void;
 }

@@ -21,6 +21,7 @@ export interface EvaluationContext {
  * out-of-order event converges to the same state and grants nothing twice.
  */
 export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationContext): Promise<Evaluation> {
+  await deps.rateLimits?.beforeEvaluation(String(ctx.installationId));
   const facts = await gatherPullRequest({ client: ctx.client, store: deps.store }, ctx.prNumber, deps.catalog);
   const decision = decidePullRequest(facts, { catalog: deps.catalog, now: deps.clock.now(), trigger: ctx.trigger });
   return applyDecision(deps, ctx, decision);

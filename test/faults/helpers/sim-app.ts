@@ -9,6 +9,7 @@ import { createNodeMiddleware, Probot } from "probot";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
+import { RateLimitReserve } from "../../../src/github/rate-limit-reserve.js";
 import { WriteScheduler } from "../../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../../src/index.js";
 import { openLedger } from "../../../src/ledger/open-ledger.js";
@@ -109,7 +110,8 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     store = await openLedger(databaseUrl);
   }
   const writes = new WriteScheduler({ clock, writeIntervalMs: options.writeIntervalMs ?? 1000, notifyIntervalMs: options.notifyIntervalMs ?? 3000 });
-  const Octokit = createAppOctokit({ scheduler: writes, clock }).defaults({ retry: { retryAfterBaseValue: 1 } });
+  const rateLimits = new RateLimitReserve(clock, logger.child({ name: "rate-limit" }));
+  const Octokit = createAppOctokit({ scheduler: writes, clock, rateLimits }).defaults({ retry: { retryAfterBaseValue: 1 } });
   const probot = new Probot({
     appId: sim.appId,
     privateKey: sim.privateKeyPem,
@@ -126,6 +128,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     clock,
     env: { PROD_DB_URL: VALUE, ...options.env },
     locks: new KeyedMutex(),
+    rateLimits,
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
   };
