@@ -108,6 +108,8 @@ export type AuditAction =
   | "approved"
   | "granting"
   | "granted"
+  /** GitHub could not take the write now; it is tried again while the approval stands. */
+  | "deferred"
   | "failed"
   | "revoked"
   | "expired"

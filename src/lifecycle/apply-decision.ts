@@ -27,7 +27,14 @@ export type Evaluation =
   | { kind: "invalid"; problems: number }
   | { kind: "removal-only" }
   | { kind: "waiting"; decision: Extract<Decision, { kind: "waiting" }>["approval"] }
-  | { kind: "granted"; outcomes: GrantOutcome[] };
+  /** At least one secret was written. */
+  | { kind: "granted"; outcomes: GrantOutcome[] }
+  /** Nothing written yet: GitHub could not take the writes; they are tried again. */
+  | { kind: "deferred"; outcomes: GrantOutcome[] }
+  /** Every grant of the request exists already (a redelivery): nothing to do. */
+  | { kind: "already-granted"; outcomes: GrantOutcome[] }
+  /** Nothing was written: every grant failed or could not be recorded. */
+  | { kind: "grant-failed"; outcomes: GrantOutcome[] };
 
 export async function applyDecision(deps: LifecycleDeps, ctx: ApplyContext, decision: Decision): Promise<Evaluation> {
   const { client } = ctx;
@@ -84,7 +91,11 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
     outcomes = unrecorded(planned.items.map((i) => i.request), error);
   }
   await reportGrants(deps, ctx, planned.headSha, outcomes);
-  return { kind: "granted", outcomes };
+  const some = (kind: GrantOutcome["kind"]) => outcomes.some((o) => o.kind === kind);
+  if (some("granted")) return { kind: "granted", outcomes };
+  if (some("deferred")) return { kind: "deferred", outcomes };
+  if (outcomes.every((o) => o.kind === "already")) return { kind: "already-granted", outcomes };
+  return { kind: "grant-failed", outcomes };
 }
 
 async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[]): Promise<void> {
@@ -101,10 +112,18 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
   await client.createCheckRun(
     failed.length > 0 ? grantFailedCheck(headSha, failed) : deferred.length > 0 ? grantDeferredCheck(headSha, deferred) : grantedCheck(headSha, granted, now),
   );
+  // Feedback is best effort: the ledger and the check run already hold the truth.
+  const summary = (error: unknown) => (error instanceof Error ? error.message.slice(0, 200) : String(error));
   try {
     await client.comment(ctx.prNumber, grantComment({ granted, failed, deferred }, now, deps.actionRef));
-    if (granted.length > 0) await client.addLabels(ctx.prNumber, [LABELS.granted]);
   } catch (error) {
-    log.warn({ pr: ctx.prNumber, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not comment on the pull request");
+    log.warn({ pr: ctx.prNumber, error: summary(error) }, "could not comment on the pull request");
+  }
+  if (granted.length > 0) {
+    try {
+      await client.addLabels(ctx.prNumber, [LABELS.granted]);
+    } catch (error) {
+      log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: summary(error) }, "could not label the pull request");
+    }
   }
 }

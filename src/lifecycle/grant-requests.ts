@@ -231,7 +231,7 @@ export const GRANT_RETRY_MS = 30_000;
 
 async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, writeUncertainAt?: Date): Promise<GrantOutcome> {
   const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
-  const record = { ...audit, at: new Date(deps.clock.now()), action: "failed" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
+  const record = { ...audit, at: new Date(deps.clock.now()), action: "deferred" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
   const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, writeUncertainAt === undefined ? {} : { writeUncertainAt });
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };

@@ -69,6 +69,10 @@ describe("a passing failure defers the grant; it is written once GitHub recovers
     expect(app.sim.faults.fired(id)).toBe(EVERY_TRY);
     const deferred = (await theGrant(app))!;
     expect(secretValue(app)).toBeUndefined();
+    // The audit says what happened: deferred, not failed.
+    const actions = (await app.store.listAudit()).map((a) => a.action);
+    expect(actions).toContain("deferred");
+    expect(actions).not.toContain("failed");
     expect(latestCheck(stage)).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
 
     const grant = await runUntilGranted(stage);
