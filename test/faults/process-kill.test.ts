@@ -20,8 +20,11 @@ import { approve, countRoute, createRequestRepo, openRequest, SECRET_DELETE, SEC
 import { CATALOG, VALUE } from "./helpers/sim-app.js";
 
 const SWEEP_INTERVAL_MS = 1000;
-/** Short, so that the test can wait for the expiry in real time. */
-const DURATION = "6s";
+/**
+ * Short, so that the test can wait for the expiry in real time, yet long enough that a crash,
+ * a restart and a redelivery fit before it on a loaded machine (6 s did not, under load).
+ */
+const DURATION = "12s";
 /** How late a revocation may be after a restart: two sweeps, plus room for a busy machine. */
 const LATENESS_MS = 2 * SWEEP_INTERVAL_MS + 4000;
 const SECRET_AT = /\/environments\/production\/secrets\/PROD_DB_URL$/;
