@@ -58,7 +58,11 @@ async function main(): Promise<void> {
   // finishes the revocations it started and reads no further page), then close the ledger.
   // A second signal while this runs ends the process at once (the signal's default action).
   const stop = async (signal: string): Promise<void> => {
+    // The app's timers are unref'd, and once the server is closed nothing else holds the event
+    // loop: without this the process would end quietly in the middle of a paced write.
+    const keepAlive = setInterval(() => {}, 60_000);
     const failures = await shutDown({ server, scheduler: scheduler as ExpiryScheduler | null, ledger: store });
+    clearInterval(keepAlive);
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);
     process.exit(failures.length === 0 ? 0 : 1);
