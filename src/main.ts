@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { run } from "probot";
+import { keepAliveUntil } from "./cli/keep-alive.js";
 import { loadSettings, SettingsError } from "./config/load-settings.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { createAppOctokit } from "./github/app-octokit.js";
@@ -59,10 +60,8 @@ async function main(): Promise<void> {
   // A second signal while this runs ends the process at once (the signal's default action).
   const stop = async (signal: string): Promise<void> => {
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
-    // loop: without this the process would end quietly in the middle of a paced write.
-    const keepAlive = setInterval(() => {}, 60_000);
-    const failures = await shutDown({ server, scheduler: scheduler as ExpiryScheduler | null, ledger: store });
-    clearInterval(keepAlive);
+    // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
+    const failures = await keepAliveUntil(shutDown({ server, scheduler: scheduler as ExpiryScheduler | null, ledger: store }));
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);
     process.exit(failures.length === 0 ? 0 : 1);
