@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { existsSync } from "node:fs";
 import { run } from "probot";
+import { keepAliveUntil } from "./cli/keep-alive.js";
 import { loadSettings, SettingsError } from "./config/load-settings.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { createAppOctokit } from "./github/app-octokit.js";
@@ -11,6 +12,7 @@ import { openLedger } from "./ledger/open-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
 import { loadCatalog } from "./policy/load-catalog.js";
+import { shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { KeyedMutex } from "./util/keyed-mutex.js";
 
@@ -58,21 +60,28 @@ async function main(): Promise<void> {
     },
     { Octokit },
   );
+  // Stop accepting webhooks and stop the scheduler, wait for the work both had under way (a sweep
+  // finishes the revocations it started and reads no further page), then close the ledger.
+  // A second signal while this runs ends the process at once (the signal's default action).
   const stop = async (signal: string): Promise<void> => {
-    (scheduler as ExpiryScheduler | null)?.stop();
-    try {
-      await server.stop();
-    } finally {
-      await store.close();
-      console.info(`jit-access stopped (${signal})`);
-      process.exit(0);
-    }
+    // The app's timers are unref'd, and once the server is closed nothing else holds the event
+    // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
+    const failures = await keepAliveUntil(shutDown({ server, scheduler: scheduler as ExpiryScheduler | null, ledger: store }));
+    for (const failure of failures) console.error(`jit-access: ${failure.message}`);
+    console.info(`jit-access stopped (${signal})`);
+    process.exit(failures.length === 0 ? 0 : 1);
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   // The first sweep can take a while with a backlog of paced writes; a stop signal is honoured meanwhile.
   await (scheduler as ExpiryScheduler | null)?.start();
 }
+
+// A promise that nothing awaited failed: log it and keep serving. Ending the process here would
+// drop the exact expiry timers and the webhooks being handled over one stray error.
+process.on("unhandledRejection", (reason: unknown) => {
+  console.error(`jit-access: an unexpected error was not handled: ${reason instanceof Error ? reason.message : String(reason)}`);
+});
 
 main().catch((error: unknown) => {
   if (error instanceof SettingsError || error instanceof ConfigError) {

@@ -101,7 +101,7 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
   const store = await openLedger(`sqlite:${join(dir, "ledger.db")}`);
   const { deps, log } = inProcessApp(sim, store);
   const intervalMs = config.sweepIntervalSeconds * 1000;
-  let stop = (): void => undefined;
+  let stop = async (): Promise<void> => undefined;
   try {
     const repos = createRepos(sim, { owners: config.installations, reposPerOwner: 1, prsPerRepo: 0 });
     const pulls = await openRequestPulls(sim, repos, Math.ceil(config.grants / config.installations), { duration: "1h", deliver: false });
@@ -135,9 +135,10 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
       await scheduler.start();
       stop = () => scheduler.stop();
     } else {
-      stop = sweepEvery(intervalMs, () =>
+      const stopSweeps = sweepEvery(intervalMs, () =>
         sweepOnce(deps, log).catch((error: unknown) => log.error({ error: String(error) }, "sweep failed")),
       );
+      stop = async () => stopSweeps();
     }
     const lastExpiry = Math.max(...expiry.values());
     await watch.until(() => deletedAt.size >= expiry.size, {
@@ -147,7 +148,7 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
     });
     // Let the PR feedback (comment, labels) finish before the ledger closes.
     await watch.until(() => labelled >= expiry.size, { timeoutMs: 120_000, intervalMs: 100, what: "every revocation's label" });
-    stop();
+    await stop();
     loopDelay.disable();
     const installationOf = new Map(grants.map((g) => [secretKey(`${g.owner}/${g.repo}`, ENVIRONMENT, g.secret), g.installationId]));
     const lags = [...deletedAt].map(([key, at]) => {
@@ -167,7 +168,7 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
       errors: log.errors,
     };
   } finally {
-    stop();
+    await stop();
     await sleep(100);
     await store.close();
     await sim.close();

@@ -1,4 +1,4 @@
-import type { Grant } from "../ledger/store.js";
+import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
 import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
 
@@ -23,6 +23,11 @@ export interface SweepOptions {
   concurrency?: number;
   /** Grants being revoked right now elsewhere in this process (exact timers); skipped here. */
   inFlight?: Set<string>;
+  /**
+   * Once aborted (the server is stopping), no further page is read and no further revocation
+   * starts; the ones already started are finished and awaited. The grants left stay due.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -40,27 +45,34 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
   // Only this loop waits for a free slot, so one pending wake-up is enough.
   let slotFreed: (() => void) | null = null;
   let after: { expiresAt: Date; id: string } | undefined;
-  for (;;) {
-    const page = await deps.store.dueGrants(now, pageSize, after);
-    if (page.length === 0) break;
-    const last = page[page.length - 1]!;
-    after = { expiresAt: last.expiresAt, id: last.id };
-    for (const grant of page) {
-      if (inFlight.has(grant.id)) continue;
-      while (running.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
-      result.due++;
-      inFlight.add(grant.id);
-      const task: Promise<void> = expireOne(deps, grant, log, result).finally(() => {
-        inFlight.delete(grant.id);
-        running.delete(task);
-        slotFreed?.();
-        slotFreed = null;
-      });
-      running.add(task);
+  const stopping = (): boolean => options.signal?.aborted === true;
+  try {
+    while (!stopping()) {
+      const page = await deps.store.dueGrants(now, pageSize, after);
+      if (page.length === 0) break;
+      const last = page[page.length - 1]!;
+      after = { expiresAt: last.expiresAt, id: last.id };
+      for (const grant of page) {
+        if (inFlight.has(grant.id)) continue;
+        while (running.size >= concurrency && !stopping()) await new Promise<void>((resolve) => (slotFreed = resolve));
+        if (stopping()) break;
+        result.due++;
+        inFlight.add(grant.id);
+        const task: Promise<void> = expireOne(deps, grant, log, result).finally(() => {
+          inFlight.delete(grant.id);
+          running.delete(task);
+          slotFreed?.();
+          slotFreed = null;
+        });
+        running.add(task);
+      }
+      if (page.length < pageSize) break;
     }
-    if (page.length < pageSize) break;
+  } finally {
+    // Revocations already started finish, even when reading a page failed: none is left running
+    // behind the caller's back (expireOne never rejects).
+    await Promise.all(running);
   }
-  await Promise.all(running);
   return result;
 }
 
@@ -75,6 +87,10 @@ async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: Sw
     count(result, outcome);
   } catch (error) {
     result.retrying++;
+    if (error instanceof LedgerClosedError) {
+      log.info({ grant: grant.id }, "the ledger closed during the sweep; the grant stays due for the next one");
+      return;
+    }
     log.error({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep could not process a grant");
   }
 }

@@ -22,6 +22,7 @@ import {
   type GrantChange,
   type GrantState,
 } from "./grant-states.js";
+import { LedgerClosedError } from "./store.js";
 import type {
   AuditAction,
   AuditEvent,
@@ -96,6 +97,7 @@ type Params = Record<string, string | number | null>;
 export class SqliteStore implements LedgerStore {
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
+  private closed = false;
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
@@ -324,7 +326,8 @@ export class SqliteStore implements LedgerStore {
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    this.closed = true;
+    if (this.db.open) this.db.close();
   }
 
   /**
@@ -385,6 +388,8 @@ export class SqliteStore implements LedgerStore {
 
   /** Runs one ledger operation, adding what failed and how to fix it to SQLite's errors. */
   private run<T>(operation: string, body: () => T): T {
+    // better-sqlite3 throws a bare TypeError on a closed connection; callers get a typed error.
+    if (this.closed || !this.db.open) throw new LedgerClosedError(operation);
     try {
       return body();
     } catch (error) {

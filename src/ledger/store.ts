@@ -11,6 +11,18 @@ import type { GrantState } from "./grant-states.js";
 export { LIVE_STATES, IllegalTransitionError, type GrantState } from "./grant-states.js";
 export type { AuditVerification } from "./audit-chain.js";
 
+/**
+ * Every call on a ledger after `close()` rejects with this, naming what was asked. Work that
+ * races a shutdown (a sweep, an exact timer) expects it and stops quietly: the grants it did not
+ * finish stay due in the ledger for the next start.
+ */
+export class LedgerClosedError extends Error {
+  override name = "LedgerClosedError";
+  constructor(readonly operation: string) {
+    super(`the ledger is closed; cannot ${operation}`);
+  }
+}
+
 export interface Person {
   id: number;
   login: string;
@@ -230,5 +242,6 @@ export interface LedgerStore {
    * (never rejects) for a broken chain, including a record the store cannot read.
    */
   verifyAudit(): Promise<AuditVerification>;
+  /** Closes the ledger; closing twice is harmless. Every later call rejects with `LedgerClosedError`. */
   close(): Promise<void>;
 }

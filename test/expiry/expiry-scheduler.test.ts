@@ -8,7 +8,7 @@ import { ManualClock } from "../../src/util/clock.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { recordingLog } from "../helpers/recording-log.js";
-import { eventually, EXPIRY_START, revocationDeps } from "../helpers/revocation-deps.js";
+import { EXPIRY_START, revocationDeps } from "../helpers/revocation-deps.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
 
 const SWEEP_EVERY = 60_000;
@@ -28,7 +28,7 @@ beforeEach(async () => {
   unmatched = recordUnmatchedRequests();
 });
 afterEach(async () => {
-  scheduler?.stop();
+  await scheduler?.stop();
   scheduler = undefined;
   unmatched.stop();
   nock.cleanAll();
@@ -83,7 +83,7 @@ describe("ExpiryScheduler", () => {
     expect(nock.pendingMocks()).toHaveLength(4);
 
     await clock.advance(1);
-    await eventually(() => nock.isDone()); // the revocation runs its course: DELETE, ledger, PR
+    await scheduler.idle(); // the timer's revocation runs its course: DELETE, ledger, PR
     expect((await store.getGrant(grant.id))?.state).toBe("expired");
     // Ended at its expiry, 30 s before the next periodic sweep would have run.
     expect((await store.getGrant(grant.id))?.endedAt).toEqual(grant.expiresAt);
@@ -99,11 +99,12 @@ describe("ExpiryScheduler", () => {
     expect(scheduler.armed).toBe(0);
 
     await clock.advance(SWEEP_EVERY);
+    await scheduler.idle();
     expect(scheduler.armed).toBe(1);
 
     expiryCalls("PROD_DB_URL");
     await clock.advance(30_000);
-    await eventually(() => nock.isDone());
+    await scheduler.idle();
     expect((await store.getGrant(grant.id))?.state).toBe("expired");
     expect((await store.getGrant(grant.id))?.endedAt).toEqual(grant.expiresAt);
     expect(nock.pendingMocks()).toEqual([]);
@@ -128,7 +129,7 @@ describe("ExpiryScheduler", () => {
 
     expiryCalls("PROD_DB_URL");
     await clock.advance(SWEEP_EVERY);
-    await eventually(() => nock.isDone());
+    await scheduler.idle();
     expect((await store.getGrant(grant.id))?.state).toBe("expired");
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
@@ -140,7 +141,7 @@ describe("ExpiryScheduler", () => {
     await scheduler.start();
     expect(clock.pendingTimers).toBe(2); // the grant's timer and the next sweep
 
-    scheduler.stop();
+    await scheduler.stop();
     expect(scheduler.armed).toBe(0);
     expect(clock.pendingTimers).toBe(0);
     await clock.advance(2 * SWEEP_EVERY);

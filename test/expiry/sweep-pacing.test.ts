@@ -9,10 +9,11 @@ import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
-import { flushPromises, ManualClock } from "../../src/util/clock.js";
+import { ManualClock } from "../../src/util/clock.js";
 import { KeyedMutex } from "../../src/util/keyed-mutex.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
+import { nockTraffic, type NockTraffic } from "../helpers/nock-traffic.js";
 import { recordingLog } from "../helpers/recording-log.js";
 import { EXPIRY_START } from "../helpers/revocation-deps.js";
 
@@ -54,24 +55,24 @@ afterAll(() => {
 
 describe("sweepOnce with paced writes", () => {
   it("sends every due grant's DELETE before any grant's comment and labels, across pages", async () => {
-    const sent = await expectExpiries(["A_KEY", "B_KEY", "C_KEY"]);
+    const github = await expectExpiries(["A_KEY", "B_KEY", "C_KEY"]);
 
     const sweeping = sweepOnce(deps, log, { pageSize: 1 });
-    await runPacedClockUntil(() => sent.length >= 3);
-    expect(sent.slice(0, 3)).toEqual(["A_KEY", "B_KEY", "C_KEY"].map(deleteOf));
+    await runPacedClockUntil(github, () => github.sent.length >= 3);
+    expect(github.sent.slice(0, 3)).toEqual(["A_KEY", "B_KEY", "C_KEY"].map(deleteOf));
 
-    await runPacedClockUntil(() => nock.pendingMocks().length === 0);
+    await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
     expect(await sweeping).toEqual({ due: 3, ended: 3, retrying: 0 });
   });
 
   it("keeps at most `concurrency` revocations in flight, and still ends every one", async () => {
-    const sent = await expectExpiries(["A_KEY", "B_KEY", "C_KEY", "D_KEY"]);
+    const github = await expectExpiries(["A_KEY", "B_KEY", "C_KEY", "D_KEY"]);
 
     const sweeping = sweepOnce(deps, log, { pageSize: 1, concurrency: 2 });
-    await runPacedClockUntil(() => sent.length >= 3);
-    expect(sent.slice(0, 3)).toEqual([deleteOf("A_KEY"), deleteOf("B_KEY"), "POST /repos/acme/api/issues/10/comments"]);
+    await runPacedClockUntil(github, () => github.sent.length >= 3);
+    expect(github.sent.slice(0, 3)).toEqual([deleteOf("A_KEY"), deleteOf("B_KEY"), "POST /repos/acme/api/issues/10/comments"]);
 
-    await runPacedClockUntil(() => nock.pendingMocks().length === 0);
+    await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
     expect(await sweeping).toEqual({ due: 4, ended: 4, retrying: 0 });
   });
 });
@@ -80,24 +81,27 @@ const deleteOf = (secret: string): string => `DELETE /repos/acme/api/environment
 
 /**
  * Seeds one overdue grant per secret (PR #10, #11, …, oldest first) and the calls each expiry
- * makes; returns the requests GitHub receives, in order, as "METHOD /path".
+ * makes; returns GitHub's traffic: the requests it receives, in order, as "METHOD /path".
  */
-async function expectExpiries(secrets: string[]): Promise<string[]> {
+async function expectExpiries(secrets: string[]): Promise<NockTraffic> {
   const gh = new GitHubMock("acme", "api");
-  const sent: string[] = [];
-  gh.scope.on("request", (request: { method: string; path: string }) => sent.push(`${request.method} ${decodeURIComponent(request.path)}`));
+  const traffic = nockTraffic(gh.scope);
   for (const [i, secret] of secrets.entries()) {
     await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
     gh.deleteSecret("production", secret).comment(10 + i).addLabels(10 + i);
     gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
   }
-  return sent;
+  return traffic;
 }
 
-/** Moves the clock a second at a time, letting replies arrive in between, until `done()` (at most a minute). */
-async function runPacedClockUntil(done: () => boolean): Promise<void> {
+/**
+ * Moves the clock a second at a time until `done()` (at most a minute of app time); before each
+ * step, waits until GitHub has answered every request sent so far, so that time never moves on
+ * while a write is waiting for its answer.
+ */
+async function runPacedClockUntil(github: NockTraffic, done: () => boolean): Promise<void> {
   for (let second = 0; second < 60; second++) {
-    await flushPromises();
+    await github.answered();
     if (done()) return;
     await clock.advance(1000);
   }

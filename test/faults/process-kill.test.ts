@@ -182,3 +182,29 @@ describe("killed during a sweep", () => {
     expectNoValueInOutput();
   }, 60_000);
 });
+
+describe("stopped (SIGTERM) while a revocation is under way", () => {
+  it("the process finishes the revocation, tells the PR, closes the ledger after it and exits 0", async () => {
+    sim = await startSimulator();
+    createRequestRepo(sim, "acme/api");
+    app = await start();
+    const pr = await openRequest(sim, "acme/api", DURATION);
+    await approve(sim, "acme/api", pr);
+    await sim.waitFor(async () => (await ledger()).some((g) => g.state === "active"), { timeoutMs: 15_000, description: "the grant" });
+
+    // The expiry's DELETE is answered late: the stop signal arrives while it is held.
+    const slow = sim.faults.add({ method: "DELETE", path: SECRET_AT, delayMs: 2000, times: 1 });
+    await sim.waitFor(() => sim!.faults.fired(slow) === 1, { timeoutMs: 20_000, description: "the DELETE held" });
+    expect(await app.stop("SIGTERM")).toBe(0);
+
+    const [grant] = await ledger();
+    expect(grant).toMatchObject({ state: "expired", endReason: "expired" });
+    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
+    expect(sim.comments("acme/api", pr).some((c) => c.body.startsWith("**Access expired:**"))).toBe(true);
+    expect(countRoute(sim, SECRET_DELETE)).toBe(1);
+    const output = app.output();
+    expect(output).toContain("jit-access stopped (SIGTERM)");
+    expect(output).not.toMatch(/connection is not open|ledger is closed|not handled|failed:/);
+    expectNoValueInOutput();
+  }, 60_000);
+});

@@ -3,6 +3,7 @@ import nock from "nock";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { ManualClock, systemClock } from "../../src/util/clock.js";
+import { nockTraffic } from "../helpers/nock-traffic.js";
 
 const API = "https://api.github.com";
 
@@ -76,7 +77,9 @@ describe("app Octokit pacing", () => {
     const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
     const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never });
     const order: string[] = [];
-    nock(API)
+    const github = nock(API);
+    const traffic = nockTraffic(github);
+    github
       .post("/repos/acme/api/issues/1/comments")
       .twice()
       .reply(201, (_uri, body) => {
@@ -107,8 +110,9 @@ describe("app Octokit pacing", () => {
         secret_name: "PROD_DB_URL",
       }),
     );
-    for (let i = 0; i < 50 && order.length < 4; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    // A second of app time at a time, each once GitHub has answered what was sent (at most 50 s).
+    for (let second = 0; second < 50 && order.length < 4; second++) {
+      await traffic.answered();
       await clock.advance(1000);
     }
     await Promise.all(writes);

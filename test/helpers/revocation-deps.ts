@@ -5,7 +5,7 @@ import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
-import { flushPromises, ManualClock } from "../../src/util/clock.js";
+import { ManualClock } from "../../src/util/clock.js";
 import { KeyedMutex } from "../../src/util/keyed-mutex.js";
 
 /**
@@ -33,13 +33,4 @@ export function revocationDeps(
     octokitFor: (installationId) => probot.auth(installationId),
   };
   return { deps, clock, probot, probotLogs };
-}
-
-/** Resolves once `check` holds, letting queued I/O (nock replies) run in between; never sleeps. */
-export async function eventually(check: () => boolean | Promise<boolean>, rounds = 50): Promise<void> {
-  for (let round = 0; round < rounds; round++) {
-    if (await check()) return;
-    await flushPromises();
-  }
-  throw new Error(`condition not met after ${rounds} rounds of flushing: ${check.toString()}`);
 }

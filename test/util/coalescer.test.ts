@@ -1,15 +1,17 @@
 import { describe, expect, it } from "@jest/globals";
 import { Coalescer } from "../../src/util/coalescer.js";
 
-/** A task the test finishes by hand, recording that it ran. */
+/** A task the test finishes by hand, recording that it ran; `started` resolves when it does. */
 function gate(log: string[], name: string) {
   let open!: () => void;
   let fail!: (error: Error) => void;
+  let begun!: () => void;
   const done = new Promise<void>((resolve, reject) => {
     open = resolve;
     fail = reject;
   });
-  return { task: async () => { log.push(name); await done; }, open, fail };
+  const started = new Promise<void>((resolve) => (begun = resolve));
+  return { task: async () => { log.push(name); begun(); await done; }, open, fail, started };
 }
 
 describe("Coalescer", () => {
@@ -25,7 +27,7 @@ describe("Coalescer", () => {
     expect(log).toEqual(["first"]);
     first.open();
     await p1;
-    await new Promise((r) => setImmediate(r));
+    await third.started;
     expect(log).toEqual(["first", "third"]);
     third.open();
     await Promise.all([p2, p3]);
@@ -55,7 +57,7 @@ describe("Coalescer", () => {
     const p2 = coalescer.run("k", second.task);
     first.fail(new Error("GitHub answered 502"));
     await expect(p1).rejects.toThrow("GitHub answered 502");
-    await new Promise((r) => setImmediate(r));
+    await second.started;
     expect(log).toEqual(["first", "second"]);
     second.open();
     await expect(p2).resolves.toBeUndefined();

@@ -16,6 +16,7 @@ import { openLedger } from "../../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../../src/ledger/store.js";
 import type { LifecycleDeps, Log } from "../../../src/lifecycle/deps.js";
 import { parseCatalog } from "../../../src/policy/load-catalog.js";
+import { shutDown } from "../../../src/shutdown.js";
 import { ManualClock } from "../../../src/util/clock.js";
 import { KeyedMutex } from "../../../src/util/keyed-mutex.js";
 import { RequestTracker, type Ignore } from "./request-tracker.js";
@@ -180,14 +181,16 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     settle: (ignore) => tracker.idle(ignore),
     runUntil,
     close: async () => {
-      expiry?.stop();
-      await sim.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The app's own stop sequence (as on SIGTERM); a ledger the test passed in is the test's to close.
+      const failures = await shutDown({
+        server: { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+        scheduler: expiry,
+        ledger: dataDir ? store : { close: async () => {} },
+      });
       server.closeAllConnections();
-      if (dataDir) {
-        await store.close();
-        rmSync(dataDir, { recursive: true, force: true });
-      }
+      await sim.close();
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (failures.length > 0) throw new AggregateError(failures, failures.map((failure) => failure.message).join("; "));
     },
   };
 }

@@ -1,0 +1,47 @@
+import { describe, expect, it } from "@jest/globals";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { LedgerClosedError, type LedgerStore } from "../../src/ledger/store.js";
+import { grantFixture, seedGrant } from "../helpers/grant-fixture.js";
+
+const AT = new Date("2026-03-01T10:00:00Z");
+
+/** Every call on the ledger (the type makes a new method show up here), with arguments it would accept while open. */
+function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerStore, "close">, () => Promise<unknown>> {
+  return {
+    beginGrant: () => store.beginGrant(grantFixture()),
+    markActive: () => store.markActive(id, AT),
+    markFailed: () => store.markFailed(id, "x", AT),
+    markEnded: () => store.markEnded(id, "expired", "expired", AT),
+    recordRevokeFailure: () => store.recordRevokeFailure(id, "x", AT),
+    deferGrant: () => store.deferGrant(id, "x", AT),
+    grantsAwaitingRetry: () => store.grantsAwaitingRetry(AT, 10),
+    getGrant: () => store.getGrant(id),
+    listGrants: () => store.listGrants(),
+    setRepositoryId: () => store.setRepositoryId("acme", "api", 1296269),
+    countOtherLive: () => store.countOtherLive("acme", "api", "production", "PROD_DB_URL", id),
+    dueGrants: () => store.dueGrants(AT, 10),
+    expiringBy: () => store.expiringBy(AT),
+    appendAudit: () => store.appendAudit({ at: AT, action: "expired", actor: "jit-access", owner: "acme", repo: "api" }),
+    listAudit: () => store.listAudit(),
+    verifyAudit: () => store.verifyAudit(),
+  };
+}
+
+describe("a closed ledger", () => {
+  it("rejects every call with LedgerClosedError naming the operation, and closing again is harmless", async () => {
+    const store = await openLedger("sqlite::memory:");
+    const { id } = await seedGrant(store);
+    await store.close();
+    await expect(store.close()).resolves.toBeUndefined();
+
+    const calls = everyCall(store, id);
+    for (const [name, call] of Object.entries(calls)) {
+      const error = await call().then(
+        () => new Error(`${name} resolved on a closed ledger`),
+        (rejection: unknown) => rejection,
+      );
+      expect(error).toBeInstanceOf(LedgerClosedError);
+      expect((error as LedgerClosedError).message).toMatch(/^the ledger is closed; cannot \S/);
+    }
+  });
+});
