@@ -4,7 +4,7 @@ import type { Problem } from "../requests/problem.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { formatDuration } from "../requests/duration.js";
 import type { Grant } from "../ledger/store.js";
-import { escapeMarkdown, formatExpiry } from "./markdown.js";
+import { formatExpiry, markdownCodeBlock, markdownLiteral as literal } from "./markdown.js";
 
 /**
  * What the `jit-access` check run says at each step. Pure: data in, check-run input out.
@@ -15,7 +15,7 @@ export const CHECK_NAME = "jit-access";
 export function problemsCheck(file: string, headSha: string, problems: Problem[]): CheckRunInput {
   const sorted = [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
   const annotations: CheckAnnotation[] = sorted.map((p) => annotation(file, p));
-  const lines = sorted.map((p) => `- \`${file}\` line ${p.line}: ${escapeMarkdown(p.message)}`);
+  const lines = sorted.map((p) => `- ${literal(file)} line ${p.line}: ${literal(p.message)}`);
   return {
     name: CHECK_NAME,
     headSha,
@@ -45,13 +45,13 @@ function annotation(path: string, p: Problem): CheckAnnotation {
 export function requestTable(requests: ValidRequest[]): string {
   const rows = requests.map(
     (r) =>
-      `| \`${r.secret.name}\` | \`${escapeMarkdown(r.environment)}\` | ${formatDuration(r.durationMs)} | ${escapeMarkdown(r.reason)} |`,
+      `| ${literal(r.secret.name)} | ${literal(r.environment)} | ${formatDuration(r.durationMs)} | ${literal(r.reason)} |`,
   );
   return ["| Secret | Environment | Duration | Reason |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 export function waitingCheck(headSha: string, requests: ValidRequest[], decision: ApprovalDecision): CheckRunInput {
-  const ignored = decision.ignored.map((i) => `- @\u200b${i.login}: ${escapeMarkdown(i.why)}`);
+  const ignored = decision.ignored.map((i) => `- ${literal(`@${i.login}`)}: ${literal(i.why)}`);
   return {
     name: CHECK_NAME,
     headSha,
@@ -75,7 +75,7 @@ export function removalOnlyCheck(headSha: string, file: string): CheckRunInput {
     status: "completed",
     conclusion: "success",
     title: "Nothing requested",
-    summary: `This pull request only removes entries from \`${file}\`; it requests no access.`,
+    summary: `This pull request only removes entries from ${literal(file)}; it requests no access.`,
   };
 }
 
@@ -97,7 +97,7 @@ export function grantFailedCheck(headSha: string, failures: { secret: string; en
     status: "completed",
     conclusion: "failure",
     title: "Access could not be granted",
-    summary: failures.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"),
+    summary: failures.map((f) => `- ${literal(f.secret)} → ${literal(f.environment)}: ${literal(f.why)}`).join("\n"),
   };
 }
 
@@ -107,7 +107,7 @@ export function grantDeferredCheck(headSha: string, deferred: { secret: string; 
     headSha,
     status: "in_progress",
     title: "Granting: GitHub could not take the write yet; retrying",
-    summary: deferred.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n"),
+    summary: deferred.map((f) => `- ${literal(f.secret)} → ${literal(f.environment)}: ${literal(f.why)}`).join("\n"),
   };
 }
 
@@ -118,15 +118,15 @@ export function policyErrorCheck(headSha: string, message: string): CheckRunInpu
     status: "completed",
     conclusion: "failure",
     title: "Repository configuration is invalid",
-    summary: `The repository's access policy could not be read, so nothing can be approved:\n\n\`\`\`\n${message}\n\`\`\``,
+    summary: `The repository's access policy could not be read, so nothing can be approved:\n\n${markdownCodeBlock(message)}`,
   };
 }
 
 export function grantList(grants: Grant[], now: number): string {
   const rows = grants.map(
     (g) =>
-      `| \`${g.secret}\` | \`${escapeMarkdown(g.environment)}\` | ${formatExpiry(g.expiresAt, now)} | ${g.approvers
-        .map((a) => `@\u200b${a.login}`)
+      `| ${literal(g.secret)} | ${literal(g.environment)} | ${formatExpiry(g.expiresAt, now)} | ${g.approvers
+        .map((a) => literal(`@${a.login}`))
         .join(", ")} |`,
   );
   return ["| Secret | Environment | Expires | Approved by |", "| --- | --- | --- | --- |", ...rows].join("\n");

@@ -1,7 +1,7 @@
 import type { Grant } from "../ledger/store.js";
 import { grantUsageSnippet } from "../workflow/grant-snippet.js";
 import { grantList } from "./check-feedback.js";
-import { escapeMarkdown } from "./markdown.js";
+import { markdownLiteral as literal } from "./markdown.js";
 
 /**
  * The one comment posted when access is granted (or could not be): each grant with its
@@ -16,7 +16,7 @@ export function grantComment(
   actionRef?: string,
 ): string {
   const { granted, failed, deferred } = outcome;
-  const list = (items: Problem[]) => items.map((f) => `- \`${f.secret}\` → \`${escapeMarkdown(f.environment)}\`: ${escapeMarkdown(f.why)}`).join("\n");
+  const list = (items: Problem[]) => items.map((f) => `- ${literal(f.secret)} → ${literal(f.environment)}: ${literal(f.why)}`).join("\n");
   const parts: string[] = [];
   if (granted.length > 0) {
     parts.push(

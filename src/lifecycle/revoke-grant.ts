@@ -2,7 +2,7 @@ import type { AuditInput, Grant } from "../ledger/store.js";
 import { LostAccessError, RepoClient } from "../github/repo-client.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LABELS } from "./labels.js";
-import { escapeMarkdown } from "./markdown.js";
+import { markdownLiteral as literal } from "./markdown.js";
 
 export type EndKind = "expired" | "revoked";
 
@@ -116,7 +116,7 @@ async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request:
   const { grant } = request;
   try {
     if (result.kind === "ended") {
-      const what = `\`${grant.secret}\` in environment \`${escapeMarkdown(grant.environment)}\``;
+      const what = `${literal(grant.secret)} in environment ${literal(grant.environment)}`;
       const note = result.deleted
         ? "The secret has been deleted."
         : result.otherLiveGrants > 0
@@ -125,7 +125,7 @@ async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request:
       const body =
         request.kind === "expired"
           ? `**Access expired:** ${what}. ${note}`
-          : `**Access revoked:** ${what} (${escapeMarkdown(request.reason)}). ${note}`;
+          : `**Access revoked:** ${what} (${literal(request.reason)}). ${note}`;
       await client.comment(grant.prNumber, body);
       const stillLive = await deps.store.listGrants({ owner: grant.owner, repo: grant.repo, prNumber: grant.prNumber, liveOnly: true });
       if (stillLive.length === 0) await client.removeLabel(grant.prNumber, LABELS.granted);
@@ -133,9 +133,9 @@ async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request:
     } else if (result.kind === "retry" && result.grant.revokeAttempts === WARN_AFTER_ATTEMPTS) {
       await client.comment(
         grant.prNumber,
-        `**Revocation is failing:** \`${grant.secret}\` is still present in environment \`${escapeMarkdown(grant.environment)}\` ` +
-          `after ${WARN_AFTER_ATTEMPTS} attempts to delete it (${escapeMarkdown(result.error)}). jit-access keeps retrying; ` +
-          `an administrator can delete it now under Settings → Environments → ${escapeMarkdown(grant.environment)}.`,
+        `**Revocation is failing:** ${literal(grant.secret)} is still present in environment ${literal(grant.environment)} ` +
+          `after ${WARN_AFTER_ATTEMPTS} attempts to delete it (${literal(result.error)}). jit-access keeps retrying; ` +
+          `an administrator can delete it now under Settings → Environments → ${literal(grant.environment)}.`,
       );
     }
   } catch (error) {

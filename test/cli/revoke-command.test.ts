@@ -49,7 +49,7 @@ describe("jit-access revoke", () => {
       endedAt: new Date(EXPIRY_START),
     });
     expect((await cli.store.listAudit()).at(-1)).toMatchObject({ action: "revoked", actor: "operator:erin", grantId: grant.id });
-    expect(gh.bodies("/issues/7/comments")[0].body).toContain("**Access revoked:** `PROD_DB_URL` in environment `production` (value pasted in a ticket)");
+    expect(gh.bodies("/issues/7/comments")[0].body).toContain("**Access revoked:** `PROD_DB_URL` in environment `production` (`value pasted in a ticket`)");
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }]);
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);

@@ -25,7 +25,7 @@ describe("who can approve", () => {
 
     const afterNonMember = await reviewAndWaitForCheck(sim, repo, pr, { reviewer: "dave", state: "APPROVED" });
     expect(afterNonMember.output.title).toBe("Waiting for approval: 0 of 1");
-    expect(afterNonMember.output.summary).toContain(`@\u200bdave: is not a code owner of ${REQUESTS_FILE}`);
+    expect(afterNonMember.output.summary).toContain(`\`@dave\`: \`is not a code owner of ${REQUESTS_FILE}\``);
     expect(secretRequests(sim, repo, "PUT")).toEqual([]);
 
     await sim.submitReview(repo, pr, { reviewer: "carol", state: "APPROVED" });
@@ -56,7 +56,7 @@ describe("who can approve", () => {
       SECRET_VALUES.PROD_ADMIN_TOKEN,
     );
     const granted = await waitForCheck(sim, repo, pr, (c) => c.conclusion === "success", "the success check");
-    expect(granted.output.summary).toMatch(/\| `PROD_ADMIN_TOKEN` \| `production` \| .+ \| @\u200bbob, @\u200bcarol \|/);
+    expect(granted.output.summary).toMatch(/\| `PROD_ADMIN_TOKEN` \| `production` \| .+ \| `@bob`, `@carol` \|/);
     const [grant] = await ledgerGrants(world, repo, pr);
     expect(grant).toMatchObject({ state: "active", approvers: [{ login: "bob" }, { login: "carol" }] });
 

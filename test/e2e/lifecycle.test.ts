@@ -48,7 +48,7 @@ describe("an access request from a mistake to expiry, over HTTP against the real
       timeoutMs: 10_000,
       description: "the grant comment",
     });
-    expect(grantComment.body).toMatch(/\| `PROD_DB_URL` \| `production` \| .+ UTC .*\| @\u200bbob \|/);
+    expect(grantComment.body).toMatch(/\| `PROD_DB_URL` \| `production` \| .+ UTC .*\| `@bob` \|/);
     await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { timeoutMs: 10_000, description: "the jit:granted label" });
     const [grant] = await ledgerGrants(world, repo, pr);
     expect(grant).toMatchObject({ state: "active", secret: "PROD_DB_URL", environment: "production", requester: { login: "alice" }, approvers: [{ login: "bob" }], durationMs: 10_000 });

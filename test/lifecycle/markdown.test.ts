@@ -1,17 +1,19 @@
 import { describe, expect, it } from "@jest/globals";
-import { escapeMarkdown, formatExpiry } from "../../src/lifecycle/markdown.js";
+import { formatExpiry, markdownLiteral } from "../../src/lifecycle/markdown.js";
 
-describe("escapeMarkdown", () => {
+// test/hostile/markdown-rendering.test.ts renders these with two Markdown renderers.
+describe("markdownLiteral", () => {
   it.each([
-    ["keeps a table cell one cell", "a | b", "a \\| b"],
-    ["keeps HTML as text", "<img src=x onerror=alert(1)>", "\\<img src=x onerror=alert(1)\\>"],
-    ["notifies nobody", "ping @acme/admins", "ping @\u200bacme/admins"],
-    ["links no issue", "see #123", "see #\u200b123"],
-    ["keeps one line", "one\ntwo\r\nthree", "one two three"],
-    ["leaves snake_case alone", "PROD_DB_URL", "PROD_DB_URL"],
-    ["escapes code spans and emphasis", "`x` *y*", "\\`x\\` \\*y\\*"],
+    ["keeps a table cell one cell", "a | b", "`a `\\|` b`"],
+    ["keeps HTML as text", "<img src=x onerror=alert(1)>", "`<img src=x onerror=alert(1)>`"],
+    ["notifies nobody", "ping @acme/admins", "`ping @acme/admins`"],
+    ["keeps one line", "one\ntwo\r\nthree", "`one two  three`"],
+    ["leaves snake_case alone", "PROD_DB_URL", "`PROD_DB_URL`"],
+    ["fences code spans with a longer run", "`x` ``y``", "``` `x` ``y`` ```"],
+    ["pads a text with a space at both ends", " x ", "`  x  `"],
+    ["leaves spaces alone", "   ", "`   `"],
   ])("%s", (_name, input, output) => {
-    expect(escapeMarkdown(input)).toBe(output);
+    expect(markdownLiteral(input)).toBe(output);
   });
 });
 

@@ -93,7 +93,7 @@ describe("revoking a grant", () => {
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "revoked", endReason: "leaked in a log" });
     expect((await store.listAudit()).at(-1)).toMatchObject({ action: "revoked", actor: "operator:dana" });
     expect(gh.bodies("/issues/7/comments")[0].body).toBe(
-      "**Access revoked:** `PROD_DB_URL` in environment `production` (leaked in a log). The secret has been deleted.",
+      "**Access revoked:** `PROD_DB_URL` in environment `production` (`leaked in a log`). The secret has been deleted.",
     );
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }]);
     expect(nock.pendingMocks()).toEqual([]);
@@ -205,7 +205,7 @@ describe("revoking a grant", () => {
 
     const [warning] = gh.bodies("/issues/7/comments");
     expect(warning.body).toMatch(/^\*\*Revocation is failing:\*\* `PROD_DB_URL` is still present in environment `production` after 3 attempts/);
-    expect(warning.body).toContain("Settings → Environments → production");
+    expect(warning.body).toContain("Settings → Environments → `production`");
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
   });
