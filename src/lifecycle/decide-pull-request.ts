@@ -165,7 +165,7 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       approval: decision,
       check: waitingCheck(pr.headSha, result.requests, decision),
       audit: audit("validated", pr.author.login, {
-        requests: result.requests.map((r) => ({ secret: r.secret.name, environment: r.environment, duration: r.entry.duration })),
+        requests: result.requests.map((r) => ({ secret: r.secret.name, environment: r.environment, duration: r.entry.duration, reason: r.reason })),
         approvals: `${decision.approvers.length}/${decision.required}`,
       }),
     };

@@ -116,7 +116,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     at: new Date(now),
     action: "granting",
     actor: "jit-access",
-    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, mergeBaseSha: ctx.mergeBaseSha, requestDigest: ctx.requestDigest, expiresAt: expiresAt.toISOString() },
+    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, mergeBaseSha: ctx.mergeBaseSha, requestDigest: ctx.requestDigest, expiresAt: expiresAt.toISOString(), reason: request.reason },
   }));
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
   // approval again; any other existing grant (done, failed, or being written) is left alone.

@@ -3,6 +3,7 @@
  * job per environment that checks the grant with the require-grant action and then reads the
  * secret. Pure; names only, never values.
  */
+import { markdownCodeBlock } from "../lifecycle/markdown.js";
 import { canonicalSecretName, secretNameProblem } from "../policy/secret-name.js";
 
 export interface GrantUsage {
@@ -49,7 +50,8 @@ export function grantUsageSnippet(grants: readonly GrantUsage[], options: GrantS
   const intro = several
     ? "**Use them in a workflow** — a job that targets an environment can read the secrets granted to it while the grants last:"
     : "**Use it in a workflow** — a job that targets the environment can read the secret while the grant lasts:";
-  return [intro, "", "```yaml", "jobs:", ...jobs, "```", ""].join("\n");
+  // An environment name may hold backticks: the fence is longer than any run of them.
+  return [intro, "", markdownCodeBlock(["jobs:", ...jobs].join("\n"), "yaml"), ""].join("\n");
 }
 
 interface EnvironmentGroup {

@@ -153,6 +153,8 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(check).toMatchObject({ status: "in_progress", output: { title: "Waiting for approval: 0 of 1" } });
     expect(check.output.summary).toContain("@bob");
     expect(check.output.summary).toContain("| `PROD_DB_URL` | `production` | 2h |");
+    const [validated] = await h.store.listAudit();
+    expect(validated).toMatchObject({ action: "validated", details: { requests: [{ secret: "PROD_DB_URL", reason: expect.stringMatching(/\S{3}/u) }] } });
   });
 
   it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
@@ -197,6 +199,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(comment.body).toContain("environment: production");
     expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);
+    // The request's reason is part of the audit record, not only of the grant.
+    expect((await h.store.listAudit())[1]?.details).toMatchObject({ reason: grant!.reason });
+    expect(grant!.reason).not.toBe("");
     assertNoValueLeaked(gh);
     expect(JSON.stringify(await h.store.listAudit())).not.toContain(SECRET_VALUES.PROD_DB_URL);
   });
