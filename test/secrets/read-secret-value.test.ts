@@ -1,9 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SecretSource } from "../../src/policy/catalog.js";
-import { MAX_SECRET_VALUE_BYTES, SecretSourceError, readSecretValue } from "../../src/secrets/read-secret-value.js";
+import {
+  MAX_SECRET_VALUE_BYTES,
+  SecretSourceError,
+  readAtMost,
+  readSecretValue,
+  readSecretValueSettled,
+  withReadDeadline,
+} from "../../src/secrets/read-secret-value.js";
 
 /** Resolves to the error readSecretValue rejects with; fails the test if it resolves. */
 async function rejection(source: SecretSource, env: NodeJS.ProcessEnv = {}): Promise<SecretSourceError> {
@@ -94,7 +103,7 @@ describe("readSecretValue from a file", () => {
   it("rejects a directory", async () => {
     await mkdir(path("a-directory"));
     const error = await rejection(file("a-directory"));
-    expect(error.message).toBe(`file ${path("a-directory")} cannot be read: EISDIR`);
+    expect(error.message).toBe(`file ${path("a-directory")} is not a regular file (it is a directory); point the source at a file that holds the value`);
   });
 
   it.each([
@@ -142,5 +151,136 @@ describe("readSecretValue from a file", () => {
     await writeFile(path("not-utf8-secret"), Buffer.concat([Buffer.from(content), Buffer.from([0xc3, 0x28])]));
     const error = await rejection(file("not-utf8-secret"));
     expect(`${error.message} ${String(error.cause)}`).not.toContain(content);
+  });
+});
+
+describe("readSecretValue reads only what a secret's source should hold", () => {
+  let dir: string;
+  const path = (name: string): string => join(dir, name);
+  const file = (name: string): SecretSource => ({ kind: "file", path: path(name) });
+  const outside = (_root: string) => "; a secret's file must be a regular file outside /proc, /dev, /sys";
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "jit-hostile-source-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("refuses /dev/zero, which never ends", async () => {
+    const error = await rejection({ kind: "file", path: "/dev/zero" });
+    expect(error.message).toBe(`file /dev/zero is under /dev${outside("/dev")}`);
+  });
+
+  it("refuses /proc/self/environ, which holds the app's own credentials", async () => {
+    const error = await rejection({ kind: "file", path: "/proc/self/environ" });
+    expect(error.message).toMatch(/^file \/proc\/self\/environ is under \/proc \(it resolves to \/proc\/\d+\/environ\); /u);
+  });
+
+  it("refuses a symlink to /proc/self/environ, naming where it leads", async () => {
+    await symlink("/proc/self/environ", path("innocent-looking"));
+    const error = await rejection(file("innocent-looking"));
+    expect(error.message).toMatch(new RegExp(`^file ${path("innocent-looking")} is under /proc \\(it resolves to /proc/\\d+/environ\\); `, "u"));
+  });
+
+  it("refuses a chain of symlinks that ends in /dev", async () => {
+    await symlink("/dev/urandom", path("hop-2"));
+    await symlink(path("hop-2"), path("hop-1"));
+    const error = await rejection(file("hop-1"));
+    expect(error.message).toBe(`file ${path("hop-1")} is under /dev (it resolves to /dev/urandom)${outside("/dev")}`);
+  });
+
+  it.each([
+    ["/sys/kernel", "/sys"],
+    ["/proc", "/proc"],
+    ["/dev", "/dev"],
+  ].filter(([path]) => existsSync(path as string)))("refuses %s", async (path, root) => {
+    const error = await rejection({ kind: "file", path });
+    expect(error.message).toBe(`file ${path} is under ${root}${outside(root)}`);
+  });
+
+  it("follows symlinks to a regular file, as Kubernetes mounts secrets (..data/…)", async () => {
+    await mkdir(path("..2026_01_01"));
+    await writeFile(path("..2026_01_01/db-url"), "postgres://db/prod\n");
+    await symlink(path("..2026_01_01"), path("..data"));
+    await symlink(path("..data/db-url"), path("db-url"));
+    expect(await readSecretValue(file("db-url"))).toBe("postgres://db/prod");
+  });
+
+  it("refuses a FIFO at once instead of waiting for a writer", async () => {
+    const made = spawnSync("mkfifo", [path("fifo")]);
+    expect(made.status).toBe(0);
+    const error = await rejection(file("fifo"));
+    expect(error.message).toBe(`file ${path("fifo")} is not a regular file (it is a FIFO); point the source at a file that holds the value`);
+  });
+
+  it("refuses a file larger than a secret, naming only its size", async () => {
+    await writeFile(path("huge"), Buffer.alloc(10 * 1024 * 1024, 0x61));
+    const error = await rejection(file("huge"));
+    expect(error.message).toBe(`file ${path("huge")} is ${10 * 1024 * 1024} bytes; GitHub accepts at most 49152 bytes (48 KB) per secret`);
+  });
+
+  it("counts the bytes it reads, not the size the file system reports, and reads one byte over at most", async () => {
+    // A handle like a /proc file: it claims nothing about its size and never ends.
+    let offered = 0;
+    const endless = {
+      read: async (buffer: Buffer, offset: number, length: number) => {
+        buffer.fill(0x61, offset, offset + length);
+        offered += length;
+        return { bytesRead: length };
+      },
+    };
+    expect(await readAtMost(endless, 100)).toBeNull();
+    expect(offered).toBe(101);
+    const short = { read: async (_buffer: Buffer, _offset: number, _length: number) => ({ bytesRead: 0 }) };
+    expect(await readAtMost(short, 100)).toEqual(Buffer.alloc(0));
+  });
+
+  it("stops waiting for a read that does not answer", async () => {
+    const stuck = { read: () => new Promise<{ bytesRead: number }>(() => undefined) };
+    const source: SecretSource = { kind: "file", path: "/mnt/stuck" };
+    const outcome = await withReadDeadline(source, 20, (deadline) => readAtMost(stuck, 10, deadline)).then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    expect(outcome).toBeInstanceOf(SecretSourceError);
+    expect((outcome as Error).message).toBe("reading file /mnt/stuck took over 20 ms; a secret's file must answer at once");
+  });
+
+  it("refuses a file that starts with a byte order mark", async () => {
+    await writeFile(path("bom"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from("value\n")]));
+    const error = await rejection(file("bom"));
+    expect(error.message).toBe(
+      `the value from file ${path("bom")} starts with a byte order mark (U+FEFF), which would become part of the secret; save it without one`,
+    );
+  });
+
+  it("refuses an env: value that starts with a byte order mark", async () => {
+    const error = await rejection({ kind: "env", variable: "BOM" }, { BOM: "\uFEFFvalue" });
+    expect(error.message).toBe(
+      "the value from environment variable BOM starts with a byte order mark (U+FEFF), which would become part of the secret; save it without one",
+    );
+  });
+
+  it("refuses an env: value that was not UTF-8 (Node.js decodes such bytes to U+FFFD)", async () => {
+    const error = await rejection({ kind: "env", variable: "LATIN1" }, { LATIN1: "pass\uFFFDword" });
+    expect(error.message).toBe(
+      "environment variable LATIN1 is not valid UTF-8 text (Node.js shows such bytes as U+FFFD, which it holds); set it to UTF-8 text, or use a file: source",
+    );
+    expect(error.message).not.toContain("pass");
+  });
+
+  it("sees U+FFFD where the process environment held bytes that are not UTF-8", () => {
+    const probe = spawnSync("bash", ["-c", "LATIN1=$(printf 'caf\\351') exec \"$0\" -e 'process.stdout.write(String(process.env.LATIN1.includes(\"\\uFFFD\")))'", process.execPath], {
+      encoding: "utf8",
+    });
+    expect(probe.stdout).toBe("true");
+  });
+
+  it("hands a source problem back instead of throwing, for a read done before the lock", async () => {
+    expect(await readSecretValueSettled({ kind: "env", variable: "X" }, { X: "v" })).toEqual({ ok: true, value: "v" });
+    const read = await readSecretValueSettled({ kind: "file", path: "/dev/zero" });
+    expect(read.ok).toBe(false);
+    expect(read.ok ? null : read.error).toBeInstanceOf(SecretSourceError);
   });
 });
