@@ -11,7 +11,7 @@ import { formatOwner, parseOwner } from "./codeowners.js";
 import { allowedKeys, approvalsField, durationField } from "./config-fields.js";
 import { repeatedBranchingGroup } from "./repeated-group.js";
 import { hasWildcard } from "./repo-glob.js";
-import { canonicalSecretName, secretNameProblem } from "./secret-name.js";
+import { canonicalSecretName, secretNameProblem, shadowedVariableProblem } from "./secret-name.js";
 
 const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `owner/name` where either side may use `*` and `?`; owners and names use GitHub's characters. */
@@ -130,7 +130,7 @@ const secrets = z
       }
       const firstByCanonical = new Map<string, string>();
       for (const name of names) {
-        const problem = secretNameProblem(name);
+        const problem = secretNameProblem(name) ?? shadowedVariableProblem(name);
         if (problem !== null) ctx.addIssue({ code: "custom", path: [name], params: { at: "key" }, message: problem });
         const canonical = canonicalSecretName(name);
         const first = firstByCanonical.get(canonical);

@@ -99,6 +99,8 @@ function environmentNameProblem(environment: string): string | null {
 
 function jobLines(jobId: string, group: EnvironmentGroup, actionRef: string): string[] {
   const environment = yamlScalar(group.environment);
+  // The action reads each value from JIT_SECRET_<NAME>, never from a variable of the secret's own name.
+  const actionEnv = group.secrets.map((name) => `          JIT_SECRET_${name}: \${{ secrets.${name} }}`);
   const secretEnv = group.secrets.map((name) => `          ${name}: \${{ secrets.${name} }}`);
   const variables = group.secrets.map((name) => `$${name}`).join(", ");
   return [
@@ -112,7 +114,7 @@ function jobLines(jobId: string, group: EnvironmentGroup, actionRef: string): st
     `          secrets: ${group.secrets.join(", ")}`,
     `          environment: ${environment}`,
     "        env:",
-    ...secretEnv,
+    ...actionEnv,
     `      - run: ./your-script.sh   # reads ${variables}`,
     "        env:",
     ...secretEnv,

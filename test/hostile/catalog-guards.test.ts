@@ -83,3 +83,24 @@ describe("reason_pattern", () => {
     },
   );
 });
+
+describe("secret names that shadow a shell or runner variable", () => {
+  const catalogNaming = (name: string): string =>
+    ["secrets:", `  ${name}:`, "    source: env:X", '    repositories: ["acme/*"]', "    environments: [production]", "    max_duration: 4h", ""].join("\n");
+
+  it.each([
+    ["PWD", "PWD, a variable of the shell or of the Actions runner"],
+    ["Seconds", "SECONDS, a variable of the shell or of the Actions runner"],
+    ["LC_ALL", "a LC_… variable of the shell, the Actions runner or the require-grant action"],
+    ["RUNNER_TEMP", "a RUNNER_… variable of the shell, the Actions runner or the require-grant action"],
+  ])("refuses %s at its key, as require-grant would", (name, what) => {
+    expect(problemsOf(catalogNaming(name))).toEqual([
+      { line: 2, message: `secret names must not be the name of ${what}: a workflow step could not receive the secret under that name; choose another name` },
+    ]);
+  });
+
+  it("accepts names that only contain one", () => {
+    expect(problemsOf(catalogNaming("PWD_HASH"))).toEqual([]);
+    expect(problemsOf(catalogNaming("MY_PATH"))).toEqual([]);
+  });
+});

@@ -75,8 +75,8 @@ describe("docs/examples/use-granted-secret.yml", () => {
       expect(names.length).toBeGreaterThan(0);
     });
 
-    it("passes the secret values to require-grant through env, under the same names", () => {
-      expect(requireGrant?.env).toEqual(Object.fromEntries(names.map((name) => [name, `\${{ secrets.${name} }}`])));
+    it("passes the secret values to require-grant through env, as JIT_SECRET_<NAME>", () => {
+      expect(requireGrant?.env).toEqual(Object.fromEntries(names.map((name) => [`JIT_SECRET_${name}`, `\${{ secrets.${name} }}`])));
     });
 
     it("checks out the repository before using the action by path", () => {

@@ -26,6 +26,9 @@ function parseSnippet(markdown: string): Record<string, Job> {
 
 const secretEnv = (...names: string[]): Record<string, string> =>
   Object.fromEntries(names.map((name) => [name, `\${{ secrets.${name} }}`]));
+/** What require-grant reads: JIT_SECRET_<NAME>, never the secret's own name. */
+const actionEnv = (...names: string[]): Record<string, string> =>
+  Object.fromEntries(names.map((name) => [`JIT_SECRET_${name}`, `\${{ secrets.${name} }}`]));
 
 /** Checks a job has: checkout, require-grant for `secrets`, then a step reading them from env. */
 function expectJob(job: Job | undefined, environment: string, secrets: string[], actionRef = LOCAL_ACTION_REF): void {
@@ -34,7 +37,7 @@ function expectJob(job: Job | undefined, environment: string, secrets: string[],
   expect(steps.map((step) => step.uses ?? "run")).toEqual(["actions/checkout@v4", actionRef, "run"]);
   const [, requireGrant, use] = steps;
   expect(requireGrant?.with).toEqual({ secrets: secrets.join(", "), environment });
-  expect(requireGrant?.env).toEqual(secretEnv(...secrets));
+  expect(requireGrant?.env).toEqual(actionEnv(...secrets));
   expect(use?.env).toEqual(secretEnv(...secrets));
 }
 
