@@ -9,6 +9,7 @@ import type { ApproverRef, SecretSource } from "./catalog.js";
 import { catalogMessages as m } from "./catalog-messages.js";
 import { formatOwner, parseOwner } from "./codeowners.js";
 import { allowedKeys, approvalsField, durationField } from "./config-fields.js";
+import { reasonPatternProblem } from "../requests/match-reason-pattern.js";
 import { repeatedBranchingGroup } from "./repeated-group.js";
 import { hasWildcard } from "./repo-glob.js";
 import { canonicalSecretName, secretNameProblem, shadowedVariableProblem } from "./secret-name.js";
@@ -205,7 +206,7 @@ function regexProblem(pattern: string): string | null {
     return m.reasonPatternInvalid(error instanceof Error ? error.message : String(error));
   }
   const group = repeatedBranchingGroup(pattern);
-  return group === null ? null : m.reasonPatternNested(group);
+  return group === null ? reasonPatternProblem(pattern) : m.reasonPatternNested(group);
 }
 
 function bothDurationsParsed(value: unknown): boolean {

@@ -12,7 +12,7 @@ import { sameName } from "../util/ascii-case.js";
 import { closestName } from "./closest-name.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import type { RequestEntry, Span } from "./parse-requests.js";
-import { matchReasonPattern, REASON_MATCH_TIMEOUT_MS, type ReasonMatcher } from "./match-reason-pattern.js";
+import { matchReasonPattern, type ReasonMatcher } from "./match-reason-pattern.js";
 import type { Problem } from "./problem.js";
 import { MAX_REASON_LENGTH, MIN_REASON_LENGTH, validationMessages as say } from "./request-messages.js";
 
@@ -158,8 +158,6 @@ function checkReason(
   switch (matchReason(policy.reasonPattern, reason)) {
     case "invalid-pattern":
       return report(say.reasonPatternBroken(name));
-    case "too-slow":
-      return report(say.reasonPatternTooSlow(name, REASON_MATCH_TIMEOUT_MS));
     case "mismatch":
       return report(say.reasonMismatch(policy.reasonPattern, name));
     case "match":

@@ -104,8 +104,6 @@ export const validationMessages = {
     `reason is ${length} characters; write at least ${MIN_REASON_LENGTH} that say why you need the secret`,
   reasonTooLong: (length: number) =>
     `reason is ${length} characters; keep it to ${MAX_REASON_LENGTH}: say why in a sentence and link the ticket for details`,
-  reasonPatternTooSlow: (secret: string, ms: number) =>
-    `the catalog's reason_pattern for ${secret} took over ${ms} ms on this reason, so it is refused; shorten the reason, and ask the operator to simplify the pattern`,
   reasonMismatch: (pattern: string, secret: string) =>
     `reason must match ${pattern}, the catalog's reason_pattern for ${secret}`,
   reasonPatternBroken: (secret: string) =>

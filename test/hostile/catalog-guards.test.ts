@@ -9,6 +9,8 @@ import { ConfigError } from "../../src/policy/config-error.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { repositoryAllowed } from "../../src/policy/repo-glob.js";
 import { repeatedBranchingGroup } from "../../src/policy/repeated-group.js";
+import { PATTERN_COST_LIMIT_MS } from "../../src/requests/match-reason-pattern.js";
+import { MAX_REASON_LENGTH } from "../../src/requests/request-messages.js";
 
 function catalogWith(line: string, approvers: string[] = ['    approvers: ["@acme/dba"]']): string {
   return [
@@ -82,6 +84,40 @@ describe("reason_pattern", () => {
       expect(repeatedBranchingGroup(pattern)).toBeNull();
     },
   );
+});
+
+describe("reason_pattern that is slow on a crafted 500-character reason, or that RE2 cannot run", () => {
+  it.each(["^.*.*.*.*=INC", "\\s*\\s*\\s*x", "^[a-z]*[a-z]*[a-z]*[a-z]*!"])("refuses %s at its line: JavaScript's own engine backtracks on it", (pattern) => {
+    const problems = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
+    expect(problems).toEqual([
+      {
+        line: 6,
+        message:
+          `reason_pattern takes over ${PATTERN_COST_LIMIT_MS} ms in JavaScript's own engine on a crafted reason of ${MAX_REASON_LENGTH} characters, over the limit of ${PATTERN_COST_LIMIT_MS} ms; ` +
+          "quantifiers next to each other that can match the same text (.*.*, \\s*\\s*) make it slow: keep one, e.g. ^.*=INC for ^.*.*=INC",
+      },
+    ]);
+  });
+
+  it("refuses a pattern that RE2 compiles too slowly to be worth it", () => {
+    const [problem] = problemsOf(catalogWith("    reason_pattern: '[\\s\\S]{1,1000}[\\s\\S]{1,1000}[\\s\\S]{1,1000}[\\s\\S]{1,1000}x'"));
+    expect(problem?.line).toBe(6);
+    expect(problem?.message).toMatch(/^reason_pattern takes (\d+ ms in RE2|over 100 ms in JavaScript's own engine) on a crafted reason/u);
+  });
+
+  it.each([
+    ["lookahead", "^(?=INC)INC-\\d+"],
+    ["lookbehind", "(?<=INC-)\\d+"],
+    ["a backreference", "^(INC)-\\1"],
+  ])("refuses %s, which RE2 cannot run", (_name, pattern) => {
+    const [problem] = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
+    expect(problem?.line).toBe(6);
+    expect(problem?.message).toMatch(/^reason_pattern uses syntax that the linear-time matcher \(RE2\) does not support, such as lookahead, lookbehind or backreferences: .+; rewrite it without them$/u);
+  });
+
+  it.each(["^INC-\\d+", "^.*=INC", "^\\s*INC", "^(?:INC|CHG)-\\d+: \\p{L}.{5,}", "^[A-Z]{2,10}-\\d{1,6}\\b"])("accepts %s", (pattern) => {
+    expect(problemsOf(catalogWith(`    reason_pattern: '${pattern}'`))).toEqual([]);
+  });
 });
 
 describe("secret names that shadow a shell or runner variable", () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "@jest/globals";
 import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
-import { matchReasonPattern, REASON_MATCH_TIMEOUT_MS } from "../../src/requests/match-reason-pattern.js";
+import { matchReasonPattern } from "../../src/requests/match-reason-pattern.js";
 import {
   MAX_FILE_BYTES,
   MAX_REASON_LENGTH,
@@ -35,36 +35,33 @@ describe("reason length", () => {
   });
 });
 
-describe("reason_pattern is matched within a time limit", () => {
+describe("reason_pattern is matched in linear time (RE2), so no pattern can stall the app", () => {
   it.each([
     ["a match", "^INC-\\d+", "INC-4211: inspect", "match"],
     ["a mismatch", "^INC-\\d+", "inspect INC-4211", "mismatch"],
     ["a pattern that does not compile", "^(INC-\\d+", "INC-4211: inspect", "invalid-pattern"],
-    // Exponential: nested quantifiers (the catalog loader refuses these; a hand-built catalog does not).
-    ["(a+)+ on 40 a's and a !", "^(a+)+$", `${"a".repeat(40)}!`, "too-slow"],
-    // Polynomial: adjacent quantifiers, which no load-time check refuses; minutes on 500 spaces.
-    ["\\s*\\s*\\s*x on 500 spaces", "\\s*\\s*\\s*x", " ".repeat(MAX_REASON_LENGTH), "too-slow"],
+    ["a pattern RE2 cannot run (lookahead): fails closed", "^(?=INC)INC-\\d+", "INC-4211: inspect", "invalid-pattern"],
+    // Each of these keeps JavaScript's backtracking engine busy for minutes or longer; RE2 answers at once.
+    ["(a+)+ on 40 a's and a !", "^(a+)+$", `${"a".repeat(40)}!`, "mismatch"],
+    ["\\s*\\s*\\s*x on 500 spaces", "\\s*\\s*\\s*x", " ".repeat(MAX_REASON_LENGTH), "mismatch"],
+    ["^.*.*.*.*=INC on 500 characters", "^.*.*.*.*=INC", "a".repeat(MAX_REASON_LENGTH), "mismatch"],
+    ["^.*.*.*.*=INC where it matches", "^.*.*.*.*=INC", `${"a".repeat(100)}=INC`, "match"],
   ] as const)("%s", (_name, pattern, reason, outcome) => {
     expect(matchReasonPattern(pattern, reason)).toBe(outcome);
   });
 
-  const secret = HOSTILE_CATALOG.secrets.get("PROD_DB_URL") as CatalogSecret;
-  const catalog: Catalog = { ...HOSTILE_CATALOG, secrets: new Map([["PROD_DB_URL", { ...secret, reasonPattern: "^(\\w+\\s?)+$" }]]) };
-  const bait = `"${"a".repeat(40)}!"`;
-
-  it("fails closed at the reason when the pattern runs out of time", () => {
-    const result = validateHostile(oneEntry({ reason: bait }), catalog);
-    expect(placed(result)).toEqual([`L5: ${say.reasonPatternTooSlow("PROD_DB_URL", REASON_MATCH_TIMEOUT_MS)}`]);
-    expect(result.requests).toEqual([]);
-  });
-
-  it("spends one timeout per pattern in a file, not one per entry", () => {
-    // 20 entries would block for 20 s if each ran into the timeout, past this test's limit.
+  // A hand-built catalog (the loader refuses these patterns) with the worst pattern and a file of
+  // crafted reasons: with a backtracking engine this validation would not end within the test's
+  // time limit; with RE2 each reason is an ordinary mismatch at its line.
+  it.each(["^(\\w+\\s?)+$", "^.*.*.*.*=INC", "\\s*\\s*\\s*\\s*x"])("judges 20 crafted reasons against %s, each at its line", (pattern) => {
+    const secret = HOSTILE_CATALOG.secrets.get("PROD_DB_URL") as CatalogSecret;
+    const catalog: Catalog = { ...HOSTILE_CATALOG, secrets: new Map([["PROD_DB_URL", { ...secret, reasonPattern: pattern }]]) };
+    const bait = `"${"a".repeat(MAX_REASON_LENGTH - 1)}!"`;
     const entries = Array.from({ length: 20 }, () => oneEntry({ reason: bait }).replace("requests:\n", ""));
     const result = validateHostile(`requests:\n${entries.join("")}`, catalog);
-    const slow = result.problems.filter((problem) => problem.message === say.reasonPatternTooSlow("PROD_DB_URL", REASON_MATCH_TIMEOUT_MS));
-    expect(slow.map((problem) => problem.line)).toEqual(Array.from({ length: 20 }, (_, i) => 5 + 4 * i));
-  }, 15_000);
+    const mismatches = result.problems.filter((problem) => problem.message === say.reasonMismatch(pattern, "PROD_DB_URL"));
+    expect(mismatches.map((problem) => problem.line)).toEqual(Array.from({ length: 20 }, (_, i) => 5 + 4 * i));
+  });
 });
 
 describe("problems reported", () => {
