@@ -51,14 +51,16 @@ export function firstInvisibleCharacter(text: string): string | null {
 /**
  * The first invisible character written literally on each line of a source text, as an offset
  * and `U+XXXX`. Tabs and line breaks are layout there and are not listed, nor is a byte order
- * mark that starts the file (editors write one; YAML reads past it).
+ * mark that starts the file (editors write one; YAML reads past it). At most `limit`, the first.
  */
-export function invisibleCharactersInSource(source: string): Array<{ offset: number; codePoint: string }> {
+export function invisibleCharactersInSource(source: string, limit = Number.POSITIVE_INFINITY): Array<{ offset: number; codePoint: string }> {
   const found: Array<{ offset: number; codePoint: string }> = [];
   const pattern = new RegExp(IN_SOURCE.source, "gu");
   if (source.startsWith(BYTE_ORDER_MARK)) pattern.lastIndex = BYTE_ORDER_MARK.length;
   for (let match = pattern.exec(source); match !== null; match = pattern.exec(source)) {
     found.push({ offset: match.index, codePoint: formatCodePoint(match[0]) });
+    // Lines in order: once `limit` are found, the rest would never be shown.
+    if (found.length >= limit) break;
     const nextLine = source.indexOf("\n", match.index);
     if (nextLine === -1) break;
     pattern.lastIndex = nextLine + 1;

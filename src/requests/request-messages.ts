@@ -11,6 +11,8 @@ export const MIN_REASON_LENGTH = 10;
 export const MAX_REASON_LENGTH = 500;
 /** One check-run update's worth of annotations; a file with more problems gets a count instead. */
 export const MAX_REPORTED_PROBLEMS = 50;
+/** Each source of problems stops after this many, one more than is shown, so the last line can say there are more. */
+export const PROBLEMS_COLLECTED = MAX_REPORTED_PROBLEMS + 1;
 
 const EXAMPLE: Record<RequestKey, string> = {
   secret: "PROD_DB_URL",
@@ -73,8 +75,7 @@ export const parseMessages = {
 };
 
 export const validationMessages = {
-  moreProblems: (count: number) =>
-    `${count} more problems from here on are not listed; fix the ones above and push again to see the rest`,
+  moreProblems: () => "there are more problems from here on, not listed; fix the ones above and push again to see the rest",
   duplicate: (secret: string, environment: string, firstLine: number) =>
     `${shown(secret)} for ${shown(environment)} is already requested on line ${firstLine}; remove one of the two entries`,
   invalidSecretName: (name: string, why: string, suggestion: string | null) =>

@@ -17,7 +17,7 @@ import { reasonMatcherForOneFile } from "./match-reason-pattern.js";
 import { parseRequests, type RequestEntry } from "./parse-requests.js";
 import type { Problem } from "./problem.js";
 import { asciiLower } from "../util/ascii-case.js";
-import { MAX_REPORTED_PROBLEMS, validationMessages as say } from "./request-messages.js";
+import { MAX_REPORTED_PROBLEMS, PROBLEMS_COLLECTED, validationMessages as say } from "./request-messages.js";
 
 export type { ValidRequest } from "./check-entry.js";
 
@@ -55,11 +55,14 @@ export interface ValidationInput {
 
 export interface ValidationResult {
   /**
-   * Sorted by line, then column; at most MAX_REPORTED_PROBLEMS, the last then saying how many
-   * more there are. Grant nothing unless this is empty.
+   * Sorted by line, then column; at most MAX_REPORTED_PROBLEMS, the last then saying that there
+   * are more. Grant nothing unless this is empty.
    */
   problems: Problem[];
-  /** Added entries that passed every check of their own, in file order. */
+  /**
+   * Added entries that passed every check of their own, in file order. Once problems reach
+   * MAX_REPORTED_PROBLEMS, later entries are not checked and not listed here.
+   */
   requests: ValidRequest[];
   /**
    * The head removes entries and adds none, and nothing is wrong: a clean-up with nothing to
@@ -80,12 +83,20 @@ export function validateRequests(input: ValidationInput): ValidationResult {
   const requests: ValidRequest[] = [];
   const firstSeen = new Map<string, RequestEntry>();
   const matchReason = reasonMatcherForOneFile();
+  let entryProblems = 0;
   for (const entry of added) {
+    // Entries are in file order: once MAX_REPORTED_PROBLEMS are found among them, a later
+    // entry's problems could never be shown, so later entries are not checked (and nothing is
+    // granted while any problem remains).
+    if (entryProblems >= PROBLEMS_COLLECTED) break;
     const verdict = checkEntry(entry, input, matchReason);
     problems.push(...verdict.problems);
+    entryProblems += verdict.problems.length;
     const duplicate = duplicateProblem(entry, firstSeen);
-    if (duplicate !== null) problems.push(duplicate);
-    else if (verdict.request !== null) requests.push(verdict.request);
+    if (duplicate !== null) {
+      problems.push(duplicate);
+      entryProblems += 1;
+    } else if (verdict.request !== null) requests.push(verdict.request);
   }
 
   const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -94,15 +105,15 @@ export function validateRequests(input: ValidationInput): ValidationResult {
 }
 
 /**
- * The first problems, and one that says how many more there are: a hostile file can hold tens
- * of thousands, and each becomes a check-run annotation (50 per API call) and a summary line.
+ * The first problems, and one that says there are more: a hostile file can hold tens of
+ * thousands, and each becomes a check-run annotation (50 per API call) and a summary line.
+ * Every source stops collecting at MAX_REPORTED_PROBLEMS, so how many more is not counted.
  */
 function capped(problems: Problem[]): Problem[] {
   if (problems.length <= MAX_REPORTED_PROBLEMS) return problems;
   const shown = problems.slice(0, MAX_REPORTED_PROBLEMS - 1);
   const next = problems[MAX_REPORTED_PROBLEMS - 1] as Problem;
-  const message = say.moreProblems(problems.length - shown.length);
-  return [...shown, { line: next.line, column: next.column, message }];
+  return [...shown, { line: next.line, column: next.column, message: say.moreProblems() }];
 }
 
 /** The same secret for the same environment twice among the added entries: the second is wrong. */

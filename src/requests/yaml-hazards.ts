@@ -7,7 +7,7 @@
 import { type Document, isAlias, isCollection, isPair, isScalar, type LineCounter, type Node, visit } from "yaml";
 import { firstInvisibleCharacter, trimText } from "./invisible-characters.js";
 import type { Problem } from "./problem.js";
-import { parseMessages } from "./request-messages.js";
+import { PROBLEMS_COLLECTED, parseMessages } from "./request-messages.js";
 import { spanOf } from "./yaml-span.js";
 
 export interface Hazards {
@@ -24,18 +24,25 @@ const CORE_TAG_PREFIX = "tag:yaml.org,2002:";
 export function findHazards(doc: Document, lines: LineCounter): Hazards {
   const hazards: Hazards = { blocking: [], invisible: [], invisibleNodes: new Set() };
   const at = (node: Node, message: string): Problem => ({ ...spanOf(node.range, lines), message });
+  // Nodes are visited in document order, so the first PROBLEMS_COLLECTED of each kind are the
+  // ones that can be shown; no message is built for the rest. Every tainted node is still marked.
+  const blocking = (node: Node, message: () => string): void => {
+    if (hazards.blocking.length < PROBLEMS_COLLECTED) hazards.blocking.push(at(node, message()));
+  };
   visit(doc, {
     Pair(_, pair) {
-      if (isCollection(pair.key)) hazards.blocking.push(at(pair.key, parseMessages.complexKey()));
+      if (isCollection(pair.key)) blocking(pair.key, () => parseMessages.complexKey());
     },
     Node(role, node, path) {
-      if (isAlias(node)) hazards.blocking.push(at(node, parseMessages.alias(node.source)));
-      if (node.anchor !== undefined) hazards.blocking.push(at(node, parseMessages.anchor(node.anchor)));
-      if (node.tag !== undefined) hazards.blocking.push(at(node, parseMessages.tag(shortTag(node.tag))));
+      if (isAlias(node)) blocking(node, () => parseMessages.alias(node.source));
+      if (node.anchor !== undefined) blocking(node, () => parseMessages.anchor(node.anchor as string));
+      if (node.tag !== undefined) blocking(node, () => parseMessages.tag(shortTag(node.tag as string)));
       if (isScalar(node) && typeof node.value === "string") {
         const codePoint = firstInvisibleCharacter(node.value);
         if (codePoint !== null) {
-          hazards.invisible.push(at(node, parseMessages.invisible(describeScalar(role, path), codePoint)));
+          if (hazards.invisible.length < PROBLEMS_COLLECTED) {
+            hazards.invisible.push(at(node, parseMessages.invisible(describeScalar(role, path), codePoint)));
+          }
           hazards.invisibleNodes.add(node);
         }
       }

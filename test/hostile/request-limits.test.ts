@@ -3,13 +3,16 @@
  * pattern may spend on it, and the number of problems reported (each one a check-run
  * annotation and a summary line).
  */
-import { describe, expect, it } from "@jest/globals";
+import { describe, expect, it, jest } from "@jest/globals";
 import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
 import { matchReasonPattern } from "../../src/requests/match-reason-pattern.js";
 import {
   MAX_FILE_BYTES,
   MAX_REASON_LENGTH,
   MAX_REPORTED_PROBLEMS,
+  PROBLEMS_COLLECTED,
+  parseMessages,
+  validationMessages,
   validationMessages as say,
 } from "../../src/requests/request-messages.js";
 import { HOSTILE_CATALOG, oneEntry, placed, validateHostile } from "./helpers/validate-hostile.js";
@@ -65,12 +68,12 @@ describe("reason_pattern is matched in linear time (RE2), so no pattern can stal
 });
 
 describe("problems reported", () => {
-  it(`stop at ${MAX_REPORTED_PROBLEMS}, the last saying how many more there are`, () => {
+  it(`stop at ${MAX_REPORTED_PROBLEMS}, the last saying there are more`, () => {
     const text = `requests:\n${"- {}\n".repeat(10_000)}`; // 4 missing keys each: 40,000 problems
     expect(Buffer.byteLength(text)).toBeLessThan(MAX_FILE_BYTES);
     const { problems, requests } = validateHostile(text);
     expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);
-    expect(problems[MAX_REPORTED_PROBLEMS - 1]).toEqual({ line: 14, column: 3, message: say.moreProblems(40_000 - 49) });
+    expect(problems[MAX_REPORTED_PROBLEMS - 1]).toEqual({ line: 14, column: 3, message: say.moreProblems() });
     expect(problems.slice(0, 4).map((problem) => problem.message)).toEqual([
       "this request has no secret: add secret: PROD_DB_URL",
       "this request has no environment: add environment: production",
@@ -85,5 +88,65 @@ describe("problems reported", () => {
     const { problems } = validateHostile(text);
     expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);
     expect(problems.every((problem) => problem.message.startsWith("this request has no reason"))).toBe(true);
+  });
+
+  /** A flow map that fills the size cap with `key: 1` pairs; `wrap` places it in the file. */
+  function flowMap(wrap: (pairs: string) => string, key: (n: number) => string): { text: string; keys: number } {
+    const pairs: string[] = [];
+    for (let n = 0; ; n += 1) {
+      const next = [...pairs, `${key(n)}: 1`];
+      if (Buffer.byteLength(wrap(next.join(", "))) > MAX_FILE_BYTES) break;
+      pairs.push(`${key(n)}: 1`);
+    }
+    return { text: wrap(pairs.join(", ")), keys: pairs.length };
+  }
+
+  describe.each([
+    ["at the top of the file", (pairs: string) => `{${pairs}}`],
+    ["in an entry", (pairs: string) => `requests: [{secret: PROD_DB_URL, environment: production, duration: 2h, reason: "INC-4211: inspect", ${pairs}}]`],
+  ])("a 64 KiB flow map of unknown keys %s", (_where, wrap) => {
+    const { text, keys } = flowMap(wrap, (n) => `k${n}`);
+
+    it(`is reported as ${MAX_REPORTED_PROBLEMS - 1} unknown keys and a note, and only those are looked at`, () => {
+      expect(keys).toBeGreaterThan(6_000);
+      const unknownKey = jest.spyOn(parseMessages, "unknownKey");
+      try {
+        const { problems, requests } = validateHostile(text);
+        expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);
+        expect(problems.slice(0, 2).map((problem) => problem.message)).toEqual([
+          expect.stringMatching(/^unknown key "k0": /u),
+          expect.stringMatching(/^unknown key "k1": /u),
+        ]);
+        expect(problems[MAX_REPORTED_PROBLEMS - 1]?.message).toBe(say.moreProblems());
+        expect(requests).toEqual([]);
+        // One message (with its closest-name search) per key that can be shown, not per key.
+        expect(unknownKey.mock.calls.length).toBeLessThanOrEqual(PROBLEMS_COLLECTED);
+      } finally {
+        unknownKey.mockRestore();
+      }
+    });
+  });
+
+  it("reports a 64 KiB flow map of one key repeated at its first repeats, without comparing every pair", () => {
+    const { text, keys } = flowMap((pairs) => `{${pairs}}`, () => "k");
+    expect(keys).toBeGreaterThan(10_000);
+    const { problems } = validateHostile(text);
+    expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);
+    expect(problems[0]).toMatchObject({ line: 1, column: 8, message: "YAML syntax error: Map keys must be unique" });
+    expect(problems[MAX_REPORTED_PROBLEMS - 1]?.message).toBe(say.moreProblems());
+  });
+
+  it("stops checking entries once enough problems are found", () => {
+    const entry = (n: number) => `- {secret: NOT_IN_CATALOG_${n}, environment: production, duration: 2h, reason: "INC-4211: inspect"}\n`;
+    const text = `requests:\n${Array.from({ length: 500 }, (_, n) => entry(n)).join("")}`;
+    const unknownSecret = jest.spyOn(validationMessages, "unknownSecret");
+    try {
+      const { problems } = validateHostile(text);
+      expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);
+      expect(problems[MAX_REPORTED_PROBLEMS - 1]).toEqual({ line: 51, column: 12, message: say.moreProblems() });
+      expect(unknownSecret.mock.calls.length).toBe(PROBLEMS_COLLECTED);
+    } finally {
+      unknownSecret.mockRestore();
+    }
   });
 });
