@@ -122,7 +122,7 @@ describe("reason_pattern that is slow on a crafted 500-character reason, or that
 
 describe("secret names that shadow a shell or runner variable", () => {
   const catalogNaming = (name: string): string =>
-    ["secrets:", `  ${name}:`, "    source: env:X", '    repositories: ["acme/*"]', "    environments: [production]", "    max_duration: 4h", ""].join("\n");
+    ["secrets:", `  ${name}:`, "    source: env:X", '    repositories: ["acme/api"]', "    environments: [production]", "    max_duration: 4h", ""].join("\n");
 
   it.each([
     ["PWD", "PWD, a variable of the shell or of the Actions runner"],
