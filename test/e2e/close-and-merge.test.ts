@@ -38,7 +38,7 @@ describe("when a request pull request closes", () => {
       timeoutMs: 10_000,
       description: "the revocation comment",
     });
-    expect(comment.body).toContain("(pull request closed without merging). The secret has been deleted.");
+    expect(comment.body).toContain("(`pull request closed without merging`). The secret has been deleted.");
     await sim.waitFor(() => sim.labels(repo, pr).includes("jit:revoked"), { timeoutMs: 10_000, description: "the jit:revoked label" });
     expect(sim.labels(repo, pr)).toEqual(["jit:revoked"]);
 

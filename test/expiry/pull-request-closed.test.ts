@@ -68,8 +68,8 @@ describe("a request pull request that is closed", () => {
     expect(revoked).toHaveLength(2);
     expect(revoked.every((event) => event.actor === "alice" && event.details?.reason === CLOSED_UNMERGED_REASON)).toBe(true);
     expect(gh.bodies("/issues/7/comments").map((comment) => comment.body)).toEqual([
-      `**Access revoked:** \`PROD_DB_URL\` in environment \`production\` (${CLOSED_UNMERGED_REASON}). The secret has been deleted.`,
-      `**Access revoked:** \`PAYMENTS_KEY\` in environment \`production\` (${CLOSED_UNMERGED_REASON}). The secret has been deleted.`,
+      `**Access revoked:** \`PROD_DB_URL\` in environment \`production\` (\`${CLOSED_UNMERGED_REASON}\`). The secret has been deleted.`,
+      `**Access revoked:** \`PAYMENTS_KEY\` in environment \`production\` (\`${CLOSED_UNMERGED_REASON}\`). The secret has been deleted.`,
     ]);
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }, { labels: [LABELS.revoked] }]);
     expect(h.logs.join("\n")).toContain("pull request closed without merging: grants revoked");
