@@ -2,7 +2,7 @@ import { expiryFromWrite } from "../ledger/grant-states.js";
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { RepoClient, statusOf } from "../github/repo-client.js";
-import { readSecretValue, SecretSourceError } from "../secrets/read-secret-value.js";
+import { readSecretValueSettled, SecretSourceError, type SecretValueRead } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
@@ -61,11 +61,10 @@ export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, item
     const secret = item.request.secret.name.toUpperCase();
     const { owner, repo } = ctx.client;
     try {
-      outcomes.push(
-        await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () =>
-          grantOne(deps, ctx, item, secret),
-        ),
-      );
+      // The value is read before the lock: a slow source must never hold up a revocation of the
+      // same secret, which takes the same lock.
+      const read = await readSecretValueSettled(item.request.secret.source, deps.env);
+      outcomes.push(await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () => grantOne(deps, ctx, item, secret, read)));
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
       ctx.log.error({ repository: ctx.client.fullName, pr: ctx.prNumber, error: error.message }, "the ledger could not record a grant; nothing was written to GitHub");
@@ -86,7 +85,7 @@ export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableErr
 /** Why a grant is not written when its pull request closed after the approval was read. */
 export const CLOSED_BEFORE_WRITE = "the pull request was closed before the secret was written";
 
-async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRequest, secret: string): Promise<GrantOutcome> {
+async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRequest, secret: string, read: SecretValueRead): Promise<GrantOutcome> {
   const { request } = item;
   const { client } = ctx;
   const now = deps.clock.now();
@@ -129,7 +128,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
   // together with the environment's key.
   let sealed: { value: string; keyId: string };
   try {
-    const value = await readSecretValue(request.secret.source, deps.env);
+    if (!read.ok) throw read.error;
+    const { value } = read;
     const [key, pr] = await Promise.all([client.environmentPublicKey(request.environment), client.pullRequest(ctx.prNumber)]);
     if (pr.state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };

@@ -161,7 +161,6 @@ describe("a request GitHub never answers", () => {
     // which on a loaded machine can be one clock step (1 s) later. Abandoning early would show as
     // far less than 30 s.
     expect(deferredAt - hung!.at).toBeGreaterThanOrEqual(DEFAULT_REQUEST_TIMEOUT_MS - 1_000);
-    expect(deferredAt - hung!.at).toBeLessThanOrEqual(DEFAULT_REQUEST_TIMEOUT_MS + 2_000);
 
     await runUntilGranted(stage);
     expect(countRoute(app.sim, SECRET_PUT, { ok: true })).toBe(1);
