@@ -26,6 +26,13 @@ export interface FaultSpec {
   /** Never answer (until the simulator closes). */
   hang?: boolean;
   /**
+   * Hold the request until this promise settles (or the simulator closes), then go on: answer
+   * with `status` if given, else handle the request as usual. For a test that must do something
+   * while the app's request is in flight, e.g. `until: released` with `released` a promise the
+   * test resolves once it is done; `sim.faults.fired(id)` tells when the request has arrived.
+   */
+  until?: Promise<unknown>;
+  /**
    * Let the request take effect, then answer with the fault: the write happened but the
    * caller never learned it (a lost response).
    */
@@ -85,8 +92,8 @@ export class FaultSwitches {
     if (spec.times !== undefined && (!Number.isInteger(spec.times) || spec.times < 1)) {
       throw new Error(`Fault "times" must be a positive integer, got ${spec.times}.`);
     }
-    if (spec.status === undefined && !spec.hang && spec.delayMs === undefined) {
-      throw new Error("A fault needs a status, hang: true, or delayMs.");
+    if (spec.status === undefined && !spec.hang && spec.delayMs === undefined && spec.until === undefined) {
+      throw new Error("A fault needs a status, hang: true, delayMs, or until.");
     }
     const id = `fault-${this.nextId}`;
     this.nextId += 1;

@@ -249,9 +249,12 @@ function rateLimitExceeded(key: RateLimitKey, headers: Record<string, string>): 
   return errorReply(error);
 }
 
-/** The fault's answer; `undefined` for a delay-only fault (the request then proceeds). */
+const noop = (): void => undefined;
+
+/** The fault's answer; `undefined` for a delay-only or hold-only fault (the request then proceeds). */
 async function applyFault(deps: RequestDeps, fault: ActiveFault): Promise<{ reply: Reply; hang: boolean } | undefined> {
   if (fault.delayMs !== undefined) await sleepUnlessClosed(fault.delayMs, deps.closed);
+  if (fault.until !== undefined) await Promise.race([fault.until.then(noop, noop), deps.closed]);
   if (fault.hang) return { reply: { status: 0 }, hang: true };
   if (fault.status === undefined) return undefined;
   const defaults = defaultFaultResponse(fault.status, deps.state.clock().getTime());

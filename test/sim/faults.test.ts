@@ -86,6 +86,18 @@ describe("fault switches", () => {
     expect((await octokit.repos.get(repo)).status).toBe(200);
   });
 
+  it("can hold a request until the test lets it go; it then takes effect", async () => {
+    let release!: () => void;
+    const id = sim.faults.add({ method: "PUT", path: /\/secrets\/HELD$/, until: new Promise<void>((resolve) => (release = resolve)), times: 1 });
+    const pending = putSecret("HELD", "value-held");
+    await sim.waitFor(() => sim.faults.fired(id) === 1, { description: "the held request" });
+    expect(sim.secretValue("acme/api", "production", "HELD")).toBeUndefined();
+    expect(sim.requests.some((request) => request.faultId === id)).toBe(false);
+    release();
+    expect((await pending).status).toBe(201);
+    expect(sim.secretValue("acme/api", "production", "HELD")).toBe("value-held");
+  });
+
   it("expire installation tokens (401), after which a new token works", async () => {
     const token = (await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: 42 })).data.token;
     sim.faults.expireTokens();
@@ -96,7 +108,7 @@ describe("fault switches", () => {
   });
 
   it("reject a fault without an effect", () => {
-    expect(() => sim.faults.add({ path: "/x" })).toThrow(/status, hang: true, or delayMs/);
+    expect(() => sim.faults.add({ path: "/x" })).toThrow(/status, hang: true, delayMs, or until/);
     expect(() => sim.faults.add({ path: "/x", status: 500, times: 0 })).toThrow(/positive integer/);
   });
 
