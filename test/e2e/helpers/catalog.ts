@@ -1,11 +1,15 @@
 /**
- * The operator catalog and secret values the end-to-end tests run the app with. One secret is
- * read from the app's environment, the other from a file, so both value sources are exercised.
- * The values are distinctive so that any place they show up can be found.
+ * The operator catalog and secret values the end-to-end tests run the app with. Secrets are
+ * read from the app's environment or from a file, so both value sources are exercised.
+ * The values are distinctive so that any place they show up can be found. LEGACY_TOKEN is the
+ * old entry of the approval-binding attacks: one approval, like PROD_DB_URL, so that an app
+ * that mistook it for part of a request would grant it on an approval of something else; its
+ * second environment has a `k`, which the Kelvin sign (U+212A) imitates.
  */
 export const SECRET_VALUES = {
   PROD_DB_URL: "postgres://jit:e2e-Only-p4ss-7Qk2@db.internal:5432/prod",
   PROD_ADMIN_TOKEN: "adm_e2e_9f3c1b7d-never-shown-token",
+  LEGACY_TOKEN: "lgc_e2e_4d1f-retired-but-still-valid",
 } as const;
 
 export type SecretName = keyof typeof SECRET_VALUES;
@@ -28,5 +32,11 @@ export function e2eCatalog(dataDir: string): string {
     environments: [production]
     max_duration: 1h
     approvals: 2
+  LEGACY_TOKEN:
+    source: env:LEGACY_TOKEN
+    repositories: ["acme/*"]
+    approvers: ["@bob"]
+    environments: [production, backoffice]
+    max_duration: 4h
 `;
 }

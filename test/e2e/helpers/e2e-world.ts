@@ -57,7 +57,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const start = (): Promise<AppProcess> =>
     startAppProcess(sim, {
       catalog: e2eCatalog(dataDir),
-      env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL },
+      env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL, LEGACY_TOKEN: SECRET_VALUES.LEGACY_TOKEN },
       dataDir,
       sweepInterval,
       // The most verbose level the app logs at, so the leak check sees every line it can write.

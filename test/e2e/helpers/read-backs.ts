@@ -4,7 +4,7 @@
  */
 import type { CheckRunView, GitHubSimulator, RecordedRequest } from "../../../sim/index.js";
 import { openLedger } from "../../../src/ledger/open-ledger.js";
-import type { Grant } from "../../../src/ledger/store.js";
+import type { AuditEvent, Grant } from "../../../src/ledger/store.js";
 import type { World } from "./e2e-world.js";
 
 export const CHECK_NAME = "jit-access";
@@ -79,4 +79,59 @@ export async function ledgerGrants(world: World, repo: string, prNumber?: number
   } finally {
     await store.close();
   }
+}
+
+/** Every grant (any state) the ledger holds for a repository by GitHub's id, which a rename or transfer keeps. */
+export async function ledgerGrantsByRepositoryId(world: World, repositoryId: number, prNumber?: number): Promise<Grant[]> {
+  const store = await openLedger(world.app.databaseUrl, { readonly: true });
+  try {
+    return await store.listGrants({ repositoryId, liveOnly: false, ...(prNumber === undefined ? {} : { prNumber }) });
+  } finally {
+    await store.close();
+  }
+}
+
+/** The audit records about one grant, oldest first. */
+export async function grantAudit(world: World, grantId: string): Promise<AuditEvent[]> {
+  const store = await openLedger(world.app.databaseUrl, { readonly: true });
+  try {
+    return (await store.listAudit()).filter((event) => event.grantId === grantId);
+  } finally {
+    await store.close();
+  }
+}
+
+/** One JSON log line of the app processes (pino), with the fields the lifecycle logs. */
+export interface AppLogLine {
+  level: number;
+  msg: string;
+  repository?: string;
+  pr?: number;
+  trigger?: string;
+  outcome?: string;
+  grant?: string;
+  [field: string]: unknown;
+}
+
+/** Every JSON log line the world's app processes wrote so far. */
+export function appLogLines(world: World): AppLogLine[] {
+  return world
+    .outputs()
+    .join("\n")
+    .split("\n")
+    .flatMap((line) => {
+      if (!line.startsWith("{")) return [];
+      try {
+        return [JSON.parse(line) as AppLogLine];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** The outcomes of the app's evaluations of a pull request ("pull request evaluated" lines), oldest first. */
+export function evaluations(world: World, repo: string, pr: number): { trigger: string; outcome: string }[] {
+  return appLogLines(world)
+    .filter((line) => line.msg === "pull request evaluated" && line.repository === repo && line.pr === pr)
+    .map((line) => ({ trigger: String(line.trigger), outcome: String(line.outcome) }));
 }

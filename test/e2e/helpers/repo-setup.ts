@@ -13,6 +13,8 @@ export interface RequestRepoOptions {
   /** CODEOWNERS on the default branch; default `jit-requests.yml @bob`. */
   codeowners?: string;
   environments?: string[];
+  /** The installation that covers it; default the owner's (shared by every acme/* repository of the world). */
+  installationId?: number;
 }
 
 /** Creates `acme/<name>` with the cast as writers, a production environment and CODEOWNERS. */
@@ -23,6 +25,7 @@ export function createRequestRepo(world: World, name: string, options: RequestRe
     defaultBranch: "main",
     collaborators: Object.fromEntries(PEOPLE.map((login) => [login, "write" as const])),
     environments: options.environments ?? ["production"],
+    ...(options.installationId === undefined ? {} : { installationId: options.installationId }),
     files: {
       ".github/CODEOWNERS": options.codeowners ?? `${REQUESTS_FILE} @bob\n`,
       [REQUESTS_FILE]: "requests: []\n",
@@ -56,4 +59,16 @@ export async function openRequest(world: World, repo: string, options: OpenReque
   });
   world.pulls.push({ repo, number });
   return number;
+}
+
+/**
+ * Renames a repository in the simulator and in the world's records (the final checks read
+ * comments and check runs by the current name; an old name no longer works for scripting calls).
+ */
+export function renameRequestRepo(world: World, repo: string, newName: string): string {
+  const renamed = world.sim.renameRepo(repo, newName).fullName;
+  world.repos.delete(repo);
+  world.repos.add(renamed);
+  for (const pull of world.pulls) if (pull.repo === repo) pull.repo = renamed;
+  return renamed;
 }
