@@ -133,18 +133,21 @@ describe("the request is what the pull request adds, measured from its merge bas
     // Main drops the old entry; the branch still has it, and the approval still stands.
     sim.commit(repo, "main", { [REQUESTS_FILE]: "requests: []\n" }, { author: "carol" });
 
-    // An edit of the title: answered, and nothing more is written.
+    // Events that cannot change the decision: a new title, a comment-only review. Answered, and
+    // nothing more is written.
     await sim.editPullRequest(repo, pr, { title: "Access to PROD_DB_URL (INC-4211)" });
+    expect(sim.lastDelivery?.status).toBeLessThan(300);
+    await sim.submitReview(repo, pr, { reviewer: "bob", state: "COMMENTED", body: "Still fine by me." });
     expect(sim.lastDelivery?.status).toBeLessThan(300);
     expect(secretRequests(sim, repo, "PUT")).toHaveLength(1);
 
-    // A comment-only review: the approval stands, but the request set is no longer what main
-    // would merge, so the check says to update the branch, and nothing more is granted.
-    const reviewsBefore = evaluations(world, repo, pr).filter((e) => e.trigger === "pull_request_review.submitted").length;
-    await sim.submitReview(repo, pr, { reviewer: "bob", state: "COMMENTED", body: "Still fine by me." });
+    // The owner approves the same head again. The approval stands, but the request set is no
+    // longer what merging would leave on main: the check asks for an update, nothing more is granted.
+    const approvalsBefore = evaluations(world, repo, pr).filter((e) => e.trigger === "pull_request_review.submitted").length;
+    await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED", body: "LGTM again." });
     const evaluated = await sim.waitFor(
-      () => evaluations(world, repo, pr).filter((e) => e.trigger === "pull_request_review.submitted")[reviewsBefore],
-      { ...WAIT, description: "the evaluation after bob's comment" },
+      () => evaluations(world, repo, pr).filter((e) => e.trigger === "pull_request_review.submitted")[approvalsBefore],
+      { ...WAIT, description: "the evaluation after bob's second approval" },
     );
     expect(evaluated.outcome).toBe("invalid");
     const check = latestCheck(sim, repo, pr)!;
@@ -470,6 +473,17 @@ describe("a renamed repository's grants still end", () => {
       return grants[0]?.state === "revoked" ? grants : null;
     }, { ...WAIT, intervalMs: 100, description: "the grant to end" });
     expect(ended).toMatchObject({ id: grant.id, endReason: "pull request closed without merging" });
+    expectCleanWorld();
+  }, 60_000);
+  it("dismissing the approval after the rename ends the grant at once", async () => {
+    const { sim } = world;
+    const { repo, pr, reviewId, grant } = await grantedRequest("dismiss-after-rename", "1h");
+    const renamed = renameRequestRepo(world, repo, "dismissed-after-rename");
+
+    await sim.dismissReview(renamed, pr, reviewId, { by: "carol" });
+    await sim.waitFor(() => sim.secretValue(renamed, "production", "PROD_DB_URL") === undefined, { ...WAIT, description: "the deletion after the dismissal" });
+    const [ended] = await ledgerGrantsByRepositoryId(world, sim.repository(renamed)!.id, pr);
+    expect(ended).toMatchObject({ id: grant.id, state: "revoked", endReason: expect.stringMatching(/dismiss/i) });
     expectCleanWorld();
   }, 60_000);
 });
