@@ -356,7 +356,7 @@ describe("races end with no secret", () => {
 describe('"already gone" must be true: a grant whose repository the app lost stays due', () => {
   async function lostAccessThenRestored(name: string, options: { installationId?: number }, lose: () => void, restore: () => void, why: RegExp) {
     const { sim } = world;
-    const { repo, pr, grant } = await grantedRequest(name, "10s", options);
+    const { repo, pr, grant } = await grantedRequest(name, "15s", options);
     lose();
 
     // At expiry the exact timer tries, cannot reach the repository, and keeps the grant due.
@@ -435,7 +435,7 @@ function appErrorLines(repo: string): string[] {
 describe("a renamed repository's grants still end", () => {
   it("at expiry, through GitHub's redirect from the old name", async () => {
     const { sim } = world;
-    const { repo, pr, grant } = await grantedRequest("before-rename", "10s");
+    const { repo, pr, grant } = await grantedRequest("before-rename", "15s");
     const { id } = sim.repository(repo)!;
     const renamed = renameRequestRepo(world, repo, "after-rename");
 
