@@ -80,16 +80,21 @@ export function webhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
     /** Answers a refusal, logs its one line, and drains (then cuts) whatever is still coming. */
     const refuse = (status: number, why: string, extraHeaders: Record<string, string> = {}): void => {
       log.warn({ delivery, event, contentLength: declared, bytesRead, status }, `webhook refused (${status}): ${why}`);
+      const incomplete = !request.complete;
       if (!response.headersSent) {
-        response.writeHead(status, { "content-type": "application/json", ...extraHeaders }).end(JSON.stringify({ error: why }));
+        // While the rest of the body is still coming, the connection is not closed together with
+        // the answer (Node would, for a sender that asked for "Connection: close"): closing a
+        // socket with unread bytes resets it, and the sender could lose the answer. Instead the
+        // rest is read and dropped for `lingerMs`, then the connection is cut.
+        const connection = incomplete && extraHeaders.connection === undefined ? { connection: "keep-alive" } : {};
+        response.writeHead(status, { "content-type": "application/json", ...connection, ...extraHeaders }).end(JSON.stringify({ error: why }));
       }
-      if (!request.complete) {
+      if (incomplete) {
         request.removeAllListeners("data");
         request.resume();
         const cut = setTimeout(() => request.socket.destroy(), lingerMs);
         cut.unref();
         request.once("end", () => clearTimeout(cut));
-        request.once("close", () => clearTimeout(cut));
       }
     };
 
