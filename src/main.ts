@@ -28,7 +28,7 @@ import { KeyedMutex } from "./util/keyed-mutex.js";
 async function main(): Promise<void> {
   const envFile = loadDotEnv();
   const settings = loadSettings(process.env);
-  checkSettingsFile(settings.catalogPath, "JIT_CATALOG");
+  checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
   const catalog = await loadCatalog(settings.catalogPath);
   const store = await openLedger(settings.databaseUrl);
   const clock = systemClock;

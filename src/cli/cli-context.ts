@@ -8,6 +8,7 @@
 import { pino, type Logger } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
 import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
+import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
@@ -111,6 +112,7 @@ async function withContext(
   let store: LedgerStore;
   try {
     settings = loadSettings(io.env, { webhookSecret: false, credentials: needs.credentials, catalog: needs.catalog });
+    if (needs.catalog) checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
     catalog = needs.catalog ? await loadCatalog(settings.catalogPath) : NO_CATALOG;
     store = await openLedger(settings.databaseUrl);
   } catch (error) {
@@ -127,7 +129,7 @@ async function withContext(
 }
 
 function configurationMessage(error: unknown): string {
-  if (error instanceof SettingsError || error instanceof ConfigError) return error.message;
+  if (error instanceof SettingsError || error instanceof ConfigError || error instanceof SettingsFileError) return error.message;
   return `jit-access: ${error instanceof Error ? error.message : String(error)}`;
 }
 

@@ -164,7 +164,7 @@ function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | un
       return undefined;
     }
     try {
-      checkSettingsFile(path, "PRIVATE_KEY_PATH");
+      checkSettingsFile(path, "PRIVATE_KEY_PATH", { ifPresent: true });
     } catch (error) {
       if (!(error instanceof SettingsFileError)) throw error;
       problems.push(error.message);

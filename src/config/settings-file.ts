@@ -32,18 +32,22 @@ export const MAX_ENV_FILE_BYTES = 256 * 1024;
 /**
  * Checks a settings file by path (stat follows symlinks, so a mounted ConfigMap's link is
  * judged by the file it points to). `what` names the file in messages, e.g. "JIT_CATALOG".
+ * With `ifPresent`, a file that cannot be found or is not a regular file is left to the
+ * caller's loader, which explains those in its own terms.
  */
-export function checkSettingsFile(path: string, what: string, options: SettingsFileOptions = {}): void {
+export function checkSettingsFile(path: string, what: string, options: SettingsFileOptions & { ifPresent?: boolean } = {}): void {
   let stats: Stats;
   try {
     stats = statSync(path);
   } catch (error) {
+    if (options.ifPresent) return;
     const code = (error as NodeJS.ErrnoException).code ?? "error";
     throw new SettingsFileError(
       code === "ENOENT" ? `settings file ${path} (${what}) does not exist.` : `settings file ${path} (${what}) cannot be read (${code}).`,
       code === "ENOENT" ? "missing" : "unreadable",
     );
   }
+  if (options.ifPresent && !stats.isFile()) return;
   judge(stats, path, what, options);
 }
 
