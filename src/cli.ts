@@ -12,5 +12,6 @@ process.exitCode = await keepAliveUntil(
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    stdoutIsTerminal: process.stdout.isTTY === true,
   }),
 );

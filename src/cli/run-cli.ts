@@ -10,6 +10,7 @@ import { grantsCommand } from "./grants-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { revokeCommand } from "./revoke-command.js";
 import { sweepCommand } from "./sweep-command.js";
+import { terminalText } from "./terminal-text.js";
 import { validateCommand } from "./validate-command.js";
 
 interface Command {
@@ -67,7 +68,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     return EXIT.ok;
   }
   if (name === undefined || !Object.hasOwn(COMMANDS, name)) {
-    io.stderr(name === undefined ? "jit-access: give a command" : `jit-access: unknown command "${name}"`);
+    io.stderr(name === undefined ? "jit-access: give a command" : terminalText(`jit-access: unknown command "${name}"`));
     io.stderr(cliHelp());
     return EXIT.usage;
   }
@@ -85,7 +86,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   try {
     return await COMMANDS[name]!.run(args, io);
   } catch (error) {
-    io.stderr(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    io.stderr(terminalText(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`));
     return EXIT.problem;
   }
 }
