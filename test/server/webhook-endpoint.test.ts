@@ -291,6 +291,13 @@ describe("time", () => {
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it("headers over 16 KiB are refused by Node with 431", async () => {
+    const setup = await start();
+    const answer = await send(setup, { headers: { ...headers(payload), "x-padding": "p".repeat(20 * 1024) }, chunks: [payload] });
+    expect(answer.status).toBe(431);
+    expect(setup.received).toEqual([]);
+  });
+
   it("a sender that gives up mid-body is logged once, and nothing is handled", async () => {
     const setup = await start({ bodyTimeoutMs: 5_000 });
     await new Promise<void>((resolve) => {
