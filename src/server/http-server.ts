@@ -11,6 +11,7 @@ import type { RouteHandler } from "./webhook-endpoint.js";
 
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 40_000;
+export const STOP_GRACE_MS = 10_000;
 
 export interface HttpServerOptions {
   host: string;
@@ -75,9 +76,17 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     server,
     url: `http://${host}:${port}`,
     port,
+    // Stops accepting, lets requests in flight finish, and cuts whatever is still open after
+    // `STOP_GRACE_MS` (a stalled upload would otherwise hold the stop for its 30 s).
     stop: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
+        const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+        cut.unref();
+        server.close((error) => {
+          clearTimeout(cut);
+          if (error) reject(error);
+          else resolve();
+        });
         server.closeIdleConnections();
       }),
   };
