@@ -122,7 +122,7 @@ describe("a .env in the working directory that sets GHE_HOST", () => {
     const port = (listener.address() as AddressInfo).port;
     await writeFile(dir.path(".env"), `GHE_HOST=127.0.0.1:${port}\nGHE_PROTOCOL=http\n`);
     chmodSync(dir.path(".env"), 0o600);
-    await writeFile(dir.path("catalog.yml"), 'secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: ["acme/*"]\n    environments: [production]\n    max_duration: 4h\n');
+    await writeFile(dir.path("catalog.yml"), 'secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: ["acme/api"]\n    environments: [production]\n    max_duration: 4h\n');
     // Requests anywhere but loopback are answered 401 inside the CLI process (and say where they went).
     await writeFile(
       dir.path("block-network.mjs"),

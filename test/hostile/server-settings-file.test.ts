@@ -39,8 +39,14 @@ async function startWith(dotEnv: string | null, mode = 0o600): Promise<AppProces
   return app;
 }
 
-const readyLine = (output: string): Record<string, unknown> =>
-  JSON.parse(output.split("\n").find((line) => line.includes("jit-access ready"))!) as Record<string, unknown>;
+/** The start-up line, once the process has written it (its log reaches stdout a moment after /ping answers). */
+async function readyLine(started: AppProcess): Promise<Record<string, unknown>> {
+  const found = await sim!.waitFor(() => started.output().split("\n").find((line) => line.includes("jit-access ready")) ?? null, {
+    timeoutMs: 10_000,
+    description: "the start-up line",
+  });
+  return JSON.parse(found) as Record<string, unknown>;
+}
 
 async function status(url: string): Promise<number> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
@@ -51,7 +57,7 @@ async function status(url: string): Promise<number> {
 describe("the server's .env", () => {
   it("is read from the working directory, for variables the environment does not set, and named in the start-up line", async () => {
     const started = await startWith("WEBHOOK_PATH=/hooks/from-dotenv\nLOG_LEVEL=silent\n");
-    const ready = readyLine(started.output());
+    const ready = await readyLine(started);
     expect(ready).toMatchObject({ envFile: join(dataDir, ".env"), msg: `jit-access ready; settings from the environment and ${join(dataDir, ".env")}` });
     // WEBHOOK_PATH came from the file (LOG_LEVEL did not: the environment sets it).
     expect(await status(`${started.url}/hooks/from-dotenv`)).toBe(400);
@@ -60,7 +66,7 @@ describe("the server's .env", () => {
 
   it("when there is none, the start-up line says so", async () => {
     const started = await startWith(null);
-    expect(readyLine(started.output())).toMatchObject({ envFile: join(dataDir, ".env"), msg: `jit-access ready; settings from the environment (no ${join(dataDir, ".env")})` });
+    expect(await readyLine(started)).toMatchObject({ envFile: join(dataDir, ".env"), msg: `jit-access ready; settings from the environment (no ${join(dataDir, ".env")})` });
   }, 60_000);
 
   it("is refused when every user can write to it: the app does not start, and says which file and how to fix it", async () => {
