@@ -55,20 +55,24 @@ async function main(): Promise<void> {
   scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs);
   await probot.load(jitAccessApp(deps));
 
-  const server = await startHttpServer({
-    host: settings.host,
-    port: settings.port,
-    log: log.child({ name: "server" }),
-    routes: [
-      pingRoute,
-      webhookEndpoint({
-        secret: settings.webhookSecret,
-        path: settings.webhookPath,
-        log: log.child({ name: "webhooks" }),
-        receive: (event: VerifiedEvent) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
-      }),
-    ],
+  const webhooks = webhookEndpoint({
+    secret: settings.webhookSecret,
+    path: settings.webhookPath,
+    log: log.child({ name: "webhooks" }),
+    receive: (event: VerifiedEvent) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
   });
+  const http = await startHttpServer({ host: settings.host, port: settings.port, log: log.child({ name: "server" }), routes: [pingRoute, webhooks] });
+  // Stopping the server: no new delivery, then every delivery's handlers run to the end.
+  const server = {
+    url: http.url,
+    stop: async (): Promise<void> => {
+      try {
+        await http.stop();
+      } finally {
+        await webhooks.idle();
+      }
+    },
+  };
   log.info(`Listening on ${server.url}`);
   log.info(
     {

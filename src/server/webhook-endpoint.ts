@@ -56,10 +56,19 @@ export interface WebhookEndpointOptions {
 /** Takes requests for the webhook path (returns true), leaves every other request (false). */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => boolean;
 
+export interface WebhookEndpoint extends RouteHandler {
+  /**
+   * Resolves once no verified delivery is being handled: the handlers of every delivery
+   * received so far have run to the end, answered 202 or not. For a stop: close the server
+   * first (no new delivery), then wait for this, then close the ledger.
+   */
+  idle(): Promise<void>;
+}
+
 const SIGNATURE = /^sha256=([0-9a-fA-F]{64})$/;
 const JSON_CONTENT_TYPE = /^\s*application\/json\s*(?:;|$)/i;
 
-export function webhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
+export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoint {
   const path = normalizePath(options.path ?? DEFAULT_WEBHOOK_PATH);
   const maxBodyBytes = options.maxBodyBytes ?? MAX_WEBHOOK_BODY_BYTES;
   const maxBufferedBytes = options.maxBufferedBytes ?? MAX_BUFFERED_WEBHOOK_BYTES;
@@ -68,8 +77,9 @@ export function webhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
   const lingerMs = options.lingerMs ?? LINGER_MS;
   const { log } = options;
   let buffered = 0;
+  const handling = new Set<Promise<void>>();
 
-  return (request, response) => {
+  const endpoint = (request: IncomingMessage, response: ServerResponse): boolean => {
     if (normalizePath((request.url ?? "").split("?")[0]!) !== path) return false;
     const started = Date.now();
     const delivery = headerForLog(request.headers["x-github-delivery"]);
@@ -181,7 +191,9 @@ export function webhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
       if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
         return refuse(400, "the body is signed but is not a JSON object");
       }
-      void dispatch({ id: String(request.headers["x-github-delivery"]), name: String(request.headers["x-github-event"]), payload: payload as Record<string, unknown> });
+      const handled = dispatch({ id: String(request.headers["x-github-delivery"]), name: String(request.headers["x-github-event"]), payload: payload as Record<string, unknown> });
+      handling.add(handled);
+      void handled.finally(() => handling.delete(handled));
     });
 
     const dispatch = async (verified: VerifiedEvent): Promise<void> => {
@@ -208,6 +220,11 @@ export function webhookEndpoint(options: WebhookEndpointOptions): RouteHandler {
     };
     return true;
   };
+  return Object.assign(endpoint, {
+    idle: async (): Promise<void> => {
+      while (handling.size > 0) await Promise.allSettled([...handling]);
+    },
+  });
 }
 
 function normalizePath(path: string): string {

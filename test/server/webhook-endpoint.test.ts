@@ -142,6 +142,34 @@ describe("a correctly signed delivery", () => {
     finish();
   });
 
+  it("still being handled after its 202 keeps idle() waiting until its handlers end (a stop waits for it)", async () => {
+    let finish!: () => void;
+    let finished = false;
+    const endpointOptions = {
+      answerAfterMs: 50,
+      receive: () =>
+        new Promise<void>((resolve) => {
+          finish = () => {
+            finished = true;
+            resolve();
+          };
+        }),
+    };
+    const endpoint = webhookEndpoint({ secret: SECRET, log: recordingLog().log, ...endpointOptions });
+    running = await startHttpServer({ host: "127.0.0.1", port: 0, log: recordingLog().log, routes: [endpoint] });
+    const setup: Setup = { url: running.url, port: running.port, received: [], logs: recordingLog() };
+    expect(await send(setup, { headers: headers(payload), chunks: [payload] })).toMatchObject({ status: 202 });
+
+    let idle = false;
+    const waiting = endpoint.idle().then(() => (idle = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(idle).toBe(false);
+    finish();
+    await waiting;
+    expect(finished).toBe(true);
+    await expect(endpoint.idle()).resolves.toBeUndefined();
+  });
+
   it("whose handler fails is answered 500 without the error's text", async () => {
     const setup = await start({
       receive: async () => {

@@ -24,8 +24,9 @@ import { RequestTracker, type Ignore } from "./request-tracker.js";
 
 /**
  * The app in this process, wired as src/main.ts wires it — the app's webhook endpoint
- * (src/server/webhook-endpoint.ts) on a real HTTP port, the app's Octokit (per-installation pacing, Probot's retry plugin on), a SQLite
- * ledger file, the expiry scheduler — against the local GitHub simulator. Differences from
+ * (src/server/webhook-endpoint.ts) on a real HTTP port, the app's Octokit (per-installation
+ * pacing, Probot's retry plugin on), a SQLite ledger file, the expiry scheduler — against the
+ * local GitHub simulator. Differences from
  * `npm start`, each for a test that never sleeps: the app's clock is a ManualClock the test moves
  * (pacing, timeouts, expiry, retries all read it), and the retry plugin's own backoff (real
  * timers, 1 s/4 s/9 s) is scaled to milliseconds. Where the fault concerns the process itself
@@ -142,11 +143,16 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     app.onAny(async (context) => tracker.arrived(context.id));
     return appFn(app, appOptions);
   });
+  const webhooks = webhookEndpoint({
+    secret: sim.webhookSecret,
+    log: logger.child({ name: "webhooks" }),
+    receive: (event) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
+  });
   const http = await startHttpServer({
     host: "127.0.0.1",
     port: 0,
     log: logger,
-    routes: [webhookEndpoint({ secret: sim.webhookSecret, log: logger.child({ name: "webhooks" }), receive: (event) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]) })],
+    routes: [webhooks],
   });
   const server: Server = http.server;
   sim.setWebhookUrl(`${http.url}/api/github/webhooks`);
@@ -184,7 +190,12 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     close: async () => {
       // The app's own stop sequence (as on SIGTERM); a ledger the test passed in is the test's to close.
       const failures = await shutDown({
-        server: { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+        server: {
+          stop: async () => {
+            await http.stop();
+            await webhooks.idle();
+          },
+        },
         scheduler: expiry,
         ledger: dataDir ? store : { close: async () => {} },
       });
