@@ -29,6 +29,8 @@ export interface AppProcessOptions {
 export interface AppProcess {
   url: string;
   port: number;
+  /** The process id, e.g. to read its memory use from /proc. */
+  pid: number;
   dataDir: string;
   databaseUrl: string;
   /** Everything the process wrote to stdout and stderr so far. */
@@ -99,6 +101,7 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
   return {
     url,
     port,
+    pid: child.pid!,
     dataDir,
     databaseUrl,
     output: () => output,

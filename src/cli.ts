@@ -1,19 +1,17 @@
 #!/usr/bin/env node
 /**
- * The `jit-access` operator command (package.json `bin`). Loads `.env` from the working
- * directory when there is one, then runs the command with the process's streams and
- * environment; see `cli/run-cli.ts` for the commands.
+ * The `jit-access` operator command (package.json `bin`): runs the command with the process's
+ * streams and environment; see `cli/run-cli.ts` for the commands. No `.env` is read from the
+ * working directory: only a settings file named by `--env-file PATH` or `JIT_ENV_FILE`.
  */
-import { existsSync } from "node:fs";
 import { keepAliveUntil } from "./cli/keep-alive.js";
 import { runCli } from "./cli/run-cli.js";
-
-if (existsSync(".env")) process.loadEnvFile(".env");
 
 process.exitCode = await keepAliveUntil(
   runCli(process.argv.slice(2), {
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    stdoutIsTerminal: process.stdout.isTTY === true,
   }),
 );

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { existsSync } from "node:fs";
-import { run } from "probot";
+import { resolve } from "node:path";
+import { Probot } from "probot";
 import { keepAliveUntil } from "./cli/keep-alive.js";
-import { loadSettings, SettingsError } from "./config/load-settings.js";
+import { loadSettings, SettingsError, type Settings } from "./config/load-settings.js";
+import { checkSettingsFile, fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { createAppOctokit } from "./github/app-octokit.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
@@ -12,17 +13,22 @@ import { openLedger } from "./ledger/open-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
 import { loadCatalog } from "./policy/load-catalog.js";
+import { pingRoute, startHttpServer } from "./server/http-server.js";
+import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { KeyedMutex } from "./util/keyed-mutex.js";
 
 /**
- * `npm start`: validates every setting first (one clear message naming each bad one), opens
- * the ledger, loads the catalog, then runs the Probot server with the expiry scheduler.
+ * `npm start`: reads `.env` from the working directory (only there, and only a file the
+ * operator owns), validates every setting (one clear message naming each bad one), opens the
+ * ledger, loads the catalog, then serves webhooks through the app's own bounded, verifying
+ * endpoint and runs the expiry scheduler.
  */
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
+  const envFile = loadDotEnv();
   const settings = loadSettings(process.env);
+  checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
   const catalog = await loadCatalog(settings.catalogPath);
   const store = await openLedger(settings.databaseUrl);
   const clock = systemClock;
@@ -30,8 +36,11 @@ async function main(): Promise<void> {
   const rateLimits = new RateLimitReserve(clock, { warn: (obj, msg) => appLog?.warn(obj, msg) });
   const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock, rateLimits });
 
+  const probot = new Probot({ ...probotLogOptions(settings, process.env), appId: settings.appId, privateKey: settings.privateKey, secret: settings.webhookSecret, baseUrl: settings.baseUrl, Octokit });
+  await probot.ready();
+  const log = probot.log;
+  appLog = log;
   let scheduler: ExpiryScheduler | null = null;
-  let appAuth: ((installationId: number) => Promise<unknown>) | null = null;
   const deps: LifecycleDeps = {
     store,
     catalog,
@@ -39,34 +48,49 @@ async function main(): Promise<void> {
     env: process.env,
     locks: new KeyedMutex(),
     rateLimits,
-    octokitFor: async (installationId) => {
-      if (!appAuth) throw new Error("the app is not started yet");
-      return (await appAuth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>;
-    },
+    octokitFor: async (installationId) => (await probot.auth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>,
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
   };
+  scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs);
+  await probot.load(jitAccessApp(deps));
 
-  const server = await run(
-    (app, options) => {
-      appAuth = (id) => app.auth(id);
-      appLog = app.log;
-      scheduler = new ExpiryScheduler(deps, app.log.child({ name: "expiry" }), settings.sweepIntervalMs);
-      void jitAccessApp(deps)(app, options);
-      app.log.info(
-        { secrets: catalog.secrets.size, ledger: settings.databaseUrl.replace(/\/\/[^@]*@/, "//***@"), sweepEvery: `${settings.sweepIntervalMs / 1000}s` },
-        "jit-access ready",
-      );
+  const webhooks = webhookEndpoint({
+    secret: settings.webhookSecret,
+    path: settings.webhookPath,
+    log: log.child({ name: "webhooks" }),
+    receive: (event: VerifiedEvent) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
+  });
+  const http = await startHttpServer({ host: settings.host, port: settings.port, log: log.child({ name: "server" }), routes: [pingRoute, webhooks] });
+  // Stopping the server: no new delivery, then every delivery's handlers run to the end.
+  const server = {
+    url: http.url,
+    stop: async (): Promise<void> => {
+      try {
+        await http.stop();
+      } finally {
+        await webhooks.idle();
+      }
     },
-    { Octokit },
+  };
+  log.info(`Listening on ${server.url}`);
+  log.info(
+    {
+      secrets: catalog.secrets.size,
+      ledger: settings.databaseUrl.replace(/\/\/[^@]*@/, "//***@"),
+      sweepEvery: `${settings.sweepIntervalMs / 1000}s`,
+      envFile: envFile.path,
+    },
+    envFile.read ? `jit-access ready; settings from the environment and ${envFile.path}` : `jit-access ready; settings from the environment (no ${envFile.path})`,
   );
+
   // Stop accepting webhooks and stop the scheduler, wait for the work both had under way (a sweep
   // finishes the revocations it started and reads no further page), then close the ledger.
   // A second signal while this runs ends the process at once (the signal's default action).
   const stop = async (signal: string): Promise<void> => {
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
     // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
-    const failures = await keepAliveUntil(shutDown({ server, scheduler: scheduler as ExpiryScheduler | null, ledger: store }));
+    const failures = await keepAliveUntil(shutDown({ server, scheduler, ledger: store }));
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);
     process.exit(failures.length === 0 ? 0 : 1);
@@ -74,7 +98,35 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
   // The first sweep can take a while with a backlog of paced writes; a stop signal is honoured meanwhile.
-  await (scheduler as ExpiryScheduler | null)?.start();
+  await scheduler.start();
+}
+
+/**
+ * `.env` in the working directory at start, as Probot reads it, and nowhere else; it fills in
+ * only variables the environment does not set, and is refused unless the operator owns it.
+ */
+function loadDotEnv(): { path: string; read: boolean } {
+  const path = resolve(".env");
+  try {
+    fillUnset(process.env, readEnvFile(path, ".env in the working directory"));
+    return { path, read: true };
+  } catch (error) {
+    if (error instanceof SettingsFileError && error.reason === "missing") return { path, read: false };
+    throw error;
+  }
+}
+
+/** Probot's logger settings, read from the environment as Probot's own `run` reads them. */
+function probotLogOptions(settings: Settings, env: NodeJS.ProcessEnv) {
+  const format = env.LOG_FORMAT?.trim();
+  return {
+    logLevel: settings.logLevel as "info",
+    logFormat: (format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty") as "json" | "pretty",
+    logLevelInString: env.LOG_LEVEL_IN_STRING === "true",
+    ...(env.LOG_MESSAGE_KEY ? { logMessageKey: env.LOG_MESSAGE_KEY } : {}),
+    ...(env.SENTRY_DSN ? { sentryDsn: env.SENTRY_DSN } : {}),
+    ...(env.REDIS_URL ? { redisConfig: env.REDIS_URL } : {}),
+  };
 }
 
 // A promise that nothing awaited failed: log it and keep serving. Ending the process here would
@@ -84,7 +136,7 @@ process.on("unhandledRejection", (reason: unknown) => {
 });
 
 main().catch((error: unknown) => {
-  if (error instanceof SettingsError || error instanceof ConfigError) {
+  if (error instanceof SettingsError || error instanceof ConfigError || error instanceof SettingsFileError) {
     console.error(error.message);
   } else {
     console.error(`jit-access cannot start: ${error instanceof Error ? error.message : String(error)}`);

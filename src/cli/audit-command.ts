@@ -9,6 +9,7 @@ import { withLedger, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
 import { csvRecord } from "./csv.js";
 import { parseIsoInstant } from "./parse-iso-instant.js";
+import { jsonForTerminal, terminalText } from "./terminal-text.js";
 
 export const AUDIT_USAGE = `usage: jit-access audit [--since ISO] [--format jsonl|csv]
        jit-access audit --verify
@@ -17,7 +18,8 @@ Exports the audit log, oldest first.
   --since ISO      only records at or after this instant: 2026-03-01 (midnight UTC) or
                    2026-03-01T09:30:00Z (a time needs its offset: Z or +01:00)
   --format jsonl   one JSON object per line (the default)
-  --format csv     a header row, then one row per record (RFC 4180); details as a JSON string
+  --format csv     a header row, then one row per record (RFC 4180); details as a JSON string;
+                   every character as stored, except on a terminal (control characters as \\uXXXX)
   --verify         export nothing; check the whole log's hash chain instead: each record holds
                    the hash of the one before it and its own (SHA-256 over its content). Prints
                    the number of records and the last hash (keep it elsewhere: a check later
@@ -61,11 +63,13 @@ export async function auditCommand(args: string[], io: CliIO): Promise<number> {
   return withLedger(io, async ({ store }) => {
     const records = (await store.listAudit(since === undefined ? {} : { since })).map(auditRecord);
     if (format === "jsonl") {
-      for (const record of records) io.stdout(JSON.stringify(record));
+      for (const record of records) io.stdout(jsonForTerminal(record));
     } else {
       // RFC 4180 ends records with CRLF: each line here ends in CR, and the line's own LF follows.
       io.stdout(`${csvRecord(AUDIT_FIELDS)}\r`);
-      for (const record of records) io.stdout(`${csvRecord(AUDIT_FIELDS.map((field) => csvText(record[field])))}\r`);
+      // To a terminal, control characters are shown as \uXXXX; to a file or a pipe, every byte as stored.
+      const shown = io.stdoutIsTerminal === true ? terminalText : (text: string) => text;
+      for (const record of records) io.stdout(`${csvRecord(AUDIT_FIELDS.map((field) => shown(csvText(record[field]))))}\r`);
     }
     return EXIT.ok;
   });

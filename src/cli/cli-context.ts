@@ -5,9 +5,11 @@
  * GitHub App and the lifecycle's dependencies (`withApp`). Logs go to stderr, so stdout carries
  * only the command's output (`jit-access grants --json | jq …` works).
  */
+import { hostname, userInfo } from "node:os";
 import { pino, type Logger } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
 import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
+import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
@@ -17,16 +19,20 @@ import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
+import { firstInvisibleCharacter } from "../requests/invisible-characters.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
+import { jsonTextForTerminal } from "./terminal-text.js";
 
 export interface CliIO {
   /** Writes one line of the command's output (the caller adds the newline). */
   stdout(line: string): void;
   /** Writes one line of diagnostics: errors, warnings, logs. */
   stderr(line: string): void;
-  /** The settings come from here (the process's environment, after `.env`). */
+  /** The settings come from here (the process's environment, and the file `--env-file` names). */
   env: NodeJS.ProcessEnv;
+  /** Whether stdout is a terminal: output meant for files (CSV) is then made safe to show. */
+  stdoutIsTerminal?: boolean;
   /** The system clock unless given. */
   clock?: Clock;
   deps?: CliOverrides;
@@ -111,6 +117,7 @@ async function withContext(
   let store: LedgerStore;
   try {
     settings = loadSettings(io.env, { webhookSecret: false, credentials: needs.credentials, catalog: needs.catalog });
+    if (needs.catalog) checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
     catalog = needs.catalog ? await loadCatalog(settings.catalogPath) : NO_CATALOG;
     store = await openLedger(settings.databaseUrl);
   } catch (error) {
@@ -119,7 +126,7 @@ async function withContext(
   }
   try {
     // JSON lines on stderr; no pid/hostname (Probot's child loggers add their own name).
-    const log = pino({ level: settings.logLevel, base: undefined }, { write: (line: string) => io.stderr(line.trimEnd()) });
+    const log = pino({ level: settings.logLevel, base: undefined }, { write: (line: string) => io.stderr(jsonTextForTerminal(line.trimEnd())) });
     return await body({ settings, store, clock: io.clock ?? systemClock, log, catalog });
   } finally {
     await store.close();
@@ -127,12 +134,43 @@ async function withContext(
 }
 
 function configurationMessage(error: unknown): string {
-  if (error instanceof SettingsError || error instanceof ConfigError) return error.message;
+  if (error instanceof SettingsError || error instanceof ConfigError || error instanceof SettingsFileError) return error.message;
   return `jit-access: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-/** `operator:NAME` for the audit log: `--actor`, else the login user ($USER), else `cli`. */
+/**
+ * `operator:NAME` for the audit log: `--actor`, else $USER, else `cli`. A label the operator
+ * chooses, not an identity: anyone who runs the command can write any name. (`whoRan` records
+ * the account that ran it.) A $USER with control or invisible characters is not used.
+ */
 export function operatorActor(env: NodeJS.ProcessEnv, actor?: string): string {
-  const name = actor?.trim() || env.USER?.trim() || "cli";
+  const user = env.USER?.trim();
+  const name = actor?.trim() || (user && checkLabel("$USER", user, MAX_ACTOR_LENGTH) === null ? user : "") || "cli";
   return `operator:${name}`;
+}
+
+export const MAX_ACTOR_LENGTH = 100;
+
+/**
+ * Why a label typed on the command line (`--reason`, `--actor`) cannot be stored, or null when
+ * it can: no control, bidi or invisible characters (as in requests' reasons), at most `max`
+ * characters.
+ */
+export function checkLabel(flag: string, text: string, max: number): string | null {
+  const invisible = firstInvisibleCharacter(text);
+  if (invisible !== null) return `${flag} contains an invisible control or bidi character (${invisible}); type it as plain text`;
+  const length = [...text.trim()].length;
+  if (length > max) return `${flag} is ${length} characters; keep it to ${max}`;
+  return null;
+}
+
+/** The account and machine a command ran on, for the audit record (the OS's word, not a flag's). */
+export function whoRan(): { user: string | null; uid: number | null; host: string } {
+  let user: string | null = null;
+  try {
+    user = userInfo().username;
+  } catch {
+    // A uid without a passwd entry (common in containers): the uid says who.
+  }
+  return { user, uid: process.getuid?.() ?? null, host: hostname() };
 }

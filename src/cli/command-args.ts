@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, type CliIO } from "./cli-context.js";
+import { terminalText } from "./terminal-text.js";
 
 type ParsedResults<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 
@@ -33,7 +34,7 @@ export function parseCommandArgs<T extends CommandConfig>(command: string, usage
 
 /** Prints `jit-access COMMAND: message` and the usage to stderr; returns exit status 2. */
 export function usageError(command: string, usage: string, message: string, io: CliIO): number {
-  io.stderr(`jit-access ${command}: ${message}`);
+  io.stderr(terminalText(`jit-access ${command}: ${message}`));
   io.stderr(usage);
   return EXIT.usage;
 }

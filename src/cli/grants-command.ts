@@ -6,10 +6,12 @@ import type { Grant } from "../ledger/store.js";
 import { withLedger, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 import { formatTable } from "./format-table.js";
+import { jsonForTerminal, terminalText } from "./terminal-text.js";
 
 export const GRANTS_USAGE = `usage: jit-access grants [--all] [--json]
 
-Lists live grants (granting or active) from the ledger, oldest first.
+Lists live grants (granting or active) from the ledger, oldest first. Control, bidi and
+invisible characters in the table are shown as \\uXXXX.
   --all    every grant, ended ones too
   --json   a JSON array of grants (dates as ISO 8601 strings in UTC) instead of a table
 
@@ -29,9 +31,9 @@ export async function grantsCommand(args: string[], io: CliIO): Promise<number> 
   const { all = false, json = false } = parsed.values;
   return withLedger(io, async ({ store }) => {
     const grants = await store.listGrants({ liveOnly: !all });
-    if (json) io.stdout(JSON.stringify(grants, null, 2));
+    if (json) io.stdout(jsonForTerminal(grants, 2));
     else if (grants.length === 0) io.stdout(all ? "no grants in the ledger" : "no live grants (--all lists ended ones too)");
-    else for (const line of formatTable(HEADER, grants.map(grantRow))) io.stdout(line);
+    else for (const line of formatTable(HEADER, grants.map((grant) => grantRow(grant).map(terminalText)))) io.stdout(line);
     return EXIT.ok;
   });
 }

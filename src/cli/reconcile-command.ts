@@ -5,6 +5,7 @@
  */
 import { NO_LIVE_GRANT, reconcile, type Orphan } from "../expiry/reconcile.js";
 import { withApp, EXIT, operatorActor, type CliIO } from "./cli-context.js";
+import { terminalText } from "./terminal-text.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 
 export const RECONCILE_USAGE = `usage: jit-access reconcile [--dry-run]
@@ -33,10 +34,10 @@ export async function reconcileCommand(args: string[], io: CliIO): Promise<numbe
   return withApp(io, { catalog: true }, async ({ deps, log, appOctokit }) => {
     const report = await reconcile({ ...deps, appOctokit }, { dryRun, actor: operatorActor(io.env) }, log);
     for (const orphan of report.orphans) {
-      if (orphan.outcome === "failed") io.stderr(`could not delete ${where(orphan)}: ${orphan.error ?? "unknown error"}`);
-      else io.stdout(`${VERB[orphan.outcome]} ${where(orphan)} (${orphan.outcome === "kept" ? "a grant was recorded meanwhile" : NO_LIVE_GRANT})`);
+      if (orphan.outcome === "failed") io.stderr(terminalText(`could not delete ${where(orphan)}: ${orphan.error ?? "unknown error"}`));
+      else io.stdout(terminalText(`${VERB[orphan.outcome]} ${where(orphan)} (${orphan.outcome === "kept" ? "a grant was recorded meanwhile" : NO_LIVE_GRANT})`));
     }
-    for (const { what, error } of report.unreadable) io.stderr(`could not check ${what}: ${error}`);
+    for (const { what, error } of report.unreadable) io.stderr(terminalText(`could not check ${what}: ${error}`));
 
     const count = (outcome: Orphan["outcome"]) => report.orphans.filter((orphan) => orphan.outcome === outcome).length;
     const failed = count("failed");

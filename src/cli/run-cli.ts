@@ -3,12 +3,14 @@
  * arguments and returns its exit status; an error no command expected is reported here as
  * `jit-access COMMAND: message`, exit 1.
  */
+import { readEnvFile, SettingsFileError } from "../config/settings-file.js";
 import { auditCommand } from "./audit-command.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { grantsCommand } from "./grants-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { revokeCommand } from "./revoke-command.js";
 import { sweepCommand } from "./sweep-command.js";
+import { terminalText } from "./terminal-text.js";
 import { validateCommand } from "./validate-command.js";
 
 interface Command {
@@ -37,35 +39,85 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
 export function cliHelp(): string {
   const width = Math.max(...Object.values(COMMANDS).map((command) => command.synopsis.length));
   return [
-    "usage: jit-access COMMAND [ARGS]",
+    "usage: jit-access [--env-file PATH] COMMAND [ARGS]",
     "",
     "Commands:",
     ...Object.values(COMMANDS).map((command) => `  ${command.synopsis.padEnd(width)}  ${command.summary}`),
     "",
-    'Run "jit-access COMMAND --help" for a command\'s options. Settings come from the environment',
-    "(and .env in the working directory), as for the server: DATABASE_URL, APP_ID, PRIVATE_KEY or",
-    "PRIVATE_KEY_PATH, GHE_HOST and GHE_PROTOCOL, JIT_CATALOG, LOG_LEVEL. Logs go to stderr.",
+    'Run "jit-access COMMAND --help" for a command\'s options. Settings come from the environment, as',
+    "for the server: DATABASE_URL, APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, GHE_HOST and GHE_PROTOCOL,",
+    "JIT_CATALOG, LOG_LEVEL. No .env is read from the working directory; --env-file PATH (or",
+    "JIT_ENV_FILE=PATH) names a settings file to read, for variables the environment does not set.",
+    "Logs go to stderr.",
     "",
     "Exit status: 0 ok, 1 something is wrong or still due, 2 usage or configuration error.",
   ].join("\n");
 }
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
-  const [name, ...args] = argv;
+  const option = takeEnvFileOption(argv);
+  if ("error" in option) {
+    io.stderr(`jit-access: ${option.error}`);
+    io.stderr(cliHelp());
+    return EXIT.usage;
+  }
+  const [name, ...args] = option.argv;
   if (name === "help" || name === "--help" || name === "-h") {
     if (args[0] !== undefined && Object.hasOwn(COMMANDS, args[0])) return COMMANDS[args[0]]!.run(["--help"], io);
     io.stdout(cliHelp());
     return EXIT.ok;
   }
   if (name === undefined || !Object.hasOwn(COMMANDS, name)) {
-    io.stderr(name === undefined ? "jit-access: give a command" : `jit-access: unknown command "${name}"`);
+    io.stderr(name === undefined ? "jit-access: give a command" : terminalText(`jit-access: unknown command "${name}"`));
     io.stderr(cliHelp());
     return EXIT.usage;
+  }
+  const envFile = option.envFile ?? (io.env.JIT_ENV_FILE?.trim() || undefined);
+  if (envFile !== undefined) {
+    try {
+      // The environment wins over the file, as with Node's --env-file.
+      io = { ...io, env: { ...readEnvFile(envFile, option.envFile !== undefined ? "--env-file" : "JIT_ENV_FILE"), ...io.env } };
+    } catch (error) {
+      if (!(error instanceof SettingsFileError)) throw error;
+      io.stderr(`jit-access: ${error.message}`);
+      return EXIT.usage;
+    }
   }
   try {
     return await COMMANDS[name]!.run(args, io);
   } catch (error) {
-    io.stderr(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    io.stderr(terminalText(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`));
     return EXIT.problem;
   }
+}
+
+/**
+ * Takes `--env-file PATH` (or `--env-file=PATH`) out of the arguments, wherever it stands before
+ * a `--`, so it works before the command and after it alike.
+ */
+export function takeEnvFileOption(argv: readonly string[]): { argv: string[]; envFile?: string } | { error: string } {
+  const rest: string[] = [];
+  let envFile: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    let value: string | undefined;
+    if (arg === "--env-file") {
+      value = argv[i + 1];
+      if (value === undefined || value.startsWith("-")) return { error: "--env-file needs a path: --env-file /etc/jit-access/env" };
+      i++;
+    } else if (arg.startsWith("--env-file=")) {
+      value = arg.slice("--env-file=".length);
+    } else {
+      rest.push(arg);
+      continue;
+    }
+    if (value.trim() === "") return { error: "--env-file needs a path: --env-file /etc/jit-access/env" };
+    if (envFile !== undefined) return { error: "--env-file is given twice; name one settings file" };
+    envFile = value;
+  }
+  return envFile === undefined ? { argv: rest } : { argv: rest, envFile };
 }

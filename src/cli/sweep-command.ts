@@ -5,6 +5,7 @@
 import { sweepOnce } from "../expiry/sweep.js";
 import { retryDeferredGrants } from "../lifecycle/retry-deferred-grants.js";
 import { withApp, EXIT, type CliIO } from "./cli-context.js";
+import { terminalText } from "./terminal-text.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 
 export const SWEEP_USAGE = `usage: jit-access sweep
@@ -35,7 +36,7 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
       const retry = grant.nextAttemptAt ? `; next attempt from ${grant.nextAttemptAt.toISOString()}` : "";
       const error = grant.lastError ? ` (${grant.revokeAttempts} failed: ${grant.lastError})` : "";
       io.stderr(
-        `still due: grant ${grant.id} ${grant.owner}/${grant.repo} ${grant.environment} ${grant.secret}, expired ${grant.expiresAt.toISOString()}${error}${retry}`,
+        terminalText(`still due: grant ${grant.id} ${grant.owner}/${grant.repo} ${grant.environment} ${grant.secret}, expired ${grant.expiresAt.toISOString()}${error}${retry}`),
       );
     }
     return stillDue.length === 0 ? EXIT.ok : EXIT.problem;

@@ -20,6 +20,7 @@ import { loadCatalog } from "../policy/load-catalog.js";
 import { parseRepoConfig } from "../policy/load-repo-config.js";
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../policy/repo-config.js";
 import { formatDuration } from "../requests/duration.js";
+import { terminalText } from "./terminal-text.js";
 import { validateRequests, type ValidRequest } from "../requests/validate-requests.js";
 
 export interface CommandIo {
@@ -58,7 +59,7 @@ export async function validateCommand(args: string[], io: CommandIo): Promise<nu
     return await run(options, io);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr(`jit-access validate: ${error.message}`);
+    io.stderr(terminalText(`jit-access validate: ${error.message}`));
     io.stderr(VALIDATE_USAGE);
     return 2;
   }
@@ -80,13 +81,13 @@ async function run(options: ValidateOptions, io: CommandIo): Promise<number> {
     repository: options.repository,
   });
   if (result.problems.length > 0) {
-    for (const problem of result.problems) io.stdout(`${options.file}:${problem.line}:${problem.column}: ${problem.message}`);
+    for (const problem of result.problems) io.stdout(terminalText(`${options.file}:${problem.line}:${problem.column}: ${problem.message}`));
     return 1;
   }
   if (result.requests.length === 0) {
-    io.stdout(result.removedOnly ? `ok: ${options.file} only removes entries` : `ok: ${options.file} requests nothing new`);
+    io.stdout(terminalText(result.removedOnly ? `ok: ${options.file} only removes entries` : `ok: ${options.file} requests nothing new`));
   }
-  for (const request of result.requests) io.stdout(summary(request));
+  for (const request of result.requests) io.stdout(terminalText(summary(request)));
   return 0;
 }
 

@@ -4,6 +4,7 @@ import { getPrivateKey } from "@probot/get-private-key";
 import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
 import { parseDuration } from "../requests/duration.js";
 import { isActionRef } from "../workflow/grant-snippet.js";
+import { checkSettingsFile, SettingsFileError } from "./settings-file.js";
 
 /**
  * The app's settings, from the environment: Probot's standard variables plus the app's own.
@@ -14,6 +15,10 @@ export interface Settings {
   privateKey: string;
   webhookSecret: string;
   port: number;
+  /** The interface the server listens on (HOST); `localhost` unless set, as Probot's server. */
+  host: string;
+  /** Where webhooks are received (WEBHOOK_PATH); `/api/github/webhooks` unless set. */
+  webhookPath: string;
   /** `https://api.github.com`, or `${GHE_PROTOCOL}://${GHE_HOST}/api/v3`. */
   baseUrl: string;
   catalogPath: string;
@@ -81,6 +86,15 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     } else port = Number(portText);
   }
 
+  const host = value("HOST") ?? "localhost";
+  if (!/^[A-Za-z0-9.:[\]%-]{1,255}$/.test(host)) {
+    problems.push(`HOST must be a host name or IP address to listen on (e.g. 0.0.0.0 or 127.0.0.1); got "${host.slice(0, 40)}".`);
+  }
+  const webhookPath = value("WEBHOOK_PATH") ?? "/api/github/webhooks";
+  if (!/^\/[A-Za-z0-9._~\/-]{0,200}$/.test(webhookPath)) {
+    problems.push(`WEBHOOK_PATH must be a URL path starting with / (e.g. /api/github/webhooks); got "${webhookPath.slice(0, 40)}".`);
+  }
+
   let baseUrl = "https://api.github.com";
   const gheHost = value("GHE_HOST");
   const protocol = value("GHE_PROTOCOL") ?? "https";
@@ -129,6 +143,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     privateKey,
     webhookSecret,
     port,
+    host,
+    webhookPath,
     baseUrl,
     catalogPath,
     databaseUrl,
@@ -145,6 +161,13 @@ function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | un
       readFileSync(path);
     } catch (error) {
       problems.push(`PRIVATE_KEY_PATH: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? "error"}).`);
+      return undefined;
+    }
+    try {
+      checkSettingsFile(path, "PRIVATE_KEY_PATH", { ifPresent: true });
+    } catch (error) {
+      if (!(error instanceof SettingsFileError)) throw error;
+      problems.push(error.message);
       return undefined;
     }
   }

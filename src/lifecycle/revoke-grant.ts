@@ -13,6 +13,8 @@ export interface RevokeRequest {
   reason: string;
   /** Login of the person or `jit-access`/`operator:NAME`. */
   actor: string;
+  /** Added to the details of the audit records this revocation writes (e.g. who ran the CLI, where). */
+  auditDetails?: Record<string, unknown>;
 }
 
 export type RevokeOutcome =
@@ -60,7 +62,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
       grantId: grant.id,
       environment: grant.environment,
       secret: grant.secret,
-      details,
+      details: { ...request.auditDetails, ...details },
     });
     try {
       // An installation that can no longer be authenticated (suspended, deleted) is a failed

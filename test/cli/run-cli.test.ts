@@ -20,7 +20,7 @@ describe("jit-access", () => {
 
     expect(result.code).toBe(0);
     const help = result.stdout.join("\n");
-    expect(help).toMatch(/^usage: jit-access COMMAND \[ARGS\]/);
+    expect(help).toMatch(/^usage: jit-access \[--env-file PATH\] COMMAND \[ARGS\]/);
     for (const name of ["sweep", "grants", "revoke", "audit", "reconcile", "validate"]) expect(help).toMatch(new RegExp(`^  ${name}\\b`, "m"));
   });
 
@@ -46,7 +46,19 @@ describe("jit-access", () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toEqual([]);
     expect(result.stderr[0]).toBe(message);
-    expect(result.stderr[1]).toMatch(/^usage: jit-access COMMAND/);
+    expect(result.stderr[1]).toMatch(/^usage: jit-access \[--env-file PATH\] COMMAND/);
+  });
+
+  it.each([
+    [["grants", "--env-file"], "jit-access: --env-file needs a path: --env-file /etc/jit-access/env"],
+    [["--env-file", "--json", "grants"], "jit-access: --env-file needs a path: --env-file /etc/jit-access/env"],
+    [["--env-file=", "grants"], "jit-access: --env-file needs a path: --env-file /etc/jit-access/env"],
+    [["--env-file", "a.env", "grants", "--env-file=b.env"], "jit-access: --env-file is given twice; name one settings file"],
+  ])("exits 2 for a bad --env-file: %p", async (args, message) => {
+    const result = await cli.run(args);
+
+    expect(result).toMatchObject({ code: 2, stdout: [] });
+    expect(result.stderr[0]).toBe(message);
   });
 
   it("reports an error no command expected as 'jit-access COMMAND: message', exit 1", async () => {

@@ -30,6 +30,8 @@ describe("loadSettings", () => {
       privateKey: pem,
       webhookSecret: "s3cret",
       port: 3000,
+      host: "localhost",
+      webhookPath: "/api/github/webhooks",
       baseUrl: "https://api.github.com",
       catalogPath: "/etc/jit/catalog.yml",
       databaseUrl: "sqlite:./data/jit-access.db",

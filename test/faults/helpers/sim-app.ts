@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
-import { createNodeMiddleware, Probot } from "probot";
+import { Probot } from "probot";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
@@ -18,13 +17,16 @@ import type { LifecycleDeps, Log } from "../../../src/lifecycle/deps.js";
 import { parseCatalog } from "../../../src/policy/load-catalog.js";
 import { shutDown } from "../../../src/shutdown.js";
 import { ManualClock } from "../../../src/util/clock.js";
+import { startHttpServer } from "../../../src/server/http-server.js";
+import { webhookEndpoint } from "../../../src/server/webhook-endpoint.js";
 import { KeyedMutex } from "../../../src/util/keyed-mutex.js";
 import { RequestTracker, type Ignore } from "./request-tracker.js";
 
 /**
- * The app in this process, wired as src/main.ts wires it — Probot's webhook middleware on a real
- * HTTP port, the app's Octokit (per-installation pacing, Probot's retry plugin on), a SQLite
- * ledger file, the expiry scheduler — against the local GitHub simulator. Differences from
+ * The app in this process, wired as src/main.ts wires it — the app's webhook endpoint
+ * (src/server/webhook-endpoint.ts) on a real HTTP port, the app's Octokit (per-installation
+ * pacing, Probot's retry plugin on), a SQLite ledger file, the expiry scheduler — against the
+ * local GitHub simulator. Differences from
  * `npm start`, each for a test that never sleeps: the app's clock is a ManualClock the test moves
  * (pacing, timeouts, expiry, retries all read it), and the retry plugin's own backoff (real
  * timers, 1 s/4 s/9 s) is scaled to milliseconds. Where the fault concerns the process itself
@@ -137,18 +139,23 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
   expiry = new ExpiryScheduler(deps, log, options.sweepIntervalMs ?? 60_000);
 
   const appFn = jitAccessApp(deps);
-  const middleware = await createNodeMiddleware(
-    (app, appOptions) => {
-      app.onAny(async (context) => tracker.arrived(context.id));
-      return appFn(app, appOptions);
-    },
-    { probot },
-  );
-  const server: Server = createServer((request, response) => {
-    void middleware(request, response, () => response.writeHead(404).end());
+  await probot.load((app, appOptions) => {
+    app.onAny(async (context) => tracker.arrived(context.id));
+    return appFn(app, appOptions);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  sim.setWebhookUrl(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`);
+  const webhooks = webhookEndpoint({
+    secret: sim.webhookSecret,
+    log: logger.child({ name: "webhooks" }),
+    receive: (event) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
+  });
+  const http = await startHttpServer({
+    host: "127.0.0.1",
+    port: 0,
+    log: logger,
+    routes: [webhooks],
+  });
+  const server: Server = http.server;
+  sim.setWebhookUrl(`${http.url}/api/github/webhooks`);
   if (options.expiry ?? true) await expiry.start();
 
   const runUntil: SimApp["runUntil"] = async (done, { stepMs = 1000, maxMs, what, ignore }) => {
@@ -183,7 +190,12 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     close: async () => {
       // The app's own stop sequence (as on SIGTERM); a ledger the test passed in is the test's to close.
       const failures = await shutDown({
-        server: { stop: () => new Promise<void>((resolve) => server.close(() => resolve())) },
+        server: {
+          stop: async () => {
+            await http.stop();
+            await webhooks.idle();
+          },
+        },
         scheduler: expiry,
         ledger: dataDir ? store : { close: async () => {} },
       });
