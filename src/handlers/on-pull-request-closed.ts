@@ -14,7 +14,8 @@ export function onPullRequestClosed(deps: LifecycleDeps) {
     if (pr.merged) return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
     // By repository id, so a renamed or transferred repository's grants are found; by name too,
-    // for grants recorded before the ledger kept the id.
+    // for grants recorded before the ledger kept the id, which this fills in for next time.
+    await deps.store.setRepositoryId(repository.owner.login, repository.name, repository.id);
     const [byId, byName] = await Promise.all([
       deps.store.listGrants({ repositoryId: repository.id, prNumber: pr.number, liveOnly: true }),
       deps.store.listGrants({ owner: repository.owner.login, repo: repository.name, prNumber: pr.number, liveOnly: true }),

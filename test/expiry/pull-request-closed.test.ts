@@ -43,6 +43,26 @@ function closed(merged: boolean) {
 }
 
 describe("a request pull request that is closed", () => {
+  it("finds its grants by repository id after a rename, and fills in the id on grants recorded without one", async () => {
+    const payload = pullRequestPayload("closed", { ...scenario, merged: false });
+    const repositoryId = payload.repository.id as number;
+    // Granted while the repository was acme/api; it has since been renamed acme/payments-api.
+    const renamed = await seedGrant(h.store, { secret: "PROD_DB_URL", prNumber: 7, repositoryId, createdAt: new Date(h.clock.now() - HOUR) });
+    // Recorded before the ledger kept repository ids.
+    const older = await seedGrant(h.store, { secret: "STAGING_KEY", environment: "staging", prNumber: 9, owner: "acme", repo: "payments-api", createdAt: new Date(h.clock.now() - HOUR) });
+    payload.repository.name = "payments-api";
+    payload.repository.full_name = "acme/payments-api";
+    // GitHub redirects the old name; the DELETE goes out under the name the grant recorded.
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
+    nock("https://api.github.com").delete(`/repos/acme/api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+
+    await h.probot.receive({ id: "1", name: "pull_request", payload } as never);
+
+    expect(await h.store.getGrant(renamed.id)).toMatchObject({ state: "revoked", endReason: CLOSED_UNMERGED_REASON });
+    expect(await h.store.getGrant(older.id)).toMatchObject({ state: "active", repositoryId });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("without merging: every live grant on it is revoked now, each secret deleted and the PR told", async () => {
     const grants = await seedLiveGrants();
     const gh = new GitHubMock("acme", "api")
