@@ -160,17 +160,19 @@ export class RepoClient {
   }
 
   /**
-   * The merge base of the PR's base and head (what GitHub diffs "Files changed" against), from
-   * the compare API's `merge_base_commit`. One commit per page: only the merge base is read.
+   * The base branch's tip now and its merge base with `headSha` (what GitHub diffs "Files
+   * changed" against), from one call to the compare API (`base_commit`, `merge_base_commit`).
+   * The PR's own `base.sha` is not the tip: GitHub records it when the PR is opened or pushed to.
+   * One commit per page: only the two commits are read.
    */
-  async mergeBase(baseSha: string, headSha: string): Promise<string> {
+  async compareWithBase(baseRef: string, headSha: string): Promise<{ baseSha: string; mergeBaseSha: string }> {
     const { data } = await this.#octokit.rest.repos.compareCommitsWithBasehead({
       owner: this.owner,
       repo: this.repo,
-      basehead: `${baseSha}...${headSha}`,
+      basehead: `${baseRef}...${headSha}`,
       per_page: 1,
     });
-    return data.merge_base_commit.sha;
+    return { baseSha: data.base_commit.sha, mergeBaseSha: data.merge_base_commit.sha };
   }
 
   /** The team's permission on this repository (inherited through a parent team too); none when it has no access. */

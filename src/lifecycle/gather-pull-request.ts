@@ -4,7 +4,8 @@
  * outcome open, so that a closed PR or one that does not touch the requests file costs few calls.
  *
  * 1. the repository and the PR (re-read: the webhook payload may be older than the head);
- * 2. the merge base of base and head, and the repository config from the default branch;
+ * 2. the base branch's tip and its merge base with the head (one compare), and the repository
+ *    config from the default branch;
  * 3. the requests file at head, merge base and base tip;
  * 4. when the PR changes the file: environments, the author's permission, CODEOWNERS, reviews;
  * 5. only for reviewers whose approval of the head could count (a named owner, or anyone when a
@@ -36,7 +37,7 @@ export async function gatherPullRequest({ client, store }: GatherSources, prNumb
   const [repository, pr] = await Promise.all([client.repository(), client.pullRequest(prNumber)]);
   if (pr.state !== "open") return { repository, pr };
 
-  const files = await requestFile(client, repository.defaultBranch, pr.headSha, pr.baseSha);
+  const files = await requestFile(client, repository.defaultBranch, pr.headSha, pr.baseRef);
   if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
 
   const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
@@ -65,8 +66,8 @@ export async function gatherPullRequest({ client, store }: GatherSources, prNumb
   return { repository, pr, files, approval };
 }
 
-async function requestFile(client: RepoClient, defaultBranch: string, headSha: string, baseSha: string): Promise<RequestFileFacts> {
-  const [mergeBaseSha, policy] = await Promise.all([client.mergeBase(baseSha, headSha), repoPolicy(client, defaultBranch)]);
+async function requestFile(client: RepoClient, defaultBranch: string, headSha: string, baseRef: string): Promise<RequestFileFacts> {
+  const [{ baseSha, mergeBaseSha }, policy] = await Promise.all([client.compareWithBase(baseRef, headSha), repoPolicy(client, defaultBranch)]);
   // With an unreadable config the default path still tells whether the PR asks for anything.
   const path = policy.ok ? policy.repoConfig.requestsFile : DEFAULT_REPO_CONFIG.requestsFile;
   const read = (ref: string) => client.file(path, ref, MAX_FILE_BYTES);

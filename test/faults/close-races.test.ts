@@ -83,7 +83,7 @@ describe("closing the request PR while its grant is written", () => {
     expect(countRoute(app.sim, SECRET_DELETE)).toBe(1);
     expect(await theGrant(app)).toMatchObject({ state: "revoked", endReason: "pull request closed without merging" });
     expect(commentBodies(stage).filter((b) => b.startsWith("**Access revoked:**"))).toEqual([
-      expect.stringContaining("(pull request closed without merging). The secret has been deleted."),
+      expect.stringContaining("(`pull request closed without merging`). The secret has been deleted."),
     ]);
     // What the PR shows last is the revocation, not the grant it ended.
     expect(app.sim.labels(REPO, pr)).toEqual(["jit:revoked"]);

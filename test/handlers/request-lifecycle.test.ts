@@ -36,7 +36,7 @@ function gather(gh: GitHubMock, head: string | null, base: string | null = null)
   return gh
     .repository()
     .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
-    .compare(BASE, HEAD, BASE)
+    .compare("main", HEAD, BASE)
     .file(".github/jit-access.yml", "main", null)
     .file("jit-requests.yml", HEAD, head)
     .file("jit-requests.yml", BASE, base);

@@ -65,18 +65,18 @@ export class GitHubMock {
     return this;
   }
 
-  /** The compare API between two commits, answering with their merge base. */
-  compare(base: string, head: string, mergeBase: string, times = 1): this {
+  /** The compare API between the base branch and a head, answering with the tip and the merge base. */
+  compare(baseRef: string, head: string, mergeBase: string, baseTip = mergeBase, times = 1): this {
     this.scope
-      .get(`${this.base}/compare/${base}...${head}`)
+      .get(`${this.base}/compare/${baseRef}...${head}`)
       .query(true)
       .times(times)
       .reply(200, {
-        status: mergeBase === base ? "ahead" : "diverged",
+        status: mergeBase === baseTip ? "ahead" : "diverged",
         ahead_by: 1,
-        behind_by: mergeBase === base ? 0 : 1,
+        behind_by: mergeBase === baseTip ? 0 : 1,
         total_commits: 1,
-        base_commit: { sha: base },
+        base_commit: { sha: baseTip },
         merge_base_commit: { sha: mergeBase },
         commits: [],
         files: [],
