@@ -110,6 +110,15 @@ async function peakRssDuring<T>(work: () => Promise<T>): Promise<{ before: numbe
 
 const filler = (text: string, size = 64 * 1024): Buffer => Buffer.alloc(size, text);
 
+/** The app's one log line for a refused delivery, once it is written. */
+async function refusal(delivery: string): Promise<Record<string, unknown>> {
+  const line = await world.sim.waitFor(() => world.app.output().split("\n").find((candidate) => candidate.includes(delivery)) ?? null, {
+    timeoutMs: 5_000,
+    description: `the refusal of ${delivery}`,
+  });
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 describe("an oversized body", () => {
   beforeAll(async () => {
     // Warm the path once so the measurements below are of the bodies, not of first use.
@@ -117,23 +126,30 @@ describe("an oversized body", () => {
   });
 
   it("declared 100 MiB, signed with a guessed secret: 413 before the body is read, RSS up by less than 50 MB", async () => {
-    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("a"), declare: true, signature: guessedSignature("a") }));
+    const delivery = randomUUID();
+    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("a"), declare: true, signature: guessedSignature("a"), delivery }));
     expect(result.status).toBe(413);
     expect(peak - before).toBeLessThan(50 * 1000 * 1000);
+    expect(await refusal(delivery)).toMatchObject({ status: 413, contentLength: 100 * MiB, bytesRead: 0 });
   });
 
   it("streamed without a length (chunked), 100 MiB, signed with a guessed secret: 413 once 25 MiB are read, RSS up by less than 50 MB", async () => {
-    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("b"), declare: false, signature: guessedSignature("b") }));
+    const delivery = randomUUID();
+    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("b"), declare: false, signature: guessedSignature("b"), delivery }));
     expect(result.status).toBe(413);
-    expect(result.written).toBeGreaterThan(LIMIT);
-    expect(result.written).toBeLessThan(100 * MiB);
     expect(peak - before).toBeLessThan(50 * 1000 * 1000);
+    const line = await refusal(delivery);
+    expect(line).toMatchObject({ status: 413, contentLength: null });
+    // Read up to the cap and at most one socket read past it.
+    expect(line.bytesRead).toBeGreaterThan(LIMIT);
+    expect(line.bytesRead).toBeLessThanOrEqual(LIMIT + MiB);
   });
 
   it("unsigned, declared 100 MiB: 400 before the body is read", async () => {
-    const result = await post({ bytes: 100 * MiB, chunk: filler("c"), declare: true });
+    const delivery = randomUUID();
+    const result = await post({ bytes: 100 * MiB, chunk: filler("c"), declare: true, delivery });
     expect(result.status).toBe(400);
-    expect(result.written).toBeLessThan(100 * MiB);
+    expect(await refusal(delivery)).toMatchObject({ status: 400, bytesRead: 0, msg: "webhook refused (400): missing header x-hub-signature-256" });
   });
 
   it("the app still answers a signed delivery afterwards", async () => {
