@@ -1,5 +1,6 @@
 import type { Context } from "probot";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
+import { livePullRequestGrants } from "../lifecycle/pull-request-grants.js";
 import { revokeGrant } from "../lifecycle/revoke-grant.js";
 
 export const CLOSED_UNMERGED_REASON = "pull request closed without merging";
@@ -13,14 +14,9 @@ export function onPullRequestClosed(deps: LifecycleDeps) {
     const { repository, pull_request: pr } = context.payload;
     if (pr.merged) return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
-    // By repository id, so a renamed or transferred repository's grants are found; by name too,
-    // for grants recorded before the ledger kept the id, which this fills in for next time.
+    // Grants recorded before the ledger kept repository ids get this one, for next time.
     await deps.store.setRepositoryId(repository.owner.login, repository.name, repository.id);
-    const [byId, byName] = await Promise.all([
-      deps.store.listGrants({ repositoryId: repository.id, prNumber: pr.number, liveOnly: true }),
-      deps.store.listGrants({ owner: repository.owner.login, repo: repository.name, prNumber: pr.number, liveOnly: true }),
-    ]);
-    const live = [...new Map([...byId, ...byName].filter((g) => g.repositoryId === null || g.repositoryId === repository.id).map((g) => [g.id, g])).values()];
+    const live = await livePullRequestGrants(deps.store, { id: repository.id, owner: repository.owner.login, name: repository.name }, pr.number);
     for (const grant of live) {
       await revokeGrant(deps, { grant, kind: "revoked", reason: CLOSED_UNMERGED_REASON, actor: context.payload.sender.login }, log);
     }

@@ -112,14 +112,20 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
   await client.createCheckRun(
     failed.length > 0 ? grantFailedCheck(headSha, failed) : deferred.length > 0 ? grantDeferredCheck(headSha, deferred) : grantedCheck(headSha, granted, now),
   );
-  // Feedback is best effort: the ledger and the check run already hold the truth.
+  // Feedback is best effort: the ledger and the check run already hold the truth. A grant that
+  // was ended meanwhile (the PR closed while its secret was written) has told the PR itself, so
+  // the comment and label speak only of grants still live when they are written.
   const summary = (error: unknown) => (error instanceof Error ? error.message.slice(0, 200) : String(error));
-  try {
-    await client.comment(ctx.prNumber, grantComment({ granted, failed, deferred }, now, deps.actionRef));
-  } catch (error) {
-    log.warn({ pr: ctx.prNumber, error: summary(error) }, "could not comment on the pull request");
+  const live = async () => (await Promise.all(granted.map(async (g) => ((await deps.store.getGrant(g.id))?.state === "active" ? g : null)))).filter((g): g is Grant => g !== null);
+  const stillGranted = await live();
+  if (stillGranted.length > 0 || failed.length > 0 || deferred.length > 0) {
+    try {
+      await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred }, now, deps.actionRef));
+    } catch (error) {
+      log.warn({ pr: ctx.prNumber, error: summary(error) }, "could not comment on the pull request");
+    }
   }
-  if (granted.length > 0) {
+  if ((await live()).length > 0) {
     try {
       await client.addLabels(ctx.prNumber, [LABELS.granted]);
     } catch (error) {

@@ -22,6 +22,7 @@ import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
 import { MAX_FILE_BYTES } from "../requests/request-messages.js";
 import { sameName } from "../util/ascii-case.js";
+import { livePullRequestGrants } from "./pull-request-grants.js";
 import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
 type Team = { org: string; slug: string };
@@ -45,7 +46,7 @@ export async function gatherPullRequest({ client, store }: GatherSources, prNumb
     client.permission(pr.author.login),
     codeOwners(client, repository.defaultBranch, files.path),
     client.reviews(pr.number),
-    store.listGrants({ owner: repository.owner, repo: repository.name, prNumber: pr.number, liveOnly: true }),
+    livePullRequestGrants(store, repository, pr.number),
   ]);
   const owningTeams = owners.filter((o): o is Extract<Owner, { kind: "team" }> => o.kind === "team");
   // Only reviews that could count cost lookups: an approval of the head (or of a head a live

@@ -111,6 +111,11 @@ describe("closing the request PR while its grant is written", () => {
       const grant = await theGrant(app);
       return grant !== undefined && grant.state !== "granting";
     }, { maxMs: 60_000, what: "the grant to settle" });
+    // The PR is told (paced writes, on the test's clock) before the delivery's handler ends.
+    await app.runUntil(() => commentBodies(stage!).some((b) => b.includes("the pull request was closed before the secret was written")), {
+      maxMs: 60_000,
+      what: "the comment that says why nothing was granted",
+    });
     await review;
     expect(secretValue(app)).toBeUndefined();
     expect(countRoute(app.sim, SECRET_PUT)).toBe(0);
