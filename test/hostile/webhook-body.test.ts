@@ -70,6 +70,10 @@ function post(options: Post): Promise<{ status: number | null; written: number }
     });
     req.on("error", finish);
     req.on("close", finish);
+    // Once the app cuts the upload, writes still queued on the socket fail (ECANCELED, EPIPE,
+    // ECONNRESET); on Node 24 the socket reports them after the request has let go of it. They
+    // are the expected end of an upload the app refused.
+    req.on("socket", (socket) => socket.on("error", () => {}));
     const write = async (): Promise<void> => {
       while (written < options.bytes && status === null && !finished) {
         const piece = options.bytes - written >= options.chunk.length ? options.chunk : options.chunk.subarray(0, options.bytes - written);
