@@ -146,11 +146,15 @@ describe("an oversized body", () => {
     expect(await refusal(delivery)).toMatchObject({ status: 413, contentLength: 100 * MiB, bytesRead: 0 });
   });
 
-  it("streamed without a length (chunked), 100 MiB, signed with a guessed secret: 413 once 25 MiB are read, RSS up by less than 50 MB", async () => {
+  it("streamed without a length (chunked), 100 MiB, signed with a guessed secret: 413 once 25 MiB are read, RSS up by less than the 25 MiB it had to hold plus 50 MB", async () => {
+    // Without a declared length the app cannot know the body is too big until it has read the
+    // cap, and it cannot check the signature until the end, so it holds up to 25 MiB. What it
+    // read is then garbage that the collector frees when it chooses (measured on Node 24: 30 to
+    // 53 MB in all), so the bound is the cap plus the same allowance as for a body refused unread.
     const delivery = randomUUID();
     const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("b"), declare: false, signature: guessedSignature("b"), delivery }));
     expect(result.status).toBe(413);
-    expect(peak - before).toBeLessThan(50 * 1000 * 1000);
+    expect(peak - before).toBeLessThan(LIMIT + 50 * 1000 * 1000);
     const line = await refusal(delivery);
     expect(line).toMatchObject({ status: 413, contentLength: null });
     // Read up to the cap and at most one socket read past it.
