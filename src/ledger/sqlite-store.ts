@@ -22,7 +22,7 @@ import {
   type GrantChange,
   type GrantState,
 } from "./grant-states.js";
-import { LedgerClosedError } from "./store.js";
+import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type {
   AuditAction,
   AuditEvent,
@@ -394,7 +394,7 @@ export class SqliteStore implements LedgerStore {
       return body();
     } catch (error) {
       if (!isSqliteError(error)) throw error;
-      throw new Error(`the ledger could not ${operation}: ${error.message}${hintFor(error.code)}`, { cause: error });
+      throw new LedgerStorageError(`the ledger could not ${operation}: ${error.message}${hintFor(error.code)}`, { cause: error });
     }
   }
 }

@@ -23,6 +23,15 @@ export class LedgerClosedError extends Error {
   }
 }
 
+/**
+ * The ledger's storage failed (SQLite refused a write, a disk is full, a connection to the
+ * database was lost). Stores wrap their driver's errors in it, with the message saying what
+ * failed and how to fix it and the driver's error as the cause.
+ */
+export class LedgerStorageError extends Error {
+  override name = "LedgerStorageError";
+}
+
 export interface Person {
   id: number;
   login: string;

@@ -1,3 +1,5 @@
+import { isStorageFailure } from "../ledger/storage-failure.js";
+
 /**
  * The ledger could not record a grant (read-only database, full disk, lost connection). Nothing
  * may then be written to GitHub: the ledger is written first so that every secret has a record
@@ -10,12 +12,17 @@ export class LedgerUnavailableError extends Error {
   }
 }
 
-/** Runs a ledger write in the grant path; any failure becomes a LedgerUnavailableError. */
+/**
+ * Runs a ledger write in the grant path. A failure of the ledger's storage becomes a
+ * LedgerUnavailableError, which the pull request is told about; anything else (a bug) is thrown
+ * as it is, to be logged as a bug rather than blamed on the ledger.
+ */
 export async function ledgerWrite<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    throw new LedgerUnavailableError(error);
+    if (isStorageFailure(error)) throw new LedgerUnavailableError(error);
+    throw error;
   }
 }
 
