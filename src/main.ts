@@ -6,6 +6,7 @@ import { loadSettings, SettingsError, type Settings } from "./config/load-settin
 import { checkSettingsFile, fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { createAppOctokit } from "./github/app-octokit.js";
+import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { jitAccessApp } from "./index.js";
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     env: process.env,
     locks: new KeyedMutex(),
     rateLimits,
+    lookups: new LookupCache(clock),
     octokitFor: async (installationId) => (await probot.auth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>,
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),

@@ -3,6 +3,7 @@ import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
 import type { KeyedMutex } from "../util/keyed-mutex.js";
+import type { LookupCache } from "../github/lookup-cache.js";
 import type { RateLimitReserve } from "../github/rate-limit-reserve.js";
 import type { AppOctokit } from "../github/repo-client.js";
 
@@ -32,6 +33,11 @@ export interface LifecycleDeps {
    * action in the requesting repository.
    */
   actionRef?: string;
+  /**
+   * Permission and membership answers kept for a minute per PR head and approval, so that events
+   * that repeat on a head cost no repeated lookups; none: every evaluation reads them all.
+   */
+  lookups?: LookupCache;
   /** Holds new evaluations back when an installation's rate limit is nearly spent (revocations go on). */
   rateLimits?: RateLimitReserve;
   /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */

@@ -22,7 +22,8 @@ export interface EvaluationContext {
  */
 export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationContext): Promise<Evaluation> {
   await deps.rateLimits?.beforeEvaluation(String(ctx.installationId));
-  const facts = await gatherPullRequest({ client: ctx.client, store: deps.store }, ctx.prNumber, deps.catalog);
+  const lookups = deps.lookups && { cache: deps.lookups, installationId: ctx.installationId };
+  const facts = await gatherPullRequest({ client: ctx.client, store: deps.store, lookups }, ctx.prNumber, deps.catalog);
   const decision = decidePullRequest(facts, { catalog: deps.catalog, now: deps.clock.now(), trigger: ctx.trigger });
   return applyDecision(deps, ctx, decision);
 }

@@ -9,14 +9,19 @@
  * 3. the requests file at head, merge base and base tip;
  * 4. when the PR changes the file: environments, the author's permission, CODEOWNERS, reviews;
  * 5. only for reviewers whose approval of the head could count (a named owner, or anyone when a
- *    team owns the file): their permission, their team memberships, and the owning teams' access.
+ *    team owns the file): their permission;
+ * 6. only for those of them who can write: their team memberships, and the owning teams' access.
+ *
+ * Permission and membership answers come from `lookups` when an earlier event on the same head
+ * asked the same about the same approval (see `reviewerFacts`).
  */
+import type { LookupCache } from "../github/lookup-cache.js";
 import type { FileContent, Permission, RepoClient } from "../github/repo-client.js";
 import type { LedgerStore } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners, teamKey, type Owner } from "../policy/codeowners.js";
 import { ConfigError } from "../policy/config-error.js";
-import { approvalCandidates } from "../policy/decide-approval.js";
+import { approvalCandidates, canWrite } from "../policy/decide-approval.js";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../policy/load-repo-config.js";
 import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
@@ -26,24 +31,34 @@ import { livePullRequestGrants } from "./pull-request-grants.js";
 import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
 type Team = { org: string; slug: string };
-type Person = { id: number; login: string };
+/** A reviewer whose latest verdict approves a head that matters, with that review's id. */
+type Candidate = { id: number; login: string; reviewId: number };
+/** A read whose answer may be reused for `key` (within one installation, repository and head). */
+type Lookup = <T>(key: string, read: () => Promise<T>) => Promise<T>;
 
-/** Where the facts come from: GitHub, and the ledger for the PR's live grants. */
+/** Where the facts come from: GitHub, the ledger for the PR's live grants, and recent answers. */
 export interface GatherSources {
   client: RepoClient;
   store: Pick<LedgerStore, "listGrants">;
+  /** Permission and membership answers kept briefly, and the installation that read them; none: every read goes to GitHub. */
+  lookups?: { cache: LookupCache; installationId: number };
 }
 
-export async function gatherPullRequest({ client, store }: GatherSources, prNumber: number, catalog: Catalog): Promise<PullRequestFacts> {
+export async function gatherPullRequest({ client, store, lookups }: GatherSources, prNumber: number, catalog: Catalog): Promise<PullRequestFacts> {
   const [repository, pr] = await Promise.all([client.repository(), client.pullRequest(prNumber)]);
   if (pr.state !== "open") return { repository, pr };
 
   const files = await requestFile(client, repository.defaultBranch, pr.headSha, pr.baseRef);
   if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
 
+  // Answers are kept per installation, repository and head: a push makes every key new.
+  const lookup: Lookup =
+    lookups === undefined
+      ? (_key, read) => read()
+      : (key, read) => lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read);
   const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
     client.environmentList(),
-    client.permission(pr.author.login),
+    lookup(`author\u0000${pr.author.id}`, () => client.permission(pr.author.login)),
     codeOwners(client, repository.defaultBranch, files.path),
     client.reviews(pr.number),
     livePullRequestGrants(store, repository, pr.number),
@@ -55,14 +70,7 @@ export async function gatherPullRequest({ client, store }: GatherSources, prNumb
   const candidates = [...new Map([...heads].flatMap((headSha) => approvalCandidates({ reviews, author: pr.author, headSha })).map((c) => [c.id, c])).values()].filter(
     (c) => owningTeams.length > 0 || owners.some((o) => o.kind === "user" && sameName(o.login, c.login)),
   );
-  const [reviewerPermissions, teamPermissions, teamMembers] =
-    candidates.length === 0
-      ? [new Map<number, Permission>(), new Map<string, Permission>(), new Map<string, Set<number>>()]
-      : await Promise.all([
-          permissions(client, candidates),
-          teamAccess(client, owningTeams),
-          activeMembers(client, uniqueTeams([...owningTeams, ...approverTeams(catalog, repository.fullName)]), candidates),
-        ]);
+  const { reviewerPermissions, teamPermissions, teamMembers } = await reviewerFacts(client, lookup, candidates, owningTeams, approverTeams(catalog, repository.fullName));
   const approval: ApprovalFacts = { environments, authorPermission, owners, reviews, teamMembers, reviewerPermissions, teamPermissions, liveGrants };
   return { repository, pr, files, approval };
 }
@@ -109,19 +117,51 @@ function uniqueTeams(teams: readonly Team[]): Team[] {
   return [...new Map(teams.map((t) => [teamKey(t), t])).values()];
 }
 
-async function permissions(client: RepoClient, people: readonly Person[]): Promise<Map<number, Permission>> {
-  return new Map(await Promise.all(people.map(async (p) => [p.id, await client.permission(p.login)] as const)));
+/**
+ * What decides whether the candidates count: their permission, then, only for those who can
+ * write, their memberships of the owning and approver teams and the owning teams' access. A
+ * reviewer who cannot write never counts (GitHub requires write of a code owner), so approvals
+ * from people with read access, or none, cost one permission read each and no team lookup; and
+ * while no candidate can write, no team is looked up at all.
+ *
+ * Membership is checked per writer and team (GET …/memberships/{username}) rather than by
+ * listing each team's members (GET …/members, 100 a page). Each answer is kept for the approval
+ * that asked, not for the head alone: someone just given write access or added to a team who
+ * approves again must be judged on fresh answers, not on those that refused them a minute ago.
+ * So a new approval costs one check per team for its approver, where a listing would cost every
+ * team's pages again: the same number of calls for teams of up to 100 members, fewer for larger
+ * teams, and no paging bound to choose. Repeated events on the head cost neither.
+ */
+async function reviewerFacts(
+  client: RepoClient,
+  lookup: Lookup,
+  candidates: readonly Candidate[],
+  owningTeams: readonly Team[],
+  approverTeams: readonly Team[],
+): Promise<Pick<ApprovalFacts, "reviewerPermissions" | "teamPermissions" | "teamMembers">> {
+  const reviewerPermissions = new Map(
+    await Promise.all(candidates.map(async (c) => [c.id, await lookup(`permission\u0000${c.id}\u0000${c.reviewId}`, () => client.permission(c.login))] as const)),
+  );
+  const writers = candidates.filter((c) => canWrite(reviewerPermissions.get(c.id)));
+  if (writers.length === 0) return { reviewerPermissions, teamPermissions: new Map(), teamMembers: new Map() };
+  // A team's access is read again whenever the approvals that need it change.
+  const asked = writers.map((w) => w.reviewId).sort((a, b) => a - b).join(",");
+  const [teamPermissions, teamMembers] = await Promise.all([
+    Promise.all(uniqueTeams(owningTeams).map(async (t) => [teamKey(t), await lookup(`team\u0000${teamKey(t)}\u0000${asked}`, () => client.teamPermission(t.org, t.slug))] as const)),
+    activeMembers(client, lookup, uniqueTeams([...owningTeams, ...approverTeams]), writers),
+  ]);
+  return { reviewerPermissions, teamPermissions: new Map<string, Permission>(teamPermissions), teamMembers };
 }
 
-async function teamAccess(client: RepoClient, teams: readonly Team[]): Promise<Map<string, Permission>> {
-  return new Map(await Promise.all(uniqueTeams(teams).map(async (t) => [teamKey(t), await client.teamPermission(t.org, t.slug)] as const)));
-}
-
-/** For each team, which of the candidates are active members. */
-async function activeMembers(client: RepoClient, teams: readonly Team[], candidates: readonly Person[]): Promise<Map<string, Set<number>>> {
+/** For each team, which of the writers are active members. */
+async function activeMembers(client: RepoClient, lookup: Lookup, teams: readonly Team[], writers: readonly Candidate[]): Promise<Map<string, Set<number>>> {
   const entries = await Promise.all(
     teams.map(async (team) => {
-      const answers = await Promise.all(candidates.map(async (c) => ((await client.isTeamMember(team.org, team.slug, c.login)) ? c.id : null)));
+      const answers = await Promise.all(
+        writers.map(async (w) =>
+          (await lookup(`member\u0000${teamKey(team)}\u0000${w.id}\u0000${w.reviewId}`, () => client.isTeamMember(team.org, team.slug, w.login))) ? w.id : null,
+        ),
+      );
       return [teamKey(team), new Set(answers.filter((id): id is number => id !== null))] as const;
     }),
   );

@@ -126,14 +126,15 @@ export function decideApproval(input: ApprovalInput): ApprovalDecision {
 
 /**
  * Reviewers who could count under the rules above, before ownership is known: their latest
- * verdict is APPROVED on `headSha` and they are not the author. Only these need their team
- * membership looked up, so a review that cannot change the decision costs no call.
+ * verdict is APPROVED on `headSha` and they are not the author. Only these need their permission
+ * and team membership looked up, so a review that cannot change the decision costs no call.
+ * `reviewId` is that approving review's id.
  */
-export function approvalCandidates(input: Pick<ApprovalInput, "reviews" | "author" | "headSha">): Reviewer[] {
+export function approvalCandidates(input: Pick<ApprovalInput, "reviews" | "author" | "headSha">): (Reviewer & { reviewId: number })[] {
   const { verdicts } = latestVerdicts(input.reviews);
   return [...verdicts.values()]
     .filter(({ reviewer, review }) => reviewer.id !== input.author.id && review.state.toUpperCase() === "APPROVED" && review.commit_id === input.headSha)
-    .map(({ reviewer }) => reviewer);
+    .map(({ reviewer, review }) => ({ id: reviewer.id, login: reviewer.login, reviewId: review.id }));
 }
 
 /** Each reviewer's latest verdict state (APPROVED, CHANGES_REQUESTED or DISMISSED), by user id. */
@@ -183,19 +184,25 @@ function whyNotCounted(
       : `approved an older commit (${review.commit_id.slice(0, 7)}), not the current head`;
   }
   if (via === null) {
+    // Whoever cannot write never counts, so their team memberships are not looked up (gather):
+    // a known permission short of write is the reason, whatever teams they may be in.
+    const known = input.reviewerPermissions.get(reviewer.id);
+    if (known !== undefined && !canWrite(known)) return lacksWrite(known);
     const throughTeam = ownerVia(reviewer, reviewable, input.teamMembers);
     return throughTeam === null
       ? `is not a code owner of ${file}`
       : `is a code owner only through ${throughTeam}, which has no write access to the repository`;
   }
   const permission = input.reviewerPermissions.get(reviewer.id) ?? "none";
-  if (!canWrite(permission)) {
-    return `has ${permission === "none" ? "no" : permission} access to the repository; a code owner needs write access`;
-  }
+  if (!canWrite(permission)) return lacksWrite(permission);
   if (input.allowed != null && !isAllowed(reviewer, input.allowed, input.teamMembers)) {
     return `is not among the catalog's approvers for this secret (${input.allowed.map(formatOwner).join(", ")})`;
   }
   return null;
+}
+
+function lacksWrite(permission: Permission): string {
+  return `has ${permission === "none" ? "no" : permission} access to the repository; a code owner needs write access`;
 }
 
 function isAllowed(reviewer: Reviewer, allowed: readonly ApproverRef[], teamMembers: ReadonlyMap<string, ReadonlySet<number>>): boolean {

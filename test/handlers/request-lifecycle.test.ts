@@ -44,21 +44,23 @@ function gather(gh: GitHubMock, head: string | null, base: string | null = null)
 
 /**
  * The reads of an evaluation whose requests file changed: everything the decision may need,
- * and the current permission of each reviewer whose approval of the head could count.
+ * and the current permission of the author and of each reviewer whose approval of the head
+ * could count. `kept`: an evaluation of this head read those permissions less than a minute ago,
+ * for the same approvals, so they are not read again.
  */
-function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[1] = []): GitHubMock {
-  gh.environments(["production", "staging"]).permission("alice", "write").file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
+function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[1] = [], { kept = false } = {}): GitHubMock {
+  gh.environments(["production", "staging"]).file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
+  if (kept) return gh;
+  gh.permission("alice", "write");
   const latest = new Map(reviews.filter((r) => r.state !== "COMMENTED").map((r) => [r.user.id, r]));
   // CODEOWNERS names @bob only: no one else's review costs a lookup.
   for (const r of latest.values()) if (r.state === "APPROVED" && r.commit_id === HEAD && r.user.login === "bob") gh.permission(r.user.login, "write");
   return gh;
 }
 
-
-
 /** The reads of an evaluation that gets as far as the approval decision, for a valid request. */
-function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[]): GitHubMock {
-  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST), reviews);
+function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[], options: { kept?: boolean } = {}): GitHubMock {
+  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST), reviews, options);
 }
 
 function assertNoValueLeaked(gh: GitHubMock): void {
@@ -91,7 +93,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     // Two evaluations' worth of reads, and no more: a third would find no mock and fail.
     const gh = approvalReads([]).checkRun();
     gather(gh, VALID_REQUEST);
-    policyReads(gh).checkRun();
+    policyReads(gh, [], { kept: true }).checkRun();
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
         h.probot.receive({ id: `s${i}`, name: "pull_request", payload: pullRequestPayload("synchronize", scenario) as never }),
@@ -219,11 +221,19 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(nock.pendingMocks()).toEqual([]);
     expect(first.bodies("/secrets/PROD_DB_URL")).toHaveLength(1);
 
-    // Redelivery: the same reads, and no write at all.
-    const again = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]);
+    // Redelivery: the same reads but the permissions, read for this head and approval a moment
+    // ago, and no write at all.
+    const again = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }], { kept: true });
     await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
     expect(nock.pendingMocks()).toEqual([]);
     expect(again.sent).toEqual([]);
+
+    // A minute on, the permissions are read again.
+    await h.clock.advance(60_000);
+    const later = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]);
+    await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(later.sent).toEqual([]);
     expect(await h.store.listGrants({ liveOnly: false })).toHaveLength(1);
   });
 
@@ -330,7 +340,8 @@ describe("a pull request that edits jit-requests.yml", () => {
     // Before the retry time nothing happens; after it, the PR is evaluated afresh and the write goes through.
     expect(await retryDeferredGrants(h.deps, silentLog)).toBe(0);
     await h.clock.advance(GRANT_RETRY_MS);
-    const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    // Within the minute the permissions read for this head and approval are not read again.
+    const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }], { kept: true })
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL")

@@ -5,6 +5,7 @@ import pino from "pino";
 import sodium from "libsodium-wrappers";
 import { Probot } from "probot";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { LookupCache } from "../../src/github/lookup-cache.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../src/index.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
@@ -82,6 +83,7 @@ export async function startHarness(options: { catalog?: string } = {}): Promise<
     clock,
     env: { ...SECRET_VALUES },
     locks: new KeyedMutex(),
+    lookups: new LookupCache(clock),
     octokitFor: async (id) => probot.auth(id),
   };
   await probot.load(jitAccessApp(deps));

@@ -77,6 +77,17 @@ const rows: Row[] = [
     },
   },
   {
+    name: "a reviewer who cannot write is refused for that, their teams unknown (not looked up)",
+    reviews: [review(frank, "APPROVED")],
+    permissions: new Map([...WRITERS, [frank.id, "read"]]),
+    expected: {
+      approved: false,
+      approvers: [],
+      summary: WAITING_FOR_ONE,
+      ignored: [{ login: "frank", why: "has read access to the repository; a code owner needs write access" }],
+    },
+  },
+  {
     name: "a member of an owning team without write access to the repository does not count",
     reviews: [review(erin, "APPROVED")],
     teamAccess: new Map([["acme/dba", "read"]]),

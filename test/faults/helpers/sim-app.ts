@@ -8,6 +8,7 @@ import { Probot } from "probot";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
+import { LookupCache } from "../../../src/github/lookup-cache.js";
 import { RateLimitReserve } from "../../../src/github/rate-limit-reserve.js";
 import { WriteScheduler } from "../../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../../src/index.js";
@@ -132,6 +133,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     env: { PROD_DB_URL: VALUE, ...options.env },
     locks: new KeyedMutex(),
     rateLimits,
+    lookups: new LookupCache(clock),
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
   };

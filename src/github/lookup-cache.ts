@@ -1,0 +1,51 @@
+import type { Clock } from "../util/clock.js";
+
+/**
+ * Answers to permission and membership reads, kept briefly so that events that repeat on one
+ * pull request (a redelivery, a dismissal, the run that follows a burst) do not read them again.
+ *
+ * - The caller puts into the key everything the answer may only be reused for: the installation,
+ *   the repository, the PR's head and the approval that asked (see gatherPullRequest). A new head
+ *   or a new approval is a new key, so nothing is reused across them.
+ * - An answer is reused for `ttlMs` at most (60 s by default), however often it is asked for.
+ * - Only answers are kept: a read that fails is not, and the next event reads again.
+ * - At most `maxEntries` answers are kept; beyond that the oldest go first.
+ */
+export class LookupCache {
+  readonly #entries = new Map<string, { value: unknown; expiresAt: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    readonly ttlMs = 60_000,
+    readonly maxEntries = 10_000,
+  ) {
+    if (!(Number.isInteger(maxEntries) && maxEntries >= 1)) throw new RangeError(`maxEntries must be a whole number of at least 1, got ${maxEntries}`);
+    if (!(Number.isFinite(ttlMs) && ttlMs >= 0)) throw new RangeError(`ttlMs must be 0 or more milliseconds, got ${ttlMs}`);
+  }
+
+  /** The answer kept for `key`, or `read`'s, which is then kept (unless it fails). */
+  async get<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const kept = this.#entries.get(key);
+    if (kept !== undefined && kept.expiresAt > this.clock.now()) return kept.value as T;
+    const value = await read();
+    this.#entries.delete(key);
+    this.#dropExpired();
+    // Every answer lives equally long, so the order of insertion is the order of expiry.
+    while (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { value, expiresAt: this.clock.now() + this.ttlMs });
+    return value;
+  }
+
+  /** Answers kept now (expired ones may still be counted until the next read). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #dropExpired(): void {
+    const now = this.clock.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiresAt > now) return;
+      this.#entries.delete(key);
+    }
+  }
+}
