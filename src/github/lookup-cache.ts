@@ -4,9 +4,9 @@ import type { Clock } from "../util/clock.js";
  * Answers to permission and membership reads, kept briefly so that events that repeat on one
  * pull request (a redelivery, a dismissal, the run that follows a burst) do not read them again.
  *
- * - The caller puts into the key everything the answer may only be reused for: the installation,
- *   the repository, the PR's head and the approval that asked (see gatherPullRequest). A new head
- *   or a new approval is a new key, so nothing is reused across them.
+ * - The caller puts into the key everything the answer may only be reused for (see
+ *   gatherPullRequest: the installation, the repository and the PR's head, so nothing is reused
+ *   across heads), and may pass `reuse` to say which kept answers fit the ask at hand.
  * - An answer is reused for `ttlMs` at most (60 s by default), however often it is asked for.
  * - Only answers are kept: a read that fails is not, and the next event reads again.
  * - At most `maxEntries` answers are kept; beyond that the oldest go first.
@@ -23,10 +23,13 @@ export class LookupCache {
     if (!(Number.isFinite(ttlMs) && ttlMs >= 0)) throw new RangeError(`ttlMs must be 0 or more milliseconds, got ${ttlMs}`);
   }
 
-  /** The answer kept for `key`, or `read`'s, which is then kept (unless it fails). */
-  async get<T>(key: string, read: () => Promise<T>): Promise<T> {
+  /**
+   * The answer kept for `key` (when `reuse` accepts it), or `read`'s, which is then kept in its
+   * place (unless the read fails).
+   */
+  async get<T>(key: string, read: () => Promise<T>, reuse: (kept: T) => boolean = () => true): Promise<T> {
     const kept = this.#entries.get(key);
-    if (kept !== undefined && kept.expiresAt > this.clock.now()) return kept.value as T;
+    if (kept !== undefined && kept.expiresAt > this.clock.now() && reuse(kept.value as T)) return kept.value as T;
     const value = await read();
     this.#entries.delete(key);
     this.#dropExpired();

@@ -34,8 +34,8 @@ export interface LifecycleDeps {
    */
   actionRef?: string;
   /**
-   * Permission and membership answers kept for a minute per PR head and approval, so that events
-   * that repeat on a head cost no repeated lookups; none: every evaluation reads them all.
+   * Permission and membership answers kept for a minute per PR head, so that events that repeat
+   * on a head cost no repeated lookups; none: every evaluation reads them all.
    */
   lookups?: LookupCache;
   /** Holds new evaluations back when an installation's rate limit is nearly spent (revocations go on). */

@@ -12,8 +12,8 @@
  *    team owns the file): their permission;
  * 6. only for those of them who can write: their team memberships, and the owning teams' access.
  *
- * Permission and membership answers come from `lookups` when an earlier event on the same head
- * asked the same about the same approval (see `reviewerFacts`).
+ * Permission and membership answers are kept briefly per head in `lookups`, so that events that
+ * repeat on a head do not read them again (which kept answers fit: see `reviewerFacts`).
  */
 import type { LookupCache } from "../github/lookup-cache.js";
 import type { FileContent, Permission, RepoClient } from "../github/repo-client.js";
@@ -33,8 +33,8 @@ import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type Re
 type Team = { org: string; slug: string };
 /** A reviewer whose latest verdict approves a head that matters, with that review's id. */
 type Candidate = { id: number; login: string; reviewId: number };
-/** A read whose answer may be reused for `key` (within one installation, repository and head). */
-type Lookup = <T>(key: string, read: () => Promise<T>) => Promise<T>;
+/** A read whose answer is kept for `key` on this installation, repository and head; `reuse` says whether a kept one fits. */
+type Lookup = <T>(key: string, read: () => Promise<T>, reuse?: (kept: T) => boolean) => Promise<T>;
 
 /** Where the facts come from: GitHub, the ledger for the PR's live grants, and recent answers. */
 export interface GatherSources {
@@ -55,7 +55,7 @@ export async function gatherPullRequest({ client, store, lookups }: GatherSource
   const lookup: Lookup =
     lookups === undefined
       ? (_key, read) => read()
-      : (key, read) => lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read);
+      : (key, read, reuse) => lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read, reuse);
   const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
     client.environmentList(),
     lookup(`author\u0000${pr.author.id}`, () => client.permission(pr.author.login)),
@@ -124,13 +124,18 @@ function uniqueTeams(teams: readonly Team[]): Team[] {
  * from people with read access, or none, cost one permission read each and no team lookup; and
  * while no candidate can write, no team is looked up at all.
  *
+ * Answers are kept for the head (see LookupCache) under one rule: an answer that lets an approval
+ * count is reused for any approval on the head; one that refuses it, only for the approval (or,
+ * for a team's access, the set of approvals) that asked. Someone given write access, or added
+ * to a team, who approves again is judged on fresh answers, not on those that refused them a
+ * moment ago; repeated events on the head read nothing again.
+ *
  * Membership is checked per writer and team (GET …/memberships/{username}) rather than by
- * listing each team's members (GET …/members, 100 a page). Each answer is kept for the approval
- * that asked, not for the head alone: someone just given write access or added to a team who
- * approves again must be judged on fresh answers, not on those that refused them a minute ago.
- * So a new approval costs one check per team for its approver, where a listing would cost every
- * team's pages again: the same number of calls for teams of up to 100 members, fewer for larger
- * teams, and no paging bound to choose. Repeated events on the head cost neither.
+ * listing each team's members (GET …/members, 100 a page). Under that rule a listing would have
+ * to be read again for every new approver it does not name (a newcomer to the team approving,
+ * or a writer outside it), just as the per-writer checks are: so both cost one call per team
+ * for each new approver, with a listing costing more for teams over 100 members and needing a
+ * paging bound. The checks never cost more.
  */
 async function reviewerFacts(
   client: RepoClient,
@@ -140,17 +145,40 @@ async function reviewerFacts(
   approverTeams: readonly Team[],
 ): Promise<Pick<ApprovalFacts, "reviewerPermissions" | "teamPermissions" | "teamMembers">> {
   const reviewerPermissions = new Map(
-    await Promise.all(candidates.map(async (c) => [c.id, await lookup(`permission\u0000${c.id}\u0000${c.reviewId}`, () => client.permission(c.login))] as const)),
+    await Promise.all(
+      candidates.map(async (c) => {
+        const { permission } = await lookup(
+          `permission\u0000${c.id}`,
+          async () => ({ permission: await client.permission(c.login), reviewId: c.reviewId }),
+          (kept) => canWrite(kept.permission) || kept.reviewId === c.reviewId,
+        );
+        return [c.id, permission] as const;
+      }),
+    ),
   );
   const writers = candidates.filter((c) => canWrite(reviewerPermissions.get(c.id)));
   if (writers.length === 0) return { reviewerPermissions, teamPermissions: new Map(), teamMembers: new Map() };
-  // A team's access is read again whenever the approvals that need it change.
-  const asked = writers.map((w) => w.reviewId).sort((a, b) => a - b).join(",");
   const [teamPermissions, teamMembers] = await Promise.all([
-    Promise.all(uniqueTeams(owningTeams).map(async (t) => [teamKey(t), await lookup(`team\u0000${teamKey(t)}\u0000${asked}`, () => client.teamPermission(t.org, t.slug))] as const)),
+    teamAccess(client, lookup, uniqueTeams(owningTeams), writers),
     activeMembers(client, lookup, uniqueTeams([...owningTeams, ...approverTeams]), writers),
   ]);
-  return { reviewerPermissions, teamPermissions: new Map<string, Permission>(teamPermissions), teamMembers };
+  return { reviewerPermissions, teamPermissions, teamMembers };
+}
+
+/** Each team's access to the repository. */
+async function teamAccess(client: RepoClient, lookup: Lookup, teams: readonly Team[], writers: readonly Candidate[]): Promise<Map<string, Permission>> {
+  const asked = writers.map((w) => w.reviewId).sort((a, b) => a - b).join(",");
+  const entries = await Promise.all(
+    teams.map(async (team) => {
+      const { permission } = await lookup(
+        `team\u0000${teamKey(team)}`,
+        async () => ({ permission: await client.teamPermission(team.org, team.slug), asked }),
+        (kept) => canWrite(kept.permission) || kept.asked === asked,
+      );
+      return [teamKey(team), permission] as const;
+    }),
+  );
+  return new Map(entries);
 }
 
 /** For each team, which of the writers are active members. */
@@ -158,9 +186,14 @@ async function activeMembers(client: RepoClient, lookup: Lookup, teams: readonly
   const entries = await Promise.all(
     teams.map(async (team) => {
       const answers = await Promise.all(
-        writers.map(async (w) =>
-          (await lookup(`member\u0000${teamKey(team)}\u0000${w.id}\u0000${w.reviewId}`, () => client.isTeamMember(team.org, team.slug, w.login))) ? w.id : null,
-        ),
+        writers.map(async (w) => {
+          const { member } = await lookup(
+            `member\u0000${teamKey(team)}\u0000${w.id}`,
+            async () => ({ member: await client.isTeamMember(team.org, team.slug, w.login), reviewId: w.reviewId }),
+            (kept) => kept.member || kept.reviewId === w.reviewId,
+          );
+          return member ? w.id : null;
+        }),
       );
       return [teamKey(team), new Set(answers.filter((id): id is number => id !== null))] as const;
     }),

@@ -47,6 +47,17 @@ describe("LookupCache", () => {
     expect(working.calls).toBe(1);
   });
 
+  it("reuses a kept answer only when `reuse` accepts it; a fresh read takes its place", async () => {
+    const cache = new LookupCache(new ManualClock());
+    const onlyForReview = (reviewId: number) => (kept: { member: boolean; reviewId: number }) => kept.member || kept.reviewId === reviewId;
+    expect(await cache.get("member", counted({ member: false, reviewId: 1 }), onlyForReview(1))).toEqual({ member: false, reviewId: 1 });
+    // The same approval: the refusal is reused.
+    expect(await cache.get("member", counted({ member: true, reviewId: 1 }), onlyForReview(1))).toEqual({ member: false, reviewId: 1 });
+    // A new approval: read again, and that answer is kept from now on.
+    expect(await cache.get("member", counted({ member: true, reviewId: 2 }), onlyForReview(2))).toEqual({ member: true, reviewId: 2 });
+    expect(await cache.get("member", counted({ member: false, reviewId: 3 }), onlyForReview(3))).toEqual({ member: true, reviewId: 2 });
+  });
+
   it("keeps a false or \"none\" answer like any other", async () => {
     const cache = new LookupCache(new ManualClock());
     const notMember = counted(false);
