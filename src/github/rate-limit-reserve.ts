@@ -39,6 +39,14 @@ export class RateLimitReserve {
     return Math.max(0, seen.resetAt - this.clock.now());
   }
 
+  /**
+   * What the latest answer said of each installation's limit, and whether new evaluations there
+   * wait now: what a metric or a status page would show.
+   */
+  snapshot(): { installation: string; remaining: number; limit: number; resetAt: number; holding: boolean }[] {
+    return [...this.#seen].map(([lane, seen]) => ({ installation: lane, ...seen, holding: this.waitMs(lane) > 0 }));
+  }
+
   /** Waits until a new evaluation may spend this installation's requests. */
   async beforeEvaluation(lane: string): Promise<void> {
     const wait = this.waitMs(lane);
