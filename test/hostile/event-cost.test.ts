@@ -93,6 +93,9 @@ describe("no requester or reviewer can spend the installation's rate limit", () 
       await app.deliver(() => app.sim.submitReview(REPO, pr, { reviewer: `passer-by-${i}`, state: "APPROVED" }));
     }
     const served = servedSince(app, before);
+    // Each approval: one evaluation's fixed reads (repository, PR, compare, 4 files, environments,
+    // reviews), the approver's permission, and the check run: 11 requests.
+    expect(served).toHaveLength(110);
     expect(count(served, MEMBERSHIP)).toBe(0);
     expect(count(served, TEAM_ACCESS)).toBe(0);
     // One read per approver, each kept for the head: not 1 + 2 + … + 10 = 55.
