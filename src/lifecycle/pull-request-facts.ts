@@ -41,13 +41,14 @@ export interface ApprovalFacts {
   /** The PR's reviews, oldest first. */
   reviews: Review[];
   /**
-   * `org/slug` (lower case) → ids of the reviewers who could count and are active members, for
-   * the owning teams and the teams the catalog names as approvers.
+   * `org/slug` (lower case) → ids of the reviewers who could count, can write, and are active
+   * members, for the owning teams and the teams the catalog names as approvers. Empty when no
+   * such reviewer can write (nobody's teams were looked up).
    */
   teamMembers: Map<string, Set<number>>;
   /** Reviewer id → current permission on the repository, for the reviewers who could count. */
   reviewerPermissions: Map<number, Permission>;
-  /** `org/slug` (lower case) → the owning team's permission on the repository. */
+  /** `org/slug` (lower case) → the owning team's permission on the repository; empty when no reviewer who could count can write. */
   teamPermissions: Map<string, Permission>;
   /** The PR's live grants, from the ledger: their approvals are checked again (a dismissal ends them). */
   liveGrants: Grant[];
