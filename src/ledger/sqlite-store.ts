@@ -29,6 +29,7 @@ import type {
   AuditInput,
   Grant,
   GrantFilter,
+  GrantPeriod,
   LedgerStore,
   NewGrant,
   PendingEnd,
@@ -146,6 +147,13 @@ export class SqliteStore implements LedgerStore {
            AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
            AND (expires_at, id) > (@afterExpiresAt, @afterId)
          ORDER BY expires_at, id LIMIT @limit`,
+      ),
+      grantsInPeriod: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants
+         WHERE created_at < @until AND (ended_at IS NULL OR ended_at >= @from)
+           AND (@secret IS NULL OR secret = @secret)
+           AND (created_at, id) > (@afterCreatedAt, @afterId)
+         ORDER BY created_at, id LIMIT @limit`,
       ),
       expiringBy: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= @until ORDER BY expires_at, id`,
@@ -292,6 +300,23 @@ export class SqliteStore implements LedgerStore {
             });
       return rows.map(toGrant);
     });
+  }
+
+  async grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`grantsInPeriod needs a positive whole limit, got ${limit}`);
+    return this.run("list the grants of a period", () =>
+      this.statements.grantsInPeriod
+        .all({
+          from: millis(period.from, "from"),
+          until: millis(period.until, "until"),
+          secret: period.secret ?? null,
+          // Before every grant when no page came before: created_at is never negative.
+          afterCreatedAt: after === undefined ? -1 : millis(after.createdAt, "after.createdAt"),
+          afterId: after?.id ?? "",
+          limit,
+        })
+        .map(toGrant),
+    );
   }
 
   async expiringBy(until: Date): Promise<Grant[]> {

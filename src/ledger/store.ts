@@ -173,6 +173,16 @@ export interface GrantFilter {
   liveOnly?: boolean;
 }
 
+/** Which grants `grantsInPeriod` returns: those whose life overlaps `[from, until)`. */
+export interface GrantPeriod {
+  /** Grants that had not ended before this instant (live grants always have not). */
+  from: Date;
+  /** Grants written (`createdAt`) before this instant. */
+  until: Date;
+  /** Only grants of this secret (compared case-insensitively). */
+  secret?: string;
+}
+
 /**
  * State changes are guarded (the rules are `grant-states.ts`): `markActive`, `markFailed` and
  * `deferGrant` only from `granting`; `markEnded` and `recordRevokeFailure` only from a live
@@ -241,6 +251,13 @@ export interface LedgerStore {
    * (keyset pagination).
    */
   dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
+  /**
+   * Grants of every state whose life overlaps the period (an access review): written before
+   * `until` and not ended before `from`, by (`createdAt`, id), at most `limit`, after the grant
+   * `after` names in that order when given (keyset pagination), so a long period is read a page
+   * at a time.
+   */
+  grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]>;
   /** Live grants expiring at or before `until` (for exact timers). */
   expiringBy(until: Date): Promise<Grant[]>;
   /** Appends one record at the end of the hash chain. */

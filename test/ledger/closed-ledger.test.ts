@@ -20,6 +20,7 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     setRepositoryId: () => store.setRepositoryId("acme", "api", 1296269),
     countOtherLive: () => store.countOtherLive("acme", "api", "production", "PROD_DB_URL", id),
     dueGrants: () => store.dueGrants(AT, 10),
+    grantsInPeriod: () => store.grantsInPeriod({ from: AT, until: AT }, 10),
     expiringBy: () => store.expiringBy(AT),
     appendAudit: () => store.appendAudit({ at: AT, action: "expired", actor: "jit-access", owner: "acme", repo: "api" }),
     listAudit: () => store.listAudit(),

@@ -591,6 +591,66 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("grantsInPeriod", () => {
+      const periodIds = async (from: Date, until: Date, options: { secret?: string; limit?: number } = {}): Promise<string[]> =>
+        (await store.grantsInPeriod({ from, until, ...(options.secret !== undefined && { secret: options.secret }) }, options.limit ?? 100)).map((g) => g.id);
+
+      it("returns the grants of every state whose life overlaps the period, by creation", async () => {
+        const endedBefore = await begin({ createdAt: at(0) });
+        await store.markEnded(endedBefore.id, "expired", "expired", at(9));
+        const endedAtStart = await begin({ createdAt: at(1) });
+        await store.markEnded(endedAtStart.id, "expired", "expired", at(10));
+        const spanning = await begin({ createdAt: at(2) });
+        await store.markActive(spanning.id, at(2));
+        await store.markEnded(spanning.id, "revoked", "closed", at(15));
+        const liveFromBefore = await begin({ createdAt: at(3) });
+        await store.markActive(liveFromBefore.id, at(3));
+        const failed = await begin({ createdAt: at(12) });
+        await store.markFailed(failed.id, "GitHub refused the write", at(12));
+        const inside = await begin({ createdAt: at(13) });
+        const atEnd = await begin({ createdAt: at(20) });
+
+        // The period is [minute 10, minute 20): a grant ended at its start is in it, one written at its end is not.
+        expect(await periodIds(at(10), at(20))).toEqual([endedAtStart.id, spanning.id, liveFromBefore.id, failed.id, inside.id]);
+        expect(await periodIds(at(0), at(30))).toEqual([endedBefore.id, endedAtStart.id, spanning.id, liveFromBefore.id, failed.id, inside.id, atEnd.id]);
+        expect(await periodIds(at(16), at(17))).toEqual([liveFromBefore.id, inside.id]);
+        expect(await periodIds(at(30), at(40))).toEqual([liveFromBefore.id, inside.id, atEnd.id]);
+      });
+
+      it("narrows to one secret, compared case-insensitively", async () => {
+        const db = await begin({ createdAt: at(1) });
+        await begin({ createdAt: at(2), secret: "PAYMENTS_KEY" });
+        const otherCase = await begin({ createdAt: at(3), secret: "prod_db_url" });
+
+        expect(await periodIds(at(0), at(10), { secret: "Prod_Db_Url" })).toEqual([db.id, otherCase.id]);
+        expect(await periodIds(at(0), at(10), { secret: "NONE" })).toEqual([]);
+      });
+
+      it("pages by (creation, id) without skipping or repeating grants written together", async () => {
+        const grants = await Promise.all(Array.from({ length: 7 }, (_, i) => begin({ createdAt: at(i < 5 ? 1 : 2) })));
+        const expected = [...grants]
+          .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1))
+          .map((grant) => grant.id);
+
+        const seen: string[] = [];
+        let after: Grant | undefined;
+        // Bounded, so that a paging bug fails the test instead of looping forever.
+        for (let pages = 0; pages <= grants.length; pages += 1) {
+          const page = await store.grantsInPeriod({ from: at(0), until: at(10) }, 2, after && { createdAt: after.createdAt, id: after.id });
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(2);
+          seen.push(...page.map((grant) => grant.id));
+          after = page.at(-1);
+        }
+        expect(seen).toEqual(expected);
+      });
+
+      it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
+        const error = await rejectionOf(store.grantsInPeriod({ from: at(0), until: at(1) }, limit));
+        expect(error.message).toContain("grantsInPeriod needs a positive whole limit");
+      });
+    });
+
     describe("audit", () => {
       it("appends records and lists them in order, optionally since a time", async () => {
         const grant = await begin();
