@@ -1,9 +1,10 @@
 import type { Context } from "probot";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import { livePullRequestGrants } from "../lifecycle/pull-request-grants.js";
+import { CLOSED_UNMERGED_REASON } from "../lifecycle/end-reasons.js";
 import { revokeGrant } from "../lifecycle/revoke-grant.js";
 
-export const CLOSED_UNMERGED_REASON = "pull request closed without merging";
+export { CLOSED_UNMERGED_REASON };
 
 /**
  * Closing a request PR without merging revokes its live grants at once. Merging keeps them
