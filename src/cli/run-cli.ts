@@ -8,6 +8,7 @@ import { auditCommand } from "./audit-command.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { grantsCommand } from "./grants-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
+import { reportCommand } from "./report-command.js";
 import { revokeCommand } from "./revoke-command.js";
 import { sweepCommand } from "./sweep-command.js";
 import { terminalText } from "./terminal-text.js";
@@ -24,6 +25,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   grants: { synopsis: "grants [--all] [--json]", summary: "list live grants (or all of them)", run: grantsCommand },
   revoke: { synopsis: "revoke GRANT_ID --reason TEXT [--actor NAME]", summary: "end one grant now", run: revokeCommand },
   audit: { synopsis: "audit [--since ISO] [--format jsonl|csv]", summary: "export the audit log (--verify: check its hash chain)", run: auditCommand },
+  report: {
+    synopsis: "report --since ISO [--until ISO] --out FILE",
+    summary: "write an access review of a period as one HTML page (or JSON)",
+    run: reportCommand,
+  },
   reconcile: {
     synopsis: "reconcile [--dry-run]",
     summary: "delete catalog secrets present without a live grant",
