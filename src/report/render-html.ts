@@ -308,10 +308,11 @@ const PAD = 10;
 const AXIS = 26;
 const LANE = 18;
 const LANE_GAP = 6;
-const CARD_LINES = 4;
-const CARD_HEIGHT = CARD_LINES * 16 + 12;
+const CARD_LINES = 3;
+const CARD_LINE = 16;
+const CARD_HEIGHT = CARD_LINES * CARD_LINE + 10;
 /** Characters of a card line that fit the width at 12px. */
-const CARD_CHARS = 150;
+const CARD_CHARS = 135;
 
 function timelineSvg(review: AccessReview, grants: readonly ReviewGrant[], anchors: ReadonlyMap<string, string>): string {
   const from = Date.parse(review.period.since);
@@ -350,7 +351,7 @@ function timelineSvg(review: AccessReview, grants: readonly ReviewGrant[], ancho
       "</a>",
       `<g class="card" aria-hidden="true"><rect x="${PAD}" y="${cardTop}" width="${SVG_WIDTH - 2 * PAD}" height="${CARD_HEIGHT}" rx="4"/>`,
       `<text x="${PAD + 8}" y="${cardTop + 4}">${cardLines(grant)
-        .map((line) => `<tspan x="${PAD + 8}" dy="16">${htmlText(clip(line, CARD_CHARS))}</tspan>`)
+        .map((line) => `<tspan x="${PAD + 8}" dy="${CARD_LINE}">${htmlText(clip(line, CARD_CHARS))}</tspan>`)
         .join("")}</text></g>`,
     ].join("");
   });
@@ -358,7 +359,7 @@ function timelineSvg(review: AccessReview, grants: readonly ReviewGrant[], ancho
     `<svg class="timeline" viewBox="0 0 ${SVG_WIDTH} ${height}" width="${SVG_WIDTH}" height="${height}" role="group" xmlns="http://www.w3.org/2000/svg">`,
     ...ticks,
     now,
-    `<text class="hint" x="${PAD + 8}" y="${cardTop + 20}">Hover or focus a bar for details.</text>`,
+    `<text class="hint" x="${PAD + 8}" y="${cardTop + 4 + CARD_LINE}">Hover or focus a bar for details.</text>`,
     ...drawn,
     "</svg>",
   ].join("\n");
@@ -377,9 +378,8 @@ function barTitle(grant: ReviewGrant): string {
 function cardLines(grant: ReviewGrant): string[] {
   return [
     `${grant.requester} · ${interval(grant)} · ${ENDING_LABELS[grant.ending]}${grant.endReason !== null && grant.ending !== "expired" && grant.ending !== "closed" ? ` (${grant.endReason})` : ""}`,
-    `Approved by ${grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ")}`,
+    `Approved by ${grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ")} · pull request #${grant.prNumber}: ${grant.prUrl} · head ${grant.headSha.slice(0, 7)}`,
     `Reason: ${grant.reason}`,
-    `Pull request #${grant.prNumber}: ${grant.prUrl} · head ${grant.headSha.slice(0, 12)}`,
   ];
 }
 
