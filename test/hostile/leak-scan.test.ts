@@ -5,7 +5,7 @@
  * request. Then every place is searched for the value, in plain text and in the encodings it
  * could be logged in: the process output, comments, check runs, the API paths the app called,
  * every ledger row (read with better-sqlite3, read-only, after the app stopped), the ledger's
- * files as raw bytes, and what the CLI prints from the ledger.
+ * files as raw bytes, and what the CLI prints from the ledger (the access review's page too).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -157,12 +157,20 @@ describe("after it, the value is nowhere", () => {
     expect(found).toEqual([]);
   });
 
-  it("in nothing the CLI prints from the ledger", () => {
+  it("in nothing the CLI prints or writes from the ledger, the access review included", () => {
     const cli = join(APP_ENTRY, "..", "cli.js");
     expect(existsSync(cli)).toBe(true);
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: `sqlite:${join(world.dataDir, "jit-access.db")}` };
-    const outputs = [["audit"], ["grants", "--all", "--json"]].map((args) => execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" }));
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const review = join(world.dataDir, "access-review.html");
+    const outputs = [["audit"], ["grants", "--all", "--json"], ["report", "--since", since, "--format", "json"], ["report", "--since", since, "--out", review]].map((args) =>
+      execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" }),
+    );
     expect(outputs[0]).toContain('"action":"granted"');
-    expect(outputs.flatMap((text, i) => formsIn(`CLI output ${i + 1}`, text))).toEqual([]);
+    // The review covers the three grants: one expired, one refused, one revoked by the close.
+    expect((JSON.parse(outputs[2]!) as { grants: Array<{ ending: string }> }).grants.map((grant) => grant.ending).sort()).toEqual(["closed", "expired", "failed"]);
+    const page = readFileSync(review, "utf8");
+    expect(page.match(/<a class="bar /gu)).toHaveLength(2);
+    expect([...outputs, page].flatMap((text, i) => formsIn(`CLI output ${i + 1}`, text))).toEqual([]);
   });
 });
