@@ -6,8 +6,8 @@
 import type { Grant, LedgerStore } from "../ledger/store.js";
 import { AccessReviewBuilder, type AccessReview, type ReviewScope } from "./access-review.js";
 
-/** Grants read per query. */
-export const REVIEW_PAGE_SIZE = 500;
+/** Grants read per query: few queries (SQLite has no index on creation time), little memory each. */
+export const REVIEW_PAGE_SIZE = 2_000;
 
 export async function readAccessReview(store: LedgerStore, scope: ReviewScope, pageSize = REVIEW_PAGE_SIZE): Promise<AccessReview> {
   const builder = new AccessReviewBuilder(scope);
