@@ -107,6 +107,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
     options.webhookSecret ?? randomBytes(20).toString("hex"),
     options.webhookTimeoutMs ?? 30_000,
     () => state.timestamp(),
+    (delivery, attempt) => {
+      const payload = JSON.parse(delivery.body) as { installation?: { id?: unknown }; repository?: { id?: unknown } };
+      state.hookDeliveries.push({
+        id: state.nextId("hookDelivery"),
+        guid: delivery.id,
+        deliveredAt: state.timestamp(),
+        redelivery: attempt.redelivery,
+        duration: Math.round(attempt.durationMs) / 1000,
+        statusCode: attempt.statusCode,
+        event: delivery.event,
+        action: delivery.action,
+        installationId: typeof payload.installation?.id === "number" ? payload.installation.id : null,
+        repositoryId: typeof payload.repository?.id === "number" ? payload.repository.id : null,
+      });
+    },
   );
   const close = async (): Promise<void> => {
     markClosed();

@@ -64,6 +64,7 @@ const ID_BASES = {
   checkSuite: 750_001,
   review: 800_001,
   comment: 900_001,
+  hookDelivery: 20_000_001,
 } as const;
 
 export type IdKind = keyof typeof ID_BASES;
@@ -81,6 +82,24 @@ export function isRepoRole(value: unknown): value is RepoRole {
   return typeof value === "string" && (ROLE_ORDER as readonly string[]).includes(value);
 }
 
+/** One attempt at delivering a webhook, as GitHub's delivery log keeps it. */
+export interface HookDeliveryAttempt {
+  /** The log's own id for this attempt. */
+  id: number;
+  /** X-GitHub-Delivery: the same for every attempt of one delivery. */
+  guid: string;
+  deliveredAt: string;
+  redelivery: boolean;
+  /** Seconds. */
+  duration: number;
+  /** The app's HTTP status; 0 when no answer came (connection refused, timeout). */
+  statusCode: number;
+  event: string;
+  action: string | null;
+  installationId: number | null;
+  repositoryId: number | null;
+}
+
 export class SimState {
   readonly accounts = new Map<string, SimAccount>();
   /** Keyed by lower-cased full name. */
@@ -90,6 +109,8 @@ export class SimState {
   private readonly formerNames = new Map<string, number>();
   readonly installations = new Map<number, SimInstallation>();
   readonly teams = new Map<string, SimTeam>();
+  /** The app's webhook delivery log, one entry per attempt, oldest first (GET /app/hook/deliveries). */
+  readonly hookDeliveries: HookDeliveryAttempt[] = [];
   private readonly counters = new Map<IdKind, number>();
 
   constructor(

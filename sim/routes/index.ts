@@ -5,6 +5,7 @@ import { checkRunRoutes } from "./check-runs.js";
 import { compareRoutes } from "./compare.js";
 import { contentRoutes } from "./contents.js";
 import { environmentRoutes } from "./environments.js";
+import { hookDeliveryRoutes } from "./hook-deliveries.js";
 import { issueCommentRoutes } from "./issue-comments.js";
 import { labelRoutes } from "./labels.js";
 import { pullRoutes } from "./pulls.js";
@@ -15,6 +16,7 @@ export function routeTable(): Map<string, RouteDefinition> {
   const table = new Map<string, RouteDefinition>();
   for (const route of [
     ...appRoutes,
+    ...hookDeliveryRoutes,
     ...repoRoutes,
     ...contentRoutes,
     ...pullRoutes,

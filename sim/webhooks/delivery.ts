@@ -38,6 +38,8 @@ export class WebhookDelivery {
     readonly secret: string,
     private readonly timeoutMs: number,
     private readonly timestamp: () => string,
+    /** Called after each attempt of a recorded delivery, for GitHub's delivery log. */
+    private readonly logAttempt: (delivery: Delivery, attempt: { statusCode: number; durationMs: number; redelivery: boolean }) => void = () => undefined,
   ) {}
 
   setUrl(url: string): void {
@@ -76,7 +78,13 @@ export class WebhookDelivery {
   private async attempt(delivery: Delivery): Promise<void> {
     delivery.attempts += 1;
     delivery.status = null;
-    delivery.status = await this.post(delivery.event, delivery.id, delivery.body, signBody(this.secret, delivery.body));
+    const redelivery = delivery.attempts > 1;
+    const started = performance.now();
+    try {
+      delivery.status = await this.post(delivery.event, delivery.id, delivery.body, signBody(this.secret, delivery.body));
+    } finally {
+      this.logAttempt(delivery, { statusCode: delivery.status ?? 0, durationMs: performance.now() - started, redelivery });
+    }
   }
 
   private async post(event: string, id: string, body: string, signature: string): Promise<number> {

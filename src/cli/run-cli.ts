@@ -5,6 +5,7 @@
  */
 import { readEnvFile, SettingsFileError } from "../config/settings-file.js";
 import { auditCommand } from "./audit-command.js";
+import { doctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { grantsCommand } from "./grants-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
@@ -35,6 +36,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "delete catalog secrets present without a live grant",
     run: reconcileCommand,
   },
+  doctor: { synopsis: "doctor [--json]", summary: "check the deployment: settings, catalog, ledger, GitHub, deliveries", run: doctorCommand },
   validate: {
     synopsis: "validate [FILE] --catalog PATH --repo OWNER/NAME",
     summary: "check a requests file against the catalog, offline",

@@ -1,0 +1,217 @@
+/**
+ * `jit-access doctor` against the simulator, as an operator runs it after deploying: each check
+ * with a healthy and a broken set-up, the exit status, and that it changes nothing and prints
+ * no secret value.
+ */
+import { createServer, type Server } from "node:http";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import { runCli } from "../../src/cli/run-cli.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+
+const VALUE = "doctor-secret-value-7f3a";
+
+let sim: GitHubSimulator;
+let dir: string;
+let answering: Server;
+let answerStatus = 200;
+
+beforeAll(async () => {
+  answering = createServer((_request, response) => response.writeHead(answerStatus).end());
+  await new Promise<void>((resolve) => answering.listen(0, "127.0.0.1", resolve));
+});
+afterAll(async () => {
+  await new Promise((resolve) => answering.close(resolve));
+});
+
+beforeEach(async () => {
+  const address = answering.address() as { port: number };
+  // checkResponses: the delivery log's answers are checked against GitHub's REST description too.
+  sim = await startSimulator({ webhookUrl: `http://127.0.0.1:${address.port}/api/github/webhooks`, checkResponses: true });
+  dir = mkdtempSync(join(tmpdir(), "jit-doctor-"));
+  answerStatus = 200;
+});
+afterEach(async () => {
+  expect(sim.violations).toEqual([]);
+  await sim.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function catalog(options: { requireProtected?: boolean; repositories?: string } = {}): string {
+  const path = join(dir, "catalog.yml");
+  writeFileSync(
+    path,
+    [
+      "secrets:",
+      "  PROD_DB_URL:",
+      "    source: env:PROD_DB_URL",
+      `    repositories: [${options.repositories ?? "acme/api"}]`,
+      "    environments: [production]",
+      "    max_duration: 1h",
+      ...(options.requireProtected ? ["    require_protected_environment: true"] : []),
+      "",
+    ].join("\n"),
+    { mode: 0o600 },
+  );
+  return path;
+}
+
+async function migratedLedger(): Promise<string> {
+  const url = `sqlite:${join(dir, "ledger.db")}`;
+  await (await openLedger(url)).close();
+  return url;
+}
+
+async function doctor(env: Record<string, string>, args: string[] = []): Promise<{ code: number; lines: string[]; stderr: string[] }> {
+  const lines: string[] = [];
+  const stderr: string[] = [];
+  const code = await runCli(["doctor", ...args], { stdout: (line) => lines.push(line), stderr: (line) => stderr.push(line), env: { PATH: process.env.PATH, ...env } });
+  return { code, lines, stderr };
+}
+
+/** The line of one check (its first line, for checks that print one per item). */
+const line = (lines: string[], check: string): string | undefined => lines.find((l) => l.slice(6).startsWith(`${check}:`));
+
+async function healthyEnv(): Promise<Record<string, string>> {
+  sim.createRepo("acme/api", { environments: ["production"] });
+  return { ...sim.appEnv(), JIT_CATALOG: catalog(), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+}
+
+describe("jit-access doctor", () => {
+  it("a healthy set-up: every check ok, exit 0, nothing changed and no value printed", async () => {
+    const env = await healthyEnv();
+    await sim.deliver("ping", { zen: "Keep it logically awesome.", hook_id: 1 });
+    const requestsBefore = sim.requests.length;
+
+    const { code, lines, stderr } = await doctor(env);
+
+    expect(lines.filter((l) => !l.startsWith("ok  ") && !l.startsWith("doctor:"))).toEqual([]);
+    expect(code).toBe(0);
+    expect(line(lines, "settings")).toMatch(/^ok {4}settings: valid; GitHub at http:\/\/127\.0\.0\.1:\d+\/api\/v3, ledger sqlite:…$/);
+    expect(line(lines, "catalog")).toMatch(/^ok {4}catalog: 1 secret in /);
+    expect(line(lines, "ledger")).toBe("ok    ledger: reachable and migrated; 0 live grants");
+    expect(line(lines, "private key")).toMatch(/^ok {4}private key: GitHub accepts the app's token: jit-access \(id \d+\)$/);
+    expect(line(lines, "installations")).toMatch(/^ok {4}installations: 1 active \(acme \d+\), 1 repository$/);
+    expect(line(lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api");
+    expect(line(lines, "value of PROD_DB_URL")).toBe("ok    value of PROD_DB_URL: its source (env) is readable");
+    expect(line(lines, "webhook deliveries")).toBe("ok    webhook deliveries: the last 1 were all answered with 2xx");
+    expect(lines.at(-1)).toBe("doctor: 9 ok, 0 warn, 0 fail");
+    // Reads only: every request it made was a GET (the token exchange aside).
+    const made = sim.requests.slice(requestsBefore);
+    expect(made.filter((r) => r.method !== "GET" && !/\/access_tokens$/.test(r.path))).toEqual([]);
+    expect([...lines, ...stderr].join("\n")).not.toContain(VALUE);
+  });
+
+  it("--json prints the same checks", async () => {
+    const env = await healthyEnv();
+    const { code, lines } = await doctor(env, ["--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(lines.join("\n")) as { ok: boolean; checks: { check: string; status: string }[] };
+    expect(report.ok).toBe(true);
+    expect(report.checks.map((c) => c.check)).toEqual([
+      "settings",
+      "catalog",
+      "ledger",
+      "overdue grants",
+      "private key",
+      "installations",
+      "secret PROD_DB_URL",
+      "value of PROD_DB_URL",
+      "webhook deliveries",
+    ]);
+  });
+
+  it("missing settings: fail, the checks that need them say so, the ledger is still checked; exit 1", async () => {
+    const { code, lines } = await doctor({ DATABASE_URL: await migratedLedger() });
+    expect(code).toBe(1);
+    expect(line(lines, "settings")).toMatch(/^fail  settings: APP_ID is not set.*set them as README's Settings describes/);
+    expect(line(lines, "ledger")).toMatch(/^ok {4}ledger: reachable and migrated/);
+    expect(line(lines, "private key")).toBe("warn  private key: not checked: it needs the settings, which failed above. fix that first");
+  });
+
+  it("a private key of another app: GitHub refuses the token", async () => {
+    const env = await healthyEnv();
+    const other = await startSimulator();
+    try {
+      const { code, lines } = await doctor({ ...env, PRIVATE_KEY: other.privateKeyPem });
+      expect(code).toBe(1);
+      expect(line(lines, "private key")).toMatch(/^fail {2}private key: GitHub refused the app's token \(401\).*check that APP_ID and the private key/);
+      expect(line(lines, "installations")).toMatch(/^warn {2}installations: not checked/);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("an invalid catalog fails with the loader's message", async () => {
+    const env = await healthyEnv();
+    writeFileSync(env.JIT_CATALOG!, "secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n", { mode: 0o600 });
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "catalog")).toMatch(/^fail {2}catalog: .*repositories/);
+  });
+
+  it("a ledger the app never created: fail, and doctor does not create it", async () => {
+    const env = { ...(await healthyEnv()), DATABASE_URL: `sqlite:${join(dir, "none.db")}` };
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "ledger")).toMatch(/^fail {2}ledger: .*start the app once/);
+    expect(existsSync(join(dir, "none.db"))).toBe(false);
+  });
+
+  it("a live grant past its expiry by more than two sweeps fails, with what to run", async () => {
+    const env = await healthyEnv();
+    const store = await openLedger(env.DATABASE_URL!);
+    const grant = await seedGrant(store, { createdAt: new Date(Date.now() - 3 * 3_600_000), secret: "PROD_DB_URL" });
+    await store.close();
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "overdue grants")).toMatch(new RegExp(`^fail  overdue grants: 1 live grant is past expiry, the oldest by \\d+ min \\(${grant.id} acme/api production PROD_DB_URL\\).*jit-access sweep`));
+  });
+
+  it("the app installed nowhere: a warning, not a failure", async () => {
+    const env = await healthyEnv();
+    sim.setInstallation("acme/api", null);
+    const { lines } = await doctor(env);
+    expect(line(lines, "installations")).toMatch(/^(ok|warn)/);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^warn {2}secret PROD_DB_URL: no installed repository matches acme\/api/);
+  });
+
+  it("a catalog environment missing from a repository fails, naming both", async () => {
+    sim.createRepo("acme/api", { environments: ["staging"] });
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog(), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: acme\/api has no environment production\. create the environments/);
+  });
+
+  it("an unprotected environment where the catalog requires protection fails", async () => {
+    sim.createRepo("acme/api", { environments: ["production"] });
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ requireProtected: true }), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+    const { lines } = await doctor(env);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: acme\/api's environment production has no protection rule, which the catalog requires/);
+  });
+
+  it("an unreadable value source fails without printing anything of it", async () => {
+    const env = await healthyEnv();
+    delete env.PROD_DB_URL;
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "value of PROD_DB_URL")).toMatch(/^fail {2}value of PROD_DB_URL: .*PROD_DB_URL.*grants of this secret fail/);
+  });
+
+  it("failed webhook deliveries: a warning naming the latest", async () => {
+    const env = await healthyEnv();
+    await sim.deliver("ping", { zen: "Design for failure.", hook_id: 1 });
+    answerStatus = 500;
+    const failed = await sim.deliver("ping", { zen: "Design for failure.", hook_id: 1 });
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(0);
+    expect(line(lines, "webhook deliveries")).toMatch(
+      new RegExp(`^warn  webhook deliveries: 1 of the last 2 failed; the latest: ping at \\S+ \\(status 500, delivery ${failed.id}\\)\\. check the server's log`),
+    );
+  });
+});
