@@ -3,11 +3,13 @@
  * - `sqlite:` — the embedded SQLite store (`sqlite-open.ts`): `sqlite:./data/jit-access.db`
  *   (relative to the working directory), `sqlite:/var/lib/jit-access/ledger.db`, or
  *   `sqlite::memory:` for tests;
- * - `postgres:` / `postgresql:` — PostgreSQL, behind the same `LedgerStore` interface; not in
- *   this build yet, and refused with a message that says so.
+ * - `postgres:` / `postgresql:` — PostgreSQL (`pg-open.ts`), behind the same `LedgerStore`
+ *   interface, for several replicas sharing one database:
+ *   `postgres://USER:PASSWORD@HOST:5432/DATABASE`.
  * Errors name the setting and the expected form; they never echo a URL that is not SQLite's,
  * which may carry a password.
  */
+import { openPostgresLedger, POSTGRES_FORMS } from "./pg-open.js";
 import { openSqliteLedger, SQLITE_FORMS } from "./sqlite-open.js";
 import type { LedgerStore } from "./store.js";
 
@@ -20,25 +22,18 @@ export interface OpenLedgerOptions {
 
 type OpenStore = (databaseUrl: string, options: OpenLedgerOptions) => Promise<LedgerStore>;
 
-const notInThisBuild: OpenStore = async (databaseUrl) => {
-  throw new Error(
-    `DATABASE_URL "${schemeOf(databaseUrl)}:…": the PostgreSQL ledger is not in this build yet; ` +
-      `use the SQLite ledger for now, like ${SQLITE_FORMS}`,
-  );
-};
-
 /** The stores this build knows, by lower-case URL scheme. */
 const STORES: Readonly<Record<string, OpenStore>> = {
   sqlite: openSqliteLedger,
-  postgres: notInThisBuild,
-  postgresql: notInThisBuild,
+  postgres: openPostgresLedger,
+  postgresql: openPostgresLedger,
 };
 
 export async function openLedger(databaseUrl: string, options: OpenLedgerOptions = {}): Promise<LedgerStore> {
   const scheme = schemeOf(databaseUrl);
   const open = Object.hasOwn(STORES, scheme.toLowerCase()) ? STORES[scheme.toLowerCase()] : undefined;
   if (open === undefined) {
-    throw new Error(`DATABASE_URL "${scheme}:…": only sqlite: is supported in this build; write it like ${SQLITE_FORMS}`);
+    throw new Error(`DATABASE_URL "${scheme}:…": the ledger is SQLite or PostgreSQL; write it like ${SQLITE_FORMS}, or ${POSTGRES_FORMS}`);
   }
   return open(databaseUrl, options);
 }

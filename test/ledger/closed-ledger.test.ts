@@ -1,7 +1,8 @@
-import { describe, expect, it } from "@jest/globals";
+import { afterAll, describe, expect, it } from "@jest/globals";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerClosedError, type LedgerStore } from "../../src/ledger/store.js";
 import { grantFixture, seedGrant } from "../helpers/grant-fixture.js";
+import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
 
 const AT = new Date("2026-03-01T10:00:00Z");
 
@@ -28,21 +29,42 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
   };
 }
 
-describe("a closed ledger", () => {
-  it("rejects every call with LedgerClosedError naming the operation, and closing again is harmless", async () => {
-    const store = await openLedger("sqlite::memory:");
-    const { id } = await seedGrant(store);
-    await store.close();
-    await expect(store.close()).resolves.toBeUndefined();
+afterAll(dropTestSchemas);
 
-    const calls = everyCall(store, id);
-    for (const [name, call] of Object.entries(calls)) {
-      const error = await call().then(
-        () => new Error(`${name} resolved on a closed ledger`),
-        (rejection: unknown) => rejection,
-      );
-      expect(error).toBeInstanceOf(LedgerClosedError);
-      expect((error as LedgerClosedError).message).toMatch(/^the ledger is closed; cannot \S/);
-    }
+async function rejectsEveryCallOnceClosed(store: LedgerStore): Promise<void> {
+  const { id } = await seedGrant(store);
+  await store.close();
+  await expect(store.close()).resolves.toBeUndefined();
+
+  const calls = everyCall(store, id);
+  for (const [name, call] of Object.entries(calls)) {
+    const error = await call().then(
+      () => new Error(`${name} resolved on a closed ledger`),
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(LedgerClosedError);
+    expect((error as LedgerClosedError).message).toMatch(/^the ledger is closed; cannot \S/);
+  }
+}
+
+describe("a closed SQLite ledger", () => {
+  it("rejects every call with LedgerClosedError naming the operation, and closing again is harmless", async () => {
+    await rejectsEveryCallOnceClosed(await openLedger("sqlite::memory:"));
+  });
+});
+
+describePostgres("a closed PostgreSQL ledger", () => {
+  it("rejects every call with LedgerClosedError naming the operation, and closing again is harmless", async () => {
+    await rejectsEveryCallOnceClosed(await openLedger(await freshDatabaseUrl()));
+  });
+
+  it("lets the calls under way when it was closed finish, and rejects the ones after", async () => {
+    const store = await openLedger(await freshDatabaseUrl());
+    const { id } = await seedGrant(store);
+    const underWay = store.getGrant(id);
+    const closing = store.close();
+    await expect(store.getGrant(id)).rejects.toBeInstanceOf(LedgerClosedError);
+    await expect(underWay).resolves.toMatchObject({ id });
+    await closing;
   });
 });

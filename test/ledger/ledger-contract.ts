@@ -514,6 +514,19 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
       });
 
+      it("folds only ASCII letters when it compares names: a look-alike beyond ASCII is another name", async () => {
+        const mine = await begin();
+        // U+0130 (İ) and U+212A (the Kelvin sign) lower-case to "i̇" and "k" outside ASCII; GitHub does not fold them.
+        const dotted = await begin({ environment: "PRODUCT\u0130ON" });
+        const kelvin = await begin({ owner: "\u212Aacme" });
+        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
+        expect(await store.countOtherLive("acme", "api", "product\u0130on", "PROD_DB_URL", "none")).toBe(1);
+        expect((await store.listGrants({ environment: "product\u0130on" })).map((grant) => grant.id)).toEqual([dotted.id]);
+        expect((await store.listGrants({ owner: "kacme" })).map((grant) => grant.id)).toEqual([]);
+        expect((await store.listGrants({ owner: "\u212AACME" })).map((grant) => grant.id)).toEqual([kelvin.id]);
+        expect(await store.setRepositoryId("kacme", "api", 77)).toBe(0);
+      });
+
       it("expiringBy returns live grants expiring at or before the time, soonest first", async () => {
         // Written at minute 1 for 29 minutes: expires at minute 30.
         const late = await begin({ expiresAt: at(30), durationMs: 29 * 60_000 });

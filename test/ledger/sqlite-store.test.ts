@@ -179,11 +179,8 @@ describe("openLedger and DATABASE_URL", () => {
   });
 
   it.each([
-    ["postgres://jit:hunter2@db:5432/jit", 'DATABASE_URL "postgres:…": the PostgreSQL ledger is not in this build yet; use the SQLite ledger for now, like sqlite:./data/jit-access.db'],
-    ["postgresql://jit:hunter2@db/jit", 'DATABASE_URL "postgresql:…": the PostgreSQL ledger is not in this build yet'],
-    ["PostgreSQL://jit:hunter2@db/jit", 'DATABASE_URL "PostgreSQL:…": the PostgreSQL ledger is not in this build yet'],
-    ["mysql://jit:hunter2@db/jit", 'DATABASE_URL "mysql:…": only sqlite: is supported in this build; write it like sqlite:./data/jit-access.db'],
-    ["constructor:x", 'DATABASE_URL "constructor:…": only sqlite: is supported in this build'],
+    ["mysql://jit:hunter2@db/jit", 'DATABASE_URL "mysql:…": the ledger is SQLite or PostgreSQL; write it like sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:, or postgres://USER:PASSWORD@HOST:5432/DATABASE'],
+    ["constructor:x", 'DATABASE_URL "constructor:…": the ledger is SQLite or PostgreSQL'],
     ["", "DATABASE_URL is empty; set it like sqlite:./data/jit-access.db"],
     ["./data/jit-access.db", "DATABASE_URL is not a URL (it has no scheme); write it like sqlite:./data/jit-access.db"],
     ["host=db password=hunter2", "DATABASE_URL is not a URL (it has no scheme)"],

@@ -1,0 +1,186 @@
+/**
+ * The ledger's PostgreSQL schema, as an ordered list of migrations numbered like the SQLite ones
+ * (`migrations.ts`): schema version N means the same ledger in both stores.
+ *
+ * A PostgreSQL ledger starts at `PG_BASELINE_VERSION`: its first migration builds at once the
+ * schema SQLite reached through versions 1 to 5 (no PostgreSQL ledger existed before). From
+ * there every SQLite migration has a PostgreSQL twin: the same version and description, the same
+ * change in PostgreSQL's words. Add both in the same commit; `pg-store.test.ts` fails while one
+ * is missing. Never edit a released migration: append a new one.
+ *
+ * `migratePostgres` applies the pending ones at open, all in one transaction (PostgreSQL's DDL is
+ * transactional), under a transaction-scoped advisory lock: replicas starting together take turns,
+ * the first migrates, the others find the schema up to date. Each applied version is a row of
+ * `schema_version`.
+ *
+ * What the two dialects do differently, on purpose:
+ * - Times are bigint milliseconds since the epoch, as SQLite's INTEGER columns hold them.
+ * - Owner, repository, environment and secret names are compared through `*_key` columns that
+ *   fold A–Z to a–z and nothing else (`translate`, which no locale changes), as GitHub compares
+ *   them and as SQLite's NOCASE does; `lower()` would follow the database's locale.
+ * - Ids, request keys and hashes are `COLLATE "C"`: they sort byte by byte, as in SQLite, so
+ *   keyset pagination by (expires_at, id) pages the same way in both.
+ * - Appends to the audit log take turns on the one row of `audit_append_lock` (SELECT … FOR
+ *   UPDATE), so writers in several processes never fork the hash chain.
+ */
+import type { ClientBase } from "pg";
+
+export interface PgMigration {
+  /** The schema version the database has once this migration is applied (the SQLite twin's). */
+  version: number;
+  /** The SQLite twin's description, word for word; the baseline says what it stands for. */
+  description: string;
+  sql: string;
+}
+
+/** The first PostgreSQL schema version: SQLite's versions 1 to 5 in one step. */
+export const PG_BASELINE_VERSION = 5;
+
+/** `name_key` for a name column: its A–Z folded to a–z, nothing else (see the module comment). */
+const asciiKey = (column: string): string =>
+  `text COLLATE "C" GENERATED ALWAYS AS (translate(${column}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) STORED`;
+
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: PG_BASELINE_VERSION,
+    description: "the ledger as SQLite schema versions 1 to 5 have it: grants, the hash-chained append-only audit log",
+    sql: `
+      CREATE TABLE grants (
+        id                 text    COLLATE "C" PRIMARY KEY,
+        installation_id    bigint  NOT NULL,
+        -- Null on grants written before the ledger recorded it; setRepositoryId fills it in.
+        repository_id      bigint  CHECK (repository_id IS NULL OR repository_id > 0),
+        owner              text    NOT NULL,
+        repo               text    NOT NULL,
+        environment        text    NOT NULL,
+        secret             text    NOT NULL,
+        -- GitHub compares these names ignoring ASCII case only.
+        owner_key          ${asciiKey("owner")},
+        repo_key           ${asciiKey("repo")},
+        environment_key    ${asciiKey("environment")},
+        secret_key         ${asciiKey("secret")},
+        requester          json    NOT NULL,
+        pr_number          bigint  NOT NULL,
+        head_sha           text    NOT NULL,
+        merge_base_sha     text,
+        request_digest     text,
+        approvers          json    NOT NULL,
+        reason             text    NOT NULL,
+        duration_ms        bigint  NOT NULL,
+        request_key        text    COLLATE "C" NOT NULL UNIQUE,
+        -- Times are bigint milliseconds since the epoch.
+        created_at         bigint  NOT NULL,
+        granted_at         bigint,
+        expires_at         bigint  NOT NULL,
+        ended_at           bigint,
+        state              text    NOT NULL CHECK (state IN ('granting', 'active', 'revoked', 'expired', 'failed')),
+        end_reason         text,
+        revoke_attempts    bigint  NOT NULL DEFAULT 0,
+        next_attempt_at    bigint,
+        last_error         text,
+        -- How an early end that failed is to end once the retry succeeds.
+        pending_end        json,
+        -- When a PUT whose outcome was unknown was sent: the expiry counts from then.
+        write_uncertain_at bigint
+      );
+      CREATE INDEX grants_by_state_expiry ON grants (state, expires_at);
+      CREATE INDEX grants_by_secret ON grants (owner_key, repo_key, environment_key, secret_key, state);
+      CREATE INDEX grants_by_pull_request ON grants (owner_key, repo_key, pr_number);
+      CREATE INDEX grants_by_pending_end ON grants (state, next_attempt_at) WHERE pending_end IS NOT NULL;
+      CREATE INDEX grants_by_repository_pull_request ON grants (repository_id, pr_number);
+
+      CREATE TABLE audit (
+        seq         bigint  PRIMARY KEY CHECK (seq > 0),
+        at          bigint  NOT NULL,
+        action      text    NOT NULL,
+        actor       text    NOT NULL,
+        owner       text    NOT NULL,
+        repo        text    NOT NULL,
+        pr_number   bigint,
+        grant_id    text    COLLATE "C" REFERENCES grants (id),
+        environment text,
+        secret      text,
+        -- Canonical JSON text (audit-chain.ts), kept as written.
+        details     json,
+        -- 64 lower-case hex digits; one record per predecessor, so the chain cannot fork.
+        prev_hash   text    COLLATE "C" NOT NULL UNIQUE CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+        hash        text    COLLATE "C" NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$')
+      );
+      CREATE INDEX audit_by_time ON audit (at);
+      CREATE FUNCTION audit_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'the audit log is append-only: rows cannot be %',
+            CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted' ELSE 'truncated' END;
+        END
+      $$;
+      CREATE TRIGGER audit_rows_are_never_updated BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+      CREATE TRIGGER audit_rows_are_never_deleted BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_is_append_only();
+      CREATE TRIGGER audit_is_never_truncated BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_is_append_only();
+
+      -- One row, locked by every transaction that appends to the audit log, for the rest of that
+      -- transaction: appends from every process take turns, so each reads the true head.
+      CREATE TABLE audit_append_lock (one boolean PRIMARY KEY DEFAULT true CHECK (one));
+      INSERT INTO audit_append_lock DEFAULT VALUES;
+    `,
+  },
+];
+
+export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * The advisory lock migrations run under: this constant and the hash of the schema migrated, so
+ * that ledgers in different schemas of one database do not wait for each other.
+ */
+const MIGRATION_LOCK_CLASS = 0x6a697461; // "jita"
+
+/** The schema version recorded in the schema the search path names first; 0 when it has no ledger. */
+export async function pgSchemaVersion(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ exists: boolean }>("SELECT to_regclass('schema_version') IS NOT NULL AS exists");
+  if (rows[0]?.exists !== true) return 0;
+  const version = await client.query<{ version: string | null }>("SELECT max(version) AS version FROM schema_version");
+  return Number(version.rows[0]?.version ?? 0);
+}
+
+/**
+ * Brings the schema up to date in one transaction (all pending migrations or none), under the
+ * migration lock. Refuses a database written by a newer version of the app rather than guessing.
+ * `client` must not be in a transaction.
+ */
+export async function migratePostgres(client: ClientBase, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<void> {
+  const first = migrations[0]?.version ?? PG_BASELINE_VERSION;
+  migrations.forEach((migration, index) => {
+    if (migration.version !== first + index) {
+      throw new Error(
+        `PostgreSQL ledger migrations must be numbered ${first}, ${first + 1}, ${first + 2}… in order; found ${migration.version} at position ${index + 1}`,
+      );
+    }
+  });
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [MIGRATION_LOCK_CLASS]);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS schema_version (
+         version     integer     PRIMARY KEY,
+         description text        NOT NULL,
+         applied_at  timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const current = await pgSchemaVersion(client);
+    const latest = migrations.at(-1)?.version ?? 0;
+    if (current > latest) {
+      throw new Error(
+        `the ledger database has schema version ${current}, newer than this build knows (${latest}); ` +
+          "run the newer jit-access release, or restore a backup made by this one",
+      );
+    }
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      await client.query(migration.sql);
+      await client.query("INSERT INTO schema_version (version, description) VALUES ($1, $2)", [migration.version, migration.description]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Opens the PostgreSQL ledger for a `postgres://` or `postgresql://` `DATABASE_URL` (`openLedger`
+ * picks it by the scheme): connects, then migrates the schema (or, read-only, checks that it is
+ * migrated). The URL is node-postgres's: `postgres://USER:PASSWORD@HOST:5432/DATABASE`, with
+ * query parameters such as `sslmode=require`, or `options=-c%20search_path%3Djit` to keep the
+ * ledger in its own schema. Settings the URL leaves out come from the PG* environment variables
+ * (PGPASSWORD, PGHOST…), as with psql.
+ *
+ * Errors name the setting and the server (host, port, database, user), never the password or the
+ * whole URL.
+ */
+import { Pool } from "pg";
+import type { OpenLedgerOptions } from "./open-ledger.js";
+import { migratePostgres, PG_LATEST_SCHEMA_VERSION, pgSchemaVersion } from "./pg-migrations.js";
+import { databaseErrorMessage, PgStore, postgresHint } from "./pg-store.js";
+import type { LedgerStore } from "./store.js";
+
+/** How a PostgreSQL DATABASE_URL is written, for error messages. */
+export const POSTGRES_FORMS = "postgres://USER:PASSWORD@HOST:5432/DATABASE (or postgresql://…)";
+/** How long opening a connection may take before the call fails (node-postgres waits forever by default). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Connections per process: the server, a sweep and webhook handlers share them. */
+const POOL_SIZE = 10;
+
+export async function openPostgresLedger(databaseUrl: string, options: OpenLedgerOptions = {}): Promise<LedgerStore> {
+  const server = postgresServer(databaseUrl);
+  const readonly = options.readonly === true;
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    application_name: "jit-access",
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    max: POOL_SIZE,
+    // Idle connections stay open until close(): a process that forgets to close the ledger does
+    // not exit, which tests catch, instead of exiting late on an idle timer.
+    idleTimeoutMillis: 0,
+  });
+  // An idle connection the server dropped (a restart, a failover) is an 'error' on the pool, which
+  // would otherwise end the process. The pool has already discarded it; the next call opens a new
+  // connection and reports its own error if the server is still away.
+  pool.on("error", () => undefined);
+
+  try {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      if (readonly) await checkMigrated(client);
+      else await migratePostgres(client);
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  } catch (error) {
+    await pool.end();
+    throw new Error(`cannot open the ledger database ${server} (DATABASE_URL): ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
+  }
+  return new PgStore(pool, { readonly });
+}
+
+/**
+ * The server a PostgreSQL `DATABASE_URL` names, as errors show it: `postgres://USER@HOST:PORT/DATABASE`,
+ * without the password or query parameters. Errors name the setting and the expected form; they
+ * never echo the URL.
+ */
+export function postgresServer(databaseUrl: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(databaseUrl)?.[1] ?? "";
+  const invalid = (why: string): Error =>
+    new Error(`DATABASE_URL "${scheme}:…" is not a valid PostgreSQL URL: ${why}; write it like ${POSTGRES_FORMS}`);
+  if (!["postgres", "postgresql"].includes(scheme.toLowerCase())) throw invalid(`the scheme must be postgres: or postgresql:`);
+  if (!databaseUrl.slice(scheme.length + 1).startsWith("//")) throw invalid("it has no //HOST part");
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw invalid("it cannot be parsed as a URL (a password with @, : or / must be percent-encoded)");
+  }
+  const user = url.username === "" ? "" : `${url.username}@`;
+  const port = url.port === "" ? "" : `:${url.port}`;
+  return `postgres://${user}${url.hostname}${port}${url.pathname}`;
+}
+
+/** A read-only ledger must already be at this build's schema version: nothing may be migrated. */
+async function checkMigrated(client: Parameters<typeof pgSchemaVersion>[0]): Promise<void> {
+  const version = await pgSchemaVersion(client);
+  if (version !== PG_LATEST_SCHEMA_VERSION) {
+    throw new Error(
+      `it has schema version ${version}, this build needs ${PG_LATEST_SCHEMA_VERSION}; ` +
+        "open it once without readonly so that it is migrated",
+    );
+  }
+}

@@ -1,0 +1,584 @@
+/**
+ * The ledger in PostgreSQL (node-postgres), for several replicas and the CLI sharing one
+ * database. Expects a pool whose schema `openPostgresLedger` has migrated (`pg-migrations.ts`).
+ * Every database error rejects with what failed and how to fix it, so an unreachable or
+ * read-only database stops the caller before anything is written to GitHub.
+ *
+ * The rules are not SQL, as in the SQLite store: a state change reads the row locked
+ * (`FOR NO KEY UPDATE`, so a change in another process waits for this one and then sees its
+ * result), asks `applyChange` (grant-states.ts) for the row to write, and writes it with its
+ * audit record in one transaction. The UPDATE still compares the state it read, as a second
+ * line of defence. An append to the audit log first locks the one row of `audit_append_lock`,
+ * then reads the head of the chain: appends from every process take turns, and the chain
+ * never forks (the unique `prev_hash` would refuse a fork anyway).
+ *
+ * Row locks are always taken in the same order (a grant, then the append lock), so two
+ * transactions of this store never wait for each other in a circle.
+ */
+import { randomUUID } from "node:crypto";
+import type { Pool, PoolClient, QueryResultRow } from "pg";
+import { AuditChainVerifier, auditHash, canonicalDetails, GENESIS_HASH, type AuditVerification, type ChainEntry } from "./audit-chain.js";
+import {
+  applyChange,
+  auditForGrant,
+  checkNewGrant,
+  checkRepositoryId,
+  describeChange,
+  LIVE_STATES,
+  type GrantChange,
+  type GrantState,
+} from "./grant-states.js";
+import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
+import { LedgerClosedError } from "./store.js";
+import type { AuditAction, AuditEvent, AuditInput, Grant, GrantFilter, LedgerStore, NewGrant, PendingEnd } from "./store.js";
+import { asciiLower } from "../util/ascii-case.js";
+
+const LIVE_SQL = LIVE_STATES.map((state) => `'${state}'`).join(", ");
+/** `listGrants` filter fields, the columns they compare, and whether the value is a name (compared by its ASCII-folded key). */
+const LIST_FILTERS = [
+  ["repositoryId", "repository_id", false],
+  ["owner", "owner_key", true],
+  ["repo", "repo_key", true],
+  ["prNumber", "pr_number", false],
+  ["environment", "environment_key", true],
+  ["secret", "secret_key", true],
+] as const satisfies readonly (readonly [keyof GrantFilter, string, boolean])[];
+/** Audit records read per query when the whole chain is verified. */
+const VERIFY_PAGE = 1000;
+
+/** bigint columns arrive as decimal text (node-postgres keeps 64-bit integers exact); they hold safe integers. */
+type Int = string | number;
+
+interface GrantRow {
+  id: string;
+  installation_id: Int;
+  repository_id: Int | null;
+  owner: string;
+  repo: string;
+  environment: string;
+  secret: string;
+  requester: unknown;
+  pr_number: Int;
+  head_sha: string;
+  merge_base_sha: string | null;
+  request_digest: string | null;
+  approvers: unknown;
+  reason: string;
+  duration_ms: Int;
+  request_key: string;
+  created_at: Int;
+  granted_at: Int | null;
+  expires_at: Int;
+  ended_at: Int | null;
+  state: GrantState;
+  end_reason: string | null;
+  revoke_attempts: Int;
+  next_attempt_at: Int | null;
+  last_error: string | null;
+  pending_end: unknown;
+  write_uncertain_at: Int | null;
+}
+
+interface AuditRow {
+  seq: Int;
+  at: Int;
+  action: AuditAction;
+  actor: string;
+  owner: string;
+  repo: string;
+  pr_number: Int | null;
+  grant_id: string | null;
+  environment: string | null;
+  secret: string | null;
+  /** Parsed by node-postgres (a json column). */
+  details: unknown;
+  prev_hash: string;
+  hash: string;
+}
+
+type Param = string | number | null;
+
+/** The columns every grant query returns (not the generated `*_key` columns). */
+const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number, head_sha,
+  merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at,
+  state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at`;
+
+export interface PgStoreOptions {
+  /** Every transaction is READ ONLY: a write is refused by PostgreSQL, with a message that says so. */
+  readonly?: boolean;
+}
+
+export class PgStore implements LedgerStore {
+  #closed = false;
+  #ended: Promise<void> | null = null;
+  /** The calls under way, which `close` waits for. */
+  readonly #underWay = new Set<Promise<unknown>>();
+  /** Errors that came from node-postgres or the server, as opposed to the caller's mistakes. */
+  readonly #fromDatabase = new WeakSet<object>();
+  readonly #readonly: boolean;
+
+  constructor(
+    private readonly pool: Pool,
+    options: PgStoreOptions = {},
+  ) {
+    this.#readonly = options.readonly === true;
+  }
+
+  async beginGrant(grant: NewGrant, audit?: AuditInput): Promise<{ grant: Grant; created: boolean }> {
+    checkNewGrant(grant);
+    return this.transaction(`record grant ${grant.requestKey}`, async (client) => {
+      const inserted = await this.query<GrantRow>(
+        client,
+        `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
+           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'granting')
+         ON CONFLICT (request_key) DO NOTHING
+         RETURNING ${GRANT_COLUMNS}`,
+        [
+          randomUUID(),
+          grant.installationId,
+          grant.repositoryId ?? null,
+          grant.owner,
+          grant.repo,
+          grant.environment,
+          grant.secret,
+          JSON.stringify(person(grant.requester)),
+          grant.prNumber,
+          grant.headSha,
+          grant.mergeBaseSha ?? null,
+          grant.requestDigest ?? null,
+          JSON.stringify(grant.approvers.map(person)),
+          grant.reason,
+          grant.durationMs,
+          grant.requestKey,
+          millis(grant.createdAt, "createdAt"),
+          millis(grant.expiresAt, "expiresAt"),
+        ],
+      );
+      const created = inserted[0];
+      if (created !== undefined) {
+        if (audit !== undefined) await this.insertAudit(client, auditForGrant(audit, created.id));
+        return { grant: toGrant(created), created: true };
+      }
+      // Another transaction holds the request key (it waited for that one to commit).
+      const [existing] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE request_key = $1`, [grant.requestKey]);
+      if (existing === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
+      return { grant: toGrant(existing), created: false };
+    });
+  }
+
+  async markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markActive", at }, audit);
+  }
+
+  async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markFailed", reason, at }, audit);
+  }
+
+  async markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markEnded", state, reason, at }, audit);
+  }
+
+  async recordRevokeFailure(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    pendingEnd?: PendingEnd,
+    audit?: AuditInput,
+  ): Promise<Grant> {
+    return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
+  }
+
+  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options: { writeUncertainAt?: Date } = {}): Promise<Grant> {
+    return this.change(id, { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt }, audit);
+  }
+
+  async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
+    const rows = await this.read<GrantRow>(
+      "list grants awaiting a retry",
+      `SELECT ${GRANT_COLUMNS} FROM grants
+       WHERE state = 'granting' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND expires_at > $1
+       ORDER BY next_attempt_at, id LIMIT $2`,
+      [millis(now, "now"), limit],
+    );
+    return rows.map(toGrant);
+  }
+
+  async getGrant(id: string): Promise<Grant | null> {
+    const [row] = await this.read<GrantRow>(`read grant ${id}`, `SELECT ${GRANT_COLUMNS} FROM grants WHERE id = $1`, [id]);
+    return row === undefined ? null : toGrant(row);
+  }
+
+  /** Only the conditions the filter sets are in the query, so PostgreSQL can use an index. */
+  async listGrants(filter: GrantFilter = {}): Promise<Grant[]> {
+    if (filter.repositoryId !== undefined) checkRepositoryId(filter.repositoryId);
+    const conditions: string[] = [];
+    const params: Param[] = [];
+    for (const [key, column, isName] of LIST_FILTERS) {
+      const value = filter[key];
+      if (value === undefined) continue;
+      params.push(isName ? asciiLower(String(value)) : value);
+      conditions.push(`${column} = $${params.length}`);
+    }
+    if (filter.liveOnly !== false) conditions.push(`state IN (${LIVE_SQL})`);
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(" AND ")}` : "";
+    const rows = await this.read<GrantRow>("list grants", `SELECT ${GRANT_COLUMNS} FROM grants ${where} ORDER BY created_at, id`, params);
+    return rows.map(toGrant);
+  }
+
+  async setRepositoryId(owner: string, repo: string, repositoryId: number): Promise<number> {
+    checkRepositoryId(repositoryId);
+    return this.transaction(`record the repository id of ${owner}/${repo}`, async (client) => {
+      const updated = await this.query<{ id: string }>(
+        client,
+        "UPDATE grants SET repository_id = $1 WHERE owner_key = $2 AND repo_key = $3 AND repository_id IS NULL RETURNING id",
+        [repositoryId, asciiLower(owner), asciiLower(repo)],
+      );
+      return updated.length;
+    });
+  }
+
+  async countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
+    const [row] = await this.read<{ count: Int }>(
+      "count live grants",
+      `SELECT count(*) AS count FROM grants
+       WHERE owner_key = $1 AND repo_key = $2 AND environment_key = $3 AND secret_key = $4
+         AND state IN (${LIVE_SQL}) AND id <> $5`,
+      [asciiLower(owner), asciiLower(repo), asciiLower(environment), asciiLower(secret), excludeId],
+    );
+    return row === undefined ? 0 : Number(row.count);
+  }
+
+  async dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`dueGrants needs a positive whole limit, got ${limit}`);
+    const due = `state IN (${LIVE_SQL}) AND (expires_at <= $1 OR pending_end IS NOT NULL)
+      AND (next_attempt_at IS NULL OR next_attempt_at <= $1)`;
+    const rows =
+      after === undefined
+        ? await this.read<GrantRow>(
+            "list due grants",
+            `SELECT ${GRANT_COLUMNS} FROM grants WHERE ${due} ORDER BY expires_at, id LIMIT $2`,
+            [millis(now, "now"), limit],
+          )
+        : await this.read<GrantRow>(
+            "list due grants",
+            `SELECT ${GRANT_COLUMNS} FROM grants WHERE ${due} AND (expires_at, id) > ($3, $4) ORDER BY expires_at, id LIMIT $2`,
+            [millis(now, "now"), limit, millis(after.expiresAt, "after.expiresAt"), after.id],
+          );
+    return rows.map(toGrant);
+  }
+
+  async expiringBy(until: Date): Promise<Grant[]> {
+    const rows = await this.read<GrantRow>(
+      "list expiring grants",
+      `SELECT ${GRANT_COLUMNS} FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= $1 ORDER BY expires_at, id`,
+      [millis(until, "until")],
+    );
+    return rows.map(toGrant);
+  }
+
+  async appendAudit(event: AuditInput): Promise<void> {
+    await this.transaction(`append audit record "${event.action}"`, (client) => this.insertAudit(client, event));
+  }
+
+  async listAudit(options: { since?: Date } = {}): Promise<AuditEvent[]> {
+    const rows =
+      options.since === undefined
+        ? await this.read<AuditRow>("list audit records", "SELECT * FROM audit ORDER BY seq", [])
+        : await this.read<AuditRow>("list audit records", "SELECT * FROM audit WHERE at >= $1 ORDER BY seq", [millis(options.since, "since")]);
+    return rows.map(toAuditEvent);
+  }
+
+  /** Reads the log page by page inside one REPEATABLE READ transaction: one consistent snapshot. */
+  async verifyAudit(): Promise<AuditVerification> {
+    return this.transaction(
+      "read the audit log",
+      async (client) => {
+        const verifier = new AuditChainVerifier();
+        let after = 0;
+        for (;;) {
+          const rows = await this.query<AuditRow>(client, "SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2", [after, VERIFY_PAGE]);
+          for (const row of rows) {
+            if (!verifier.add(chainEntry(row))) return verifier.result();
+          }
+          if (rows.length < VERIFY_PAGE) return verifier.result();
+          after = Number(rows.at(-1)!.seq);
+        }
+      },
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    );
+  }
+
+  /**
+   * Refuses new calls, lets the calls under way finish, then ends the pool (every connection
+   * closed), so the process can exit. (The pool itself would strand a call still waiting for a
+   * connection when it ends.)
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#ended ??= Promise.allSettled([...this.#underWay]).then(() => this.pool.end());
+    await this.#ended;
+  }
+
+  /**
+   * One state change and its audit record, in one transaction: the row as `applyChange` says,
+   * or an `IllegalTransitionError` and nothing written.
+   */
+  private async change(id: string, change: GrantChange, audit: AuditInput | undefined): Promise<Grant> {
+    const attempted = describeChange(change);
+    return this.transaction(`update grant ${id} (${attempted})`, async (client) => {
+      const [row] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+      if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot ${attempted}`);
+      const next = applyChange(toGrant(row), change);
+      const [updated] = await this.query<GrantRow>(
+        client,
+        `UPDATE grants SET state = $3, granted_at = $4, expires_at = $5, ended_at = $6, end_reason = $7, revoke_attempts = $8,
+           next_attempt_at = $9, last_error = $10, pending_end = $11, write_uncertain_at = $12
+         WHERE id = $1 AND state = $2
+         RETURNING ${GRANT_COLUMNS}`,
+        [
+          id,
+          row.state,
+          next.state,
+          next.grantedAt === null ? null : millis(next.grantedAt, "grantedAt"),
+          millis(next.expiresAt, "expiresAt"),
+          next.endedAt === null ? null : millis(next.endedAt, "endedAt"),
+          next.endReason,
+          next.revokeAttempts,
+          next.nextAttemptAt === null ? null : millis(next.nextAttemptAt, "nextAttemptAt"),
+          next.lastError,
+          next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
+          next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
+        ],
+      );
+      // Cannot happen while the row is locked; refuse rather than write on a stale read.
+      if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
+      if (audit !== undefined) await this.insertAudit(client, auditForGrant(audit, id));
+      return toGrant(updated);
+    });
+  }
+
+  /** Appends one record at the head of the hash chain, inside the caller's transaction, taking turns with every other appender. */
+  private async insertAudit(client: PoolClient, event: AuditInput): Promise<void> {
+    // Computed before any lock is taken: a record that cannot be hashed waits for no one.
+    const at = millis(event.at, "at");
+    const details = canonicalDetails(event.details);
+    await this.query(client, "SELECT one FROM audit_append_lock FOR UPDATE", []);
+    const [head] = await this.query<{ seq: Int; hash: string }>(client, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", []);
+    const seq = (head === undefined ? 0 : Number(head.seq)) + 1;
+    const prevHash = head?.hash ?? GENESIS_HASH;
+    const hash = auditHash(seq, prevHash, event);
+    await this.query(
+      client,
+      `INSERT INTO audit (seq, at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details, prev_hash, hash)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [
+        seq,
+        at,
+        event.action,
+        event.actor,
+        event.owner,
+        event.repo,
+        event.prNumber ?? null,
+        event.grantId ?? null,
+        event.environment ?? null,
+        event.secret ?? null,
+        details,
+        prevHash,
+        hash,
+      ],
+    );
+  }
+
+  /** One statement outside a transaction (a read: it sees one snapshot by itself). */
+  private async read<Row extends QueryResultRow>(operation: string, sql: string, params: Param[]): Promise<Row[]> {
+    return this.run(operation, async () => {
+      const client = await this.connect();
+      try {
+        return await this.query<Row>(client, sql, params);
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  /**
+   * Runs `body` in one transaction on one connection: committed when it resolves, rolled back
+   * when it rejects (the caller gets the body's error). A connection whose rollback failed is
+   * discarded rather than returned to the pool.
+   */
+  private async transaction<T>(operation: string, body: (client: PoolClient) => Promise<T>, begin = "BEGIN"): Promise<T> {
+    return this.run(operation, async () => {
+      const client = await this.connect();
+      let broken: Error | undefined;
+      try {
+        await this.query(client, this.#readonly && begin === "BEGIN" ? "BEGIN READ ONLY" : begin, []);
+        const result = await body(client);
+        await this.query(client, "COMMIT", []);
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch((rollbackError: unknown) => {
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    });
+  }
+
+  private async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw this.#tagged(error);
+    }
+  }
+
+  private async query<Row extends QueryResultRow>(client: PoolClient, sql: string, params: Param[]): Promise<Row[]> {
+    try {
+      return (await client.query<Row>(sql, params)).rows;
+    } catch (error) {
+      throw this.#tagged(error);
+    }
+  }
+
+  #tagged(error: unknown): unknown {
+    if (typeof error === "object" && error !== null) this.#fromDatabase.add(error);
+    return error;
+  }
+
+  /**
+   * Runs one ledger operation: refused once the ledger is closed; a database error gets what
+   * failed and how to fix it added. The caller's own mistakes (an illegal transition, an invalid
+   * date) pass through as they are.
+   */
+  private async run<T>(operation: string, body: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new LedgerClosedError(operation);
+    const work = body();
+    this.#underWay.add(work);
+    try {
+      return await work;
+    } catch (error) {
+      if (typeof error !== "object" || error === null || !this.#fromDatabase.has(error)) throw error;
+      throw new Error(`the ledger could not ${operation}: ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
+    } finally {
+      this.#underWay.delete(work);
+    }
+  }
+}
+
+function toGrant(row: GrantRow): Grant {
+  return {
+    id: row.id,
+    installationId: int(row.installation_id),
+    repositoryId: intOrNull(row.repository_id),
+    owner: row.owner,
+    repo: row.repo,
+    environment: row.environment,
+    secret: row.secret,
+    requester: parsePerson(row.requester, row.id),
+    prNumber: int(row.pr_number),
+    headSha: row.head_sha,
+    mergeBaseSha: row.merge_base_sha,
+    requestDigest: row.request_digest,
+    approvers: parseArray(row.approvers, row.id).map((value) => parsePerson(value, row.id)),
+    reason: row.reason,
+    durationMs: int(row.duration_ms),
+    requestKey: row.request_key,
+    createdAt: new Date(int(row.created_at)),
+    grantedAt: dateOrNull(row.granted_at),
+    expiresAt: new Date(int(row.expires_at)),
+    endedAt: dateOrNull(row.ended_at),
+    state: row.state,
+    endReason: row.end_reason,
+    revokeAttempts: int(row.revoke_attempts),
+    nextAttemptAt: dateOrNull(row.next_attempt_at),
+    lastError: row.last_error,
+    pendingEnd: row.pending_end === null ? null : (row.pending_end as PendingEnd),
+    writeUncertainAt: dateOrNull(row.write_uncertain_at),
+  };
+}
+
+function toAuditEvent(row: AuditRow): AuditEvent {
+  const seq = int(row.seq);
+  const event: AuditEvent = {
+    seq,
+    at: new Date(int(row.at)),
+    action: row.action,
+    actor: row.actor,
+    owner: row.owner,
+    repo: row.repo,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+  if (row.pr_number !== null) event.prNumber = int(row.pr_number);
+  if (row.grant_id !== null) event.grantId = row.grant_id;
+  if (row.environment !== null) event.environment = row.environment;
+  if (row.secret !== null) event.secret = row.secret;
+  if (row.details !== null) event.details = parseRecord(row.details, seq);
+  return event;
+}
+
+/** A row for the chain verifier: the record, or why it cannot be read. */
+function chainEntry(row: AuditRow): ChainEntry {
+  try {
+    return toAuditEvent(row);
+  } catch (error) {
+    return { seq: int(row.seq), unreadable: `it cannot be read: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function int(value: Int): number {
+  return typeof value === "number" ? value : Number(value);
+}
+
+function intOrNull(value: Int | null): number | null {
+  return value === null ? null : int(value);
+}
+
+function dateOrNull(value: Int | null): Date | null {
+  return value === null ? null : new Date(int(value));
+}
+
+function millis(date: Date, field: string): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (Number.isNaN(ms)) throw new Error(`ledger: ${field} is not a valid date`);
+  return ms;
+}
+
+/**
+ * What node-postgres or the server said. A connection refused on every address a host name
+ * resolves to is an AggregateError with no message of its own: its errors' messages say it.
+ */
+export function databaseErrorMessage(error: unknown): string {
+  // By shape, not instanceof: node's own errors may come from another realm (under test).
+  if (typeof error !== "object" || error === null) return String(error);
+  const message = "message" in error && typeof error.message === "string" ? error.message : "";
+  if (message === "" && "errors" in error && Array.isArray(error.errors)) return error.errors.map(databaseErrorMessage).join("; ");
+  return message === "" ? String(error) : message;
+}
+
+/** What to check, by the server's SQLSTATE or the connection's error code. */
+const HINTS: ReadonlyArray<[code: string, hint: string]> = [
+  ["25006", "the database refuses writes (a standby, or default_transaction_read_only): point DATABASE_URL at the primary"],
+  ["53100", "the database server's disk is full: free space on the volume that holds PostgreSQL's data"],
+  ["53300", "the server has no connection left: lower the number of replicas, or raise max_connections"],
+  ["57P01", "the server was shut down: the next call reconnects once it is back"],
+  ["57P03", "the server is starting up or shutting down: retry once it is up"],
+  ["28P01", "the server refused the password: check the credentials in DATABASE_URL"],
+  ["28000", "the server refused the login: check the user in DATABASE_URL and pg_hba.conf"],
+  ["3D000", "the database named in DATABASE_URL does not exist: create it, or fix the name"],
+  ["42P01", "the ledger's tables are missing: check the schema DATABASE_URL selects, and open it once without readonly so that it is migrated"],
+  ["ECONNREFUSED", "nothing listens at the host and port in DATABASE_URL: check them and that PostgreSQL is running"],
+  ["ENOTFOUND", "the host in DATABASE_URL does not resolve: check it"],
+  ["ETIMEDOUT", "the server did not answer: check the host and port in DATABASE_URL and the network"],
+];
+
+/** " (what to do)" for a database error, or "". */
+export function postgresHint(error: unknown): string {
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  const timedOut = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(databaseErrorMessage(error));
+  const hint = timedOut ? HINTS.find(([known]) => known === "ETIMEDOUT")?.[1] : HINTS.find(([known]) => known === code)?.[1];
+  return hint === undefined ? "" : ` (${hint})`;
+}
