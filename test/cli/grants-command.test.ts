@@ -88,7 +88,8 @@ describe("jit-access grants", () => {
   });
 
   it("exits 2 naming DATABASE_URL when it is not a usable ledger location", async () => {
-    const result = await cli.run(["grants"], { DATABASE_URL: "postgres://user:hunter2@db/jit" });
+    // Nothing listens on port 1 of the loopback interface.
+    const result = await cli.run(["grants"], { DATABASE_URL: "postgres://user:hunter2@127.0.0.1:1/jit" });
 
     expect(result.code).toBe(2);
     expect(result.stderr.join("\n")).toContain("DATABASE_URL");

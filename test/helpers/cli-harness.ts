@@ -12,9 +12,9 @@ import { EXPIRY_START } from "./revocation-deps.js";
 
 /**
  * Runs `jit-access` commands as the binary would, minus the process: a ledger file in a temp
- * directory (the test holds its own connection to seed and inspect it), the app's credentials
- * (a freshly generated key), a ManualClock, GitHub behind nock with the network blocked, and
- * stdout and stderr captured line by line.
+ * directory, or the ledger `databaseUrl` names (the test holds its own connection to seed and
+ * inspect it), the app's credentials (a freshly generated key), a ManualClock, GitHub behind
+ * nock with the network blocked, and stdout and stderr captured line by line.
  */
 export interface CliResult {
   code: number;
@@ -38,14 +38,16 @@ export function appPrivateKey(): string {
   return privateKey;
 }
 
-export async function startCliHarness(options: { catalog?: string } = {}): Promise<CliHarness> {
+/** `databaseUrl`: the ledger the commands use, instead of a SQLite file in the temp directory (a PostgreSQL one). */
+export async function startCliHarness(options: { catalog?: string; databaseUrl?: string } = {}): Promise<CliHarness> {
   nock.disableNetConnect();
   const dir = await tempLedgerDir();
+  const databaseUrl = options.databaseUrl ?? dir.url();
   const clock = new ManualClock(EXPIRY_START);
   const env: NodeJS.ProcessEnv = {
     APP_ID: "1",
     PRIVATE_KEY: appPrivateKey(),
-    DATABASE_URL: dir.url(),
+    DATABASE_URL: databaseUrl,
     LOG_LEVEL: "info",
     USER: "dana",
   };
@@ -53,7 +55,7 @@ export async function startCliHarness(options: { catalog?: string } = {}): Promi
     env.JIT_CATALOG = dir.path("jit-catalog.yml");
     await writeFile(env.JIT_CATALOG, options.catalog);
   }
-  const store = await openLedger(dir.url());
+  const store = await openLedger(databaseUrl);
   const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
   return {
     clock,

@@ -58,8 +58,7 @@ async function unreachable(url: string): Promise<string | null> {
     await client.query("SELECT 1");
     return null;
   } catch (error) {
-    const message = error instanceof AggregateError && error.message === "" ? error.errors.map(String).join("; ") : String(error instanceof Error ? error.message : error);
-    return message || "the connection failed";
+    return messageOf(error) || "the connection failed";
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -75,4 +74,12 @@ function server(url: string): string {
   } catch {
     return "TEST_DATABASE_URL (not a valid URL)";
   }
+}
+
+/** The error's message; a refused connection to every address of a host is an AggregateError whose errors say it. */
+function messageOf(error: unknown): string {
+  if (typeof error !== "object" || error === null) return String(error);
+  const message = "message" in error && typeof error.message === "string" ? error.message : "";
+  if (message === "" && "errors" in error && Array.isArray(error.errors)) return error.errors.map(messageOf).join("; ");
+  return message;
 }

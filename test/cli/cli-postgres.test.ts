@@ -1,0 +1,109 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { execFile } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import nock from "nock";
+import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { appPrivateKey, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
+import { mockInstallationToken } from "../helpers/reconcile-nock.js";
+import { EXPIRY_START } from "../helpers/revocation-deps.js";
+
+/**
+ * The commands that open the ledger, on a PostgreSQL ledger: in the test's process against
+ * GitHub behind nock, and as their own process, which must end once the command is done (the
+ * ledger's connections closed).
+ */
+const HOUR = 3_600_000;
+
+afterAll(dropTestSchemas);
+
+describePostgres("jit-access on a PostgreSQL ledger", () => {
+  let cli: CliHarness;
+  beforeEach(async () => {
+    cli = await startCliHarness({ databaseUrl: await freshDatabaseUrl() });
+  });
+  afterEach(async () => {
+    await cli.close();
+  });
+
+  it("lists grants, sweeps a due one (its end recorded with its audit record) and exports and verifies the audit log", async () => {
+    const due = await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - 2 * HOUR) });
+    const later = await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - HOUR), secret: "OTHER_SECRET", prNumber: 8 });
+    const ledgerOnly = { DATABASE_URL: cli.env.DATABASE_URL };
+
+    const listed = await cli.run(["grants", "--json"], ledgerOnly);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout.join("\n")) as { id: string }[]).map((grant) => grant.id).sort()).toEqual([due.id, later.id].sort());
+
+    mockInstallationToken(42);
+    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 204).comment(7).addLabels(7);
+    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    const swept = await cli.run(["sweep"]);
+    expect(swept).toMatchObject({ code: 0, stdout: ["swept: 1 due, 1 ended, 0 still due"] });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(await cli.store.getGrant(due.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START) });
+    expect(await cli.store.getGrant(later.id)).toMatchObject({ state: "active" });
+
+    const exported = await cli.run(["audit"], ledgerOnly);
+    expect(exported.code).toBe(0);
+    expect(exported.stdout.map((line) => JSON.parse(line) as { action: string; grantId: string | null })).toContainEqual(
+      expect.objectContaining({ action: "expired", grantId: due.id }),
+    );
+    const verified = await cli.run(["audit", "--verify"], ledgerOnly);
+    expect(verified.code).toBe(0);
+    const last = JSON.parse(exported.stdout.at(-1)!) as { seq: number; hash: string };
+    expect(verified.stdout).toEqual([`audit chain intact: 1 record; last record ${last.seq}, hash ${last.hash}`]);
+  });
+});
+
+/** tsx runs the TypeScript entry as is; named by URL because the process runs in another directory. */
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+/** A command that has not ended by then left something open: the test fails instead of hanging. */
+const PROCESS_LIMIT_MS = 60_000;
+
+function jitAccess(args: string[], env: Record<string, string>): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", TSX, CLI, ...args],
+      { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", ...env }, timeout: PROCESS_LIMIT_MS },
+      (error, stdout, stderr) => {
+        const failed = error as (Error & { code?: number | string; killed?: boolean }) | null;
+        resolve({ code: typeof failed?.code === "number" ? failed.code : failed ? null : 0, killed: failed?.killed === true, stdout, stderr });
+      },
+    );
+  });
+}
+
+describePostgres("the jit-access process on a PostgreSQL ledger", () => {
+  it("ends by itself after grants, audit and sweep, each having opened and closed the ledger", async () => {
+    const url = await freshDatabaseUrl();
+    const store = await openLedger(url);
+    const grant = await seedGrant(store, { createdAt: new Date(Date.now() - HOUR) });
+    await store.close();
+    const env = { DATABASE_URL: url, APP_ID: "1", PRIVATE_KEY: appPrivateKey() };
+
+    const grants = await jitAccess(["grants", "--json"], env);
+    expect(grants).toMatchObject({ code: 0, killed: false, stderr: "" });
+    expect(JSON.parse(grants.stdout)).toEqual([expect.objectContaining({ id: grant.id })]);
+
+    const audit = await jitAccess(["audit", "--verify"], env);
+    expect(audit).toMatchObject({ code: 0, killed: false, stderr: "" });
+
+    // Nothing is due (an hour of two has passed), so the sweep calls no one.
+    const sweep = await jitAccess(["sweep"], env);
+    expect(sweep).toMatchObject({ code: 0, killed: false, stdout: "swept: 0 due, 0 ended, 0 still due\n" });
+  });
+
+  it("exits 2 naming the server it could not reach, without the password", async () => {
+    const result = await jitAccess(["grants"], { DATABASE_URL: "postgres://jit:hunter2@127.0.0.1:1/jit" });
+    expect(result).toMatchObject({ code: 2, killed: false, stdout: "" });
+    expect(result.stderr).toContain("cannot open the ledger database postgres://jit@127.0.0.1:1/jit (DATABASE_URL): connect ECONNREFUSED");
+    expect(result.stderr).not.toContain("hunter2");
+  });
+});
