@@ -10,7 +10,7 @@ import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { jitAccessApp } from "./index.js";
-import { openLedger } from "./ledger/open-ledger.js";
+import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
 import { loadCatalog } from "./policy/load-catalog.js";
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   log.info(
     {
       secrets: catalog.secrets.size,
-      ledger: settings.databaseUrl.replace(/\/\/[^@]*@/, "//***@"),
+      ledger: ledgerLabel(settings.databaseUrl),
       sweepEvery: `${settings.sweepIntervalMs / 1000}s`,
       envFile: envFile.path,
     },

@@ -44,7 +44,8 @@
  * A store reads the head of the chain (the last seq and hash), computes the new record's hash
  * with `auditHash(lastSeq + 1, lastHash, record)` and inserts it, all in one transaction that
  * no other appender can interleave with (SQLite: an IMMEDIATE transaction; PostgreSQL: a lock
- * held to the end of the transaction, such as `pg_advisory_xact_lock`), so the chain never forks.
+ * held to the end of the transaction, the row lock `pg-store.ts` takes on `audit_append_lock`),
+ * so the chain never forks.
  */
 import { createHash } from "node:crypto";
 import type { AuditEvent, AuditInput } from "./store.js";

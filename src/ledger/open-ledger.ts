@@ -9,7 +9,7 @@
  * Errors name the setting and the expected form; they never echo a URL that is not SQLite's,
  * which may carry a password.
  */
-import { openPostgresLedger, POSTGRES_FORMS } from "./pg-open.js";
+import { openPostgresLedger, POSTGRES_FORMS, postgresServer } from "./pg-open.js";
 import { openSqliteLedger, SQLITE_FORMS } from "./sqlite-open.js";
 import type { LedgerStore } from "./store.js";
 
@@ -36,6 +36,23 @@ export async function openLedger(databaseUrl: string, options: OpenLedgerOptions
     throw new Error(`DATABASE_URL "${scheme}:…": the ledger is SQLite or PostgreSQL; write it like ${SQLITE_FORMS}, or ${POSTGRES_FORMS}`);
   }
   return open(databaseUrl, options);
+}
+
+/**
+ * The ledger as logs may name it: a SQLite URL as written, a PostgreSQL one as its server
+ * (user, host, port, database: no password, no query parameters), anything else by its scheme.
+ */
+export function ledgerLabel(databaseUrl: string): string {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(databaseUrl)?.[1]?.toLowerCase();
+  if (scheme === "sqlite") return databaseUrl;
+  if (scheme === "postgres" || scheme === "postgresql") {
+    try {
+      return postgresServer(databaseUrl);
+    } catch {
+      return `${scheme}:…`;
+    }
+  }
+  return scheme === undefined ? "(not a URL)" : `${scheme}:…`;
 }
 
 /** The URL's scheme as written, or an error saying what is wrong with the setting. */

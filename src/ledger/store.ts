@@ -1,7 +1,7 @@
 /**
  * The ledger: every grant, written before the secret is, and an append-only audit log.
- * The interface is asynchronous so that a PostgreSQL store can stand behind it;
- * `sqlite-store.ts` is the embedded default. The rules every store keeps (states, transitions,
+ * The interface is asynchronous so that a PostgreSQL store can stand behind it:
+ * `sqlite-store.ts` is the embedded default, `pg-store.ts` the store several processes share. The rules every store keeps (states, transitions,
  * expiry) are in `grant-states.ts`; the audit hash chain is in `audit-chain.ts`; what a store
  * must do is `test/ledger/ledger-contract.ts`.
  */

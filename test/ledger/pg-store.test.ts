@@ -3,7 +3,7 @@ import pg from "pg";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { IllegalTransitionError } from "../../src/ledger/grant-states.js";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/ledger/migrations.js";
-import { openLedger } from "../../src/ledger/open-ledger.js";
+import { ledgerLabel, openLedger } from "../../src/ledger/open-ledger.js";
 import { migratePostgres, PG_BASELINE_VERSION, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS } from "../../src/ledger/pg-migrations.js";
 import { postgresServer } from "../../src/ledger/pg-open.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
@@ -263,6 +263,16 @@ describe("PostgreSQL DATABASE_URL", () => {
     ["PostgreSQL://db.internal:5433/jit", "postgres://db.internal:5433/jit"],
   ])("names %s as %s in errors", (url, shown) => {
     expect(postgresServer(url)).toBe(shown);
+  });
+
+  it.each([
+    ["postgres://jit:hunter2@db.internal:5432/jit?password=hunter2", "postgres://jit@db.internal:5432/jit"],
+    ["postgresql://jit:hunter2@[db/jit", "postgresql:…"],
+    ["sqlite:./data/jit-access.db", "sqlite:./data/jit-access.db"],
+    ["mysql://jit:hunter2@db/jit", "mysql:…"],
+    ["host=db password=hunter2", "(not a URL)"],
+  ])("the start-up log names the ledger %s as %s", (url, label) => {
+    expect(ledgerLabel(url)).toBe(label);
   });
 
   it.each([
