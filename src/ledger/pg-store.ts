@@ -29,7 +29,7 @@ import {
   type GrantState,
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
-import { LedgerClosedError } from "./store.js";
+import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type { AuditAction, AuditEvent, AuditInput, Grant, GrantFilter, LedgerStore, NewGrant, PendingEnd } from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
 
@@ -449,8 +449,8 @@ export class PgStore implements LedgerStore {
   }
 
   /**
-   * Runs one ledger operation: refused once the ledger is closed; a database error gets what
-   * failed and how to fix it added. The caller's own mistakes (an illegal transition, an invalid
+   * Runs one ledger operation: refused once the ledger is closed; a database error becomes a
+   * LedgerStorageError that says what failed and how to fix it, with the driver's error as its cause. The caller's own mistakes (an illegal transition, an invalid
    * date) pass through as they are.
    */
   private async run<T>(operation: string, body: () => Promise<T>): Promise<T> {
@@ -461,7 +461,7 @@ export class PgStore implements LedgerStore {
       return await work;
     } catch (error) {
       if (typeof error !== "object" || error === null || !this.#fromDatabase.has(error)) throw error;
-      throw new Error(`the ledger could not ${operation}: ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
+      throw new LedgerStorageError(`the ledger could not ${operation}: ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
     } finally {
       this.#underWay.delete(work);
     }

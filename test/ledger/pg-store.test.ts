@@ -6,7 +6,8 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS } from "../../src/ledger/migrations.j
 import { ledgerLabel, openLedger } from "../../src/ledger/open-ledger.js";
 import { migratePostgres, PG_BASELINE_VERSION, PG_LATEST_SCHEMA_VERSION, PG_MIGRATIONS } from "../../src/ledger/pg-migrations.js";
 import { postgresServer } from "../../src/ledger/pg-open.js";
-import type { LedgerStore } from "../../src/ledger/store.js";
+import { isStorageFailure } from "../../src/ledger/storage-failure.js";
+import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { adminQuery, describePostgres, dropTestSchemas, freshDatabaseUrl, freshSchema } from "../helpers/postgres.js";
 import { at, auditOf, ledgerContract, newGrant, rejectionOf } from "./ledger-contract.js";
 
@@ -99,6 +100,8 @@ describePostgres("PostgreSQL ledger schema", () => {
       expect(error.message).toMatch(/^the ledger could not record grant .*: cannot execute INSERT in a read-only transaction/);
       expect(error.message).toContain("point DATABASE_URL at the primary");
       expect(error.cause).toMatchObject({ code: "25006" });
+      expect(error).toBeInstanceOf(LedgerStorageError);
+      expect(isStorageFailure(error)).toBe(true);
       await expect(readonly.markActive(grant.id, at(1))).rejects.toThrow("read-only transaction");
       await expect(readonly.appendAudit(auditOf("validated"))).rejects.toThrow("read-only transaction");
       expect(await readonly.getGrant(grant.id)).toEqual(grant);
