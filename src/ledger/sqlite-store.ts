@@ -22,6 +22,7 @@ import {
   type GrantChange,
   type GrantState,
 } from "./grant-states.js";
+import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type {
   AuditAction,
@@ -33,7 +34,6 @@ import type {
   LedgerStore,
   NewGrant,
   PendingEnd,
-  Person,
 } from "./store.js";
 
 const LIVE_SQL = sqlList(LIVE_STATES);
@@ -482,35 +482,6 @@ function chainEntry(row: AuditRow): ChainEntry {
   } catch (error) {
     return { seq: row.seq, unreadable: `it cannot be read: ${error instanceof Error ? error.message : String(error)}` };
   }
-}
-
-/** Only the fields a Person has, so nothing else from a caller's object is stored. */
-function person(value: Person): Person {
-  return { id: value.id, login: value.login };
-}
-
-function parsePerson(value: unknown, grantId: string): Person {
-  if (
-    typeof value === "object" &&
-    value !== null &&
-    "id" in value &&
-    typeof value.id === "number" &&
-    "login" in value &&
-    typeof value.login === "string"
-  ) {
-    return { id: value.id, login: value.login };
-  }
-  throw new Error(`the ledger row for grant ${grantId} holds a malformed person; restore the database from a backup`);
-}
-
-function parseArray(value: unknown, grantId: string): unknown[] {
-  if (Array.isArray(value)) return value;
-  throw new Error(`the ledger row for grant ${grantId} holds malformed approvers; restore the database from a backup`);
-}
-
-function parseRecord(value: unknown, seq: number): Record<string, unknown> {
-  if (typeof value === "object" && value !== null && !Array.isArray(value)) return { ...value };
-  throw new Error(`audit record ${seq} holds malformed details; restore the database from a backup`);
 }
 
 function millis(date: Date, field: string): number {
