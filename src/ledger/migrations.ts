@@ -2,6 +2,10 @@
  * The ledger's SQLite schema, as an ordered list of migrations. `migrate` applies the pending
  * ones at open, all in one transaction, and records the version in `PRAGMA user_version`.
  * Never edit a released migration: append a new one.
+ *
+ * Each migration after version 5 has a PostgreSQL twin in `pg-migrations.ts`: the same version
+ * and description, the same change in PostgreSQL's words, added in the same commit
+ * (`pg-store.test.ts` fails while one is missing). Both stores then pass the same contract.
  */
 import type Database from "better-sqlite3";
 import { auditHash, GENESIS_HASH } from "./audit-chain.js";
