@@ -144,7 +144,7 @@ export async function pgSchemaVersion(client: ClientBase): Promise<number> {
 /**
  * Brings the schema up to date in one transaction (all pending migrations or none), under the
  * migration lock. Refuses a database written by a newer version of the app rather than guessing.
- * `client` must not be in a transaction.
+ * `client` must not be in a transaction; after a failure, release it as broken.
  */
 export async function migratePostgres(client: ClientBase, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<void> {
   const first = migrations[0]?.version ?? PG_BASELINE_VERSION;
@@ -180,6 +180,8 @@ export async function migratePostgres(client: ClientBase, migrations: readonly P
     }
     await client.query("COMMIT");
   } catch (error) {
+    // The migration's error is the one to report. A connection whose rollback failed too is
+    // broken, and the caller discards it with that error (`pg-open.ts`).
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   }
