@@ -30,7 +30,7 @@ import {
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
-import type { AuditAction, AuditEvent, AuditInput, Grant, GrantFilter, LedgerStore, NewGrant, PendingEnd } from "./store.js";
+import type { AuditAction, AuditEvent, AuditInput, Grant, GrantFilter, GrantPeriod, LedgerStore, NewGrant, PendingEnd } from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
 
 const LIVE_SQL = LIVE_STATES.map((state) => `'${state}'`).join(", ");
@@ -265,6 +265,28 @@ export class PgStore implements LedgerStore {
             `SELECT ${GRANT_COLUMNS} FROM grants WHERE ${due} AND (expires_at, id) > ($3, $4) ORDER BY expires_at, id LIMIT $2`,
             [millis(now, "now"), limit, millis(after.expiresAt, "after.expiresAt"), after.id],
           );
+    return rows.map(toGrant);
+  }
+
+  async grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`grantsInPeriod needs a positive whole limit, got ${limit}`);
+    const rows = await this.read<GrantRow>(
+      "list the grants of a period",
+      `SELECT ${GRANT_COLUMNS} FROM grants
+       WHERE created_at < $2 AND (ended_at IS NULL OR ended_at >= $1)
+         AND ($3::text IS NULL OR secret_key = $3)
+         AND (created_at, id) > ($4, $5)
+       ORDER BY created_at, id LIMIT $6`,
+      [
+        millis(period.from, "from"),
+        millis(period.until, "until"),
+        period.secret === undefined ? null : asciiLower(period.secret),
+        // Before every grant when no page came before: created_at is never negative.
+        after === undefined ? -1 : millis(after.createdAt, "after.createdAt"),
+        after?.id ?? "",
+        limit,
+      ],
+    );
     return rows.map(toGrant);
   }
 
