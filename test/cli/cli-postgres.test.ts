@@ -13,7 +13,7 @@ import { mockInstallationToken } from "../helpers/reconcile-nock.js";
 import { EXPIRY_START } from "../helpers/revocation-deps.js";
 
 /**
- * The commands that open the ledger, on a PostgreSQL ledger: in the test's process against
+ * The commands that read and write the ledger, on a PostgreSQL ledger: in the test's process against
  * GitHub behind nock, and as their own process, which must end once the command is done (the
  * ledger's connections closed).
  */
@@ -30,7 +30,7 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
     await cli.close();
   });
 
-  it("lists grants, sweeps a due one (its end recorded with its audit record) and exports and verifies the audit log", async () => {
+  it("lists grants, sweeps a due one (its end recorded with its audit record), exports and verifies the audit log, and reviews the period", async () => {
     const due = await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - 2 * HOUR) });
     const later = await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - HOUR), secret: "OTHER_SECRET", prNumber: 8 });
     const ledgerOnly = { DATABASE_URL: cli.env.DATABASE_URL };
@@ -57,6 +57,13 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
     expect(verified.code).toBe(0);
     const last = JSON.parse(exported.stdout.at(-1)!) as { seq: number; hash: string };
     expect(verified.stdout).toEqual([`audit chain intact: 1 record; last record ${last.seq}, hash ${last.hash}`]);
+
+    // The access review reads the period's grants a page at a time.
+    const since = new Date(EXPIRY_START - 3 * HOUR).toISOString();
+    const reviewed = await cli.run(["report", "--since", since, "--until", new Date(EXPIRY_START).toISOString(), "--format", "json"], ledgerOnly);
+    expect(reviewed.code).toBe(0);
+    const review = JSON.parse(reviewed.stdout.join("\n")) as { grants: { id: string }[] };
+    expect(review.grants.map((grant) => grant.id).sort()).toEqual([due.id, later.id].sort());
   });
 });
 
