@@ -11,7 +11,7 @@ export default {
     "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json", diagnostics: false }],
   },
   testTimeout: 30000,
-  // Finds the PostgreSQL server for the ledger tests once per run (test/setup/postgres.ts).
+  // Finds the PostgreSQL server for the ledger tests once per run, and drops their schemas after it.
   globalSetup: "<rootDir>/test/setup/global-setup.ts",
   globalTeardown: "<rootDir>/test/setup/global-teardown.ts",
 };
