@@ -39,7 +39,8 @@ function randomToken(): string {
 }
 
 export class AppAuth {
-  private readonly publicKey: KeyObject;
+  /** Every key the app has (GitHub keeps each key an app generates until it is deleted). */
+  private readonly publicKeys: KeyObject[];
   private readonly tokens = new Map<string, SimToken>();
 
   constructor(
@@ -47,7 +48,12 @@ export class AppAuth {
     privateKeyPem: string,
     private readonly clock: () => Date,
   ) {
-    this.publicKey = createPublicKey(privateKeyPem);
+    this.publicKeys = [createPublicKey(privateKeyPem)];
+  }
+
+  /** Accepts JWTs signed with another key of the app (a key generated for it later). */
+  addKey(privateKeyPem: string): void {
+    this.publicKeys.push(createPublicKey(privateKeyPem));
   }
 
   /** Checks a JWT as GitHub does; throws 401 with GitHub's wording when it is not acceptable. */
@@ -59,7 +65,7 @@ export class AppAuth {
     const header = decodeJson(headerPart);
     const claims = decodeJson(payloadPart);
     if (!header || !claims || header.alg !== "RS256") throw new GitHubError(401, "A JSON web token could not be decoded");
-    const signed = verify("RSA-SHA256", Buffer.from(`${headerPart}.${payloadPart}`), this.publicKey, Buffer.from(signaturePart, "base64url"));
+    const signed = this.publicKeys.some((key) => verify("RSA-SHA256", Buffer.from(`${headerPart}.${payloadPart}`), key, Buffer.from(signaturePart, "base64url")));
     if (!signed) throw new GitHubError(401, "A JSON web token could not be decoded");
     if (String(claims.iss) !== String(this.appId)) {
       throw new GitHubError(401, `'Issuer' claim ('iss') must be an Integer or the app's client ID; ${String(claims.iss)} is not this app (${this.appId})`);

@@ -24,6 +24,14 @@ export interface AppProcessOptions {
   dataDir?: string;
   sweepInterval?: string;
   logLevel?: string;
+  /** The port to listen on; a free one by default. */
+  port?: number;
+  /**
+   * "simulator" (default): the simulator's APP_ID, PRIVATE_KEY and WEBHOOK_SECRET in the
+   * environment. "env-file": none in the environment, so the app reads them from `.env` in
+   * `dataDir` (its working directory), as after registering from the setup page.
+   */
+  credentials?: "simulator" | "env-file";
 }
 
 export interface AppProcess {
@@ -56,7 +64,13 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "jit-access-"));
   const catalogPath = join(dataDir, "jit-catalog.yml");
   writeFileSync(catalogPath, options.catalog);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const simEnv = sim.appEnv();
+  if (options.credentials === "env-file") {
+    delete simEnv.APP_ID;
+    delete simEnv.PRIVATE_KEY;
+    delete simEnv.WEBHOOK_SECRET;
+  }
   const databaseUrl = `sqlite:${join(dataDir, "jit-access.db")}`;
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
@@ -69,7 +83,7 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
     JIT_CATALOG: catalogPath,
     DATABASE_URL: databaseUrl,
     JIT_SWEEP_INTERVAL: options.sweepInterval ?? "2s",
-    ...sim.appEnv(),
+    ...simEnv,
     ...options.env,
   };
   const child: ChildProcess = spawn(process.execPath, [APP_ENTRY], { cwd: dataDir, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });

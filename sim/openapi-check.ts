@@ -243,6 +243,22 @@ export class OpenApiCheck {
     return formatErrors("response", errors);
   }
 
+  /**
+   * Problems with `value` as the description's `components.schemas[name]` (e.g.
+   * "app-permissions"); with `closed`, properties the schema does not name are problems too.
+   */
+  checkSchema(name: string, value: unknown, options: { closed?: boolean } = {}): string[] {
+    const schema = (this.spec.components as Json | undefined)?.schemas as Record<string, Json> | undefined;
+    const own = schema?.[name];
+    if (own === undefined) throw new Error(`GitHub's description has no schema "${name}".`);
+    const validate = this.validator(`schema ${name}`, () => ({ $ref: `#/components/schemas/${name}` }));
+    const problems = validate && !validate(value) ? formatErrors(name, validate.errors) : [];
+    if (options.closed && typeof value === "object" && value !== null && typeof own.properties === "object" && own.properties !== null) {
+      for (const key of Object.keys(value)) if (!(key in (own.properties as Json))) problems.push(`${name}: "${key}" is not one of its properties`);
+    }
+    return problems;
+  }
+
   private validator(key: string, schemaOf: () => unknown): ValidateFunction | null {
     if (!this.validators.has(key)) {
       const schema = schemaOf();

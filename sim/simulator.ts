@@ -19,7 +19,7 @@ import {
   type OpenPullInput,
   type PullEdit,
 } from "./model/pulls.js";
-import type { CreateRepoOptions, SimState } from "./model/state.js";
+import type { CreateRepoOptions, ManifestCode, SimState } from "./model/state.js";
 import type { AccountType, RepoRole, ReviewState, SimPull, SimRepo, TeamRole } from "./model/types.js";
 import type { RecordedRequest, Violation } from "./server/handle-request.js";
 import type { Latency, LatencySetting } from "./server/latency.js";
@@ -100,7 +100,6 @@ export class GitHubSimulator {
   readonly apiUrl: string;
   readonly appId: number;
   readonly privateKeyPem: string;
-  readonly webhookSecret: string;
   /** Fault switches for API requests, and `expireTokens`. */
   readonly faults: FaultSwitches;
   /** Every API request, in arrival order (no bodies). */
@@ -121,10 +120,27 @@ export class GitHubSimulator {
     this.apiUrl = parts.urls.api;
     this.appId = parts.state.app.id;
     this.privateKeyPem = parts.privateKeyPem;
-    this.webhookSecret = parts.webhooks.secret;
     this.faults = parts.faults;
     this.requests = parts.requests;
     this.violations = parts.violations;
+  }
+
+  /** The secret webhooks are signed with: the one given at start, or the app's since it was registered from a manifest. */
+  get webhookSecret(): string {
+    return this.parts.webhooks.secret;
+  }
+
+  /**
+   * Codes handed out by the manifest flow's `/settings/apps/new` (newest last), with the
+   * manifest each registered and whether it was exchanged.
+   */
+  get manifestCodes(): ReadonlyArray<ManifestCode> {
+    return [...this.state.manifestCodes.values()];
+  }
+
+  /** Makes every manifest code not yet exchanged expire, as an hour's wait would. */
+  expireManifestCodes(): void {
+    for (const code of this.state.manifestCodes.values()) code.createdAt = Number.NEGATIVE_INFINITY;
   }
 
   /** The environment for the app process (`npm start`) to use this simulator. */

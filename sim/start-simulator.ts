@@ -14,6 +14,7 @@ import { Latency } from "./server/latency.js";
 import { RateLimits } from "./server/rate-limit.js";
 import type { Urls } from "./shapes/urls.js";
 import { GitHubSimulator } from "./simulator.js";
+import { appManifestPages } from "./web/app-manifest-pages.js";
 import { WebhookDelivery } from "./webhooks/delivery.js";
 import { loadWebhookExamples } from "./webhooks/examples.js";
 
@@ -91,8 +92,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
     latencyMs: () => latency.next(),
     onHandled: () => changes.emit("change"),
   };
+  const webPages = appManifestPages(state, check);
   const server = createServer((request, response) => {
-    handleRequest(deps, request, response).catch((error: unknown) => {
+    const url = new URL(request.url ?? "/", "http://sim.invalid");
+    // GitHub's web pages (the manifest flow) live outside /api/v3.
+    const handled = url.pathname.startsWith("/api/v3/") ? Promise.resolve(false) : webPages(request, response, url);
+    handled.then((done) => (done ? undefined : handleRequest(deps, request, response))).catch((error: unknown) => {
       violations.push({ method: request.method ?? "", path: request.url ?? "", problem: `Simulator failure: ${String(error)}` });
       if (!response.headersSent) response.writeHead(500, { "content-type": "application/json; charset=utf-8" });
       response.end(JSON.stringify({ message: "Simulator failure" }));
@@ -123,6 +128,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
       });
     },
   );
+  state.onAppRegistered = (registered) => {
+    webhooks.setSecret(registered.webhookSecret);
+    if (registered.webhookUrl !== null) webhooks.setUrl(registered.webhookUrl);
+  };
   const close = async (): Promise<void> => {
     markClosed();
     await new Promise<void>((resolve, reject) => {

@@ -21,6 +21,27 @@ export interface AppIdentity {
   slug: string;
   name: string;
   ownerLogin: string;
+  /** Set once the app is registered from a manifest: what the manifest asked for. */
+  description?: string;
+  permissions?: Record<string, string>;
+  events?: string[];
+}
+
+/** A one-time code GitHub hands back after creating an app from a manifest. */
+export interface ManifestCode {
+  code: string;
+  manifest: Record<string, unknown>;
+  /** The organisation it was registered on, or null for the personal account. */
+  organization: string | null;
+  createdAt: number;
+  used: boolean;
+}
+
+/** What a manifest conversion changed: the new credentials GitHub now accepts. */
+export interface AppRegistered {
+  privateKeyPem: string;
+  webhookSecret: string;
+  webhookUrl: string | null;
 }
 
 export interface CreateRepoOptions {
@@ -112,6 +133,10 @@ export class SimState {
   /** The app's webhook delivery log, one entry per attempt, oldest first (GET /app/hook/deliveries). */
   readonly hookDeliveries: HookDeliveryAttempt[] = [];
   private readonly counters = new Map<IdKind, number>();
+  /** Codes from `/settings/apps/new`, exchanged once by `POST /app-manifests/{code}/conversions`. */
+  readonly manifestCodes = new Map<string, ManifestCode>();
+  /** Called when a manifest conversion gives the app new credentials (the simulator wires it). */
+  onAppRegistered: (registered: AppRegistered) => void = () => undefined;
 
   constructor(
     readonly app: AppIdentity,

@@ -1,6 +1,7 @@
 /** Every implemented operation, keyed "METHOD /openapi/template". */
 import type { RouteDefinition } from "../server/route.js";
 import { appRoutes } from "./app.js";
+import { appManifestRoutes } from "./app-manifests.js";
 import { checkRunRoutes } from "./check-runs.js";
 import { compareRoutes } from "./compare.js";
 import { contentRoutes } from "./contents.js";
@@ -16,6 +17,7 @@ export function routeTable(): Map<string, RouteDefinition> {
   const table = new Map<string, RouteDefinition>();
   for (const route of [
     ...appRoutes,
+    ...appManifestRoutes,
     ...hookDeliveryRoutes,
     ...repoRoutes,
     ...contentRoutes,

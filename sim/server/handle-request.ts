@@ -197,7 +197,7 @@ async function decide(
 
   let credential: Credential;
   try {
-    credential = deps.auth.authenticate(request.headers.authorization, definition.auth);
+    credential = definition.auth === "none" ? { kind: "none" } : deps.auth.authenticate(request.headers.authorization, definition.auth);
   } catch (error) {
     if (error instanceof GitHubError) return { ...base, route, faultId, reply: errorReply(error) };
     throw error;
@@ -209,7 +209,8 @@ async function decide(
     if (!installation) return { ...withCredential, reply: errorReply(new GitHubError(401, "Bad credentials")) };
     if (installation.suspendedAt !== null) return { ...withCredential, reply: errorReply(new GitHubError(403, SUSPENDED, { documentation_url: TOKEN_DOCS })) };
   }
-  const rateKey: RateLimitKey = credential.kind === "app" ? { kind: "app" } : { kind: "installation", installationId: credential.token.installationId };
+  const rateKey: RateLimitKey =
+    credential.kind === "app" ? { kind: "app" } : credential.kind === "installation" ? { kind: "installation", installationId: credential.token.installationId } : { kind: "anonymous" };
   const budget = deps.rateLimits.take(rateKey);
   const counted = { ...withCredential, rateLimitHeaders: budget.headers };
   if (budget.exceeded) return { ...counted, rateLimited: true, reply: rateLimitExceeded(rateKey, budget.headers) };

@@ -7,7 +7,7 @@ import type { AppAuth } from "../app-auth.js";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
-export type Credential = { kind: "app" } | { kind: "installation"; token: SimToken };
+export type Credential = { kind: "app" } | { kind: "installation"; token: SimToken } | { kind: "none" };
 
 export interface RouteContext {
   /** Upper-case HTTP method. */
@@ -40,7 +40,8 @@ export interface RouteDefinition {
   method: HttpMethod;
   /** The OpenAPI path template, exactly as in GitHub's description. */
   path: string;
-  auth: "app" | "installation";
+  /** "none": GitHub serves it without credentials (the manifest code is the credential). */
+  auth: "app" | "installation" | "none";
   handle(context: RouteContext): Reply | Promise<Reply>;
 }
 

@@ -35,7 +35,7 @@ export class WebhookDelivery {
 
   constructor(
     private url: string | undefined,
-    readonly secret: string,
+    private currentSecret: string,
     private readonly timeoutMs: number,
     private readonly timestamp: () => string,
     /** Called after each attempt of a recorded delivery, for GitHub's delivery log. */
@@ -44,6 +44,15 @@ export class WebhookDelivery {
 
   setUrl(url: string): void {
     this.url = url;
+  }
+
+  get secret(): string {
+    return this.currentSecret;
+  }
+
+  /** Deliveries from now on are signed with `secret` (the app's webhook secret changed). */
+  setSecret(secret: string): void {
+    this.currentSecret = secret;
   }
 
   /** Records a delivery for `payload`; posts it unless `deliver` is false. */
