@@ -15,6 +15,7 @@ import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
 import { loadCatalog } from "./policy/load-catalog.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
+import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
@@ -28,6 +29,11 @@ import { KeyedMutex } from "./util/keyed-mutex.js";
  */
 async function main(): Promise<void> {
   const envFile = loadDotEnv();
+  // No credentials at all: a first start. Serve the page that registers the app instead.
+  if (credentialsMissing(process.env)) {
+    await runSetupMode({ env: process.env, envPath: envFile.path, fromEnvFile: envFile.filled });
+    return;
+  }
   const settings = loadSettings(process.env);
   checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
   const catalog = await loadCatalog(settings.catalogPath);
@@ -107,13 +113,13 @@ async function main(): Promise<void> {
  * `.env` in the working directory at start, as Probot reads it, and nowhere else; it fills in
  * only variables the environment does not set, and is refused unless the operator owns it.
  */
-function loadDotEnv(): { path: string; read: boolean } {
+function loadDotEnv(): { path: string; read: boolean; filled: string[] } {
   const path = resolve(".env");
   try {
-    fillUnset(process.env, readEnvFile(path, ".env in the working directory"));
-    return { path, read: true };
+    const filled = fillUnset(process.env, readEnvFile(path, ".env in the working directory"));
+    return { path, read: true, filled };
   } catch (error) {
-    if (error instanceof SettingsFileError && error.reason === "missing") return { path, read: false };
+    if (error instanceof SettingsFileError && error.reason === "missing") return { path, read: false, filled: [] };
     throw error;
   }
 }
