@@ -8,23 +8,17 @@
  * Without Chromium (JIT_CHROMIUM, default /usr/bin/chromium) the suite is skipped with one
  * line, unless JIT_REQUIRE_BROWSER=1 (as `.ci/run` sets): then it fails.
  */
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import type { Browser, Page } from "playwright-core";
+import { describeInChromium, launchChromium } from "../helpers/chromium.js";
 import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { HOSTILE_REASON, REVIEW_NOW, seedReviewLedger, type ReviewLedger } from "../helpers/review-ledger.js";
 
-const CHROMIUM = process.env.JIT_CHROMIUM ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-const required = process.env.JIT_REQUIRE_BROWSER === "1";
-if (!available && !required) {
-  process.stdout.write(`report-browser.test.ts: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium; JIT_REQUIRE_BROWSER=1 makes this a failure)\n`);
-}
-const describeInBrowser = available || required ? describe : describe.skip;
+const describeInBrowser = describeInChromium("report-browser.test.ts");
 
 describeInBrowser("the access review in headless Chromium", () => {
   let cli: CliHarness;
@@ -40,7 +34,6 @@ describeInBrowser("the access review in headless Chromium", () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    if (!available) throw new Error(`JIT_REQUIRE_BROWSER=1 but there is no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set JIT_CHROMIUM)`);
     cli = await startCliHarness();
     ledger = await seedReviewLedger(cli.store);
     await cli.clock.advance(REVIEW_NOW.getTime() - cli.clock.now());
@@ -52,7 +45,7 @@ describeInBrowser("the access review in headless Chromium", () => {
     expect(result.code).toBe(0);
     fileUrl = pathToFileURL(out).href;
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // Every request the page makes comes through here: only its own file may load.
     await context.route("**/*", async (route) => {
