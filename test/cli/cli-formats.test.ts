@@ -31,6 +31,14 @@ describe("csvRecord", () => {
     [['say "hi"'], '"say ""hi"""'],
     [["two\nlines"], '"two\nlines"'],
     [["cr\r"], '"cr\r"'],
+    // A spreadsheet must show these as text, never run them as formulas.
+    [["=HYPERLINK(\"https://evil.example\",\"open\")"], '"\'=HYPERLINK(""https://evil.example"",""open"")"'],
+    [["+1+cmd|' /C calc'!A0"], "'+1+cmd|' /C calc'!A0"],
+    [["-2+3"], "'-2+3"],
+    [["@SUM(A1)"], "'@SUM(A1)"],
+    [["\t=1"], "'\t=1"],
+    [["\r=1"], '"\'\r=1"'],
+    [["a=b"], "a=b"],
   ])("%p → %p", (fields, record) => {
     expect(csvRecord(fields)).toBe(record);
   });
