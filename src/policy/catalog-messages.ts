@@ -56,6 +56,7 @@ export const catalogMessages = {
     `"${shown(text)}" and "${shown(first)}" are the same approver (GitHub logins and team names ignore case); keep one`,
 
   requireProtectedEnvironment: "require_protected_environment must be true or false",
+  bindToRequester: "bind_to_requester must be true or false",
 
   reasonPatternNotText: "reason_pattern must be a regular expression in quotes, e.g. '^INC-\\d+'",
   reasonPatternEmpty: "reason_pattern must not be empty; remove the key to allow any reason",

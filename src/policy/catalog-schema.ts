@@ -102,6 +102,12 @@ const secretShape = {
   reason_pattern: reasonPattern.optional(),
   /** Grant only into environments that have at least one protection rule; false unless set. */
   require_protected_environment: z.boolean({ error: m.requireProtectedEnvironment }).default(false),
+  /**
+   * Where jit-access is an environment's custom deployment protection rule, a grant of this
+   * secret serves only its requester's own workflow runs (actor and triggering actor); false
+   * unless set.
+   */
+  bind_to_requester: z.boolean({ error: m.bindToRequester }).default(false),
 };
 
 /** One secret's policy. */

@@ -43,6 +43,12 @@ export interface CatalogSecret {
    * timer, deployment branch policy or a custom rule). False unless set.
    */
   requireProtectedEnvironment: boolean;
+  /**
+   * Where jit-access is the environment's custom deployment protection rule, a grant of this
+   * secret lets through only workflow runs its requester started (and, for a re-run, re-ran).
+   * False unless set.
+   */
+  bindToRequester: boolean;
 }
 
 export interface Catalog {

@@ -78,6 +78,7 @@ function toCatalogSecret(name: string, policy: CatalogSecretFile): CatalogSecret
     approvals: policy.approvals,
     approvers: policy.approvers ?? null,
     requireProtectedEnvironment: policy.require_protected_environment,
+    bindToRequester: policy.bind_to_requester,
   };
   if (policy.min_duration !== undefined) secret.minDurationMs = policy.min_duration;
   if (policy.reason_pattern !== undefined) secret.reasonPattern = policy.reason_pattern;

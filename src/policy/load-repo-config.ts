@@ -24,5 +24,6 @@ export function parseRepoConfig(text: string | null, file = REPO_CONFIG_PATH): R
   const config: RepoConfig = { requestsFile: raw.requests_file };
   if (raw.max_duration !== undefined) config.maxDurationMs = raw.max_duration;
   if (raw.approvals !== undefined) config.approvals = raw.approvals;
+  if (raw.bind_to_requester !== undefined) config.bindToRequester = raw.bind_to_requester;
   return config;
 }

@@ -1,6 +1,7 @@
 /**
  * A repository's `.github/jit-access.yml`, read from the default branch. It can move the
- * requests file and tighten the catalog (shorter durations, more approvals), never widen it.
+ * requests file and tighten the catalog (shorter durations, more approvals, grants bound to their
+ * requesters), never widen it.
  * This schema is the single source of the file's raw types; `load-repo-config.ts` turns its
  * output into a `RepoConfig`.
  */
@@ -22,6 +23,12 @@ const repoConfigShape = {
   max_duration: durationField("max_duration").optional(),
   /** Code owners who must approve every request; the higher of this and the catalog's wins. */
   approvals: approvalsField().optional(),
+  /**
+   * Where jit-access is an environment's custom deployment protection rule, every grant in this
+   * repository serves only its requester's own workflow runs (the catalog can also ask this per
+   * secret). Only tightens: false leaves the catalog's choice.
+   */
+  bind_to_requester: z.boolean({ error: "bind_to_requester must be true or false" }).optional(),
 };
 
 export const repoConfigSchema = z.strictObject(repoConfigShape, allowedKeys(repoConfigShape, "the repository config"));

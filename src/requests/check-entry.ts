@@ -37,6 +37,8 @@ export interface ValidRequest {
   reason: string;
   /** Distinct code-owner approvals needed: the effective policy's. */
   approvals: number;
+  /** The grant serves only the requester's own workflow runs where jit-access is the environment's protection rule. */
+  boundToRequester: boolean;
 }
 
 export interface EntryVerdict {
@@ -63,7 +65,7 @@ export function checkEntry(entry: RequestEntry, context: EntryContext, matchReas
   if (problems.length > 0 || secret === null || policy === null || durationMs === null) return { problems, request: null };
   return {
     problems,
-    request: { entry, secret, environment, durationMs, reason: entry.reason, approvals: policy.approvals },
+    request: { entry, secret, environment, durationMs, reason: entry.reason, approvals: policy.approvals, boundToRequester: policy.boundToRequester },
   };
 }
 

@@ -81,6 +81,7 @@ describe("parseCatalog: valid catalogs", () => {
             ],
             reasonPattern: "^INC-\\d+",
             requireProtectedEnvironment: false,
+            bindToRequester: false,
           },
         ],
       ]),
@@ -117,6 +118,7 @@ describe("parseCatalog: valid catalogs", () => {
             approvals: 1,
             approvers: [{ kind: "team", org: "acme", slug: "payments" }],
             requireProtectedEnvironment: false,
+            bindToRequester: false,
           },
         ],
         [
@@ -134,6 +136,7 @@ describe("parseCatalog: valid catalogs", () => {
               { kind: "user", login: "bob" },
             ],
             requireProtectedEnvironment: true,
+            bindToRequester: false,
           },
         ],
         [
@@ -147,6 +150,7 @@ describe("parseCatalog: valid catalogs", () => {
             approvals: 1,
             approvers: null,
             requireProtectedEnvironment: false,
+            bindToRequester: false,
           },
         ],
       ]),
@@ -539,6 +543,7 @@ interface LoadsCase {
   lines: string[];
   approvers: CatalogSecret["approvers"];
   requireProtectedEnvironment: boolean;
+  bindToRequester: boolean;
 }
 
 const loadsCases: LoadsCase[] = [
@@ -547,12 +552,14 @@ const loadsCases: LoadsCase[] = [
     lines: ['    repositories: ["acme/api", "acme/web"]'],
     approvers: null,
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "a wildcard with one team",
     lines: ['    repositories: ["acme/*"]', '    approvers: ["@acme/dba"]'],
     approvers: [{ kind: "team", org: "acme", slug: "dba" }],
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "? is a wildcard too, and users and teams mix, as written",
@@ -563,6 +570,7 @@ const loadsCases: LoadsCase[] = [
       { kind: "user", login: "bob-b_9" },
     ],
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "every repository, approvers as a block list",
@@ -572,12 +580,14 @@ const loadsCases: LoadsCase[] = [
       { kind: "user", login: "carol" },
     ],
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "approvers narrow exact repositories too",
     lines: ['    repositories: ["acme/api"]', '    approvers: ["@bob"]'],
     approvers: [{ kind: "user", login: "bob" }],
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "team owners of another organisation",
@@ -587,18 +597,35 @@ const loadsCases: LoadsCase[] = [
       { kind: "team", org: "acme", slug: "dba" },
     ],
     requireProtectedEnvironment: false,
+    bindToRequester: false,
   },
   {
     name: "require_protected_environment: true",
     lines: ['    repositories: ["acme/api"]', "    require_protected_environment: true"],
     approvers: null,
     requireProtectedEnvironment: true,
+    bindToRequester: false,
   },
   {
     name: "require_protected_environment: false",
     lines: ['    repositories: ["acme/api"]', "    require_protected_environment: false"],
     approvers: null,
     requireProtectedEnvironment: false,
+    bindToRequester: false,
+  },
+  {
+    name: "bind_to_requester: true",
+    lines: ['    repositories: ["acme/api"]', "    bind_to_requester: true"],
+    approvers: null,
+    requireProtectedEnvironment: false,
+    bindToRequester: true,
+  },
+  {
+    name: "bind_to_requester: false, with require_protected_environment",
+    lines: ['    repositories: ["acme/api"]', "    bind_to_requester: false", "    require_protected_environment: true"],
+    approvers: null,
+    requireProtectedEnvironment: true,
+    bindToRequester: false,
   },
 ];
 
@@ -612,6 +639,7 @@ interface RefusedCase {
 const R = "secrets.PROD_DB_URL.repositories";
 const A = "secrets.PROD_DB_URL.approvers";
 const P = "secrets.PROD_DB_URL.require_protected_environment";
+const B = "secrets.PROD_DB_URL.bind_to_requester";
 
 const refusedCases: RefusedCase[] = [
   {
@@ -762,6 +790,21 @@ const refusedCases: RefusedCase[] = [
     lines: ['    repositories: ["acme/api"]', "    require_protected_environment:"],
     problems: [[7, 5, P, "require_protected_environment must be true or false"]],
   },
+  ...(["yes", '"true"', "1", "on", "[true]", "requester"] as const).map(
+    (value): RefusedCase => ({
+      name: `bind_to_requester: ${value}`,
+      lines: ['    repositories: ["acme/api"]', `    bind_to_requester: ${value}`],
+      problems: [[7, 24, B, "bind_to_requester must be true or false"]],
+    }),
+  ),
+  {
+    name: "bind_to_requester with no value, reported with require_protected_environment's",
+    lines: ['    repositories: ["acme/api"]', "    bind_to_requester:", "    require_protected_environment: 0"],
+    problems: [
+      [7, 5, B, "bind_to_requester must be true or false"],
+      [8, 36, P, "require_protected_environment must be true or false"],
+    ],
+  },
   {
     name: "the wildcard is reported with the secret's other problems",
     lines: ['    repositories: ["acme/*"]', "    approvals: 0", "    require_protected_environment: maybe"],
@@ -773,11 +816,12 @@ const refusedCases: RefusedCase[] = [
   },
 ];
 
-describe("parseCatalog: approvers and require_protected_environment", () => {
-  it.each(loadsCases)("loads $name", ({ lines, approvers, requireProtectedEnvironment }) => {
+describe("parseCatalog: approvers, require_protected_environment and bind_to_requester", () => {
+  it.each(loadsCases)("loads $name", ({ lines, approvers, requireProtectedEnvironment, bindToRequester }) => {
     const secret = parseCatalog(secretWith(...lines), FILE).secrets.get("PROD_DB_URL");
     expect(secret?.approvers).toStrictEqual(approvers);
     expect(secret?.requireProtectedEnvironment).toBe(requireProtectedEnvironment);
+    expect(secret?.bindToRequester).toBe(bindToRequester);
   });
 
   it.each(refusedCases)("refuses $name", ({ lines, problems }) => {
@@ -836,6 +880,7 @@ describe("the README's catalog", () => {
         { kind: "user", login: "alice" },
       ],
       requireProtectedEnvironment: true,
+      bindToRequester: false,
     });
     const withoutApprovers = (example ?? "").replace(/^ *approvers:.*\n/mu, "");
     expect(() => parseCatalog(withoutApprovers, "README.md")).toThrow('PROD_DB_URL allows "acme/*", a wildcard, but sets no approvers');
@@ -865,6 +910,7 @@ describe("loadCatalog", () => {
       approvals: 1,
       approvers: [{ kind: "team", org: "acme", slug: "payments" }],
       requireProtectedEnvironment: true,
+      bindToRequester: false,
     });
     expect(catalog.secrets.get("PROD_DB_URL")?.approvers).toEqual([
       { kind: "team", org: "acme", slug: "dba" },

@@ -31,10 +31,12 @@ describe("parseRepoConfig: valid files", () => {
     ["a dotted folder", doc("requests_file: .github/jit-requests.yaml"), { requestsFile: ".github/jit-requests.yaml" }],
     [
       "every key",
-      doc("requests_file: access.yml", "max_duration: 1h30m", "approvals: 3"),
-      { requestsFile: "access.yml", maxDurationMs: 90 * M, approvals: 3 },
+      doc("requests_file: access.yml", "max_duration: 1h30m", "approvals: 3", "bind_to_requester: true"),
+      { requestsFile: "access.yml", maxDurationMs: 90 * M, approvals: 3, bindToRequester: true },
     ],
     ["tightening only", doc("max_duration: 2h"), { requestsFile: "jit-requests.yml", maxDurationMs: 2 * H }],
+    ["grants bound to their requesters", doc("bind_to_requester: true"), { requestsFile: "jit-requests.yml", bindToRequester: true }],
+    ["binding left to the catalog", doc("bind_to_requester: false"), { requestsFile: "jit-requests.yml", bindToRequester: false }],
   ])("%s", (_name, text, expected) => {
     expect(parseRepoConfig(text)).toStrictEqual(expected);
   });
@@ -84,7 +86,7 @@ const badCases: BadCase[] = [
     line: 2,
     column: 1,
     path: "min_approvals",
-    message: 'unknown key "min_approvals"; allowed keys are: requests_file, max_duration, approvals',
+    message: 'unknown key "min_approvals"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester',
   },
   ...badRequestsFiles.map(
     ([value, message]): BadCase => ({
@@ -112,6 +114,16 @@ const badCases: BadCase[] = [
       column: 12,
       path: "approvals",
       message: "approvals must be a whole number from 1 to 10",
+    }),
+  ),
+  ...["yes", "on", "1", '"true"', "[true]"].map(
+    (value): BadCase => ({
+      name: `bind_to_requester: ${value}`,
+      text: doc("approvals: 2", `bind_to_requester: ${value}`),
+      line: 2,
+      column: 20,
+      path: "bind_to_requester",
+      message: "bind_to_requester must be true or false",
     }),
   ),
   {
@@ -157,7 +169,7 @@ describe("parseRepoConfig: bad files", () => {
       "acme/api:.github/jit-access.yml:1:16: requests_file: requests_file must stay inside the repository (no .. segments); write it relative to the repository root, e.g. jit-requests.yml or .github/jit-requests.yml",
       'acme/api:.github/jit-access.yml:2:15: max_duration: "soon" is not a duration: use whole numbers followed by d, h, m or s (write it like 90s, 15m, 2h, 1h30m or 1d)',
       "acme/api:.github/jit-access.yml:3:12: approvals: approvals must be a whole number from 1 to 10",
-      'acme/api:.github/jit-access.yml:4:1: extra: unknown key "extra"; allowed keys are: requests_file, max_duration, approvals',
+      'acme/api:.github/jit-access.yml:4:1: extra: unknown key "extra"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester',
     ]);
   });
 });

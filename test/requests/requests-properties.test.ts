@@ -22,6 +22,7 @@ const CATALOG: Catalog = {
         approvals: 2,
         approvers: [{ kind: "team", org: "acme", slug: "dba" }],
         requireProtectedEnvironment: false,
+        bindToRequester: false,
       },
     ],
   ]),

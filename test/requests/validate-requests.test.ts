@@ -23,6 +23,7 @@ const PROD_DB_URL: CatalogSecret = {
   approvers: [{ kind: "team", org: "acme", slug: "dba" }],
   reasonPattern: "^INC-\\d+",
   requireProtectedEnvironment: false,
+  bindToRequester: false,
 };
 const STAGING_TOKEN: CatalogSecret = {
   name: "STAGING_TOKEN",
@@ -33,6 +34,7 @@ const STAGING_TOKEN: CatalogSecret = {
   approvals: 1,
   approvers: null,
   requireProtectedEnvironment: false,
+  bindToRequester: false,
 };
 const BILLING_KEY: CatalogSecret = {
   name: "BILLING_KEY",
@@ -43,6 +45,7 @@ const BILLING_KEY: CatalogSecret = {
   approvals: 1,
   approvers: [{ kind: "user", login: "globex-admin" }],
   requireProtectedEnvironment: false,
+  bindToRequester: false,
 };
 
 function catalogOf(...secrets: CatalogSecret[]): Catalog {
