@@ -164,6 +164,55 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE grants ADD COLUMN write_uncertain_at INTEGER;
     `,
   },
+  {
+    version: 6,
+    description: "the workflow gate's decisions, one per run attempt and environment, and GitHub's reply to each answer; both append-only",
+    sql: `
+      -- One row per job the gate decided: a workflow run's attempt in one environment.
+      CREATE TABLE gate_decisions (
+        run_id           INTEGER NOT NULL CHECK (run_id > 0),
+        run_attempt      INTEGER NOT NULL CHECK (run_attempt > 0),
+        environment      TEXT    NOT NULL COLLATE NOCASE,
+        installation_id  INTEGER NOT NULL,
+        repository_id    INTEGER NOT NULL CHECK (repository_id > 0),
+        owner            TEXT    NOT NULL COLLATE NOCASE,
+        repo             TEXT    NOT NULL COLLATE NOCASE,
+        state            TEXT    NOT NULL CHECK (state IN ('approved', 'rejected')),
+        reason           TEXT    NOT NULL,
+        comment          TEXT    NOT NULL,
+        grant_id         TEXT    REFERENCES grants (id),
+        actor            TEXT    NOT NULL CHECK (json_valid(actor)),
+        triggering_actor TEXT    NOT NULL CHECK (json_valid(triggering_actor)),
+        workflow_path    TEXT    NOT NULL,
+        ref              TEXT,
+        head_sha         TEXT    NOT NULL,
+        event            TEXT    NOT NULL,
+        -- Times are integer milliseconds since the epoch.
+        run_started_at   INTEGER NOT NULL,
+        decided_at       INTEGER NOT NULL,
+        PRIMARY KEY (run_id, run_attempt, environment),
+        CHECK (state = 'rejected' OR grant_id IS NOT NULL)
+      ) STRICT;
+      -- GitHub's reply to the answer sent for a decision: at most one per decision.
+      CREATE TABLE gate_answers (
+        run_id      INTEGER NOT NULL,
+        run_attempt INTEGER NOT NULL,
+        environment TEXT    NOT NULL COLLATE NOCASE,
+        outcome     TEXT    NOT NULL CHECK (outcome IN ('accepted', 'refused')),
+        answered_at INTEGER NOT NULL,
+        PRIMARY KEY (run_id, run_attempt, environment),
+        FOREIGN KEY (run_id, run_attempt, environment) REFERENCES gate_decisions (run_id, run_attempt, environment)
+      ) STRICT;
+      CREATE TRIGGER gate_decisions_are_never_updated BEFORE UPDATE ON gate_decisions
+        BEGIN SELECT RAISE(ABORT, 'gate decisions are append-only: rows cannot be updated'); END;
+      CREATE TRIGGER gate_decisions_are_never_deleted BEFORE DELETE ON gate_decisions
+        BEGIN SELECT RAISE(ABORT, 'gate decisions are append-only: rows cannot be deleted'); END;
+      CREATE TRIGGER gate_answers_are_never_updated BEFORE UPDATE ON gate_answers
+        BEGIN SELECT RAISE(ABORT, 'gate answers are append-only: rows cannot be updated'); END;
+      CREATE TRIGGER gate_answers_are_never_deleted BEFORE DELETE ON gate_answers
+        BEGIN SELECT RAISE(ABORT, 'gate answers are append-only: rows cannot be deleted'); END;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

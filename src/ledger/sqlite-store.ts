@@ -23,15 +23,20 @@ import {
   type GrantState,
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
+import { SqliteGateDecisions } from "./sqlite-gate.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type {
   AuditAction,
   AuditEvent,
   AuditInput,
+  GateAnswer,
+  GateDecision,
+  GateKey,
   Grant,
   GrantFilter,
   GrantPeriod,
   LedgerStore,
+  NewGateDecision,
   NewGrant,
   PendingEnd,
 } from "./store.js";
@@ -98,9 +103,11 @@ type Params = Record<string, string | number | null>;
 export class SqliteStore implements LedgerStore {
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
+  private readonly gate: SqliteGateDecisions;
   private closed = false;
 
   constructor(private readonly db: Database.Database) {
+    this.gate = new SqliteGateDecisions(db);
     this.statements = {
       insertGrant: db.prepare<Params>(
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
@@ -323,6 +330,24 @@ export class SqliteStore implements LedgerStore {
     return this.run("list expiring grants", () =>
       this.statements.expiringBy.all({ until: millis(until, "until") }).map(toGrant),
     );
+  }
+
+  async recordGateDecision(decision: NewGateDecision, audit?: AuditInput): Promise<{ decision: GateDecision; created: boolean }> {
+    return this.run(`record the gate decision for run ${decision.runId}`, () =>
+      this.db.transaction(() => {
+        const result = this.gate.insert(decision);
+        if (result.created && audit !== undefined) this.insertAudit(audit);
+        return result;
+      }).immediate(),
+    );
+  }
+
+  async recordGateAnswer(key: GateKey, answer: GateAnswer): Promise<GateDecision> {
+    return this.run(`record the gate answer for run ${key.runId}`, () => this.db.transaction(() => this.gate.answer(key, answer)).immediate());
+  }
+
+  async getGateDecision(key: GateKey): Promise<GateDecision | null> {
+    return this.run(`read the gate decision for run ${key.runId}`, () => this.gate.get(key));
   }
 
   async appendAudit(event: AuditInput): Promise<void> {

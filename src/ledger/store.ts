@@ -6,10 +6,12 @@
  * must do is `test/ledger/ledger-contract.ts`.
  */
 import type { AuditVerification } from "./audit-chain.js";
+import type { GateAnswer, GateDecision, GateKey, NewGateDecision } from "./gate-decisions.js";
 import type { GrantState } from "./grant-states.js";
 
 export { LIVE_STATES, IllegalTransitionError, type GrantState } from "./grant-states.js";
 export type { AuditVerification } from "./audit-chain.js";
+export type { GateAnswer, GateDecision, GateKey, GateState, NewGateDecision } from "./gate-decisions.js";
 
 /**
  * Every call on a ledger after `close()` rejects with this, naming what was asked. Work that
@@ -135,7 +137,13 @@ export type AuditAction =
   | "revoked"
   | "expired"
   | "revoke_failed"
-  | "reconciled";
+  | "reconciled"
+  /** The workflow gate let a job through (jit-access as a deployment protection rule). */
+  | "gate_approved"
+  /** The workflow gate stopped a job. */
+  | "gate_rejected"
+  /** A deployment_protection_rule delivery the gate would not act on (a callback URL for another repository). */
+  | "gate_refused";
 
 export interface AuditInput {
   at: Date;
@@ -260,6 +268,19 @@ export interface LedgerStore {
   grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]>;
   /** Live grants expiring at or before `until` (for exact timers). */
   expiringBy(until: Date): Promise<Grant[]>;
+  /**
+   * Records the workflow gate's decision on one job (`audit` in the same transaction), unless a
+   * decision is recorded for the same run, attempt and environment: then returns that one with
+   * `created: false` and writes nothing, not even `audit`. Decisions are never changed.
+   */
+  recordGateDecision(decision: NewGateDecision, audit?: AuditInput): Promise<{ decision: GateDecision; created: boolean }>;
+  /**
+   * Records GitHub's reply to the decision's answer, once: when one is recorded already, writes
+   * nothing and resolves to the decision with the first. Rejects when no decision is recorded.
+   */
+  recordGateAnswer(key: GateKey, answer: GateAnswer): Promise<GateDecision>;
+  /** The decision for one run attempt's job in one environment, with its answer; null when none. */
+  getGateDecision(key: GateKey): Promise<GateDecision | null>;
   /** Appends one record at the end of the hash chain. */
   appendAudit(event: AuditInput): Promise<void>;
   listAudit(options?: { since?: Date }): Promise<AuditEvent[]>;

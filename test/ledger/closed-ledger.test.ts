@@ -3,6 +3,7 @@ import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerClosedError, type LedgerStore } from "../../src/ledger/store.js";
 import { grantFixture, seedGrant } from "../helpers/grant-fixture.js";
 import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
+import { newGateDecision } from "./ledger-contract.js";
 
 const AT = new Date("2026-03-01T10:00:00Z");
 
@@ -23,6 +24,9 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     dueGrants: () => store.dueGrants(AT, 10),
     grantsInPeriod: () => store.grantsInPeriod({ from: AT, until: AT }, 10),
     expiringBy: () => store.expiringBy(AT),
+    recordGateDecision: () => store.recordGateDecision(newGateDecision()),
+    recordGateAnswer: () => store.recordGateAnswer({ runId: 1, runAttempt: 1, environment: "production" }, { outcome: "accepted", answeredAt: AT }),
+    getGateDecision: () => store.getGateDecision({ runId: 1, runAttempt: 1, environment: "production" }),
     appendAudit: () => store.appendAudit({ at: AT, action: "expired", actor: "jit-access", owner: "acme", repo: "api" }),
     listAudit: () => store.listAudit(),
     verifyAudit: () => store.verifyAudit(),

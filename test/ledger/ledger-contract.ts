@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { IllegalTransitionError } from "../../src/ledger/grant-states.js";
-import type { AuditInput, Grant, GrantState, LedgerStore, NewGrant } from "../../src/ledger/store.js";
+import type { AuditInput, GateDecision, Grant, GrantState, LedgerStore, NewGateDecision, NewGrant } from "../../src/ledger/store.js";
 
 /**
  * Everything a ledger store must do, whatever its database: `ledgerContract(name, factory)`
@@ -51,6 +51,34 @@ export function auditOf(action: AuditInput["action"], overrides: Partial<AuditIn
     environment: "production",
     secret: "PROD_DB_URL",
     details: { step: action },
+    ...overrides,
+  };
+}
+
+let runSequence = 0;
+/** A gate decision on a fresh run (a new run id each call), rejected unless a grant is given. */
+export function newGateDecision(overrides: Partial<NewGateDecision> = {}): NewGateDecision {
+  runSequence += 1;
+  return {
+    runId: 30_433_642 + runSequence,
+    runAttempt: 1,
+    environment: "production",
+    installationId: 4242,
+    repositoryId: 1_296_269,
+    owner: "acme",
+    repo: "api",
+    state: "rejected",
+    reason: "no-grant",
+    comment: "no live jit-access grant for `@mallory` in `production`",
+    grantId: null,
+    actor: { id: 66, login: "mallory" },
+    triggeringActor: { id: 66, login: "mallory" },
+    workflowPath: ".github/workflows/deploy.yml",
+    ref: "main",
+    headSha: "d".repeat(40),
+    event: "workflow_dispatch",
+    runStartedAt: at(5),
+    decidedAt: at(6),
     ...overrides,
   };
 }
@@ -661,6 +689,96 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
         const error = await rejectionOf(store.grantsInPeriod({ from: at(0), until: at(1) }, limit));
         expect(error.message).toContain("grantsInPeriod needs a positive whole limit");
+      });
+    });
+
+    describe("gate decisions", () => {
+      const keyOf = (decision: NewGateDecision) => ({ runId: decision.runId, runAttempt: decision.runAttempt, environment: decision.environment });
+
+      it("records a decision with every field, reads it back by run, attempt and environment, and has no answer yet", async () => {
+        const grant = await begin();
+        const input = newGateDecision({ state: "approved", reason: "requester", grantId: grant.id, actor: { id: 7, login: "requester" }, triggeringActor: { id: 7, login: "requester" } });
+        const { decision, created } = await store.recordGateDecision(input);
+        expect(created).toBe(true);
+        const expected: GateDecision = { ...input, answer: null };
+        expect(decision).toEqual(expected);
+        expect(await store.getGateDecision(keyOf(input))).toEqual(expected);
+        expect(await store.getGateDecision({ ...keyOf(input), runAttempt: 2 })).toBeNull();
+        expect(await store.getGateDecision({ ...keyOf(input), environment: "staging" })).toBeNull();
+      });
+
+      it("stores a null ref, and keeps only id and login of people", async () => {
+        const actor = { id: 66, login: "mallory", email: "m@example.com" } as NewGateDecision["actor"];
+        const { decision } = await store.recordGateDecision(newGateDecision({ ref: null, actor }));
+        expect(decision.ref).toBeNull();
+        expect(decision.actor).toEqual({ id: 66, login: "mallory" });
+      });
+
+      it("keeps the first decision for a run attempt and environment: a second writes nothing, not even its audit record", async () => {
+        const first = newGateDecision();
+        await store.recordGateDecision(first, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api", environment: "production", details: { runId: first.runId } });
+        const grant = await begin();
+        const second = { ...first, state: "approved" as const, reason: "requester", grantId: grant.id, decidedAt: at(9) };
+        const again = await store.recordGateDecision(second, { at: at(9), action: "gate_approved", actor: "jit-access", owner: "acme", repo: "api" });
+        expect(again.created).toBe(false);
+        expect(again.decision).toEqual({ ...first, answer: null });
+        // Environment names compare case-insensitively, as GitHub's do.
+        expect((await store.recordGateDecision({ ...first, environment: "PRODUCTION" })).created).toBe(false);
+        expect((await store.listAudit()).map((event) => event.action)).toEqual(["gate_rejected"]);
+      });
+
+      it("decides each attempt and each environment of a run on its own", async () => {
+        const first = newGateDecision();
+        const rerun = { ...first, runAttempt: 2, triggeringActor: { id: 7, login: "requester" } };
+        const staging = { ...first, environment: "staging" };
+        for (const decision of [first, rerun, staging]) expect((await store.recordGateDecision(decision)).created).toBe(true);
+        expect((await store.getGateDecision(keyOf(rerun)))?.triggeringActor.login).toBe("requester");
+      });
+
+      it("writes the decision and its audit record together: an audit record that cannot be written leaves no decision", async () => {
+        const decision = newGateDecision();
+        await rejectionOf(store.recordGateDecision(decision, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api", grantId: "no-such-grant" }));
+        expect(await store.getGateDecision(keyOf(decision))).toBeNull();
+        expect(await store.listAudit()).toEqual([]);
+      });
+
+      it.each<[string, Partial<NewGateDecision>, string]>([
+        ["a run id that is not a positive whole number", { runId: 0 }, "runId must be a positive whole number"],
+        ["an attempt that is not a positive whole number", { runAttempt: 1.5 }, "runAttempt must be a positive whole number"],
+        ["an empty environment", { environment: "" }, "environment is empty"],
+        ["an unknown state", { state: "maybe" as NewGateDecision["state"] }, "state is approved or rejected"],
+        ["an approval without its grant", { state: "approved", grantId: null }, "names the grant"],
+        ["a comment over GitHub's 1,024 characters", { comment: "x".repeat(1025) }, "at most 1024 characters"],
+        ["an invalid time", { runStartedAt: new Date(Number.NaN) }, "runStartedAt is not a valid date"],
+        ["an empty reason", { reason: " " }, "says why"],
+      ])("refuses %s and writes nothing", async (_name, overrides, message) => {
+        const decision = newGateDecision(overrides);
+        await expect(store.recordGateDecision(decision)).rejects.toThrow(message);
+        expect(await store.getGateDecision({ ...keyOf(decision), environment: decision.environment || "production" })).toBeNull();
+      });
+
+      it("refuses an approval naming a grant the ledger does not have", async () => {
+        const decision = newGateDecision({ state: "approved", reason: "requester", grantId: "no-such-grant" });
+        await rejectionOf(store.recordGateDecision(decision));
+        expect(await store.getGateDecision(keyOf(decision))).toBeNull();
+      });
+
+      it("records GitHub's reply once: a second answer writes nothing and reads back the first", async () => {
+        const decision = newGateDecision();
+        await store.recordGateDecision(decision);
+        const answered = await store.recordGateAnswer(keyOf(decision), { outcome: "accepted", answeredAt: at(7) });
+        expect(answered).toEqual({ ...decision, answer: { outcome: "accepted", answeredAt: at(7) } });
+        const again = await store.recordGateAnswer({ ...keyOf(decision), environment: "Production" }, { outcome: "refused", answeredAt: at(8) });
+        expect(again.answer).toEqual({ outcome: "accepted", answeredAt: at(7) });
+        expect((await store.getGateDecision(keyOf(decision)))?.answer).toEqual({ outcome: "accepted", answeredAt: at(7) });
+      });
+
+      it("refuses an answer without a decision, or with an unknown outcome", async () => {
+        const decision = newGateDecision();
+        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "accepted", answeredAt: at(7) })).rejects.toThrow("no gate decision is recorded");
+        await store.recordGateDecision(decision);
+        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "maybe" as "accepted", answeredAt: at(7) })).rejects.toThrow("accepted or refused");
+        expect((await store.getGateDecision(keyOf(decision)))?.answer).toBeNull();
       });
     });
 

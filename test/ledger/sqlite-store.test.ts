@@ -8,7 +8,7 @@ import { DEFAULT_DATABASE_URL, openLedger } from "../../src/ledger/open-ledger.j
 import { configureConnection, sqliteFilename } from "../../src/ledger/sqlite-open.js";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { SqliteStore } from "../../src/ledger/sqlite-store.js";
-import { at, auditOf, ledgerContract, newGrant, rejectionOf } from "./ledger-contract.js";
+import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
 let dir: string;
 beforeAll(async () => {
@@ -68,6 +68,37 @@ describe("SqliteStore on disk", () => {
       );
       expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted");
       expect(raw.prepare("SELECT actor FROM audit").pluck().all()).toEqual(["requester"]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("enforces append-only gate decisions and answers in the database itself", async () => {
+    const url = freshFileUrl();
+    const store = await openLedger(url);
+    const decision = newGateDecision();
+    await store.recordGateDecision(decision);
+    await store.recordGateAnswer(decision, { outcome: "accepted", answeredAt: at(7) });
+    await store.close();
+
+    const raw = new Database(sqliteFilename(url));
+    try {
+      expect(() => raw.prepare("UPDATE gate_decisions SET state = 'approved'").run()).toThrow("gate decisions are append-only: rows cannot be updated");
+      expect(() => raw.prepare("DELETE FROM gate_decisions").run()).toThrow("gate decisions are append-only: rows cannot be deleted");
+      expect(() => raw.prepare("UPDATE gate_answers SET outcome = 'refused'").run()).toThrow("gate answers are append-only: rows cannot be updated");
+      expect(() => raw.prepare("DELETE FROM gate_answers").run()).toThrow("gate answers are append-only: rows cannot be deleted");
+      // An approval without its grant is refused by the table too, not only by the store.
+      expect(() =>
+        raw
+          .prepare(
+            `INSERT INTO gate_decisions (run_id, run_attempt, environment, installation_id, repository_id, owner, repo, state, reason, comment,
+               grant_id, actor, triggering_actor, workflow_path, ref, head_sha, event, run_started_at, decided_at)
+             VALUES (1, 1, 'production', 1, 1, 'acme', 'api', 'approved', 'requester', '', NULL, '{}', '{}', 'w', NULL, 'h', 'push', 0, 0)`,
+          )
+          .run(),
+      ).toThrow("CHECK constraint failed");
+      expect(raw.prepare("SELECT state FROM gate_decisions").pluck().all()).toEqual(["rejected"]);
+      expect(raw.prepare("SELECT outcome FROM gate_answers").pluck().all()).toEqual(["accepted"]);
     } finally {
       raw.close();
     }
