@@ -259,6 +259,20 @@ export class OpenApiCheck {
     return problems;
   }
 
+  /**
+   * Problems with a webhook payload, against the description's schema of that delivery
+   * (`x-webhooks`, e.g. `deployment-protection-rule-requested`). Throws for a name the
+   * description does not have.
+   */
+  checkWebhook(name: string, payload: unknown): string[] {
+    const webhooks = (this.spec["x-webhooks"] ?? {}) as Record<string, { post?: Operation }>;
+    const requestBody = webhooks[name]?.post?.requestBody;
+    if (requestBody === undefined) throw new Error(`GitHub's REST description has no webhook "${name}".`);
+    const validate = this.validator(`webhook ${name}`, () => jsonSchemaOf(this.resolve<Json>(requestBody)));
+    if (!validate || validate(payload)) return [];
+    return formatErrors("payload", validate.errors);
+  }
+
   private validator(key: string, schemaOf: () => unknown): ValidateFunction | null {
     if (!this.validators.has(key)) {
       const schema = schemaOf();

@@ -20,7 +20,8 @@ import {
   type PullEdit,
 } from "./model/pulls.js";
 import type { CreateRepoOptions, ManifestCode, SimState } from "./model/state.js";
-import type { AccountType, RepoRole, ReviewState, SimPull, SimRepo, TeamRole } from "./model/types.js";
+import type { AccountType, RepoRole, ReviewState, SimInstallation, SimPull, SimRepo, SimWorkflowRun, TeamRole } from "./model/types.js";
+import { completeRun, enableRule, rerun, rulesOf, startRun, type StartRunInput } from "./model/workflow-runs.js";
 import type { RecordedRequest, Violation } from "./server/handle-request.js";
 import type { Latency, LatencySetting } from "./server/latency.js";
 import type { RateLimitSetting, RateLimitState, RateLimits } from "./server/rate-limit.js";
@@ -37,7 +38,7 @@ import {
 } from "./views.js";
 import type { Delivery, RawDelivery, WebhookDelivery } from "./webhooks/delivery.js";
 import type { WebhookExamples } from "./webhooks/examples.js";
-import { pullRequestEvent, pullRequestReviewEvent, type PayloadSources } from "./webhooks/payloads.js";
+import { deploymentProtectionRuleEvent, pullRequestEvent, pullRequestReviewEvent, type PayloadSources } from "./webhooks/payloads.js";
 
 /** `deliver: false` records the webhook (for `redeliver`) without sending it. */
 export interface DeliverOption {
@@ -79,6 +80,21 @@ export interface RepositoryView {
   private: boolean;
   /** The installation covering it, or null. */
   installationId: number | null;
+}
+
+/** A workflow run as the simulator holds it now (see `sim.workflowRun`). */
+export interface WorkflowRunView {
+  id: number;
+  status: SimWorkflowRun["status"];
+  conclusion: string | null;
+  runAttempt: number;
+  actor: string;
+  triggeringActor: string;
+  runStartedAt: string;
+  /** Environments the current attempt still waits on. */
+  pending: string[];
+  /** Every answer a protection rule's app gave, oldest first. */
+  reviews: { attempt: number; environment: string; appId: number; state: "approved" | "rejected" | null; comment: string | null; at: string }[];
 }
 
 /** An installation of the app (see `sim.installation`). */
@@ -422,6 +438,75 @@ export class GitHubSimulator {
     target.secrets.set(key, { name: key, value, createdAt: target.secrets.get(key)?.createdAt ?? now, updatedAt: now });
   }
 
+  /**
+   * Enables an app (default: this app) as a custom deployment protection rule of an environment,
+   * as its admin does in the settings; returns the rule's id. Jobs that target the environment
+   * then wait for the app's answer.
+   */
+  enableProtectionRule(repo: string, environment: string, app: { id: number; slug: string } = this.state.app): number {
+    return enableRule(this.state, this.state.requireEnvironment(this.state.requireRepo(repo), environment), app).id;
+  }
+
+  /** The environment's custom deployment protection rules. */
+  protectionRules(repo: string, environment: string): { id: number; appId: number; appSlug: string }[] {
+    return rulesOf(this.state.requireEnvironment(this.state.requireRepo(repo), environment)).map((rule) => ({ ...rule }));
+  }
+
+  /** Replaces an installation's permissions (e.g. `{ ..., administration: "write" }`); only the rule endpoints enforce them. */
+  setInstallationPermissions(installationId: number, permissions: SimInstallation["permissions"]): void {
+    this.state.requireInstallation(installationId).permissions = { ...permissions };
+  }
+
+  // ---------------------------------------------------------------- workflow runs (with webhooks)
+
+  /**
+   * Starts a workflow run by `actor` whose jobs target `environments`. A job in an environment
+   * with custom deployment protection rules waits (`status: waiting`), and this app, when it is
+   * one of them, gets `deployment_protection_rule.requested` for it. Returns the run id.
+   */
+  async startWorkflowRun(repo: string, input: StartRunInput & DeliverOption): Promise<number> {
+    const target = this.state.requireRepo(repo);
+    const run = startRun(this.state, target, input);
+    await this.sendProtectionRuleEvents(target, run, input);
+    return run.id;
+  }
+
+  /** Re-runs a completed run as `by`: a new attempt that waits for the rules again, with new deliveries. */
+  async rerunWorkflowRun(repo: string, runId: number, options: { by: string } & DeliverOption): Promise<void> {
+    const target = this.state.requireRepo(repo);
+    rerun(this.state, target, this.requireRun(target, runId), options.by);
+    await this.sendProtectionRuleEvents(target, this.requireRun(target, runId), options);
+  }
+
+  /** Ends a run that is not waiting (its jobs are done), e.g. before it is re-run. */
+  completeWorkflowRun(repo: string, runId: number, conclusion: "success" | "failure" | "cancelled" = "success"): void {
+    completeRun(this.state, this.requireRun(this.state.requireRepo(repo), runId), conclusion);
+  }
+
+  /** The `deployment_protection_rule.requested` payload for a job the run waits on, to send with changes through `deliver`. */
+  deploymentProtectionRulePayload(repo: string, runId: number, environment: string): Record<string, unknown> {
+    const target = this.state.requireRepo(repo);
+    const run = this.requireRun(target, runId);
+    const pending = run.pending.get(environment.toLowerCase());
+    if (!pending) throw new Error(`Run ${runId} does not wait on environment "${environment}".`);
+    return deploymentProtectionRuleEvent(this.sources(), target, run, pending);
+  }
+
+  workflowRun(repo: string, runId: number): WorkflowRunView {
+    const run = this.requireRun(this.state.requireRepo(repo), runId);
+    return {
+      id: run.id,
+      status: run.status,
+      conclusion: run.conclusion,
+      runAttempt: run.runAttempt,
+      actor: run.actorLogin,
+      triggeringActor: run.triggeringActorLogin,
+      runStartedAt: run.runStartedAt,
+      pending: [...run.pending.values()].map((pending) => pending.environment),
+      reviews: run.reviews.map((review) => ({ ...review })),
+    };
+  }
+
   // ---------------------------------------------------------------- read-backs
 
   environment(repo: string, name: string): EnvironmentView | undefined {
@@ -539,6 +624,21 @@ export class GitHubSimulator {
   private sends(repo: SimRepo, options: DeliverOption): boolean {
     const installation = repo.installationId === null ? undefined : this.state.installations.get(repo.installationId);
     return (options.deliver ?? true) && installation?.suspendedAt == null;
+  }
+
+  private requireRun(repo: SimRepo, runId: number): SimWorkflowRun {
+    const run = repo.workflowRuns.get(runId);
+    if (!run) throw new Error(`No workflow run ${runId} in ${repo.fullName}.`);
+    return run;
+  }
+
+  /** One delivery per environment the run waits on for this app's rule. */
+  private async sendProtectionRuleEvents(repo: SimRepo, run: SimWorkflowRun, options: DeliverOption): Promise<void> {
+    for (const pending of run.pending.values()) {
+      if (!pending.waitingFor.has(this.state.app.id)) continue;
+      const payload = deploymentProtectionRuleEvent(this.sources(), repo, run, pending);
+      this.lastDelivery = await this.parts.webhooks.send("deployment_protection_rule", payload, this.sends(repo, options));
+    }
   }
 
   private repositoryView(id: number): RepositoryView {

@@ -63,7 +63,9 @@ export interface CreateRepoOptions {
 }
 
 const DEFAULT_PERMISSIONS: SimInstallation["permissions"] = {
+  actions: "read",
   checks: "write",
+  deployments: "write",
   contents: "read",
   environments: "read",
   issues: "write",
@@ -86,6 +88,10 @@ const ID_BASES = {
   review: 800_001,
   comment: 900_001,
   hookDelivery: 20_000_001,
+  workflowRun: 30_433_001,
+  workflow: 161_001,
+  deployment: 1_450_001,
+  protectionRule: 3_515_001,
 } as const;
 
 export type IdKind = keyof typeof ID_BASES;
@@ -247,6 +253,8 @@ export class SimState {
       comments: new Map(),
       checkRuns: new Map(),
       nextIssueNumber: 1,
+      workflowRuns: new Map(),
+      nextRunNumber: 1,
     };
     this.register(repo);
     const initial = createCommit(repo.commits, {
@@ -289,6 +297,8 @@ export class SimState {
       comments: new Map(),
       checkRuns: new Map(),
       nextIssueNumber: 1,
+      workflowRuns: new Map(),
+      nextRunNumber: 1,
     };
     this.register(fork);
     return fork;
@@ -379,6 +389,7 @@ export class SimState {
       updatedAt: now,
       ...this.newEnvironmentKey(),
       secrets: new Map(),
+      customRules: new Map(),
     };
     repo.environments.set(name.toLowerCase(), environment);
     return environment;

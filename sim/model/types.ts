@@ -45,6 +45,63 @@ export interface SimEnvironment {
   publicKey: Uint8Array;
   privateKey: Uint8Array;
   secrets: Map<string, SimSecret>;
+  /** Custom deployment protection rules (GitHub Apps gating the environment's jobs), keyed by rule id. */
+  customRules: Map<number, SimCustomRule>;
+}
+
+/** A GitHub App enabled as an environment's custom deployment protection rule. */
+export interface SimCustomRule {
+  id: number;
+  appId: number;
+  appSlug: string;
+}
+
+export type WorkflowRunStatus = "queued" | "waiting" | "in_progress" | "completed";
+
+/** One answer a protection rule's app gave for one environment of a run's attempt. */
+export interface SimRuleReview {
+  attempt: number;
+  environment: string;
+  appId: number;
+  /** Null for a comment without a decision. */
+  state: "approved" | "rejected" | null;
+  comment: string | null;
+  at: string;
+}
+
+/** One environment an attempt's job waits on: the apps whose rules have not answered yet. */
+export interface SimPendingEnvironment {
+  environment: string;
+  /** The deployment GitHub created for the job (its id is in the webhook). */
+  deploymentId: number;
+  waitingFor: Set<number>;
+}
+
+export interface SimWorkflowRun {
+  id: number;
+  name: string;
+  /** The workflow file, e.g. `.github/workflows/deploy.yml`. */
+  path: string;
+  workflowId: number;
+  checkSuiteId: number;
+  headBranch: string | null;
+  headSha: string;
+  event: string;
+  runNumber: number;
+  runAttempt: number;
+  actorLogin: string;
+  triggeringActorLogin: string;
+  status: WorkflowRunStatus;
+  conclusion: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** When the latest attempt started; a re-run resets it. */
+  runStartedAt: string;
+  /** Environments the run's jobs target, as the workflow names them. */
+  environments: string[];
+  /** Keyed by lower-cased environment name: what the current attempt still waits for. */
+  pending: Map<string, SimPendingEnvironment>;
+  reviews: SimRuleReview[];
 }
 
 export interface SimLabel {
@@ -163,6 +220,8 @@ export interface SimRepo {
   comments: Map<number, SimComment>;
   checkRuns: Map<number, SimCheckRun>;
   nextIssueNumber: number;
+  workflowRuns: Map<number, SimWorkflowRun>;
+  nextRunNumber: number;
 }
 
 export type TeamRole = "member" | "maintainer";

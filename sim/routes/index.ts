@@ -1,5 +1,6 @@
 /** Every implemented operation, keyed "METHOD /openapi/template". */
 import type { RouteDefinition } from "../server/route.js";
+import { actionsRoutes } from "./actions.js";
 import { appRoutes } from "./app.js";
 import { appManifestRoutes } from "./app-manifests.js";
 import { checkRunRoutes } from "./check-runs.js";
@@ -28,6 +29,7 @@ export function routeTable(): Map<string, RouteDefinition> {
     ...checkRunRoutes,
     ...issueCommentRoutes,
     ...labelRoutes,
+    ...actionsRoutes,
   ]) {
     const key = `${route.method} ${route.path}`;
     if (table.has(key)) throw new Error(`Route ${key} is defined twice.`);

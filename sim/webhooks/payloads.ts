@@ -3,11 +3,12 @@
  * overlaid with the simulated repository, pull request, review, sender and installation.
  */
 import type { SimState } from "../model/state.js";
-import type { SimAccount, SimPull, SimRepo, SimReview } from "../model/types.js";
+import type { SimAccount, SimPendingEnvironment, SimPull, SimRepo, SimReview, SimWorkflowRun } from "../model/types.js";
 import { pullRequest } from "../shapes/pull-request.js";
 import { repository } from "../shapes/repository.js";
 import { pullRequestReview } from "../shapes/review.js";
 import { simpleUser } from "../shapes/user.js";
+import { jobDeployment } from "../shapes/workflow-run.js";
 import { nodeId, type Urls } from "../shapes/urls.js";
 import type { WebhookExamples } from "./examples.js";
 
@@ -67,18 +68,54 @@ function organization(urls: Urls, org: SimAccount): Payload {
 }
 
 function envelope(sources: PayloadSources, event: string, action: string, repo: SimRepo, senderLogin: string): Payload {
-  const { urls, state } = sources;
+  const { urls } = sources;
   const example = repoint(sources.examples.example(event, action), urls, repo.fullName);
   delete example.organization;
   delete example.installation;
+  const common = commonFields(sources, action, repo, senderLogin);
+  common.repository = overlay((example.repository as Payload | undefined) ?? {}, common.repository as Payload);
+  return { ...example, ...common };
+}
+
+/** `action`, `repository`, `sender`, and `organization` and `installation` where there are any. */
+function commonFields(sources: PayloadSources, action: string, repo: SimRepo, senderLogin: string): Payload {
+  const { urls, state } = sources;
   const common: Payload = {
     action,
-    repository: overlay((example.repository as Payload | undefined) ?? {}, repository(urls, repo)),
+    repository: repository(urls, repo),
     sender: simpleUser(urls, state.ensureAccount(senderLogin)),
   };
   if (repo.owner.type === "Organization") common.organization = organization(urls, repo.owner);
   if (repo.installationId !== null) common.installation = { id: repo.installationId, node_id: nodeId("IntegrationInstallation", repo.installationId) };
-  return { ...example, ...common };
+  return common;
+}
+
+/**
+ * `deployment_protection_rule.requested` for one environment a run's job waits on. GitHub's
+ * example deliveries (@octokit/webhooks-examples) have none for this event, so the payload is
+ * built to GitHub's schema of it (`webhook-deployment-protection-rule-requested` in
+ * @octokit/openapi, which the simulator's tests validate it against), with the job's
+ * `deployment` shaped as the example `deployment` delivery's.
+ */
+export function deploymentProtectionRuleEvent(sources: PayloadSources, repo: SimRepo, run: SimWorkflowRun, pending: SimPendingEnvironment): Payload {
+  const { urls, state } = sources;
+  const base = commonFields(sources, "requested", repo, run.triggeringActorLogin);
+  const example = repoint(sources.examples.example("deployment", "created"), urls, repo.fullName);
+  const deployment = overlay((example.deployment as Payload | undefined) ?? {}, jobDeployment(urls, state, repo, run, pending));
+  return {
+    action: "requested",
+    environment: pending.environment,
+    event: run.event,
+    sha: run.headSha,
+    ref: run.headBranch === null ? run.headSha : `refs/heads/${run.headBranch}`,
+    deployment_callback_url: `${urls.api}/repos/${repo.fullName}/actions/runs/${run.id}/deployment_protection_rule`,
+    deployment,
+    pull_requests: [],
+    repository: base.repository,
+    ...(base.organization === undefined ? {} : { organization: base.organization }),
+    ...(base.installation === undefined ? {} : { installation: base.installation }),
+    sender: base.sender,
+  };
 }
 
 export function pullRequestEvent(
