@@ -37,10 +37,10 @@ export interface NewGateDecision extends GateKey {
   comment: string;
   /** The grant that let the job through; null when rejected. */
   grantId: string | null;
-  /** Who started the run. */
-  actor: Person;
-  /** Who started this attempt (the actor, or whoever re-ran it). */
-  triggeringActor: Person;
+  /** Who started the run; null when GitHub did not say (the job is then rejected). */
+  actor: Person | null;
+  /** Who started this attempt (the actor, or whoever re-ran it); null when GitHub did not say. */
+  triggeringActor: Person | null;
   /** The workflow file, e.g. `.github/workflows/deploy.yml`. */
   workflowPath: string;
   /** The branch or tag the run is for; null when GitHub gives none. */
@@ -81,6 +81,10 @@ export function checkNewGateDecision(decision: NewGateDecision): void {
   }
   for (const field of ["actor", "triggeringActor"] as const) {
     const person = decision[field];
+    if (person === null) {
+      if (decision.state === "approved") throw new Error(`ledger: an approved gate decision names its ${field}`);
+      continue;
+    }
     positive(person.id, `${field}.id`);
     if (person.login === "") throw new Error(`ledger: ${field}.login is empty`);
   }

@@ -181,8 +181,9 @@ export const MIGRATIONS: readonly Migration[] = [
         reason           TEXT    NOT NULL,
         comment          TEXT    NOT NULL,
         grant_id         TEXT    REFERENCES grants (id),
-        actor            TEXT    NOT NULL CHECK (json_valid(actor)),
-        triggering_actor TEXT    NOT NULL CHECK (json_valid(triggering_actor)),
+        -- {id, login}; null when GitHub did not say who (such a job is rejected).
+        actor            TEXT    CHECK (actor IS NULL OR json_valid(actor)),
+        triggering_actor TEXT    CHECK (triggering_actor IS NULL OR json_valid(triggering_actor)),
         workflow_path    TEXT    NOT NULL,
         ref              TEXT,
         head_sha         TEXT    NOT NULL,

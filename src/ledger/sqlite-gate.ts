@@ -23,8 +23,8 @@ interface GateRow {
   reason: string;
   comment: string;
   grant_id: string | null;
-  actor: string;
-  triggering_actor: string;
+  actor: string | null;
+  triggering_actor: string | null;
   workflow_path: string;
   ref: string | null;
   head_sha: string;
@@ -75,8 +75,8 @@ export class SqliteGateDecisions {
       reason: decision.reason,
       comment: decision.comment,
       grantId: decision.grantId,
-      actor: JSON.stringify(person(decision.actor)),
-      triggeringActor: JSON.stringify(person(decision.triggeringActor)),
+      actor: decision.actor === null ? null : JSON.stringify(person(decision.actor)),
+      triggeringActor: decision.triggeringActor === null ? null : JSON.stringify(person(decision.triggeringActor)),
       workflowPath: decision.workflowPath,
       ref: decision.ref,
       headSha: decision.headSha,
@@ -124,8 +124,8 @@ function toGateDecision(row: GateRow): GateDecision {
     reason: row.reason,
     comment: row.comment,
     grantId: row.grant_id,
-    actor: parsePerson(JSON.parse(row.actor), key),
-    triggeringActor: parsePerson(JSON.parse(row.triggering_actor), key),
+    actor: row.actor === null ? null : parsePerson(JSON.parse(row.actor), key),
+    triggeringActor: row.triggering_actor === null ? null : parsePerson(JSON.parse(row.triggering_actor), key),
     workflowPath: row.workflow_path,
     ref: row.ref,
     headSha: row.head_sha,

@@ -714,6 +714,13 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(decision.actor).toEqual({ id: 66, login: "mallory" });
       });
 
+      it("records a rejection for a run GitHub did not say who started", async () => {
+        const input = newGateDecision({ reason: "unknown-actor", triggeringActor: null });
+        const { decision } = await store.recordGateDecision(input);
+        expect(decision.triggeringActor).toBeNull();
+        expect(await store.getGateDecision(keyOf(input))).toEqual({ ...input, answer: null });
+      });
+
       it("keeps the first decision for a run attempt and environment: a second writes nothing, not even its audit record", async () => {
         const first = newGateDecision();
         await store.recordGateDecision(first, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api", environment: "production", details: { runId: first.runId } });
@@ -732,7 +739,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const rerun = { ...first, runAttempt: 2, triggeringActor: { id: 7, login: "requester" } };
         const staging = { ...first, environment: "staging" };
         for (const decision of [first, rerun, staging]) expect((await store.recordGateDecision(decision)).created).toBe(true);
-        expect((await store.getGateDecision(keyOf(rerun)))?.triggeringActor.login).toBe("requester");
+        expect((await store.getGateDecision(keyOf(rerun)))?.triggeringActor?.login).toBe("requester");
       });
 
       it("writes the decision and its audit record together: an audit record that cannot be written leaves no decision", async () => {
@@ -751,6 +758,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         ["a comment over GitHub's 1,024 characters", { comment: "x".repeat(1025) }, "at most 1024 characters"],
         ["an invalid time", { runStartedAt: new Date(Number.NaN) }, "runStartedAt is not a valid date"],
         ["an empty reason", { reason: " " }, "says why"],
+        ["an approval without its actor", { state: "approved", grantId: "g", actor: null }, "names its actor"],
       ])("refuses %s and writes nothing", async (_name, overrides, message) => {
         const decision = newGateDecision(overrides);
         await expect(store.recordGateDecision(decision)).rejects.toThrow(message);
