@@ -1,4 +1,5 @@
 import type { ApplicationFunction } from "probot";
+import { onDeploymentProtectionRule } from "./handlers/on-deployment-protection-rule.js";
 import { onPullRequestActivity } from "./handlers/on-pull-request-activity.js";
 import { onPullRequestClosed } from "./handlers/on-pull-request-closed.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
@@ -18,5 +19,6 @@ export function jitAccessApp(deps: LifecycleDeps): ApplicationFunction {
       onPullRequestActivity(deps),
     );
     app.on("pull_request.closed", onPullRequestClosed(deps));
+    app.on("deployment_protection_rule.requested", onDeploymentProtectionRule(deps));
   };
 }

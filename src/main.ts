@@ -5,6 +5,7 @@ import { keepAliveUntil } from "./cli/keep-alive.js";
 import { loadSettings, SettingsError, type Settings } from "./config/load-settings.js";
 import { checkSettingsFile, fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
+import { GateCatchUp } from "./gate/catch-up.js";
 import { createAppOctokit } from "./github/app-octokit.js";
 import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
@@ -82,6 +83,9 @@ async function main(): Promise<void> {
     },
   };
   log.info(`Listening on ${server.url}`);
+  // Jobs that waited for the workflow gate while the app was down are answered now, then every 10 minutes.
+  const gateCatchUp = new GateCatchUp({ ...deps, appId: settings.appId, appOctokit: async () => (await probot.auth()) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>> }, log.child({ name: "gate" }));
+  gateCatchUp.start();
   log.info(
     {
       secrets: catalog.secrets.size,
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string): Promise<void> => {
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
     // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
+    await keepAliveUntil(gateCatchUp.stop());
     const failures = await keepAliveUntil(shutDown({ server, scheduler, ledger: store }));
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);
