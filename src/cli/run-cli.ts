@@ -8,6 +8,7 @@ import { auditCommand } from "./audit-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { grantsCommand } from "./grants-command.js";
+import { protectCommand } from "./protect-command.js";
 import { reconcileCommand } from "./reconcile-command.js";
 import { reportCommand } from "./report-command.js";
 import { revokeCommand } from "./revoke-command.js";
@@ -37,6 +38,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: reconcileCommand,
   },
   doctor: { synopsis: "doctor [--json]", summary: "check the deployment: settings, catalog, ledger, GitHub, deliveries", run: doctorCommand },
+  protect: {
+    synopsis: "protect OWNER/REPO ENVIRONMENT",
+    summary: "make jit-access the environment's deployment protection rule",
+    run: protectCommand,
+  },
   validate: {
     synopsis: "validate [FILE] --catalog PATH --repo OWNER/NAME",
     summary: "check a requests file against the catalog, offline",

@@ -96,7 +96,7 @@ async function catchUpRepository(
     const key = asciiLower(environment);
     let answer = gatedHere.get(key);
     if (answer === undefined) {
-      answer = gate.protectionRules(environment).then((rules) => rules.some((rule) => rule.appId === deps.appId && rule.enabled));
+      answer = gate.protectionRules(environment).then((rules) => (rules ?? []).some((rule) => rule.appId === deps.appId && rule.enabled));
       gatedHere.set(key, answer);
     }
     return answer;

@@ -102,13 +102,13 @@ export class GateClient {
     return data.flatMap((pending) => (typeof pending.environment.name === "string" ? [pending.environment.name] : []));
   }
 
-  /** The environment's custom deployment protection rules; none when the environment is not found. */
-  async protectionRules(environment: string): Promise<ProtectionRuleInfo[]> {
+  /** The environment's custom deployment protection rules; null when the environment is not found. */
+  async protectionRules(environment: string): Promise<ProtectionRuleInfo[] | null> {
     try {
       const { data } = await this.#octokit.rest.repos.getAllDeploymentProtectionRules({ owner: this.owner, repo: this.repo, environment_name: environment });
       return (data.custom_deployment_protection_rules ?? []).map((rule) => ({ id: rule.id, appId: rule.app.id, enabled: rule.enabled }));
     } catch (error) {
-      if (statusOf(error) === 404) return [];
+      if (statusOf(error) === 404) return null;
       throw error;
     }
   }
