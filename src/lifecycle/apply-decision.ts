@@ -4,6 +4,7 @@
  */
 import type { RepoClient } from "../github/repo-client.js";
 import type { Grant } from "../ledger/store.js";
+import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
 import type { Decision } from "./decide-pull-request.js";
 import type { LifecycleDeps, Log } from "./deps.js";
@@ -90,7 +91,8 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
     ctx.log.error({ error: error.message }, "the ledger could not record an approval; nothing was written to GitHub");
     outcomes = unrecorded(planned.items.map((i) => i.request), error);
   }
-  await reportGrants(deps, ctx, planned.headSha, outcomes);
+  const bound = new Set(planned.items.filter((i) => i.request.boundToRequester).map((i) => boundKey(i.request.secret.name, i.request.environment)));
+  await reportGrants(deps, ctx, planned.headSha, outcomes, (g) => bound.has(boundKey(g.secret, g.environment)));
   const some = (kind: GrantOutcome["kind"]) => outcomes.some((o) => o.kind === kind);
   if (some("granted")) return { kind: "granted", outcomes };
   if (some("deferred")) return { kind: "deferred", outcomes };
@@ -98,7 +100,12 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
   return { kind: "grant-failed", outcomes };
 }
 
-async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[]): Promise<void> {
+/** A request's secret in its environment, as GitHub compares them (ASCII case folded). */
+function boundKey(secret: string, environment: string): string {
+  return `${asciiUpper(secret)}\u0000${asciiLower(environment)}`;
+}
+
+async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[], isBound: (grant: Grant) => boolean): Promise<void> {
   const { client, log } = ctx;
   const now = deps.clock.now();
   const granted: Grant[] = outcomes.filter((o) => o.kind === "granted").map((o) => o.grant);
@@ -120,7 +127,7 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
   const stillGranted = await live();
   if (stillGranted.length > 0 || failed.length > 0 || deferred.length > 0) {
     try {
-      await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred }, now, deps.actionRef));
+      await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred }, now, deps.actionRef, isBound));
     } catch (error) {
       log.warn({ pr: ctx.prNumber, error: summary(error) }, "could not comment on the pull request");
     }

@@ -14,6 +14,8 @@ export function grantComment(
   outcome: { granted: Grant[]; failed: Problem[]; deferred: Problem[] },
   now: number,
   actionRef?: string,
+  /** Whether a grant serves only its requester's own workflow runs (`bind_to_requester`); none is unless said. */
+  isBound: (grant: Grant) => boolean = () => false,
 ): string {
   const { granted, failed, deferred } = outcome;
   const list = (items: Problem[]) => items.map((f) => `- ${literal(f.secret)} → ${literal(f.environment)}: ${literal(f.why)}`).join("\n");
@@ -23,6 +25,7 @@ export function grantComment(
       `**Access granted.** ${granted.length === 1 ? "This secret is" : "These secrets are"} available to workflows that target the environment until the expiry shown; then jit-access deletes ${granted.length === 1 ? "it" : "them"}.`,
     );
     parts.push(grantList(granted, now));
+    parts.push(bindingNote(granted, isBound));
   }
   if (failed.length > 0) {
     parts.push("**Access could not be granted** for:", list(failed));
@@ -39,4 +42,20 @@ export function grantComment(
     parts.push("Closing this pull request without merging revokes the access at once.");
   }
   return parts.join("\n\n");
+}
+
+/**
+ * Whether the grants are bound to their requester: where jit-access is the environment's
+ * deployment protection rule, only runs the requester starts can use a bound grant; an unbound
+ * one is readable by any run that targets the environment while it lasts.
+ */
+function bindingNote(granted: Grant[], isBound: (grant: Grant) => boolean): string {
+  const bound = granted.filter(isBound);
+  const requester = literal(`@${granted[0]!.requester.login}`);
+  const names = (grants: Grant[]) => grants.map((g) => `${literal(g.secret)} → ${literal(g.environment)}`).join(", ");
+  const boundText = `only workflow runs that ${requester} starts (and re-runs) pass jit-access's deployment protection rule, where the environment has it; other runs are rejected`;
+  const unboundText = "any workflow run that targets the environment can read the secret while the grant lasts";
+  if (bound.length === granted.length) return `**Bound to ${requester}:** ${boundText}.`;
+  if (bound.length === 0) return `**Not bound to ${requester}:** ${unboundText}.`;
+  return `**Bound to ${requester}:** ${names(bound)}: ${boundText}. **Not bound:** ${names(granted.filter((g) => !isBound(g)))}: ${unboundText}.`;
 }

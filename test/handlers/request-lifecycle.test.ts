@@ -199,6 +199,8 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(comment.body).toContain("**Access granted.**");
     expect(comment.body).toContain("2026-03-01 12:00:00 UTC (in 2h)");
     expect(comment.body).toContain("environment: production");
+    // The catalog binds PROD_DB_URL to nobody: the comment says any run in the environment can read it.
+    expect(comment.body).toContain("**Not bound to `@alice`:** any workflow run that targets the environment can read the secret while the grant lasts.");
     expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);
     // The request's reason is part of the audit record, not only of the grant.

@@ -88,7 +88,9 @@ function secretEnv(values: Record<string, string>): Record<string, string> {
 const defaultHelp = manifest.inputs["help-url"]?.default ?? "";
 const notGranted = (name: string, environment = "production", help = defaultHelp): string =>
   `::error title=Secret not granted::${name} is not granted to environment ${environment} right now; ` +
-  `request it by adding an entry to jit-requests.yml (see ${help})`;
+  `request it by adding an entry to jit-requests.yml (see ${help}). ` +
+  "Where jit-access is the environment's deployment protection rule, it lets a job start only in a run that the grant's requester started (and re-ran); " +
+  "it rejects any other run before its jobs start, with the reason on the run's page";
 
 describe("action.yml", () => {
   const [step] = manifest.runs.steps;

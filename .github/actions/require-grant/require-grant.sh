@@ -130,7 +130,7 @@ for _rg_name in "${_rg_names[@]}"; do
   # printenv prints the value and a new line: more than one byte means a value is there.
   _rg_bytes=$(printenv -- "JIT_SECRET_$_rg_name" | wc -c)
   if [ "$_rg_bytes" -le 1 ]; then
-    printf '::error title=Secret not granted::%s\n' "$(_rg_escape_message "$_rg_name is not granted to environment $_rg_environment right now; request it by adding an entry to jit-requests.yml (see $_rg_help)")"
+    printf '::error title=Secret not granted::%s\n' "$(_rg_escape_message "$_rg_name is not granted to environment $_rg_environment right now; request it by adding an entry to jit-requests.yml (see $_rg_help). Where jit-access is the environment's deployment protection rule, it lets a job start only in a run that the grant's requester started (and re-ran); it rejects any other run before its jobs start, with the reason on the run's page")"
     _rg_missing=$((_rg_missing + 1))
   fi
 done
