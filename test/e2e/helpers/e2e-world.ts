@@ -39,9 +39,10 @@ export interface World {
   outputs(): string[];
   /**
    * Stops the app (SIGTERM: graceful; SIGKILL: a crash) and starts a new process on the same
-   * data directory and ledger. Resolves with the old process's exit code (null when killed).
+   * data directory and ledger, after `whileDown` (what happens on GitHub meanwhile) when given.
+   * Resolves with the old process's exit code (null when killed).
    */
-  restartApp(signal: "SIGTERM" | "SIGKILL"): Promise<number | null>;
+  restartApp(signal: "SIGTERM" | "SIGKILL", whileDown?: () => Promise<void>): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -57,7 +58,7 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const start = (): Promise<AppProcess> =>
     startAppProcess(sim, {
       catalog: e2eCatalog(dataDir),
-      env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL, LEGACY_TOKEN: SECRET_VALUES.LEGACY_TOKEN },
+      env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL, LEGACY_TOKEN: SECRET_VALUES.LEGACY_TOKEN, DEPLOY_KEY: SECRET_VALUES.DEPLOY_KEY },
       dataDir,
       sweepInterval,
       // The most verbose level the app logs at, so the leak check sees every line it can write.
@@ -84,8 +85,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repos: new Set(),
     pulls: [],
     outputs: () => apps.map((app) => app.output()),
-    restartApp: async (signal) => {
+    restartApp: async (signal, whileDown) => {
       const code = await current().stop(signal);
+      await whileDown?.();
       apps.push(await start());
       return code;
     },
