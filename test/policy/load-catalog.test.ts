@@ -880,7 +880,7 @@ describe("the README's catalog", () => {
         { kind: "user", login: "alice" },
       ],
       requireProtectedEnvironment: true,
-      bindToRequester: false,
+      bindToRequester: true,
     });
     const withoutApprovers = (example ?? "").replace(/^ *approvers:.*\n/mu, "");
     expect(() => parseCatalog(withoutApprovers, "README.md")).toThrow('PROD_DB_URL allows "acme/*", a wildcard, but sets no approvers');
