@@ -92,6 +92,11 @@ export function checkNewGateDecision(decision: NewGateDecision): void {
   validTime(decision.decidedAt, "decidedAt");
 }
 
+/** Whether a decision could be recorded under `key` (a lookup by any other key finds none). */
+export function isGateKey(key: GateKey): boolean {
+  return [key.runId, key.runAttempt].every((n) => Number.isSafeInteger(n) && n > 0) && key.environment !== "";
+}
+
 export function checkGateKey(key: GateKey): void {
   positive(key.runId, "runId");
   positive(key.runAttempt, "runAttempt");

@@ -123,6 +123,62 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       INSERT INTO audit_append_lock DEFAULT VALUES;
     `,
   },
+  {
+    version: 6,
+    description: "the workflow gate's decisions, one per run attempt and environment, and GitHub's reply to each answer; both append-only",
+    sql: `
+      -- One row per job the gate decided: a workflow run's attempt in one environment.
+      CREATE TABLE gate_decisions (
+        run_id           bigint  NOT NULL CHECK (run_id > 0),
+        run_attempt      bigint  NOT NULL CHECK (run_attempt > 0),
+        environment      text    NOT NULL,
+        environment_key  ${asciiKey("environment")},
+        installation_id  bigint  NOT NULL,
+        repository_id    bigint  NOT NULL CHECK (repository_id > 0),
+        owner            text    NOT NULL,
+        repo             text    NOT NULL,
+        state            text    NOT NULL CHECK (state IN ('approved', 'rejected')),
+        reason           text    NOT NULL,
+        comment          text    NOT NULL,
+        grant_id         text    COLLATE "C" REFERENCES grants (id),
+        -- {id, login}; null when GitHub did not say who (such a job is rejected).
+        actor            json,
+        triggering_actor json,
+        workflow_path    text    NOT NULL,
+        ref              text,
+        head_sha         text    NOT NULL,
+        event            text    NOT NULL,
+        -- Times are bigint milliseconds since the epoch.
+        run_started_at   bigint  NOT NULL,
+        decided_at       bigint  NOT NULL,
+        PRIMARY KEY (run_id, run_attempt, environment_key),
+        CHECK (state = 'rejected' OR grant_id IS NOT NULL)
+      );
+      -- GitHub's reply to the answer sent for a decision: at most one per decision.
+      CREATE TABLE gate_answers (
+        run_id          bigint  NOT NULL,
+        run_attempt     bigint  NOT NULL,
+        environment_key text    COLLATE "C" NOT NULL,
+        outcome         text    NOT NULL CHECK (outcome IN ('accepted', 'refused')),
+        answered_at     bigint  NOT NULL,
+        PRIMARY KEY (run_id, run_attempt, environment_key),
+        FOREIGN KEY (run_id, run_attempt, environment_key) REFERENCES gate_decisions (run_id, run_attempt, environment_key)
+      );
+      CREATE FUNCTION gate_rows_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION '% are append-only: rows cannot be %',
+            CASE TG_TABLE_NAME WHEN 'gate_decisions' THEN 'gate decisions' ELSE 'gate answers' END,
+            CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted' ELSE 'truncated' END;
+        END
+      $$;
+      CREATE TRIGGER gate_decisions_are_never_updated BEFORE UPDATE ON gate_decisions FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
+      CREATE TRIGGER gate_decisions_are_never_deleted BEFORE DELETE ON gate_decisions FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
+      CREATE TRIGGER gate_decisions_are_never_truncated BEFORE TRUNCATE ON gate_decisions FOR EACH STATEMENT EXECUTE FUNCTION gate_rows_are_append_only();
+      CREATE TRIGGER gate_answers_are_never_updated BEFORE UPDATE ON gate_answers FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
+      CREATE TRIGGER gate_answers_are_never_deleted BEFORE DELETE ON gate_answers FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
+      CREATE TRIGGER gate_answers_are_never_truncated BEFORE TRUNCATE ON gate_answers FOR EACH STATEMENT EXECUTE FUNCTION gate_rows_are_append_only();
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

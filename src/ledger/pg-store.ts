@@ -28,9 +28,25 @@ import {
   type GrantChange,
   type GrantState,
 } from "./grant-states.js";
+import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey } from "./gate-decisions.js";
+import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
-import type { AuditAction, AuditEvent, AuditInput, Grant, GrantFilter, GrantPeriod, LedgerStore, NewGrant, PendingEnd } from "./store.js";
+import type {
+  AuditAction,
+  AuditEvent,
+  AuditInput,
+  GateAnswer,
+  GateDecision,
+  GateKey,
+  Grant,
+  GrantFilter,
+  GrantPeriod,
+  LedgerStore,
+  NewGateDecision,
+  NewGrant,
+  PendingEnd,
+} from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
 
 const LIVE_SQL = LIVE_STATES.map((state) => `'${state}'`).join(", ");
@@ -299,6 +315,69 @@ export class PgStore implements LedgerStore {
     return rows.map(toGrant);
   }
 
+  async recordGateDecision(decision: NewGateDecision, audit?: AuditInput): Promise<{ decision: GateDecision; created: boolean }> {
+    checkNewGateDecision(decision);
+    return this.transaction(`record the gate decision for run ${decision.runId}`, async (client) => {
+      const inserted = await this.query<{ run_id: Int }>(
+        client,
+        `INSERT INTO gate_decisions (run_id, run_attempt, environment, installation_id, repository_id, owner, repo, state, reason,
+           comment, grant_id, actor, triggering_actor, workflow_path, ref, head_sha, event, run_started_at, decided_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+         ON CONFLICT (run_id, run_attempt, environment_key) DO NOTHING
+         RETURNING run_id`,
+        [
+          decision.runId,
+          decision.runAttempt,
+          decision.environment,
+          decision.installationId,
+          decision.repositoryId,
+          decision.owner,
+          decision.repo,
+          decision.state,
+          decision.reason,
+          decision.comment,
+          decision.grantId,
+          personJson(decision.actor),
+          personJson(decision.triggeringActor),
+          decision.workflowPath,
+          decision.ref,
+          decision.headSha,
+          decision.event,
+          millis(decision.runStartedAt, "runStartedAt"),
+          millis(decision.decidedAt, "decidedAt"),
+        ],
+      );
+      const created = inserted.length === 1;
+      if (created && audit !== undefined) await this.insertAudit(client, audit);
+      // Not created: another transaction holds the key (the insert waited for it to commit).
+      const stored = await this.gateDecision(client, decision);
+      if (stored === null) throw new Error(`the gate decision for ${describeGateKey(decision)} was not found right after it was written`);
+      return { decision: stored, created };
+    });
+  }
+
+  async recordGateAnswer(key: GateKey, answer: GateAnswer): Promise<GateDecision> {
+    checkGateKey(key);
+    checkGateAnswer(answer);
+    return this.transaction(`record the gate answer for run ${key.runId}`, async (client) => {
+      if ((await this.gateDecision(client, key)) === null) {
+        throw new Error(`no gate decision is recorded for ${describeGateKey(key)}; record the decision before its answer`);
+      }
+      await this.query(
+        client,
+        `INSERT INTO gate_answers (run_id, run_attempt, environment_key, outcome, answered_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (run_id, run_attempt, environment_key) DO NOTHING`,
+        [key.runId, key.runAttempt, asciiLower(key.environment), answer.outcome, millis(answer.answeredAt, "answeredAt")],
+      );
+      return (await this.gateDecision(client, key))!;
+    });
+  }
+
+  async getGateDecision(key: GateKey): Promise<GateDecision | null> {
+    if (!isGateKey(key)) return this.run(`read the gate decision for run ${key.runId}`, async () => null);
+    return this.transaction(`read the gate decision for run ${key.runId}`, (client) => this.gateDecision(client, key), "BEGIN READ ONLY");
+  }
+
   async appendAudit(event: AuditInput): Promise<void> {
     await this.transaction(`append audit record "${event.action}"`, (client) => this.insertAudit(client, event));
   }
@@ -378,6 +457,21 @@ export class PgStore implements LedgerStore {
       if (audit !== undefined) await this.insertAudit(client, auditForGrant(audit, id));
       return toGrant(updated);
     });
+  }
+
+  /** The gate decision for `key` with its answer, inside the caller's transaction. */
+  private async gateDecision(client: PoolClient, key: GateKey): Promise<GateDecision | null> {
+    const [row] = await this.query<GateRow>(
+      client,
+      `SELECT d.run_id, d.run_attempt, d.environment, d.installation_id, d.repository_id, d.owner, d.repo, d.state, d.reason,
+         d.comment, d.grant_id, d.actor, d.triggering_actor, d.workflow_path, d.ref, d.head_sha, d.event, d.run_started_at,
+         d.decided_at, a.outcome, a.answered_at
+       FROM gate_decisions d
+       LEFT JOIN gate_answers a USING (run_id, run_attempt, environment_key)
+       WHERE d.run_id = $1 AND d.run_attempt = $2 AND d.environment_key = $3`,
+      [key.runId, key.runAttempt, asciiLower(key.environment)],
+    );
+    return row === undefined ? null : toGateDecision(row);
   }
 
   /** Appends one record at the head of the hash chain, inside the caller's transaction, taking turns with every other appender. */

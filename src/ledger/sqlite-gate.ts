@@ -6,34 +6,13 @@
  * first is read back.
  */
 import type Database from "better-sqlite3";
-import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, type GateDecision, type GateKey, type GateAnswer, type NewGateDecision } from "./gate-decisions.js";
-import type { Person } from "./store.js";
+import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey, type GateDecision, type GateKey, type GateAnswer, type NewGateDecision } from "./gate-decisions.js";
+import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
 
 type Params = Record<string, string | number | null>;
 
-interface GateRow {
-  run_id: number;
-  run_attempt: number;
-  environment: string;
-  installation_id: number;
-  repository_id: number;
-  owner: string;
-  repo: string;
-  state: GateDecision["state"];
-  reason: string;
-  comment: string;
-  grant_id: string | null;
-  actor: string | null;
-  triggering_actor: string | null;
-  workflow_path: string;
-  ref: string | null;
-  head_sha: string;
-  event: string;
-  run_started_at: number;
-  decided_at: number;
-  outcome: GateAnswer["outcome"] | null;
-  answered_at: number | null;
-}
+/** As SQLite returns it: people as JSON text. */
+type SqliteGateRow = Omit<GateRow, "actor" | "triggering_actor"> & { actor: string | null; triggering_actor: string | null };
 
 export class SqliteGateDecisions {
   private readonly statements;
@@ -52,7 +31,7 @@ export class SqliteGateDecisions {
          VALUES (@runId, @runAttempt, @environment, @outcome, @answeredAt)
          ON CONFLICT (run_id, run_attempt, environment) DO NOTHING`,
       ),
-      byKey: db.prepare<Params, GateRow>(
+      byKey: db.prepare<Params, SqliteGateRow>(
         `SELECT d.*, a.outcome, a.answered_at FROM gate_decisions d
          LEFT JOIN gate_answers a ON a.run_id = d.run_id AND a.run_attempt = d.run_attempt AND a.environment = d.environment
          WHERE d.run_id = @runId AND d.run_attempt = @runAttempt AND d.environment = @environment`,
@@ -75,8 +54,8 @@ export class SqliteGateDecisions {
       reason: decision.reason,
       comment: decision.comment,
       grantId: decision.grantId,
-      actor: decision.actor === null ? null : JSON.stringify(person(decision.actor)),
-      triggeringActor: decision.triggeringActor === null ? null : JSON.stringify(person(decision.triggeringActor)),
+      actor: personJson(decision.actor),
+      triggeringActor: personJson(decision.triggeringActor),
       workflowPath: decision.workflowPath,
       ref: decision.ref,
       headSha: decision.headSha,
@@ -105,45 +84,13 @@ export class SqliteGateDecisions {
   }
 
   get(key: GateKey): GateDecision | null {
+    if (!isGateKey(key)) return null;
     const row = this.statements.byKey.get({ runId: key.runId, runAttempt: key.runAttempt, environment: key.environment });
-    return row === undefined ? null : toGateDecision(row);
+    if (row === undefined) return null;
+    return toGateDecision({ ...row, actor: parseJson(row.actor), triggering_actor: parseJson(row.triggering_actor) });
   }
 }
 
-function toGateDecision(row: GateRow): GateDecision {
-  const key = `gate decision for run ${row.run_id} attempt ${row.run_attempt}`;
-  return {
-    runId: row.run_id,
-    runAttempt: row.run_attempt,
-    environment: row.environment,
-    installationId: row.installation_id,
-    repositoryId: row.repository_id,
-    owner: row.owner,
-    repo: row.repo,
-    state: row.state,
-    reason: row.reason,
-    comment: row.comment,
-    grantId: row.grant_id,
-    actor: row.actor === null ? null : parsePerson(JSON.parse(row.actor), key),
-    triggeringActor: row.triggering_actor === null ? null : parsePerson(JSON.parse(row.triggering_actor), key),
-    workflowPath: row.workflow_path,
-    ref: row.ref,
-    headSha: row.head_sha,
-    event: row.event,
-    runStartedAt: new Date(row.run_started_at),
-    decidedAt: new Date(row.decided_at),
-    answer: row.outcome === null || row.answered_at === null ? null : { outcome: row.outcome, answeredAt: new Date(row.answered_at) },
-  };
-}
-
-/** Only the fields a Person has, so nothing else from a caller's object is stored. */
-function person(value: Person): Person {
-  return { id: value.id, login: value.login };
-}
-
-function parsePerson(value: unknown, where: string): Person {
-  if (typeof value === "object" && value !== null && "id" in value && typeof value.id === "number" && "login" in value && typeof value.login === "string") {
-    return { id: value.id, login: value.login };
-  }
-  throw new Error(`the ledger's ${where} holds a malformed person; restore the database from a backup`);
+function parseJson(text: string | null): unknown {
+  return text === null ? null : (JSON.parse(text) as unknown);
 }

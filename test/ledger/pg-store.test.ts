@@ -9,7 +9,7 @@ import { postgresServer } from "../../src/ledger/pg-open.js";
 import { isStorageFailure } from "../../src/ledger/storage-failure.js";
 import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { adminQuery, describePostgres, dropTestSchemas, freshDatabaseUrl, freshSchema } from "../helpers/postgres.js";
-import { at, auditOf, ledgerContract, newGrant, rejectionOf } from "./ledger-contract.js";
+import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
 afterAll(dropTestSchemas);
 
@@ -121,6 +121,26 @@ describePostgres("PostgreSQL ledger schema", () => {
     expect(await adminQuery(schema, "SELECT actor FROM audit")).toEqual([{ actor: "requester" }]);
   });
 
+  it("enforces append-only gate decisions and answers in the database itself", async () => {
+    const { schema, url } = await freshSchema();
+    const store = await openLedger(url);
+    const decision = newGateDecision();
+    await store.recordGateDecision(decision);
+    await store.recordGateAnswer(decision, { outcome: "accepted", answeredAt: at(7) });
+    await store.close();
+    for (const [table, what] of [
+      ["gate_decisions", "gate decisions"],
+      ["gate_answers", "gate answers"],
+    ] as const) {
+      await expect(adminQuery(schema, `UPDATE ${table} SET run_attempt = 2`)).rejects.toThrow(`${what} are append-only: rows cannot be updated`);
+      await expect(adminQuery(schema, `DELETE FROM ${table}`)).rejects.toThrow(`${what} are append-only: rows cannot be deleted`);
+      await expect(adminQuery(schema, `TRUNCATE ${table} CASCADE`)).rejects.toThrow(`${what} are append-only: rows cannot be truncated`);
+    }
+    expect(await adminQuery(schema, "SELECT state, outcome FROM gate_decisions JOIN gate_answers USING (run_id, run_attempt, environment_key)")).toEqual([
+      { state: "rejected", outcome: "accepted" },
+    ]);
+  });
+
   it("refuses a second record after the same predecessor (a fork) and a malformed hash", async () => {
     const { schema, url } = await freshSchema();
     const store = await openLedger(url);
@@ -183,6 +203,24 @@ describePostgres("PostgreSQL ledger shared by several processes", () => {
         // One audit record for the grant's end: the winner's.
         expect((await stores[1]!.listAudit()).filter((record) => record.grantId === grant.id).map((record) => record.actor)).toEqual([`replica-${winner}`]);
       }
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  it("records one gate decision, with one audit record, when replicas decide the same job at once", async () => {
+    const stores = await replicas(await freshDatabaseUrl(), 3);
+    try {
+      const input = newGateDecision();
+      const results = await Promise.all(
+        stores.map((store, i) => store.recordGateDecision({ ...input, comment: `replica ${i}` }, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api" })),
+      );
+      expect(results.filter((result) => result.created)).toHaveLength(1);
+      expect(new Set(results.map((result) => result.decision.comment)).size).toBe(1);
+      const key = { runId: input.runId, runAttempt: 1, environment: "production" };
+      const answers = await Promise.all(stores.map((store, i) => store.recordGateAnswer(key, { outcome: i === 0 ? "accepted" : "refused", answeredAt: at(7 + i) })));
+      expect(new Set(answers.map((decision) => decision.answer?.outcome)).size).toBe(1);
+      expect((await stores[0]!.listAudit()).map((record) => record.action)).toEqual(["gate_rejected"]);
     } finally {
       await closeAll(stores);
     }
