@@ -148,7 +148,7 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       expect(rows).toEqual(yml.permissions.map((p) => [p.name, p.access, p.reason]));
       expect(rows.find((row) => row[0] === "secrets")?.[2]).toMatch(/^Write \(PUT\) and delete environment secrets/);
       expect(rows.every((row) => (row[2] ?? "").length > 20)).toBe(true);
-      await expect(page.locator("#events tbody td.name").allInnerTexts()).resolves.toEqual(["pull_request", "pull_request_review"]);
+      await expect(page.locator("#events tbody td.name").allInnerTexts()).resolves.toEqual(["pull_request", "pull_request_review", "deployment_protection_rule"]);
       await expect(page.locator("input[name=webhook_url]").inputValue()).resolves.toBe(`${setup.url}/api/github/webhooks`);
       await page.locator("input[value=organization]").check();
       await page.locator("input[name=organization]").fill("acme");
@@ -181,7 +181,7 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
         hook_attributes: { url: `${setup.url}/api/github/webhooks`, active: true },
         redirect_url: `${setup.url}/setup/callback`,
         default_permissions: Object.fromEntries(yml.permissions.map((p) => [p.name, p.access])),
-        default_events: ["pull_request", "pull_request_review"],
+        default_events: ["pull_request", "pull_request_review", "deployment_protection_rule"],
       });
       expect(sim.violations).toEqual([]);
 

@@ -8,10 +8,10 @@ describe("the manifest from app.yml", () => {
   it("gives every permission and event its reason, from the comment above it", () => {
     const app = readAppYml();
     expect(app.name).toBe("jit-access");
-    expect(app.permissions.map((p) => `${p.name}:${p.access}`)).toEqual(["contents:read", "pull_requests:write", "checks:write", "secrets:write", "environments:write", "members:read", "metadata:read"]);
+    expect(app.permissions.map((p) => `${p.name}:${p.access}`)).toEqual(["contents:read", "pull_requests:write", "checks:write", "secrets:write", "environments:write", "members:read", "deployments:write", "actions:read", "metadata:read"]);
     for (const entry of [...app.permissions, ...app.events]) expect(entry.reason.length).toBeGreaterThan(20);
     expect(app.permissions[0]!.reason).toMatch(/^Read jit-requests.yml at the PR's head and base/);
-    expect(app.events.map((e) => e.name)).toEqual(["pull_request", "pull_request_review"]);
+    expect(app.events.map((e) => e.name)).toEqual(["pull_request", "pull_request_review", "deployment_protection_rule"]);
   });
 
   it("is one GitHub takes (checked against the REST description's app permissions)", async () => {
