@@ -39,9 +39,10 @@ export interface World {
   outputs(): string[];
   /**
    * Stops the app (SIGTERM: graceful; SIGKILL: a crash) and starts a new process on the same
-   * data directory and ledger. Resolves with the old process's exit code (null when killed).
+   * data directory and ledger, with another catalog text when `catalog` is given. Resolves with
+   * the old process's exit code (null when killed).
    */
-  restartApp(signal: "SIGTERM" | "SIGKILL"): Promise<number | null>;
+  restartApp(signal: "SIGTERM" | "SIGKILL", options?: { catalog?: string }): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -54,9 +55,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), "jit-access-e2e-"));
   writeFileSync(join(dataDir, ADMIN_TOKEN_FILE), `${SECRET_VALUES.PROD_ADMIN_TOKEN}\n`);
   const sim = await startSimulator({ port: 0 });
-  const start = (): Promise<AppProcess> =>
+  const start = (catalog = e2eCatalog(dataDir)): Promise<AppProcess> =>
     startAppProcess(sim, {
-      catalog: e2eCatalog(dataDir),
+      catalog,
       env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL, LEGACY_TOKEN: SECRET_VALUES.LEGACY_TOKEN },
       dataDir,
       sweepInterval,
@@ -84,9 +85,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repos: new Set(),
     pulls: [],
     outputs: () => apps.map((app) => app.output()),
-    restartApp: async (signal) => {
+    restartApp: async (signal, restart = {}) => {
       const code = await current().stop(signal);
-      apps.push(await start());
+      apps.push(await start(restart.catalog));
       return code;
     },
     close: async () => {
