@@ -125,7 +125,10 @@ const MAX_FINDINGS = 20;
 function checkIntegrity(db: Database.Database): void {
   let findings: string[];
   try {
-    findings = (db.pragma(`quick_check(${MAX_FINDINGS})`) as { quick_check: string }[]).map((row) => row.quick_check);
+    findings = (db.pragma(`quick_check(${MAX_FINDINGS})`) as { quick_check: string }[])
+      .flatMap((row) => row.quick_check.split("\n"))
+      // "*** in database main ***" heads the findings; it names no damage.
+      .filter((line) => line !== "" && !/^\*\*\* in database /.test(line));
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     // The file is so damaged the check cannot even start (a broken schema page, a wrong header).

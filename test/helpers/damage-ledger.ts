@@ -5,10 +5,12 @@ import Database from "better-sqlite3";
  * Damages a closed SQLite ledger file as a failing disk would: `count` leaf pages of `table`
  * (the grants, by default) are overwritten with zeros, chosen from the middle of the table so
  * that its root and the schema stay readable and only a full walk of the table finds the damage.
- * Returns the page numbers zeroed. The file must be closed (its WAL checkpointed) beforehand.
+ * Returns the page numbers zeroed. The file must be closed (its WAL checkpointed) beforehand; it
+ * is opened here read-write to find the pages, since a read-only connection to a WAL database
+ * would leave its -wal and -shm files behind.
  */
 export function zeroTablePages(path: string, count: number, table = "grants"): number[] {
-  const db = new Database(path, { readonly: true });
+  const db = new Database(path);
   let pageSize: number;
   let leaves: number[];
   try {
@@ -27,4 +29,31 @@ export function zeroTablePages(path: string, count: number, table = "grants"): n
     closeSync(fd);
   }
   return pages;
+}
+
+/**
+ * Damages one leaf page of `table` less than `zeroTablePages` does: its first cell pointer is
+ * set to 0xFFFF, past the end of the page. The page still parses as a page; `quick_check` then
+ * reports the cell ("Tree N page M cell 0: Offset 65535 out of range …") rather than failing.
+ */
+export function breakCellPointer(path: string, table = "grants"): number {
+  const db = new Database(path);
+  let pageSize: number;
+  let leaves: number[];
+  try {
+    pageSize = db.pragma("page_size", { simple: true }) as number;
+    leaves = (db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table) as { pageno: number }[]).map((row) => row.pageno);
+  } finally {
+    db.close();
+  }
+  const page = leaves[Math.floor(leaves.length / 2)];
+  if (page === undefined || page === 1) throw new Error(`breakCellPointer: ${table} has no leaf page to damage`);
+  const fd = openSync(path, "r+");
+  try {
+    // A table leaf page's header is 8 bytes; the cell pointer array follows it.
+    writeSync(fd, Buffer.from([0xff, 0xff]), 0, 2, (page - 1) * pageSize + 8);
+  } finally {
+    closeSync(fd);
+  }
+  return page;
 }

@@ -1,10 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import Database from "better-sqlite3";
+import { runCli } from "../../src/cli/run-cli.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerDamagedError } from "../../src/ledger/sqlite-open.js";
 import { SqliteStore } from "../../src/ledger/sqlite-store.js";
-import { zeroTablePages } from "../helpers/damage-ledger.js";
+import { breakCellPointer, zeroTablePages } from "../helpers/damage-ledger.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 
 /**
@@ -56,6 +57,18 @@ describe("a damaged ledger", () => {
     expect(error.message).toContain('"The ledger is damaged" in docs/operations.md');
   });
 
+  it("a page that still parses but holds a broken cell is refused, with quick_check's finding in the message", async () => {
+    const path = await ledgerWithGrants();
+    const page = breakCellPointer(path);
+
+    const error = await openError(dir.url());
+
+    expect(error).toBeInstanceOf(LedgerDamagedError);
+    expect((error as LedgerDamagedError).findings[0]).toMatch(new RegExp(`^Tree \\d+ page ${page} cell 0: Offset 65535 out of range`));
+    expect(error.message).toContain(`(PRAGMA quick_check: Tree `);
+    expect(error.message).not.toContain("*** in database");
+  });
+
   it("was opened before, and then every sweep's read of due grants failed (what the check prevents)", async () => {
     const path = await ledgerWithGrants();
     zeroTablePages(path, 3);
@@ -74,6 +87,19 @@ describe("a damaged ledger", () => {
     zeroTablePages(path, 3);
 
     expect(await openError(dir.url(), { readonly: true })).toBeInstanceOf(LedgerDamagedError);
+  });
+
+  it("stops a jit-access command too (exit 2), with the same message", async () => {
+    const path = await ledgerWithGrants();
+    zeroTablePages(path, 3);
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+
+    const code = await runCli(["grants", "--json"], { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line), env: { DATABASE_URL: dir.url() } });
+
+    expect(code).toBe(2);
+    expect(stdout).toEqual([]);
+    expect(stderr).toEqual([expect.stringMatching(/^jit-access: the ledger database .+ is damaged \(PRAGMA quick_check: .+\)\. .+To recover: 1\. /)]);
   });
 
   it("a file that is not a SQLite database at all is refused the same way", async () => {
