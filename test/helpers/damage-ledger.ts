@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import Database from "better-sqlite3";
 
 /**
@@ -33,8 +33,9 @@ export function zeroTablePages(path: string, count: number, table = "grants"): n
 
 /**
  * Damages one leaf page of `table` less than `zeroTablePages` does: its first cell pointer is
- * set to 0xFFFF, past the end of the page. The page still parses as a page; `quick_check` then
- * reports the cell ("Tree N page M cell 0: Offset 65535 out of range …") rather than failing.
+ * made a copy of the second, so two cells claim the same bytes and one cell is lost. The page
+ * still parses as a page, and every read stays inside it; `quick_check` then reports the page
+ * ("Tree N page M cell 1: …", "Multiple uses for byte …") rather than failing.
  */
 export function breakCellPointer(path: string, table = "grants"): number {
   const db = new Database(path);
@@ -50,8 +51,10 @@ export function breakCellPointer(path: string, table = "grants"): number {
   if (page === undefined || page === 1) throw new Error(`breakCellPointer: ${table} has no leaf page to damage`);
   const fd = openSync(path, "r+");
   try {
-    // A table leaf page's header is 8 bytes; the cell pointer array follows it.
-    writeSync(fd, Buffer.from([0xff, 0xff]), 0, 2, (page - 1) * pageSize + 8);
+    // A table leaf page's header is 8 bytes; the cell pointer array (2 bytes each) follows it.
+    const pointers = Buffer.alloc(4);
+    readSync(fd, pointers, 0, 4, (page - 1) * pageSize + 8);
+    writeSync(fd, pointers.subarray(2, 4), 0, 2, (page - 1) * pageSize + 8);
   } finally {
     closeSync(fd);
   }
