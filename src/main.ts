@@ -3,7 +3,8 @@ import { resolve } from "node:path";
 import { Probot } from "probot";
 import { keepAliveUntil } from "./cli/keep-alive.js";
 import { loadSettings, SettingsError, type Settings } from "./config/load-settings.js";
-import { checkSettingsFile, fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
+import { loadCatalogOrNone } from "./config/load-catalog-or-none.js";
+import { fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { GateCatchUp } from "./gate/catch-up.js";
 import { createAppOctokit } from "./github/app-octokit.js";
@@ -14,7 +15,7 @@ import { jitAccessApp } from "./index.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
-import { loadCatalog } from "./policy/load-catalog.js";
+import { healthRoutes, Readiness } from "./server/health.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
 import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
@@ -25,8 +26,10 @@ import { KeyedMutex } from "./util/keyed-mutex.js";
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the
  * operator owns), validates every setting (one clear message naming each bad one), opens the
- * ledger, loads the catalog, then serves webhooks through the app's own bounded, verifying
- * endpoint and runs the expiry scheduler.
+ * ledger (refused when damaged), loads the catalog, then serves webhooks through the app's own
+ * bounded, verifying endpoint and runs the expiry scheduler. A catalog that fails to load does
+ * not stop the server: it starts revoke-only (grants end on time, nothing is granted), says so
+ * at error on every sweep interval, and `/readyz` reports it.
  */
 async function main(): Promise<void> {
   const envFile = loadDotEnv();
@@ -35,9 +38,10 @@ async function main(): Promise<void> {
     await runSetupMode({ env: process.env, envPath: envFile.path, fromEnvFile: envFile.filled });
     return;
   }
-  const settings = loadSettings(process.env);
-  checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
-  const catalog = await loadCatalog(settings.catalogPath);
+  // JIT_CATALOG is not required here: without a usable catalog the server still revokes.
+  const settings = loadSettings(process.env, { catalog: false });
+  const loaded = await loadCatalogOrNone(settings.catalogPath);
+  const catalog = loaded.catalog;
   const store = await openLedger(settings.databaseUrl);
   const clock = systemClock;
   let appLog: { warn(obj: object, msg: string): void } | null = null;
@@ -48,6 +52,9 @@ async function main(): Promise<void> {
   await probot.ready();
   const log = probot.log;
   appLog = log;
+  if (!loaded.ok) {
+    log.error({ catalogError: loaded.why }, "the catalog failed to load: starting revoke-only; grants end on time, nothing is granted until the catalog is fixed and the app restarted");
+  }
   let scheduler: ExpiryScheduler | null = null;
   const deps: LifecycleDeps = {
     store,
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
     octokitFor: async (installationId) => (await probot.auth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>,
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
+    ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
   };
   scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs);
   await probot.load(jitAccessApp(deps));
@@ -70,7 +78,22 @@ async function main(): Promise<void> {
     log: log.child({ name: "webhooks" }),
     receive: (event: VerifiedEvent) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
   });
-  const http = await startHttpServer({ host: settings.host, port: settings.port, log: log.child({ name: "server" }), routes: [pingRoute, webhooks] });
+  let stopping = false;
+  const readiness = new Readiness({
+    clock,
+    log: log.child({ name: "readiness" }),
+    // A read by primary key of an id no grant has: answers from the index, whatever the ledger holds.
+    probeLedger: () => store.getGrant("readiness-probe"),
+    revokeOnly: !loaded.ok,
+    sweeps: () => scheduler?.sweepHealth ?? null,
+    stopping: () => stopping,
+  });
+  const http = await startHttpServer({
+    host: settings.host,
+    port: settings.port,
+    log: log.child({ name: "server" }),
+    routes: [pingRoute, healthRoutes(readiness, log.child({ name: "server" })), webhooks],
+  });
   // Stopping the server: no new delivery, then every delivery's handlers run to the end.
   const server = {
     url: http.url,
@@ -89,17 +112,20 @@ async function main(): Promise<void> {
   log.info(
     {
       secrets: catalog.secrets.size,
+      ...(loaded.ok ? {} : { revokeOnly: true }),
       ledger: ledgerLabel(settings.databaseUrl),
       sweepEvery: `${settings.sweepIntervalMs / 1000}s`,
       envFile: envFile.path,
     },
-    envFile.read ? `jit-access ready; settings from the environment and ${envFile.path}` : `jit-access ready; settings from the environment (no ${envFile.path})`,
+    `${loaded.ok ? "jit-access ready" : "jit-access started revoke-only"}; ` +
+      (envFile.read ? `settings from the environment and ${envFile.path}` : `settings from the environment (no ${envFile.path})`),
   );
 
   // Stop accepting webhooks and stop the scheduler, wait for the work both had under way (a sweep
   // finishes the revocations it started and reads no further page), then close the ledger.
   // A second signal while this runs ends the process at once (the signal's default action).
   const stop = async (signal: string): Promise<void> => {
+    stopping = true;
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
     // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
     await keepAliveUntil(gateCatchUp.stop());

@@ -13,6 +13,7 @@ import { createAppOctokit } from "../github/app-octokit.js";
 import { RepoClient, statusOf, type AppOctokit, type EnvironmentInfo } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger, schemeOf } from "../ledger/open-ledger.js";
+import { LedgerDamagedError } from "../ledger/sqlite-open.js";
 import type { LedgerStore } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
@@ -164,7 +165,11 @@ async function checkLedger(settings: Pick<Settings, "databaseUrl" | "sweepInterv
     // Read-only: doctor never migrates or creates a ledger.
     store = await openLedger(settings.databaseUrl, { readonly: true });
   } catch (error) {
-    add({ check: "ledger", status: "fail", detail: oneLine(error), fix: "start the app once so that it creates and migrates the ledger, or fix DATABASE_URL" });
+    const fix =
+      error instanceof LedgerDamagedError
+        ? 'restore the ledger from a backup, then run jit-access reconcile --dry-run and jit-access reconcile ("The ledger is damaged" in docs/operations.md)'
+        : "start the app once so that it creates and migrates the ledger, or fix DATABASE_URL";
+    add({ check: "ledger", status: "fail", detail: oneLine(error), fix });
     return;
   }
   try {

@@ -5,8 +5,8 @@
  * request, minus what needs GitHub: whether environments exist and the pull-request checks
  * (fork, base branch, author permission). With `--base`, only the entries added relative to
  * that file are judged, as on a pull request; without it, every entry is. The catalog is loaded
- * with the app's own rules (`loadCatalog`), so a catalog the app would refuse at start is refused
- * here too.
+ * with the app's own rules (`loadCatalog`), so a catalog the app could not load (it would run
+ * revoke-only) is refused here too.
  *
  * Exit status: 0 valid, 1 problems found (one `FILE:LINE:COL: message` line each),
  * 2 the command could not run (bad arguments, unreadable file, bad catalog or config).

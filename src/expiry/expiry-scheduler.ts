@@ -5,10 +5,28 @@ import { retryDeferredGrants } from "../lifecycle/retry-deferred-grants.js";
 import { expireGrant, sweepOnce, type SweepOptions, type SweepResult } from "./sweep.js";
 
 /**
+ * After this many sweeps in a row fail (a page of due grants could not be read: a damaged or
+ * unreachable ledger), the scheduler reports itself failing: `/readyz` turns red and the log says
+ * so at error. Three, so that one lost connection or a locked file does not page anyone, and a
+ * ledger that stays broken does within three sweep intervals (3 minutes by default).
+ */
+export const SWEEP_FAILURES_UNTIL_UNREADY = 3;
+
+export interface SweepHealth {
+  failedInARow: number;
+  lastError: string | null;
+  /** `failedInARow` has reached `SWEEP_FAILURES_UNTIL_UNREADY`. */
+  failing: boolean;
+}
+
+/**
  * Ends grants on time while the server runs: an exact timer for each grant due before the next
  * sweep, and a periodic sweep (JIT_SWEEP_INTERVAL) as the safety net that also retries failed
  * revocations. At start the first sweep runs at once, so grants that expired while the app was
- * down are revoked immediately.
+ * down are revoked immediately. Failing to arm the timers never skips the sweep; sweeps that
+ * fail in a row are counted (`sweepHealth`). Revoke-only (the catalog failed to load), the
+ * sweep and the timers run as ever, deferred grants are not retried, and every tick logs the
+ * catalog's error.
  *
  * Every piece of work it starts (a tick, a sweep, a timer's revocation) is tracked: `idle()`
  * resolves once none is running, and `stop()` cancels the timers, lets a running sweep finish
@@ -29,6 +47,8 @@ export class ExpiryScheduler {
   #retrying: Promise<number> | null = null;
   #stopping = new AbortController();
   #stopped = true;
+  #failedInARow = 0;
+  #lastSweepError: string | null = null;
 
   /** `sweepOptions` tunes each sweep's page size and concurrency (defaults: `sweepOnce`'s). */
   constructor(deps: LifecycleDeps, log: Log, intervalMs: number, sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency"> = {}) {
@@ -134,22 +154,70 @@ export class ExpiryScheduler {
     // minutes for paced writes (a backlog at start-up) must not leave the grants that fall due
     // meanwhile without their exact timers. Overlapping ticks share the sweep and the retries.
     this.#sweepTimer = this.#deps.clock.setTimer(() => void this.#hold(this.#tick()), this.#intervalMs);
+    if (this.#deps.revokeOnly) {
+      this.#log.error(
+        { catalogError: this.#deps.revokeOnly.why },
+        "the catalog failed to load: running revoke-only (grants end on time; nothing is granted and deferred grants are not retried until the catalog is fixed and the app restarted)",
+      );
+    }
+    // Timers are the precision, the sweep is the safety net: failing to arm them never skips it.
+    await this.#armTimersOrLog({ includeDue: false });
+    let result: SweepResult;
     try {
-      await this.#armTimers({ includeDue: false });
-      const result = await this.sweep();
-      if (result.due > 0) this.#log.info({ ...result }, "sweep done");
-      if (this.#stopped) return;
-      this.#retrying ??= retryDeferredGrants(this.#deps, this.#log).finally(() => {
-        this.#retrying = null;
-      });
-      await this.#retrying;
-      await this.#armTimers({ includeDue: true });
+      result = await this.sweep();
     } catch (error) {
       if (error instanceof LedgerClosedError) {
         this.#log.info({ error: error.message }, "the ledger closed during the sweep; the grants left stay due");
       } else {
-        this.#log.error({ error: messageOf(error) }, "sweep failed; retrying at the next interval");
+        this.#sweepFailed(error);
       }
+      return;
+    }
+    this.#sweepSucceeded();
+    if (result.due > 0) this.#log.info({ ...result }, "sweep done");
+    if (this.#stopped) return;
+    if (!this.#deps.revokeOnly) {
+      try {
+        this.#retrying ??= retryDeferredGrants(this.#deps, this.#log).finally(() => {
+          this.#retrying = null;
+        });
+        await this.#retrying;
+      } catch (error) {
+        if (!(error instanceof LedgerClosedError)) this.#log.error({ error: messageOf(error) }, "retrying deferred grants failed; retrying at the next interval");
+      }
+    }
+    await this.#armTimersOrLog({ includeDue: true });
+  }
+
+  /** Sweeps that failed in a row (0 once one runs through), and the last failure's message. */
+  get sweepHealth(): SweepHealth {
+    return { failedInARow: this.#failedInARow, lastError: this.#lastSweepError, failing: this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY };
+  }
+
+  #sweepFailed(error: unknown): void {
+    this.#failedInARow++;
+    this.#lastSweepError = messageOf(error);
+    this.#log.error({ error: this.#lastSweepError, failedInARow: this.#failedInARow }, "sweep failed; retrying at the next interval");
+    if (this.#failedInARow === SWEEP_FAILURES_UNTIL_UNREADY) {
+      this.#log.error(
+        { error: this.#lastSweepError, failedInARow: this.#failedInARow },
+        `the sweep has failed ${this.#failedInARow} times in a row: grants are not being revoked; /readyz reports not ready until a sweep runs through (see "The ledger is damaged" in docs/operations.md)`,
+      );
+    }
+  }
+
+  #sweepSucceeded(): void {
+    if (this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY) this.#log.warn({ failedInARow: this.#failedInARow }, "the sweep runs through again");
+    this.#failedInARow = 0;
+    this.#lastSweepError = null;
+  }
+
+  async #armTimersOrLog(options: { includeDue: boolean }): Promise<void> {
+    try {
+      await this.#armTimers(options);
+    } catch (error) {
+      if (error instanceof LedgerClosedError) return;
+      this.#log.error({ error: messageOf(error) }, "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
     }
   }
 

@@ -22,7 +22,10 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
   const evaluations = new Coalescer();
   return async (context: Activity): Promise<void> => {
     const { repository, pull_request: pr, installation } = context.payload;
-    if (!installation || !repositoryInCatalog(deps.catalog, repository.full_name)) return;
+    // Revoke-only, there is no catalog to tell which repositories matter: every PR is looked at,
+    // so that one asking for access is told why nothing is granted, and a withdrawn approval
+    // still ends its grants.
+    if (!installation || (!deps.revokeOnly && !repositoryInCatalog(deps.catalog, repository.full_name))) return;
     // An edit matters only when it moves the base branch; a new title or body changes nothing.
     if (context.payload.action === "edited" && !("base" in ((context.payload as { changes?: object }).changes ?? {}))) return;
     // A comment-only review never replaces a verdict (decide-approval's rules), so it cannot

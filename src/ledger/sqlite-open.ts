@@ -1,8 +1,9 @@
 /**
  * Opens the embedded SQLite ledger for a `sqlite:` `DATABASE_URL` (`openLedger` picks it by the
  * scheme): `sqlite:./data/jit-access.db` (relative to the working directory),
- * `sqlite:/var/lib/jit-access/ledger.db`, or `sqlite::memory:` for tests. Configures the
- * connection and migrates the schema.
+ * `sqlite:/var/lib/jit-access/ledger.db`, or `sqlite::memory:` for tests. Checks the file
+ * (`PRAGMA quick_check`: a damaged ledger is refused with the recovery steps, rather than opened
+ * to fail every sweep), configures the connection and migrates the schema.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -70,11 +71,13 @@ export function sqliteFilename(databaseUrl: string): string {
 }
 
 /**
- * Connection settings, then the schema: migrated when writable, checked when read-only.
- * `synchronous = FULL` because a grant row must be on disk before its secret is written to GitHub.
+ * Connection settings, the integrity check, then the schema: migrated when writable, checked
+ * when read-only. `synchronous = FULL` because a grant row must be on disk before its secret is
+ * written to GitHub.
  */
 export function configureConnection(db: Database.Database, { readonly }: { readonly: boolean }): void {
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  checkIntegrity(db);
   db.pragma("foreign_keys = ON");
   db.pragma("synchronous = FULL");
   if (readonly) {
@@ -89,6 +92,51 @@ export function configureConnection(db: Database.Database, { readonly }: { reado
   }
   db.pragma("journal_mode = WAL");
   migrate(db);
+}
+
+/**
+ * The ledger file is damaged: SQLite's `quick_check` found broken pages, or cannot read the file
+ * as a database. Grants on those pages could never be revoked, so the ledger is not used; the
+ * message says how to recover.
+ */
+export class LedgerDamagedError extends Error {
+  override name = "LedgerDamagedError";
+  constructor(
+    readonly filename: string,
+    readonly findings: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the ledger database ${filename} is damaged (PRAGMA quick_check: ${findings.slice(0, 3).join("; ")}${findings.length > 3 ? `; and ${findings.length - 3} more` : ""}). ` +
+        "jit-access does not use a damaged ledger: grants on the damaged pages could not be read, so their secrets would never be revoked. To recover: " +
+        "1. keep the damaged file aside for investigation; " +
+        "2. restore the ledger from your latest backup (grants made since then are unknown to it); " +
+        "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant; " +
+        "4. run `jit-access reconcile` to delete them; then start jit-access. See \"The ledger is damaged\" in docs/operations.md.",
+      options,
+    );
+  }
+}
+
+/** Most lines `quick_check` reports (it stops there); the first three go in the message. */
+const MAX_FINDINGS = 20;
+
+/** `PRAGMA quick_check`: every page of every table and index is read and its structure checked. */
+function checkIntegrity(db: Database.Database): void {
+  let findings: string[];
+  try {
+    findings = (db.pragma(`quick_check(${MAX_FINDINGS})`) as { quick_check: string }[])
+      .flatMap((row) => row.quick_check.split("\n"))
+      // "*** in database main ***" heads the findings; it names no damage.
+      .filter((line) => line !== "" && !/^\*\*\* in database /.test(line));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // The file is so damaged the check cannot even start (a broken schema page, a wrong header).
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") throw new LedgerDamagedError(db.name, [messageOf(error)], { cause: error });
+    throw error;
+  }
+  if (findings.length === 1 && findings[0] === "ok") return;
+  throw new LedgerDamagedError(db.name, findings);
 }
 
 function messageOf(error: unknown): string {

@@ -25,6 +25,8 @@ export type Evaluation =
   | { kind: "closed" }
   | { kind: "untouched" }
   | { kind: "policy-error"; message: string }
+  /** Revoke-only (the catalog failed to load): the PR was told nothing can be granted. */
+  | { kind: "refused" }
   | { kind: "invalid"; problems: number }
   | { kind: "removal-only" }
   | { kind: "waiting"; decision: Extract<Decision, { kind: "waiting" }>["approval"] }
@@ -53,6 +55,10 @@ export async function applyDecision(deps: LifecycleDeps, ctx: ApplyContext, deci
     case "removal-only":
       await client.createCheckRun(decision.check);
       return { kind: "removal-only" };
+    case "refused":
+      await client.createCheckRun(decision.check);
+      ctx.log.warn("the catalog failed to load (revoke-only): the pull request was told nothing can be granted");
+      return { kind: "refused" };
     case "invalid":
       await client.createCheckRun(decision.check);
       await deps.store.appendAudit(decision.audit);

@@ -122,6 +122,26 @@ export function policyErrorCheck(headSha: string, message: string): CheckRunInpu
   };
 }
 
+/**
+ * Revoke-only: the operator catalog failed to load, so nothing can be granted. Says nothing of
+ * the catalog's contents or where it is (the operator's log has the details), and repeats no
+ * text from the pull request.
+ */
+export function revokeOnlyCheck(headSha: string): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "failure",
+    title: "Nothing can be granted: the operator catalog is invalid",
+    summary: [
+      "jit-access could not load its operator catalog (it is missing or invalid), so it is running **revoke-only**: it grants nothing until an operator fixes the catalog. Grants already made still end on time.",
+      "",
+      "Once the catalog is fixed, push a commit or approve the pull request again to have it evaluated again.",
+    ].join("\n"),
+  };
+}
+
 export function grantList(grants: Grant[], now: number): string {
   const rows = grants.map(
     (g) =>

@@ -7,6 +7,7 @@
  * - a closed PR: nothing (closing revokes through its own handler);
  * - a requests file the PR does not change: nothing, not even a check run;
  * - a repository config that cannot be read: a failing check run, nothing approved;
+ * - revoke-only (the catalog failed to load): a failing check run saying nothing can be granted;
  * - problems in the request (see `validateRequests`): a failing check with every problem at its line;
  * - only removals: a passing check, nothing to grant;
  * - not enough approvals (see `decideApproval`): a waiting check;
@@ -23,7 +24,7 @@ import type { RepoConfig } from "../policy/repo-config.js";
 import type { Problem } from "../requests/problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
 import { validateRequests, type ValidRequest, type ValidationResult } from "../requests/validate-requests.js";
-import { policyErrorCheck, problemsCheck, removalOnlyCheck, waitingCheck } from "./check-feedback.js";
+import { policyErrorCheck, problemsCheck, removalOnlyCheck, revokeOnlyCheck, waitingCheck } from "./check-feedback.js";
 import { baseMovedRequestsFile, requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
 /**
@@ -42,6 +43,7 @@ type Outcome =
   | { kind: "closed" }
   | { kind: "untouched" }
   | { kind: "policy-error"; message: string; check: CheckRunInput }
+  | { kind: "refused"; check: CheckRunInput }
   | { kind: "invalid"; problems: Problem[]; check: CheckRunInput; audit: AuditInput }
   | { kind: "removal-only"; check: CheckRunInput }
   | { kind: "waiting"; approval: ApprovalDecision; check: CheckRunInput; audit: AuditInput }
@@ -65,6 +67,11 @@ export interface DecisionContext {
   now: number;
   /** What woke us, for the audit: "pull_request.opened", "retry", … */
   trigger: string;
+  /**
+   * The catalog failed to load (`catalog` allows nothing): no request is validated or granted;
+   * the PR is told so. Withdrawn approvals still end their grants (see `withdrawn`).
+   */
+  revokeOnly?: boolean;
 }
 
 export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext): Decision {
@@ -112,6 +119,7 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
   if (!files.policy.ok) {
     return { kind: "policy-error", message: files.policy.message, check: policyErrorCheck(pr.headSha, files.policy.message) };
   }
+  if (ctx.revokeOnly) return { kind: "refused", check: revokeOnlyCheck(pr.headSha) };
   if (approval === undefined) throw new Error("decidePullRequest: the approval facts were not gathered for a changed requests file");
 
   const audit = (action: AuditInput["action"], actor: string, details: Record<string, unknown>): AuditInput => ({

@@ -42,6 +42,13 @@ export interface LifecycleDeps {
   rateLimits?: RateLimitReserve;
   /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */
   onGranted?(grant: Grant): void;
+  /**
+   * Set when the catalog failed to load (`catalog` then allows nothing): the app runs
+   * revoke-only. Grants still end — at expiry, when their PR closes, when their approval is
+   * withdrawn — but nothing is granted, deferred grants are not retried, and a pull request that
+   * asks for access is told why. `why` is the loader's message, for the operator's log only.
+   */
+  revokeOnly?: { why: string };
 }
 
 /** The lock key for one secret in one environment of one repository. */

@@ -1,6 +1,7 @@
 /**
- * The app's HTTP server, in place of Probot's: `GET /ping` (`PONG`), the webhook endpoint, and
- * `404` for everything else. Node's own limits bound what reaches the routes: headers must
+ * The app's HTTP server, in place of Probot's: the routes it is given — `GET /ping` (`PONG`),
+ * `GET /healthz` and `GET /readyz` (health.ts), the webhook endpoint — and `404` for everything
+ * else. Node's own limits bound what reaches the routes: headers must
  * arrive within `headersTimeoutMs` (10 s) and be at most 16 KiB, and a whole request within
  * `requestTimeoutMs` (40 s, a backstop behind the webhook endpoint's own 30 s body limit).
  */

@@ -92,6 +92,23 @@ describe("the jit-access process", () => {
     expect(result).toEqual({ code: 2, stdout: "", stderr: "jit-access: settings file /nonexistent/jit.env (JIT_ENV_FILE) does not exist.\n" });
   });
 
+  it("does not read JIT_CATALOG from a .env in the working directory; reads it from --env-file (the control)", async () => {
+    // A broken catalog named only in the working directory's .env: a sweep must not see it.
+    await writeFile(dir.path(".env"), "JIT_CATALOG=./broken-catalog.yml\n");
+    chmodSync(dir.path(".env"), 0o600);
+    await writeFile(dir.path("broken-catalog.yml"), "secrets: [not, a, map]\n");
+    const env = { APP_ID: "1", PRIVATE_KEY: appPrivateKey(), DATABASE_URL: dir.url(), LOG_LEVEL: "warn" };
+
+    const notRead = await jitAccess(["sweep"], env);
+    expect(notRead).toEqual({ code: 0, stdout: "swept: 0 due, 0 ended, 0 still due\n", stderr: "" });
+
+    const read = await jitAccess(["--env-file", ".env", "sweep"], env);
+    expect(read.code).toBe(1);
+    expect(read.stdout).toBe("swept: 0 due, 0 ended, 0 still due\n");
+    expect(read.stderr).toContain("jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 0 deferred grants waiting for a retry were not retried");
+    expect(read.stderr).toContain("./broken-catalog.yml:1:");
+  });
+
   it("exits with the command's status, errors on stderr only", async () => {
     const result = await jitAccess(["sweep"]);
 

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { runCli } from "../../src/cli/run-cli.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { zeroTablePages } from "../helpers/damage-ledger.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 
 const VALUE = "doctor-secret-value-7f3a";
@@ -160,6 +161,17 @@ describe("jit-access doctor", () => {
     expect(code).toBe(1);
     expect(line(lines, "ledger")).toMatch(/^fail {2}ledger: .*start the app once/);
     expect(existsSync(join(dir, "none.db"))).toBe(false);
+  });
+
+  it("a damaged ledger: fail, with the recovery to run", async () => {
+    const env = await healthyEnv();
+    const store = await openLedger(env.DATABASE_URL!);
+    for (let i = 0; i < 120; i++) await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
+    await store.close();
+    zeroTablePages(join(dir, "ledger.db"), 3);
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "ledger")).toMatch(/^fail {2}ledger: the ledger database .* is damaged \(PRAGMA quick_check: .*restore the ledger from a backup, then run jit-access reconcile --dry-run and jit-access reconcile/);
   });
 
   it("a live grant past its expiry by more than two sweeps fails, with what to run", async () => {

@@ -127,6 +127,39 @@ describe("jit-access sweep with the catalog", () => {
   });
 });
 
+describe("jit-access sweep with a catalog that cannot be loaded", () => {
+  it.each([
+    ["invalid", "secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: [\"acme/*\"]\n    environments: [production]\n    max_duration: forever\n", "secrets.PROD_DB_URL.max_duration"],
+    ["missing", null, "the catalog file does not exist"],
+  ])("%s: revokes all the same, skips only the retry of deferred grants, says so, and exits 1", async (_what, catalog, problem) => {
+    const broken = await startCliHarness({ catalog: catalog ?? "" });
+    try {
+      const env = catalog === null ? { ...broken.env, JIT_CATALOG: `${broken.env.JIT_CATALOG}.gone` } : broken.env;
+      const due = await seedGrant(broken.store, DUE_NOW);
+      const deferred = await seedGrant(broken.store, { createdAt: new Date(EXPIRY_START - 60_000), prNumber: 8, secret: "PAYMENTS_KEY" }, "granting");
+      await broken.store.deferGrant(deferred.id, "GitHub answered 502", new Date(EXPIRY_START - 1000));
+      expiryCalls();
+
+      const result = await broken.run(["sweep"], env);
+
+      expect(result.code).toBe(1);
+      expect(result.stdout).toEqual(["swept: 1 due, 1 ended, 0 still due"]);
+      const said = result.stderr.filter((line) => !line.startsWith("{"));
+      expect(said[0]).toBe(
+        "jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 1 deferred grant waiting for a retry was not retried (revoking does not need the catalog; the sweep above ran in full):",
+      );
+      expect(said.slice(1).join("\n")).toContain(problem);
+      expect(await broken.store.getGrant(due.id)).toMatchObject({ state: "expired" });
+      // Not retried: still waiting, nothing sent for it.
+      expect(await broken.store.getGrant(deferred.id)).toMatchObject({ state: "granting", nextAttemptAt: new Date(EXPIRY_START - 1000) });
+      expect(nock.pendingMocks()).toEqual([]);
+      expect(unmatched.requests).toEqual([]);
+    } finally {
+      await broken.close();
+    }
+  });
+});
+
 const CATALOG_FOR_RETRY = `secrets:
   PROD_DB_URL:
     source: env:PROD_DB_URL

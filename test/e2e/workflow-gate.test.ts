@@ -146,8 +146,10 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
     const { sim } = world;
     let waiting = 0;
     expect(
-      await world.restartApp("SIGTERM", async () => {
-        waiting = await sim.startWorkflowRun(repo, { actor: "alice", environments: [ENV], deliver: false });
+      await world.restartApp("SIGTERM", {
+        whileDown: async () => {
+          waiting = await sim.startWorkflowRun(repo, { actor: "alice", environments: [ENV], deliver: false });
+        },
       }),
     ).toBe(0);
     expect(sim.deliveries.filter((d) => d.event === "deployment_protection_rule" && d.attempts === 0).length).toBeGreaterThan(0);

@@ -81,3 +81,24 @@ describe("the server's .env", () => {
     expect(error?.message).not.toContain("jit-access ready");
   }, 60_000);
 });
+
+describe("the server's catalog file", () => {
+  it("is refused when every user can write to it: the server grants nothing from it, starts revoke-only, and logs the refusal", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "jit-access-catalog-"));
+    const catalog = join(dataDir, "planted-catalog.yml");
+    writeFileSync(catalog, CATALOG);
+    chmodSync(catalog, 0o646);
+    sim = await startSimulator({ port: 0 });
+    app = await startAppProcess(sim, { catalog: CATALOG, dataDir, env: { PROD_DB_URL: "x", JIT_CATALOG: catalog } });
+
+    const started = await sim.waitFor(() => app!.output().split("\n").find((line) => line.includes("the catalog failed to load: starting revoke-only")) ?? null, {
+      timeoutMs: 10_000,
+      description: "the revoke-only line",
+    });
+    expect(JSON.parse(started)).toMatchObject({
+      level: 50,
+      catalogError: `refusing settings file ${catalog} (JIT_CATALOG): every user on this machine can write to it (mode 0646), so anyone could change the app's settings. Fix: chmod o-w ${catalog}`,
+    });
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(503);
+  }, 60_000);
+});

@@ -274,3 +274,52 @@ describe("decidePullRequest", () => {
     expect(decide(f)).toEqual(decide(f));
   });
 });
+
+describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
+  const NO_CATALOG = { file: "(no catalog loaded)", secrets: new Map() };
+  const revokeOnly = (f: PullRequestFacts): Decision => decidePullRequest(f, { catalog: NO_CATALOG, now: NOW, trigger: "test", revokeOnly: true });
+  const live: Grant = {
+    ...grantFixture({ approvers: [bob], headSha: HEAD }),
+    id: "grant-1",
+    repositoryId: 100_001,
+    mergeBaseSha: MERGE_BASE,
+    requestDigest: "0".repeat(64),
+    grantedAt: new Date(NOW),
+    endedAt: null,
+    state: "active",
+    endReason: null,
+    revokeAttempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    pendingEnd: null,
+    writeUncertainAt: null,
+  };
+
+  const cases: { name: string; facts: PullRequestFacts; kind: Decision["kind"] }[] = [
+    { name: "an approved request", facts: facts({ approval: { reviews: [approve(bob)] } }), kind: "refused" },
+    { name: "a request waiting for approval", facts: facts({}), kind: "refused" },
+    { name: "a request with problems", facts: facts({ head: "requests: [\n" }), kind: "refused" },
+    { name: "a closed PR", facts: facts({ state: "closed" }), kind: "closed" },
+    { name: "a requests file the PR does not change", facts: facts({ head: REQUEST, base: REQUEST }), kind: "untouched" },
+    { name: "an unreadable repository config", facts: facts({ policy: { ok: false, message: "bad config" } }), kind: "policy-error" },
+  ];
+  it.each(cases)("$name: $kind", ({ facts: f, kind }) => {
+    const decision = revokeOnly(f);
+    expect(decision.kind).toBe(kind);
+    if (decision.kind === "refused") {
+      expect(decision.check).toMatchObject({ headSha: HEAD, status: "completed", conclusion: "failure", title: "Nothing can be granted: the operator catalog is invalid" });
+      // Nothing from the request (reason, secret, environment) is repeated.
+      expect(JSON.stringify(decision.check)).not.toMatch(/INC-4211|PROD_DB_URL|production/);
+    }
+  });
+
+  it("still ends a live grant whose only approval was dismissed (the grant's own approvers stand in for the catalog's count)", () => {
+    const decision = revokeOnly(facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")], liveGrants: [live] } }));
+    expect(decision.kind).toBe("refused");
+    expect(decision.end).toEqual([{ grant: expect.objectContaining({ id: "grant-1" }), reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain" }]);
+  });
+
+  it("leaves a live grant whose approval stands", () => {
+    expect(revokeOnly(facts({ approval: { reviews: [approve(bob)], liveGrants: [live] } })).end).toEqual([]);
+  });
+});

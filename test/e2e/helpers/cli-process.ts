@@ -18,7 +18,7 @@ export interface CliRun {
 }
 
 /** Runs the command to its end (the world's start built dist/) and resolves with its exit code and output. */
-export function runCli(world: World, args: string[], options: { timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCli(world: World, args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -26,6 +26,7 @@ export function runCli(world: World, args: string[], options: { timeoutMs?: numb
     LOG_LEVEL: "info",
     DATABASE_URL: world.app.databaseUrl,
     ...world.sim.appEnv(),
+    ...options.env,
   };
   return new Promise((resolveRun, reject) => {
     execFile(

@@ -39,10 +39,11 @@ export interface World {
   outputs(): string[];
   /**
    * Stops the app (SIGTERM: graceful; SIGKILL: a crash) and starts a new process on the same
-   * data directory and ledger, after `whileDown` (what happens on GitHub meanwhile) when given.
-   * Resolves with the old process's exit code (null when killed).
+   * data directory and ledger, after `whileDown` (what happens on GitHub meanwhile) when given,
+   * with another catalog text when `catalog` is given. Resolves with the old process's exit
+   * code (null when killed).
    */
-  restartApp(signal: "SIGTERM" | "SIGKILL", whileDown?: () => Promise<void>): Promise<number | null>;
+  restartApp(signal: "SIGTERM" | "SIGKILL", options?: { catalog?: string; whileDown?: () => Promise<void> }): Promise<number | null>;
   close(): Promise<void>;
 }
 
@@ -55,9 +56,9 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
   const dataDir = mkdtempSync(join(tmpdir(), "jit-access-e2e-"));
   writeFileSync(join(dataDir, ADMIN_TOKEN_FILE), `${SECRET_VALUES.PROD_ADMIN_TOKEN}\n`);
   const sim = await startSimulator({ port: 0 });
-  const start = (): Promise<AppProcess> =>
+  const start = (catalog = e2eCatalog(dataDir)): Promise<AppProcess> =>
     startAppProcess(sim, {
-      catalog: e2eCatalog(dataDir),
+      catalog,
       env: { PROD_DB_URL: SECRET_VALUES.PROD_DB_URL, LEGACY_TOKEN: SECRET_VALUES.LEGACY_TOKEN, DEPLOY_KEY: SECRET_VALUES.DEPLOY_KEY },
       dataDir,
       sweepInterval,
@@ -85,10 +86,10 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     repos: new Set(),
     pulls: [],
     outputs: () => apps.map((app) => app.output()),
-    restartApp: async (signal, whileDown) => {
+    restartApp: async (signal, restart = {}) => {
       const code = await current().stop(signal);
-      await whileDown?.();
-      apps.push(await start());
+      await restart.whileDown?.();
+      apps.push(await start(restart.catalog));
       return code;
     },
     close: async () => {

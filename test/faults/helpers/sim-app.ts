@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { Probot } from "probot";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
+import { NO_CATALOG } from "../../../src/config/load-catalog-or-none.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
 import { LookupCache } from "../../../src/github/lookup-cache.js";
@@ -18,6 +19,7 @@ import type { LifecycleDeps, Log } from "../../../src/lifecycle/deps.js";
 import { parseCatalog } from "../../../src/policy/load-catalog.js";
 import { shutDown } from "../../../src/shutdown.js";
 import { ManualClock } from "../../../src/util/clock.js";
+import { healthRoutes, Readiness } from "../../../src/server/health.js";
 import { startHttpServer } from "../../../src/server/http-server.js";
 import { webhookEndpoint } from "../../../src/server/webhook-endpoint.js";
 import { KeyedMutex } from "../../../src/util/keyed-mutex.js";
@@ -47,6 +49,11 @@ export const START = Date.parse("2026-03-01T10:00:00Z");
 
 export interface SimAppOptions {
   catalog?: string;
+  /**
+   * Run as the server does when its catalog failed to load, with this as the loader's message:
+   * revoke-only, with a catalog that allows nothing (`catalog` is then not used).
+   */
+  revokeOnly?: string;
   env?: Record<string, string>;
   /** A ledger of the test's own (e.g. one that fails); a SQLite file in a temp directory by default. */
   store?: LedgerStore;
@@ -65,6 +72,8 @@ export interface SimApp {
   clock: ManualClock;
   store: LedgerStore;
   deps: LifecycleDeps;
+  /** The app's HTTP server (webhooks, `/healthz`, `/readyz`), e.g. `http://127.0.0.1:PORT`. */
+  url: string;
   writes: WriteScheduler;
   expiry: ExpiryScheduler;
   tracker: RequestTracker;
@@ -128,7 +137,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
   let expiry: ExpiryScheduler | null = null;
   const deps: LifecycleDeps = {
     store,
-    catalog: parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml"),
+    catalog: options.revokeOnly === undefined ? parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml") : NO_CATALOG,
     clock,
     env: { PROD_DB_URL: VALUE, ...options.env },
     locks: new KeyedMutex(),
@@ -136,6 +145,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     lookups: new LookupCache(clock),
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
+    ...(options.revokeOnly === undefined ? {} : { revokeOnly: { why: options.revokeOnly } }),
   };
   const log = logger.child({ name: "expiry" });
   expiry = new ExpiryScheduler(deps, log, options.sweepIntervalMs ?? 60_000);
@@ -150,11 +160,20 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     log: logger.child({ name: "webhooks" }),
     receive: (event) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
   });
+  let stopping = false;
+  const readiness = new Readiness({
+    clock,
+    log: logger.child({ name: "readiness" }),
+    probeLedger: () => store.getGrant("readiness-probe"),
+    revokeOnly: options.revokeOnly !== undefined,
+    sweeps: () => expiry.sweepHealth,
+    stopping: () => stopping,
+  });
   const http = await startHttpServer({
     host: "127.0.0.1",
     port: 0,
     log: logger,
-    routes: [webhooks],
+    routes: [healthRoutes(readiness, logger), webhooks],
   });
   const server: Server = http.server;
   sim.setWebhookUrl(`${http.url}/api/github/webhooks`);
@@ -175,6 +194,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     clock,
     store,
     deps,
+    url: http.url,
     writes,
     expiry,
     tracker,
@@ -191,6 +211,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     runUntil,
     close: async () => {
       // The app's own stop sequence (as on SIGTERM); a ledger the test passed in is the test's to close.
+      stopping = true;
       const failures = await shutDown({
         server: {
           stop: async () => {
