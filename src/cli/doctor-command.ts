@@ -10,6 +10,7 @@ import { Probot, type ProbotOctokit } from "probot";
 import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
 import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
+import { GateClient } from "../github/gate-client.js";
 import { RepoClient, statusOf, type AppOctokit, type EnvironmentInfo } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger, schemeOf } from "../ledger/open-ledger.js";
@@ -32,8 +33,8 @@ Checks a deployment and prints one line per check: ok, warn or fail, with what t
 anything that is not ok. The checks: settings; the catalog; the ledger (reachable, migrated,
 no live grant left past its expiry); the private key (GitHub accepts the app's token); the
 app's installations; for each catalog secret, the installed repositories its globs match, that
-its environments exist there (and are protected where the catalog requires it), and that its
-value source is readable; recent webhook deliveries. It changes nothing and prints no secret.
+its environments exist there (protected where the catalog requires it, and gated by jit-access
+where it binds grants to their requester), and that its value source is readable; recent webhook deliveries. It changes nothing and prints no secret.
 
 Reads the same settings as the server (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET,
 JIT_CATALOG, DATABASE_URL, GHE_HOST, the catalog's value sources).
@@ -128,7 +129,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions =
     return results;
   }
   const installations = await guarded("installations", () => checkInstallations(app, probot, add));
-  if (catalog && installations) await checkCatalogSecrets(catalog, installations, env, add);
+  if (catalog && installations) await checkCatalogSecrets(catalog, installations, settings.appId, env, add);
   else if (catalog) add(notChecked("catalog secrets", "the installations"));
   await guarded("webhook deliveries", () => checkDeliveries(app, add));
   return results;
@@ -214,7 +215,7 @@ async function checkAppToken(probot: Probot, settings: Settings, add: (r: CheckR
 interface Installed {
   installationId: number;
   account: string;
-  repositories: RepoClient[];
+  repositories: { client: RepoClient; gate: GateClient }[];
 }
 
 async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: CheckResult) => void): Promise<Installed[]> {
@@ -232,14 +233,18 @@ async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: Chec
     }
     const octokit = await probot.auth(installation.id);
     const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
-    found.push({ installationId: installation.id, account, repositories: repositories.map((r) => new RepoClient(octokit, r.owner.login, r.name)) });
+    found.push({
+      installationId: installation.id,
+      account,
+      repositories: repositories.map((r) => ({ client: new RepoClient(octokit, r.owner.login, r.name), gate: new GateClient(octokit, r.owner.login, r.name) })),
+    });
   }
   const repoCount = found.reduce((sum, i) => sum + i.repositories.length, 0);
   add({ check: "installations", status: "ok", detail: `${found.length} active (${list(found.map((i) => `${i.account} ${i.installationId}`))}), ${repoCount} repositor${repoCount === 1 ? "y" : "ies"}` });
   return found;
 }
 
-async function checkCatalogSecrets(catalog: Catalog, installations: Installed[], env: NodeJS.ProcessEnv, add: (r: CheckResult) => void): Promise<void> {
+async function checkCatalogSecrets(catalog: Catalog, installations: Installed[], appId: number, env: NodeJS.ProcessEnv, add: (r: CheckResult) => void): Promise<void> {
   const environmentsOf = new Map<string, Promise<EnvironmentInfo[]>>();
   const environments = (client: RepoClient): Promise<EnvironmentInfo[]> => {
     const key = client.fullName.toLowerCase();
@@ -249,12 +254,12 @@ async function checkCatalogSecrets(catalog: Catalog, installations: Installed[],
   const repositories = installations.flatMap((i) => i.repositories);
   for (const secret of catalog.secrets.values()) {
     const check = `secret ${secret.name}`;
-    const matching = repositories.filter((client) => repositoryAllowed(secret.repositories, client.fullName));
+    const matching = repositories.filter(({ client }) => repositoryAllowed(secret.repositories, client.fullName));
     if (matching.length === 0) {
       add({ check, status: "warn", detail: `no installed repository matches ${secret.repositories.join(", ")}`, fix: "install the app on those repositories, or correct the catalog's repositories" });
     } else {
       const problems: string[] = [];
-      for (const client of matching) {
+      for (const { client, gate } of matching) {
         let found: EnvironmentInfo[];
         try {
           found = await environments(client);
@@ -267,12 +272,24 @@ async function checkCatalogSecrets(catalog: Catalog, installations: Installed[],
           if (environment === undefined) problems.push(`${client.fullName} has no environment ${name}`);
           else if (secret.requireProtectedEnvironment && environment.protectionRules.length === 0 && !environment.branchPolicy) {
             problems.push(`${client.fullName}'s environment ${environment.name} has no protection rule, which the catalog requires`);
+          } else if (secret.bindToRequester) {
+            const rules = await gate.protectionRules(environment.name).catch((error: unknown) => oneLine(error));
+            if (typeof rules === "string") problems.push(`${client.fullName}'s environment ${environment.name}: its protection rules could not be read (${rules})`);
+            else if (!(rules ?? []).some((rule) => rule.appId === appId && rule.enabled)) {
+              problems.push(
+                `${client.fullName}'s environment ${environment.name} does not have jit-access as a deployment protection rule, which bind_to_requester needs (jit-access protect ${client.fullName} ${environment.name})`,
+              );
+            }
           }
         }
       }
       add(
         problems.length === 0
-          ? { check, status: "ok", detail: `environments ${secret.environments.join(", ")} present in ${list(matching.map((c) => c.fullName))}` }
+          ? {
+              check,
+              status: "ok",
+              detail: `environments ${secret.environments.join(", ")} present in ${list(matching.map(({ client }) => client.fullName))}${secret.bindToRequester ? ", each gated by jit-access" : ""}`,
+            }
           : {
               check,
               status: "fail",

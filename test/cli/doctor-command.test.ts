@@ -42,7 +42,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function catalog(options: { requireProtected?: boolean; repositories?: string } = {}): string {
+function catalog(options: { requireProtected?: boolean; bind?: boolean; repositories?: string } = {}): string {
   const path = join(dir, "catalog.yml");
   writeFileSync(
     path,
@@ -54,6 +54,7 @@ function catalog(options: { requireProtected?: boolean; repositories?: string } 
       "    environments: [production]",
       "    max_duration: 1h",
       ...(options.requireProtected ? ["    require_protected_environment: true"] : []),
+      ...(options.bind ? ["    bind_to_requester: true"] : []),
       "",
     ].join("\n"),
     { mode: 0o600 },
@@ -205,6 +206,19 @@ describe("jit-access doctor", () => {
     const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ requireProtected: true }), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
     const { lines } = await doctor(env);
     expect(line(lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: acme\/api's environment production has no protection rule, which the catalog requires/);
+  });
+
+  it("bind_to_requester: ok where jit-access gates the environment, fail with the command to run where it does not", async () => {
+    sim.createRepo("acme/api", { environments: ["production"] });
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ bind: true }), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+    const before = await doctor(env);
+    expect(before.code).toBe(1);
+    expect(line(before.lines, "secret PROD_DB_URL")).toBe(
+      "fail  secret PROD_DB_URL: acme/api's environment production does not have jit-access as a deployment protection rule, which bind_to_requester needs (jit-access protect acme/api production). create the environments (repository Settings > Environments) and their protection rules, or correct the catalog",
+    );
+    sim.enableProtectionRule("acme/api", "production");
+    const after = await doctor(env);
+    expect(line(after.lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api, each gated by jit-access");
   });
 
   it("an unreadable value source fails without printing anything of it", async () => {
