@@ -86,7 +86,7 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
     ...simEnv,
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [APP_ENTRY], { cwd: dataDir, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [APP_ENTRY], { cwd: dataDir, env: env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -581,7 +581,7 @@ export class GitHubSimulator {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const value = await predicate();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new Error(`sim.waitFor timed out after ${timeoutMs} ms${options.description ? ` waiting for ${options.description}` : ""}.`);

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     locks: new KeyedMutex(),
     rateLimits,
     lookups: new LookupCache(clock),
-    octokitFor: async (installationId) => (await probot.auth(installationId)) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>>,
+    octokitFor: async (installationId) => (await probot.auth(installationId)),
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
@@ -160,7 +160,7 @@ function probotLogOptions(settings: Settings, env: NodeJS.ProcessEnv) {
   const format = env.LOG_FORMAT?.trim();
   return {
     logLevel: settings.logLevel as "info",
-    logFormat: (format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty") as "json" | "pretty",
+    logFormat: (format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty"),
     logLevelInString: env.LOG_LEVEL_IN_STRING === "true",
     ...(env.LOG_MESSAGE_KEY ? { logMessageKey: env.LOG_MESSAGE_KEY } : {}),
     ...(env.SENTRY_DSN ? { sentryDsn: env.SENTRY_DSN } : {}),

@@ -12,7 +12,7 @@ export function parseIsoInstant(text: string): Date | null {
   const match = ISO_INSTANT.exec(text.trim());
   if (!match) return null;
   const [, year, month, day, hour, minute, second] = match.map(Number);
-  const calendarDay = new Date(Date.UTC(year!, month! - 1, day!));
+  const calendarDay = new Date(Date.UTC(year!, month! - 1, day));
   if (calendarDay.getUTCMonth() !== month! - 1 || calendarDay.getUTCDate() !== day!) return null;
   if (match[4] !== undefined && (hour! > 23 || minute! > 59 || (match[6] !== undefined && second! > 59))) return null;
   const ms = Date.parse(text.trim());

@@ -284,7 +284,7 @@ async function exchangeCode(baseUrl: string, code: string): Promise<Converted> {
   let data: Record<string, unknown>;
   try {
     const response = await octokit.request("POST /app-manifests/{code}/conversions", { code, request: { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) } });
-    data = response.data as unknown as Record<string, unknown>;
+    data = response.data;
   } catch (error) {
     const status = (error as { status?: unknown }).status;
     if (typeof status === "number" && status >= 400 && status < 500) {

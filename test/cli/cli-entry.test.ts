@@ -60,7 +60,7 @@ describe("the jit-access process", () => {
     ["--env-file=PATH after the command", ["grants", "--json", "--env-file=.env"], {}],
     ["JIT_ENV_FILE", ["grants", "--json"], { JIT_ENV_FILE: ".env" }],
   ])("reads the settings file named by %s", async (_how, args, env) => {
-    const result = await jitAccess(args, env as Record<string, string>);
+    const result = await jitAccess(args, env);
 
     expect(result).toEqual({ code: 0, stdout: "[]\n", stderr: "" });
     expect(existsSync(dir.path("from-dotenv.db"))).toBe(true); // the ledger DATABASE_URL in the file names

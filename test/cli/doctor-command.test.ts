@@ -130,7 +130,7 @@ describe("jit-access doctor", () => {
   it("missing settings: fail, the checks that need them say so, the ledger is still checked; exit 1", async () => {
     const { code, lines } = await doctor({ DATABASE_URL: await migratedLedger() });
     expect(code).toBe(1);
-    expect(line(lines, "settings")).toMatch(/^fail  settings: APP_ID is not set.*set them as README's Settings describes/);
+    expect(line(lines, "settings")).toMatch(/^fail {2}settings: APP_ID is not set.*set them as README's Settings describes/);
     expect(line(lines, "ledger")).toMatch(/^ok {4}ledger: reachable and migrated/);
     expect(line(lines, "private key")).toBe("warn  private key: not checked: it needs the settings, which failed above. fix that first");
   });

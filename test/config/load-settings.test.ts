@@ -15,7 +15,7 @@ const valid = {
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {
-    loadSettings(env as NodeJS.ProcessEnv);
+    loadSettings(env);
   } catch (error) {
     if (error instanceof SettingsError) return error.problems;
     throw error;

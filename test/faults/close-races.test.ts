@@ -48,7 +48,7 @@ function closeHandlerLookup(app: SimApp, prNumber: number): Promise<Grant[]> {
         }
         return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
-    }) as LedgerStore;
+    });
   });
 }
 

@@ -19,7 +19,7 @@ describe("app Octokit pacing", () => {
     const Octokit = createAppOctokit({ scheduler, clock: systemClock }, { retry: false });
     const warnings: string[] = [];
     const log = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
-    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never, log: log as never });
+    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never, log: log });
     return { octokit, scheduler, warnings };
   }
 

@@ -176,7 +176,7 @@ function grant(reason: string, environment: string, login: string): Grant {
 }
 
 function decision(login: string, why: string): ApprovalDecision {
-  return { approved: false, approvers: [], required: 1, summary: "Waiting for 1 approval", ignored: [{ login, why }] } as unknown as ApprovalDecision;
+  return { approved: false, approvers: [], required: 1, summary: "Waiting for 1 approval", ignored: [{ login, why }] };
 }
 
 type Values = typeof BENIGN;

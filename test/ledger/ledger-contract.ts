@@ -836,7 +836,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const grant = await begin();
         const inputs: AuditInput[] = [
           { at: at(0), action: "validated", actor: "requester", owner: "acme", repo: "api", prNumber: 12 },
-          { ...auditOf("granted"), grantId: grant.id, details: { when: at(3), skipped: undefined, list: [1, "two"] } as Record<string, unknown> },
+          { ...auditOf("granted"), grantId: grant.id, details: { when: at(3), skipped: undefined, list: [1, "two"] } },
           { at: at(2), action: "reconciled", actor: "operator:alice", owner: "acme", repo: "web", details: {} },
         ];
         for (const input of inputs) await store.appendAudit(input);

@@ -21,7 +21,7 @@ beforeEach(() => {
   db.prepare = ((source: string) => {
     prepared.push(source);
     return prepare(source);
-  }) as typeof db.prepare;
+  });
   store = new SqliteStore(db);
 });
 afterEach(() => {

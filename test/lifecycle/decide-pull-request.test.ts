@@ -158,7 +158,7 @@ describe("decidePullRequest", () => {
       ["is over the size limit", { base: null, mergeBaseSize: 10 * 1024 * 1024 }, "over the size limit"],
     ])("fails closed when the merge base's file %s", (_, over, message) => {
       const f = facts({ base: over.base ?? null, approval: { reviews: [approve(bob)] } });
-      if ("mergeBaseSize" in over) f.files!.mergeBase = f.files!.baseTip = { text: "", size: over.mergeBaseSize as number };
+      if ("mergeBaseSize" in over) f.files!.mergeBase = f.files!.baseTip = { text: "", size: over.mergeBaseSize };
       const decision = decide(f);
       if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
       expect(decision.problems.map((p) => p.message)).toContainEqual(expect.stringContaining(message));
