@@ -158,9 +158,10 @@ function loadDotEnv(): { path: string; read: boolean; filled: string[] } {
 /** Probot's logger settings, read from the environment as Probot's own `run` reads them. */
 function probotLogOptions(settings: Settings, env: NodeJS.ProcessEnv) {
   const format = env.LOG_FORMAT?.trim();
+  const logFormat: "json" | "pretty" = format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty";
   return {
     logLevel: settings.logLevel as "info",
-    logFormat: (format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty"),
+    logFormat,
     logLevelInString: env.LOG_LEVEL_IN_STRING === "true",
     ...(env.LOG_MESSAGE_KEY ? { logMessageKey: env.LOG_MESSAGE_KEY } : {}),
     ...(env.SENTRY_DSN ? { sentryDsn: env.SENTRY_DSN } : {}),
