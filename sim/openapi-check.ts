@@ -102,7 +102,7 @@ function prepareSchema(value: unknown, refs: Set<string>): unknown {
     delete rest.nullable;
     return { anyOf: [{ type: "null" }, rest] };
   }
-  if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+  if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...(out.enum as unknown[]), null];
   return out;
 }
 

@@ -32,10 +32,6 @@ export async function shutDown(parts: StoppableParts): Promise<Error[]> {
 }
 
 /** Turns a synchronous throw into a rejection, so that one broken part cannot skip the others. */
-function callSafely(call: () => Promise<void> | undefined): Promise<void> | undefined {
-  try {
-    return call();
-  } catch (error) {
-    return Promise.reject(error);
-  }
+async function callSafely(call: () => Promise<void> | undefined): Promise<void> {
+  return call();
 }

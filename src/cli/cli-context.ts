@@ -68,7 +68,7 @@ export interface AppContext extends LedgerContext {
   /** The lifecycle's dependencies, as the server wires them. */
   deps: LifecycleDeps;
   /** The app itself (JWT), for app-level calls such as listing installations. */
-  appOctokit(): Promise<AppOctokit>;
+  appOctokit: () => Promise<AppOctokit>;
 }
 
 /** Commands that do not read the catalog still get a `LifecycleDeps`; this one allows nothing. */

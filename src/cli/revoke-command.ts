@@ -48,7 +48,7 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
   if (actorProblem !== null) return usageError("revoke", REVOKE_USAGE, actorProblem, io);
   const id = positionals[0]!;
 
-  return withApp(io, { catalog: false }, async ({ deps, log, clock }) => {
+  return withApp(io, { catalog: false }, async ({ deps, log }) => {
     const grant = await deps.store.getGrant(id);
     if (grant === null) {
       io.stderr(terminalText(`jit-access revoke: no grant with id "${id}" in the ledger; "jit-access grants --all" lists them`));

@@ -91,7 +91,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     problems.push(`HOST must be a host name or IP address to listen on (e.g. 0.0.0.0 or 127.0.0.1); got "${host.slice(0, 40)}".`);
   }
   const webhookPath = value("WEBHOOK_PATH") ?? "/api/github/webhooks";
-  if (!/^\/[A-Za-z0-9._~\/-]{0,200}$/.test(webhookPath)) {
+  if (!/^\/[A-Za-z0-9._~/-]{0,200}$/.test(webhookPath)) {
     problems.push(`WEBHOOK_PATH must be a URL path starting with / (e.g. /api/github/webhooks); got "${webhookPath.slice(0, 40)}".`);
   }
 

@@ -26,7 +26,8 @@ export class RateLimitReserve {
     if (!Number.isFinite(remaining) || !Number.isFinite(limit) || limit <= 0 || !Number.isFinite(reset)) return;
     // The reset is GitHub's wall-clock time; measured against the answer's own Date header it is
     // a duration, which holds on this process's clock whatever skew the two clocks have.
-    const serverNow = Date.parse(String(headers?.["date"] ?? ""));
+    const date = headers?.["date"];
+    const serverNow = typeof date === "string" ? Date.parse(date) : NaN;
     const resetInMs = reset * 1000 - (Number.isFinite(serverNow) ? serverNow : this.clock.now());
     this.#seen.set(lane, { remaining, limit, resetAt: this.clock.now() + Math.max(0, resetInMs) });
     if (remaining > this.#floor(limit)) this.#warned.delete(lane);

@@ -672,7 +672,8 @@ export function databaseErrorMessage(error: unknown): string {
   if (typeof error !== "object" || error === null) return String(error);
   const message = "message" in error && typeof error.message === "string" ? error.message : "";
   if (message === "" && "errors" in error && Array.isArray(error.errors)) return error.errors.map(databaseErrorMessage).join("; ");
-  return message === "" ? String(error) : message;
+  if (message !== "") return message;
+  return "name" in error && typeof error.name === "string" && error.name !== "" ? error.name : "unknown error";
 }
 
 /** What to check, by the server's SQLSTATE or the connection's error code. */

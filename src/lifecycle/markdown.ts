@@ -34,11 +34,13 @@ export function markdownLiteral(text: string): string {
  */
 export function markdownCodeBlock(text: string, info = ""): string {
   const fence = "`".repeat(Math.max(3, longestRun(text, "`") + 1));
+  // eslint-disable-next-line no-control-regex -- a code block keeps only its line breaks: every other control character becomes a space
   const body = text.replace(/\r\n?/g, "\n").replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/gu, " ");
   return `${fence}${info}\n${body}\n${fence}`;
 }
 
 /** C0 and C1 controls (tab and line breaks included) and the Unicode line separators. */
+// eslint-disable-next-line no-control-regex -- the control characters are what it matches
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu;
 
 function codeSpan(segment: string): string {

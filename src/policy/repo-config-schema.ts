@@ -41,6 +41,7 @@ function relativePathProblem(path: string): string | null {
   if (path === "") return `requests_file must not be empty; ${example}`;
   if (path.includes("\\")) return `requests_file must use / between folders, not \\; ${example}`;
   if (path.startsWith("/")) return `requests_file must not start with /; ${example}`;
+  // eslint-disable-next-line no-control-regex -- a path with a control character is refused
   if (/[\u0000-\u001f\u007f]/.test(path)) return "requests_file must not contain control characters";
   const segments = path.split("/");
   if (segments.includes("..")) return `requests_file must stay inside the repository (no .. segments); ${example}`;

@@ -26,7 +26,7 @@ export function canonicalSecretName(name: string): string {
 
 /** Names the first non-ASCII character: a Cyrillic "Р" in "РROD_DB_URL" looks like a letter that is allowed. */
 function lookAlike(name: string): string {
-  const found = /[^\u0000-\u007F]/u.exec(name);
+  const found = /\P{ASCII}/u.exec(name);
   if (found === null) return "";
   const codePoint = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
   return ` (ASCII only; "${found[0]}" is U+${codePoint})`;

@@ -32,7 +32,7 @@ const list = (names: readonly string[]): string =>
  * first non-ASCII character, or nothing. A Cyrillic "ѕecret" otherwise reads as "secret".
  */
 export function nonAsciiNote(text: string): string {
-  const found = /[^\u0000-\u007F]/u.exec(text);
+  const found = /\P{ASCII}/u.exec(text);
   if (found === null) return "";
   const codePoint = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
   return ` ("${found[0]}" is U+${codePoint}, not ASCII)`;

@@ -38,12 +38,12 @@ export interface EnvFilePlan {
 }
 
 const ASSIGNMENT = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*)$/;
-const PLAIN_VALUE = /^[A-Za-z0-9._+\/=:@-]+$/;
+const PLAIN_VALUE = /^[A-Za-z0-9._+/=:@-]+$/;
 
 /** One line per value; the private key as a double-quoted value with `\n` escapes, which `.env` readers expand. */
 function encode(name: CredentialName, value: string): string {
   if (name === "PRIVATE_KEY") {
-    if (!/^[A-Za-z0-9+\/=\n\r -]+$/.test(value)) throw new EnvFileError("the private key GitHub returned is not a PEM text; nothing was written.");
+    if (!/^[A-Za-z0-9+/=\n\r -]+$/.test(value)) throw new EnvFileError("the private key GitHub returned is not a PEM text; nothing was written.");
     return `${name}="${value.replace(/\r?\n/g, "\\n")}"`;
   }
   if (!PLAIN_VALUE.test(value)) throw new EnvFileError(`the ${name} GitHub returned has characters a .env value cannot hold unquoted; nothing was written.`);

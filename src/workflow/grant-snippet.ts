@@ -92,6 +92,7 @@ function groupByEnvironment(grants: readonly GrantUsage[]): EnvironmentGroup[] {
  */
 function environmentNameProblem(environment: string): string | null {
   if (environment.trim() === "") return "is empty";
+  // eslint-disable-next-line no-control-regex -- an environment name with a control character is refused
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.test(environment)) return "contains a control character or line break";
   if (environment.includes("${{")) return "contains ${{, which GitHub would evaluate as an expression";
   return null;
