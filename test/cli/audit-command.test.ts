@@ -43,7 +43,7 @@ describe("jit-access audit", () => {
 
     expect(result.code).toBe(0);
     expect(result.stderr).toEqual([]);
-    const records = result.stdout.map((line) => JSON.parse(line));
+    const records = result.stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((record) => Object.keys(record))).toEqual(records.map(() => [...AUDIT_FIELDS]));
     expect(records[0]).toEqual({
       seq: 1,
@@ -60,7 +60,7 @@ describe("jit-access audit", () => {
       prevHash: "0".repeat(64),
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-    expect(records[1].prevHash).toBe(records[0].hash);
+    expect(records[1]?.prevHash).toBe(records[0]?.hash);
     expect(records[1]).toMatchObject({ seq: 2, action: "revoked", grantId, secret: "PROD_DB_URL", details: { reason: 'pasted "by mistake", into chat\nsecond line' } });
     expect(records.map((record) => record.seq)).toEqual([1, 2, 3]);
   });
@@ -96,7 +96,7 @@ describe("jit-access audit", () => {
     const result = await cli.run(["audit", "--since", since], ledgerOnly);
 
     expect(result.code).toBe(0);
-    expect(result.stdout.map((line) => JSON.parse(line).seq)).toEqual(seqs);
+    expect(result.stdout.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual(seqs);
   });
 
   it.each([

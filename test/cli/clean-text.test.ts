@@ -22,6 +22,7 @@ import { EXPIRY_START } from "../helpers/revocation-deps.js";
 const AN_HOUR_LEFT = { createdAt: new Date(EXPIRY_START - 3_600_000) };
 
 /** Raw characters a terminal acts on or hides. */
+// eslint-disable-next-line no-control-regex -- the characters a terminal acts on are what it matches
 const UNSAFE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]|[\u{E0000}-\u{E007F}]/u;
 const noUnsafe = (lines: string[]): string[] => lines.filter((line) => UNSAFE.test(line.replace(/[\r\n]$/, "")));
 

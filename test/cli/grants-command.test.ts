@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 
-const HOUR = 3_600_000;
 const T = Date.parse("2026-03-01T08:00:00Z");
 
 let cli: CliHarness;
@@ -61,8 +60,8 @@ describe("jit-access grants", () => {
     const result = await cli.run(["grants", "--json"], ledgerOnly);
 
     expect(result.code).toBe(0);
-    const grants = JSON.parse(result.stdout.join("\n"));
-    expect(grants.map((grant: { id: string }) => grant.id)).toEqual([live.id, granting.id]);
+    const grants = JSON.parse(result.stdout.join("\n")) as { id: string }[];
+    expect(grants.map((grant) => grant.id)).toEqual([live.id, granting.id]);
     expect(grants[0]).toEqual({
       ...live,
       createdAt: "2026-03-01T08:00:00.000Z",

@@ -3,7 +3,7 @@ import nock from "nock";
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
 import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
-import { GitHubMock } from "../helpers/github-nock.js";
+import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";
 import { mockInstallationToken } from "../helpers/reconcile-nock.js";
 import { EXPIRY_START } from "../helpers/revocation-deps.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
@@ -49,7 +49,7 @@ describe("jit-access revoke", () => {
       endedAt: new Date(EXPIRY_START),
     });
     expect((await cli.store.listAudit()).at(-1)).toMatchObject({ action: "revoked", actor: "operator:erin", grantId: grant.id });
-    expect(gh.bodies("/issues/7/comments")[0].body).toContain("**Access revoked:** `PROD_DB_URL` in environment `production` (`value pasted in a ticket`)");
+    expect(gh.body<CommentBody>("/issues/7/comments").body).toContain("**Access revoked:** `PROD_DB_URL` in environment `production` (`value pasted in a ticket`)");
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }]);
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);

@@ -50,7 +50,7 @@ describe("jit-access sweep", () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout).toEqual(["swept: 1 due, 1 ended, 0 still due"]);
-    expect(result.stderr.map((line) => JSON.parse(line).msg)).toContain("grant expired");
+    expect(result.stderr.map((line) => (JSON.parse(line) as { msg?: string }).msg)).toContain("grant expired");
     expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START) });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);

@@ -4,7 +4,7 @@ import { CLOSED_UNMERGED_REASON } from "../../src/handlers/on-pull-request-close
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
 import { startHarness, type Harness } from "../helpers/app-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
-import { GitHubMock } from "../helpers/github-nock.js";
+import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
 import { pullRequestPayload, type PrScenario } from "../helpers/webhook-payloads.js";
 
@@ -45,7 +45,7 @@ function closed(merged: boolean) {
 describe("a request pull request that is closed", () => {
   it("finds its grants by repository id after a rename, and fills in the id on grants recorded without one", async () => {
     const payload = pullRequestPayload("closed", { ...scenario, merged: false });
-    const repositoryId = payload.repository.id as number;
+    const repositoryId = payload.repository.id;
     // Granted while the repository was acme/api; it has since been renamed acme/payments-api.
     const renamed = await seedGrant(h.store, { secret: "PROD_DB_URL", prNumber: 7, repositoryId, createdAt: new Date(h.clock.now() - HOUR) });
     // Recorded before the ledger kept repository ids.
@@ -87,7 +87,7 @@ describe("a request pull request that is closed", () => {
     const revoked = (await h.store.listAudit()).filter((event) => event.action === "revoked");
     expect(revoked).toHaveLength(2);
     expect(revoked.every((event) => event.actor === "alice" && event.details?.reason === CLOSED_UNMERGED_REASON)).toBe(true);
-    expect(gh.bodies("/issues/7/comments").map((comment) => comment.body)).toEqual([
+    expect(gh.bodies<CommentBody>("/issues/7/comments").map((comment) => comment.body)).toEqual([
       `**Access revoked:** \`PROD_DB_URL\` in environment \`production\` (\`${CLOSED_UNMERGED_REASON}\`). The secret has been deleted.`,
       `**Access revoked:** \`PAYMENTS_KEY\` in environment \`production\` (\`${CLOSED_UNMERGED_REASON}\`). The secret has been deleted.`,
     ]);

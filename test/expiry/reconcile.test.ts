@@ -76,7 +76,7 @@ describe("reconcile", () => {
     new GitHubMock("acme", "api").environments(["production"]);
     mockEnvironmentSecretNames("acme/api", "production", ["PROD_DB_URL"]);
     let checks = 0;
-    const racing: LedgerStore = Object.create(store, {
+    const racing = Object.create(store, {
       listGrants: {
         value: async (...args: Parameters<LedgerStore["listGrants"]>) => {
           const live = await store.listGrants(...args);
@@ -84,7 +84,7 @@ describe("reconcile", () => {
           return live;
         },
       },
-    });
+    }) as LedgerStore;
 
     const report = await reconcile({ ...deps, store: racing }, { dryRun: false, actor: "operator:test" }, log);
 

@@ -6,7 +6,7 @@
  * (Closing while the approval itself is being read is in test/e2e/approval-binding.test.ts.)
  */
 import { afterEach, describe, expect, it } from "@jest/globals";
-import type { Grant, GrantFilter, LedgerStore } from "../../src/ledger/store.js";
+import type { Grant, GrantFilter } from "../../src/ledger/store.js";
 import { countRoute, SECRET_DELETE, SECRET_PUT } from "./helpers/request-prs.js";
 import {
   approveRequest,

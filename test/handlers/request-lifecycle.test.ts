@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
-import { GitHubMock } from "../helpers/github-nock.js";
+import { GitHubMock, type CheckRunBody, type CommentBody, type SecretBody } from "../helpers/github-nock.js";
 import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
 import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
 
@@ -136,11 +136,11 @@ describe("a pull request that edits jit-requests.yml", () => {
     const gh = policyReads(gather(new GitHubMock("acme", "api"), bad)).checkRun();
     await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
     expect(nock.pendingMocks()).toEqual([]);
-    const [check] = gh.bodies("/check-runs");
+    const check = gh.body<CheckRunBody>("/check-runs");
     expect(check).toMatchObject({ name: "jit-access", head_sha: HEAD, status: "completed", conclusion: "failure" });
-    const lines = check.output.annotations.map((a: { start_line: number }) => a.start_line);
+    const lines = check.output.annotations?.map((a) => a.start_line);
     expect(lines).toEqual([3, 3, 4, 5]);
-    expect(check.output.annotations.every((a: { path: string }) => a.path === "jit-requests.yml")).toBe(true);
+    expect(check.output.annotations?.every((a) => a.path === "jit-requests.yml")).toBe(true);
     const audit = await h.store.listAudit();
     expect(audit.map((a) => a.action)).toEqual(["rejected"]);
     expect(await h.store.listGrants({ liveOnly: false })).toEqual([]);
@@ -151,7 +151,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       .checkRun();
     await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
     expect(nock.pendingMocks()).toEqual([]);
-    const [check] = gh.bodies("/check-runs");
+    const check = gh.body<CheckRunBody>("/check-runs");
     expect(check).toMatchObject({ status: "in_progress", output: { title: "Waiting for approval: 0 of 1" } });
     expect(check.output.summary).toContain("@bob");
     expect(check.output.summary).toContain("| `PROD_DB_URL` | `production` | 2h |");
@@ -174,7 +174,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     });
     expect(nock.pendingMocks()).toEqual([]);
 
-    const [put] = gh.bodies("/secrets/PROD_DB_URL");
+    const put = gh.body<SecretBody>("/secrets/PROD_DB_URL");
     expect(put.key_id).toBe(h.environmentKey.keyId);
     expect(h.environmentKey.open(put.encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
 
@@ -193,9 +193,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     });
     expect(grant!.expiresAt.getTime() - grant!.createdAt.getTime()).toBe(7_200_000);
 
-    const [check] = gh.bodies("/check-runs");
+    const check = gh.body<CheckRunBody>("/check-runs");
     expect(check).toMatchObject({ conclusion: "success", output: { title: "Access granted: PROD_DB_URL" } });
-    const [comment] = gh.bodies("/comments");
+    const comment = gh.body<CommentBody>("/comments");
     expect(comment.body).toContain("**Access granted.**");
     expect(comment.body).toContain("2026-03-01 12:00:00 UTC (in 2h)");
     expect(comment.body).toContain("environment: production");
@@ -281,7 +281,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
     });
     expect(nock.pendingMocks()).toEqual([]);
-    expect(gh.bodies("/check-runs")[0].output.summary).toContain("Nothing can be approved");
+    expect(gh.body<CheckRunBody>("/check-runs").output.summary).toContain("Nothing can be approved");
   });
 
   it("records a failed grant and tells the operator what to fix when the value source is missing", async () => {
@@ -298,7 +298,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     const [grant] = await h.store.listGrants({ liveOnly: false });
     expect(grant!.state).toBe("failed");
     expect(gh.bodies("/check-runs")[0]).toMatchObject({ conclusion: "failure", output: { title: "Access could not be granted" } });
-    expect(gh.bodies("/comments")[0].body).toContain("PROD_DB_URL is not set");
+    expect(gh.body<CommentBody>("/comments").body).toContain("PROD_DB_URL is not set");
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "failed"]);
   });
 
@@ -319,7 +319,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     const [grant] = await h.store.listGrants({ liveOnly: false });
     expect(grant).toMatchObject({ state: "granting", lastError: expect.stringContaining("writing the secret did not complete") });
     expect(gh.bodies("/check-runs")[0]).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
-    expect(gh.bodies("/comments")[0].body).toContain("**Access is delayed**");
+    expect(gh.body<CommentBody>("/comments").body).toContain("**Access is delayed**");
     assertNoValueLeaked(gh);
   });
 
@@ -354,6 +354,6 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(nock.pendingMocks()).toEqual([]);
     const [grant] = await h.store.listGrants({ liveOnly: false });
     expect(grant).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
-    expect(h.environmentKey.open(retry.bodies("/secrets/PROD_DB_URL")[0].encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
+    expect(h.environmentKey.open(retry.body<SecretBody>("/secrets/PROD_DB_URL").encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
   });
 });

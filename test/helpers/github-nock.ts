@@ -7,6 +7,24 @@ import nock from "nock";
  */
 export const API = "https://api.github.com";
 
+/** The fields tests read of what the app sends: a comment, a sealed secret, a check run. */
+export interface CommentBody {
+  body: string;
+}
+
+export interface SecretBody {
+  encrypted_value: string;
+  key_id: string;
+}
+
+export interface CheckRunBody {
+  name: string;
+  head_sha: string;
+  status?: string;
+  conclusion?: string;
+  output: { title: string; summary: string; annotations?: { path: string; start_line: number }[] };
+}
+
 export interface SentRequest {
   method: string;
   path: string;
@@ -194,8 +212,15 @@ export class GitHubMock {
     return this;
   }
 
-  /** Bodies sent to a path suffix, in order. */
-  bodies(pathEnd: string): any[] {
-    return this.sent.filter((s) => s.path.endsWith(pathEnd)).map((s) => s.body);
+  /** Bodies sent to a path suffix, in order, read as the shape the caller names. */
+  bodies<T = unknown>(pathEnd: string): T[] {
+    return this.sent.filter((s) => s.path.endsWith(pathEnd)).map((s) => s.body as T);
+  }
+
+  /** The body sent to a path suffix (the first, or the `index`th); throws when fewer were sent. */
+  body<T>(pathEnd: string, index = 0): T {
+    const bodies = this.bodies<T>(pathEnd);
+    if (index >= bodies.length) throw new Error(`${bodies.length} request(s) sent to a path ending ${pathEnd}; none at index ${index}`);
+    return bodies[index]!;
   }
 }

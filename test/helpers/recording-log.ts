@@ -7,7 +7,7 @@ export interface LogEntry {
   message: string;
 }
 
-export function recordingLog(): { log: Log; entries: LogEntry[]; messages(level?: LogEntry["level"]): string[] } {
+export function recordingLog(): { log: Log; entries: LogEntry[]; messages: (level?: LogEntry["level"]) => string[] } {
   const entries: LogEntry[] = [];
   const at =
     (level: LogEntry["level"]) =>

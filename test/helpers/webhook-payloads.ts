@@ -10,10 +10,64 @@ const examples = require("@octokit/webhooks-examples/api.github.com/index.json")
   examples: Record<string, unknown>[];
 }[];
 
-function example(name: string, action: string): Record<string, any> {
+/**
+ * The fields of GitHub's example payloads that a scenario sets or a test reads; every other
+ * field of the example is kept as it is.
+ */
+interface Account {
+  login: string;
+  id: number;
+}
+
+interface Repository {
+  id: number;
+  name: string;
+  full_name: string;
+  owner: Account;
+}
+
+interface Branch {
+  sha: string;
+  ref: string;
+  repo: Repository;
+}
+
+interface PullRequest {
+  id: number;
+  number: number;
+  user: Account;
+  head: Branch;
+  base: Branch;
+  merged: boolean | null;
+}
+
+interface Installation {
+  id: number;
+  node_id: string;
+}
+
+export interface PullRequestPayload {
+  action: string;
+  number: number;
+  repository: Repository;
+  installation?: Installation;
+  pull_request: PullRequest;
+  sender: Account;
+}
+
+export interface ReviewPayload {
+  action: string;
+  repository: Repository;
+  installation?: Installation;
+  pull_request: PullRequest;
+  review: { id: number; user: Account; state: string; commit_id: string };
+  sender: Account;
+}
+
+function example<Payload>(name: string, action: string): Payload {
   const found = examples.find((e) => e.name === name)?.examples.find((e) => e.action === action);
   if (!found) throw new Error(`no ${name}.${action} example in @octokit/webhooks-examples`);
-  return structuredClone(found) as Record<string, any>;
+  return structuredClone(found) as Payload;
 }
 
 export interface PrScenario {
@@ -29,7 +83,7 @@ export interface PrScenario {
   merged?: boolean;
 }
 
-function applyScenario(payload: Record<string, any>, s: PrScenario): void {
+function applyScenario(payload: PullRequestPayload | ReviewPayload, s: PrScenario): void {
   const fullName = `${s.owner}/${s.repo}`;
   payload.repository.name = s.repo;
   payload.repository.full_name = fullName;
@@ -47,8 +101,8 @@ function applyScenario(payload: Record<string, any>, s: PrScenario): void {
   if (s.merged !== undefined) pr.merged = s.merged;
 }
 
-export function pullRequestPayload(action: "opened" | "synchronize" | "reopened" | "closed" | "edited", s: PrScenario): Record<string, any> {
-  const payload = example("pull_request", action === "edited" ? "opened" : action);
+export function pullRequestPayload(action: "opened" | "synchronize" | "reopened" | "closed" | "edited", s: PrScenario): PullRequestPayload {
+  const payload = example<PullRequestPayload>("pull_request", action === "edited" ? "opened" : action);
   payload.action = action;
   payload.number = s.number;
   applyScenario(payload, s);
@@ -60,8 +114,8 @@ export function reviewPayload(
   action: "submitted" | "dismissed",
   s: PrScenario,
   review: { id: number; reviewer: { id: number; login: string }; state: "approved" | "changes_requested" | "commented" | "dismissed"; commitId?: string },
-): Record<string, any> {
-  const payload = example("pull_request_review", action);
+): ReviewPayload {
+  const payload = example<ReviewPayload>("pull_request_review", action);
   applyScenario(payload, s);
   payload.review.id = review.id;
   payload.review.user = { ...payload.review.user, login: review.reviewer.login, id: review.reviewer.id };

@@ -85,6 +85,7 @@ const HOSTILE: readonly string[] = [
 const lines = (text: string): string => text.replace(/^\n+|\n+$/gu, "");
 
 /** What a literal renders back to as text: control characters and line breaks become spaces. */
+// eslint-disable-next-line no-control-regex -- control characters are what it replaces
 const flat = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, " ");
 
 const CONTEXTS: ReadonlyArray<[string, (literal: string) => string, (html: string) => string]> = [

@@ -33,7 +33,7 @@ async function planOf(filter: GrantFilter): Promise<string> {
   await store.listGrants(filter);
   const sql = prepared.slice(before).find((source) => source.startsWith("SELECT * FROM grants"));
   if (sql === undefined) throw new Error(`listGrants(${JSON.stringify(filter)}) prepared no statement`);
-  const params = Object.fromEntries([...sql.matchAll(/@(\w+)/g)].map((match) => [match[1], "x"]));
+  const params = Object.fromEntries([...sql.matchAll(/@(\w+)/g)].map((match): [string, string] => [match[1]!, "x"]));
   const rows = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[];
   return rows.map((row) => row.detail).join("; ");
 }

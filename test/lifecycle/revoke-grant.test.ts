@@ -10,7 +10,7 @@ import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
 import { LABELS, revokeBackoffMs, revokeGrant, WARN_AFTER_ATTEMPTS } from "../../src/lifecycle/revoke-grant.js";
 import type { ManualClock } from "../../src/util/clock.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
-import { GitHubMock } from "../helpers/github-nock.js";
+import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";
 import { recordingLog } from "../helpers/recording-log.js";
 import { EXPIRY_START, revocationDeps } from "../helpers/revocation-deps.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
@@ -92,7 +92,7 @@ describe("revoking a grant", () => {
     expect(outcome.kind).toBe("ended");
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "revoked", endReason: "leaked in a log" });
     expect((await store.listAudit()).at(-1)).toMatchObject({ action: "revoked", actor: "operator:dana" });
-    expect(gh.bodies("/issues/7/comments")[0].body).toBe(
+    expect(gh.body<CommentBody>("/issues/7/comments").body).toBe(
       "**Access revoked:** `PROD_DB_URL` in environment `production` (`leaked in a log`). The secret has been deleted.",
     );
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }]);
@@ -105,7 +105,7 @@ describe("revoking a grant", () => {
 
     const early = prTold(new GitHubMock("acme", "api"), 7);
     expect(await expireGrant(deps, first, log)).toMatchObject({ kind: "ended", deleted: false });
-    expect(early.bodies("/issues/7/comments")[0].body).toContain("Another live grant still uses this secret");
+    expect(early.body<CommentBody>("/issues/7/comments").body).toContain("Another live grant still uses this secret");
     expect((await store.listAudit()).at(-1)?.details).toEqual({ reason: "expired", secretDeleted: false, otherLiveGrants: 1 });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]); // no DELETE
@@ -203,7 +203,7 @@ describe("revoking a grant", () => {
       expect(gh.bodies("/issues/7/comments")).toHaveLength(attempt >= WARN_AFTER_ATTEMPTS ? 1 : 0);
     }
 
-    const [warning] = gh.bodies("/issues/7/comments");
+    const warning = gh.body<CommentBody>("/issues/7/comments");
     expect(warning.body).toMatch(/^\*\*Revocation is failing:\*\* `PROD_DB_URL` is still present in environment `production` after 3 attempts/);
     expect(warning.body).toContain("Settings → Environments → `production`");
     expect(nock.pendingMocks()).toEqual([]);
@@ -221,14 +221,14 @@ describe("revoking a grant", () => {
   it("does not record a failure when another process ended the grant while this one was deleting", async () => {
     const grant = await seedGrant(store, DUE_NOW);
     // The other process (a second replica, or `jit-access sweep` from cron) ends it first.
-    const racing: LedgerStore = Object.create(store, {
+    const racing = Object.create(store, {
       countOtherLive: {
         value: async (...args: Parameters<LedgerStore["countOtherLive"]>) => {
           await store.markEnded(grant.id, "expired", "expired", new Date(clock.now()));
           return store.countOtherLive(...args);
         },
       },
-    });
+    }) as LedgerStore;
     new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 404).repository();
 
     const outcome = await expireGrant({ ...deps, store: racing }, grant, log);

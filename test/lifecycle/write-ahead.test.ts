@@ -7,7 +7,7 @@ import { sweepOnce } from "../../src/expiry/sweep.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { requestKey } from "../../src/lifecycle/grant-requests.js";
 import { grantFixture } from "../helpers/grant-fixture.js";
-import { GitHubMock } from "../helpers/github-nock.js";
+import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";
 import { startHarness, type Harness } from "../helpers/app-harness.js";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -45,7 +45,7 @@ describe("write-ahead ledger", () => {
     expect(nock.pendingMocks()).toEqual([]);
     const [grant] = await after.listGrants({ liveOnly: false });
     expect(grant).toMatchObject({ state: "expired", endReason: "expired" });
-    expect(gh.bodies("/comments")[0].body).toContain("**Access expired:** `PROD_DB_URL`");
+    expect(gh.body<CommentBody>("/comments").body).toContain("**Access expired:** `PROD_DB_URL`");
     await after.close();
   });
 });

@@ -88,7 +88,7 @@ describeInBrowser("the access review in headless Chromium", () => {
   });
 
   it("lists the planted exception first: a grant without a recorded approval", async () => {
-    const sections = await page.locator("main > section").evaluateAll((nodes) => nodes.map((node) => node.id));
+    const sections = await Promise.all((await page.locator("main > section").all()).map((section) => section.getAttribute("id")));
     expect(sections).toEqual(["exceptions", "summary", "timelines", "grants"]);
     const exceptions = page.locator("#exceptions");
     await expect(exceptions.locator("li", { hasText: "no approver recorded" }).innerText()).resolves.toBe("acme/api · staging · PROD_DB_URL, mallory, PR #8: no approver recorded");
@@ -102,7 +102,7 @@ describeInBrowser("the access review in headless Chromium", () => {
   it("shows a hostile reason as text: no element made from it, no script run, no dialog", async () => {
     const row = page.locator("#grant-table tbody tr", { hasText: "frank" });
     await expect(row.locator("td.reason").innerText()).resolves.toBe(HOSTILE_REASON);
-    await expect(row.locator("td.reason").evaluate((cell) => cell.childElementCount)).resolves.toBe(0);
+    await expect(row.locator("td.reason > *").count()).resolves.toBe(0);
     expect(await page.locator("img").count()).toBe(0);
     // Hovering its bar shows the card with the reason as text; still nothing runs.
     const bar = page.locator("svg.timeline a.bar").filter({ has: page.locator("title", { hasText: "frank:" }) });
@@ -144,7 +144,7 @@ describeInBrowser("the access review in headless Chromium", () => {
     // The first timelines, a bar focused: the picture in the README (docs/access-review.png).
     await page.locator("svg.timeline a.bar").nth(3).focus();
     // Boxes are relative to the viewport; a full-page clip is relative to the page.
-    const scrolled = (await page.evaluate("window.scrollY")) as number;
+    const scrolled = await page.evaluate<number>("window.scrollY");
     const top = (await page.locator("#timelines").boundingBox())!;
     const third = (await page.locator("#timelines figure").nth(2).boundingBox())!;
     const clip = { x: top.x - 8, y: top.y + scrolled - 8, width: top.width + 16, height: third.y + third.height - top.y + 16 };

@@ -12,6 +12,11 @@ const good = {
 };
 const entry = good.requests[0];
 
+/** The part of the generated schema that describes an entry's keys. */
+interface RequestsSchema {
+  properties: { requests: { anyOf: { items: { properties: Record<string, { description?: unknown }> } }[] } };
+}
+
 const cases: Array<[string, unknown, boolean]> = [
   ["a full entry", good, true],
   ["an empty list", { requests: [] }, true],
@@ -34,7 +39,7 @@ describe("the committed JSON Schema", () => {
   });
 
   it("is a draft 2020-12 schema with a title and description", async () => {
-    const schema = JSON.parse(await readFile(new URL(`../../${SCHEMA_FILE}`, import.meta.url), "utf8"));
+    const schema = JSON.parse(await readFile(new URL(`../../${SCHEMA_FILE}`, import.meta.url), "utf8")) as unknown;
     expect(schema).toMatchObject({
       $schema: "https://json-schema.org/draft/2020-12/schema",
       title: expect.any(String),
@@ -44,10 +49,10 @@ describe("the committed JSON Schema", () => {
 
   describe("agrees with the zod schema", () => {
     const ajv = new Ajv2020({ allErrors: true, strict: true });
-    const validate = ajv.compile(JSON.parse(renderRequestsJsonSchema()));
+    const validate = ajv.compile(JSON.parse(renderRequestsJsonSchema()) as object);
 
     it.each(cases)("%s", (_name, value, accepted) => {
-      const json = JSON.parse(JSON.stringify(value));
+      const json = JSON.parse(JSON.stringify(value)) as unknown;
       expect(validate(json)).toBe(accepted);
       expect(requestsFileSchema.safeParse(json).success).toBe(accepted);
     });
@@ -62,8 +67,8 @@ describe("the committed JSON Schema", () => {
 describe("request keys", () => {
   it("are the four fields of an entry, each described for editors", () => {
     expect(REQUEST_KEYS).toEqual(["secret", "environment", "duration", "reason"]);
-    const schema = JSON.parse(renderRequestsJsonSchema());
-    const properties = schema.properties.requests.anyOf[0].items.properties;
-    for (const key of REQUEST_KEYS) expect(properties[key].description).toEqual(expect.any(String));
+    const schema = JSON.parse(renderRequestsJsonSchema()) as RequestsSchema;
+    const properties = schema.properties.requests.anyOf[0]?.items.properties ?? {};
+    for (const key of REQUEST_KEYS) expect(properties[key]?.description).toEqual(expect.any(String));
   });
 });

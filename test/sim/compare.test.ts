@@ -177,7 +177,8 @@ describe("pull requests and merge bases", () => {
     const before = sim.pullRequest("acme/svc", number).baseSha;
     await sim.editPullRequest("acme/svc", number, { base: "release", deliver: false });
     expect(sim.pullRequest("acme/svc", number).baseSha).toBe(release);
-    expect(JSON.parse(sim.lastDelivery?.body ?? "{}").changes.base.sha.from).toBe(before);
+    const delivered = JSON.parse(sim.lastDelivery?.body ?? "{}") as { changes?: { base?: { sha?: { from?: string } } } };
+    expect(delivered.changes?.base?.sha?.from).toBe(before);
   });
 
   it("counts a pull request's commits through merges", async () => {

@@ -16,8 +16,10 @@ const app: ApplicationFunction = (probot) => {
   probot.on("pull_request.opened", async (context) => {
     const head = context.payload.pull_request.head.sha;
     const file = await context.octokit.rest.repos.getContent(context.repo({ path: "jit-requests.yml", ref: head, mediaType: { format: "raw" } }));
+    // The raw media type answers with the file's text; Octokit's types describe the JSON answer.
+    const text = file.data as unknown as string;
     await context.octokit.rest.checks.create(
-      context.repo({ name: "jit-access", head_sha: head, conclusion: "neutral", output: { title: "Read", summary: `${String(file.data).length} bytes` } }),
+      context.repo({ name: "jit-access", head_sha: head, conclusion: "neutral", output: { title: "Read", summary: `${text.length} bytes` } }),
     );
     await context.octokit.rest.issues.addLabels(context.issue({ labels: ["jit:pending"] }));
   });

@@ -118,6 +118,8 @@ describe("docs/workflows.md", () => {
   });
 
   it.each(yamlBlocks.map((block, index) => [index + 1, block]))("has YAML block %i that parses", (_index, block) => {
-    expect(() => parse(String(block))).not.toThrow();
+    expect(() => {
+      parse(String(block));
+    }).not.toThrow();
   });
 });
