@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   };
   log.info(`Listening on ${server.url}`);
   // Jobs that waited for the workflow gate while the app was down are answered now, then every 10 minutes.
-  const gateCatchUp = new GateCatchUp({ ...deps, appId: settings.appId, appOctokit: async () => (await probot.auth()) as Awaited<ReturnType<LifecycleDeps["octokitFor"]>> }, log.child({ name: "gate" }));
+  const gateCatchUp = new GateCatchUp({ ...deps, appId: settings.appId, appOctokit: async () => await probot.auth() }, log.child({ name: "gate" }));
   gateCatchUp.start();
   log.info(
     {

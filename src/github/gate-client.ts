@@ -70,7 +70,7 @@ export class GateClient {
   /** `GET /repos/{owner}/{repo}/actions/runs/{run_id}`. */
   async workflowRun(runId: number): Promise<WorkflowRunInfo> {
     const { data } = await this.#octokit.rest.actions.getWorkflowRun({ owner: this.owner, repo: this.repo, run_id: runId });
-    return toRunInfo(data as RawRun);
+    return toRunInfo(data);
   }
 
   /**

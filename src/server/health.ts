@@ -99,12 +99,8 @@ export class Readiness {
         timer.cancel();
         resolve(failure);
       };
-      let probing: Promise<unknown>;
-      try {
-        probing = this.#sources.probeLedger();
-      } catch (error) {
-        probing = Promise.reject(error);
-      }
+      // Called in an async function, a probe that throws at once fails like a read that failed.
+      const probing = (async () => this.#sources.probeLedger())();
       probing.then(
         () => settle(null),
         (error: unknown) => {

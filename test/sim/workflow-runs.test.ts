@@ -63,7 +63,7 @@ describe("environment protection rules", () => {
     expect(created.status).toBe(201);
     expect(sim.protectionRules("acme/api", "qa")).toEqual([{ id: created.data.id, appId: sim.appId, appSlug: "jit-access" }]);
     expect(await statusOf(enable())).toBe(422);
-    await octokit.repos.disableDeploymentProtectionRule({ ...repo, environment_name: "qa", protection_rule_id: created.data.id! });
+    await octokit.repos.disableDeploymentProtectionRule({ ...repo, environment_name: "qa", protection_rule_id: created.data.id });
     expect(sim.protectionRules("acme/api", "qa")).toEqual([]);
     expect(await statusOf(octokit.repos.createDeploymentProtectionRule({ ...repo, environment_name: "qa", integration_id: 1 }))).toBe(422);
     expect(await statusOf(octokit.repos.getAllDeploymentProtectionRules({ ...repo, environment_name: "nope" }))).toBe(404);
