@@ -46,9 +46,19 @@
  * no other appender can interleave with (SQLite: an IMMEDIATE transaction; PostgreSQL: a lock
  * held to the end of the transaction, the row lock `pg-store.ts` takes on `audit_append_lock`),
  * so the chain never forks.
+ *
+ * ## Archiving
+ *
+ * `jit-access audit --archive` moves the oldest records to a file and removes them from the
+ * ledger (`LedgerStore.archiveAudit`). A cut is always the start of what the ledger holds, so
+ * what stays is still one chain; the ledger records each cut (`listAuditArchives`), and the last
+ * cut's `headHash` (the hash of the last archived record) is where that chain now starts: the
+ * first record left must hold it as its `prevHash`. Appending goes on from the records left, or
+ * from that cut when none is left. Each archive file holds its cut's `prevHash` and `headHash`,
+ * so the files and the ledger together verify as the one chain they were.
  */
 import { createHash } from "node:crypto";
-import type { AuditEvent, AuditInput } from "./store.js";
+import type { AuditArchivePlan, AuditEvent, AuditInput } from "./store.js";
 
 /** The `prevHash` of the first record. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -90,6 +100,21 @@ export function auditHash(seq: number, prevHash: string, event: AuditInput): str
   return createHash("sha256").update(canonicalJson(content), "utf8").digest("hex");
 }
 
+/** Refuses a cut that no store could have planned, before anything is written. */
+export function checkArchivePlan(plan: AuditArchivePlan): void {
+  const whole = (value: number, min: number): boolean => Number.isSafeInteger(value) && value >= min;
+  if (!whole(plan.firstSeq, 1) || !whole(plan.lastSeq, plan.firstSeq)) {
+    throw new Error(`audit archive: records ${plan.firstSeq} to ${plan.lastSeq} are not a range of seqs`);
+  }
+  if (!whole(plan.count, 1) || plan.count > plan.lastSeq - plan.firstSeq + 1) {
+    throw new Error(`audit archive: ${plan.count} records cannot be records ${plan.firstSeq} to ${plan.lastSeq}`);
+  }
+  if (!HASH_FORMAT.test(plan.prevHash) || !HASH_FORMAT.test(plan.headHash)) {
+    throw new Error("audit archive: prevHash and headHash must be 64 lower-case hex digits");
+  }
+  if (Number.isNaN(plan.before.getTime())) throw new Error("audit archive: before is not a valid date");
+}
+
 /** Canonical JSON text of a JSON value; see the module comment. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === "boolean") return String(value);
@@ -117,13 +142,35 @@ export type AuditVerification =
   | { ok: false; count: number; seq: number; problem: string };
 
 /**
+ * Where a chain starts when records before it were archived (`jit-access audit --archive`): the
+ * last archived record's seq and hash. The first record checked must follow it.
+ */
+export interface ChainStart {
+  seq: number;
+  hash: string;
+}
+
+/**
  * Checks records one at a time, in seq order (a store that reads in batches feeds it batch by
- * batch). Stops at the first break: `add` returns false from then on.
+ * batch). Stops at the first break: `add` returns false from then on. Without `start` the first
+ * record must chain from `GENESIS_HASH`; with it, from the archived record `start` names (then
+ * `result()` gives `start` as the head while no record follows it).
  */
 export class AuditChainVerifier {
-  #previous: { seq: number; hash: string } | null = null;
+  #previous: ChainStart | null;
+  readonly #start: ChainStart | null;
   #count = 0;
   #broken: { seq: number; problem: string } | null = null;
+
+  constructor(start?: ChainStart) {
+    if (start !== undefined) {
+      if (!Number.isSafeInteger(start.seq) || start.seq < 0) throw new Error(`audit: the chain's start must be a whole seq, got ${start.seq}`);
+      if (!HASH_FORMAT.test(start.hash)) throw new Error("audit: the chain's start hash must be 64 lower-case hex digits");
+    }
+    // Seq 0 with the genesis hash is the chain's own start: nothing was archived.
+    this.#start = start === undefined || start.seq === 0 ? null : start;
+    this.#previous = this.#start;
+  }
 
   add(entry: ChainEntry): boolean {
     if (this.#broken) return false;
@@ -155,7 +202,8 @@ export class AuditChainVerifier {
         return `it is the first record, but its prev_hash is ${short(entry.prevHash)}, not the chain's start ${short(GENESIS_HASH)}: records before it were removed, or its prev_hash was changed`;
       }
       const gap = missing(previous.seq, entry.seq);
-      return `its prev_hash ${short(entry.prevHash)} is not the hash ${short(previous.hash)} of record ${previous.seq} before it${gap}: a record was removed or inserted, or its prev_hash was changed`;
+      const which = previous === this.#start ? `the last archived record, ${previous.seq}` : `record ${previous.seq} before it`;
+      return `its prev_hash ${short(entry.prevHash)} is not the hash ${short(previous.hash)} of ${which}${gap}: a record was removed or inserted, or its prev_hash was changed`;
     }
     let computed: string;
     try {
@@ -170,9 +218,9 @@ export class AuditChainVerifier {
   }
 }
 
-/** Checks a whole log, in seq order. */
-export function verifyAuditChain(entries: Iterable<ChainEntry>): AuditVerification {
-  const verifier = new AuditChainVerifier();
+/** Checks a whole log (or what follows `start`, the last archived record), in seq order. */
+export function verifyAuditChain(entries: Iterable<ChainEntry>, start?: ChainStart): AuditVerification {
+  const verifier = new AuditChainVerifier(start);
   for (const entry of entries) {
     if (!verifier.add(entry)) break;
   }

@@ -214,6 +214,32 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'gate answers are append-only: rows cannot be deleted'); END;
     `,
   },
+  {
+    version: 7,
+    description: "audit records can be archived: the ledger keeps each cut, and removes only records a cut covers",
+    sql: `
+      -- One row per run of jit-access audit --archive: records first_seq to last_seq went to a file.
+      -- The last row's head_hash is where the chain of the records left starts.
+      CREATE TABLE audit_archives (
+        last_seq    INTEGER PRIMARY KEY,
+        first_seq   INTEGER NOT NULL CHECK (first_seq >= 1 AND first_seq <= last_seq),
+        count       INTEGER NOT NULL CHECK (count >= 1 AND count <= last_seq - first_seq + 1),
+        prev_hash   TEXT    NOT NULL CHECK (length(prev_hash) = 64 AND prev_hash NOT GLOB '*[^0-9a-f]*'),
+        head_hash   TEXT    NOT NULL CHECK (length(head_hash) = 64 AND head_hash NOT GLOB '*[^0-9a-f]*'),
+        cut_before  INTEGER NOT NULL,
+        archived_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_archives_are_never_updated BEFORE UPDATE ON audit_archives
+        BEGIN SELECT RAISE(ABORT, 'the record of audit archives is append-only: rows cannot be updated'); END;
+      CREATE TRIGGER audit_archives_are_never_deleted BEFORE DELETE ON audit_archives
+        BEGIN SELECT RAISE(ABORT, 'the record of audit archives is append-only: rows cannot be deleted'); END;
+      -- A record leaves the log only once a cut that covers it is recorded, in the same transaction.
+      DROP TRIGGER audit_rows_are_never_deleted;
+      CREATE TRIGGER audit_rows_are_removed_only_when_archived BEFORE DELETE ON audit
+        WHEN OLD.seq > coalesce((SELECT max(last_seq) FROM audit_archives), 0)
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file'); END;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

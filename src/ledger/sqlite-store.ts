@@ -11,7 +11,16 @@
  */
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
-import { AuditChainVerifier, auditHash, canonicalDetails, GENESIS_HASH, type AuditVerification, type ChainEntry } from "./audit-chain.js";
+import {
+  AuditChainVerifier,
+  auditHash,
+  canonicalDetails,
+  checkArchivePlan,
+  GENESIS_HASH,
+  type AuditVerification,
+  type ChainEntry,
+  type ChainStart,
+} from "./audit-chain.js";
 import {
   applyChange,
   auditForGrant,
@@ -27,8 +36,11 @@ import { SqliteGateDecisions } from "./sqlite-gate.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type {
   AuditAction,
+  AuditArchive,
+  AuditArchivePlan,
   AuditEvent,
   AuditInput,
+  AuditQuery,
   GateAnswer,
   GateDecision,
   GateKey,
@@ -96,6 +108,16 @@ interface AuditRow {
   details: string | null;
   prev_hash: string;
   hash: string;
+}
+
+interface ArchiveRow {
+  last_seq: number;
+  first_seq: number;
+  count: number;
+  prev_hash: string;
+  head_hash: string;
+  cut_before: number;
+  archived_at: number;
 }
 
 type Params = Record<string, string | number | null>;
@@ -170,10 +192,27 @@ export class SqliteStore implements LedgerStore {
         `INSERT INTO audit (seq, at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details, prev_hash, hash)
          VALUES (@seq, @at, @action, @actor, @owner, @repo, @prNumber, @grantId, @environment, @secret, @details, @prevHash, @hash)`,
       ),
+      // LIMIT -1 is no limit.
       listAudit: db.prepare<Params, AuditRow>(
-        "SELECT * FROM audit WHERE (@since IS NULL OR at >= @since) ORDER BY seq",
+        "SELECT * FROM audit WHERE seq > @afterSeq AND (@since IS NULL OR at >= @since) ORDER BY seq LIMIT @limit",
       ),
       everyAuditRow: db.prepare<[], AuditRow>("SELECT * FROM audit ORDER BY seq"),
+      lastArchive: db.prepare<[], ArchiveRow>("SELECT * FROM audit_archives ORDER BY last_seq DESC LIMIT 1"),
+      everyArchive: db.prepare<[], ArchiveRow>("SELECT * FROM audit_archives ORDER BY last_seq"),
+      firstAuditAtOrAfter: db.prepare<Params, number>("SELECT seq FROM audit WHERE at >= @before ORDER BY seq LIMIT 1").pluck(),
+      auditBefore: db.prepare<Params, { count: number; lastSeq: number | null }>(
+        "SELECT count(*) AS count, max(seq) AS lastSeq FROM audit WHERE seq < @untilSeq",
+      ),
+      auditThrough: db.prepare<Params, { count: number; firstSeq: number | null }>(
+        "SELECT count(*) AS count, min(seq) AS firstSeq FROM audit WHERE seq <= @lastSeq",
+      ),
+      auditHash: db.prepare<Params, string>("SELECT hash FROM audit WHERE seq = @seq").pluck(),
+      insertArchive: db.prepare<Params>(
+        `INSERT INTO audit_archives (last_seq, first_seq, count, prev_hash, head_hash, cut_before, archived_at)
+         VALUES (@lastSeq, @firstSeq, @count, @prevHash, @headHash, @before, @archivedAt)`,
+      ),
+      // The only DELETE of audit rows: the trigger lets it through once the cut above is recorded.
+      removeArchived: db.prepare<Params>("DELETE FROM audit WHERE seq <= @lastSeq"),
     };
   }
 
@@ -356,23 +395,86 @@ export class SqliteStore implements LedgerStore {
     });
   }
 
-  async listAudit(options: { since?: Date } = {}): Promise<AuditEvent[]> {
+  async listAudit(options: AuditQuery = {}): Promise<AuditEvent[]> {
+    const { afterSeq = 0, limit } = options;
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new Error(`listAudit: afterSeq must be a whole number, got ${afterSeq}`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
     return this.run("list audit records", () =>
       this.statements.listAudit
-        .all({ since: options.since === undefined ? null : millis(options.since, "since") })
+        .all({ since: options.since === undefined ? null : millis(options.since, "since"), afterSeq, limit: limit ?? -1 })
         .map(toAuditEvent),
     );
   }
 
   async verifyAudit(): Promise<AuditVerification> {
-    return this.run("read the audit log", () => {
-      const verifier = new AuditChainVerifier();
-      // One statement, so one consistent snapshot; the verifier runs no statement meanwhile.
-      for (const row of this.statements.everyAuditRow.iterate()) {
-        if (!verifier.add(chainEntry(row))) break;
-      }
-      return verifier.result();
-    });
+    return this.run("read the audit log", () =>
+      // A read transaction: the chain's start and its records from one snapshot, even while an
+      // archive runs in another process.
+      this.db.transaction(() => {
+        const verifier = new AuditChainVerifier(this.chainStart());
+        // The verifier runs no statement while the iterator is open.
+        for (const row of this.statements.everyAuditRow.iterate()) {
+          if (!verifier.add(chainEntry(row))) break;
+        }
+        return verifier.result();
+      })(),
+    );
+  }
+
+  async planAuditArchive(before: Date): Promise<AuditArchivePlan | null> {
+    const beforeMs = millis(before, "before");
+    return this.run("plan an audit archive", () =>
+      this.db.transaction((): AuditArchivePlan | null => {
+        const start = this.chainStart();
+        const untilSeq = this.statements.firstAuditAtOrAfter.get({ before: beforeMs }) ?? Number.MAX_SAFE_INTEGER;
+        const cut = this.statements.auditBefore.get({ untilSeq });
+        if (cut === undefined || cut.count === 0 || cut.lastSeq === null) return null;
+        const headHash = this.statements.auditHash.get({ seq: cut.lastSeq });
+        if (headHash === undefined) throw new Error(`audit record ${cut.lastSeq} was not found while planning the archive`);
+        return { firstSeq: start.seq + 1, lastSeq: cut.lastSeq, count: cut.count, prevHash: start.hash, headHash, before: new Date(beforeMs) };
+      })(),
+    );
+  }
+
+  async archiveAudit(plan: AuditArchivePlan, at: Date, audit: AuditInput): Promise<AuditArchive> {
+    checkArchivePlan(plan);
+    const archivedAt = millis(at, "at");
+    return this.run(`remove audit records ${plan.firstSeq} to ${plan.lastSeq} (archived)`, () =>
+      this.db.transaction((): AuditArchive => {
+        const start = this.chainStart();
+        if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
+          throw new Error(
+            `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
+              `not ${plan.firstSeq - 1}; nothing was removed`,
+          );
+        }
+        const held = this.statements.auditThrough.get({ lastSeq: plan.lastSeq });
+        const headHash = this.statements.auditHash.get({ seq: plan.lastSeq });
+        if (held?.count !== plan.count || headHash !== plan.headHash) {
+          throw new Error(
+            `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
+              `(${held?.count ?? 0} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
+          );
+        }
+        this.statements.insertArchive.run({
+          lastSeq: plan.lastSeq,
+          firstSeq: plan.firstSeq,
+          count: plan.count,
+          prevHash: plan.prevHash,
+          headHash: plan.headHash,
+          before: millis(plan.before, "before"),
+          archivedAt,
+        });
+        const { changes } = this.statements.removeArchived.run({ lastSeq: plan.lastSeq });
+        if (changes !== plan.count) throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
+        this.insertAudit(audit);
+        return { ...plan, before: new Date(plan.before.getTime()), archivedAt: new Date(archivedAt) };
+      }).immediate(),
+    );
+  }
+
+  async listAuditArchives(): Promise<AuditArchive[]> {
+    return this.run("list audit archives", () => this.statements.everyArchive.all().map(toAuditArchive));
   }
 
   async close(): Promise<void> {
@@ -415,9 +517,10 @@ export class SqliteStore implements LedgerStore {
 
   /** Appends one record at the head of the hash chain. Runs inside the caller's transaction. */
   private insertAudit(event: AuditInput): void {
-    const head = this.statements.auditHead.get();
-    const seq = (head?.seq ?? 0) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
+    // After an archive that left no record, the chain goes on from the archive's head.
+    const head = this.statements.auditHead.get() ?? this.chainStart();
+    const seq = head.seq + 1;
+    const prevHash = head.hash;
     const hash = auditHash(seq, prevHash, event);
     this.statements.insertAudit.run({
       seq,
@@ -434,6 +537,12 @@ export class SqliteStore implements LedgerStore {
       prevHash,
       hash,
     });
+  }
+
+  /** Where the chain of the records the ledger holds starts: the last archived record, or the genesis. */
+  private chainStart(): ChainStart {
+    const last = this.statements.lastArchive.get();
+    return last === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: last.last_seq, hash: last.head_hash };
   }
 
   /** Runs one ledger operation, adding what failed and how to fix it to SQLite's errors. */
@@ -498,6 +607,18 @@ function toAuditEvent(row: AuditRow): AuditEvent {
   if (row.secret !== null) event.secret = row.secret;
   if (row.details !== null) event.details = parseRecord(JSON.parse(row.details), row.seq);
   return event;
+}
+
+function toAuditArchive(row: ArchiveRow): AuditArchive {
+  return {
+    firstSeq: row.first_seq,
+    lastSeq: row.last_seq,
+    count: row.count,
+    prevHash: row.prev_hash,
+    headHash: row.head_hash,
+    before: new Date(row.cut_before),
+    archivedAt: new Date(row.archived_at),
+  };
 }
 
 /** A row for the chain verifier: the record, or why it cannot be read. */

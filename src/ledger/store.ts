@@ -143,7 +143,9 @@ export type AuditAction =
   /** The workflow gate stopped a job. */
   | "gate_rejected"
   /** A deployment_protection_rule delivery the gate would not act on (a callback URL for another repository). */
-  | "gate_refused";
+  | "gate_refused"
+  /** Records before an instant were moved to an archive file and removed from the ledger. */
+  | "archived";
 
 export interface AuditInput {
   at: Date;
@@ -167,6 +169,40 @@ export interface AuditEvent extends AuditInput {
   prevHash: string;
   /** SHA-256 over this record's content and `prevHash`, lower-case hex. */
   hash: string;
+}
+
+/** Which audit records `listAudit` returns, oldest first. */
+export interface AuditQuery {
+  /** Only records at or after this instant. */
+  since?: Date;
+  /** Only records after this seq: the last seq of the page before (keyset pagination). */
+  afterSeq?: number;
+  /** At most this many (a positive whole number); all of them when absent. */
+  limit?: number;
+}
+
+/**
+ * A cut of the audit log to move to an archive file: records `firstSeq` to `lastSeq`, the
+ * oldest ones still in the ledger. A cut is always the start of what the ledger holds, so the
+ * records it leaves still form one chain, which starts from `headHash`.
+ */
+export interface AuditArchivePlan {
+  /** The first record to archive: the one after the previous archive's last (1 when none). */
+  firstSeq: number;
+  lastSeq: number;
+  /** How many records the cut holds (`lastSeq - firstSeq + 1` unless records are missing). */
+  count: number;
+  /** The hash the first record chains from: the previous archive's `headHash`, or 64 zeros. */
+  prevHash: string;
+  /** The hash of record `lastSeq`: the head of the archived chain, where the ledger's chain now starts. */
+  headHash: string;
+  /** The instant asked for: every record in the cut is before it. */
+  before: Date;
+}
+
+/** A cut the ledger removed, as it keeps it: the link between the archive file and the records left. */
+export interface AuditArchive extends AuditArchivePlan {
+  archivedAt: Date;
 }
 
 export interface GrantFilter {
@@ -283,12 +319,33 @@ export interface LedgerStore {
   getGateDecision(key: GateKey): Promise<GateDecision | null>;
   /** Appends one record at the end of the hash chain. */
   appendAudit(event: AuditInput): Promise<void>;
-  listAudit(options?: { since?: Date }): Promise<AuditEvent[]>;
   /**
-   * Checks the whole audit hash chain, oldest first, and says where it first breaks. Resolves
-   * (never rejects) for a broken chain, including a record the store cannot read.
+   * The audit records the query selects, in seq order. Callers that may meet many records read
+   * them in pages (`afterSeq` and `limit`; see `readAuditPages`), so memory stays flat.
+   */
+  listAudit(options?: AuditQuery): Promise<AuditEvent[]>;
+  /**
+   * Checks the audit hash chain the ledger holds, oldest first, and says where it first breaks:
+   * from the last archive's `headHash` when records were archived, else from the genesis hash.
+   * Resolves (never rejects) for a broken chain, including a record the store cannot read.
    */
   verifyAudit(): Promise<AuditVerification>;
+  /**
+   * The cut `archiveAudit` would remove for `before`: the records before that instant, in seq
+   * order up to the first record at or after it (a record whose clock stepped back stays with
+   * those after it), or null when the oldest record the ledger holds is not before it.
+   * Reads only.
+   */
+  planAuditArchive(before: Date): Promise<AuditArchivePlan | null>;
+  /**
+   * Removes the records of `plan` (written to an archive file and synced to disk beforehand),
+   * records the cut (`listAuditArchives`) and appends `audit` at the head of the chain, all in
+   * one transaction. Rejects and changes nothing when the ledger no longer matches the plan
+   * (another archive ran, or records are missing). The only way audit records ever leave the ledger.
+   */
+  archiveAudit(plan: AuditArchivePlan, at: Date, audit: AuditInput): Promise<AuditArchive>;
+  /** Every cut removed so far, oldest first; each one's `prevHash` is the `headHash` of the one before. */
+  listAuditArchives(): Promise<AuditArchive[]>;
   /** Closes the ledger; closing twice is harmless. Every later call rejects with `LedgerClosedError`. */
   close(): Promise<void>;
 }

@@ -123,7 +123,7 @@ describe("jit-access audit --verify", () => {
   function tamper(sql: string): void {
     const raw = new Database(sqliteFilename(cli.env.DATABASE_URL!));
     try {
-      raw.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_never_deleted");
+      raw.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_removed_only_when_archived");
       raw.exec(sql);
     } finally {
       raw.close();

@@ -151,4 +151,38 @@ describe("verifyAuditChain", () => {
     expect(verifier.add(events[3]!)).toBe(false);
     expect(verifier.result()).toMatchObject({ ok: false, count: 2, seq: 3, problem: expect.stringContaining("of record 2 before it") });
   });
+
+  describe("from the last archived record", () => {
+    it("checks the records after it, chained from its hash", () => {
+      const events = chain(4);
+      expect(verifyAuditChain(events.slice(2), { seq: 2, hash: events[1]!.hash })).toEqual({ ok: true, count: 2, lastSeq: 4, lastHash: events[3]!.hash });
+    });
+
+    it("gives the archived record as the head while nothing follows it", () => {
+      const events = chain(2);
+      expect(verifyAuditChain([], { seq: 2, hash: events[1]!.hash })).toEqual({ ok: true, count: 0, lastSeq: 2, lastHash: events[1]!.hash });
+    });
+
+    it("treats seq 0 with the genesis hash as no archive at all", () => {
+      const events = chain(2);
+      expect(verifyAuditChain(events, { seq: 0, hash: GENESIS_HASH })).toEqual(verifyAuditChain(events));
+      expect(verifyAuditChain([], { seq: 0, hash: GENESIS_HASH })).toEqual({ ok: true, count: 0, lastSeq: null, lastHash: GENESIS_HASH });
+    });
+
+    it.each<[string, (events: AuditEvent[]) => ChainEntry[], RegExp]>([
+      ["the first record after it missing", (events) => events.slice(3), /is not the hash [0-9a-f]{12}… of the last archived record, 2 \(record 3 is missing\)/],
+      ["the records starting from the chain's start, as if nothing was archived", (events) => events, /its seq does not follow record 2's: records are out of order/],
+      ["a record chained from elsewhere", (events) => [{ ...events[2]!, prevHash: GENESIS_HASH }], /is not the hash [0-9a-f]{12}… of the last archived record, 2: /],
+    ])("names %s", (_, entries, problem) => {
+      const events = chain(4);
+      expect(verifyAuditChain(entries(events), { seq: 2, hash: events[1]!.hash })).toMatchObject({ ok: false, count: 0, problem: expect.stringMatching(problem) });
+    });
+
+    it.each([
+      [{ seq: -1, hash: GENESIS_HASH }, "the chain's start must be a whole seq"],
+      [{ seq: 2, hash: "abc" }, "the chain's start hash must be 64 lower-case hex digits"],
+    ])("refuses a start of %p", (start, message) => {
+      expect(() => new AuditChainVerifier(start)).toThrow(message);
+    });
+  });
 });

@@ -30,6 +30,14 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     appendAudit: () => store.appendAudit({ at: AT, action: "expired", actor: "jit-access", owner: "acme", repo: "api" }),
     listAudit: () => store.listAudit(),
     verifyAudit: () => store.verifyAudit(),
+    planAuditArchive: () => store.planAuditArchive(AT),
+    archiveAudit: () =>
+      store.archiveAudit(
+        { firstSeq: 1, lastSeq: 1, count: 1, prevHash: "0".repeat(64), headHash: "1".repeat(64), before: AT },
+        AT,
+        { at: AT, action: "archived", actor: "operator:dana", owner: "-", repo: "-" },
+      ),
+    listAuditArchives: () => store.listAuditArchives(),
   };
 }
 

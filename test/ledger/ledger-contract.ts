@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { IllegalTransitionError } from "../../src/ledger/grant-states.js";
-import type { AuditInput, GateDecision, Grant, GrantState, LedgerStore, NewGateDecision, NewGrant } from "../../src/ledger/store.js";
+import type { AuditArchivePlan, AuditInput, GateDecision, Grant, GrantState, LedgerStore, NewGateDecision, NewGrant } from "../../src/ledger/store.js";
 
 /**
  * Everything a ledger store must do, whatever its database: `ledgerContract(name, factory)`
@@ -876,6 +876,138 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         await store.appendAudit(auditOf("approved"));
         expect((await store.listAudit()).map((event) => event.seq)).toEqual([1, 2]);
         expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 2 });
+      });
+
+      it("lists a page after a seq: at most limit records, with since as well", async () => {
+        for (let minute = 0; minute < 5; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute) }));
+
+        expect((await store.listAudit({ afterSeq: 0, limit: 2 })).map((event) => event.seq)).toEqual([1, 2]);
+        expect((await store.listAudit({ afterSeq: 2, limit: 2 })).map((event) => event.seq)).toEqual([3, 4]);
+        expect((await store.listAudit({ afterSeq: 4, limit: 2 })).map((event) => event.seq)).toEqual([5]);
+        expect(await store.listAudit({ afterSeq: 5, limit: 2 })).toEqual([]);
+        expect((await store.listAudit({ afterSeq: 3 })).map((event) => event.seq)).toEqual([4, 5]);
+        expect((await store.listAudit({ since: at(3), afterSeq: 0, limit: 1 })).map((event) => event.seq)).toEqual([4]);
+        expect((await store.listAudit({ since: at(1), afterSeq: 3, limit: 10 })).map((event) => event.seq)).toEqual([4, 5]);
+      });
+
+      it.each([
+        [{ limit: 0 }, "limit must be a positive whole number"],
+        [{ limit: 1.5 }, "limit must be a positive whole number"],
+        [{ afterSeq: -1 }, "afterSeq must be a whole number"],
+      ])("refuses a page of %p", async (query, message) => {
+        await expect(store.listAudit(query)).rejects.toThrow(message);
+      });
+    });
+
+    describe("audit archive", () => {
+      /** Records 1–4 at minutes 0, 1, 2 and 3. */
+      async function fourRecords(): Promise<string[]> {
+        for (let minute = 0; minute < 4; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute), actor: `user-${minute}` }));
+        return (await store.listAudit()).map((event) => event.hash);
+      }
+      const archivedRecord = (overrides: Partial<AuditInput> = {}): AuditInput => ({
+        at: at(10),
+        action: "archived",
+        actor: "operator:dana",
+        owner: "",
+        repo: "",
+        details: { file: "/var/backups/audit.jsonl" },
+        ...overrides,
+      });
+
+      it("plans nothing when no record is before the instant", async () => {
+        expect(await store.planAuditArchive(at(5))).toBeNull();
+        await fourRecords();
+        expect(await store.planAuditArchive(at(0))).toBeNull();
+        expect(await store.listAuditArchives()).toEqual([]);
+      });
+
+      it("plans the records before the instant: from the chain's start to the last of them, with their hashes", async () => {
+        const hashes = await fourRecords();
+        expect(await store.planAuditArchive(at(2))).toEqual({ firstSeq: 1, lastSeq: 2, count: 2, prevHash: GENESIS_HASH, headHash: hashes[1], before: at(2) });
+        expect(await store.planAuditArchive(at(9))).toMatchObject({ firstSeq: 1, lastSeq: 4, count: 4, headHash: hashes[3] });
+      });
+
+      it("stops the cut at the first record at or after the instant, even when a later one is older (a clock stepped back)", async () => {
+        await store.appendAudit(auditOf("validated", { at: at(0) }));
+        await store.appendAudit(auditOf("validated", { at: at(5) }));
+        await store.appendAudit(auditOf("validated", { at: at(1) }));
+        expect(await store.planAuditArchive(at(3))).toMatchObject({ firstSeq: 1, lastSeq: 1, count: 1 });
+      });
+
+      it("removes the cut, records it and appends its record, which chains from the records left", async () => {
+        const hashes = await fourRecords();
+        const plan = (await store.planAuditArchive(at(2)))!;
+
+        const archive = await store.archiveAudit(plan, at(10), archivedRecord());
+
+        expect(archive).toEqual({ ...plan, archivedAt: at(10) });
+        expect(await store.listAuditArchives()).toEqual([archive]);
+        const left = await store.listAudit();
+        expect(left.map((event) => [event.seq, event.action])).toEqual([
+          [3, "validated"],
+          [4, "validated"],
+          [5, "archived"],
+        ]);
+        expect(left[0]!.prevHash).toBe(hashes[1]);
+        expect(left[2]).toMatchObject({ prevHash: hashes[3], actor: "operator:dana", owner: "", repo: "", details: { file: "/var/backups/audit.jsonl" } });
+        expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, lastSeq: 5, lastHash: left[2]!.hash });
+        expect(await store.planAuditArchive(at(2))).toBeNull();
+      });
+
+      it("goes on from the last cut when it took every record: the next record and the next cut chain from it", async () => {
+        const hashes = await fourRecords();
+        const first = await store.archiveAudit((await store.planAuditArchive(at(9)))!, at(10), archivedRecord());
+        expect(first).toMatchObject({ firstSeq: 1, lastSeq: 4, headHash: hashes[3] });
+        await store.appendAudit(auditOf("approved", { at: at(11) }));
+
+        const second = (await store.planAuditArchive(at(12)))!;
+        expect(second).toMatchObject({ firstSeq: 5, lastSeq: 6, count: 2, prevHash: hashes[3] });
+        await store.archiveAudit(second, at(12), archivedRecord({ at: at(12) }));
+
+        expect(await store.listAuditArchives()).toEqual([first, expect.objectContaining({ firstSeq: 5, lastSeq: 6, prevHash: first.headHash })]);
+        const left = await store.listAudit();
+        expect(left).toEqual([expect.objectContaining({ seq: 7, action: "archived", prevHash: second.headHash })]);
+        expect(await store.verifyAudit()).toEqual({ ok: true, count: 1, lastSeq: 7, lastHash: left[0]!.hash });
+        await store.appendAudit(auditOf("validated", { at: at(13) }));
+        expect((await store.listAudit()).at(-1)).toMatchObject({ seq: 8, prevHash: left[0]!.hash });
+      });
+
+      it("refuses a plan the ledger no longer matches, and changes nothing", async () => {
+        await fourRecords();
+        const stale = (await store.planAuditArchive(at(2)))!;
+        await store.archiveAudit((await store.planAuditArchive(at(1)))!, at(10), archivedRecord());
+        const before = await store.listAudit();
+
+        await expect(store.archiveAudit(stale, at(11), archivedRecord())).rejects.toThrow("the audit log changed since the archive was planned");
+        await expect(store.archiveAudit({ ...stale, firstSeq: 2, prevHash: before[0]!.prevHash, count: 1, headHash: "f".repeat(64) }, at(11), archivedRecord())).rejects.toThrow(
+          "are not the ones the archive holds",
+        );
+
+        expect(await store.listAudit()).toEqual(before);
+        expect(await store.listAuditArchives()).toHaveLength(1);
+      });
+
+      it("removes nothing when its record cannot be written", async () => {
+        await fourRecords();
+        const plan = (await store.planAuditArchive(at(2)))!;
+
+        await rejectionOf(store.archiveAudit(plan, at(10), archivedRecord({ at: new Date(Number.NaN) })));
+
+        expect(await store.listAudit()).toHaveLength(4);
+        expect(await store.listAuditArchives()).toEqual([]);
+      });
+
+      it.each<[string, (plan: AuditArchivePlan) => AuditArchivePlan, string]>([
+        ["no records", (plan) => ({ ...plan, count: 0 }), "0 records cannot be records 1 to 2"],
+        ["more records than seqs", (plan) => ({ ...plan, count: 3 }), "3 records cannot be records 1 to 2"],
+        ["a range backwards", (plan) => ({ ...plan, lastSeq: 0 }), "are not a range of seqs"],
+        ["a malformed hash", (plan) => ({ ...plan, headHash: "abc" }), "must be 64 lower-case hex digits"],
+      ])("refuses a plan with %s", async (_, change, message) => {
+        await fourRecords();
+        const plan = (await store.planAuditArchive(at(2)))!;
+        await expect(store.archiveAudit(change(plan), at(10), archivedRecord())).rejects.toThrow(message);
+        expect(await store.listAudit()).toHaveLength(4);
       });
     });
   });

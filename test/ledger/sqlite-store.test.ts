@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from "../../src/ledger/migrations.js";
 import { DEFAULT_DATABASE_URL, openLedger } from "../../src/ledger/open-ledger.js";
@@ -66,7 +67,7 @@ describe("SqliteStore on disk", () => {
       expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow(
         "the audit log is append-only: rows cannot be updated",
       );
-      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted");
+      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive");
       expect(raw.prepare("SELECT actor FROM audit").pluck().all()).toEqual(["requester"]);
     } finally {
       raw.close();
@@ -294,7 +295,7 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
     await store.markActive(grant.id, at(1), auditOf("granted", { at: at(1), details: { approvers: ["owner-one"] } }));
     await store.markEnded(grant.id, "expired", "expired", at(120), auditOf("expired", { at: at(120) }));
     expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4, lastSeq: 4 });
-    db.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_never_deleted");
+    db.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_removed_only_when_archived");
     const hashes = db.prepare("SELECT hash FROM audit ORDER BY seq").pluck().all() as string[];
     return { db, store, hashes };
   }
@@ -381,6 +382,86 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
   });
 });
 
+describe("SqliteStore: archived audit records", () => {
+  /** Records 1–4, then records 1 and 2 archived (record 5 says so). */
+  async function archivedTwo(): Promise<{ db: Database.Database; store: SqliteStore; hashes: string[] }> {
+    const { db, store } = rawStore();
+    for (let minute = 0; minute < 4; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute) }));
+    const hashes = db.prepare("SELECT hash FROM audit ORDER BY seq").pluck().all() as string[];
+    await store.archiveAudit((await store.planAuditArchive(at(2)))!, at(10), auditOf("archived", { at: at(10) }));
+    return { db, store, hashes };
+  }
+
+  it("the database removes audit rows only where a recorded cut covers them, and never changes a cut", async () => {
+    const { db } = await archivedTwo();
+    try {
+      const refusal = "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
+      expect(() => db.prepare("DELETE FROM audit WHERE seq = 3").run()).toThrow(refusal);
+      expect(() => db.prepare("DELETE FROM audit").run()).toThrow(refusal);
+      expect(() => db.prepare("UPDATE audit_archives SET head_hash = ?").run("f".repeat(64))).toThrow("the record of audit archives is append-only: rows cannot be updated");
+      expect(() => db.prepare("DELETE FROM audit_archives").run()).toThrow("the record of audit archives is append-only: rows cannot be deleted");
+      expect(db.prepare("SELECT seq FROM audit ORDER BY seq").pluck().all()).toEqual([3, 4, 5]);
+      expect(db.prepare("SELECT count(*) FROM audit_archives").pluck().get()).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
+  it.each<[string, string, RegExp]>([
+    [
+      "the first record after the cut deleted",
+      "DELETE FROM audit WHERE seq = 3",
+      /^its prev_hash [0-9a-f]{12}… is not the hash [0-9a-f]{12}… of the last archived record, 2 \(record 3 is missing\): a record was removed or inserted/,
+    ],
+    ["the first record after the cut changed", "UPDATE audit SET actor = 'mallory' WHERE seq = 3", /^its content does not match its hash/],
+  ])("verifyAudit checks the records left from the cut's head hash: %s", async (_, tamper, problem) => {
+    const { db, store } = await archivedTwo();
+    try {
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 3, lastSeq: 5 });
+      db.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_removed_only_when_archived");
+      db.exec(tamper);
+      expect(await store.verifyAudit()).toEqual({ ok: false, seq: expect.any(Number), count: 0, problem: expect.stringMatching(problem) });
+    } finally {
+      db.close();
+    }
+  });
+
+  it("names the error when records were removed behind its back before the cut", async () => {
+    const { db, store } = rawStore();
+    try {
+      for (let minute = 0; minute < 3; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute) }));
+      const plan = (await store.planAuditArchive(at(9)))!;
+      db.exec("DROP TRIGGER audit_rows_are_removed_only_when_archived; DELETE FROM audit WHERE seq = 1");
+
+      await expect(store.archiveAudit(plan, at(10), auditOf("archived"))).rejects.toThrow(
+        "the audit records 1 to 3 are not the ones the archive holds (2 in the ledger, 3 archived; head hash matches); nothing was removed",
+      );
+      expect(db.prepare("SELECT seq FROM audit ORDER BY seq").pluck().all()).toEqual([2, 3]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+/** Every statement in src/ that removes audit rows (one per store, its archive), so that a new one shows up in review. */
+describe("nothing but the archive removes audit records", () => {
+  function sourceFiles(directory: string): string[] {
+    return readdirSync(directory, { withFileTypes: true }).flatMap((entry) =>
+      entry.isDirectory() ? sourceFiles(join(directory, entry.name)) : entry.name.endsWith(".ts") ? [join(directory, entry.name)] : [],
+    );
+  }
+
+  it("has one DELETE of audit rows in each store, in its archiveAudit, and none anywhere else", () => {
+    const removals = sourceFiles(resolve("src")).flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+["`]?audit["`]?(?![\w])/gi)].map(() => relative(resolve("src"), file)),
+    );
+    expect(removals.length).toBeGreaterThan(0);
+    expect(removals.filter((file) => !/^ledger\/[\w-]+-store\.ts$/.test(file))).toEqual([]);
+    expect(removals.length).toBe(new Set(removals).size);
+    expect(readFileSync(resolve("src/ledger/sqlite-store.ts"), "utf8")).toMatch(/removeArchived: db\.prepare<Params>\("DELETE FROM audit WHERE seq <= @lastSeq"\)/);
+  });
+});
+
 describe("migrating a version 2 ledger", () => {
   it("chains the existing audit records in seq order, leaves the new grant fields null, and keeps the triggers", async () => {
     const file = join(dir, "from-v2.db");
@@ -432,9 +513,9 @@ describe("migrating a version 2 ledger", () => {
     try {
       expect(schemaVersion(raw)).toBe(LATEST_SCHEMA_VERSION);
       expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow("the audit log is append-only: rows cannot be updated");
-      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted");
+      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive");
       const names = raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger', 'table') ORDER BY name").pluck().all();
-      expect(names).toEqual(expect.arrayContaining(["audit", "audit_by_time", "grants_by_repository_pull_request", "audit_rows_are_never_updated", "audit_rows_are_never_deleted"]));
+      expect(names).toEqual(expect.arrayContaining(["audit", "audit_by_time", "grants_by_repository_pull_request", "audit_rows_are_never_updated", "audit_rows_are_removed_only_when_archived"]));
       expect(names).not.toContain("audit_chained");
     } finally {
       raw.close();
