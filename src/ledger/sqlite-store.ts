@@ -54,6 +54,8 @@ import type {
 } from "./store.js";
 
 const LIVE_SQL = sqlList(LIVE_STATES);
+/** Audit rows removed per DELETE statement while archiving (all in one transaction). */
+const ARCHIVE_DELETE_SLICE = 10_000;
 /** `listGrants` filter fields and the columns they compare (names compare case-insensitively: NOCASE columns). */
 const LIST_FILTERS = [
   ["repositoryId", "repository_id"],
@@ -212,7 +214,7 @@ export class SqliteStore implements LedgerStore {
          VALUES (@lastSeq, @firstSeq, @count, @prevHash, @headHash, @before, @archivedAt)`,
       ),
       // The only DELETE of audit rows: the trigger lets it through once the cut above is recorded.
-      removeArchived: db.prepare<Params>("DELETE FROM audit WHERE seq <= @lastSeq"),
+      removeArchived: db.prepare<Params>("DELETE FROM audit WHERE seq > @afterSeq AND seq <= @throughSeq"),
     };
   }
 
@@ -465,7 +467,12 @@ export class SqliteStore implements LedgerStore {
           before: millis(plan.before, "before"),
           archivedAt,
         });
-        const { changes } = this.statements.removeArchived.run({ lastSeq: plan.lastSeq });
+        // In slices: SQLite gathers the rows a DELETE with a trigger removes before it removes
+        // them, so one statement over a long cut would hold them all in memory.
+        let changes = 0;
+        for (let afterSeq = plan.firstSeq - 1; afterSeq < plan.lastSeq; afterSeq += ARCHIVE_DELETE_SLICE) {
+          changes += this.statements.removeArchived.run({ afterSeq, throughSeq: Math.min(afterSeq + ARCHIVE_DELETE_SLICE, plan.lastSeq) }).changes;
+        }
         if (changes !== plan.count) throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
         this.insertAudit(audit);
         return { ...plan, before: new Date(plan.before.getTime()), archivedAt: new Date(archivedAt) };

@@ -458,7 +458,7 @@ describe("nothing but the archive removes audit records", () => {
     expect(removals.length).toBeGreaterThan(0);
     expect(removals.filter((file) => !/^ledger\/[\w-]+-store\.ts$/.test(file))).toEqual([]);
     expect(removals.length).toBe(new Set(removals).size);
-    expect(readFileSync(resolve("src/ledger/sqlite-store.ts"), "utf8")).toMatch(/removeArchived: db\.prepare<Params>\("DELETE FROM audit WHERE seq <= @lastSeq"\)/);
+    expect(readFileSync(resolve("src/ledger/sqlite-store.ts"), "utf8")).toMatch(/removeArchived: db\.prepare<Params>\("DELETE FROM audit WHERE seq > @afterSeq AND seq <= @throughSeq"\)/);
   });
 });
 
