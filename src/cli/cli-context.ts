@@ -27,6 +27,11 @@ import { jsonTextForTerminal } from "./terminal-text.js";
 export interface CliIO {
   /** Writes one line of the command's output (the caller adds the newline). */
   stdout(line: string): void;
+  /**
+   * Resolves once stdout has taken what was written (backpressure): a command that writes a lot
+   * waits for it between pages, so its output is never held in memory. Absent when writes never queue.
+   */
+  stdoutDrained?(): Promise<void>;
   /** Writes one line of diagnostics: errors, warnings, logs. */
   stderr(line: string): void;
   /** The settings come from here (the process's environment, and the file `--env-file` names). */

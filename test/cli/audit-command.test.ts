@@ -1,9 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import Database from "better-sqlite3";
+import { existsSync } from "node:fs";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { ARCHIVE_FORMAT, defaultArchiveFile } from "../../src/cli/audit-archive.js";
 import { AUDIT_FIELDS } from "../../src/cli/audit-command.js";
+import type { CliIO } from "../../src/cli/cli-context.js";
+import { runCli } from "../../src/cli/run-cli.js";
+import { AUDIT_PAGE_SIZE } from "../../src/ledger/audit-pages.js";
 import { sqliteFilename } from "../../src/ledger/sqlite-open.js";
+import { appendAuditRows } from "../helpers/audit-rows.js";
 import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
-import { seedGrant } from "../helpers/grant-fixture.js";
+import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 
 let cli: CliHarness;
 let ledgerOnly: NodeJS.ProcessEnv;
@@ -107,7 +114,7 @@ describe("jit-access audit", () => {
     [["--format", "xml"], '--format must be jsonl or csv; got "xml"'],
     [["--verify", "--since", "2026-03-01"], "--verify checks the whole log and exports nothing: it takes neither --since nor --format"],
     [["--verify", "--format", "jsonl"], "it takes neither --since nor --format"],
-    [["--out", "file"], "Unknown option '--out'"],
+    [["--out", "file"], "--out go with --archive"],
   ])("exits 2 with the usage for %p", async (args, message) => {
     const result = await cli.run(["audit", ...args], ledgerOnly);
 
@@ -118,17 +125,59 @@ describe("jit-access audit", () => {
   });
 });
 
-describe("jit-access audit --verify", () => {
-  /** A raw connection to the ledger file the commands use, with the append-only triggers dropped, as an attacker with the file would. */
-  function tamper(sql: string): void {
-    const raw = new Database(sqliteFilename(cli.env.DATABASE_URL!));
-    try {
-      raw.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_removed_only_when_archived");
-      raw.exec(sql);
-    } finally {
-      raw.close();
-    }
+/** A raw connection to the ledger file the commands use, with the append-only triggers dropped, as an attacker with the file would. */
+function tamperLedger(sql: string): void {
+  const raw = new Database(sqliteFilename(cli.env.DATABASE_URL!));
+  try {
+    raw.exec("DROP TRIGGER audit_rows_are_never_updated; DROP TRIGGER audit_rows_are_removed_only_when_archived");
+    raw.exec(sql);
+  } finally {
+    raw.close();
   }
+}
+
+describe("jit-access audit: a long log", () => {
+  it("is read a page at a time, each page once stdout has taken the one before", async () => {
+    const rows = AUDIT_PAGE_SIZE * 2 + 500;
+    appendAuditRows(cli.env.DATABASE_URL!, rows);
+    const lines: string[] = [];
+    /** How many lines were written at each wait for stdout, and the held wait's release. */
+    const waits: number[] = [];
+    let release: (() => void) | undefined;
+    const io: CliIO = {
+      stdout: (line) => void lines.push(line),
+      stderr: (line) => lines.push(`stderr: ${line}`),
+      stdoutDrained: () => {
+        waits.push(lines.length);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      env: ledgerOnly,
+      clock: cli.clock,
+    };
+    const held = async (): Promise<() => void> => {
+      while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
+      const go = release;
+      release = undefined;
+      return go;
+    };
+
+    const exported = runCli(["audit"], io);
+    const first = await held();
+    for (let tick = 0; tick < 10; tick += 1) await new Promise((resolve) => setImmediate(resolve));
+    // While stdout has not taken the first page, nothing more is read or written.
+    expect(lines).toHaveLength(AUDIT_PAGE_SIZE);
+    first();
+    (await held())();
+    (await held())();
+
+    expect(await exported).toBe(0);
+    expect(waits).toEqual([AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE * 2, rows]);
+    expect(lines.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual(Array.from({ length: rows }, (_, i) => i + 1));
+  });
+});
+
+describe("jit-access audit --verify", () => {
+  const tamper = tamperLedger;
 
   it("exits 0 with the count and the head of an intact chain; no credentials needed", async () => {
     await seedAudit();
@@ -176,5 +225,242 @@ describe("jit-access audit --verify", () => {
 
     expect(result.code).toBe(1);
     expect(result.stderr).toEqual([expect.stringMatching(/^audit chain broken at record 2: it is the first record, but .*; no record before it checked intact$/)]);
+  });
+});
+
+describe("jit-access audit --archive", () => {
+  let files: Awaited<ReturnType<typeof tempLedgerDir>>;
+  beforeEach(async () => {
+    files = await tempLedgerDir();
+  });
+  afterEach(async () => {
+    await files.remove();
+  });
+
+  /** The header and the records of an archive file. */
+  async function readArchiveFile(path: string): Promise<{ header: Record<string, unknown>; records: Record<string, unknown>[]; text: string }> {
+    const text = await readFile(path, "utf8");
+    const [header, ...records] = text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { header: header!, records, text };
+  }
+
+  it("writes the records before the instant to the file, then removes them; the ledger's chain goes on from the last one's hash", async () => {
+    await seedAudit();
+    const exported = (await cli.run(["audit"], ledgerOnly)).stdout;
+    const [h1, h2] = (await cli.store.listAudit()).map((record) => record.hash);
+    const out = files.path("2026-02.jsonl");
+
+    const result = await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], { ...ledgerOnly, USER: "dana" });
+
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        `archived 2 records (1 to 2, before 2026-03-01T05:00:00.000Z) to ${out}; head hash ${h2}, where the ledger's audit chain now starts. Keep the file: the records are no longer in the ledger.`,
+      ],
+      stderr: [],
+    });
+    const { header, records, text } = await readArchiveFile(out);
+    expect(header).toEqual({
+      format: ARCHIVE_FORMAT,
+      firstSeq: 1,
+      lastSeq: 2,
+      count: 2,
+      prevHash: "0".repeat(64),
+      headHash: h2,
+      before: "2026-03-01T05:00:00.000Z",
+      archivedAt: "2026-03-01T10:00:00.000Z",
+    });
+    // The records exactly as `jit-access audit` exported them.
+    expect(text.trimEnd().split("\n").slice(1)).toEqual(exported.slice(0, 2));
+    expect(records.map((record) => record.hash)).toEqual([h1, h2]);
+    expect((await stat(out)).mode & 0o777).toBe(0o600);
+
+    const left = await cli.store.listAudit();
+    expect(left.map((record) => [record.seq, record.action])).toEqual([
+      [3, "reconciled"],
+      [4, "archived"],
+    ]);
+    expect(left[0]!.prevHash).toBe(h2);
+    expect(left[1]).toMatchObject({
+      actor: "operator:dana",
+      owner: "",
+      repo: "",
+      details: { firstSeq: 1, lastSeq: 2, count: 2, prevHash: "0".repeat(64), headHash: h2, before: "2026-03-01T05:00:00.000Z", file: out, ranBy: expect.objectContaining({ host: expect.any(String) }) },
+    });
+    expect(await cli.run(["audit", "--verify"], ledgerOnly)).toEqual({
+      code: 0,
+      stdout: [`audit chain intact: 2 records after record 2, the last one archived (chain checked from its hash ${h2}); last record 4, hash ${left[1]!.hash}`],
+      stderr: [],
+    });
+  });
+
+  it("archives again from where the last archive ended, and each file verifies and links to the ledger", async () => {
+    await seedAudit();
+    const first = files.path("first.jsonl");
+    const second = files.path("second.jsonl");
+    expect((await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", first], ledgerOnly)).code).toBe(0);
+    await cli.clock.advance(24 * 3_600_000);
+    expect((await cli.run(["audit", "--archive", "--before", "2026-03-02T09:00:00Z", "--out", second], ledgerOnly)).code).toBe(0);
+    const [archive1, archive2] = await cli.store.listAuditArchives();
+    expect(archive1).toMatchObject({ firstSeq: 1, lastSeq: 2 });
+    expect(archive2).toMatchObject({ firstSeq: 3, lastSeq: 4, prevHash: archive1!.headHash });
+
+    expect(await cli.run(["audit", "--verify-archive", first], ledgerOnly)).toEqual({
+      code: 0,
+      stdout: [
+        `archive intact: 2 records, 1 to 2, head hash ${archive1!.headHash}; the ledger recorded this cut on 2026-03-01T10:00:00.000Z, and the archive of records 3 to 4 chains from its head hash`,
+      ],
+      stderr: [],
+    });
+    expect(await cli.run(["audit", "--verify-archive", second], ledgerOnly)).toEqual({
+      code: 0,
+      stdout: [
+        `archive intact: 2 records, 3 to 4, head hash ${archive2!.headHash}; the ledger recorded this cut on 2026-03-02T10:00:00.000Z, and the records the ledger holds chain from its head hash (jit-access audit --verify checks them)`,
+      ],
+      stderr: [],
+    });
+    expect((await cli.run(["audit", "--verify"], ledgerOnly)).stdout).toEqual([expect.stringMatching(/^audit chain intact: 1 record after record 4, the last one archived/)]);
+  });
+
+  it("says so when nothing is before the instant, and writes and removes nothing", async () => {
+    await seedAudit();
+    const out = files.path("nothing.jsonl");
+
+    const result = await cli.run(["audit", "--archive", "--before", "2026-02-01", "--out", out], ledgerOnly);
+
+    expect(result).toEqual({
+      code: 0,
+      stdout: ["nothing to archive: the ledger holds no audit record before 2026-02-01T00:00:00.000Z; no file was written and the ledger is unchanged"],
+      stderr: [],
+    });
+    expect(existsSync(out)).toBe(false);
+    expect(await cli.store.listAudit()).toHaveLength(3);
+    expect(await cli.store.listAuditArchives()).toEqual([]);
+  });
+
+  it("never overwrites a file: exits 2, and the file and the ledger are unchanged", async () => {
+    await seedAudit();
+    const out = files.path("taken.jsonl");
+    await writeFile(out, "someone else's file\n");
+
+    const result = await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], ledgerOnly);
+
+    expect(result).toEqual({
+      code: 2,
+      stdout: [],
+      stderr: [`jit-access audit: cannot write the archive to ${out}: it already exists, and an archive never overwrites a file; name another with --out. Nothing was archived.`],
+    });
+    expect(await readFile(out, "utf8")).toBe("someone else's file\n");
+    expect(await cli.store.listAudit()).toHaveLength(3);
+  });
+
+  it("archives nothing from a broken chain, and removes the partial file", async () => {
+    await seedAudit();
+    tamperLedger("UPDATE audit SET actor = 'mallory' WHERE seq = 2");
+    const out = files.path("broken.jsonl");
+
+    const result = await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], ledgerOnly);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toEqual([
+      expect.stringMatching(
+        /^jit-access audit: the audit chain is broken at record 2: its content does not match its hash .*\. Nothing was archived and the partial file was removed; run jit-access audit --verify/,
+      ),
+    ]);
+    expect(existsSync(out)).toBe(false);
+    expect((await cli.store.listAudit()).map((record) => record.seq)).toEqual([1, 2, 3]);
+    expect(await cli.store.listAuditArchives()).toEqual([]);
+  });
+
+  it("keeps the file and says so when the ledger cannot remove the records; every record stays", async () => {
+    await seedAudit();
+    const raw = new Database(sqliteFilename(cli.env.DATABASE_URL!));
+    raw.exec("CREATE TRIGGER archive_fails BEFORE INSERT ON audit_archives BEGIN SELECT RAISE(ABORT, 'disk I/O trouble'); END");
+    raw.close();
+    const out = files.path("kept.jsonl");
+
+    const result = await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], ledgerOnly);
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: [
+        `jit-access audit: the archive was written to ${out}, but the records were not removed from the ledger: the ledger could not remove audit records 1 to 2 (archived): disk I/O trouble. ` +
+          `Every record is still in the ledger; delete ${out} and run the archive again.`,
+      ],
+    });
+    expect((await readArchiveFile(out)).records).toHaveLength(2);
+    expect((await cli.store.listAudit()).map((record) => record.seq)).toEqual([1, 2, 3]);
+    expect(await cli.store.listAuditArchives()).toEqual([]);
+  });
+
+  it.each<[string, (text: string) => string, RegExp]>([
+    ["a record changed", (text) => text.replace('"actor":"alice"', '"actor":"mallory"'), /^archive .* does not verify: the audit chain is broken at record 1: its content does not match its hash/],
+    ["the last record cut off", (text) => text.split("\n").slice(0, 2).join("\n"), /does not verify: 1 record ending at record 1, where 2 records ending at record 2 were expected: the file was cut short$/],
+    ["a line that is not a record", (text) => text.replace(/\n[^\n]*\n$/, '\n{"seq":2}\n'), /does not verify: the audit chain is broken at record 2: line 3 is not an audit record: its at is not an ISO 8601 UTC time$/],
+    ["its header's head hash changed", (text) => text.replace(/"headHash":"[0-9a-f]{64}"/, `"headHash":"${"f".repeat(64)}"`), /does not verify: record 2's hash is [0-9a-f]{64}, not the head hash f{64}$/],
+    ["no header", (text) => text.split("\n").slice(1).join("\n"), /does not verify: its first line is not a jit-access\/audit-archive\/v1 header: its format is undefined$/],
+    ["nothing in it", () => "", /does not verify: the file is empty$/],
+  ])("--verify-archive exits 1 for a file with %s", async (_, change, problem) => {
+    await seedAudit();
+    const out = files.path("archive.jsonl");
+    await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], ledgerOnly);
+    await writeFile(out, change(await readFile(out, "utf8")));
+
+    const result = await cli.run(["audit", "--verify-archive", out], ledgerOnly);
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr).toEqual([expect.stringMatching(problem)]);
+  });
+
+  it("--verify-archive exits 1 for an intact file the ledger has no record of", async () => {
+    await seedAudit();
+    const out = files.path("archive.jsonl");
+    await cli.run(["audit", "--archive", "--before", "2026-03-01T05:00:00Z", "--out", out], ledgerOnly);
+
+    const result = await cli.run(["audit", "--verify-archive", out], { DATABASE_URL: files.url("another-ledger.db") });
+
+    expect(result).toEqual({
+      code: 1,
+      stdout: [],
+      stderr: [`archive ${out} does not verify: its records (1 to 2) are intact, but the ledger has no record of archiving them: the file is from another ledger, or the ledger was replaced`],
+    });
+  });
+
+  it("--verify-archive exits 2 for a file it cannot read", async () => {
+    const result = await cli.run(["audit", "--verify-archive", files.path("missing.jsonl")], ledgerOnly);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toEqual([expect.stringMatching(/^jit-access audit: cannot read the archive .*missing\.jsonl: ENOENT: no such file or directory/)]);
+  });
+
+  it.each([
+    [["--archive"], "--archive needs --before ISO: the records before that instant are archived"],
+    [["--archive", "--before", "last year"], '--before must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T00:00:00Z; got "last year"'],
+    [["--archive", "--before", "2026-03-01T10:00:00.001Z"], "--before 2026-03-01T10:00:00.001Z is in the future: only records already written can be archived"],
+    [["--archive", "--before", "2026-03-01", "--out", " "], "--out is empty"],
+    [["--archive", "--before", "2026-03-01", "--since", "2026-01-01"], "--archive writes every record of the cut, as JSON lines: it takes neither --since nor --format"],
+    [["--archive", "--before", "2026-03-01", "--format", "csv"], "it takes neither --since nor --format"],
+    [["--before", "2026-03-01"], "--before go with --archive"],
+    [["--verify", "--out", "x.jsonl"], "--out go with --archive"],
+    [["--archive", "--verify", "--before", "2026-03-01"], "--verify and --archive cannot be combined: give one"],
+    [["--verify-archive", "x.jsonl", "--verify"], "--verify and --verify-archive cannot be combined: give one"],
+    [["--verify-archive", "x.jsonl", "--since", "2026-03-01"], "--verify-archive checks a file and exports nothing: it takes neither --since nor --format"],
+    [["--verify-archive", ""], "--verify-archive needs the archive file"],
+  ])("exits 2 with the usage for %p, and changes nothing", async (args, message) => {
+    await seedAudit();
+
+    const result = await cli.run(["audit", ...args], ledgerOnly);
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toEqual([]);
+    expect(result.stderr[0]).toContain(message);
+    expect(result.stderr[1]).toMatch(/^usage: jit-access audit/);
+    expect(await cli.store.listAudit()).toHaveLength(3);
+  });
+
+  it("names its file after the records it holds when --out is not given", () => {
+    expect(defaultArchiveFile({ firstSeq: 1201, lastSeq: 2400 })).toBe("jit-access-audit-1201-2400.jsonl");
   });
 });
