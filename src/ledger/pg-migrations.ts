@@ -21,7 +21,8 @@
  * - Ids, request keys and hashes are `COLLATE "C"`: they sort byte by byte, as in SQLite, so
  *   keyset pagination by (expires_at, id) pages the same way in both.
  * - Appends to the audit log take turns on the one row of `audit_append_lock` (SELECT … FOR
- *   UPDATE), so writers in several processes never fork the hash chain.
+ *   UPDATE), so writers in several processes never fork the hash chain; an archive of audit
+ *   records takes its turn there too.
  */
 import type { ClientBase } from "pg";
 
@@ -177,6 +178,45 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE TRIGGER gate_answers_are_never_updated BEFORE UPDATE ON gate_answers FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
       CREATE TRIGGER gate_answers_are_never_deleted BEFORE DELETE ON gate_answers FOR EACH ROW EXECUTE FUNCTION gate_rows_are_append_only();
       CREATE TRIGGER gate_answers_are_never_truncated BEFORE TRUNCATE ON gate_answers FOR EACH STATEMENT EXECUTE FUNCTION gate_rows_are_append_only();
+    `,
+  },
+  {
+    version: 7,
+    description: "audit records can be archived: the ledger keeps each cut, and removes only records a cut covers",
+    sql: `
+      -- One row per run of jit-access audit --archive: records first_seq to last_seq went to a file.
+      -- The last row's head_hash is where the chain of the records left starts.
+      CREATE TABLE audit_archives (
+        last_seq    bigint  PRIMARY KEY,
+        first_seq   bigint  NOT NULL CHECK (first_seq >= 1 AND first_seq <= last_seq),
+        count       bigint  NOT NULL CHECK (count >= 1 AND count <= last_seq - first_seq + 1),
+        prev_hash   text    COLLATE "C" NOT NULL CHECK (prev_hash ~ '^[0-9a-f]{64}$'),
+        head_hash   text    COLLATE "C" NOT NULL CHECK (head_hash ~ '^[0-9a-f]{64}$'),
+        -- Times are bigint milliseconds since the epoch.
+        cut_before  bigint  NOT NULL,
+        archived_at bigint  NOT NULL
+      );
+      CREATE FUNCTION audit_archives_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          RAISE EXCEPTION 'the record of audit archives is append-only: rows cannot be %',
+            CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted' ELSE 'truncated' END;
+        END
+      $$;
+      CREATE TRIGGER audit_archives_are_never_updated BEFORE UPDATE ON audit_archives FOR EACH ROW EXECUTE FUNCTION audit_archives_are_append_only();
+      CREATE TRIGGER audit_archives_are_never_deleted BEFORE DELETE ON audit_archives FOR EACH ROW EXECUTE FUNCTION audit_archives_are_append_only();
+      CREATE TRIGGER audit_archives_are_never_truncated BEFORE TRUNCATE ON audit_archives FOR EACH STATEMENT EXECUTE FUNCTION audit_archives_are_append_only();
+      -- A record leaves the log only once a cut that covers it is recorded, in the same
+      -- transaction. UPDATE and TRUNCATE stay refused as before.
+      DROP TRIGGER audit_rows_are_never_deleted ON audit;
+      CREATE FUNCTION audit_rows_are_removed_only_when_archived() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF OLD.seq <= coalesce((SELECT max(last_seq) FROM audit_archives), 0) THEN
+            RETURN OLD;
+          END IF;
+          RAISE EXCEPTION 'the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file';
+        END
+      $$;
+      CREATE TRIGGER audit_rows_are_removed_only_when_archived BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_rows_are_removed_only_when_archived();
     `,
   },
 ];

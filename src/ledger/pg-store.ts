@@ -10,14 +10,25 @@
  * audit record in one transaction. The UPDATE still compares the state it read, as a second
  * line of defence. An append to the audit log first locks the one row of `audit_append_lock`,
  * then reads the head of the chain: appends from every process take turns, and the chain
- * never forks (the unique `prev_hash` would refuse a fork anyway).
+ * never forks (the unique `prev_hash` would refuse a fork anyway). An archive of audit records
+ * (`archiveAudit`) takes the same lock before it reads where the chain starts, so it never
+ * removes records while an append reads the head, nor an append chains from removed records.
  *
  * Row locks are always taken in the same order (a grant, then the append lock), so two
  * transactions of this store never wait for each other in a circle.
  */
 import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
-import { AuditChainVerifier, auditHash, canonicalDetails, GENESIS_HASH, type AuditVerification, type ChainEntry } from "./audit-chain.js";
+import {
+  AuditChainVerifier,
+  auditHash,
+  canonicalDetails,
+  checkArchivePlan,
+  GENESIS_HASH,
+  type AuditVerification,
+  type ChainEntry,
+  type ChainStart,
+} from "./audit-chain.js";
 import {
   applyChange,
   auditForGrant,
@@ -34,8 +45,11 @@ import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
 import type {
   AuditAction,
+  AuditArchive,
+  AuditArchivePlan,
   AuditEvent,
   AuditInput,
+  AuditQuery,
   GateAnswer,
   GateDecision,
   GateKey,
@@ -110,6 +124,16 @@ interface AuditRow {
   details: unknown;
   prev_hash: string;
   hash: string;
+}
+
+interface ArchiveRow {
+  last_seq: Int;
+  first_seq: Int;
+  count: Int;
+  prev_hash: string;
+  head_hash: string;
+  cut_before: Int;
+  archived_at: Int;
 }
 
 type Param = string | number | null;
@@ -382,20 +406,29 @@ export class PgStore implements LedgerStore {
     await this.transaction(`append audit record "${event.action}"`, (client) => this.insertAudit(client, event));
   }
 
-  async listAudit(options: { since?: Date } = {}): Promise<AuditEvent[]> {
-    const rows =
-      options.since === undefined
-        ? await this.read<AuditRow>("list audit records", "SELECT * FROM audit ORDER BY seq", [])
-        : await this.read<AuditRow>("list audit records", "SELECT * FROM audit WHERE at >= $1 ORDER BY seq", [millis(options.since, "since")]);
+  async listAudit(options: AuditQuery = {}): Promise<AuditEvent[]> {
+    const { afterSeq = 0, limit } = options;
+    if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new Error(`listAudit: afterSeq must be a whole number, got ${afterSeq}`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
+    const since = options.since === undefined ? null : millis(options.since, "since");
+    // LIMIT NULL is no limit.
+    const rows = await this.read<AuditRow>(
+      "list audit records",
+      "SELECT * FROM audit WHERE seq > $1 AND ($2::bigint IS NULL OR at >= $2) ORDER BY seq LIMIT $3",
+      [afterSeq, since, limit ?? null],
+    );
     return rows.map(toAuditEvent);
   }
 
-  /** Reads the log page by page inside one REPEATABLE READ transaction: one consistent snapshot. */
+  /**
+   * Reads the chain's start and the log page by page inside one REPEATABLE READ transaction:
+   * one consistent snapshot, even while an archive runs in another process.
+   */
   async verifyAudit(): Promise<AuditVerification> {
     return this.transaction(
       "read the audit log",
       async (client) => {
-        const verifier = new AuditChainVerifier();
+        const verifier = new AuditChainVerifier(await this.chainStart(client));
         let after = 0;
         for (;;) {
           const rows = await this.query<AuditRow>(client, "SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2", [after, VERIFY_PAGE]);
@@ -408,6 +441,80 @@ export class PgStore implements LedgerStore {
       },
       "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
     );
+  }
+
+  async planAuditArchive(before: Date): Promise<AuditArchivePlan | null> {
+    const beforeMs = millis(before, "before");
+    return this.transaction(
+      "plan an audit archive",
+      async (client): Promise<AuditArchivePlan | null> => {
+        const start = await this.chainStart(client);
+        const [first] = await this.query<{ seq: Int | null }>(client, "SELECT min(seq) AS seq FROM audit WHERE at >= $1", [beforeMs]);
+        const untilSeq = first === undefined || first.seq === null ? Number.MAX_SAFE_INTEGER : int(first.seq);
+        const [cut] = await this.query<{ count: Int; last_seq: Int | null }>(
+          client,
+          "SELECT count(*) AS count, max(seq) AS last_seq FROM audit WHERE seq < $1",
+          [untilSeq],
+        );
+        if (cut === undefined || int(cut.count) === 0 || cut.last_seq === null) return null;
+        const lastSeq = int(cut.last_seq);
+        const headHash = await this.auditHashAt(client, lastSeq);
+        if (headHash === undefined) throw new Error(`audit record ${lastSeq} was not found while planning the archive`);
+        return { firstSeq: start.seq + 1, lastSeq, count: int(cut.count), prevHash: start.hash, headHash, before: new Date(beforeMs) };
+      },
+      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    );
+  }
+
+  async archiveAudit(plan: AuditArchivePlan, at: Date, audit: AuditInput): Promise<AuditArchive> {
+    checkArchivePlan(plan);
+    const archivedAt = millis(at, "at");
+    const before = millis(plan.before, "before");
+    // Checked before any lock is taken, as insertAudit would: a record that cannot be written waits for no one.
+    millis(audit.at, "at");
+    canonicalDetails(audit.details);
+    return this.transaction(`remove audit records ${plan.firstSeq} to ${plan.lastSeq} (archived)`, async (client): Promise<AuditArchive> => {
+      // Appends and other archives wait from here to the commit; each statement after it (READ
+      // COMMITTED) sees what they committed before.
+      await this.query(client, "SELECT one FROM audit_append_lock FOR UPDATE", []);
+      const start = await this.chainStart(client);
+      if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
+        throw new Error(
+          `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
+            `not ${plan.firstSeq - 1}; nothing was removed`,
+        );
+      }
+      const [held] = await this.query<{ count: Int }>(client, "SELECT count(*) AS count FROM audit WHERE seq <= $1", [plan.lastSeq]);
+      const heldCount = held === undefined ? 0 : int(held.count);
+      const headHash = await this.auditHashAt(client, plan.lastSeq);
+      if (heldCount !== plan.count || headHash !== plan.headHash) {
+        throw new Error(
+          `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
+            `(${heldCount} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
+        );
+      }
+      await this.query(
+        client,
+        `INSERT INTO audit_archives (last_seq, first_seq, count, prev_hash, head_hash, cut_before, archived_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [plan.lastSeq, plan.firstSeq, plan.count, plan.prevHash, plan.headHash, before, archivedAt],
+      );
+      // The only DELETE of audit rows: the trigger lets it through once the cut above is recorded.
+      const [removed] = await this.query<{ count: Int }>(
+        client,
+        "WITH removed AS (DELETE FROM audit WHERE seq <= $1 RETURNING 1) SELECT count(*) AS count FROM removed",
+        [plan.lastSeq],
+      );
+      const changes = removed === undefined ? 0 : int(removed.count);
+      if (changes !== plan.count) throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
+      await this.insertAudit(client, audit);
+      return { ...plan, before: new Date(before), archivedAt: new Date(archivedAt) };
+    });
+  }
+
+  async listAuditArchives(): Promise<AuditArchive[]> {
+    const rows = await this.read<ArchiveRow>("list audit archives", "SELECT * FROM audit_archives ORDER BY last_seq", []);
+    return rows.map(toAuditArchive);
   }
 
   /**
@@ -480,9 +587,11 @@ export class PgStore implements LedgerStore {
     const at = millis(event.at, "at");
     const details = canonicalDetails(event.details);
     await this.query(client, "SELECT one FROM audit_append_lock FOR UPDATE", []);
-    const [head] = await this.query<{ seq: Int; hash: string }>(client, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", []);
-    const seq = (head === undefined ? 0 : Number(head.seq)) + 1;
-    const prevHash = head?.hash ?? GENESIS_HASH;
+    const [row] = await this.query<{ seq: Int; hash: string }>(client, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", []);
+    // After an archive that left no record, the chain goes on from the archive's head.
+    const head = row === undefined ? await this.chainStart(client) : { seq: int(row.seq), hash: row.hash };
+    const seq = head.seq + 1;
+    const prevHash = head.hash;
     const hash = auditHash(seq, prevHash, event);
     await this.query(
       client,
@@ -504,6 +613,22 @@ export class PgStore implements LedgerStore {
         hash,
       ],
     );
+  }
+
+  /** Where the chain of the records the ledger holds starts: the last archived record, or the genesis. */
+  private async chainStart(client: PoolClient): Promise<ChainStart> {
+    const [last] = await this.query<{ last_seq: Int; head_hash: string }>(
+      client,
+      "SELECT last_seq, head_hash FROM audit_archives ORDER BY last_seq DESC LIMIT 1",
+      [],
+    );
+    return last === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: int(last.last_seq), hash: last.head_hash };
+  }
+
+  /** The hash of audit record `seq`, inside the caller's transaction; undefined when the ledger does not hold it. */
+  private async auditHashAt(client: PoolClient, seq: number): Promise<string | undefined> {
+    const [row] = await this.query<{ hash: string }>(client, "SELECT hash FROM audit WHERE seq = $1", [seq]);
+    return row?.hash;
   }
 
   /** One statement outside a transaction (a read: it sees one snapshot by itself). */
@@ -634,6 +759,18 @@ function toAuditEvent(row: AuditRow): AuditEvent {
   if (row.secret !== null) event.secret = row.secret;
   if (row.details !== null) event.details = parseRecord(row.details, seq);
   return event;
+}
+
+function toAuditArchive(row: ArchiveRow): AuditArchive {
+  return {
+    firstSeq: int(row.first_seq),
+    lastSeq: int(row.last_seq),
+    count: int(row.count),
+    prevHash: row.prev_hash,
+    headHash: row.head_hash,
+    before: new Date(int(row.cut_before)),
+    archivedAt: new Date(int(row.archived_at)),
+  };
 }
 
 /** A row for the chain verifier: the record, or why it cannot be read. */

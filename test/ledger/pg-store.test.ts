@@ -116,7 +116,9 @@ describePostgres("PostgreSQL ledger schema", () => {
     await store.appendAudit(auditOf("validated", { actor: "requester" }));
     await store.close();
     await expect(adminQuery(schema, "UPDATE audit SET actor = 'mallory'")).rejects.toThrow("the audit log is append-only: rows cannot be updated");
-    await expect(adminQuery(schema, "DELETE FROM audit")).rejects.toThrow("the audit log is append-only: rows cannot be deleted");
+    await expect(adminQuery(schema, "DELETE FROM audit")).rejects.toThrow(
+      "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file",
+    );
     await expect(adminQuery(schema, "TRUNCATE audit")).rejects.toThrow("the audit log is append-only: rows cannot be truncated");
     expect(await adminQuery(schema, "SELECT actor FROM audit")).toEqual([{ actor: "requester" }]);
   });
@@ -291,6 +293,123 @@ describePostgres("PostgreSQL ledger: tampering shows in the hash chain", () => {
       await adminQuery(schema, "ALTER TABLE audit DISABLE TRIGGER USER");
       await adminQuery(schema, "UPDATE audit SET actor = 'mallory' WHERE seq = 2345");
       expect(await store.verifyAudit()).toMatchObject({ ok: false, seq: 2_345, count: 2_344 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describePostgres("PostgreSQL ledger: archived audit records", () => {
+  /** Records 1–4, then records 1 and 2 archived (record 5 says so). */
+  async function archivedTwo(): Promise<{ schema: string; store: LedgerStore; hashes: string[] }> {
+    const { schema, url } = await freshSchema();
+    const store = await openLedger(url);
+    for (let minute = 0; minute < 4; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute) }));
+    const hashes = (await store.listAudit()).map((event) => event.hash);
+    await store.archiveAudit((await store.planAuditArchive(at(2)))!, at(10), auditOf("archived", { at: at(10) }));
+    return { schema, store, hashes };
+  }
+
+  it("the database removes audit rows only where a recorded cut covers them, and never changes a cut", async () => {
+    const { schema, store } = await archivedTwo();
+    try {
+      const refusal = "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
+      await expect(adminQuery(schema, "DELETE FROM audit WHERE seq = 3")).rejects.toThrow(refusal);
+      await expect(adminQuery(schema, "DELETE FROM audit")).rejects.toThrow(refusal);
+      await expect(adminQuery(schema, "TRUNCATE audit")).rejects.toThrow("the audit log is append-only: rows cannot be truncated");
+      await expect(adminQuery(schema, "UPDATE audit_archives SET head_hash = $1", ["f".repeat(64)])).rejects.toThrow(
+        "the record of audit archives is append-only: rows cannot be updated",
+      );
+      await expect(adminQuery(schema, "DELETE FROM audit_archives")).rejects.toThrow("the record of audit archives is append-only: rows cannot be deleted");
+      await expect(adminQuery(schema, "TRUNCATE audit_archives")).rejects.toThrow("the record of audit archives is append-only: rows cannot be truncated");
+      expect(await adminQuery(schema, "SELECT seq::int FROM audit ORDER BY seq")).toEqual([{ seq: 3 }, { seq: 4 }, { seq: 5 }]);
+      expect(await adminQuery(schema, "SELECT count(*)::int AS n FROM audit_archives")).toEqual([{ n: 1 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each<[string, string, RegExp]>([
+    [
+      "the first record after the cut deleted",
+      "DELETE FROM audit WHERE seq = 3",
+      /^its prev_hash [0-9a-f]{12}… is not the hash [0-9a-f]{12}… of the last archived record, 2 \(record 3 is missing\): a record was removed or inserted/,
+    ],
+    ["the first record after the cut changed", "UPDATE audit SET actor = 'mallory' WHERE seq = 3", /^its content does not match its hash/],
+  ])("verifyAudit checks the records left from the cut's head hash: %s", async (_, tamper, problem) => {
+    const { schema, store } = await archivedTwo();
+    try {
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 3, lastSeq: 5 });
+      await adminQuery(schema, "ALTER TABLE audit DISABLE TRIGGER USER");
+      await adminQuery(schema, tamper);
+      expect(await store.verifyAudit()).toEqual({ ok: false, seq: expect.any(Number), count: 0, problem: expect.stringMatching(problem) });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("two archives of one cut and appends from other replicas at the same time: one archive, one chain", async () => {
+    const { url } = await freshSchema();
+    const stores = await replicas(url, 4);
+    try {
+      const [first, second, ...appenders] = stores as [LedgerStore, LedgerStore, ...LedgerStore[]];
+      for (let minute = 0; minute < 40; minute += 1) await first.appendAudit(auditOf("validated", { at: at(minute) }));
+      const plan = (await first.planAuditArchive(at(40)))!;
+      expect(plan).toMatchObject({ firstSeq: 1, lastSeq: 40, count: 40 });
+
+      const appends = appenders.flatMap((store, replica) =>
+        Array.from({ length: 10 }, (_, index) => store.appendAudit(auditOf("approved", { at: at(50), actor: `replica-${replica}-${index}` }))),
+      );
+      const archives = await Promise.allSettled([
+        first.archiveAudit(plan, at(60), auditOf("archived", { at: at(60) })),
+        second.archiveAudit(plan, at(60), auditOf("archived", { at: at(60) })),
+      ]);
+      await Promise.all(appends);
+
+      // The second to take its turn finds the cut gone, and says so; it changed nothing.
+      expect(archives.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+      const refused = archives.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      expect(String(refused?.reason)).toContain("the audit log changed since the archive was planned: the ledger's chain now starts after record 40, not 0");
+      expect(await first.listAuditArchives()).toEqual([{ ...plan, archivedAt: at(60) }]);
+      const left = await first.listAudit();
+      expect(left.map((event) => event.seq)).toEqual(Array.from({ length: 21 }, (_, index) => 41 + index));
+      expect(left[0]!.prevHash).toBe(plan.headHash);
+      expect(left.filter((event) => event.action === "archived")).toHaveLength(1);
+      expect(await first.verifyAudit()).toMatchObject({ ok: true, count: 21, lastSeq: 61 });
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
+  it("archives a cut longer than one page of reads, and the rest verifies from its head", async () => {
+    const { schema, url } = await freshSchema();
+    const seqs: number[] = [];
+    const hashes: string[] = [];
+    const prevHashes: string[] = [];
+    const times: number[] = [];
+    let prevHash = GENESIS_HASH;
+    for (let seq = 1; seq <= 2_500; seq += 1) {
+      const record = { at: at(seq), action: "validated" as const, actor: "x", owner: "acme", repo: "api" };
+      const hash = auditHash(seq, prevHash, record);
+      seqs.push(seq);
+      prevHashes.push(prevHash);
+      hashes.push(hash);
+      times.push(record.at.getTime());
+      prevHash = hash;
+    }
+    const store = await openLedger(url);
+    try {
+      await adminQuery(
+        schema,
+        `INSERT INTO audit (seq, at, action, actor, owner, repo, prev_hash, hash)
+         SELECT seq, at, 'validated', 'x', 'acme', 'api', prev_hash, hash FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[]) AS t (seq, prev_hash, hash, at)`,
+        [seqs, prevHashes, hashes, times],
+      );
+      const plan = (await store.planAuditArchive(at(2_001)))!;
+      expect(plan).toEqual({ firstSeq: 1, lastSeq: 2_000, count: 2_000, prevHash: GENESIS_HASH, headHash: hashes[1_999], before: at(2_001) });
+      await store.archiveAudit(plan, at(3_000), auditOf("archived", { at: at(3_000) }));
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 501, lastSeq: 2_501 });
+      expect(await store.listAuditArchives()).toEqual([{ ...plan, archivedAt: at(3_000) }]);
     } finally {
       await store.close();
     }
