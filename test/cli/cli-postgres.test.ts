@@ -6,7 +6,7 @@ import nock from "nock";
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { appPrivateKey, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
-import { seedGrant } from "../helpers/grant-fixture.js";
+import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
 import { mockInstallationToken } from "../helpers/reconcile-nock.js";
@@ -64,6 +64,36 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
     expect(reviewed.code).toBe(0);
     const review = JSON.parse(reviewed.stdout.join("\n")) as { grants: { id: string }[] };
     expect(review.grants.map((grant) => grant.id).sort()).toEqual([due.id, later.id].sort());
+  });
+
+  it("archives the audit records before an instant to a file, removes them, and the file and the records left verify", async () => {
+    const files = await tempLedgerDir();
+    try {
+      const ledgerOnly = { DATABASE_URL: cli.env.DATABASE_URL };
+      for (const [day, actor] of [["2026-02-27", "alice"], ["2026-02-28", "bob"], ["2026-03-01", "carol"]] as const) {
+        await cli.store.appendAudit({ at: new Date(`${day}T12:00:00Z`), action: "validated", actor, owner: "acme", repo: "api", prNumber: 7 });
+      }
+      const [, h2] = (await cli.store.listAudit()).map((record) => record.hash);
+      const out = files.path("2026-02.jsonl");
+
+      const archived = await cli.run(["audit", "--archive", "--before", "2026-03-01", "--out", out], ledgerOnly);
+      expect(archived).toMatchObject({ code: 0, stderr: [] });
+      expect(archived.stdout).toEqual([expect.stringMatching(new RegExp(`^archived 2 records \\(1 to 2, before 2026-03-01T00:00:00.000Z\\) to .*; head hash ${h2},`))]);
+      expect((await cli.store.listAudit()).map((record) => [record.seq, record.actor])).toEqual([
+        [3, "carol"],
+        [4, expect.stringMatching(/^operator:/)],
+      ]);
+      expect(await cli.store.listAuditArchives()).toEqual([expect.objectContaining({ firstSeq: 1, lastSeq: 2, headHash: h2 })]);
+
+      const checked = await cli.run(["audit", "--verify-archive", out], ledgerOnly);
+      expect(checked).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^archive intact: 2 records, 1 to 2, head hash /)] });
+      const verified = await cli.run(["audit", "--verify"], ledgerOnly);
+      expect(verified).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^audit chain intact: 2 records after record 2, the last one archived/)] });
+      const again = await cli.run(["audit", "--archive", "--before", "2026-03-01", "--out", files.path("again.jsonl")], ledgerOnly);
+      expect(again).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^nothing to archive/)] });
+    } finally {
+      await files.remove();
+    }
   });
 });
 
