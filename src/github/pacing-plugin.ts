@@ -24,13 +24,18 @@ type RequestFn = (options: RequestOptions) => Promise<unknown>;
 /**
  * An Octokit plugin that sends every write through the per-installation WriteScheduler and
  * honours GitHub's rate-limit answers: the installation's lane pauses for the time GitHub asks,
- * and the request is retried in its turn. Every request has a deadline on the app's clock, so
- * one that GitHub never answers cannot hold the lane. Logs name the route, never a body.
+ * and the request is retried in its turn. A wait longer than `maxWaitMs` (a spent primary quota,
+ * reset in half an hour) is not waited for by the request that met it — its caller gets the error
+ * and decides (a grant is deferred, a revocation backs off) — but the installation still holds:
+ * no write or read of it goes out until GitHub's time, so nothing is sent that GitHub has said it
+ * will refuse. Every request has a deadline on the app's clock, so one that GitHub never answers
+ * cannot hold the lane. Logs name the route, never a body.
  */
 export function pacingPlugin(pacing: PacingOptions) {
   const maxRetries = pacing.maxRetries ?? 3;
   const maxWaitMs = pacing.maxWaitMs ?? 120_000;
   const timeoutMs = pacing.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const sleep = (ms: number) => new Promise<void>((resolve) => pacing.clock.setTimer(resolve, ms));
   return (octokit: Octokit, options: { auth?: unknown }) => {
     const auth = options.auth as { installationId?: number | string } | undefined;
     const lane = auth?.installationId !== undefined ? String(auth.installationId) : "app";
@@ -49,18 +54,34 @@ export function pacingPlugin(pacing: PacingOptions) {
           throw error;
         }
       };
+      // A read waits out the installation's pause as a write does in its lane.
+      const sendRead = async () => {
+        for (let held = pacing.scheduler.pausedFor(lane); held > 0; held = pacing.scheduler.pausedFor(lane)) await sleep(held);
+        return sendOnce();
+      };
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await (kind ? pacing.scheduler.schedule(lane, kind, sendOnce) : sendOnce())) as never;
+          return (await (kind ? pacing.scheduler.schedule(lane, kind, sendOnce) : sendRead())) as never;
         } catch (error) {
           const wait = rateLimitWait(error, pacing.clock.now());
-          if (wait === null || attempt >= maxRetries || wait > maxWaitMs) throw error;
+          if (wait === null) throw error;
+          // GitHub refuses every request of the installation until then, not only this one.
+          const alreadyHeld = pacing.scheduler.pausedFor(lane) > 0;
+          pacing.scheduler.pauseFor(lane, wait);
+          if (wait > maxWaitMs) {
+            if (!alreadyHeld) {
+              octokit.log.warn(
+                `GitHub rate limit on ${opts.method} ${opts.url} (installation ${lane}): GitHub refuses this installation's requests ` +
+                  `for ${Math.ceil(wait / 1000)} s; holding its writes and reads until then`,
+              );
+            }
+            throw error;
+          }
+          if (attempt >= maxRetries) throw error;
           octokit.log.warn(
             `GitHub rate limit on ${opts.method} ${opts.url} (installation ${lane}): ` +
               `pausing this installation's writes for ${Math.ceil(wait / 1000)} s, then retrying (attempt ${attempt + 1} of ${maxRetries})`,
           );
-          pacing.scheduler.pause(lane, pacing.clock.now() + wait);
-          if (!kind) await new Promise<void>((resolve) => pacing.clock.setTimer(resolve, wait));
         }
       }
     });

@@ -8,6 +8,7 @@ import type { Clock } from "../util/clock.js";
  * their writes never wait here.
  */
 export class RateLimitReserve {
+  /** `resetAt` is a monotonic-clock reading: a step of the wall clock does not move the reset. */
   readonly #seen = new Map<string, { remaining: number; limit: number; resetAt: number }>();
   readonly #warned = new Set<string>();
 
@@ -29,7 +30,7 @@ export class RateLimitReserve {
     const date = headers?.["date"];
     const serverNow = typeof date === "string" ? Date.parse(date) : NaN;
     const resetInMs = reset * 1000 - (Number.isFinite(serverNow) ? serverNow : this.clock.now());
-    this.#seen.set(lane, { remaining, limit, resetAt: this.clock.now() + Math.max(0, resetInMs) });
+    this.#seen.set(lane, { remaining, limit, resetAt: this.clock.monotonic() + Math.max(0, resetInMs) });
     if (remaining > this.#floor(limit)) this.#warned.delete(lane);
   }
 
@@ -37,7 +38,7 @@ export class RateLimitReserve {
   waitMs(lane: string): number {
     const seen = this.#seen.get(lane);
     if (seen === undefined || seen.remaining > this.#floor(seen.limit)) return 0;
-    return Math.max(0, seen.resetAt - this.clock.now());
+    return Math.max(0, seen.resetAt - this.clock.monotonic());
   }
 
   /**
@@ -56,7 +57,7 @@ export class RateLimitReserve {
     if (!this.#warned.has(lane)) {
       this.#warned.add(lane);
       this.log.warn(
-        { installation: lane, remaining: seen.remaining, limit: seen.limit, resetAt: new Date(seen.resetAt).toISOString() },
+        { installation: lane, remaining: seen.remaining, limit: seen.limit, resetAt: new Date(this.clock.now() + wait).toISOString() },
         `installation ${lane} has ${seen.remaining} of ${seen.limit} API requests left: new evaluations wait for the reset so that revocations keep the rest`,
       );
     }

@@ -3,6 +3,10 @@
  * limits, abuse detection), `x-ratelimit-reset` when the primary quota is spent, or GitHub's
  * documented one-minute fallback for a secondary limit without `retry-after`.
  * Returns null when the error is not a rate limit.
+ *
+ * The reset is GitHub's wall-clock time: it is measured against the answer's own `date` header
+ * when there is one, so the wait holds whatever skew or step the app's clock has (`nowMs`, the
+ * app's wall clock, is the fallback).
  */
 export function rateLimitWait(error: unknown, nowMs: number): number | null {
   if (typeof error !== "object" || error === null) return null;
@@ -19,7 +23,8 @@ export function rateLimitWait(error: unknown, nowMs: number): number | null {
   }
   if (String(headers["x-ratelimit-remaining"]) === "0") {
     const reset = Number(headers["x-ratelimit-reset"]);
-    if (Number.isFinite(reset)) return Math.max(0, reset * 1000 - nowMs) + 1000;
+    const serverNow = Date.parse(String(headers["date"] ?? ""));
+    if (Number.isFinite(reset)) return Math.max(0, reset * 1000 - (Number.isFinite(serverNow) ? serverNow : nowMs)) + 1000;
   }
   if (status === 429 || /secondary rate limit|abuse/i.test(message ?? "")) return 60_000;
   return null;

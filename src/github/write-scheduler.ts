@@ -9,6 +9,9 @@ import type { Clock, TimerHandle } from "../util/clock.js";
  * repository can delay the revocation of a secret in another. Here each installation has its
  * own lane, and within a lane a secret DELETE always goes before a PUT, a PUT before a check
  * run, and check runs before comments and labels.
+ *
+ * Every gap and pause is measured on the monotonic clock: a step of the wall clock neither holds
+ * a queued DELETE back nor lets writes through early.
  */
 export type WriteKind = "secret-delete" | "secret-put" | "check-run" | "other" | "label" | "comment";
 
@@ -37,6 +40,7 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
+/** Times in a lane are monotonic-clock readings (`Clock.monotonic`). */
 interface Lane {
   queues: Job[][];
   busy: boolean;
@@ -68,11 +72,23 @@ export class WriteScheduler {
     });
   }
 
-  /** Holds every write of `installation` until `untilMs` (a `retry-after` or rate-limit reset). */
-  pause(installation: string, untilMs: number): void {
+  /**
+   * Holds every write of `installation` for `ms` from now (a `retry-after` or rate-limit reset);
+   * a longer pause already in force stays. Returns true when this extended the pause.
+   */
+  pauseFor(installation: string, ms: number): boolean {
     const lane = this.#lane(installation);
-    lane.pausedUntil = Math.max(lane.pausedUntil, untilMs);
+    const until = this.#clock.monotonic() + Math.max(0, ms);
+    if (until <= lane.pausedUntil) return false;
+    lane.pausedUntil = until;
     this.#pump(lane);
+    return true;
+  }
+
+  /** Milliseconds left of the pause of `installation`; 0 when it is not paused. */
+  pausedFor(installation: string): number {
+    const lane = this.#lanes.get(installation);
+    return lane ? Math.max(0, lane.pausedUntil - this.#clock.monotonic()) : 0;
   }
 
   /** Writes waiting in the lane of `installation`, by kind (for logs and tests). */
@@ -87,9 +103,9 @@ export class WriteScheduler {
       lane = {
         queues: Array.from({ length: LEVELS }, () => []),
         busy: false,
-        nextWriteAt: 0,
-        nextNotifyAt: 0,
-        pausedUntil: 0,
+        nextWriteAt: Number.NEGATIVE_INFINITY,
+        nextNotifyAt: Number.NEGATIVE_INFINITY,
+        pausedUntil: Number.NEGATIVE_INFINITY,
         timer: null,
         timerAt: Number.POSITIVE_INFINITY,
       };
@@ -107,7 +123,7 @@ export class WriteScheduler {
     if (lane.busy) return;
     const job = this.#head(lane);
     if (!job) return;
-    const now = this.#clock.now();
+    const now = this.#clock.monotonic();
     let startAt = Math.max(lane.nextWriteAt, lane.pausedUntil);
     if (job.kind === "comment") startAt = Math.max(startAt, lane.nextNotifyAt);
     if (startAt > now) {
@@ -128,7 +144,7 @@ export class WriteScheduler {
       .run()
       .then(job.resolve, job.reject)
       .finally(() => {
-        const done = this.#clock.now();
+        const done = this.#clock.monotonic();
         lane.busy = false;
         lane.nextWriteAt = done + this.#writeIntervalMs;
         if (job.kind === "comment") lane.nextNotifyAt = done + this.#notifyIntervalMs;

@@ -1,26 +1,35 @@
 /**
  * Time, injected. Production code never calls Date.now() or setTimeout directly, so tests
  * move time forward instead of sleeping.
+ *
+ * Two readings: `now()` is the wall clock — what the ledger records and people read — and it may
+ * step (NTP correcting it, an operator setting it, a VM resumed). `monotonic()` only moves forward
+ * with real time, whatever the wall clock does: waits, pacing, backoff and the end of a grant this
+ * process wrote are measured on it, so a step neither shortens nor stretches them.
  */
 export interface TimerHandle {
   cancel(): void;
 }
 
 export interface Clock {
+  /** Wall-clock time, in milliseconds since the epoch. May step either way. */
   now(): number;
-  /** Runs `fn` once after `ms` milliseconds (never earlier). */
+  /** Milliseconds from an arbitrary origin; never steps. Compare two readings, never with `now()`. */
+  monotonic(): number;
+  /** Runs `fn` once after `ms` milliseconds of monotonic time (never earlier). */
   setTimer(fn: () => void, ms: number): TimerHandle;
 }
 
-/** Node's timers: long delays are clamped to what setTimeout accepts and re-armed. */
+/** Node's timers (monotonic): long delays are clamped to what setTimeout accepts and re-armed. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimer(fn, ms) {
     const MAX = 2_147_483_647;
-    const due = Date.now() + Math.max(0, ms);
+    const due = performance.now() + Math.max(0, ms);
     let handle: NodeJS.Timeout;
     const arm = (): void => {
-      const left = due - Date.now();
+      const left = due - performance.now();
       handle = setTimeout(left > MAX ? arm : fn, Math.min(Math.max(0, left), MAX));
       handle.unref?.();
     };
@@ -29,22 +38,31 @@ export const systemClock: Clock = {
   },
 };
 
-/** A clock for tests: time stands still until `advance` moves it, running due timers in order. */
+/**
+ * A clock for tests: time stands still until `advance` moves it, running due timers in order.
+ * `stepWall` steps the wall clock alone, as NTP or an operator would; timers and `monotonic()`
+ * do not notice.
+ */
 export class ManualClock implements Clock {
-  #now: number;
+  #wall: number;
+  #monotonic = 0;
   #timers: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
   #seq = 0;
 
   constructor(start: number | Date = Date.parse("2026-01-01T00:00:00Z")) {
-    this.#now = typeof start === "number" ? start : start.getTime();
+    this.#wall = typeof start === "number" ? start : start.getTime();
   }
 
   now(): number {
-    return this.#now;
+    return this.#wall;
+  }
+
+  monotonic(): number {
+    return this.#monotonic;
   }
 
   setTimer(fn: () => void, ms: number): TimerHandle {
-    const timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
+    const timer = { at: this.#monotonic + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false };
     this.#timers.push(timer);
     return { cancel: () => void (timer.cancelled = true) };
   }
@@ -54,26 +72,38 @@ export class ManualClock implements Clock {
     return this.#timers.filter((t) => !t.cancelled).length;
   }
 
+  /** Steps the wall clock by `ms` (back when negative); monotonic time and timers stay. */
+  stepWall(ms: number): void {
+    this.#wall += ms;
+  }
+
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way, in order; lets
    * promise callbacks settle between timers so that chained work (await, then timer) runs too.
    */
   async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
+    const target = this.#monotonic + ms;
     await flushPromises();
     for (;;) {
       const next = this.#timers
         .filter((t) => !t.cancelled && t.at <= target)
         .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!next) break;
-      this.#now = Math.max(this.#now, next.at);
+      this.#move(next.at);
       next.cancelled = true;
       next.fn();
       await flushPromises();
     }
-    this.#now = target;
+    this.#move(target);
     this.#timers = this.#timers.filter((t) => !t.cancelled);
     await flushPromises();
+  }
+
+  /** Both readings move forward together, to monotonic time `at`. */
+  #move(at: number): void {
+    if (at <= this.#monotonic) return;
+    this.#wall += at - this.#monotonic;
+    this.#monotonic = at;
   }
 }
 

@@ -34,6 +34,11 @@ describe("rateLimitWait", () => {
     ["retry-after", error(403, { "retry-after": "30" }), 30_000],
     ["retry-after on 429", error(429, { "retry-after": "2" }), 2_000],
     ["primary quota spent", error(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 10) }), 11_000],
+    [
+      "primary quota spent, reckoned from GitHub's Date header (the app's clock is an hour behind)",
+      error(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 3600 + 10), date: new Date(now + 3600_000).toUTCString() }),
+      11_000,
+    ],
     ["secondary without retry-after", error(403, {}, "You have exceeded a secondary rate limit"), 60_000],
     ["429 without headers", error(429, {}), 60_000],
     ["a plain 403 (permissions)", error(403, { "x-ratelimit-remaining": "4000" }, "Resource not accessible by integration"), null],

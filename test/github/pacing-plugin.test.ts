@@ -118,4 +118,62 @@ describe("app Octokit pacing", () => {
     await Promise.all(writes);
     expect(order).toEqual(["comment 1", "delete", "comment 2", "label"]);
   });
+  describe("a spent quota whose reset is further off than the pacing waits", () => {
+    const NOW = Date.parse("2026-03-01T10:00:00Z");
+    const RESET_IN_S = 30 * 60;
+    const DELETE_PATH = "/repos/acme/api/environments/production/secrets/PROD_DB_URL";
+
+    function limited() {
+      const clock = new ManualClock(NOW);
+      const scheduler = new WriteScheduler({ clock });
+      const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+      const warnings: string[] = [];
+      const log = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
+      const octokit = (installationId: number) => new Octokit({ auth: { token: "t0ken", installationId } as never, log });
+      const del = (installationId: number) =>
+        octokit(installationId).rest.actions.deleteEnvironmentSecret({ owner: "acme", repo: "api", environment_name: "production", secret_name: "PROD_DB_URL" });
+      const read = (installationId: number, repo = "api") => octokit(installationId).rest.repos.get({ owner: "acme", repo });
+      return { clock, scheduler, warnings, del, read };
+    }
+
+    /** GitHub's answer once the quota is spent: 403, nothing left, reset in 30 minutes (by GitHub's own Date). */
+    const spent = {
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(NOW / 1000 + RESET_IN_S),
+      date: new Date(NOW).toUTCString(),
+    };
+
+    it("hands the error to the caller at once, holds the installation's writes and reads until the reset, and says so once", async () => {
+      const { clock, warnings, del, read } = limited();
+      const github = nock(API);
+      const traffic = nockTraffic(github);
+      github.delete(DELETE_PATH).reply(403, { message: "API rate limit exceeded for installation ID 7." }, spent);
+      await expect(del(7)).rejects.toMatchObject({ status: 403 });
+      expect(traffic.sent).toEqual([`DELETE ${DELETE_PATH}`]);
+
+      github.delete(DELETE_PATH).reply(204).get("/repos/acme/api").reply(200, { id: 1 });
+      const later = [del(7), read(7), del(7).catch((error: unknown) => error)];
+      // Another installation's quota is its own.
+      github.get("/repos/acme/web").reply(200, { id: 2 });
+      await expect(read(8, "web")).resolves.toMatchObject({ data: { id: 2 } });
+      await clock.advance(RESET_IN_S * 1000 - 1);
+      await traffic.answered();
+      expect(traffic.sent).toEqual([`DELETE ${DELETE_PATH}`, "GET /repos/acme/web"]);
+
+      // The reset (plus GitHub's one-second margin): the held requests go out, writes a second apart.
+      github.delete(DELETE_PATH).reply(204);
+      for (let second = 0; second < 5; second++) {
+        await clock.advance(1000);
+        await traffic.answered();
+      }
+      await Promise.all(later);
+      expect(traffic.sent).toEqual([`DELETE ${DELETE_PATH}`, "GET /repos/acme/web", `DELETE ${DELETE_PATH}`, "GET /repos/acme/api", `DELETE ${DELETE_PATH}`]);
+      expect(warnings).toEqual([
+        "GitHub rate limit on DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name} (installation 7): " +
+          `GitHub refuses this installation's requests for ${RESET_IN_S + 1} s; holding its writes and reads until then`,
+      ]);
+      expect(nock.pendingMocks()).toEqual([]);
+    });
+  });
 });

@@ -75,7 +75,7 @@ describe("WriteScheduler", () => {
 
   it("holds a lane while paused by a rate limit, then resumes", async () => {
     const { clock, scheduler, log, write } = setup();
-    scheduler.pause("1", 30_000);
+    scheduler.pauseFor("1", 30_000);
     void write("1", "secret-delete", "d");
     void write("2", "secret-delete", "other");
     await clock.advance(29_999);
@@ -85,6 +85,54 @@ describe("WriteScheduler", () => {
       ["other", 0],
       ["d", 30_000],
     ]);
+  });
+
+  describe("measures gaps and pauses on the monotonic clock, whatever the wall clock does", () => {
+    it.each([
+      ["back", -60 * 60_000],
+      ["forward", 60 * 60_000],
+    ])("a DELETE queued on time goes out one second after the previous write when the wall clock steps %s an hour", async (_way, step) => {
+      const { clock, log, write } = setup();
+      const monotonic: number[] = [];
+      void write("1", "check-run", "a").then(() => monotonic.push(clock.monotonic()));
+      await clock.advance(0);
+      clock.stepWall(step);
+      void write("1", "secret-delete", "d").then(() => monotonic.push(clock.monotonic()));
+      void write("1", "check-run", "b").then(() => monotonic.push(clock.monotonic()));
+      await clock.advance(1000);
+      expect(log.map((e) => e.what)).toEqual(["a", "d"]);
+      await clock.advance(1000);
+      expect(log.map((e) => e.what)).toEqual(["a", "d", "b"]);
+      expect(monotonic).toEqual([0, 1000, 2000]);
+    });
+
+    it.each([
+      ["back", -60 * 60_000],
+      ["forward", 60 * 60_000],
+    ])("a rate-limit pause lasts as long as GitHub asked when the wall clock steps %s an hour", async (_way, step) => {
+      const { clock, scheduler, log, write } = setup();
+      scheduler.pauseFor("1", 30_000);
+      void write("1", "secret-delete", "d");
+      await clock.advance(10_000);
+      clock.stepWall(step);
+      expect(scheduler.pausedFor("1")).toBe(20_000);
+      await clock.advance(19_999);
+      expect(log).toEqual([]);
+      await clock.advance(1);
+      expect(log.map((e) => e.what)).toEqual(["d"]);
+      expect(scheduler.pausedFor("1")).toBe(0);
+    });
+  });
+
+  it("keeps the longer of two pauses, and says whether a pause extended it", async () => {
+    const { clock, scheduler, log, write } = setup();
+    expect(scheduler.pauseFor("1", 30_000)).toBe(true);
+    expect(scheduler.pauseFor("1", 10_000)).toBe(false);
+    void write("1", "secret-delete", "d");
+    await clock.advance(29_999);
+    expect(log).toEqual([]);
+    await clock.advance(1);
+    expect(log.map((e) => [e.what, e.at])).toEqual([["d", 30_000]]);
   });
 
   it("passes results and errors back to the caller and carries on", async () => {

@@ -6,8 +6,10 @@ const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 /** One API request the app sent, stamped with the app's (injected) clock. */
 export interface AppRequest {
-  /** The app's clock when the request left, in ms. */
+  /** The app's wall clock when the request left, in ms. */
   at: number;
+  /** The app's monotonic clock when the request left (differs from `at` once the wall clock steps). */
+  monotonicAt: number;
   method: string;
   /** Path after /api/v3, without the query, as sent (percent-encoded). */
   path: string;
@@ -42,6 +44,7 @@ export class RequestTracker {
     const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
     const entry: AppRequest = {
       at: this.clock.now(),
+      monotonicAt: this.clock.monotonic(),
       method: (init?.method ?? "GET").toUpperCase(),
       path: url.pathname.replace(/^\/api\/v3(?=\/)/, ""),
       status: 0,
