@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
+    onDeferred: (grant) => scheduler?.retryLater(grant),
   };
   scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs);
   await probot.load(jitAccessApp(deps));

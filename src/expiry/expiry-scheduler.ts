@@ -1,7 +1,9 @@
+import { isLive } from "../ledger/grant-states.js";
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
+import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
+import { byPullRequest, pullRequestKey, retryPullRequest } from "../lifecycle/retry-deferred-grants.js";
 import type { TimerHandle } from "../util/clock.js";
-import { retryDeferredGrants } from "../lifecycle/retry-deferred-grants.js";
 import { expireGrant, sweepOnce, type SweepOptions, type SweepResult } from "./sweep.js";
 
 /**
@@ -19,6 +21,19 @@ export interface SweepHealth {
   failing: boolean;
 }
 
+/** A gap between the wall clock's and the monotonic clock's progress at least this large is a step. */
+export const CLOCK_STEP_MS = 2_000;
+/** A timer armed within this of the time wanted is kept rather than replaced. */
+const SAME_TIME_MS = 50;
+/** Deferred grants read per tick when arming their retries. */
+const RETRY_PAGE = 500;
+
+/** A wall-clock time this process set on a grant, and the monotonic reading it stands for. */
+interface Pin {
+  wall: number;
+  at: number;
+}
+
 /**
  * Ends grants on time while the server runs: an exact timer for each grant due before the next
  * sweep, and a periodic sweep (JIT_SWEEP_INTERVAL) as the safety net that also retries failed
@@ -28,23 +43,47 @@ export interface SweepHealth {
  * sweep and the timers run as ever, deferred grants are not retried, and every tick logs the
  * catalog's error.
  *
- * Every piece of work it starts (a tick, a sweep, a timer's revocation) is tracked: `idle()`
- * resolves once none is running, and `stop()` cancels the timers, lets a running sweep finish
- * the revocations it has started (reading no further page), and resolves when all of it is
- * done, so the ledger can be closed after it without anything still using it.
+ * A timer is armed for the time the grant is due — its expiry, or at once for an early end that
+ * failed before (`pendingEnd`), and never before its next attempt (backoff) — and when it fires
+ * it reads the grant again: one whose expiry has moved later (a deferred grant written since)
+ * is armed again for the new time, not revoked. A change of a grant's times replaces its timer.
+ *
+ * Times are kept on the monotonic clock. A grant this process wrote ends at its write time plus
+ * its duration on that clock, whatever the wall clock does meanwhile: the ledger's wall-clock
+ * expiry is pinned to a monotonic reading when the grant is written (`track`), and so are the
+ * retry and backoff times this process sets. Grants found in the ledger (written before a
+ * restart, or by another process) follow the wall clock, which is all there is for them. Each
+ * tick compares the two clocks' progress and logs a step as a warning.
+ *
+ * A deferred grant is retried on a timer of its own at its retry time (`retryLater`), which is
+ * what its pull request was told; each tick also arms the retries that fall due before the next.
+ *
+ * Every piece of work it starts (a tick, a sweep, a timer's revocation or retry) is tracked:
+ * `idle()` resolves once none is running, and `stop()` cancels the timers, lets a running sweep
+ * finish the revocations it has started (reading no further page), and resolves when all of it
+ * is done, so the ledger can be closed after it without anything still using it.
  */
 export class ExpiryScheduler {
   readonly #deps: LifecycleDeps;
   readonly #log: Log;
   readonly #intervalMs: number;
   readonly #sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency">;
-  readonly #timers = new Map<string, TimerHandle>();
+  /** Exact timers by grant id, with the monotonic time each fires at. */
+  readonly #timers = new Map<string, { handle: TimerHandle; at: number }>();
+  /** Retry timers of deferred grants, by pull request (one evaluation retries all of a PR's). */
+  readonly #retryTimers = new Map<string, { handle: TimerHandle; at: number }>();
+  /** Pull requests being retried now, and whether another retry fell due meanwhile. */
+  readonly #retrying = new Map<string, { again: Grant | null }>();
+  /** The expiry of each live grant this process wrote or deferred, pinned to the monotonic clock. */
+  readonly #ends = new Map<string, Pin>();
+  /** Next attempts (revocation backoff, write retry) this process set, pinned likewise. */
+  readonly #attempts = new Map<string, Pin>();
   readonly #inFlight = new Set<string>();
   /** Ticks, sweeps and timer revocations still running. None of these promises rejects. */
   readonly #work = new Set<Promise<void>>();
   #sweepTimer: TimerHandle | null = null;
   #sweeping: Promise<SweepResult> | null = null;
-  #retrying: Promise<number> | null = null;
+  #lastTick: { wall: number; monotonic: number } | null = null;
   #stopping = new AbortController();
   #stopped = true;
   #failedInARow = 0;
@@ -63,6 +102,7 @@ export class ExpiryScheduler {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#stopping = new AbortController();
+    this.#lastTick = null;
     await this.#hold(this.#tick());
   }
 
@@ -76,36 +116,57 @@ export class ExpiryScheduler {
     this.#stopping.abort();
     this.#sweepTimer?.cancel();
     this.#sweepTimer = null;
-    for (const timer of this.#timers.values()) timer.cancel();
+    for (const timer of [...this.#timers.values(), ...this.#retryTimers.values()]) timer.handle.cancel();
     this.#timers.clear();
+    this.#retryTimers.clear();
     await this.idle();
   }
 
   /**
-   * Resolves once no work of the scheduler is running: no tick, sweep or timer revocation,
-   * including work that the running work started meanwhile. Timers not yet due do not count.
+   * Resolves once no work of the scheduler is running: no tick, sweep, timer revocation or
+   * retry, including work that the running work started meanwhile. Timers not yet due do not count.
    */
   async idle(): Promise<void> {
     while (this.#work.size > 0) await Promise.all(this.#work);
   }
 
-  /** Exact timers armed right now (for tests and diagnostics). */
+  /** Exact expiry timers armed right now (for tests and diagnostics). */
   get armed(): number {
     return this.#timers.size;
   }
 
-  /** A grant became active: arm its timer if it is due before the next sweep. */
+  /** Retry timers of deferred grants armed right now, one per pull request (for tests and diagnostics). */
+  get retriesArmed(): number {
+    return this.#retryTimers.size;
+  }
+
+  /**
+   * A grant became active in this process (its secret was just written): its expiry is pinned to
+   * the monotonic clock, and its timer armed (or moved) if it is due before the next sweep.
+   */
   track(grant: Grant): void {
     if (this.#stopped) return;
-    // A grant backing off after a failed revocation is left to the sweep, which honours the backoff.
-    if (grant.nextAttemptAt && grant.nextAttemptAt.getTime() > this.#deps.clock.now()) return;
-    const delay = grant.expiresAt.getTime() - this.#deps.clock.now();
-    if (delay > this.#intervalMs) return;
-    if (this.#timers.has(grant.id)) return;
-    this.#timers.set(
-      grant.id,
-      this.#deps.clock.setTimer(() => void this.#hold(this.#fire(grant)), Math.max(0, delay)),
-    );
+    this.#ends.set(grant.id, this.#pin(grant.expiresAt));
+    this.#arm(grant);
+  }
+
+  /**
+   * A grant's write was deferred (GitHub could not take it): its pull request is evaluated again
+   * at the grant's retry time, on a timer of its own; the PR's earliest retry wins.
+   */
+  retryLater(grant: Grant): void {
+    if (this.#stopped || this.#deps.revokeOnly || grant.state !== "granting" || grant.nextAttemptAt === null) return;
+    this.#ends.set(grant.id, this.#pinned(this.#ends.get(grant.id), grant.expiresAt));
+    const pin = this.#pinned(this.#attempts.get(grant.id), grant.nextAttemptAt);
+    this.#attempts.set(grant.id, pin);
+    // A timer armed earlier for the grant's old expiry must not outlive the change.
+    this.#arm(grant);
+    const key = pullRequestKey(grant);
+    const existing = this.#retryTimers.get(key);
+    if (existing && existing.at <= pin.at + SAME_TIME_MS) return;
+    existing?.handle.cancel();
+    const delay = Math.max(0, pin.at - this.#deps.clock.monotonic());
+    this.#retryTimers.set(key, { at: pin.at, handle: this.#deps.clock.setTimer(() => void this.#hold(this.#retry(key, grant)), delay) });
   }
 
   /** Runs one sweep now (also what the periodic timer does); shares one already under way. */
@@ -115,6 +176,8 @@ export class ExpiryScheduler {
         ...this.#sweepOptions,
         inFlight: this.#inFlight,
         signal: this.#stopping.signal,
+        notYetDue: (grant) => this.#dueAt(grant) > this.#deps.clock.monotonic(),
+        onOutcome: (outcome) => this.#settled(outcome),
       }).finally(() => {
         this.#sweeping = null;
       });
@@ -130,21 +193,122 @@ export class ExpiryScheduler {
     return work.finally(() => this.#work.delete(work));
   }
 
-  async #fire(grant: Grant): Promise<void> {
-    this.#timers.delete(grant.id);
-    if (this.#stopped || this.#inFlight.has(grant.id)) return;
-    this.#inFlight.add(grant.id);
+  /** The monotonic reading that stands for wall-clock time `at`, as of now. */
+  #pin(at: Date): Pin {
+    const wall = at.getTime();
+    return { wall, at: this.#deps.clock.monotonic() + (wall - this.#deps.clock.now()) };
+  }
+
+  /** `pin` when it still stands for `at` (the grant's time has not changed since), else a new pin. */
+  #pinned(pin: Pin | undefined, at: Date): Pin {
+    return pin !== undefined && pin.wall === at.getTime() ? pin : this.#pin(at);
+  }
+
+  #forget(id: string): void {
+    this.#ends.delete(id);
+    this.#attempts.delete(id);
+    const timer = this.#timers.get(id);
+    timer?.handle.cancel();
+    this.#timers.delete(id);
+  }
+
+  /**
+   * When a live grant is due for revocation, on the monotonic clock: at its expiry, or at once
+   * when an early end is pending; in either case not before its next attempt. As the ledger's
+   * `dueGrants` has it, with the times this process pinned in place of the wall clock's.
+   */
+  #dueAt(grant: Grant): number {
+    const end = grant.pendingEnd ? Number.NEGATIVE_INFINITY : this.#pinned(this.#ends.get(grant.id), grant.expiresAt).at;
+    const next = grant.nextAttemptAt ? this.#pinned(this.#attempts.get(grant.id), grant.nextAttemptAt).at : Number.NEGATIVE_INFINITY;
+    return Math.max(end, next);
+  }
+
+  /** Arms, moves or drops the grant's timer for the time it is due; one due after the next tick is left to that tick. */
+  #arm(grant: Grant): void {
+    if (this.#stopped) return;
+    const existing = this.#timers.get(grant.id);
+    const at = this.#dueAt(grant);
+    const now = this.#deps.clock.monotonic();
+    if (!isLive(grant.state) || at - now > this.#intervalMs) {
+      existing?.handle.cancel();
+      this.#timers.delete(grant.id);
+      return;
+    }
+    if (existing && Math.abs(existing.at - at) <= SAME_TIME_MS) return;
+    existing?.handle.cancel();
+    this.#timers.set(grant.id, { at, handle: this.#deps.clock.setTimer(() => void this.#hold(this.#fire(grant.id)), Math.max(0, at - now)) });
+  }
+
+  /** What a revocation's outcome means for the grant's timer. */
+  #settled(outcome: RevokeOutcome): void {
+    if (outcome.kind !== "retry") {
+      this.#forget(outcome.grant.id);
+      return;
+    }
+    this.#attempts.set(outcome.grant.id, this.#pin(outcome.nextAttemptAt));
+    this.#arm(outcome.grant);
+  }
+
+  async #fire(id: string): Promise<void> {
+    this.#timers.delete(id);
+    if (this.#stopped || this.#inFlight.has(id)) return;
+    this.#inFlight.add(id);
     try {
-      const current = await this.#deps.store.getGrant(grant.id);
-      if (current && (current.state === "active" || current.state === "granting")) await expireGrant(this.#deps, current, this.#log);
+      const current = await this.#deps.store.getGrant(id);
+      if (!current || !isLive(current.state)) {
+        this.#forget(id);
+        return;
+      }
+      // The grant's times may have changed since the timer was armed (a deferred grant written
+      // since has a later expiry): it is revoked only when it is due now.
+      if (this.#dueAt(current) > this.#deps.clock.monotonic()) {
+        this.#arm(current);
+        return;
+      }
+      const outcome = current.pendingEnd
+        ? await revokeGrant(this.#deps, { grant: current, ...current.pendingEnd }, this.#log)
+        : await expireGrant(this.#deps, current, this.#log);
+      this.#settled(outcome);
     } catch (error) {
       if (error instanceof LedgerClosedError) {
-        this.#log.info({ grant: grant.id }, "the ledger closed before the expiry timer's revocation ended; the grant stays due");
+        this.#log.info({ grant: id }, "the ledger closed before the expiry timer's revocation ended; the grant stays due");
       } else {
-        this.#log.error({ grant: grant.id, error: messageOf(error) }, "expiry timer failed; the sweep will retry");
+        this.#log.error({ grant: id, error: messageOf(error) }, "expiry timer failed; the sweep will retry");
       }
     } finally {
-      this.#inFlight.delete(grant.id);
+      this.#inFlight.delete(id);
+    }
+  }
+
+  /** A deferred grant's retry time came: its pull request is evaluated again. */
+  async #retry(key: string, grant: Grant): Promise<void> {
+    this.#retryTimers.delete(key);
+    if (this.#stopped) return;
+    const running = this.#retrying.get(key);
+    if (running) {
+      // The evaluation under way deferred the PR again and is still reporting it: retry once it is done.
+      running.again = grant;
+      return;
+    }
+    const state = { again: null as Grant | null };
+    this.#retrying.set(key, state);
+    try {
+      const now = this.#deps.clock.monotonic();
+      // The PR's grants still waiting to be written, before their expiry (after it they are the sweep's to revoke).
+      const live = await this.#deps.store.listGrants({ owner: grant.owner, repo: grant.repo, prNumber: grant.prNumber });
+      const waiting = live.filter(
+        (g) => g.installationId === grant.installationId && g.state === "granting" && g.nextAttemptAt !== null && this.#pinned(this.#ends.get(g.id), g.expiresAt).at > now,
+      );
+      if (waiting.length > 0) await retryPullRequest(this.#deps, this.#log, waiting);
+    } catch (error) {
+      if (error instanceof LedgerClosedError) {
+        this.#log.info({ grant: grant.id }, "the ledger closed before a deferred grant's retry ended; it is retried after the next start");
+      } else {
+        this.#log.error({ grant: grant.id, error: messageOf(error) }, "retrying a deferred grant failed; the next sweep arms it again");
+      }
+    } finally {
+      this.#retrying.delete(key);
+      if (state.again !== null && !this.#stopped) void this.#hold(this.#retry(key, state.again));
     }
   }
 
@@ -152,8 +316,9 @@ export class ExpiryScheduler {
     if (this.#stopped) return;
     // The next tick comes an interval from now, however long this one takes: a sweep that waits
     // minutes for paced writes (a backlog at start-up) must not leave the grants that fall due
-    // meanwhile without their exact timers. Overlapping ticks share the sweep and the retries.
+    // meanwhile without their exact timers. Overlapping ticks share the sweep.
     this.#sweepTimer = this.#deps.clock.setTimer(() => void this.#hold(this.#tick()), this.#intervalMs);
+    this.#noticeClockStep();
     if (this.#deps.revokeOnly) {
       this.#log.error(
         { catalogError: this.#deps.revokeOnly.why },
@@ -161,7 +326,7 @@ export class ExpiryScheduler {
       );
     }
     // Timers are the precision, the sweep is the safety net: failing to arm them never skips it.
-    await this.#armTimersOrLog({ includeDue: false });
+    await this.#orLog(() => this.#armTimers({ includeDue: false }), "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
     let result: SweepResult;
     try {
       result = await this.sweep();
@@ -176,17 +341,8 @@ export class ExpiryScheduler {
     this.#sweepSucceeded();
     if (result.due > 0) this.#log.info({ ...result }, "sweep done");
     if (this.#stopped) return;
-    if (!this.#deps.revokeOnly) {
-      try {
-        this.#retrying ??= retryDeferredGrants(this.#deps, this.#log).finally(() => {
-          this.#retrying = null;
-        });
-        await this.#retrying;
-      } catch (error) {
-        if (!(error instanceof LedgerClosedError)) this.#log.error({ error: messageOf(error) }, "retrying deferred grants failed; retrying at the next interval");
-      }
-    }
-    await this.#armTimersOrLog({ includeDue: true });
+    if (!this.#deps.revokeOnly) await this.#orLog(() => this.#armRetries(), "arming the retries of deferred grants failed; the next tick tries again");
+    await this.#orLog(() => this.#armTimers({ includeDue: true }), "arming the expiry timers failed; the next tick tries again");
   }
 
   /** Sweeps that failed in a row (0 once one runs through), and the last failure's message. */
@@ -212,25 +368,62 @@ export class ExpiryScheduler {
     this.#lastSweepError = null;
   }
 
-  async #armTimersOrLog(options: { includeDue: boolean }): Promise<void> {
+  /** Runs `step`; a failure (but a closed ledger) is logged with `message`, never thrown. */
+  async #orLog(step: () => Promise<void>, message: string): Promise<void> {
     try {
-      await this.#armTimers(options);
+      await step();
     } catch (error) {
       if (error instanceof LedgerClosedError) return;
-      this.#log.error({ error: messageOf(error) }, "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
+      this.#log.error({ error: messageOf(error) }, message);
     }
+  }
+
+  /**
+   * Compares how far the wall clock and the monotonic clock moved since the last tick: a
+   * difference is a step of the wall clock (NTP, an operator, a resumed VM), logged as a warning.
+   */
+  #noticeClockStep(): void {
+    const now = { wall: this.#deps.clock.now(), monotonic: this.#deps.clock.monotonic() };
+    const last = this.#lastTick;
+    this.#lastTick = now;
+    if (last === null) return;
+    const stepMs = now.wall - last.wall - (now.monotonic - last.monotonic);
+    if (Math.abs(stepMs) < CLOCK_STEP_MS) return;
+    this.#log.warn(
+      { stepMs: Math.round(stepMs), wallClock: new Date(now.wall).toISOString() },
+      `the wall clock stepped ${stepMs > 0 ? "forward" : "back"} ${Math.round(Math.abs(stepMs) / 1000)} s since the last sweep; ` +
+        "grants this process wrote still end at their time on the monotonic clock; grants from before its start follow the wall clock",
+    );
+  }
+
+  /** Arms the retries of deferred grants that fall due before the next tick (ones deferred before this process started, or whose timer was lost). */
+  async #armRetries(): Promise<void> {
+    const waiting = await this.#deps.store.grantsAwaitingRetry(new Date(this.#deps.clock.now() + this.#intervalMs), RETRY_PAGE);
+    for (const grants of byPullRequest(waiting).values()) for (const grant of grants) this.retryLater(grant);
   }
 
   /**
    * Arms timers for the grants due before the next tick. Grants already due are the sweep's (it
    * bounds how many run at once), so before the sweep they are left out; after it, any it left
-   * are armed too.
+   * are armed too. Grants this process wrote are armed by their monotonic end, even where the
+   * wall clock (stepped back) puts their expiry further off.
    */
   async #armTimers({ includeDue }: { includeDue: boolean }): Promise<void> {
     if (this.#stopped) return;
-    const now = this.#deps.clock.now();
-    const soon = await this.#deps.store.expiringBy(new Date(now + this.#intervalMs));
-    for (const grant of soon) if (includeDue || grant.expiresAt.getTime() > now) this.track(grant);
+    const until = new Date(this.#deps.clock.now() + this.#intervalMs);
+    const seen = new Set<string>();
+    const consider = (grant: Grant): void => {
+      seen.add(grant.id);
+      if (includeDue || this.#dueAt(grant) > this.#deps.clock.monotonic()) this.#arm(grant);
+    };
+    for (const grant of await this.#deps.store.expiringBy(until)) consider(grant);
+    const soon = this.#deps.clock.monotonic() + this.#intervalMs;
+    for (const [id, end] of [...this.#ends]) {
+      if (seen.has(id) || end.at > soon) continue;
+      const grant = await this.#deps.store.getGrant(id);
+      if (grant === null || !isLive(grant.state)) this.#forget(id);
+      else consider(grant);
+    }
   }
 }
 

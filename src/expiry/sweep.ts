@@ -28,6 +28,13 @@ export interface SweepOptions {
    * starts; the ones already started are finished and awaited. The grants left stay due.
    */
   signal?: AbortSignal;
+  /**
+   * Grants the caller knows are not due yet although the ledger's wall-clock times say so (the
+   * wall clock stepped forward past a grant this process wrote): skipped, left to their timer.
+   */
+  notYetDue?: (grant: Grant) => boolean;
+  /** Told each revocation's outcome (the server re-arms a grant's timer for its backoff). */
+  onOutcome?: (outcome: RevokeOutcome) => void;
 }
 
 /**
@@ -53,12 +60,12 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
       const last = page[page.length - 1]!;
       after = { expiresAt: last.expiresAt, id: last.id };
       for (const grant of page) {
-        if (inFlight.has(grant.id)) continue;
+        if (inFlight.has(grant.id) || options.notYetDue?.(grant)) continue;
         while (running.size >= concurrency && !stopping()) await new Promise<void>((resolve) => (slotFreed = resolve));
         if (stopping()) break;
         result.due++;
         inFlight.add(grant.id);
-        const task: Promise<void> = expireOne(deps, grant, log, result).finally(() => {
+        const task: Promise<void> = expireOne(deps, grant, log, result, options.onOutcome).finally(() => {
           inFlight.delete(grant.id);
           running.delete(task);
           slotFreed?.();
@@ -79,12 +86,13 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
 /** See `SweepOptions.concurrency`. */
 export const DEFAULT_SWEEP_CONCURRENCY = 1000;
 
-async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: SweepResult): Promise<void> {
+async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: SweepResult, onOutcome?: (outcome: RevokeOutcome) => void): Promise<void> {
   try {
     const outcome = grant.pendingEnd
       ? await revokeGrant(deps, { grant, ...grant.pendingEnd }, log)
       : await expireGrant(deps, grant, log);
     count(result, outcome);
+    onOutcome?.(outcome);
   } catch (error) {
     result.retrying++;
     if (error instanceof LedgerClosedError) {

@@ -49,6 +49,8 @@ export interface LifecycleDeps {
    * asks for access is told why. `why` is the loader's message, for the operator's log only.
    */
   revokeOnly?: { why: string };
+  /** Called when a grant's write is deferred (GitHub could not take it), so it is retried on a timer at its `nextAttemptAt`. */
+  onDeferred?(grant: Grant): void;
 }
 
 /** The lock key for one secret in one environment of one repository. */

@@ -1,6 +1,7 @@
 import { expiryFromWrite } from "../ledger/grant-states.js";
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
+import { rateLimitWait } from "../github/rate-limit-wait.js";
 import { RepoClient, statusOf } from "../github/repo-client.js";
 import { readSecretValueSettled, SecretSourceError, type SecretValueRead } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
@@ -134,7 +135,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     if (pr.state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
-    if (isTransient(error)) return defer(deps, ctx, grant, audit, `reading the environment's public key failed (${safeMessage(error)})`);
+    if (isTransient(error)) return defer(deps, ctx, grant, audit, `reading the environment's public key failed (${safeMessage(error)})`, undefined, retryDelay(error, deps));
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
   }
 
@@ -143,7 +144,7 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
     const status = statusOf(error);
-    if (isRateLimit(error)) return defer(deps, ctx, grant, audit, `GitHub rate-limited the write (${safeMessage(error)})`);
+    if (isRateLimit(error)) return defer(deps, ctx, grant, audit, `GitHub rate-limited the write (${safeMessage(error)})`, undefined, retryDelay(error, deps));
     if (!isTransient(error)) {
       const why = status === 404 ? environmentGone(request.environment) : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
       return fail(deps, ctx, grant, audit, why);
@@ -229,10 +230,20 @@ async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Gra
 /** How long a deferred grant waits before it is written again. */
 export const GRANT_RETRY_MS = 30_000;
 
-async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, writeUncertainAt?: Date): Promise<GrantOutcome> {
-  const retryAt = new Date(deps.clock.now() + GRANT_RETRY_MS);
+/**
+ * How long a deferred grant waits before its retry: the retry interval, or the wait GitHub named
+ * when it answered with a rate limit (the installation's requests are held that long anyway, so
+ * the PR is told the time the retry can really happen).
+ */
+function retryDelay(error: unknown, deps: LifecycleDeps): number {
+  return Math.max(GRANT_RETRY_MS, rateLimitWait(error, deps.clock.now()) ?? 0);
+}
+
+async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, writeUncertainAt?: Date, retryInMs = GRANT_RETRY_MS): Promise<GrantOutcome> {
+  const retryAt = new Date(deps.clock.now() + retryInMs);
   const record = { ...audit, at: new Date(deps.clock.now()), action: "deferred" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
   const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, writeUncertainAt === undefined ? {} : { writeUncertainAt });
+  deps.onDeferred?.(deferred);
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
 }

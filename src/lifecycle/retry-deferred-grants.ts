@@ -1,3 +1,4 @@
+import type { Grant } from "../ledger/store.js";
 import { RepoClient } from "../github/repo-client.js";
 import type { LifecycleDeps, Log } from "./deps.js";
 import { evaluatePullRequest } from "./evaluate-pull-request.js";
@@ -8,28 +9,53 @@ import { GRANT_RETRY_MS } from "./grant-requests.js";
  * is evaluated afresh, so the write happens only while the approval on the same head still
  * stands. A grant whose PR no longer qualifies waits (and is revoked at its expiry like any
  * live grant), re-checked at the retry interval.
+ *
+ * This is the pass `jit-access sweep` runs over every deferred grant whose time has come; the
+ * server retries each one on a timer of its own (ExpiryScheduler.retryLater), at the time the
+ * PR was told.
  */
 export async function retryDeferredGrants(deps: LifecycleDeps, log: Log, limit = 100): Promise<number> {
   const now = new Date(deps.clock.now());
   const waiting = await deps.store.grantsAwaitingRetry(now, limit);
-  const prs = new Map<string, (typeof waiting)[number]>();
-  for (const grant of waiting) prs.set(`${grant.installationId}/${grant.owner}/${grant.repo}#${grant.prNumber}`, grant);
-  for (const grant of prs.values()) {
-    const prLog = log;
-    try {
-      const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
-      await evaluatePullRequest(deps, { installationId: grant.installationId, client, prNumber: grant.prNumber, log: prLog, trigger: "retry" });
-    } catch (error) {
-      prLog.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "retrying a deferred grant failed");
-    }
-  }
-  // Anything still waiting is looked at again after the retry interval, not at every sweep.
-  const later = new Date(deps.clock.now() + GRANT_RETRY_MS);
-  for (const grant of waiting) {
-    const current = await deps.store.getGrant(grant.id);
-    if (current?.state === "granting" && current.nextAttemptAt && current.nextAttemptAt <= now) {
-      await deps.store.deferGrant(grant.id, current.lastError ?? "waiting for the approval to be confirmed", later);
-    }
-  }
+  for (const grants of byPullRequest(waiting).values()) await retryPullRequest(deps, log, grants);
   return waiting.length;
+}
+
+/** Deferred grants grouped by their pull request (`pullRequestKey`). */
+export function byPullRequest(grants: Grant[]): Map<string, Grant[]> {
+  const prs = new Map<string, Grant[]>();
+  for (const grant of grants) {
+    const key = pullRequestKey(grant);
+    prs.set(key, [...(prs.get(key) ?? []), grant]);
+  }
+  return prs;
+}
+
+export function pullRequestKey(grant: Pick<Grant, "installationId" | "owner" | "repo" | "prNumber">): string {
+  return `${grant.installationId}/${grant.owner}/${grant.repo}#${grant.prNumber}`.toLowerCase();
+}
+
+/**
+ * Evaluates the pull request of `waiting` (deferred grants of one PR) afresh. Any of them the
+ * evaluation neither wrote nor deferred again (the PR no longer qualifies, or the evaluation
+ * failed) is looked at again after the retry interval; `deps.onDeferred` hears of it.
+ */
+export async function retryPullRequest(deps: LifecycleDeps, log: Log, waiting: Grant[]): Promise<void> {
+  const grant = waiting[0];
+  if (grant === undefined) return;
+  try {
+    const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
+    await evaluatePullRequest(deps, { installationId: grant.installationId, client, prNumber: grant.prNumber, log, trigger: "retry" });
+  } catch (error) {
+    log.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "retrying a deferred grant failed");
+  }
+  const later = new Date(deps.clock.now() + GRANT_RETRY_MS);
+  for (const before of waiting) {
+    const current = await deps.store.getGrant(before.id);
+    // A grant the evaluation deferred again has a new retry time already.
+    if (current?.state === "granting" && current.nextAttemptAt !== null && current.nextAttemptAt.getTime() === before.nextAttemptAt?.getTime()) {
+      const deferred = await deps.store.deferGrant(before.id, current.lastError ?? "waiting for the approval to be confirmed", later);
+      deps.onDeferred?.(deferred);
+    }
+  }
 }

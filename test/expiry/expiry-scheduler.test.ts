@@ -3,7 +3,7 @@ import nock from "nock";
 import { ExpiryScheduler } from "../../src/expiry/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { LABELS, revokeBackoffMs } from "../../src/lifecycle/revoke-grant.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
@@ -120,17 +120,20 @@ describe("ExpiryScheduler", () => {
     expect(scheduler.armed).toBe(1);
   });
 
-  it("retries a failed revocation from the periodic sweep once the backoff has passed", async () => {
+  it("retries a failed revocation on its timer once the backoff has passed, not at the next sweep", async () => {
     const grant = await seedGrant(store, expiringIn(-1_000));
     new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 503);
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+    expect(scheduler.armed).toBe(1);
 
+    await clock.advance(revokeBackoffMs(1) - 1);
+    expect(unmatched.requests).toEqual([]);
     expiryCalls("PROD_DB_URL");
-    await clock.advance(SWEEP_EVERY);
+    await clock.advance(1);
     await scheduler.idle();
-    expect((await store.getGrant(grant.id))?.state).toBe("expired");
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + revokeBackoffMs(1)) });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
   });

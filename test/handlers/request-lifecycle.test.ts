@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
-import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
+import { flushPromises } from "../../src/util/clock.js";
 import { GitHubMock, type CheckRunBody, type CommentBody, type SecretBody } from "../helpers/github-nock.js";
 import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
 import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
@@ -331,19 +331,25 @@ describe("a pull request that edits jit-requests.yml", () => {
       .comment(7)
       .scope.put("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
       .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "600" });
-    await h.probot.receive({
+    const received = h.probot.receive({
       id: "7",
       name: "pull_request_review",
       payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
     });
-    expect(nock.pendingMocks()).toEqual([]);
+    for (let turn = 0; turn < 100 && (await h.store.listGrants())[0]?.nextAttemptAt == null; turn++) await flushPromises();
     expect((await h.store.listGrants())[0]).toMatchObject({ state: "granting", lastError: expect.stringContaining("rate-limited") });
 
-    // Before the retry time nothing happens; after it, the PR is evaluated afresh and the write goes through.
+    // GitHub takes no request of the installation for 600 s (retry-after, longer than the retry
+    // interval): the check run and the comment wait for it, and the retry is set for then, as the
+    // PR is told. Before it nothing happens; after it, the PR is evaluated afresh and the write goes through.
+    expect((await h.store.listGrants())[0]!.nextAttemptAt).toEqual(new Date(h.clock.now() + 600_000));
+    await h.clock.advance(600_000 - 1);
+    expect(nock.pendingMocks()).toHaveLength(2);
     expect(await retryDeferredGrants(h.deps, silentLog)).toBe(0);
-    await h.clock.advance(GRANT_RETRY_MS);
-    // Within the minute the permissions read for this head and approval are not read again.
-    const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }], { kept: true })
+    await h.clock.advance(1);
+    await received;
+    expect(nock.pendingMocks()).toEqual([]);
+    const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .putSecret("production", "PROD_DB_URL")

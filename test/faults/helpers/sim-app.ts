@@ -146,6 +146,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
     ...(options.revokeOnly === undefined ? {} : { revokeOnly: { why: options.revokeOnly } }),
+    onDeferred: (grant) => expiry?.retryLater(grant),
   };
   const log = logger.child({ name: "expiry" });
   expiry = new ExpiryScheduler(deps, log, options.sweepIntervalMs ?? 60_000);
