@@ -304,6 +304,27 @@ export class RepoClient {
     await this.#octokit.rest.issues.createComment({ owner: this.owner, repo: this.repo, issue_number: issueNumber, body });
   }
 
+  /**
+   * The newest comment on the issue written by an app (a bot account) whose body contains
+   * `marker`, updated at or after `since`; null when there is none. Comments by people never
+   * match, whatever they contain.
+   */
+  async findAppComment(issueNumber: number, marker: string, since: Date): Promise<number | null> {
+    const comments = await this.#octokit.paginate(this.#octokit.rest.issues.listComments, {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: issueNumber,
+      since: since.toISOString(),
+      per_page: 100,
+    });
+    const ours = comments.filter((c) => c.user?.type === "Bot" && (c.body ?? "").includes(marker));
+    return ours.at(-1)?.id ?? null;
+  }
+
+  async updateComment(commentId: number, body: string): Promise<void> {
+    await this.#octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: commentId, body });
+  }
+
   async addLabels(issueNumber: number, labels: string[]): Promise<void> {
     await this.#octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: issueNumber, labels });
   }

@@ -8,7 +8,7 @@ import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
 import type { Decision } from "./decide-pull-request.js";
 import type { LifecycleDeps, Log } from "./deps.js";
-import { grantComment } from "./grant-comment.js";
+import { delayedCommentMarker, grantComment } from "./grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
@@ -128,21 +128,54 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
   // Feedback is best effort: the ledger and the check run already hold the truth. A grant that
   // was ended meanwhile (the PR closed while its secret was written) has told the PR itself, so
   // the comment and label speak only of grants still live when they are written.
-  const summary = (error: unknown) => (error instanceof Error ? error.message.slice(0, 200) : String(error));
   const live = async () => (await Promise.all(granted.map(async (g) => ((await deps.store.getGrant(g.id))?.state === "active" ? g : null)))).filter((g): g is Grant => g !== null);
   const stillGranted = await live();
-  if (stillGranted.length > 0 || failed.length > 0 || deferred.length > 0) {
+  if (stillGranted.length > 0 || failed.length > 0) {
     try {
       await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred }, now, deps.actionRef, isBound));
     } catch (error) {
-      log.warn({ pr: ctx.prNumber, error: summary(error) }, "could not comment on the pull request");
+      log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not comment on the pull request");
     }
+  } else if (deferred.length > 0) {
+    await reportDelay(ctx, headSha, outcomes, grantComment({ granted: [], failed: [], deferred }, now, deps.actionRef));
   }
   if ((await live()).length > 0) {
     try {
       await client.addLabels(ctx.prNumber, [LABELS.granted]);
     } catch (error) {
-      log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: summary(error) }, "could not label the pull request");
+      log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: summaryOf(error) }, "could not label the pull request");
     }
   }
+}
+
+/**
+ * Access is only delayed (every write deferred): the PR gets one comment saying so for its head,
+ * and each later deferral (a retry GitHub still could not take) updates that comment with the
+ * current reasons and retry time, instead of posting the same news again.
+ */
+async function reportDelay(ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[], text: string): Promise<void> {
+  const { client, log } = ctx;
+  const marker = delayedCommentMarker(headSha);
+  const body = `${text}\n\n${marker}`;
+  // The comment was posted after the first of these grants was recorded.
+  const since = new Date(Math.min(...outcomes.flatMap((o) => (o.kind === "deferred" ? [o.grant.createdAt.getTime()] : []))));
+  try {
+    const earlier = await client.findAppComment(ctx.prNumber, marker, since);
+    if (earlier !== null) {
+      try {
+        await client.updateComment(earlier, body);
+        return;
+      } catch (error) {
+        // Deleted meanwhile, or not ours to edit: say it afresh.
+        log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not update the comment that says access is delayed; posting a new one");
+      }
+    }
+    await client.comment(ctx.prNumber, body);
+  } catch (error) {
+    log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not comment on the pull request");
+  }
+}
+
+function summaryOf(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : String(error);
 }

@@ -59,3 +59,11 @@ function bindingNote(granted: Grant[], isBound: (grant: Grant) => boolean): stri
   if (bound.length === 0) return `**Not bound to ${requester}:** ${unboundText}.`;
   return `**Bound to ${requester}:** ${names(bound)}: ${boundText}. **Not bound:** ${names(granted.filter((g) => !isBound(g)))}: ${unboundText}.`;
 }
+
+/**
+ * Marks the comment that says access is delayed for head `headSha` (an HTML comment, not shown):
+ * a later deferral of the same head updates that comment instead of posting another.
+ */
+export function delayedCommentMarker(headSha: string): string {
+  return `<!-- jit-access:delayed ${headSha} -->`;
+}

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
 import { flushPromises } from "../../src/util/clock.js";
+import { delayedCommentMarker } from "../../src/lifecycle/grant-comment.js";
+import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import { GitHubMock, type CheckRunBody, type CommentBody, type SecretBody } from "../helpers/github-nock.js";
 import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
 import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
@@ -309,6 +311,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       .putSecret("production", "PROD_DB_URL", 502)
       .deleteSecret("production", "PROD_DB_URL", 404).repository()
       .checkRun()
+      .comments(7)
       .comment(7);
     await h.probot.receive({
       id: "6",
@@ -328,6 +331,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .checkRun()
+      .comments(7)
       .comment(7)
       .scope.put("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
       .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "600" });
@@ -344,7 +348,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     // PR is told. Before it nothing happens; after it, the PR is evaluated afresh and the write goes through.
     expect((await h.store.listGrants())[0]!.nextAttemptAt).toEqual(new Date(h.clock.now() + 600_000));
     await h.clock.advance(600_000 - 1);
-    expect(nock.pendingMocks()).toHaveLength(2);
+    expect(nock.pendingMocks()).toHaveLength(3);
     expect(await retryDeferredGrants(h.deps, silentLog)).toBe(0);
     await h.clock.advance(1);
     await received;
@@ -361,5 +365,45 @@ describe("a pull request that edits jit-requests.yml", () => {
     const [grant] = await h.store.listGrants({ liveOnly: false });
     expect(grant).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
     expect(h.environmentKey.open(retry.body<SecretBody>("/secrets/PROD_DB_URL").encrypted_value)).toBe(SECRET_VALUES.PROD_DB_URL);
+  });
+
+  it("says once that access is delayed, and updates that comment when a retry is deferred again", async () => {
+    const keyFails = (gh: GitHubMock) => gh.scope.get("/repos/acme/api/environments/production/secrets/public-key").reply(503, { message: "Service Unavailable" });
+    const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .checkRun()
+      .comments(7)
+      .comment(7);
+    keyFails(first);
+    await h.probot.receive({
+      id: "8",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    const posted = first.body<CommentBody>("/issues/7/comments").body;
+    expect(posted).toContain("**Access is delayed**");
+    expect(posted).toContain(delayedCommentMarker(HEAD));
+
+    // The retry meets the same failure. A comment by a person that copies the marker is not the app's.
+    await h.clock.advance(GRANT_RETRY_MS);
+    const retryAt = new Date(h.clock.now() + GRANT_RETRY_MS).toISOString();
+    // Within the minute the permissions read for this head and approval are not read again.
+    const second = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }], { kept: true })
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .checkRun()
+      .comments(7, [
+        { id: 41, body: posted },
+        { id: 42, body: `me too ${delayedCommentMarker(HEAD)}`, bot: false },
+      ])
+      .updateComment(41);
+    keyFails(second);
+    expect(await retryDeferredGrants(h.deps, silentLog)).toBe(1);
+    expect(nock.pendingMocks()).toEqual([]);
+    const updated = second.body<CommentBody>("/issues/comments/41").body;
+    expect(updated).toContain("**Access is delayed**");
+    expect(updated).toContain(retryAt);
+    expect(updated).toContain(delayedCommentMarker(HEAD));
+    expect(second.bodies("/issues/7/comments")).toEqual([]);
   });
 });

@@ -202,6 +202,28 @@ export class GitHubMock {
     return this;
   }
 
+  /** The PR's comments as GitHub lists them (the app looks for its own "Access is delayed" comment). */
+  comments(prNumber: number, comments: { id: number; body: string; bot?: boolean }[] = []): this {
+    this.scope
+      .get(`${this.base}/issues/${prNumber}/comments`)
+      .query(true)
+      .reply(
+        200,
+        comments.map((c) => ({ id: c.id, body: c.body, user: c.bot === false ? { login: "mallory", type: "User" } : { login: "jit-access[bot]", type: "Bot" } })),
+      );
+    return this;
+  }
+
+  updateComment(commentId: number): this {
+    this.scope
+      .patch(`${this.base}/issues/comments/${commentId}`, (body) => {
+        this.#record("PATCH")(`${this.base}/issues/comments/${commentId}`, body);
+        return true;
+      })
+      .reply(200, { id: commentId });
+    return this;
+  }
+
   addLabels(prNumber: number): this {
     this.scope
       .post(`${this.base}/issues/${prNumber}/labels`, (body) => {
