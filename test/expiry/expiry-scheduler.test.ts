@@ -3,7 +3,7 @@ import nock from "nock";
 import { ExpiryScheduler } from "../../src/expiry/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import { LABELS, revokeBackoffMs } from "../../src/lifecycle/revoke-grant.js";
+import { LABELS, revokeBackoffMs, revokeGrant } from "../../src/lifecycle/revoke-grant.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
@@ -20,7 +20,7 @@ let dir: Awaited<ReturnType<typeof tempLedgerDir>>;
 let store: LedgerStore;
 let scheduler: ExpiryScheduler | undefined;
 let unmatched: ReturnType<typeof recordUnmatchedRequests>;
-const { log } = recordingLog();
+const { log, entries } = recordingLog();
 
 beforeEach(async () => {
   dir = await tempLedgerDir();
@@ -136,6 +136,101 @@ describe("ExpiryScheduler", () => {
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + revokeBackoffMs(1)) });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
+  });
+
+  it("moves a grant's timer when the grant is written with a later expiry than the one it was armed for", async () => {
+    // Deferred since 20 s before start: the write-ahead expiry is 30 s away, so its timer is armed.
+    const deferred = await seedGrant(store, { createdAt: new Date(EXPIRY_START - 20_000), durationMs: 50_000 }, "granting");
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(1);
+
+    // Written now: access lasts its 50 s from the write.
+    const written = await store.markActive(deferred.id, new Date(clock.now()));
+    scheduler.track(written);
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect((await store.getGrant(deferred.id))?.state).toBe("active");
+    expect(unmatched.requests).toEqual([]);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(20_000);
+    await scheduler.idle();
+    expect(await store.getGrant(deferred.id)).toMatchObject({ state: "expired", endedAt: written.expiresAt });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("re-reads the grant when its timer fires, and re-arms for the expiry it has now", async () => {
+    const deferred = await seedGrant(store, { createdAt: new Date(EXPIRY_START - 20_000), durationMs: 50_000 }, "granting");
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(1);
+    // Another process writes it a second later; this one is not told.
+    await store.markActive(deferred.id, new Date(EXPIRY_START + 1_000));
+
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect((await store.getGrant(deferred.id))?.state).toBe("active");
+    expect(scheduler.armed).toBe(1);
+    expect(unmatched.requests).toEqual([]);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(21_000);
+    await scheduler.idle();
+    expect(await store.getGrant(deferred.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + 51_000) });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("ends a grant found in the ledger at start-up by the wall clock, and logs a step of it", async () => {
+    const grant = await seedGrant(store, expiringIn(30_000));
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(1);
+
+    await clock.advance(10_000);
+    clock.stepWall(-10 * 60_000);
+    // The timer armed for 30 s fires; by the wall clock the grant has ten minutes more.
+    await clock.advance(20_000);
+    await scheduler.idle();
+    expect((await store.getGrant(grant.id))?.state).toBe("active");
+    expect(unmatched.requests).toEqual([]);
+
+    await clock.advance(30_000); // the next sweep
+    expect(entries.filter((e) => e.level === "warn" && e.message.startsWith("the wall clock stepped back 600 s"))).toHaveLength(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(10 * 60_000 - 30_000);
+    await scheduler.idle();
+    expect(clock.monotonic()).toBe(630_000);
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: grant.expiresAt });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it("retries a failed early end on its timer when the backoff ends, and ends the grant as that early end says", async () => {
+    // The PR was closed with an hour left on the grant; GitHub answered 502 to the DELETE.
+    const grant = await seedGrant(store, expiringIn(HOUR));
+    const { scheduler, clock } = startScheduler(store);
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 502);
+    const { deps } = revocationDeps(store, clock);
+    await revokeGrant(deps, { grant, kind: "revoked", reason: "pull request closed without merging", actor: "alice" }, log);
+    await scheduler.start();
+
+    // The sweep a minute later meets another 502; the grant's timer takes the next attempt, 10 s on.
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 502);
+    await clock.advance(SWEEP_EVERY);
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 2 });
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(revokeBackoffMs(2));
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({
+      state: "revoked",
+      endReason: "pull request closed without merging",
+      endedAt: new Date(EXPIRY_START + SWEEP_EVERY + revokeBackoffMs(2)),
+    });
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("stop() cancels the exact timers and the periodic sweep", async () => {
