@@ -342,7 +342,7 @@ export class ExpiryScheduler {
     if (result.due > 0) this.#log.info({ ...result }, "sweep done");
     if (this.#stopped) return;
     if (!this.#deps.revokeOnly) await this.#orLog(() => this.#armRetries(), "arming the retries of deferred grants failed; the next tick tries again");
-    await this.#orLog(() => this.#armTimers({ includeDue: true }), "arming the expiry timers failed; the next tick tries again");
+    await this.#orLog(() => this.#armTimers({ includeDue: true }), "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
   }
 
   /** Sweeps that failed in a row (0 once one runs through), and the last failure's message. */

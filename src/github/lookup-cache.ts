@@ -7,7 +7,8 @@ import type { Clock } from "../util/clock.js";
  * - The caller puts into the key everything the answer may only be reused for (see
  *   gatherPullRequest: the installation, the repository and the PR's head, so nothing is reused
  *   across heads), and may pass `reuse` to say which kept answers fit the ask at hand.
- * - An answer is reused for `ttlMs` at most (60 s by default), however often it is asked for.
+ * - An answer is reused for `ttlMs` at most (60 s by default, on the monotonic clock: a step of
+ *   the wall clock does not keep it longer), however often it is asked for.
  * - Only answers are kept: a read that fails is not, and the next event reads again.
  * - At most `maxEntries` answers are kept; beyond that the oldest go first.
  */
@@ -29,13 +30,13 @@ export class LookupCache {
    */
   async get<T>(key: string, read: () => Promise<T>, reuse: (kept: T) => boolean = () => true): Promise<T> {
     const kept = this.#entries.get(key);
-    if (kept !== undefined && kept.expiresAt > this.clock.now() && reuse(kept.value as T)) return kept.value as T;
+    if (kept !== undefined && kept.expiresAt > this.clock.monotonic() && reuse(kept.value as T)) return kept.value as T;
     const value = await read();
     this.#entries.delete(key);
     this.#dropExpired();
     // Every answer lives equally long, so the order of insertion is the order of expiry.
     while (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, expiresAt: this.clock.now() + this.ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.clock.monotonic() + this.ttlMs });
     return value;
   }
 
@@ -45,7 +46,7 @@ export class LookupCache {
   }
 
   #dropExpired(): void {
-    const now = this.clock.now();
+    const now = this.clock.monotonic();
     for (const [key, entry] of this.#entries) {
       if (entry.expiresAt > now) return;
       this.#entries.delete(key);

@@ -46,7 +46,9 @@ export class RateLimitReserve {
    * wait now: what a metric or a status page would show.
    */
   snapshot(): { installation: string; remaining: number; limit: number; resetAt: number; holding: boolean }[] {
-    return [...this.#seen].map(([lane, seen]) => ({ installation: lane, ...seen, holding: this.waitMs(lane) > 0 }));
+    // The reset as a wall-clock time, for people.
+    const toWall = this.clock.now() - this.clock.monotonic();
+    return [...this.#seen].map(([lane, seen]) => ({ installation: lane, ...seen, resetAt: seen.resetAt + toWall, holding: this.waitMs(lane) > 0 }));
   }
 
   /** Waits until a new evaluation may spend this installation's requests. */

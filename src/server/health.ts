@@ -81,8 +81,8 @@ export class Readiness {
   #ledgerFailure(): Promise<string | null> {
     const { clock } = this.#sources;
     const cacheMs = this.#sources.probeCacheMs ?? PROBE_CACHE_MS;
-    if (this.#probe === null || clock.now() - this.#probe.at >= cacheMs) {
-      this.#probe = { at: clock.now(), failure: this.#probeOnce() };
+    if (this.#probe === null || clock.monotonic() - this.#probe.at >= cacheMs) {
+      this.#probe = { at: clock.monotonic(), failure: this.#probeOnce() };
     }
     return this.#probe.failure;
   }

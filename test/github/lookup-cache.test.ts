@@ -27,6 +27,17 @@ describe("LookupCache", () => {
     expect(read.calls).toBe(2);
   });
 
+  it("keeps an answer no longer when the wall clock steps back an hour", async () => {
+    const clock = new ManualClock();
+    const cache = new LookupCache(clock, 60_000);
+    const read = counted("write");
+    await cache.get("42/1/abc/permission/7", read);
+    clock.stepWall(-3_600_000);
+    await clock.advance(60_000);
+    await cache.get("42/1/abc/permission/7", read);
+    expect(read.calls).toBe(2);
+  });
+
   it("keeps keys apart: another head is another key", async () => {
     const cache = new LookupCache(new ManualClock());
     expect(await cache.get("head-a/bob", counted("write"))).toBe("write");
