@@ -14,9 +14,11 @@ let body: string;
 let headSha: string;
 
 beforeAll(async () => {
-  // No sweep during the test: every API call after a delivery is the delivery's doing.
-  world = await startHostileWorld({ logLevel: "info", sweepInterval: "1h" });
+  // No sweep during the test, and the workflow gate's start-up catch-up (which lists the
+  // installations' runs) over before it begins: every API call after a delivery is the delivery's doing.
+  world = await startHostileWorld({ logLevel: "debug", sweepInterval: "1h" });
   const { sim } = world;
+  await sim.waitFor(() => world.app.output().includes("gate catch-up done") || null, { timeoutMs: 30_000, description: "the gate's start-up catch-up" });
   headSha = sim.commit(REPO, "need-db", { "jit-requests.yml": requestFor("2h") }, { from: "main", author: "alice" });
   await sim.openPullRequest(REPO, { head: "need-db", base: "main", author: "alice", title: "Access for INC-4211", deliver: false });
   body = sim.lastDelivery?.body ?? "";
