@@ -80,8 +80,11 @@ export class ManualClock implements Clock {
   /**
    * Moves time forward by `ms`, firing every timer that falls due on the way, in order; lets
    * promise callbacks settle between timers so that chained work (await, then timer) runs too.
+   * `settle`, when given, is awaited after each timer as well: a harness whose timers start real
+   * I/O (a request to a local server) waits for it there, so that the I/O takes no time on this
+   * clock and a later timer of the same step (a request timeout) does not cut it.
    */
-  async advance(ms: number): Promise<void> {
+  async advance(ms: number, settle?: () => Promise<void>): Promise<void> {
     const target = this.#monotonic + ms;
     await flushPromises();
     for (;;) {
@@ -93,6 +96,7 @@ export class ManualClock implements Clock {
       next.cancelled = true;
       next.fn();
       await flushPromises();
+      if (settle) await settle();
     }
     this.#move(target);
     this.#timers = this.#timers.filter((t) => !t.cancelled);

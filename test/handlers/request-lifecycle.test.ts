@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
-import { flushPromises } from "../../src/util/clock.js";
 import { delayedCommentMarker } from "../../src/lifecycle/grant-comment.js";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import { GitHubMock, type CheckRunBody, type CommentBody, type SecretBody } from "../helpers/github-nock.js";
@@ -165,7 +164,10 @@ describe("a pull request that edits jit-requests.yml", () => {
     const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      // Absent before the PUT; read back after it for the app's mark.
+      .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL")
+      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
       .checkRun()
       .comment(7)
       .addLabels(7);
@@ -192,6 +194,8 @@ describe("a pull request that edits jit-requests.yml", () => {
       prNumber: 7,
       headSha: HEAD,
       durationMs: 7_200_000,
+      secretWrite: "written",
+      secretUpdatedAt: new Date("2026-03-01T10:00:01Z"),
     });
     expect(grant!.expiresAt.getTime() - grant!.createdAt.getTime()).toBe(7_200_000);
 
@@ -205,6 +209,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(comment.body).toContain("**Not bound to `@alice`:** any workflow run that targets the environment can read the secret while the grant lasts.");
     expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);
+    expect((await h.store.listAudit())[2]?.details).toMatchObject({ secretUpdatedAt: "2026-03-01T10:00:01.000Z" });
     // The request's reason is part of the audit record, not only of the grant.
     expect((await h.store.listAudit())[1]?.details).toMatchObject({ reason: grant!.reason });
     expect(grant!.reason).not.toBe("");
@@ -217,7 +222,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL")
+      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
       .checkRun()
       .comment(7)
       .addLabels(7);
@@ -308,6 +315,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL", 502)
       .deleteSecret("production", "PROD_DB_URL", 404).repository()
       .checkRun()
@@ -320,7 +328,8 @@ describe("a pull request that edits jit-requests.yml", () => {
     });
     expect(nock.pendingMocks()).toEqual([]);
     const [grant] = await h.store.listGrants({ liveOnly: false });
-    expect(grant).toMatchObject({ state: "granting", lastError: expect.stringContaining("writing the secret did not complete") });
+    // Undone (the DELETE found nothing): nothing of the grant's own is left, and it holds nothing.
+    expect(grant).toMatchObject({ state: "granting", lastError: expect.stringContaining("writing the secret did not complete"), secretWrite: "none" });
     expect(gh.bodies("/check-runs")[0]).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
     expect(gh.body<CommentBody>("/comments").body).toContain("**Access is delayed**");
     assertNoValueLeaked(gh);
@@ -330,6 +339,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
       .checkRun()
       .comments(7)
       .comment(7)
@@ -340,8 +350,11 @@ describe("a pull request that edits jit-requests.yml", () => {
       name: "pull_request_review",
       payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
     });
-    for (let turn = 0; turn < 100 && (await h.store.listGrants())[0]?.nextAttemptAt == null; turn++) await flushPromises();
-    expect((await h.store.listGrants())[0]).toMatchObject({ state: "granting", lastError: expect.stringContaining("rate-limited") });
+    // The refused PUT comes back through nock and the retry plugin: wait up to 10 s for the deferral
+    // (a fixed number of promise turns was too few on a loaded machine).
+    for (let turn = 0; turn < 2_000 && (await h.store.listGrants())[0]?.nextAttemptAt == null; turn++) await new Promise((resolve) => setTimeout(resolve, 5));
+    // GitHub refused the PUT: nothing of the grant's own can be there.
+    expect((await h.store.listGrants())[0]).toMatchObject({ state: "granting", lastError: expect.stringContaining("rate-limited"), secretWrite: "none" });
 
     // GitHub takes no request of the installation for 600 s (retry-after, longer than the retry
     // interval): the check run and the comment wait for it, and the retry is set for then, as the
@@ -356,7 +369,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL")
+      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:31Z")
       .checkRun()
       .comment(7)
       .addLabels(7);

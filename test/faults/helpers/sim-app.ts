@@ -10,6 +10,7 @@ import { NO_CATALOG } from "../../../src/config/load-catalog-or-none.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
 import { LookupCache } from "../../../src/github/lookup-cache.js";
+import type { AppOctokit } from "../../../src/github/repo-client.js";
 import { RateLimitReserve } from "../../../src/github/rate-limit-reserve.js";
 import { WriteScheduler } from "../../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../../src/index.js";
@@ -81,6 +82,8 @@ export interface SimApp {
   logs: string[];
   log: Log;
   databaseUrl: string | null;
+  /** The app itself (JWT), as `jit-access reconcile` uses it to list the installations. */
+  appOctokit: () => Promise<AppOctokit>;
   /**
    * Runs a scripting call that sends webhooks (e.g. `() => approve(sim, repo, pr)`), counting
    * each delivery as in flight until a handler starts on it; resolves when the app answered.
@@ -186,7 +189,8 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
       await tracker.idle(ignore);
       if (await done()) return clock.now() - started;
       if (clock.now() - started >= maxMs) throw new Error(`${what} did not happen within ${maxMs / 1000} s of app time`);
-      await clock.advance(stepMs);
+      // Requests a timer starts are answered before the step's later timers fire (a request's own timeout among them).
+      await clock.advance(stepMs, () => tracker.idle(ignore));
     }
   };
 
@@ -202,6 +206,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     logs,
     log,
     databaseUrl,
+    appOctokit: () => probot.auth(),
     deliver: (send) => {
       const before = sim.deliveries.length;
       const answered = send();
