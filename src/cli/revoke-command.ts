@@ -62,12 +62,14 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
     const outcome = await revokeGrant(deps, { grant, kind: "revoked", reason, actor, auditDetails: { ranBy: whoRan() } }, log);
     switch (outcome.kind) {
       case "ended": {
-        const others = outcome.deleted ? 0 : await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
+        const others = outcome.otherLiveGrants;
         const secret = outcome.deleted
           ? "the secret was deleted"
           : others > 0
             ? `the secret stays: ${others} other live grant${others === 1 ? "" : "s"} still use${others === 1 ? "s" : ""} it`
-            : "the secret was already gone";
+            : outcome.secretWritten
+              ? "the secret was already gone"
+              : "nothing had been written for it, so nothing was deleted";
         io.stdout(terminalText(`revoked ${describe(grant)}; ${secret}`));
         return EXIT.ok;
       }

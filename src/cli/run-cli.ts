@@ -34,7 +34,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   },
   reconcile: {
     synopsis: "reconcile [--dry-run]",
-    summary: "delete catalog secrets present without a live grant",
+    summary: "delete catalog secrets jit-access wrote that have no live grant",
     run: reconcileCommand,
   },
   doctor: { synopsis: "doctor [--json]", summary: "check the deployment: settings, catalog, ledger, GitHub, deliveries", run: doctorCommand },

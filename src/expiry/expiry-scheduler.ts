@@ -1,4 +1,4 @@
-import { isLive } from "../ledger/grant-states.js";
+import { awaitsWrite, isLive } from "../ledger/grant-states.js";
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
 import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
@@ -155,7 +155,7 @@ export class ExpiryScheduler {
    * at the grant's retry time, on a timer of its own; the PR's earliest retry wins.
    */
   retryLater(grant: Grant): void {
-    if (this.#stopped || this.#deps.revokeOnly || grant.state !== "granting" || grant.nextAttemptAt === null) return;
+    if (this.#stopped || this.#deps.revokeOnly || !awaitsWrite(grant) || grant.nextAttemptAt === null) return;
     this.#ends.set(grant.id, this.#pinned(this.#ends.get(grant.id), grant.expiresAt));
     const pin = this.#pinned(this.#attempts.get(grant.id), grant.nextAttemptAt);
     this.#attempts.set(grant.id, pin);
@@ -297,7 +297,7 @@ export class ExpiryScheduler {
       // The PR's grants still waiting to be written, before their expiry (after it they are the sweep's to revoke).
       const live = await this.#deps.store.listGrants({ owner: grant.owner, repo: grant.repo, prNumber: grant.prNumber });
       const waiting = live.filter(
-        (g) => g.installationId === grant.installationId && g.state === "granting" && g.nextAttemptAt !== null && this.#pinned(this.#ends.get(g.id), g.expiresAt).at > now,
+        (g) => g.installationId === grant.installationId && awaitsWrite(g) && this.#pinned(this.#ends.get(g.id), g.expiresAt).at > now,
       );
       if (waiting.length > 0) await retryPullRequest(this.#deps, this.#log, waiting);
     } catch (error) {

@@ -40,6 +40,23 @@ type RawEnvironment = { name: string; protection_rules?: { type: string }[]; dep
 
 export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
+/** What GitHub tells of an Actions secret: its name and when it was created and last written. */
+export interface SecretMetadata {
+  name: string;
+  createdAt: Date;
+  /** Changes with every write of the value: the app records it after each of its PUTs. */
+  updatedAt: Date;
+}
+
+function secretMetadata(data: { name: string; created_at: string; updated_at: string }): SecretMetadata {
+  const createdAt = new Date(data.created_at);
+  const updatedAt = new Date(data.updated_at);
+  if (Number.isNaN(createdAt.getTime()) || Number.isNaN(updatedAt.getTime())) {
+    throw new Error(`GitHub answered unreadable times for secret ${data.name}`);
+  }
+  return { name: data.name, createdAt, updatedAt };
+}
+
 export interface FileContent {
   text: string;
   size: number;
@@ -262,7 +279,27 @@ export class RepoClient {
     }
   }
 
-  async environmentSecretNames(environment: string): Promise<string[]> {
+  /**
+   * A secret's metadata (`GET …/environments/{env}/secrets/{name}`: never its value), or null when
+   * the environment has no secret of that name (404).
+   */
+  async environmentSecret(environment: string, name: string): Promise<SecretMetadata | null> {
+    try {
+      const { data } = await this.#octokit.rest.actions.getEnvironmentSecret({
+        owner: this.owner,
+        repo: this.repo,
+        environment_name: environment,
+        secret_name: name,
+      });
+      return secretMetadata(data);
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+  }
+
+  /** Every secret of an environment, names and times (never values); none when the environment is not found. */
+  async environmentSecrets(environment: string): Promise<SecretMetadata[]> {
     try {
       const secrets = await this.#octokit.paginate(this.#octokit.rest.actions.listEnvironmentSecrets, {
         owner: this.owner,
@@ -270,7 +307,7 @@ export class RepoClient {
         environment_name: environment,
         per_page: 100,
       });
-      return secrets.map((s) => s.name);
+      return secrets.map(secretMetadata);
     } catch (error) {
       if (statusOf(error) === 404) return [];
       throw error;

@@ -8,8 +8,16 @@
  *   granting ──markActive──► active ──markEnded──► expired | revoked
  *      │  ▲                    │ ▲
  *      │  └─deferGrant         │ └─recordRevokeFailure
+ *      │  └─markWriting        │
  *      ├──markFailed──► failed │
  *      └──markEnded──► expired | revoked (a crash before the secret was written)
+ *
+ * Beside its state, a grant says what of its own may be in the environment (`SecretWrite`):
+ * `none` until a PUT is about to be sent (`markWriting`, write-ahead), `uncertain` from then until
+ * the PUT is confirmed (`markActive`: `written`) or known to have left nothing (`deferGrant` with
+ * `secretWrite: "none"`). Only a live `written` grant holds the secret for others (`holdsSecret`).
+ * `recordWriteMark` keeps the `updated_at` GitHub reported after the grant's PUT, in any state:
+ * the ledger's evidence that the secret in the environment is the app's own.
  */
 import type { Grant, NewGrant, PendingEnd } from "./store.js";
 
@@ -21,6 +29,33 @@ export const LIVE_STATES: readonly GrantState[] = ["granting", "active"];
 
 export function isLive(state: GrantState): boolean {
   return LIVE_STATES.includes(state);
+}
+
+/**
+ * The grant's write was deferred and is to be tried again (`grantsAwaitingRetry`): it is
+ * `granting` with a retry time, and no end is pending (a failed grant whose secret is still being
+ * deleted has a retry time too, for its DELETE, and is never written again).
+ */
+export function awaitsWrite(grant: Pick<Grant, "state" | "nextAttemptAt" | "pendingEnd">): boolean {
+  return grant.state === "granting" && grant.nextAttemptAt !== null && grant.pendingEnd === null;
+}
+
+export const SECRET_WRITES = ["none", "uncertain", "written"] as const;
+/**
+ * What of a grant's own may be in the environment: `none` (no PUT was sent for it, or what was
+ * sent is known to have left nothing), `uncertain` (a PUT was sent and its outcome is unknown,
+ * or it landed and the grant was not yet marked), `written` (its PUT was confirmed, or it took
+ * over the value a written grant held).
+ */
+export type SecretWrite = (typeof SECRET_WRITES)[number];
+
+/**
+ * The grant keeps the secret in its environment for its grantee: it is live and its secret was
+ * written. Another grant's end deletes the secret only when no grant holds it. A grant that was
+ * never written (deferred, or crashed before its PUT) holds nothing.
+ */
+export function holdsSecret(grant: Pick<Grant, "state" | "secretWrite">): boolean {
+  return isLive(grant.state) && grant.secretWrite === "written";
 }
 
 /** A state change the lifecycle does not allow, e.g. revoking a grant that already ended. */
@@ -47,7 +82,11 @@ export type GrantChange =
   /** A revocation attempt failed; retried from `nextAttemptAt`. */
   | { kind: "recordRevokeFailure"; error: string; nextAttemptAt: Date; pendingEnd?: PendingEnd | undefined }
   /** GitHub could not take the write now; written again from `nextAttemptAt`. */
-  | { kind: "deferGrant"; error: string; nextAttemptAt: Date; writeUncertainAt?: Date | undefined };
+  | { kind: "deferGrant"; error: string; nextAttemptAt: Date; writeUncertainAt?: Date | undefined; secretWrite?: Exclude<SecretWrite, "written"> | undefined }
+  /** A PUT for the grant is about to be sent (write-ahead): its write is `uncertain` until confirmed. */
+  | { kind: "markWriting" }
+  /** GitHub reported this `updated_at` for the secret after the grant's PUT. */
+  | { kind: "recordWriteMark"; updatedAt: Date };
 
 export type GrantChangeKind = GrantChange["kind"];
 
@@ -58,6 +97,9 @@ export const ALLOWED_FROM: Readonly<Record<GrantChangeKind, readonly GrantState[
   markEnded: LIVE_STATES,
   recordRevokeFailure: LIVE_STATES,
   deferGrant: ["granting"],
+  markWriting: ["granting"],
+  // A write that landed is the app's, whatever became of the grant meanwhile.
+  recordWriteMark: GRANT_STATES,
 };
 
 /** How a change reads in an error: "grant … is revoked; cannot mark it revoked". */
@@ -73,6 +115,10 @@ export function describeChange(change: GrantChange): string {
       return "record a failed revocation for it";
     case "deferGrant":
       return "defer its write";
+    case "markWriting":
+      return "mark its write as sent";
+    case "recordWriteMark":
+      return "record its write's mark";
   }
 }
 
@@ -105,6 +151,7 @@ export function applyChange(grant: Grant, change: GrantChange): Grant {
         expiresAt: expiryFromWrite(grant, from),
         nextAttemptAt: null,
         lastError: null,
+        secretWrite: "written",
       };
     }
     case "markFailed":
@@ -128,8 +175,13 @@ export function applyChange(grant: Grant, change: GrantChange): Grant {
         nextAttemptAt: checkedDate(change.nextAttemptAt, "nextAttemptAt"),
         writeUncertainAt,
         expiresAt: writeUncertainAt === null ? grant.expiresAt : expiryFromWrite(grant, writeUncertainAt),
+        secretWrite: change.secretWrite ?? grant.secretWrite,
       };
     }
+    case "markWriting":
+      return { ...grant, secretWrite: "uncertain" };
+    case "recordWriteMark":
+      return { ...grant, secretUpdatedAt: checkedDate(change.updatedAt, "updatedAt") };
   }
 }
 

@@ -240,6 +240,23 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file'); END;
     `,
   },
+  {
+    version: 8,
+    description: "grants say whether their secret was written, and keep GitHub's updated_at of their write as the app's mark",
+    sql: `
+      -- none: nothing of the grant's own can be in the environment; uncertain: a PUT was sent and
+      -- not confirmed; written: confirmed. Only a live written grant keeps a secret for others.
+      ALTER TABLE grants ADD COLUMN secret_write TEXT NOT NULL DEFAULT 'none'
+        CHECK (secret_write IN ('none', 'uncertain', 'written'));
+      -- Grants written before this version: an active or once-granted grant was written; any
+      -- other may have sent a PUT (the earlier versions recorded no write-ahead of the PUT).
+      UPDATE grants SET secret_write = CASE WHEN state = 'active' OR granted_at IS NOT NULL THEN 'written' ELSE 'uncertain' END;
+      -- The secret's updated_at (epoch ms) as GitHub reported it after the grant's PUT.
+      ALTER TABLE grants ADD COLUMN secret_updated_at INTEGER;
+      CREATE INDEX grants_by_write_mark ON grants (owner, repo, environment, secret, secret_updated_at)
+        WHERE secret_updated_at IS NOT NULL;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

@@ -219,6 +219,23 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE TRIGGER audit_rows_are_removed_only_when_archived BEFORE DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_rows_are_removed_only_when_archived();
     `,
   },
+  {
+    version: 8,
+    description: "grants say whether their secret was written, and keep GitHub's updated_at of their write as the app's mark",
+    sql: `
+      -- none: nothing of the grant's own can be in the environment; uncertain: a PUT was sent and
+      -- not confirmed; written: confirmed. Only a live written grant keeps a secret for others.
+      ALTER TABLE grants ADD COLUMN secret_write text NOT NULL DEFAULT 'none'
+        CHECK (secret_write IN ('none', 'uncertain', 'written'));
+      -- Grants written before this version: an active or once-granted grant was written; any
+      -- other may have sent a PUT (the earlier versions recorded no write-ahead of the PUT).
+      UPDATE grants SET secret_write = CASE WHEN state = 'active' OR granted_at IS NOT NULL THEN 'written' ELSE 'uncertain' END;
+      -- The secret's updated_at (epoch ms) as GitHub reported it after the grant's PUT.
+      ALTER TABLE grants ADD COLUMN secret_updated_at bigint;
+      CREATE INDEX grants_by_write_mark ON grants (owner_key, repo_key, environment_key, secret_key, secret_updated_at)
+        WHERE secret_updated_at IS NOT NULL;
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

@@ -38,6 +38,7 @@ import {
   LIVE_STATES,
   type GrantChange,
   type GrantState,
+  type SecretWrite,
 } from "./grant-states.js";
 import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey } from "./gate-decisions.js";
 import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
@@ -107,6 +108,8 @@ interface GrantRow {
   last_error: string | null;
   pending_end: unknown;
   write_uncertain_at: Int | null;
+  secret_write: SecretWrite;
+  secret_updated_at: Int | null;
 }
 
 interface AuditRow {
@@ -141,7 +144,7 @@ type Param = string | number | null;
 /** The columns every grant query returns (not the generated `*_key` columns). */
 const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number, head_sha,
   merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at,
-  state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at`;
+  state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at, secret_write, secret_updated_at`;
 
 export interface PgStoreOptions {
   /** Every transaction is READ ONLY: a write is refused by PostgreSQL, with a message that says so. */
@@ -211,6 +214,14 @@ export class PgStore implements LedgerStore {
     return this.change(id, { kind: "markActive", at }, audit);
   }
 
+  async markWriting(id: string, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markWriting" }, audit);
+  }
+
+  async recordWriteMark(id: string, updatedAt: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "recordWriteMark", updatedAt }, audit);
+  }
+
   async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
     return this.change(id, { kind: "markFailed", reason, at }, audit);
   }
@@ -229,8 +240,18 @@ export class PgStore implements LedgerStore {
     return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
-  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options: { writeUncertainAt?: Date } = {}): Promise<Grant> {
-    return this.change(id, { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt }, audit);
+  async deferGrant(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    audit?: AuditInput,
+    options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written"> } = {},
+  ): Promise<Grant> {
+    return this.change(
+      id,
+      { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt, secretWrite: options.secretWrite },
+      audit,
+    );
   }
 
   async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
@@ -238,6 +259,7 @@ export class PgStore implements LedgerStore {
       "list grants awaiting a retry",
       `SELECT ${GRANT_COLUMNS} FROM grants
        WHERE state = 'granting' AND next_attempt_at IS NOT NULL AND next_attempt_at <= $1 AND expires_at > $1
+         AND pending_end IS NULL
        ORDER BY next_attempt_at, id LIMIT $2`,
       [millis(now, "now"), limit],
     );
@@ -278,15 +300,28 @@ export class PgStore implements LedgerStore {
     });
   }
 
-  async countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
+  /** holdsSecret (grant-states.ts): live, and its secret written. */
+  async countOtherWritten(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
     const [row] = await this.read<{ count: Int }>(
-      "count live grants",
+      "count the grants that hold a secret",
       `SELECT count(*) AS count FROM grants
        WHERE owner_key = $1 AND repo_key = $2 AND environment_key = $3 AND secret_key = $4
-         AND state IN (${LIVE_SQL}) AND id <> $5`,
+         AND state IN (${LIVE_SQL}) AND secret_write = 'written' AND id <> $5`,
       [asciiLower(owner), asciiLower(repo), asciiLower(environment), asciiLower(secret), excludeId],
     );
     return row === undefined ? 0 : Number(row.count);
+  }
+
+  async findWriteMark(owner: string, repo: string, environment: string, secret: string, updatedAt: Date): Promise<Grant | null> {
+    const mark = millis(updatedAt, "updatedAt");
+    const [row] = await this.read<GrantRow>(
+      "look up a write the app recorded",
+      `SELECT ${GRANT_COLUMNS} FROM grants
+       WHERE owner_key = $1 AND repo_key = $2 AND environment_key = $3 AND secret_key = $4 AND secret_updated_at = $5
+       ORDER BY created_at, id LIMIT 1`,
+      [asciiLower(owner), asciiLower(repo), asciiLower(environment), asciiLower(secret), mark],
+    );
+    return row === undefined ? null : toGrant(row);
   }
 
   async dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]> {
@@ -541,7 +576,8 @@ export class PgStore implements LedgerStore {
       const [updated] = await this.query<GrantRow>(
         client,
         `UPDATE grants SET state = $3, granted_at = $4, expires_at = $5, ended_at = $6, end_reason = $7, revoke_attempts = $8,
-           next_attempt_at = $9, last_error = $10, pending_end = $11, write_uncertain_at = $12
+           next_attempt_at = $9, last_error = $10, pending_end = $11, write_uncertain_at = $12,
+           secret_write = $13, secret_updated_at = $14
          WHERE id = $1 AND state = $2
          RETURNING ${GRANT_COLUMNS}`,
         [
@@ -557,6 +593,8 @@ export class PgStore implements LedgerStore {
           next.lastError,
           next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
           next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
+          next.secretWrite,
+          next.secretUpdatedAt === null ? null : millis(next.secretUpdatedAt, "secretUpdatedAt"),
         ],
       );
       // Cannot happen while the row is locked; refuse rather than write on a stale read.
@@ -738,6 +776,8 @@ function toGrant(row: GrantRow): Grant {
     lastError: row.last_error,
     pendingEnd: row.pending_end === null ? null : (row.pending_end as PendingEnd),
     writeUncertainAt: dateOrNull(row.write_uncertain_at),
+    secretWrite: row.secret_write,
+    secretUpdatedAt: dateOrNull(row.secret_updated_at),
   };
 }
 

@@ -111,8 +111,8 @@ export class LedgerDamagedError extends Error {
         "jit-access does not use a damaged ledger: grants on the damaged pages could not be read, so their secrets would never be revoked. To recover: " +
         "1. keep the damaged file aside for investigation; " +
         "2. restore the ledger from your latest backup (grants made since then are unknown to it); " +
-        "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant; " +
-        "4. run `jit-access reconcile` to delete them; then start jit-access. See \"The ledger is damaged\" in docs/operations.md.",
+        "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant (those jit-access has no record of writing are listed as unmanaged); " +
+        "4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access. See \"The ledger is damaged\" in docs/operations.md.",
       options,
     );
   }

@@ -30,6 +30,7 @@ import {
   LIVE_STATES,
   type GrantChange,
   type GrantState,
+  type SecretWrite,
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { SqliteGateDecisions } from "./sqlite-gate.js";
@@ -94,6 +95,8 @@ interface GrantRow {
   last_error: string | null;
   pending_end: string | null;
   write_uncertain_at: number | null;
+  secret_write: SecretWrite;
+  secret_updated_at: number | null;
 }
 
 interface AuditRow {
@@ -147,25 +150,34 @@ export class SqliteStore implements LedgerStore {
       updateGrant: db.prepare<Params, GrantRow>(
         `UPDATE grants SET state = @state, granted_at = @grantedAt, expires_at = @expiresAt, ended_at = @endedAt,
            end_reason = @endReason, revoke_attempts = @revokeAttempts, next_attempt_at = @nextAttemptAt,
-           last_error = @lastError, pending_end = @pendingEnd, write_uncertain_at = @writeUncertainAt
+           last_error = @lastError, pending_end = @pendingEnd, write_uncertain_at = @writeUncertainAt,
+           secret_write = @secretWrite, secret_updated_at = @secretUpdatedAt
          WHERE id = @id AND state = @fromState
          RETURNING *`,
       ),
       grantsAwaitingRetry: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
          WHERE state = 'granting' AND next_attempt_at IS NOT NULL AND next_attempt_at <= @now AND expires_at > @now
+           AND pending_end IS NULL
          ORDER BY next_attempt_at, id LIMIT @limit`,
       ),
       setRepositoryId: db.prepare<Params>(
         "UPDATE grants SET repository_id = @repositoryId WHERE owner = @owner AND repo = @repo AND repository_id IS NULL",
       ),
-      countOtherLive: db
+      // holdsSecret (grant-states.ts): live, and its secret written.
+      countOtherWritten: db
         .prepare<Params, number>(
           `SELECT count(*) FROM grants
            WHERE owner = @owner AND repo = @repo AND environment = @environment AND secret = @secret
-             AND state IN (${LIVE_SQL}) AND id <> @excludeId`,
+             AND state IN (${LIVE_SQL}) AND secret_write = 'written' AND id <> @excludeId`,
         )
         .pluck(),
+      findWriteMark: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants
+         WHERE owner = @owner AND repo = @repo AND environment = @environment AND secret = @secret
+           AND secret_updated_at = @updatedAt
+         ORDER BY created_at, id LIMIT 1`,
+      ),
       dueGrants: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
          WHERE state IN (${LIVE_SQL}) AND (expires_at <= @now OR pending_end IS NOT NULL)
@@ -257,6 +269,14 @@ export class SqliteStore implements LedgerStore {
     return this.change(id, { kind: "markActive", at }, audit);
   }
 
+  async markWriting(id: string, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "markWriting" }, audit);
+  }
+
+  async recordWriteMark(id: string, updatedAt: Date, audit?: AuditInput): Promise<Grant> {
+    return this.change(id, { kind: "recordWriteMark", updatedAt }, audit);
+  }
+
   async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
     return this.change(id, { kind: "markFailed", reason, at }, audit);
   }
@@ -275,8 +295,18 @@ export class SqliteStore implements LedgerStore {
     return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
-  async deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options: { writeUncertainAt?: Date } = {}): Promise<Grant> {
-    return this.change(id, { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt }, audit);
+  async deferGrant(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    audit?: AuditInput,
+    options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written"> } = {},
+  ): Promise<Grant> {
+    return this.change(
+      id,
+      { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt, secretWrite: options.secretWrite },
+      audit,
+    );
   }
 
   async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
@@ -327,10 +357,18 @@ export class SqliteStore implements LedgerStore {
     });
   }
 
-  async countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
-    return this.run("count live grants", () => {
-      const count = this.statements.countOtherLive.get({ owner, repo, environment, secret, excludeId });
+  async countOtherWritten(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number> {
+    return this.run("count the grants that hold a secret", () => {
+      const count = this.statements.countOtherWritten.get({ owner, repo, environment, secret, excludeId });
       return count ?? 0;
+    });
+  }
+
+  async findWriteMark(owner: string, repo: string, environment: string, secret: string, updatedAt: Date): Promise<Grant | null> {
+    const mark = millis(updatedAt, "updatedAt");
+    return this.run("look up a write the app recorded", () => {
+      const row = this.statements.findWriteMark.get({ owner, repo, environment, secret, updatedAt: mark });
+      return row === undefined ? null : toGrant(row);
     });
   }
 
@@ -513,6 +551,8 @@ export class SqliteStore implements LedgerStore {
           lastError: next.lastError,
           pendingEnd: next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
           writeUncertainAt: next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
+          secretWrite: next.secretWrite,
+          secretUpdatedAt: next.secretUpdatedAt === null ? null : millis(next.secretUpdatedAt, "secretUpdatedAt"),
         });
         // Cannot happen inside an IMMEDIATE transaction; refuse rather than write on a stale read.
         if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
@@ -594,6 +634,8 @@ function toGrant(row: GrantRow): Grant {
     lastError: row.last_error,
     pendingEnd: row.pending_end === null ? null : (JSON.parse(row.pending_end) as PendingEnd),
     writeUncertainAt: dateOrNull(row.write_uncertain_at),
+    secretWrite: row.secret_write,
+    secretUpdatedAt: dateOrNull(row.secret_updated_at),
   };
 }
 

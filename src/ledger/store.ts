@@ -7,9 +7,9 @@
  */
 import type { AuditVerification } from "./audit-chain.js";
 import type { GateAnswer, GateDecision, GateKey, NewGateDecision } from "./gate-decisions.js";
-import type { GrantState } from "./grant-states.js";
+import type { GrantState, SecretWrite } from "./grant-states.js";
 
-export { LIVE_STATES, IllegalTransitionError, type GrantState } from "./grant-states.js";
+export { LIVE_STATES, IllegalTransitionError, holdsSecret, type GrantState, type SecretWrite } from "./grant-states.js";
 export type { AuditVerification } from "./audit-chain.js";
 export type { GateAnswer, GateDecision, GateKey, GateState, NewGateDecision } from "./gate-decisions.js";
 
@@ -90,10 +90,22 @@ export interface Grant {
    * then, and a later confirmed write never moves it later. Null when no write was uncertain.
    */
   writeUncertainAt: Date | null;
+  /**
+   * What of this grant's own may be in the environment (see `SecretWrite` in grant-states.ts):
+   * only a live grant whose secret is `written` holds it for others.
+   */
+  secretWrite: SecretWrite;
+  /**
+   * The secret's `updated_at` as GitHub reported it right after this grant's PUT: the app's mark
+   * on what it wrote. A secret whose metadata matches no mark is not the app's (`findWriteMark`).
+   * Null until the grant's write is confirmed and read back.
+   */
+  secretUpdatedAt: Date | null;
 }
 
 export interface PendingEnd {
-  kind: "expired" | "revoked";
+  /** `failed`: the grant could not be written, and what an earlier attempt may have left is still to be deleted. */
+  kind: "expired" | "revoked" | "failed";
   reason: string;
   actor: string;
 }
@@ -228,10 +240,11 @@ export interface GrantPeriod {
 }
 
 /**
- * State changes are guarded (the rules are `grant-states.ts`): `markActive`, `markFailed` and
- * `deferGrant` only from `granting`; `markEnded` and `recordRevokeFailure` only from a live
- * state. Any other change rejects with an `IllegalTransitionError` naming the grant, its state
- * and the attempted change (so a double revoke is detected, never applied twice).
+ * State changes are guarded (the rules are `grant-states.ts`): `markActive`, `markFailed`,
+ * `markWriting` and `deferGrant` only from `granting`; `markEnded` and `recordRevokeFailure`
+ * only from a live state; `recordWriteMark` from any state. Any other change rejects with an
+ * `IllegalTransitionError` naming the grant, its state and the attempted change (so a double
+ * revoke is detected, never applied twice).
  *
  * Every state change takes an optional `audit`: the audit record of that change, appended in the
  * same transaction, so the change and its record are written together or not at all (a failed
@@ -250,9 +263,21 @@ export interface LedgerStore {
   /**
    * The secret was written at `at`: state `active`, `grantedAt = at`, and the expiry moves to
    * `at + durationMs` (access lasts as long as requested, counted from the grant; see
-   * `expiryFromWrite`). Only from `granting`.
+   * `expiryFromWrite`). Its secret is `written` from then. Only from `granting`.
    */
   markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant>;
+  /**
+   * A PUT for the grant is about to be sent: its write becomes `uncertain` (write-ahead, so a
+   * crash after the PUT still leaves a grant whose end deletes the secret). Only from `granting`:
+   * a grant ended meanwhile (by another process) rejects, and nothing may be sent for it.
+   */
+  markWriting(id: string, audit?: AuditInput): Promise<Grant>;
+  /**
+   * GitHub reported `updatedAt` for the secret right after the grant's PUT: recorded as the
+   * grant's `secretUpdatedAt`, in any state (a write that landed after its grant ended is the
+   * app's all the same).
+   */
+  recordWriteMark(id: string, updatedAt: Date, audit?: AuditInput): Promise<Grant>;
   /** The write failed: nothing is live. State `failed`, with the reason. Only from `granting`. */
   markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant>;
   /** The grant ended: state `expired` or `revoked`, with the reason; clears `nextAttemptAt`. Only from a live state. */
@@ -272,10 +297,21 @@ export interface LedgerStore {
   /**
    * GitHub could not take the write now (rate limit, server error) and nothing was written:
    * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not
-   * expired (see `grantsAwaitingRetry`). Only from `granting`.
+   * expired (see `grantsAwaitingRetry`). Only from `granting`. `writeUncertainAt`: a PUT whose
+   * outcome is unknown was sent then. `secretWrite`: what of the grant's own may be in the
+   * environment now (`none` once an uncertain write was undone); unchanged when not given.
    */
-  deferGrant(id: string, error: string, nextAttemptAt: Date, audit?: AuditInput, options?: { writeUncertainAt?: Date }): Promise<Grant>;
-  /** `granting` grants deferred by `deferGrant` whose retry time has come and that have not expired. */
+  deferGrant(
+    id: string,
+    error: string,
+    nextAttemptAt: Date,
+    audit?: AuditInput,
+    options?: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written"> },
+  ): Promise<Grant>;
+  /**
+   * `granting` grants deferred by `deferGrant` whose retry time has come and that have not
+   * expired; not those whose end is pending (a failed grant whose secret is still to be deleted).
+   */
   grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]>;
   getGrant(id: string): Promise<Grant | null>;
   listGrants(filter?: GrantFilter): Promise<Grant[]>;
@@ -286,8 +322,18 @@ export interface LedgerStore {
    * transferred away, whose name is now someone else's).
    */
   setRepositoryId(owner: string, repo: string, repositoryId: number): Promise<number>;
-  /** Live grants for the same secret in the same environment, other than `excludeId`. */
-  countOtherLive(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number>;
+  /**
+   * Grants other than `excludeId` that hold the same secret in the same environment
+   * (`holdsSecret`: live, and their secret written). A grant that was never written does not
+   * count: it keeps nothing in the environment.
+   */
+  countOtherWritten(owner: string, repo: string, environment: string, secret: string, excludeId: string): Promise<number>;
+  /**
+   * The grant, in any state, whose write left the secret with this `updated_at`
+   * (`secretUpdatedAt`, compared to the millisecond), or null: the secret is then not the app's.
+   * The earliest such grant when several recorded the same mark.
+   */
+  findWriteMark(owner: string, repo: string, environment: string, secret: string, updatedAt: Date): Promise<Grant | null>;
   /**
    * Live grants whose expiry is at or before `now`, or whose early end is pending (`pendingEnd`),
    * and whose backoff (if any) has passed,

@@ -132,7 +132,10 @@ async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: str
   const stillGranted = await live();
   if (stillGranted.length > 0 || failed.length > 0) {
     try {
-      await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred }, now, deps.actionRef, isBound));
+      const kept = outcomes.flatMap((o) =>
+        o.kind === "granted" && o.keptFrom !== undefined && stillGranted.some((g) => g.id === o.grant.id) ? [{ grant: o.grant, holder: o.keptFrom }] : [],
+      );
+      await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred, kept }, now, deps.actionRef, isBound));
     } catch (error) {
       log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not comment on the pull request");
     }

@@ -9,15 +9,17 @@ import { markdownLiteral as literal } from "./markdown.js";
  * use the secret in a workflow. Never a value.
  */
 type Problem = { secret: string; environment: string; why: string };
+/** A grant that took the value an earlier live grant (`holder`) had written, unchanged. */
+type Kept = { grant: Grant; holder: Grant };
 
 export function grantComment(
-  outcome: { granted: Grant[]; failed: Problem[]; deferred: Problem[] },
+  outcome: { granted: Grant[]; failed: Problem[]; deferred: Problem[]; kept?: Kept[] },
   now: number,
   actionRef?: string,
   /** Whether a grant serves only its requester's own workflow runs (`bind_to_requester`); none is unless said. */
   isBound: (grant: Grant) => boolean = () => false,
 ): string {
-  const { granted, failed, deferred } = outcome;
+  const { granted, failed, deferred, kept = [] } = outcome;
   const list = (items: Problem[]) => items.map((f) => `- ${literal(f.secret)} → ${literal(f.environment)}: ${literal(f.why)}`).join("\n");
   const parts: string[] = [];
   if (granted.length > 0) {
@@ -27,10 +29,16 @@ export function grantComment(
     parts.push(grantList(granted, now));
     parts.push(bindingNote(granted, isBound));
   }
+  for (const { grant, holder } of kept) {
+    parts.push(
+      `**Note:** ${literal(grant.secret)} in ${literal(grant.environment)} already held the value written for a live grant of pull request #${holder.prNumber}. ` +
+        "jit-access keeps that value unchanged while any grant holds the secret, so that no grantee's workflow sees it change; a change at its source since then is not in it.",
+    );
+  }
   if (failed.length > 0) {
     parts.push("**Access could not be granted** for:", list(failed));
     parts.push(
-      "Nothing was written for these. Once the cause is fixed, push a new commit to this pull request (an empty one will do: `git commit --allow-empty`) and have it approved again.",
+      "None of these is granted. Once the cause is fixed, push a new commit to this pull request (an empty one will do: `git commit --allow-empty`) and have it approved again.",
     );
   }
   if (deferred.length > 0) {

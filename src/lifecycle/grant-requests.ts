@@ -1,13 +1,15 @@
-import { expiryFromWrite } from "../ledger/grant-states.js";
+import { awaitsWrite, expiryFromWrite, IllegalTransitionError, type SecretWrite } from "../ledger/grant-states.js";
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { rateLimitWait } from "../github/rate-limit-wait.js";
-import { RepoClient, statusOf } from "../github/repo-client.js";
+import { RepoClient, statusOf, type SecretMetadata } from "../github/repo-client.js";
 import { readSecretValueSettled, SecretSourceError, type SecretValueRead } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LedgerUnavailableError, ledgerWrite, unrecordedReason } from "./ledger-unavailable.js";
+import { endGrantLocked } from "./revoke-grant.js";
+import { needsWriteMark, planSecretWrite } from "./secret-ownership.js";
 
 export interface GrantContext {
   installationId: number;
@@ -30,7 +32,8 @@ export interface ApprovedRequest {
 }
 
 export type GrantOutcome =
-  | { kind: "granted"; grant: Grant }
+  /** `keptFrom`: a live written grant held the secret, and this one took its value as it was (no PUT). */
+  | { kind: "granted"; grant: Grant; keptFrom?: Grant }
   | { kind: "already"; grant: Grant }
   | { kind: "failed"; grant: Grant; why: string }
   /** GitHub could not take the write now; the grant stays `granting` and is written again later (or revoked at expiry). */
@@ -51,10 +54,14 @@ export function requestKey(owner: string, repo: string, prNumber: number, headSh
 /**
  * Grants approved requests, each in the write-ahead order of DESIGN.md §4:
  * ledger row (state `granting`, expiry fixed) → value from its source → sealed for the
- * environment's key → PUT → `active`. A problem someone must fix (missing value, missing
- * environment, a 4xx from GitHub) ends the grant `failed`. A passing one (rate limit, 5xx,
- * timeout) defers it: the grant stays `granting` and is written again later, never lost; a PUT
- * whose outcome is unknown is undone with a DELETE first.
+ * environment's key → whose is the secret (secret-ownership.ts: its metadata and the ledger) →
+ * the write recorded as sent → PUT → its `updated_at` read back and recorded → `active`.
+ * A secret that a live written grant holds is kept as it is (no PUT); one that someone else put
+ * there is never overwritten: the grant is refused. A problem someone must fix (missing value,
+ * missing environment, a 4xx from GitHub) ends the grant `failed`, once what an earlier attempt
+ * may have written is gone. A passing one (rate limit, 5xx, timeout) defers it: the grant stays
+ * `granting` and is written again later, never lost; a PUT whose outcome is unknown is undone
+ * with a DELETE first.
  */
 export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, items: ApprovedRequest[]): Promise<GrantOutcome[]> {
   const outcomes: GrantOutcome[] = [];
@@ -119,24 +126,63 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, mergeBaseSha: ctx.mergeBaseSha, requestDigest: ctx.requestDigest, expiresAt: expiresAt.toISOString(), reason: request.reason },
   }));
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
-  // approval again; any other existing grant (done, failed, or being written) is left alone.
-  const resuming = !created && grant.state === "granting" && grant.nextAttemptAt !== null;
+  // approval again; any other existing grant (done, failed, being written, or failed with its
+  // secret still being deleted) is left alone.
+  const resuming = !created && awaitsWrite(grant);
   if (!created && !resuming) return { kind: "already", grant };
   const audit = { ...where, grantId: grant.id };
 
+  // What the other grants of this secret hold: read under the secret's lock, so no revocation or
+  // grant of the same secret in this process changes it meanwhile.
+  const live = await deps.store.listGrants({ owner: client.owner, repo: client.repo, environment: request.environment, secret, liveOnly: true });
+
   // The row exists now, so a close handled from here on finds it and ends it. A close that was
   // handled between reading the approval and writing the row is caught by reading the PR again,
-  // together with the environment's key.
+  // together with the environment's key and the secret's metadata.
   let sealed: { value: string; keyId: string };
+  let present: SecretMetadata | null;
   try {
     if (!read.ok) throw read.error;
     const { value } = read;
-    const [key, pr] = await Promise.all([client.environmentPublicKey(request.environment), client.pullRequest(ctx.prNumber)]);
+    const [key, pr, metadata] = await Promise.all([
+      client.environmentPublicKey(request.environment),
+      client.pullRequest(ctx.prNumber),
+      client.environmentSecret(request.environment, secret).catch(during("reading the secret's metadata")),
+    ]);
     if (pr.state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
+    present = metadata;
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
-    if (isTransient(error)) return defer(deps, ctx, grant, audit, `reading the environment's public key failed (${safeMessage(error)})`, undefined, retryDelay(error, deps));
+    const step = error instanceof StepError ? error.step : "reading the environment's public key";
+    if (isTransient(error)) return defer(deps, ctx, grant, audit, `${step} failed (${safeMessage(error)})`, { retryInMs: retryDelay(error, deps) });
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
+  }
+
+  // The app owns only what it wrote (secret-ownership.ts).
+  const recorded = needsWriteMark(grant, live, present)
+    ? await deps.store.findWriteMark(client.owner, client.repo, request.environment, secret, present!.updatedAt)
+    : null;
+  const plan = planSecretWrite({ grant, live, present, recorded });
+  if (plan.kind === "refuse") return fail(deps, ctx, grant, audit, plan.why, { secretUpdatedAt: present!.updatedAt.toISOString() });
+  if (plan.kind === "keep") {
+    return activate(deps, ctx, item, grant, audit, {
+      keptFrom: plan.holder,
+      details: { keptValueOf: plan.holder.id, secretUpdatedAt: plan.present.updatedAt.toISOString() },
+    });
+  }
+
+  // Write-ahead of the PUT: from here the grant may have left something, and its end deletes it.
+  // A grant that another process ended meanwhile is refused here, and nothing is sent.
+  // If this PUT leaves nothing, what of the grant's own may be there is as the metadata showed.
+  const before: Exclude<SecretWrite, "written"> = present === null || grant.secretWrite === "none" ? "none" : "uncertain";
+  let writing: Grant;
+  try {
+    writing = await deps.store.markWriting(grant.id);
+  } catch (error) {
+    if (!(error instanceof IllegalTransitionError)) throw new LedgerUnavailableError(error);
+    const ended = (await deps.store.getGrant(grant.id)) ?? grant;
+    const why = `the grant was ${ended.state} before its secret was written (${ended.endReason ?? "no reason recorded"}); nothing was written`;
+    return { kind: "ended-while-writing", grant: ended, why };
   }
 
   const sentAt = new Date(deps.clock.now());
@@ -144,14 +190,42 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
     const status = statusOf(error);
-    if (isRateLimit(error)) return defer(deps, ctx, grant, audit, `GitHub rate-limited the write (${safeMessage(error)})`, undefined, retryDelay(error, deps));
+    const unchanged = { ...writing, secretWrite: before };
+    if (isRateLimit(error)) {
+      return defer(deps, ctx, unchanged, audit, `GitHub rate-limited the write (${safeMessage(error)})`, { secretWrite: before, retryInMs: retryDelay(error, deps) });
+    }
     if (!isTransient(error)) {
       const why = status === 404 ? environmentGone(request.environment) : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
-      return fail(deps, ctx, grant, audit, why);
+      return fail(deps, ctx, unchanged, audit, why);
     }
-    return undoUncertainWrite(deps, ctx, grant, audit, error, sentAt);
+    return undoUncertainWrite(deps, ctx, writing, audit, error, sentAt);
   }
 
+  // The app's mark on what it wrote: the secret's updated_at, read back. A secret whose
+  // metadata matches no mark is never overwritten or reconciled away (see reconcile.ts).
+  let mark: SecretMetadata | null = null;
+  try {
+    mark = await client.environmentSecret(request.environment, secret);
+    if (mark !== null) await deps.store.recordWriteMark(grant.id, mark.updatedAt);
+  } catch (error) {
+    ctx.log.warn({ grant: grant.id, repository: client.fullName, error: safeMessage(error) }, "could not record the write's mark; the grant's end still deletes the secret");
+  }
+  return activate(deps, ctx, item, writing, audit, { details: mark === null ? {} : { secretUpdatedAt: mark.updatedAt.toISOString() } });
+}
+
+/**
+ * Marks the grant active: its secret is there, written by it or kept from `keptFrom`. Compare-and-
+ * set: only a `granting` row becomes active. Anything else means the grant was ended while its
+ * PUT was in flight, and the write must not outlive it.
+ */
+async function activate(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  item: ApprovedRequest,
+  grant: Grant,
+  audit: AuditBase,
+  options: { keptFrom?: Grant; details: Record<string, unknown> },
+): Promise<GrantOutcome> {
   const writtenAt = new Date(deps.clock.now());
   let active: Grant;
   try {
@@ -160,61 +234,83 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
       at: writtenAt,
       action: "granted",
       actor: "jit-access",
-      details: { expiresAt: expiryFromWrite(grant, writtenAt).toISOString(), approvers: item.approvers.map((a) => a.login) },
+      details: { expiresAt: expiryFromWrite(grant, writtenAt).toISOString(), approvers: item.approvers.map((a) => a.login), ...options.details },
     });
   } catch (error) {
-    // Compare-and-set: only a `granting` row becomes active. Anything else means the grant was
-    // ended while the PUT was in flight, and the write must not outlive it.
     const current = await deps.store.getGrant(grant.id);
     if (current === null || current.state === "granting" || current.state === "active") throw error;
+    if (options.keptFrom !== undefined) {
+      return { kind: "ended-while-writing", grant: current, why: `the grant was ${current.state} before it was granted (${current.endReason ?? "no reason recorded"}); nothing was written` };
+    }
     return undoEndedWrite(deps, ctx, current, audit);
   }
   ctx.log.info(
-    { grant: grant.id, repository: client.fullName, environment: request.environment, secret, expiresAt: active.expiresAt.toISOString() },
+    { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, expiresAt: active.expiresAt.toISOString(), ...(options.keptFrom ? { keptValueOf: options.keptFrom.id } : {}) },
     "granted",
   );
   deps.onGranted?.(active);
-  return { kind: "granted", grant: active };
+  return options.keptFrom === undefined ? { kind: "granted", grant: active } : { kind: "granted", grant: active, keptFrom: options.keptFrom };
 }
 
 type AuditBase = { owner: string; repo: string; prNumber: number; grantId: string; environment: string; secret: string };
 
-async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string): Promise<GrantOutcome> {
+/**
+ * The grant cannot be written. One whose earlier PUT may have landed (`uncertain`) goes through
+ * the same end as a revocation: its secret is deleted unless another written grant holds it, and
+ * if that DELETE fails the grant stays due, with backoff, until it succeeds. Any other is marked
+ * `failed` at once: nothing of its own is in the environment.
+ */
+async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, details: Record<string, unknown> = {}): Promise<GrantOutcome> {
+  const logged = { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why };
+  if (grant.secretWrite === "uncertain") {
+    const end = await endGrantLocked(deps, { grant, kind: "failed", reason: why, actor: "jit-access", auditDetails: details }, ctx.log, async () => ctx.client);
+    if (end.kind === "retry") {
+      ctx.log.warn(logged, "grant failed; what an earlier attempt may have written is still to be deleted");
+      return { kind: "failed", grant: end.grant, why: `${why}; what an earlier attempt may have written could not be deleted yet (${end.error}), and jit-access keeps trying` };
+    }
+    ctx.log.warn(logged, "grant failed");
+    return { kind: "failed", grant: end.grant, why };
+  }
   const at = new Date(deps.clock.now());
-  const failed = await deps.store.markFailed(grant.id, why, at, { ...audit, at, action: "failed", actor: "jit-access", details: { why } });
-  ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant failed");
+  const failed = await deps.store.markFailed(grant.id, why, at, { ...audit, at, action: "failed", actor: "jit-access", details: { why, ...details } });
+  ctx.log.warn(logged, "grant failed");
   return { kind: "failed", grant: failed, why };
 }
 
 /**
  * The PUT may or may not have reached GitHub (timeout, 5xx). Delete whatever may be there unless
- * another live grant uses it, then defer: the write is tried again, and if it never succeeds the
- * grant is revoked at expiry like any other. If even the DELETE fails the grant stays live, so
- * the value cannot outlive it.
+ * another written grant holds it, then defer: the write is tried again, and if it never succeeds
+ * the grant is revoked at expiry like any other. If even the DELETE fails the grant's write stays
+ * `uncertain`, so its end (expiry, close, or a failure of the retry) deletes the secret.
  */
 async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, error: unknown, sentAt: Date): Promise<GrantOutcome> {
   const why = `writing the secret did not complete (${safeMessage(error)})`;
+  let secretWrite: "none" | "uncertain" = "uncertain";
   try {
-    const others = await deps.store.countOtherLive(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
-    if (others === 0) await ctx.client.deleteEnvironmentSecret(grant.environment, grant.secret);
+    const others = await deps.store.countOtherWritten(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
+    if (others === 0) {
+      await ctx.client.deleteEnvironmentSecret(grant.environment, grant.secret);
+      secretWrite = "none";
+    }
   } catch {
-    ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted at expiry if the retry does not succeed");
+    ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted when the grant ends if the retry does not succeed");
   }
   // The write may have landed when it was sent: the expiry counts from then, however late the retry.
-  return defer(deps, ctx, grant, audit, why, sentAt);
+  return defer(deps, ctx, grant, audit, why, { writeUncertainAt: sentAt, secretWrite });
 }
 
 /**
  * The grant was ended by someone else (another process's revoke, a close) while its PUT was in
  * flight, so that revocation may have deleted nothing and the write then landed. The ledger
  * decides: a grant that is no longer `granting` when its write settles has its secret deleted,
- * unless another live grant holds it. A DELETE that fails here is audited `revoke_failed`,
- * logged as an error and thrown; `jit-access reconcile` removes such a leftover.
+ * unless another written grant holds it. A DELETE that fails here is audited `revoke_failed`,
+ * logged as an error and thrown; the write's mark is in the ledger, so `jit-access reconcile`
+ * removes such a leftover.
  */
 async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Grant, audit: AuditBase): Promise<GrantOutcome> {
   const why = `the grant was ${ended.state} while its secret was being written (${ended.endReason ?? "no reason recorded"}); the write was undone`;
   try {
-    const others = await deps.store.countOtherLive(ended.owner, ended.repo, ended.environment, ended.secret, ended.id);
+    const others = await deps.store.countOtherWritten(ended.owner, ended.repo, ended.environment, ended.secret, ended.id);
     if (others === 0) await ctx.client.deleteEnvironmentSecret(ended.environment, ended.secret);
     await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "revoked", actor: "jit-access", details: { why, deleted: others === 0 } });
     ctx.log.warn({ grant: ended.id, repository: ctx.client.fullName, environment: ended.environment, secret: ended.secret }, "grant ended while being written; the write was undone");
@@ -239,13 +335,40 @@ function retryDelay(error: unknown, deps: LifecycleDeps): number {
   return Math.max(GRANT_RETRY_MS, rateLimitWait(error, deps.clock.now()) ?? 0);
 }
 
-async function defer(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, writeUncertainAt?: Date, retryInMs = GRANT_RETRY_MS): Promise<GrantOutcome> {
+async function defer(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  grant: Grant,
+  audit: AuditBase,
+  why: string,
+  options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written">; retryInMs?: number } = {},
+): Promise<GrantOutcome> {
+  const { retryInMs = GRANT_RETRY_MS, ...change } = options;
   const retryAt = new Date(deps.clock.now() + retryInMs);
   const record = { ...audit, at: new Date(deps.clock.now()), action: "deferred" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
-  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, writeUncertainAt === undefined ? {} : { writeUncertainAt });
+  const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, change);
   deps.onDeferred?.(deferred);
   ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
   return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
+}
+
+/** A read that failed, named for the message: "reading the secret's metadata failed (…)". Keeps the HTTP status. */
+class StepError extends Error {
+  override name = "StepError";
+  readonly status: number | undefined;
+  constructor(
+    readonly step: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.status = statusOf(cause);
+  }
+}
+
+function during(step: string): (error: unknown) => never {
+  return (error) => {
+    throw new StepError(step, error);
+  };
 }
 
 /** A 404 for the environment's key or secret: the environment was deleted after validation. */

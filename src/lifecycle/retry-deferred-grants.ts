@@ -1,3 +1,4 @@
+import { awaitsWrite } from "../ledger/grant-states.js";
 import type { Grant } from "../ledger/store.js";
 import { RepoClient } from "../github/repo-client.js";
 import type { LifecycleDeps, Log } from "./deps.js";
@@ -53,7 +54,7 @@ export async function retryPullRequest(deps: LifecycleDeps, log: Log, waiting: G
   for (const before of waiting) {
     const current = await deps.store.getGrant(before.id);
     // A grant the evaluation deferred again has a new retry time already.
-    if (current?.state === "granting" && current.nextAttemptAt !== null && current.nextAttemptAt.getTime() === before.nextAttemptAt?.getTime()) {
+    if (current && awaitsWrite(current) && current.nextAttemptAt?.getTime() === before.nextAttemptAt?.getTime()) {
       const deferred = await deps.store.deferGrant(before.id, current.lastError ?? "waiting for the approval to be confirmed", later);
       deps.onDeferred?.(deferred);
     }

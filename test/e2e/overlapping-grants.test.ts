@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => world?.close());
 
 describe("two live grants of the same secret", () => {
-  it("the first grant's expiry leaves the secret for the second; the second's expiry deletes it", async () => {
+  it("the later grant keeps the value the earlier one wrote; the first expiry leaves the secret for the other; the last one deletes it", async () => {
     const { sim } = world;
     const repo = createRequestRepo(world, "shared-secret");
     const request = (duration: string) => ({ [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) });
@@ -25,10 +25,25 @@ describe("two live grants of the same secret", () => {
       sim.submitReview(repo, second, { reviewer: "bob", state: "APPROVED" }),
     ]);
     await sim.waitFor(async () => (await ledgerGrants(world, repo)).filter((g) => g.state === "active").length === 2, { description: "two active grants" });
-    expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(2);
+    // One PUT: whichever approval was handled second found the secret held by a written grant and
+    // kept its value, so a grantee's workflow never sees the value change under it.
+    expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
     const [firstGrant] = await ledgerGrants(world, repo, first);
     const [secondGrant] = await ledgerGrants(world, repo, second);
     expect(secondGrant!.expiresAt.getTime()).toBeGreaterThan(firstGrant!.expiresAt.getTime());
+    const [writer, keeper] = firstGrant!.secretUpdatedAt !== null ? [firstGrant!, secondGrant!] : [secondGrant!, firstGrant!];
+    expect(writer.secretUpdatedAt).toEqual(expect.any(Date));
+    expect(keeper.secretUpdatedAt).toBeNull();
+    const kept = await sim.waitFor(() => sim.comments(repo, keeper.prNumber).find((c) => c.body.startsWith("**Access granted.**")), {
+      timeoutMs: 10_000,
+      description: "the later grant's comment",
+    });
+    expect(kept.body).toContain(`already held the value written for a live grant of pull request #${writer.prNumber}.`);
+    const wrote = await sim.waitFor(() => sim.comments(repo, writer.prNumber).find((c) => c.body.startsWith("**Access granted.**")), {
+      timeoutMs: 10_000,
+      description: "the earlier grant's comment",
+    });
+    expect(wrote.body).not.toContain("already held the value");
 
     // The first one ends; the secret stays because the second still needs it.
     await sim.waitFor(async () => (await ledgerGrants(world, repo, first))[0]?.state === "expired", {

@@ -78,7 +78,8 @@ describe("closing the request PR while its grant is written", () => {
     await app.runUntil(() => answered === 2, { maxMs: 120_000, what: "the approval and the close to be handled" });
     expect(secretValue(app)).toBeUndefined();
     const writes = requestsTo(app, SECRET_PATH).map((r) => `${r.method} ${r.status}`);
-    expect(writes).toEqual(["PUT 201", "DELETE 204"]);
+    // The secret's metadata is read before the PUT (absent: not someone else's) and after it (the app's mark).
+    expect(writes).toEqual(["GET 404", "PUT 201", "GET 200", "DELETE 204"]);
     expect(countRoute(app.sim, SECRET_PUT)).toBe(1);
     expect(countRoute(app.sim, SECRET_DELETE)).toBe(1);
     expect(await theGrant(app)).toMatchObject({ state: "revoked", endReason: "pull request closed without merging" });

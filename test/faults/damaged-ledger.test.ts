@@ -47,7 +47,7 @@ describe("a damaged ledger file", () => {
     expect(failure?.message).toContain(`the app exited during start-up:\njit-access cannot start: the ledger database ${path} is damaged (PRAGMA quick_check: `);
     expect(failure?.message).toContain(
       "To recover: 1. keep the damaged file aside for investigation; 2. restore the ledger from your latest backup (grants made since then are unknown to it); " +
-        "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant; 4. run `jit-access reconcile` to delete them; then start jit-access.",
+        "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant (those jit-access has no record of writing are listed as unmanaged); 4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access.",
     );
     expect(failure?.message).not.toContain("jit-access ready");
   }, 60_000);

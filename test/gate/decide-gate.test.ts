@@ -71,6 +71,8 @@ function grant(over: Partial<Grant> = {}): Grant {
     lastError: null,
     pendingEnd: null,
     writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
     ...over,
   };
 }

@@ -175,6 +175,14 @@ export class GitHubMock {
     return this;
   }
 
+  /** `GET …/environments/{env}/secrets/{name}`: the secret's metadata (`updatedAt` as GitHub spells it), or 404 when `updatedAt` is null. */
+  secretMetadata(environment: string, name: string, updatedAt: string | null, times = 1): this {
+    const path = `${this.base}/environments/${encodeURIComponent(environment)}/secrets/${name}`;
+    if (updatedAt === null) this.scope.get(path).times(times).reply(404, { message: "Not Found" });
+    else this.scope.get(path).times(times).reply(200, { name, created_at: updatedAt, updated_at: updatedAt });
+    return this;
+  }
+
   deleteSecret(environment: string, name: string, status = 204): this {
     this.scope
       .delete(`${this.base}/environments/${encodeURIComponent(environment)}/secrets/${name}`)

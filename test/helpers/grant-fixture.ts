@@ -33,15 +33,20 @@ export function grantFixture(overrides: Partial<NewGrant> = {}): NewGrant {
   return { ...base, ...overrides };
 }
 
-/** Writes a grant and brings it to `state` (active unless told): as the grant flow would. */
+/**
+ * Writes a grant and brings it to `state` (active unless told): as the grant flow would.
+ * `granting` is a grant whose PUT was sent and never confirmed (its write `uncertain`: a crash, a
+ * lost answer); `unwritten` a `granting` grant for which nothing was sent yet.
+ */
 export async function seedGrant(
   store: LedgerStore,
   overrides: Partial<NewGrant> = {},
-  state: "granting" | "active" | "expired" | "revoked" = "active",
+  state: "unwritten" | "granting" | "active" | "expired" | "revoked" = "active",
 ): Promise<Grant> {
   const fixture = grantFixture(overrides);
   const { grant } = await store.beginGrant(fixture);
-  if (state === "granting") return grant;
+  if (state === "unwritten") return grant;
+  if (state === "granting") return store.markWriting(grant.id);
   const active = await store.markActive(grant.id, fixture.createdAt);
   if (state === "active") return active;
   return store.markEnded(grant.id, state, state === "expired" ? "expired" : "pull request closed without merging", fixture.expiresAt);
@@ -55,4 +60,18 @@ export async function tempLedgerDir(): Promise<{ url(name?: string): string; pat
     path: (name) => join(dir, name),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A grant (expired unless told) whose PUT left the secret with GitHub's `updatedAt`: the ledger's
+ * record that the app wrote what is there now (what reconcile and the ownership check look for).
+ */
+export async function seedWrittenGrant(
+  store: LedgerStore,
+  overrides: Partial<NewGrant>,
+  updatedAt: string,
+  state: "active" | "expired" | "revoked" = "expired",
+): Promise<Grant> {
+  const grant = await seedGrant(store, overrides, state);
+  return store.recordWriteMark(grant.id, new Date(updatedAt));
 }

@@ -33,13 +33,18 @@ export function mockInstallationRepositories(fullNames: string[]): nock.Scope {
     });
 }
 
-export function mockEnvironmentSecretNames(fullName: string, environment: string, names: string[]): nock.Scope {
+/** When a secret was last written, unless a test says otherwise (`{ name, updatedAt }`). */
+export const SECRET_UPDATED_AT = "2026-01-01T00:00:00Z";
+
+/** `GET …/environments/{env}/secrets`: names, each last written at `SECRET_UPDATED_AT` or its own `updatedAt`. */
+export function mockEnvironmentSecretNames(fullName: string, environment: string, names: (string | { name: string; updatedAt: string })[]): nock.Scope {
+  const secrets = names.map((entry) => (typeof entry === "string" ? { name: entry, updatedAt: SECRET_UPDATED_AT } : entry));
   return nock(API)
     .get(`/repos/${fullName}/environments/${encodeURIComponent(environment)}/secrets`)
     .query({ per_page: "100" })
     .reply(200, {
-      total_count: names.length,
-      secrets: names.map((name) => ({ name, created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" })),
+      total_count: secrets.length,
+      secrets: secrets.map(({ name, updatedAt }) => ({ name, created_at: "2025-12-01T00:00:00Z", updated_at: updatedAt })),
     });
 }
 

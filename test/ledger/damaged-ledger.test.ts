@@ -53,7 +53,7 @@ describe("a damaged ledger", () => {
     expect(error.message).toContain("jit-access does not use a damaged ledger: grants on the damaged pages could not be read, so their secrets would never be revoked.");
     expect(error.message).toContain("2. restore the ledger from your latest backup");
     expect(error.message).toContain("3. run `jit-access reconcile --dry-run`");
-    expect(error.message).toContain("4. run `jit-access reconcile` to delete them; then start jit-access.");
+    expect(error.message).toContain("4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access.");
     expect(error.message).toContain('"The ledger is damaged" in docs/operations.md');
   });
 

@@ -129,6 +129,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           nextAttemptAt: null,
           lastError: null,
           pendingEnd: null,
+          secretWrite: "none",
+          secretUpdatedAt: null,
         };
         expect(grant).toEqual(expected);
         expect(await store.getGrant(grant.id)).toEqual(expected);
@@ -200,8 +202,28 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       it("markActive records when the secret was written and counts the expiry from then", async () => {
         const grant = await begin();
         const active = await store.markActive(grant.id, at(1));
-        expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1), expiresAt: at(1 + 120) });
+        expect(active).toEqual({ ...grant, state: "active", grantedAt: at(1), expiresAt: at(1 + 120), secretWrite: "written" });
         expect(await store.getGrant(grant.id)).toEqual(active);
+      });
+
+      it("markWriting records, ahead of the PUT, that the grant's write is uncertain; nothing else changes", async () => {
+        const grant = await begin();
+        const writing = await store.markWriting(grant.id);
+        expect(writing).toEqual({ ...grant, secretWrite: "uncertain" });
+        expect(await store.getGrant(grant.id)).toEqual(writing);
+        expect((await store.markActive(grant.id, at(1))).secretWrite).toBe("written");
+      });
+
+      it("recordWriteMark keeps GitHub's updated_at of the grant's write, to the millisecond, in any state", async () => {
+        const grant = await begin();
+        await store.markWriting(grant.id);
+        const marked = await store.recordWriteMark(grant.id, new Date("2030-01-01T10:01:02.000Z"));
+        expect(marked).toEqual({ ...grant, secretWrite: "uncertain", secretUpdatedAt: new Date("2030-01-01T10:01:02.000Z") });
+        // A write that landed after its grant was ended is the app's all the same.
+        await store.markEnded(grant.id, "revoked", "pull request closed", at(2));
+        const ended = await store.recordWriteMark(grant.id, new Date("2030-01-01T10:01:03.456Z"));
+        expect(ended).toMatchObject({ state: "revoked", secretUpdatedAt: new Date("2030-01-01T10:01:03.456Z") });
+        expect(await store.getGrant(grant.id)).toEqual(ended);
       });
 
       it("markFailed records the reason and the time", async () => {
@@ -267,6 +289,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         "markEnded revoked": (s, id, audit) => s.markEnded(id, "revoked", "operator", at(2), audit),
         recordRevokeFailure: (s, id, audit) => s.recordRevokeFailure(id, "502", at(3), undefined, audit),
         deferGrant: (s, id, audit) => s.deferGrant(id, "rate limited", at(3), audit),
+        markWriting: (s, id, audit) => s.markWriting(id, audit),
+        recordWriteMark: (s, id, audit) => s.recordWriteMark(id, at(2), audit),
       };
       const reach: Record<GrantState, Step | null> = {
         granting: null,
@@ -282,6 +306,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         "markEnded revoked": ["granting", "active"],
         recordRevokeFailure: ["granting", "active"],
         deferGrant: ["granting"],
+        markWriting: ["granting"],
+        recordWriteMark: ["granting", "active", "failed", "expired", "revoked"],
       };
       const cases = Object.keys(steps).flatMap((step) =>
         (Object.keys(reach) as GrantState[]).map((from) => [step, from, legal[step]!.includes(from)] as const),
@@ -327,6 +353,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         markEnded: (s, id) => s.markEnded(id, "expired", "expired", invalid),
         recordRevokeFailure: (s, id) => s.recordRevokeFailure(id, "502", invalid),
         deferGrant: (s, id) => s.deferGrant(id, "rate limited", invalid),
+        recordWriteMark: (s, id) => s.recordWriteMark(id, invalid),
       };
 
       it.each(Object.entries(withInvalidDate))("%s rejects an invalid date and changes nothing", async (_, step) => {
@@ -346,6 +373,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         ["markEnded", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.markEnded(id, "revoked", "pull request closed", at(2), audit)],
         ["recordRevokeFailure", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.recordRevokeFailure(id, "DELETE: 502", at(3), { kind: "revoked", reason: "closed", actor: "alice" }, audit)],
         ["deferGrant", noop, (s, id, audit) => s.deferGrant(id, "rate limited", at(3), audit)],
+        ["markWriting", noop, (s, id, audit) => s.markWriting(id, audit)],
+        ["recordWriteMark", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.recordWriteMark(id, at(2), audit)],
       ];
 
       it.each(changes)("%s appends its audit record, naming the grant, with the change", async (_, prepare, change) => {
@@ -412,6 +441,27 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(await store.grantsAwaitingRetry(at(5), 10)).toEqual([]);
         expect((await store.getGrant(done.id))!).toMatchObject({ state: "active", lastError: null, nextAttemptAt: null });
         expect((await store.getGrant(writing.id))!.nextAttemptAt).toBeNull();
+      });
+
+      it("keeps what the grant may have written unless told: none once an uncertain write was undone", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        await store.markWriting(grant.id);
+        // The PUT's answer was lost and undoing it failed: the write stays uncertain.
+        expect((await store.deferGrant(grant.id, "502 on PUT", at(1), undefined, { writeUncertainAt: at(0) })).secretWrite).toBe("uncertain");
+        expect((await store.deferGrant(grant.id, "waiting", at(2))).secretWrite).toBe("uncertain");
+        // The next attempt undid it.
+        const undone = await store.deferGrant(grant.id, "502 on PUT", at(3), undefined, { secretWrite: "none" });
+        expect(undone).toMatchObject({ secretWrite: "none", writeUncertainAt: at(0) });
+        expect(await store.getGrant(grant.id)).toEqual(undone);
+      });
+
+      it("does not list a grant whose end is pending: its secret is being deleted, not written", async () => {
+        const { grant } = await store.beginGrant(deferrable("k1"));
+        const { grant: waiting } = await store.beginGrant(deferrable("k2"));
+        await store.deferGrant(grant.id, "502 on PUT", at(1));
+        await store.deferGrant(waiting.id, "502 on PUT", at(1));
+        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(2), { kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
+        expect((await store.grantsAwaitingRetry(at(5), 10)).map((g) => g.id)).toEqual([waiting.id]);
       });
 
       it("refuses to defer a grant that is not granting", async () => {
@@ -517,29 +567,81 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect((await store.getGrant(grant.id))?.repositoryId).toBeNull();
       });
 
-      it("countOtherLive counts live grants for the same secret, except the one given", async () => {
+      it("countOtherWritten counts the other live grants whose secret was written, and no other", async () => {
         const mine = await begin();
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
+        await store.markActive(mine.id, at(1));
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
 
         const other = await begin();
         await store.markActive(other.id, at(1));
-        await begin({ environment: "staging" });
-        await begin({ repo: "web" });
-        await begin({ secret: "OTHER_SECRET" });
+        // Live but never written: a grant being written, a deferred one, one whose PUT is uncertain.
+        await begin();
+        const deferred = await begin();
+        await store.deferGrant(deferred.id, "502 on the key read", at(2));
+        const uncertain = await begin();
+        await store.markWriting(uncertain.id);
+        await store.deferGrant(uncertain.id, "502 on PUT", at(2), undefined, { writeUncertainAt: at(1) });
+        // Another environment, repository or secret.
+        await store.markActive((await begin({ environment: "staging" })).id, at(1));
+        await store.markActive((await begin({ repo: "web" })).id, at(1));
+        await store.markActive((await begin({ secret: "OTHER_SECRET" })).id, at(1));
+        // Written once, ended since.
         const ended = await begin();
+        await store.markActive(ended.id, at(1));
         await store.markEnded(ended.id, "expired", "expired", at(2));
         const failed = await begin();
         await store.markFailed(failed.id, "boom", at(2));
 
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", other.id)).toBe(1);
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", "none")).toBe(2);
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", other.id)).toBe(1);
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", uncertain.id)).toBe(2);
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "none")).toBe(2);
       });
 
-      it("countOtherLive compares names case-insensitively, as GitHub does", async () => {
+      it("countOtherWritten still counts a written grant whose revocation is failing: its secret is there", async () => {
+        const holder = await begin();
+        await store.markActive(holder.id, at(1));
+        await store.recordRevokeFailure(holder.id, "DELETE secret: 502", at(125), { kind: "revoked", reason: "closed", actor: "alice" });
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "none")).toBe(1);
+      });
+
+      it("countOtherWritten compares names case-insensitively, as GitHub does", async () => {
         const mine = await begin();
-        await begin({ owner: "Acme", repo: "API", environment: "Production", secret: "prod_db_url" });
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
+        const other = await begin({ owner: "Acme", repo: "API", environment: "Production", secret: "prod_db_url" });
+        await store.markActive(other.id, at(1));
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(1);
+      });
+
+      it("findWriteMark finds the grant, in any state, whose write left that updated_at", async () => {
+        const mark = new Date("2030-01-01T10:01:02.000Z");
+        const writer = await begin({ createdAt: at(1) });
+        await store.markActive(writer.id, at(1));
+        await store.recordWriteMark(writer.id, mark);
+        await store.markEnded(writer.id, "expired", "expired", at(121));
+        // The same mark on another secret, environment or repository is not this secret's.
+        for (const where of [{ secret: "OTHER_SECRET" }, { environment: "staging" }, { repo: "web" }]) {
+          await store.recordWriteMark((await begin({ ...where, createdAt: at(0) })).id, mark);
+        }
+
+        expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", mark)).toMatchObject({ id: writer.id, state: "expired", secretUpdatedAt: mark });
+        expect((await store.findWriteMark("ACME", "Api", "PRODUCTION", "prod_db_url", mark))?.id).toBe(writer.id);
+        expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", new Date(mark.getTime() + 1000))).toBeNull();
+        expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", new Date(mark.getTime() + 1))).toBeNull();
+        expect(await store.findWriteMark("acme", "api", "staging", "PROD_DB_URL", at(5))).toBeNull();
+      });
+
+      it("findWriteMark returns the earliest grant when several recorded the same mark", async () => {
+        const mark = new Date("2030-01-01T10:01:02.000Z");
+        const later = await begin({ createdAt: at(2) });
+        const first = await begin({ createdAt: at(1) });
+        await store.recordWriteMark(later.id, mark);
+        await store.recordWriteMark(first.id, mark);
+        expect((await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", mark))?.id).toBe(first.id);
+      });
+
+      it("findWriteMark rejects an invalid date", async () => {
+        const error = await rejectionOf(store.findWriteMark("acme", "api", "production", "PROD_DB_URL", new Date(Number.NaN)));
+        expect(error.message).toContain("updatedAt is not a valid date");
       });
 
       it("folds only ASCII letters when it compares names: a look-alike beyond ASCII is another name", async () => {
@@ -547,8 +649,10 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         // U+0130 (İ) and U+212A (the Kelvin sign) lower-case to "i̇" and "k" outside ASCII; GitHub does not fold them.
         const dotted = await begin({ environment: "PRODUCT\u0130ON" });
         const kelvin = await begin({ owner: "\u212Aacme" });
-        expect(await store.countOtherLive("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
-        expect(await store.countOtherLive("acme", "api", "product\u0130on", "PROD_DB_URL", "none")).toBe(1);
+        await store.markActive(dotted.id, at(1));
+        await store.markActive(kelvin.id, at(1));
+        expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", mine.id)).toBe(0);
+        expect(await store.countOtherWritten("acme", "api", "product\u0130on", "PROD_DB_URL", "none")).toBe(1);
         expect((await store.listGrants({ environment: "product\u0130on" })).map((grant) => grant.id)).toEqual([dotted.id]);
         expect((await store.listGrants({ owner: "kacme" })).map((grant) => grant.id)).toEqual([]);
         expect((await store.listGrants({ owner: "\u212AACME" })).map((grant) => grant.id)).toEqual([kelvin.id]);
@@ -624,6 +728,16 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
         expect(await dueIds(at(4), 10)).toEqual([]);
         expect(await dueIds(at(5), 10)).toEqual([pending.id]);
+      });
+
+      it("includes a failed grant whose secret is still to be deleted, once its backoff has passed", async () => {
+        const failing = await begin({ expiresAt: at(100) });
+        await store.markWriting(failing.id);
+        await store.recordRevokeFailure(failing.id, "DELETE secret: 502", at(5), { kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
+
+        expect(await dueIds(at(4), 10)).toEqual([]);
+        expect(await dueIds(at(5), 10)).toEqual([failing.id]);
+        expect((await store.getGrant(failing.id))?.pendingEnd).toEqual({ kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
       });
 
       it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {

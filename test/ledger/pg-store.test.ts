@@ -461,3 +461,46 @@ describePostgres("PostgreSQL DATABASE_URL on a live server", () => {
     expect(error.message).toContain('database "jit_no_such_database" does not exist (the database named in DATABASE_URL does not exist');
   });
 });
+
+describePostgres("migrating a PostgreSQL ledger at version 7 to version 8", () => {
+  it("marks grants that were written as written, and any other as possibly written; no grant has a write mark yet", async () => {
+    const { schema, url } = await freshSchema();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await migratePostgres(client, PG_MIGRATIONS.filter((migration) => migration.version <= 7));
+    } finally {
+      await client.end();
+    }
+    const insert = (id: string, state: string, grantedAt: number | null, endedAt: number | null = null) =>
+      adminQuery(
+        schema,
+        `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha, approvers,
+           reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at, state)
+         VALUES ($1, 42, 'acme', 'api', 'production', 'PROD_DB_URL', '{"id":7,"login":"alice"}', 7, $2, '[{"id":8,"login":"bob"}]',
+           'INC-1', 3600000, $1, $3, $4, $5, $6, $7)`,
+        [id, "a".repeat(40), at(0).getTime(), grantedAt, at(60).getTime(), endedAt, state],
+      );
+    await insert("active", "active", at(1).getTime());
+    await insert("granting", "granting", null);
+    await insert("expired", "expired", at(1).getTime(), at(61).getTime());
+    await insert("failed", "failed", null, at(1).getTime());
+
+    const store = await openLedger(url);
+    try {
+      const writes = Object.fromEntries((await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]));
+      expect(writes).toEqual({
+        active: ["written", null],
+        granting: ["uncertain", null],
+        expired: ["written", null],
+        failed: ["uncertain", null],
+      });
+      expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "granting")).toBe(1);
+      expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "active")).toBe(0);
+    } finally {
+      await store.close();
+    }
+    expect(await adminQuery(schema, "SELECT max(version)::int AS version FROM schema_version")).toEqual([{ version: 8 }]);
+    await expect(adminQuery(schema, "UPDATE grants SET secret_write = 'maybe' WHERE id = 'active'")).rejects.toThrow(/check constraint/);
+  });
+});

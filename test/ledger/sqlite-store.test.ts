@@ -537,3 +537,48 @@ describe("migrating a version 2 ledger", () => {
     }
   });
 });
+
+describe("migrating a version 5 ledger to version 8", () => {
+  it("marks grants that were written as written, and any other as possibly written; no grant has a write mark yet", async () => {
+    const file = join(dir, "from-v5.db");
+    const old = new Database(file);
+    old.pragma("foreign_keys = ON");
+    migrate(old, MIGRATIONS.slice(0, 5));
+    const insert = old.prepare(
+      `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha, approvers,
+         reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at, state)
+       VALUES (@id, 42, 'acme', 'api', 'production', 'PROD_DB_URL', '{"id":7,"login":"alice"}', 7, @sha, '[{"id":8,"login":"bob"}]',
+         'INC-1', 3600000, @id, @createdAt, @grantedAt, @expiresAt, @endedAt, @state)`,
+    );
+    const row = (id: string, state: string, grantedAt: number | null, endedAt: number | null = null) =>
+      insert.run({ id, sha: "a".repeat(40), createdAt: at(0).getTime(), grantedAt, expiresAt: at(60).getTime(), endedAt, state });
+    row("active", "active", at(1).getTime());
+    row("granting", "granting", null);
+    row("expired", "expired", at(1).getTime(), at(61).getTime());
+    row("failed", "failed", null, at(1).getTime());
+    old.close();
+
+    const store = await openLedger(`sqlite:${file}`);
+    try {
+      const writes = Object.fromEntries((await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]));
+      expect(writes).toEqual({
+        active: ["written", null],
+        granting: ["uncertain", null],
+        expired: ["written", null],
+        failed: ["uncertain", null],
+      });
+      // The active grant holds the secret; the one that may have written does not.
+      expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "granting")).toBe(1);
+      expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "active")).toBe(0);
+    } finally {
+      await store.close();
+    }
+    const raw = new Database(file);
+    try {
+      expect(schemaVersion(raw)).toBe(LATEST_SCHEMA_VERSION);
+      expect(() => raw.prepare("UPDATE grants SET secret_write = 'maybe' WHERE id = 'active'").run()).toThrow(/CHECK constraint failed/);
+    } finally {
+      raw.close();
+    }
+  });
+});

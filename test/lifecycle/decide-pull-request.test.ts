@@ -207,6 +207,8 @@ describe("decidePullRequest", () => {
       lastError: null,
       pendingEnd: null,
       writeUncertainAt: null,
+      secretWrite: "written",
+      secretUpdatedAt: null,
     });
 
     it("ends the PR's live grant when its only counted approval is dismissed, saying why", () => {
@@ -293,6 +295,8 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
     lastError: null,
     pendingEnd: null,
     writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
   };
 
   const cases: { name: string; facts: PullRequestFacts; kind: Decision["kind"] }[] = [

@@ -34,6 +34,8 @@ function grant(secret: string, environment: string, login = "alice"): Grant {
     lastError: null,
     pendingEnd: null,
     writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
   };
 }
 

@@ -118,6 +118,68 @@ describe("revoking a grant", () => {
     expect(unmatched.requests).toEqual([]);
   });
 
+  it("sends no DELETE for a grant that never wrote its secret, and says so; what is there is not its own", async () => {
+    // Deferred before its PUT was ever sent (a 502 on the key read, say), then revoked.
+    const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "unwritten");
+    const gh = prTold(new GitHubMock("acme", "api"), 7);
+
+    const outcome = await revokeGrant(deps, { grant, kind: "revoked", reason: "pull request closed without merging", actor: "jit-access" }, log);
+
+    expect(outcome).toMatchObject({ kind: "ended", deleted: false, otherLiveGrants: 0, secretWritten: false });
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "revoked" });
+    expect((await store.listAudit()).at(-1)).toMatchObject({
+      action: "revoked",
+      details: { reason: "pull request closed without merging", secretDeleted: false, otherLiveGrants: 0, secretWritten: false },
+    });
+    expect(gh.body<CommentBody>("/issues/7/comments").body).toBe(
+      "**Access revoked:** `PROD_DB_URL` in environment `production` (`pull request closed without merging`). Its secret had not been written, so there was nothing to delete.",
+    );
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]); // no DELETE
+  });
+
+  it("deletes the secret when the only other live grants were never written: they hold nothing", async () => {
+    const written = await seedGrant(store, { ...DUE_NOW, prNumber: 7 });
+    // Live, but deferred before any PUT, or its PUT undone: neither keeps the secret there.
+    await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR), prNumber: 8 }, "unwritten");
+    const undone = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR), prNumber: 9 }, "granting");
+    await store.deferGrant(undone.id, "writing the secret did not complete (502)", new Date(EXPIRY_START + 30_000), undefined, { secretWrite: "none" });
+    prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL"), 7);
+
+    expect(await expireGrant(deps, written, log)).toMatchObject({ kind: "ended", deleted: true, otherLiveGrants: 0 });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("ends a failed grant whose cleanup is pending as failed once its secret is deleted, without a comment", async () => {
+    const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "granting");
+    const pendingEnd = { kind: "failed" as const, reason: "GitHub refused to write the secret (HTTP 422): Validation Failed", actor: "jit-access" };
+    await store.recordRevokeFailure(grant.id, "DELETE: 502", new Date(EXPIRY_START), pendingEnd);
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL");
+
+    // The sweep ends it as its pending end says; an exact timer at its expiry would too.
+    const outcome = await expireGrant(deps, (await store.getGrant(grant.id))!, log);
+
+    expect(outcome).toMatchObject({ kind: "ended", deleted: true, grant: { state: "failed", endReason: pendingEnd.reason } });
+    expect((await store.listAudit()).at(-1)).toMatchObject({ action: "failed", details: { why: pendingEnd.reason, secretDeleted: true, otherLiveGrants: 0 } });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]); // the PR was told when the grant failed
+  });
+
+  it("keeps a failed grant whose cleanup DELETE fails again live and due, its failed end still pending", async () => {
+    const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "granting");
+    const pendingEnd = { kind: "failed" as const, reason: "GitHub refused to write the secret (HTTP 422): Validation Failed", actor: "jit-access" };
+    await store.recordRevokeFailure(grant.id, "DELETE: 502", new Date(EXPIRY_START), pendingEnd);
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 502);
+
+    const outcome = await revokeGrant(deps, { grant, ...pendingEnd }, log);
+
+    expect(outcome).toMatchObject({ kind: "retry", grant: { state: "granting", revokeAttempts: 2, pendingEnd } });
+    expect(await store.grantsAwaitingRetry(new Date(EXPIRY_START + HOUR), 10)).toEqual([]); // deleted, never written again
+    expect((await store.dueGrants(new Date(EXPIRY_START + 10_000), 10)).map((g) => g.id)).toEqual([grant.id]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
   it("removes jit:granted from the PR only when its last live grant ends", async () => {
     const db = await seedGrant(store, DUE_NOW);
     const payments = await seedGrant(store, { ...DUE_NOW, secret: "PAYMENTS_KEY" });
@@ -222,10 +284,10 @@ describe("revoking a grant", () => {
     const grant = await seedGrant(store, DUE_NOW);
     // The other process (a second replica, or `jit-access sweep` from cron) ends it first.
     const racing = Object.create(store, {
-      countOtherLive: {
-        value: async (...args: Parameters<LedgerStore["countOtherLive"]>) => {
+      countOtherWritten: {
+        value: async (...args: Parameters<LedgerStore["countOtherWritten"]>) => {
           await store.markEnded(grant.id, "expired", "expired", new Date(clock.now()));
-          return store.countOtherLive(...args);
+          return store.countOtherWritten(...args);
         },
       },
     }) as LedgerStore;

@@ -228,6 +228,8 @@ describe("break-glass records, once the ledger has them", () => {
       lastError: null,
       pendingEnd: null,
       writeUncertainAt: null,
+      secretWrite: "written",
+      secretUpdatedAt: null,
       ...overrides,
     };
   };
@@ -286,6 +288,8 @@ it("late means more than LATE_AFTER_MS after the expiry", () => {
     lastError: null,
     pendingEnd: null,
     writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
   });
   builder.addGrants([make("on-the-edge", at(LATE_AFTER_MS)), make("late", at(LATE_AFTER_MS + 1_000))]);
   const review = builder.finish({ ok: true, count: 0, lastSeq: null, lastHash: "0".repeat(64) });

@@ -61,6 +61,43 @@ describe("environment secrets", () => {
     expect(data).toEqual({ total_count: 1, secrets: [{ name: "PROD_DB_URL", created_at: expect.any(String), updated_at: expect.any(String) }] });
   });
 
+  it("serves one secret's metadata as GitHub does: created_at kept, updated_at moved by each write, 404 when absent", async () => {
+    const get = () => octokit.actions.getEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "META_TOKEN" });
+    expect(await statusOf(get())).toBe(404);
+    // The simulator's clock also checks the app's JWT: it stays near real time, moved on by hand.
+    const start = Math.floor(Date.now() / 1000) * 1000;
+    let shift = 0;
+    const clocked = await startCheckedSimulator({ clock: () => new Date(start + shift) });
+    const at = (ms: number) => new Date(start + ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+    try {
+      clocked.createRepo("acme/api", { installationId: 42, environments: ["production"] });
+      const client = installationOctokit(clocked, 42);
+      const put = async (value: string) => {
+        const { data: key } = await client.actions.getEnvironmentPublicKey({ ...repo, environment_name: "production" });
+        await client.actions.createOrUpdateEnvironmentSecret({
+          ...repo,
+          environment_name: "production",
+          secret_name: "META_TOKEN",
+          encrypted_value: sealForPublicKey(value, key.key),
+          key_id: key.key_id,
+        });
+      };
+      const read = async () => (await client.actions.getEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "meta_token" })).data;
+      await put("one");
+      expect(await read()).toEqual({ name: "META_TOKEN", created_at: at(0), updated_at: at(0) });
+      shift = 67_250;
+      await put("two");
+      expect(await read()).toEqual({ name: "META_TOKEN", created_at: at(0), updated_at: at(67_000) });
+      // A secret set by hand (an administrator, in the settings page) has metadata like any other.
+      shift = 300_000;
+      clocked.setSecret("acme/api", "production", "META_TOKEN", "three");
+      expect(await read()).toEqual({ name: "META_TOKEN", created_at: at(0), updated_at: at(300_000) });
+      expect(clocked.violations).toEqual([]);
+    } finally {
+      await clocked.close();
+    }
+  });
+
   it("answers 422 for a key_id that is not the environment's current key", async () => {
     expect(await statusOf(putSealed("production", "OTHER", "v", "123456789012345678"))).toBe(422);
     expect(sim.secretValue("acme/api", "production", "OTHER")).toBeUndefined();
