@@ -17,7 +17,10 @@ export default tseslint.config(
       // the caller as a rejection, never as an exception thrown past an `await`.
       "@typescript-eslint/require-await": "off",
       // `_name` marks a parameter or binding kept for its position or to drop it from a rest.
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
     },
   },
   {

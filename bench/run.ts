@@ -61,7 +61,11 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
     title: "4. Validation throughput and memory (app process)",
     run: async (o, log) => {
       const dir = profileSubdir(o, "validation-throughput");
-      const result = await validationThroughput(o.quick ? VALIDATION_THROUGHPUT_QUICK : VALIDATION_THROUGHPUT_FULL, log, dir ? { profileDir: dir } : {});
+      const result = await validationThroughput(
+        o.quick ? VALIDATION_THROUGHPUT_QUICK : VALIDATION_THROUGHPUT_FULL,
+        log,
+        dir ? { profileDir: dir } : {},
+      );
       return { result, profile: dir ? summary(dir) : null };
     },
   },

@@ -53,7 +53,12 @@ async function main(): Promise<void> {
 
     // 1. A request with a mistake.
     sim.commit(REPO, "need-db", { "jit-requests.yml": WITH_MISTAKE }, { from: "main", author: "alice" });
-    const pr = await sim.openPullRequest(REPO, { head: "need-db", base: "main", author: "alice", title: "Access to PROD_DB_URL for INC-4211" });
+    const pr = await sim.openPullRequest(REPO, {
+      head: "need-db",
+      base: "main",
+      author: "alice",
+      title: "Access to PROD_DB_URL for INC-4211",
+    });
     say(`@alice opens PR #${pr} asking for PROD_DB_URL for 9h`);
     const failed = await sim.waitFor(() => latestCheck(sim!, pr, "completed"), { description: "the failing check" });
     const note = failed.output.annotations[0];
@@ -76,12 +81,17 @@ async function main(): Promise<void> {
     // 4. A code owner's approval does.
     say("@bob (code owner) approves");
     const review = sim.submitReview(REPO, pr, { reviewer: "bob", state: "APPROVED" });
-    const value = await sim.waitFor(() => sim!.secretValue(REPO, "production", "PROD_DB_URL"), { intervalMs: 50, description: "the secret" });
+    const value = await sim.waitFor(() => sim!.secretValue(REPO, "production", "PROD_DB_URL"), {
+      intervalMs: 50,
+      description: "the secret",
+    });
     const grantedAt = Date.now();
     expect(value === VALUE, "the secret opens to the catalog value");
     ok("PROD_DB_URL arrived in environment production, sealed; opened with the environment's key it is the catalog value");
     await review;
-    const comment = await sim.waitFor(() => sim!.comments(REPO, pr).find((c) => c.body.includes("Access granted")), { description: "the grant comment" });
+    const comment = await sim.waitFor(() => sim!.comments(REPO, pr).find((c) => c.body.includes("Access granted")), {
+      description: "the grant comment",
+    });
     await sim.waitFor(() => sim!.labels(REPO, pr).includes("jit:granted"), { description: "the jit:granted label" });
     ok(`PR comment: ${firstLine(comment.body)}; labels: ${sim.labels(REPO, pr).join(", ")}`);
     expect(!sim.comments(REPO, pr).some((c) => c.body.includes(VALUE)), "the value never appears in a comment");
@@ -94,7 +104,9 @@ async function main(): Promise<void> {
       description: "the secret to be deleted",
     });
     ok(`PROD_DB_URL deleted ${((Date.now() - grantedAt) / 1000).toFixed(1)}s after it was granted`);
-    const expired = await sim.waitFor(() => sim!.comments(REPO, pr).find((c) => c.body.includes("Access expired")), { description: "the expiry comment" });
+    const expired = await sim.waitFor(() => sim!.comments(REPO, pr).find((c) => c.body.includes("Access expired")), {
+      description: "the expiry comment",
+    });
     await sim.waitFor(() => sim!.labels(REPO, pr).includes("jit:expired"), { description: "the jit:expired label" });
     ok(`PR comment: ${firstLine(expired.body)}; labels: ${sim.labels(REPO, pr).join(", ")}`);
     expect(sim.violations.length === 0, `every request the app made is a valid GitHub REST call (${sim.violations.length} violations)`);

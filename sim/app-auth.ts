@@ -65,10 +65,15 @@ export class AppAuth {
     const header = decodeJson(headerPart);
     const claims = decodeJson(payloadPart);
     if (!header || !claims || header.alg !== "RS256") throw new GitHubError(401, "A JSON web token could not be decoded");
-    const signed = this.publicKeys.some((key) => verify("RSA-SHA256", Buffer.from(`${headerPart}.${payloadPart}`), key, Buffer.from(signaturePart, "base64url")));
+    const signed = this.publicKeys.some((key) =>
+      verify("RSA-SHA256", Buffer.from(`${headerPart}.${payloadPart}`), key, Buffer.from(signaturePart, "base64url")),
+    );
     if (!signed) throw new GitHubError(401, "A JSON web token could not be decoded");
     if (String(claims.iss) !== String(this.appId)) {
-      throw new GitHubError(401, `'Issuer' claim ('iss') must be an Integer or the app's client ID; ${String(claims.iss)} is not this app (${this.appId})`);
+      throw new GitHubError(
+        401,
+        `'Issuer' claim ('iss') must be an Integer or the app's client ID; ${String(claims.iss)} is not this app (${this.appId})`,
+      );
     }
     const now = Math.floor(this.clock().getTime() / 1000);
     const { iat, exp } = claims;
@@ -76,7 +81,10 @@ export class AppAuth {
       throw new GitHubError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
     }
     if (typeof exp !== "number" || exp <= now) {
-      throw new GitHubError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
+      throw new GitHubError(
+        401,
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
     }
     if (exp > now + MAX_JWT_LIFETIME_S) {
       throw new GitHubError(401, "'Expiration time' claim ('exp') is too far in the future");

@@ -1,6 +1,13 @@
 /** The local GitHub simulator: test tooling, never part of the app's runtime path. */
 export { startSimulator, type SimulatorOptions } from "./start-simulator.js";
-export { GitHubSimulator, type DeliverOption, type InstallationView, type RepositoryView, type WaitForOptions, type WorkflowRunView } from "./simulator.js";
+export {
+  GitHubSimulator,
+  type DeliverOption,
+  type InstallationView,
+  type RepositoryView,
+  type WaitForOptions,
+  type WorkflowRunView,
+} from "./simulator.js";
 export type { StartRunInput } from "./model/workflow-runs.js";
 export type { LatencySetting } from "./server/latency.js";
 export type { RateLimitSetting, RateLimitState } from "./server/rate-limit.js";

@@ -133,7 +133,9 @@ export class OpenApiCheck {
       for (const method of METHODS) {
         const operation = item[method] as Operation | undefined;
         if (!operation) continue;
-        const parameters = [...((item.parameters as Parameter[] | undefined) ?? []), ...(operation.parameters ?? [])].map((p) => this.resolve<Parameter>(p));
+        const parameters = [...((item.parameters as Parameter[] | undefined) ?? []), ...(operation.parameters ?? [])].map((p) =>
+          this.resolve<Parameter>(p),
+        );
         const segments = path
           .split("/")
           .slice(1)
@@ -234,7 +236,9 @@ export class OpenApiCheck {
     const responses = match.key.operation.responses ?? {};
     const documented = responses[String(status)] ?? responses.default;
     if (!documented) return status < 400 ? [`status ${status} is not documented for ${match.key.method} ${match.template}`] : [];
-    const validate = this.validator(`response ${match.key.method} ${match.template} ${status}`, () => jsonSchemaOf(this.resolve<Json>(documented)));
+    const validate = this.validator(`response ${match.key.method} ${match.template} ${status}`, () =>
+      jsonSchemaOf(this.resolve<Json>(documented)),
+    );
     if (!validate || body === undefined || validate(body)) return [];
     const route = `${match.key.method} ${match.template}`;
     const errors = (validate.errors ?? []).filter(
@@ -254,7 +258,8 @@ export class OpenApiCheck {
     const validate = this.validator(`schema ${name}`, () => ({ $ref: `#/components/schemas/${name}` }));
     const problems = validate && !validate(value) ? formatErrors(name, validate.errors) : [];
     if (options.closed && typeof value === "object" && value !== null && typeof own.properties === "object" && own.properties !== null) {
-      for (const key of Object.keys(value)) if (!(key in (own.properties as Json))) problems.push(`${name}: "${key}" is not one of its properties`);
+      for (const key of Object.keys(value))
+        if (!(key in (own.properties as Json))) problems.push(`${name}: "${key}" is not one of its properties`);
     }
     return problems;
   }
@@ -322,6 +327,7 @@ function checkScalar(parameter: Parameter, value: string): string | undefined {
   if (type === "number" && Number.isNaN(Number(value))) return `must be a number, got "${value}"`;
   if (type === "boolean" && value !== "true" && value !== "false") return `must be true or false, got "${value}"`;
   const allowed = schema.enum;
-  if (Array.isArray(allowed) && !allowed.map(String).includes(value)) return `must be one of ${allowed.map(String).join(", ")}, got "${value}"`;
+  if (Array.isArray(allowed) && !allowed.map(String).includes(value))
+    return `must be one of ${allowed.map(String).join(", ")}, got "${value}"`;
   return undefined;
 }

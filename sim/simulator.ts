@@ -94,7 +94,14 @@ export interface WorkflowRunView {
   /** Environments the current attempt still waits on. */
   pending: string[];
   /** Every answer a protection rule's app gave, oldest first. */
-  reviews: { attempt: number; environment: string; appId: number; state: "approved" | "rejected" | null; comment: string | null; at: string }[];
+  reviews: {
+    attempt: number;
+    environment: string;
+    appId: number;
+    state: "approved" | "rejected" | null;
+    comment: string | null;
+    at: string;
+  }[];
 }
 
 /** An installation of the app (see `sim.installation`). */
@@ -237,7 +244,10 @@ export class GitHubSimulator {
       account: found.account.login,
       suspended: found.suspendedAt !== null,
       suspendedAt: found.suspendedAt,
-      repositories: this.state.reposOfInstallation(found.id).map((repo) => repo.fullName).sort(),
+      repositories: this.state
+        .reposOfInstallation(found.id)
+        .map((repo) => repo.fullName)
+        .sort(),
     };
   }
 
@@ -259,7 +269,11 @@ export class GitHubSimulator {
    * default the new owner's existing installation, if any, else none (`installationId` picks one,
    * `null` none). Sends no webhook.
    */
-  transferRepo(repo: string, newOwner: string, options: { name?: string; installationId?: number | null; ownerType?: "User" | "Organization" } = {}): RepositoryView {
+  transferRepo(
+    repo: string,
+    newOwner: string,
+    options: { name?: string; installationId?: number | null; ownerType?: "User" | "Organization" } = {},
+  ): RepositoryView {
     const target = this.state.requireRepo(repo);
     this.state.transferRepo(target, newOwner, options);
     return this.repositoryView(target.id);
@@ -320,7 +334,12 @@ export class GitHubSimulator {
    * with no history (only `files`). Returns the new commit sha.
    * Delivers nothing: use `pushToPullRequest` to also send `synchronize`.
    */
-  commit(repo: string, branch: string, files: FileChanges, options: { from?: string; message?: string; author?: string; orphan?: boolean } = {}): string {
+  commit(
+    repo: string,
+    branch: string,
+    files: FileChanges,
+    options: { from?: string; message?: string; author?: string; orphan?: boolean } = {},
+  ): string {
     return this.state.commit(this.state.requireRepo(repo), branch, files, options);
   }
 
@@ -354,7 +373,12 @@ export class GitHubSimulator {
   }
 
   /** Commits to the pull request's head branch and delivers `synchronize`; returns the new head sha. */
-  async pushToPullRequest(repo: string, number: number, files: FileChanges, options: { message?: string } & DeliverOption = {}): Promise<string> {
+  async pushToPullRequest(
+    repo: string,
+    number: number,
+    files: FileChanges,
+    options: { message?: string } & DeliverOption = {},
+  ): Promise<string> {
     const target = this.state.requireRepo(repo);
     const pull = requirePull(target, number);
     const { before, after } = pushToPull(this.state, pull, files, options.message);
@@ -369,7 +393,13 @@ export class GitHubSimulator {
   async submitReview(
     repo: string,
     number: number,
-    input: { reviewer: string; state: Exclude<ReviewState, "DISMISSED">; commitId?: string; body?: string; allowAuthor?: boolean } & DeliverOption,
+    input: {
+      reviewer: string;
+      state: Exclude<ReviewState, "DISMISSED">;
+      commitId?: string;
+      body?: string;
+      allowAuthor?: boolean;
+    } & DeliverOption,
   ): Promise<number> {
     const target = this.state.requireRepo(repo);
     const pull = requirePull(target, number);
@@ -531,7 +561,10 @@ export class GitHubSimulator {
   comments(repo: string, number: number): CommentView[] {
     const target = this.state.requireRepo(repo);
     requirePull(target, number);
-    return [...target.comments.values()].filter((comment) => comment.issueNumber === number).sort((a, b) => a.id - b.id).map(commentView);
+    return [...target.comments.values()]
+      .filter((comment) => comment.issueNumber === number)
+      .sort((a, b) => a.id - b.id)
+      .map(commentView);
   }
 
   labels(repo: string, number: number): string[] {

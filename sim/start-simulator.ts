@@ -97,11 +97,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
     const url = new URL(request.url ?? "/", "http://sim.invalid");
     // GitHub's web pages (the manifest flow) live outside /api/v3.
     const handled = url.pathname.startsWith("/api/v3/") ? Promise.resolve(false) : webPages(request, response, url);
-    handled.then((done) => (done ? undefined : handleRequest(deps, request, response))).catch((error: unknown) => {
-      violations.push({ method: request.method ?? "", path: request.url ?? "", problem: `Simulator failure: ${String(error)}` });
-      if (!response.headersSent) response.writeHead(500, { "content-type": "application/json; charset=utf-8" });
-      response.end(JSON.stringify({ message: "Simulator failure" }));
-    });
+    handled
+      .then((done) => (done ? undefined : handleRequest(deps, request, response)))
+      .catch((error: unknown) => {
+        violations.push({ method: request.method ?? "", path: request.url ?? "", problem: `Simulator failure: ${String(error)}` });
+        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+        response.end(JSON.stringify({ message: "Simulator failure" }));
+      });
   });
   const address = await listen(server, options.port ?? 0);
   urls.web = `http://127.0.0.1:${address.port}`;
@@ -139,5 +141,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
       server.closeAllConnections();
     });
   };
-  return new GitHubSimulator({ state, urls, auth, faults, webhooks, examples, requests, violations, changes, privateKeyPem, rateLimits, latency, close });
+  return new GitHubSimulator({
+    state,
+    urls,
+    auth,
+    faults,
+    webhooks,
+    examples,
+    requests,
+    violations,
+    changes,
+    privateKeyPem,
+    rateLimits,
+    latency,
+    close,
+  });
 }

@@ -48,12 +48,22 @@ async function main(): Promise<void> {
   const rateLimits = new RateLimitReserve(clock, { warn: (obj, msg) => appLog?.warn(obj, msg) });
   const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock, rateLimits });
 
-  const probot = new Probot({ ...probotLogOptions(settings, process.env), appId: settings.appId, privateKey: settings.privateKey, secret: settings.webhookSecret, baseUrl: settings.baseUrl, Octokit });
+  const probot = new Probot({
+    ...probotLogOptions(settings, process.env),
+    appId: settings.appId,
+    privateKey: settings.privateKey,
+    secret: settings.webhookSecret,
+    baseUrl: settings.baseUrl,
+    Octokit,
+  });
   await probot.ready();
   const log = probot.log;
   appLog = log;
   if (!loaded.ok) {
-    log.error({ catalogError: loaded.why }, "the catalog failed to load: starting revoke-only; grants end on time, nothing is granted until the catalog is fixed and the app restarted");
+    log.error(
+      { catalogError: loaded.why },
+      "the catalog failed to load: starting revoke-only; grants end on time, nothing is granted until the catalog is fixed and the app restarted",
+    );
   }
   let scheduler: ExpiryScheduler | null = null;
   const deps: LifecycleDeps = {
@@ -64,7 +74,7 @@ async function main(): Promise<void> {
     locks: new KeyedMutex(),
     rateLimits,
     lookups: new LookupCache(clock),
-    octokitFor: async (installationId) => (await probot.auth(installationId)),
+    octokitFor: async (installationId) => await probot.auth(installationId),
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
@@ -108,7 +118,10 @@ async function main(): Promise<void> {
   };
   log.info(`Listening on ${server.url}`);
   // Jobs that waited for the workflow gate while the app was down are answered now, then every 10 minutes.
-  const gateCatchUp = new GateCatchUp({ ...deps, appId: settings.appId, appOctokit: async () => await probot.auth() }, log.child({ name: "gate" }));
+  const gateCatchUp = new GateCatchUp(
+    { ...deps, appId: settings.appId, appOctokit: async () => await probot.auth() },
+    log.child({ name: "gate" }),
+  );
   gateCatchUp.start();
   log.info(
     {
@@ -159,7 +172,13 @@ function loadDotEnv(): { path: string; read: boolean; filled: string[] } {
 /** Probot's logger settings, read from the environment as Probot's own `run` reads them. */
 function probotLogOptions(settings: Settings, env: NodeJS.ProcessEnv) {
   const format = env.LOG_FORMAT?.trim();
-  const logFormat: "json" | "pretty" = format ? (format === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty";
+  const logFormat: "json" | "pretty" = format
+    ? format === "pretty"
+      ? "pretty"
+      : "json"
+    : env.NODE_ENV === "production"
+      ? "json"
+      : "pretty";
   return {
     logLevel: settings.logLevel as "info",
     logFormat,

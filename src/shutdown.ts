@@ -24,10 +24,19 @@ export async function shutDown(parts: StoppableParts): Promise<Error[]> {
     Promise.resolve(work).catch((error: unknown) => {
       failures.push(new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
     });
-  const stoppingServer = step("stopping the webhook server", callSafely(() => parts.server?.stop()));
-  const stoppingScheduler = step("stopping the expiry scheduler", callSafely(() => parts.scheduler?.stop()));
+  const stoppingServer = step(
+    "stopping the webhook server",
+    callSafely(() => parts.server?.stop()),
+  );
+  const stoppingScheduler = step(
+    "stopping the expiry scheduler",
+    callSafely(() => parts.scheduler?.stop()),
+  );
   await Promise.all([stoppingServer, stoppingScheduler]);
-  await step("closing the ledger", callSafely(() => parts.ledger.close()));
+  await step(
+    "closing the ledger",
+    callSafely(() => parts.ledger.close()),
+  );
   return failures;
 }
 

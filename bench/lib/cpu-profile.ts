@@ -35,7 +35,9 @@ export function profileEnv(dir: string): Record<string, string> {
 }
 
 export function newestProfile(dir: string): string | null {
-  const files = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .sort();
   return files.length > 0 ? join(dir, files[files.length - 1]!) : null;
 }
 
@@ -85,5 +87,8 @@ function originOf(rawName: string, url: string): string {
 }
 
 function shortUrl(url: string): string {
-  return url.replace(/^file:\/\//, "").replace(/^.*\/node_modules\//, "").replace(/^.*\/dist\//, "dist/");
+  return url
+    .replace(/^file:\/\//, "")
+    .replace(/^.*\/node_modules\//, "")
+    .replace(/^.*\/dist\//, "dist/");
 }

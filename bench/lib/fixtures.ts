@@ -87,7 +87,13 @@ export async function openRequestPulls(
       const secret = secretName(k);
       const branch = `request-${k + 1}`;
       sim.commit(repo, branch, { [REQUESTS_FILE]: requestsFile(secret, options.duration) }, { from: "main", author: AUTHOR });
-      const number = await sim.openPullRequest(repo, { head: branch, base: "main", author: AUTHOR, title: `Access to ${secret}`, deliver: options.deliver });
+      const number = await sim.openPullRequest(repo, {
+        head: branch,
+        base: "main",
+        author: AUTHOR,
+        title: `Access to ${secret}`,
+        deliver: options.deliver,
+      });
       pulls.push({ repo, number, secret, installationId });
     }
   }

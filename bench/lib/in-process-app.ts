@@ -22,7 +22,13 @@ export interface InProcessApp {
 
 export function inProcessApp(sim: GitHubSimulator, store: LedgerStore, catalogText = benchCatalog(1)): InProcessApp {
   const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock: systemClock }), clock: systemClock });
-  const probot = new Probot({ appId: sim.appId, privateKey: sim.privateKeyPem, baseUrl: sim.apiUrl, Octokit, log: pino({ level: "silent" }) });
+  const probot = new Probot({
+    appId: sim.appId,
+    privateKey: sim.privateKeyPem,
+    baseUrl: sim.apiUrl,
+    Octokit,
+    log: pino({ level: "silent" }),
+  });
   const log = countingLog();
   const deps: LifecycleDeps = {
     store,

@@ -22,7 +22,11 @@ export const MINIMUM_GRANT_CALLS: NeededCall[] = [
     why: "the requests file at head and at base (the request is what head adds, §1); .github/jit-access.yml and CODEOWNERS from the default branch (policy is never read from the PR, §2)",
     cacheable: "the two default-branch files, per default-branch commit; learning that commit is itself a call (GET branch), so 4 → 3",
   },
-  { route: "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", count: 1, why: "each reviewer's latest review on the current head (§3)" },
+  {
+    route: "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    count: 1,
+    why: "each reviewer's latest review on the current head (§3)",
+  },
   { route: "GET /repos/{owner}/{repo}/collaborators/{username}/permission", count: 1, why: "the author must have write permission (§1)" },
   { route: "GET /repos/{owner}/{repo}/environments", count: 1, why: "the requested environment must exist (§1)" },
   {
@@ -33,14 +37,19 @@ export const MINIMUM_GRANT_CALLS: NeededCall[] = [
   },
   { route: "PUT /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}", count: 1, why: "the grant itself (§4)" },
   { route: "POST /repos/{owner}/{repo}/check-runs", count: 1, why: "check run success on the head (§4)" },
-  { route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments", count: 1, why: "one comment: secret, environment, expiry, approvers (§4)" },
+  {
+    route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    count: 1,
+    why: "one comment: secret, environment, expiry, approvers (§4)",
+  },
   { route: "POST /repos/{owner}/{repo}/issues/{issue_number}/labels", count: 1, why: "label jit:granted, set in one call (§4)" },
 ];
 
 /** Calls a grant makes that the design does not need, or needs only once per installation. */
 export const NOT_PER_GRANT: Record<string, string> = {
   "GET /repos/{owner}/{repo}": "default branch and full name; the pull request's response already carries both (base.repo)",
-  "POST /app/installations/{installation_id}/access_tokens": "installation token: once per installation per hour (cached), so only cold grants pay it",
+  "POST /app/installations/{installation_id}/access_tokens":
+    "installation token: once per installation per hour (cached), so only cold grants pay it",
 };
 
 export function minimumTotal(): number {

@@ -20,22 +20,31 @@ export function printSummary(scenarios: Record<string, unknown>): void {
 
 function printApproval(r: ApprovalLatencyResult): void {
   const m = r.manyInstallations;
-  table("Approval → PUT (ms)", ["layout", "runs", "p50", "p99", "max"], [
-    [`${r.config.repos} installations`, String(m.runs.length), String(m.medianP50Ms), String(m.medianP99Ms), String(m.medianMaxMs)],
-    ["1 installation", "1", ...ms(r.oneInstallation.latencyMs)],
-  ]);
+  table(
+    "Approval → PUT (ms)",
+    ["layout", "runs", "p50", "p99", "max"],
+    [
+      [`${r.config.repos} installations`, String(m.runs.length), String(m.medianP50Ms), String(m.medianP99Ms), String(m.medianMaxMs)],
+      ["1 installation", "1", ...ms(r.oneInstallation.latencyMs)],
+    ],
+  );
   const rows = MINIMUM_GRANT_CALLS.map((call) => [call.route, String(r.calls.warm[call.route] ?? 0), String(call.count)]);
-  for (const route of Object.keys(NOT_PER_GRANT)) rows.push([route, `${r.calls.warm[route] ?? 0} (cold: ${r.calls.cold[route] ?? 0})`, "0"]);
+  for (const route of Object.keys(NOT_PER_GRANT))
+    rows.push([route, `${r.calls.warm[route] ?? 0} (cold: ${r.calls.cold[route] ?? 0})`, "0"]);
   rows.push(["total", `${r.calls.warmTotal} (cold: ${r.calls.coldTotal})`, String(minimumTotal())]);
   table("Calls per grant (warm)", ["operation", "measured", "needed"], rows);
 }
 
 function printLag(r: RevocationLagResult): void {
   const on = r.timersOn;
-  table(`Expiry → DELETE (ms), ${r.config.grants} grants`, ["mode", "runs", "p50", "p99", "max"], [
-    ["timers on", String(on.runs.length), String(on.medianP50Ms), String(on.medianP99Ms), String(on.medianMaxMs)],
-    [`timers off (sweep every ${r.config.sweepIntervalSeconds} s)`, "1", ...ms(r.timersOff.lagMs)],
-  ]);
+  table(
+    `Expiry → DELETE (ms), ${r.config.grants} grants`,
+    ["mode", "runs", "p50", "p99", "max"],
+    [
+      ["timers on", String(on.runs.length), String(on.medianP50Ms), String(on.medianP99Ms), String(on.medianMaxMs)],
+      [`timers off (sweep every ${r.config.sweepIntervalSeconds} s)`, "1", ...ms(r.timersOff.lagMs)],
+    ],
+  );
 }
 
 function printSweep(r: SweepThroughputResult): void {
@@ -51,13 +60,25 @@ function printSweep(r: SweepThroughputResult): void {
       String(s.medianPeakRssMiB),
     ]),
   );
-  console.log(`  ${r.growth.sizeRatio}× the grants took ${r.growth.timeRatio}× the time; in one installation ${r.oneInstallationBound.grants} grants need ≥ ${r.oneInstallationBound.deletesSeconds} s of DELETEs and ≥ ${r.oneInstallationBound.allWritesSeconds} s of writes in all`);
+  console.log(
+    `  ${r.growth.sizeRatio}× the grants took ${r.growth.timeRatio}× the time; in one installation ${r.oneInstallationBound.grants} grants need ≥ ${r.oneInstallationBound.deletesSeconds} s of DELETEs and ≥ ${r.oneInstallationBound.allWritesSeconds} s of writes in all`,
+  );
 }
 
 function printValidation(r: ValidationThroughputResult): void {
-  table("Validation", ["runs", "PRs/s", "latency p50 ms", "p99 ms", "settled RSS MiB"], [
-    [String(r.runs.length), String(r.medianPullsPerSecond), String(r.medianLatencyP50Ms), String(r.medianLatencyP99Ms), String(r.medianSettledRssMiB)],
-  ]);
+  table(
+    "Validation",
+    ["runs", "PRs/s", "latency p50 ms", "p99 ms", "settled RSS MiB"],
+    [
+      [
+        String(r.runs.length),
+        String(r.medianPullsPerSecond),
+        String(r.medianLatencyP50Ms),
+        String(r.medianLatencyP99Ms),
+        String(r.medianSettledRssMiB),
+      ],
+    ],
+  );
 }
 
 function ms(d: Distribution): string[] {

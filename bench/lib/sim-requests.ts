@@ -10,7 +10,6 @@ export const ROUTES = {
   addLabels: "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
 } as const;
 
-
 /** Requests by OpenAPI operation (e.g. "GET /repos/{owner}/{repo}"), most frequent first. */
 export function countByRoute(requests: readonly RecordedRequest[]): Record<string, number> {
   const counts = new Map<string, number>();

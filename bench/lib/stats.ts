@@ -32,7 +32,10 @@ export function distribution(values: readonly number[]): Distribution {
 }
 
 export function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** Rounds every number in a distribution to `digits` decimals, for the report. */

@@ -11,7 +11,16 @@
  */
 import { startAppProcess } from "../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
-import { APPROVER, benchCatalog, benchSecretValues, createRepos, ENVIRONMENT, openRequestPulls, type BenchPull, type Layout } from "../lib/fixtures.js";
+import {
+  APPROVER,
+  benchCatalog,
+  benchSecretValues,
+  createRepos,
+  ENVIRONMENT,
+  openRequestPulls,
+  type BenchPull,
+  type Layout,
+} from "../lib/fixtures.js";
 import { profileEnv } from "../lib/cpu-profile.js";
 import { RequestWatch, sleep } from "../lib/request-watch.js";
 import { countByRoute, ROUTES, secretKey, secretKeyOf } from "../lib/sim-requests.js";
@@ -74,7 +83,10 @@ export async function approvalLatency(
   let calls: CallProbe | undefined;
   for (let i = 0; i < config.repeats; i++) {
     const layout: Layout = { owners: config.repos, reposPerOwner: 1, prsPerRepo: perRepo };
-    const run = await runOnce("many-installations", layout, config, { probe: i === 0, ...(i === 0 && options.profileDir ? { profileDir: options.profileDir } : {}) });
+    const run = await runOnce("many-installations", layout, config, {
+      probe: i === 0,
+      ...(i === 0 && options.profileDir ? { profileDir: options.profileDir } : {}),
+    });
     calls ??= run.calls;
     many.push(run.result);
     log(`  many installations, run ${i + 1}/${config.repeats}: ${describeRun(run.result)}`);
@@ -212,7 +224,10 @@ async function probeCalls(sim: GitHubSimulator): Promise<CallProbe> {
 
 function describeRun(r: RunResult): string {
   const { p50, p99, max } = r.latencyMs;
-  const unheld = r.heldByPacing > 0 && r.unheldLatencyMs.n > 0 ? `; the other ${r.unheldLatencyMs.n}: p50 ${r.unheldLatencyMs.p50} ms, p99 ${r.unheldLatencyMs.p99} ms` : "";
+  const unheld =
+    r.heldByPacing > 0 && r.unheldLatencyMs.n > 0
+      ? `; the other ${r.unheldLatencyMs.n}: p50 ${r.unheldLatencyMs.p50} ms, p99 ${r.unheldLatencyMs.p99} ms`
+      : "";
   return `p50 ${p50} ms, p99 ${p99} ms, max ${max} ms (${r.heldByPacing} of ${r.latencyMs.n} could be held by pacing${unheld})`;
 }
 

@@ -43,8 +43,20 @@ export interface RevocationLagConfig {
   timersOnRepeats: number;
 }
 
-export const REVOCATION_LAG_FULL: RevocationLagConfig = { grants: 1000, installations: 200, windowSeconds: 40, sweepIntervalSeconds: 60, timersOnRepeats: 3 };
-export const REVOCATION_LAG_QUICK: RevocationLagConfig = { grants: 200, installations: 40, windowSeconds: 20, sweepIntervalSeconds: 20, timersOnRepeats: 1 };
+export const REVOCATION_LAG_FULL: RevocationLagConfig = {
+  grants: 1000,
+  installations: 200,
+  windowSeconds: 40,
+  sweepIntervalSeconds: 60,
+  timersOnRepeats: 3,
+};
+export const REVOCATION_LAG_QUICK: RevocationLagConfig = {
+  grants: 200,
+  installations: 40,
+  windowSeconds: 20,
+  sweepIntervalSeconds: 20,
+  timersOnRepeats: 1,
+};
 
 export interface LagRun {
   lagMs: Distribution;
@@ -91,7 +103,9 @@ export async function revocationLag(config: RevocationLagConfig, log: (line: str
     medianMaxMs: median(runs.map((r) => r.lagMs.max)),
   };
   const timersOff = await runMode("timers-off", config);
-  log(`  timers off (sweep every ${config.sweepIntervalSeconds} s): p50 ${timersOff.lagMs.p50} ms, p99 ${timersOff.lagMs.p99} ms, max ${timersOff.lagMs.max} ms`);
+  log(
+    `  timers off (sweep every ${config.sweepIntervalSeconds} s): p50 ${timersOff.lagMs.p50} ms, p99 ${timersOff.lagMs.p99} ms, max ${timersOff.lagMs.max} ms`,
+  );
   return { config, timersOn, timersOff };
 }
 
@@ -110,7 +124,8 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
     // Expiries start once seeding (about 5 ms a grant with synchronous=FULL) is surely over.
     const firstExpiry = Date.now() + 5_000 + chosen.length * 8;
     const grants = await seedGrants(sim, store, chosen, (i) => firstExpiry + Math.round(i * spacingMs));
-    if (Date.now() > firstExpiry - 1000) throw new Error("seeding the ledger took longer than planned; raise the lead time in revocation-lag.ts");
+    if (Date.now() > firstExpiry - 1000)
+      throw new Error("seeding the ledger took longer than planned; raise the lead time in revocation-lag.ts");
 
     const expiry = new Map(grants.map((g) => [secretKey(`${g.owner}/${g.repo}`, ENVIRONMENT, g.secret), g.expiresAt.getTime()]));
     const deletedAt = new Map<string, number>();

@@ -28,8 +28,18 @@ export interface ValidationThroughputConfig {
   repeats: number;
 }
 
-export const VALIDATION_THROUGHPUT_FULL: ValidationThroughputConfig = { installations: 100, perInstallation: 4, outstanding: 32, repeats: 3 };
-export const VALIDATION_THROUGHPUT_QUICK: ValidationThroughputConfig = { installations: 25, perInstallation: 4, outstanding: 32, repeats: 1 };
+export const VALIDATION_THROUGHPUT_FULL: ValidationThroughputConfig = {
+  installations: 100,
+  perInstallation: 4,
+  outstanding: 32,
+  repeats: 3,
+};
+export const VALIDATION_THROUGHPUT_QUICK: ValidationThroughputConfig = {
+  installations: 25,
+  perInstallation: 4,
+  outstanding: 32,
+  repeats: 1,
+};
 
 export interface ValidationRun {
   pulls: number;
@@ -90,7 +100,9 @@ async function runOnce(config: ValidationThroughputConfig, profileDir: string | 
 
     // Repository k of every installation, then k+1: one installation's pull requests are far apart.
     const byOwner = createRepos(sim, { owners, reposPerOwner: config.perInstallation, prsPerRepo: 1, prefix: "load" }).map((r) => r.repo);
-    const order = Array.from({ length: config.perInstallation }, (_, k) => byOwner.filter((_, i) => i % config.perInstallation === k)).flat();
+    const order = Array.from({ length: config.perInstallation }, (_, k) =>
+      byOwner.filter((_, i) => i % config.perInstallation === k),
+    ).flat();
     const memory = sampleMemory(pid, 100);
     const measured = await validateAll(sim, order, config.outstanding);
     const load = memory.stop();
@@ -142,7 +154,11 @@ async function validateAll(
     }
   };
   await Promise.all(Array.from({ length: Math.min(outstanding, repos.length) }, worker));
-  await watch.until(() => checkedAt.size >= repos.length, { timeoutMs: 10 * 60_000, intervalMs: 50, what: "every pull request's check run" });
+  await watch.until(() => checkedAt.size >= repos.length, {
+    timeoutMs: 10 * 60_000,
+    intervalMs: 50,
+    what: "every pull request's check run",
+  });
   const first = Math.min(...deliveredAt.values());
   const last = Math.max(...checkedAt.values());
   return {

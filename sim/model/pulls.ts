@@ -53,7 +53,9 @@ export function openPull(state: SimState, repo: SimRepo, input: OpenPullInput): 
     if (!headRepo.branches.has(input.head) && inBase !== undefined) headRepo.branches.set(input.head, inBase);
   }
   if (!headRepo.branches.has(input.head)) {
-    throw new Error(`Head branch "${input.head}" does not exist in ${headRepo.fullName}: create it with sim.commit(repo, "${input.head}", files).`);
+    throw new Error(
+      `Head branch "${input.head}" does not exist in ${headRepo.fullName}: create it with sim.commit(repo, "${input.head}", files).`,
+    );
   }
   const now = state.timestamp();
   const pull: SimPull = {
@@ -84,12 +86,7 @@ export function openPull(state: SimState, repo: SimRepo, input: OpenPullInput): 
   return pull;
 }
 
-export function pushToPull(
-  state: SimState,
-  pull: SimPull,
-  changes: FileChanges,
-  message?: string,
-): { before: string; after: string } {
+export function pushToPull(state: SimState, pull: SimPull, changes: FileChanges, message?: string): { before: string; after: string } {
   if (pull.state !== "open") throw new Error(`Pull request #${pull.number} is closed; reopen it before pushing.`);
   const headRepo = headRepoOf(state, pull);
   const before = headShaOf(state, pull);

@@ -5,16 +5,7 @@
 import { randomInt } from "node:crypto";
 import { createCommit, type FileChanges } from "./git.js";
 import { newBoxKeyPair } from "./sealed-box.js";
-import type {
-  AccountType,
-  RepoRole,
-  SimAccount,
-  SimEnvironment,
-  SimInstallation,
-  SimRepo,
-  SimTeam,
-  TeamRole,
-} from "./types.js";
+import type { AccountType, RepoRole, SimAccount, SimEnvironment, SimInstallation, SimRepo, SimTeam, TeamRole } from "./types.js";
 
 export interface AppIdentity {
   id: number;
@@ -151,7 +142,9 @@ export class SimState {
 
   /** GitHub's timestamp format: ISO 8601 without milliseconds. */
   timestamp(): string {
-    return this.clock().toISOString().replace(/\.\d{3}Z$/, "Z");
+    return this.clock()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z");
   }
 
   nextId(kind: IdKind): number {
@@ -312,7 +305,8 @@ export class SimState {
   ): string {
     const existing = repo.branches.get(branch);
     const fromRef = options.from ?? repo.defaultBranch;
-    if (options.orphan && existing !== undefined) throw new Error(`Cannot create orphan branch "${branch}" in ${repo.fullName}: it exists.`);
+    if (options.orphan && existing !== undefined)
+      throw new Error(`Cannot create orphan branch "${branch}" in ${repo.fullName}: it exists.`);
     const parent = options.orphan ? null : (existing ?? repo.branches.get(fromRef) ?? (repo.commits.has(fromRef) ? fromRef : undefined));
     if (parent === undefined) {
       throw new Error(`Cannot create branch "${branch}" in ${repo.fullName}: "${fromRef}" is neither a branch nor a commit there.`);
@@ -470,7 +464,9 @@ export class SimState {
   setTeamRepoPermission(team: SimTeam, repo: SimRepo, role: RepoRole | null): void {
     if (role !== null && !isRepoRole(role)) throw new Error(`Invalid role "${String(role)}": use ${ROLE_ORDER.join(", ")} or null.`);
     if (repo.owner.login.toLowerCase() !== team.org.toLowerCase()) {
-      throw new Error(`Team @${team.org}/${team.slug} cannot be given access to ${repo.fullName}: a team only gets repositories of its own organisation.`);
+      throw new Error(
+        `Team @${team.org}/${team.slug} cannot be given access to ${repo.fullName}: a team only gets repositories of its own organisation.`,
+      );
     }
     if (role === null) team.repos.delete(repo.id);
     else team.repos.set(repo.id, role);
@@ -486,7 +482,9 @@ export class SimState {
       const [owner, rest, extra] = newName.split("/");
       if (!owner || !rest || extra !== undefined) throw new Error(`Invalid repository name "${newName}": use "owner/name" or "name".`);
       if (owner.toLowerCase() !== repo.owner.login.toLowerCase()) {
-        throw new Error(`Renaming ${repo.fullName} to "${newName}" changes its owner: use sim.transferRepo("${repo.fullName}", "${owner}").`);
+        throw new Error(
+          `Renaming ${repo.fullName} to "${newName}" changes its owner: use sim.transferRepo("${repo.fullName}", "${owner}").`,
+        );
       }
       name = rest;
     }

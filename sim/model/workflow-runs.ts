@@ -92,9 +92,19 @@ export function reviewRun(
 ): void {
   const pending = run.pending.get(environmentName.toLowerCase());
   if (run.status !== "waiting" || pending === undefined || !pending.waitingFor.has(appId)) {
-    throw new GitHubError(422, `No pending deployment protection rule of this app for environment ${environmentName} in this workflow run.`);
+    throw new GitHubError(
+      422,
+      `No pending deployment protection rule of this app for environment ${environmentName} in this workflow run.`,
+    );
   }
-  run.reviews.push({ attempt: run.runAttempt, environment: pending.environment, appId, state: decision.state, comment: decision.comment, at: state.timestamp() });
+  run.reviews.push({
+    attempt: run.runAttempt,
+    environment: pending.environment,
+    appId,
+    state: decision.state,
+    comment: decision.comment,
+    at: state.timestamp(),
+  });
   run.updatedAt = state.timestamp();
   if (decision.state === null) return;
   if (decision.state === "rejected") {

@@ -43,7 +43,11 @@ export const actionsRoutes: RouteDefinition[] = [
     const status = context.query.get("status");
     const all = [...repo.workflowRuns.values()].filter((run) => matchesStatus(run, status)).sort((a, b) => b.id - a.id);
     const page = paginate(context, all);
-    return json(200, { total_count: all.length, workflow_runs: page.items.map((run) => workflowRun(context.urls, context.state, repo, run)) }, page.headers);
+    return json(
+      200,
+      { total_count: all.length, workflow_runs: page.items.map((run) => workflowRun(context.urls, context.state, repo, run)) },
+      page.headers,
+    );
   }),
 
   repoRoute("GET", RUN, (context, repo) => json(200, workflowRun(context.urls, context.state, repo, runOf(context, repo)))),
@@ -60,13 +64,19 @@ export const actionsRoutes: RouteDefinition[] = [
   repoRoute("POST", `${RUN}/deployment_protection_rule`, (context, repo) => {
     const run = runOf(context, repo);
     const body = context.body as { environment_name: string; state?: "approved" | "rejected"; comment?: string };
-    reviewRun(context.state, run, context.state.app.id, body.environment_name, { state: body.state ?? null, comment: body.comment ?? null });
+    reviewRun(context.state, run, context.state.app.id, body.environment_name, {
+      state: body.state ?? null,
+      comment: body.comment ?? null,
+    });
     return noContent();
   }),
 
   repoRoute("GET", RULES, (context, repo) => {
     const rules = rulesOf(environmentOf(context, repo));
-    return json(200, { total_count: rules.length, custom_deployment_protection_rules: rules.map((rule) => protectionRule(context.urls, rule)) });
+    return json(200, {
+      total_count: rules.length,
+      custom_deployment_protection_rules: rules.map((rule) => protectionRule(context.urls, rule)),
+    });
   }),
 
   repoRoute("POST", RULES, (context, repo) => {
@@ -75,7 +85,10 @@ export const actionsRoutes: RouteDefinition[] = [
     const { integration_id: integrationId } = context.body as { integration_id?: number };
     const app = context.state.app;
     if (integrationId !== app.id) {
-      throw new GitHubError(422, `Integration ${String(integrationId)} is not installed on this repository or is not a deployment protection rule app.`);
+      throw new GitHubError(
+        422,
+        `Integration ${String(integrationId)} is not installed on this repository or is not a deployment protection rule app.`,
+      );
     }
     return json(201, protectionRule(context.urls, enableRule(context.state, environment, app)));
   }),

@@ -39,7 +39,11 @@ export const appManifestRoutes: RouteDefinition[] = [
       const webhookSecret = randomBytes(20).toString("hex");
       context.auth.addKey(pem);
       const hook = manifest.hook_attributes;
-      context.state.onAppRegistered({ privateKeyPem: pem, webhookSecret, webhookUrl: hook?.url !== undefined && hook.active !== false ? hook.url : null });
+      context.state.onAppRegistered({
+        privateKeyPem: pem,
+        webhookSecret,
+        webhookUrl: hook?.url !== undefined && hook.active !== false ? hook.url : null,
+      });
       const shape = integration(context.urls, context.state, app);
       return json(201, { ...shape, client_secret: randomBytes(20).toString("hex"), webhook_secret: webhookSecret, pem });
     },

@@ -23,7 +23,11 @@ export const appRoutes: RouteDefinition[] = [
   appRoute("GET", "/app/installations", (context) => {
     const all = [...context.state.installations.values()].sort((a, b) => a.id - b.id);
     const page = paginate(context, all);
-    return json(200, page.items.map((value) => installation(context.urls, context.state, value)), page.headers);
+    return json(
+      200,
+      page.items.map((value) => installation(context.urls, context.state, value)),
+      page.headers,
+    );
   }),
 
   appRoute("GET", "/app/installations/{installation_id}", (context) =>
@@ -43,9 +47,7 @@ export const appRoutes: RouteDefinition[] = [
     const byId = Array.isArray(body.repository_ids) ? body.repository_ids.map(Number) : undefined;
     let narrowed: typeof repos | undefined;
     if (byName || byId) {
-      narrowed = repos.filter(
-        (repo) => byName?.some((name) => name.toLowerCase() === repo.name.toLowerCase()) || byId?.includes(repo.id),
-      );
+      narrowed = repos.filter((repo) => byName?.some((name) => name.toLowerCase() === repo.name.toLowerCase()) || byId?.includes(repo.id));
       if (narrowed.length !== (byName?.length ?? 0) + (byId?.length ?? 0)) {
         throw new GitHubError(422, "There is at least one repository that does not exist or is not accessible to the parent installation.");
       }
@@ -87,7 +89,11 @@ export const appRoutes: RouteDefinition[] = [
     const page = paginate(context, visible);
     return json(
       200,
-      { total_count: visible.length, repository_selection: "selected", repositories: page.items.map((repo) => repository(context.urls, repo)) },
+      {
+        total_count: visible.length,
+        repository_selection: "selected",
+        repositories: page.items.map((repo) => repository(context.urls, repo)),
+      },
       page.headers,
     );
   }),

@@ -121,6 +121,10 @@ export const checkRunRoutes: RouteDefinition[] = [
       runs = runs.filter((run) => !seen.has(run.name) && seen.add(run.name) !== undefined);
     }
     const page = paginate(context, runs);
-    return json(200, { total_count: runs.length, check_runs: page.items.map((run) => checkRun(context.urls, context.state, repo, run)) }, page.headers);
+    return json(
+      200,
+      { total_count: runs.length, check_runs: page.items.map((run) => checkRun(context.urls, context.state, repo, run)) },
+      page.headers,
+    );
   }),
 ];

@@ -71,14 +71,23 @@ export const compareRoutes: RouteDefinition[] = [
 
     const files = fileDifferences(mergeBaseCommit.files, head.commit.files);
     if (DIFF_MEDIA_TYPE.test(String(context.headers.accept ?? ""))) {
-      return { status: 200, raw: { contentType: "application/vnd.github.diff; charset=utf-8", data: Buffer.from(unifiedDiff(files), "utf8") } };
+      return {
+        status: 200,
+        raw: { contentType: "application/vnd.github.diff; charset=utf-8", data: Buffer.from(unifiedDiff(files), "utf8") },
+      };
     }
 
     const ahead = commitsBetween(commits, base.commit.sha, head.commit.sha);
     const fromHead = ancestors(commits, head.commit.sha);
     const behindBy = [...ancestors(commits, base.commit.sha)].filter((sha) => !fromHead.has(sha)).length;
     const status =
-      base.commit.sha === head.commit.sha ? "identical" : common === base.commit.sha ? "ahead" : common === head.commit.sha ? "behind" : "diverged";
+      base.commit.sha === head.commit.sha
+        ? "identical"
+        : common === base.commit.sha
+          ? "ahead"
+          : common === head.commit.sha
+            ? "behind"
+            : "diverged";
 
     const paged = context.query.has("per_page") || context.query.has("page");
     const page = paged ? paginate(context, ahead) : { items: ahead.slice(-MAX_COMMITS), headers: {} };

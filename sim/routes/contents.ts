@@ -28,7 +28,9 @@ export const contentRoutes: RouteDefinition[] = [
       if (name !== undefined) children.set(`${prefix}${name}`, rest.length === 0 ? content : undefined);
     }
     if (children.size === 0) throw notFound();
-    const entries = [...children].sort(([a], [b]) => a.localeCompare(b)).map(([childPath, content]) => contentEntry(context.urls, repo, childPath, ref, content));
+    const entries = [...children]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([childPath, content]) => contentEntry(context.urls, repo, childPath, ref, content));
     return json(200, entries);
   }),
 ];

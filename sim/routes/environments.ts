@@ -19,7 +19,10 @@ function environmentOf(context: RouteContext, repo: SimRepo): SimEnvironment {
 function secretName(raw: string): string {
   const name = raw.toUpperCase();
   if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) {
-    throw new GitHubError(422, "Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_). Spaces are not allowed. Must start with a letter ([a-z], [A-Z]) or underscores (_).");
+    throw new GitHubError(
+      422,
+      "Secret names can only contain alphanumeric characters ([a-z], [A-Z], [0-9]) or underscores (_). Spaces are not allowed. Must start with a letter ([a-z], [A-Z]) or underscores (_).",
+    );
   }
   if (name.startsWith("GITHUB_")) throw new GitHubError(422, "Secret names must not start with GITHUB_.");
   return name;
@@ -33,7 +36,11 @@ export const environmentRoutes: RouteDefinition[] = [
   repoRoute("GET", "/repos/{owner}/{repo}/environments", (context, repo) => {
     const all = [...repo.environments.values()].sort((a, b) => a.name.localeCompare(b.name));
     const page = paginate(context, all);
-    return json(200, { total_count: all.length, environments: page.items.map((value) => environment(context.urls, repo, value)) }, page.headers);
+    return json(
+      200,
+      { total_count: all.length, environments: page.items.map((value) => environment(context.urls, repo, value)) },
+      page.headers,
+    );
   }),
 
   repoRoute("GET", BASE, (context, repo) => json(200, environment(context.urls, repo, environmentOf(context, repo)))),
@@ -60,11 +67,17 @@ export const environmentRoutes: RouteDefinition[] = [
     const name = secretName(param(context, "secret_name"));
     const body = context.body as { encrypted_value: string; key_id: string };
     if (body.key_id !== target.keyId) {
-      throw new GitHubError(422, `Bad request: key_id ${body.key_id} is not the current key of environment ${target.name}; fetch the public key again.`);
+      throw new GitHubError(
+        422,
+        `Bad request: key_id ${body.key_id} is not the current key of environment ${target.name}; fetch the public key again.`,
+      );
     }
     const value = openSealedBox(body.encrypted_value, target);
     if (value === undefined) {
-      throw new GitHubError(422, "Bad request: encrypted_value could not be decrypted with the environment's key; seal it with crypto_box_seal for the current public key.");
+      throw new GitHubError(
+        422,
+        "Bad request: encrypted_value could not be decrypted with the environment's key; seal it with crypto_box_seal for the current public key.",
+      );
     }
     const now = context.state.timestamp();
     const existing = target.secrets.get(name);

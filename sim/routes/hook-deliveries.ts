@@ -16,7 +16,11 @@ function item(attempt: HookDeliveryAttempt): Record<string, unknown> {
     delivered_at: attempt.deliveredAt,
     redelivery: attempt.redelivery,
     duration: attempt.duration,
-    status: succeeded(attempt) ? "OK" : attempt.statusCode === 0 ? "failed to connect to host" : `Invalid HTTP Response: ${attempt.statusCode}`,
+    status: succeeded(attempt)
+      ? "OK"
+      : attempt.statusCode === 0
+        ? "failed to connect to host"
+        : `Invalid HTTP Response: ${attempt.statusCode}`,
     status_code: attempt.statusCode,
     event: attempt.event,
     action: attempt.action,

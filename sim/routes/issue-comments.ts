@@ -43,7 +43,11 @@ export const issueCommentRoutes: RouteDefinition[] = [
       .filter((comment) => comment.issueNumber === pull.number && (since === null || comment.updatedAt >= since))
       .sort((a, b) => a.id - b.id);
     const page = paginate(context, all);
-    return json(200, page.items.map((comment) => issueComment(context.urls, context.state, repo, comment)), page.headers);
+    return json(
+      200,
+      page.items.map((comment) => issueComment(context.urls, context.state, repo, comment)),
+      page.headers,
+    );
   }),
 
   repoRoute("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}", (context, repo) =>

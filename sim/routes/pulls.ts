@@ -24,13 +24,21 @@ export const pullRoutes: RouteDefinition[] = [
   repoRoute("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", (context, repo) => {
     const pull = pullOf(context, repo);
     const page = paginate(context, pull.reviews);
-    return json(200, page.items.map((review) => pullRequestReview(context.urls, context.state, repo, pull, review)), page.headers);
+    return json(
+      200,
+      page.items.map((review) => pullRequestReview(context.urls, context.state, repo, pull, review)),
+      page.headers,
+    );
   }),
 
   repoRoute("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", (context, repo) => {
     const pull = pullOf(context, repo);
     const head = headShaOf(context.state, pull);
     const page = paginate(context, pullFiles(context.state, repo, pull));
-    return json(200, page.items.map((file) => diffEntry(context.urls, repo, head, file)), page.headers);
+    return json(
+      200,
+      page.items.map((file) => diffEntry(context.urls, repo, head, file)),
+      page.headers,
+    );
   }),
 ];

@@ -34,7 +34,11 @@ export const teamRoutes: RouteDefinition[] = [
     const roleFilter = context.query.get("role") ?? "all";
     const logins = [...team.members].filter(([, role]) => roleFilter === "all" || role === roleFilter).map(([login]) => login);
     const page = paginate(context, logins);
-    return json(200, page.items.map((login) => simpleUser(context.urls, context.state.ensureAccount(login))), page.headers);
+    return json(
+      200,
+      page.items.map((login) => simpleUser(context.urls, context.state.ensureAccount(login))),
+      page.headers,
+    );
   }),
 
   orgRoute("GET", "/orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}", (context, org) => {

@@ -118,9 +118,18 @@ export async function handleRequest(deps: RequestDeps, request: IncomingMessage,
   try {
     outcome = await decide(deps, request, { method, url, path, violation });
   } catch (error) {
-    const failure = error instanceof GitHubError ? error : new GitHubError(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
+    const failure =
+      error instanceof GitHubError
+        ? error
+        : new GitHubError(500, `Simulator error: ${error instanceof Error ? error.message : String(error)}`);
     if (!(error instanceof GitHubError)) violation(failure.message);
-    outcome = { reply: { status: failure.status, body: failure.body(), headers: failure.headers }, route: null, credential: null, faultId: null, hang: false };
+    outcome = {
+      reply: { status: failure.status, body: failure.body(), headers: failure.headers },
+      route: null,
+      credential: null,
+      faultId: null,
+      hang: false,
+    };
   }
   if (!outcome.hang) send(deps, request, response, outcome);
   deps.requests.push({
@@ -207,10 +216,15 @@ async function decide(
     const installation = deps.state.installations.get(credential.token.installationId);
     // Tokens of a deleted installation are revoked; a suspended installation's are refused.
     if (!installation) return { ...withCredential, reply: errorReply(new GitHubError(401, "Bad credentials")) };
-    if (installation.suspendedAt !== null) return { ...withCredential, reply: errorReply(new GitHubError(403, SUSPENDED, { documentation_url: TOKEN_DOCS })) };
+    if (installation.suspendedAt !== null)
+      return { ...withCredential, reply: errorReply(new GitHubError(403, SUSPENDED, { documentation_url: TOKEN_DOCS })) };
   }
   const rateKey: RateLimitKey =
-    credential.kind === "app" ? { kind: "app" } : credential.kind === "installation" ? { kind: "installation", installationId: credential.token.installationId } : { kind: "anonymous" };
+    credential.kind === "app"
+      ? { kind: "app" }
+      : credential.kind === "installation"
+        ? { kind: "installation", installationId: credential.token.installationId }
+        : { kind: "anonymous" };
   const budget = deps.rateLimits.take(rateKey);
   const counted = { ...withCredential, rateLimitHeaders: budget.headers };
   if (budget.exceeded) return { ...counted, rateLimited: true, reply: rateLimitExceeded(rateKey, budget.headers) };
@@ -259,7 +273,10 @@ async function applyFault(deps: RequestDeps, fault: ActiveFault): Promise<{ repl
   if (fault.hang) return { reply: { status: 0 }, hang: true };
   if (fault.status === undefined) return undefined;
   const defaults = defaultFaultResponse(fault.status, deps.state.clock().getTime());
-  return { reply: { status: fault.status, body: fault.body ?? defaults.body, headers: { ...defaults.headers, ...fault.headers } }, hang: false };
+  return {
+    reply: { status: fault.status, body: fault.body ?? defaults.body, headers: { ...defaults.headers, ...fault.headers } },
+    hang: false,
+  };
 }
 
 function checkOwnResponse(check: OpenApiCheck, match: OperationMatch, reply: Reply, violation: (problem: string) => void): void {
@@ -287,10 +304,17 @@ function send(deps: RequestDeps, request: IncomingMessage, response: ServerRespo
   let reply = outcome.reply;
   if (outcome.rateLimited && typeof reply.body === "object" && reply.body !== null) {
     const body = reply.body as { message: string };
-    reply = { ...reply, body: { ...body, message: `${body.message} If you reach out to GitHub Support for help, please include the request ID ${id}.` } };
+    reply = {
+      ...reply,
+      body: { ...body, message: `${body.message} If you reach out to GitHub Support for help, please include the request ID ${id}.` },
+    };
   }
   if (reply.raw !== undefined) {
-    response.writeHead(reply.status, { ...headers, "content-type": reply.raw.contentType, "content-length": String(reply.raw.data.length) });
+    response.writeHead(reply.status, {
+      ...headers,
+      "content-type": reply.raw.contentType,
+      "content-length": String(reply.raw.data.length),
+    });
     response.end(reply.raw.data);
     return;
   }
@@ -300,6 +324,10 @@ function send(deps: RequestDeps, request: IncomingMessage, response: ServerRespo
     return;
   }
   const data = Buffer.from(JSON.stringify(reply.body));
-  response.writeHead(reply.status, { ...headers, "content-type": "application/json; charset=utf-8", "content-length": String(data.length) });
+  response.writeHead(reply.status, {
+    ...headers,
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(data.length),
+  });
   response.end(data);
 }

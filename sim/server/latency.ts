@@ -7,7 +7,8 @@ export interface LatencySetting {
 }
 
 function checked(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new Error(`Latency "${name}" must be a number of milliseconds >= 0, got ${String(value)}.`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`Latency "${name}" must be a number of milliseconds >= 0, got ${String(value)}.`);
   return value;
 }
 

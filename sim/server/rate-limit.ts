@@ -75,21 +75,30 @@ export class RateLimits {
   /** The current budget of `key`. */
   state(key: RateLimitKey): RateLimitState {
     const window = this.window(key);
-    return { limit: window.limit, remaining: Math.max(0, window.limit - window.used), used: window.used, resetAt: new Date(window.resetMs) };
+    return {
+      limit: window.limit,
+      remaining: Math.max(0, window.limit - window.used),
+      used: window.used,
+      resetAt: new Date(window.resetMs),
+    };
   }
 
   /** Puts `key`'s budget where a test needs it, e.g. nearly spent. */
   set(key: RateLimitKey, setting: RateLimitSetting): RateLimitState {
     const window = this.window(key);
     const limit = setting.limit ?? window.limit;
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`Rate limit "limit" must be a positive integer, got ${String(setting.limit)}.`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`Rate limit "limit" must be a positive integer, got ${String(setting.limit)}.`);
     const remaining = setting.remaining ?? Math.min(limit, Math.max(0, window.limit - window.used));
     if (!Number.isInteger(remaining) || remaining < 0 || remaining > limit) {
       throw new Error(`Rate limit "remaining" must be an integer from 0 to the limit (${limit}), got ${String(setting.remaining)}.`);
     }
-    const resetMs = setting.resetAt === undefined ? window.resetMs : setting.resetAt instanceof Date ? setting.resetAt.getTime() : setting.resetAt;
-    if (!Number.isFinite(resetMs)) throw new Error(`Rate limit "resetAt" must be a Date or epoch milliseconds, got ${String(setting.resetAt)}.`);
-    if (resetMs <= this.clock().getTime()) throw new Error(`Rate limit "resetAt" must be in the future (simulator clock: ${this.clock().toISOString()}).`);
+    const resetMs =
+      setting.resetAt === undefined ? window.resetMs : setting.resetAt instanceof Date ? setting.resetAt.getTime() : setting.resetAt;
+    if (!Number.isFinite(resetMs))
+      throw new Error(`Rate limit "resetAt" must be a Date or epoch milliseconds, got ${String(setting.resetAt)}.`);
+    if (resetMs <= this.clock().getTime())
+      throw new Error(`Rate limit "resetAt" must be in the future (simulator clock: ${this.clock().toISOString()}).`);
     Object.assign(window, { limit, used: limit - remaining, resetMs });
     return this.state(key);
   }

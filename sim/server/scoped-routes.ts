@@ -57,7 +57,11 @@ export function repoRoute(
 }
 
 /** A route under /orgs/{org}: only the installation on that organisation may call it. */
-export function orgRoute(method: HttpMethod, path: string, handle: (context: RouteContext, org: string) => Reply | Promise<Reply>): RouteDefinition {
+export function orgRoute(
+  method: HttpMethod,
+  path: string,
+  handle: (context: RouteContext, org: string) => Reply | Promise<Reply>,
+): RouteDefinition {
   return {
     method,
     path,
@@ -76,6 +80,10 @@ export function appRoute(method: HttpMethod, path: string, handle: (context: Rou
   return { method, path, auth: "app", handle };
 }
 
-export function installationRoute(method: HttpMethod, path: string, handle: (context: RouteContext, installationId: number) => Reply | Promise<Reply>): RouteDefinition {
+export function installationRoute(
+  method: HttpMethod,
+  path: string,
+  handle: (context: RouteContext, installationId: number) => Reply | Promise<Reply>,
+): RouteDefinition {
   return { method, path, auth: "installation", handle: (context) => handle(context, installationOf(context).installationId) };
 }

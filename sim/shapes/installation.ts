@@ -45,7 +45,16 @@ export function integration(urls: Urls, state: SimState, app: AppIdentity): Reco
     html_url: `${urls.web}/apps/${app.slug}`,
     created_at: "2024-01-01T00:00:00Z",
     updated_at: "2024-01-01T00:00:00Z",
-    permissions: app.permissions ?? { checks: "write", contents: "read", environments: "read", issues: "write", members: "read", metadata: "read", pull_requests: "write", secrets: "write" },
+    permissions: app.permissions ?? {
+      checks: "write",
+      contents: "read",
+      environments: "read",
+      issues: "write",
+      members: "read",
+      metadata: "read",
+      pull_requests: "write",
+      secrets: "write",
+    },
     events: app.events ?? EVENTS,
     installations_count: state.installations.size,
   };

@@ -46,7 +46,14 @@ export function workflowRun(urls: Urls, state: SimState, repo: SimRepo, run: Sim
     previous_attempt_url: run.runAttempt > 1 ? `${url}/attempts/${run.runAttempt - 1}` : null,
     workflow_url: `${api}/actions/workflows/${run.workflowId}`,
     head_commit: commit
-      ? { id: commit.sha, tree_id: treeSha(commit.files), message: commit.message, timestamp: commit.date, author: gitUser, committer: gitUser }
+      ? {
+          id: commit.sha,
+          tree_id: treeSha(commit.files),
+          message: commit.message,
+          timestamp: commit.date,
+          author: gitUser,
+          committer: gitUser,
+        }
       : null,
     repository: repoShape,
     head_repository: repoShape,
@@ -56,7 +63,12 @@ export function workflowRun(urls: Urls, state: SimState, repo: SimRepo, run: Sim
 }
 
 /** GitHub's `pending-deployment` shape: an environment the run waits on for its protection rules. */
-export function pendingDeployment(urls: Urls, repo: SimRepo, environment: SimEnvironment, _pending: SimPendingEnvironment): Record<string, unknown> {
+export function pendingDeployment(
+  urls: Urls,
+  repo: SimRepo,
+  environment: SimEnvironment,
+  _pending: SimPendingEnvironment,
+): Record<string, unknown> {
   const name = encodeURIComponent(environment.name);
   return {
     environment: {
@@ -79,12 +91,23 @@ export function protectionRule(urls: Urls, rule: SimCustomRule): Record<string, 
     id: rule.id,
     node_id: nodeId("DeploymentProtectionRule", rule.id),
     enabled: true,
-    app: { id: rule.appId, node_id: nodeId("Integration", rule.appId), slug: rule.appSlug, integration_url: `${urls.api}/apps/${rule.appSlug}` },
+    app: {
+      id: rule.appId,
+      node_id: nodeId("Integration", rule.appId),
+      slug: rule.appSlug,
+      integration_url: `${urls.api}/apps/${rule.appSlug}`,
+    },
   };
 }
 
 /** The `deployment` GitHub creates for a job that targets an environment (`nullable-deployment` in webhooks). */
-export function jobDeployment(urls: Urls, state: SimState, repo: SimRepo, run: SimWorkflowRun, pending: SimPendingEnvironment): Record<string, unknown> {
+export function jobDeployment(
+  urls: Urls,
+  state: SimState,
+  repo: SimRepo,
+  run: SimWorkflowRun,
+  pending: SimPendingEnvironment,
+): Record<string, unknown> {
   const api = `${urls.api}/repos/${repo.fullName}`;
   const url = `${api}/deployments/${pending.deploymentId}`;
   return {

@@ -38,8 +38,13 @@ const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.
 
 function page(status: number, title: string, body: string, response: ServerResponse): void {
   response
-    .writeHead(status, { "content-type": "text/html; charset=utf-8", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action *" })
-    .end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${body}</body></html>`);
+    .writeHead(status, {
+      "content-type": "text/html; charset=utf-8",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action *",
+    })
+    .end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body><h1>${escape(title)}</h1>${body}</body></html>`,
+    );
 }
 
 function isHttpUrl(value: unknown): boolean {
@@ -62,14 +67,16 @@ export function manifestProblems(manifest: unknown, check: OpenApiCheck): string
   if (!isHttpUrl(m.url)) problems.push("url must be an http(s) address (the app's homepage)");
   if (m.redirect_url !== undefined && !isHttpUrl(m.redirect_url)) problems.push("redirect_url must be an http(s) address");
   const hook = m.hook_attributes as Record<string, unknown> | undefined;
-  if (hook !== undefined && (typeof hook !== "object" || hook === null || !isHttpUrl(hook.url))) problems.push("hook_attributes.url must be an http(s) address");
+  if (hook !== undefined && (typeof hook !== "object" || hook === null || !isHttpUrl(hook.url)))
+    problems.push("hook_attributes.url must be an http(s) address");
   if (m.public !== undefined && typeof m.public !== "boolean") problems.push("public must be true or false");
   if (m.default_permissions !== undefined) problems.push(...check.checkSchema("app-permissions", m.default_permissions, { closed: true }));
   const events = m.default_events;
   if (events !== undefined && (!Array.isArray(events) || events.some((event) => typeof event !== "string" || !/^[a-z_]+$/.test(event)))) {
     problems.push("default_events must be a list of event names");
   }
-  if (Array.isArray(events) && events.length > 0 && hook === undefined) problems.push("default_events need hook_attributes.url to deliver them to");
+  if (Array.isArray(events) && events.length > 0 && hook === undefined)
+    problems.push("default_events need hook_attributes.url to deliver them to");
   return problems;
 }
 
@@ -80,7 +87,10 @@ async function readForm(request: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** The pages; `handle` answers true when the request was one of them. */
-export function appManifestPages(state: SimState, check: OpenApiCheck): (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> {
+export function appManifestPages(
+  state: SimState,
+  check: OpenApiCheck,
+): (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean> {
   const pending = new Map<string, Pending>();
   return async (request, response, url) => {
     const method = request.method ?? "GET";
@@ -97,7 +107,12 @@ export function appManifestPages(state: SimState, check: OpenApiCheck): (request
       }
       const problems = manifestProblems(manifest, check);
       if (problems.length > 0) {
-        page(422, "Invalid GitHub App configuration", `<ul id="problems">${problems.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>`, response);
+        page(
+          422,
+          "Invalid GitHub App configuration",
+          `<ul id="problems">${problems.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>`,
+          response,
+        );
         return true;
       }
       const m = manifest as Record<string, unknown>;
@@ -120,7 +135,12 @@ export function appManifestPages(state: SimState, check: OpenApiCheck): (request
       return true;
     }
     if (target && method === "GET") {
-      page(200, "Register new GitHub App", "<p>The simulator registers apps only from a manifest: POST a form with a <code>manifest</code> field here.</p>", response);
+      page(
+        200,
+        "Register new GitHub App",
+        "<p>The simulator registers apps only from a manifest: POST a form with a <code>manifest</code> field here.</p>",
+        response,
+      );
       return true;
     }
     if (url.pathname === CREATE && method === "POST") {

@@ -39,7 +39,10 @@ export class WebhookDelivery {
     private readonly timeoutMs: number,
     private readonly timestamp: () => string,
     /** Called after each attempt of a recorded delivery, for GitHub's delivery log. */
-    private readonly logAttempt: (delivery: Delivery, attempt: { statusCode: number; durationMs: number; redelivery: boolean }) => void = () => undefined,
+    private readonly logAttempt: (
+      delivery: Delivery,
+      attempt: { statusCode: number; durationMs: number; redelivery: boolean },
+    ) => void = () => undefined,
   ) {}
 
   setUrl(url: string): void {
@@ -117,9 +120,12 @@ export class WebhookDelivery {
       await response.arrayBuffer();
       return response.status;
     } catch (error) {
-      throw new Error(`Webhook ${event} (${id}) to ${url} failed: is the app listening there? Pass deliver: false to record it without sending.`, {
-        cause: error,
-      });
+      throw new Error(
+        `Webhook ${event} (${id}) to ${url} failed: is the app listening there? Pass deliver: false to record it without sending.`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

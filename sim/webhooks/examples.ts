@@ -31,7 +31,11 @@ export class WebhookExamples {
   example(event: string, action: string): Payload {
     const examples = this.definitions.find((definition) => definition.name === event)?.examples ?? [];
     const forAction = examples.filter((example) => example.action === action);
-    const chosen = forAction.find((example) => "installation" in example) ?? forAction[0] ?? examples.find((example) => "installation" in example) ?? examples[0];
+    const chosen =
+      forAction.find((example) => "installation" in example) ??
+      forAction[0] ??
+      examples.find((example) => "installation" in example) ??
+      examples[0];
     if (!chosen) throw new Error(`@octokit/webhooks-examples has no example for the "${event}" event.`);
     return structuredClone(chosen);
   }

@@ -86,7 +86,8 @@ function commonFields(sources: PayloadSources, action: string, repo: SimRepo, se
     sender: simpleUser(urls, state.ensureAccount(senderLogin)),
   };
   if (repo.owner.type === "Organization") common.organization = organization(urls, repo.owner);
-  if (repo.installationId !== null) common.installation = { id: repo.installationId, node_id: nodeId("IntegrationInstallation", repo.installationId) };
+  if (repo.installationId !== null)
+    common.installation = { id: repo.installationId, node_id: nodeId("IntegrationInstallation", repo.installationId) };
   return common;
 }
 
@@ -97,7 +98,12 @@ function commonFields(sources: PayloadSources, action: string, repo: SimRepo, se
  * @octokit/openapi, which the simulator's tests validate it against), with the job's
  * `deployment` shaped as the example `deployment` delivery's.
  */
-export function deploymentProtectionRuleEvent(sources: PayloadSources, repo: SimRepo, run: SimWorkflowRun, pending: SimPendingEnvironment): Payload {
+export function deploymentProtectionRuleEvent(
+  sources: PayloadSources,
+  repo: SimRepo,
+  run: SimWorkflowRun,
+  pending: SimPendingEnvironment,
+): Payload {
   const { urls, state } = sources;
   const base = commonFields(sources, "requested", repo, run.triggeringActorLogin);
   const example = repoint(sources.examples.example("deployment", "created"), urls, repo.fullName);

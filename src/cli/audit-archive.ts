@@ -72,7 +72,9 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
   const { store, clock } = context;
   const plan = await store.planAuditArchive(request.before);
   if (plan === null) {
-    io.stdout(`nothing to archive: the ledger holds no audit record before ${request.before.toISOString()}; no file was written and the ledger is unchanged`);
+    io.stdout(
+      `nothing to archive: the ledger holds no audit record before ${request.before.toISOString()}; no file was written and the ledger is unchanged`,
+    );
     return EXIT.ok;
   }
   const path = resolve(request.out ?? defaultArchiveFile(plan));
@@ -82,7 +84,10 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
     // "wx": fails if the file exists, so an archive never overwrites anything.
     file = await open(path, "wx", 0o600);
   } catch (error) {
-    const why = errorCode(error) === "EEXIST" ? "it already exists, and an archive never overwrites a file; name another with --out" : messageOf(error);
+    const why =
+      errorCode(error) === "EEXIST"
+        ? "it already exists, and an archive never overwrites a file; name another with --out"
+        : messageOf(error);
     io.stderr(terminalText(`jit-access audit: cannot write the archive to ${path}: ${why}. Nothing was archived.`));
     return EXIT.usage;
   }
@@ -148,7 +153,12 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
 }
 
 /** The header, then the cut's records a page at a time, each page written before the next is read; checks the chain on the way. */
-async function writeArchive(file: FileHandle, { store }: LedgerContext, plan: AuditArchivePlan, archivedAt: Date): Promise<AuditVerification> {
+async function writeArchive(
+  file: FileHandle,
+  { store }: LedgerContext,
+  plan: AuditArchivePlan,
+  archivedAt: Date,
+): Promise<AuditVerification> {
   const header: ArchiveHeader = {
     format: ARCHIVE_FORMAT,
     firstSeq: plan.firstSeq,
@@ -220,7 +230,9 @@ export async function verifyArchiveFile(context: LedgerContext, file: string, io
   }
   const differs = (["firstSeq", "count", "prevHash", "headHash"] as const).filter((field) => recorded[field] !== header[field]);
   if (differs.length > 0) {
-    return fail(`its records are intact, but its ${differs.join(", ")} differ from the ledger's record of archiving records ${recorded.firstSeq} to ${recorded.lastSeq}`);
+    return fail(
+      `its records are intact, but its ${differs.join(", ")} differ from the ledger's record of archiving records ${recorded.firstSeq} to ${recorded.lastSeq}`,
+    );
   }
   const next = archives[index + 1];
   const then =
@@ -260,7 +272,13 @@ async function readArchive(path: string): Promise<{ header: ArchiveHeader; resul
         value = undefined;
       }
       const event = auditEvent(value);
-      const entry = "problem" in event ? { seq: nextSeq, unreadable: `line ${lineNumber} is not an audit record: ${value === undefined ? "it is not JSON" : event.problem}` } : event;
+      const entry =
+        "problem" in event
+          ? {
+              seq: nextSeq,
+              unreadable: `line ${lineNumber} is not an audit record: ${value === undefined ? "it is not JSON" : event.problem}`,
+            }
+          : event;
       if (!verifier!.add(entry)) break;
       nextSeq = entry.seq + 1;
     }
@@ -287,7 +305,8 @@ function parseHeader(line: string): ArchiveHeader | { problem: string } {
     return { problem: "firstSeq, lastSeq and count must be positive whole numbers, lastSeq not before firstSeq" };
   }
   for (const key of ["prevHash", "headHash"]) {
-    if (typeof header[key] !== "string" || !/^[0-9a-f]{64}$/.test(header[key])) return { problem: `its ${key} is not 64 lower-case hex digits` };
+    if (typeof header[key] !== "string" || !/^[0-9a-f]{64}$/.test(header[key]))
+      return { problem: `its ${key} is not 64 lower-case hex digits` };
   }
   for (const key of ["before", "archivedAt"]) {
     if (typeof header[key] !== "string" || Number.isNaN(Date.parse(header[key]))) return { problem: `its ${key} is not an ISO 8601 time` };

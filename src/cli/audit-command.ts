@@ -99,11 +99,14 @@ export async function auditCommand(args: string[], io: CliIO): Promise<number> {
     return withLedger(io, (context) => verifyArchiveFile(context, archiveFile, io));
   }
   if (archive === true) {
-    if (exportOptions.length > 0) return usage("--archive writes every record of the cut, as JSON lines: it takes neither --since nor --format");
+    if (exportOptions.length > 0)
+      return usage("--archive writes every record of the cut, as JSON lines: it takes neither --since nor --format");
     if (beforeText === undefined) return usage("--archive needs --before ISO: the records before that instant are archived");
     const before = parseIsoInstant(beforeText);
     if (before === null) {
-      return usage(`--before must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T00:00:00Z; got "${beforeText}"`);
+      return usage(
+        `--before must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T00:00:00Z; got "${beforeText}"`,
+      );
     }
     if (out !== undefined && out.trim() === "") return usage("--out is empty: name the archive file, or leave it out for the default name");
     return withLedger(io, async (context) => {
@@ -141,7 +144,10 @@ function csvLine(io: CliIO): (record: AuditRecord) => string {
 /** The outcome of `--verify`: a count and the head of the chain, or the first broken record. */
 async function report(result: AuditVerification, store: LedgerStore, io: CliIO): Promise<number> {
   const archived = (await store.listAuditArchives()).at(-1);
-  const from = archived === undefined ? "" : ` after record ${archived.lastSeq}, the last one archived (chain checked from its hash ${archived.headHash})`;
+  const from =
+    archived === undefined
+      ? ""
+      : ` after record ${archived.lastSeq}, the last one archived (chain checked from its hash ${archived.headHash})`;
   if (result.ok) {
     const records = `${result.count} ${result.count === 1 ? "record" : "records"}`;
     io.stdout(

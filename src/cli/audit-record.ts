@@ -6,7 +6,21 @@
 import type { AuditAction, AuditEvent } from "../ledger/store.js";
 
 /** The exported fields, in order: the JSON keys and the CSV header. */
-export const AUDIT_FIELDS = ["seq", "at", "action", "actor", "owner", "repo", "prNumber", "grantId", "environment", "secret", "details", "prevHash", "hash"] as const;
+export const AUDIT_FIELDS = [
+  "seq",
+  "at",
+  "action",
+  "actor",
+  "owner",
+  "repo",
+  "prNumber",
+  "grantId",
+  "environment",
+  "secret",
+  "details",
+  "prevHash",
+  "hash",
+] as const;
 
 export type AuditRecord = Record<(typeof AUDIT_FIELDS)[number], string | number | Record<string, unknown> | null>;
 
@@ -50,7 +64,8 @@ export function auditEvent(value: unknown): AuditEvent | { problem: string } {
     if (field !== null && typeof field !== "string") return { problem: `its ${name} is neither a string nor null` };
   }
   if (prNumber !== null && typeof prNumber !== "number") return { problem: "its prNumber is neither a number nor null" };
-  if (details !== null && (typeof details !== "object" || Array.isArray(details))) return { problem: "its details are neither an object nor null" };
+  if (details !== null && (typeof details !== "object" || Array.isArray(details)))
+    return { problem: "its details are neither an object nor null" };
   const event: AuditEvent = {
     seq,
     at: new Date(at),

@@ -88,11 +88,7 @@ export async function withLedger(io: CliIO, body: (context: LedgerContext) => Pr
  * Runs `body` with the ledger and the GitHub App: needs APP_ID and PRIVATE_KEY (or
  * PRIVATE_KEY_PATH), and JIT_CATALOG when `catalog` is true.
  */
-export async function withApp(
-  io: CliIO,
-  options: { catalog: boolean },
-  body: (context: AppContext) => Promise<number>,
-): Promise<number> {
+export async function withApp(io: CliIO, options: { catalog: boolean }, body: (context: AppContext) => Promise<number>): Promise<number> {
   return withContext(io, { credentials: true, catalog: options.catalog }, async ({ settings, store, clock, log, catalog }) => {
     const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
     const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
@@ -131,7 +127,10 @@ async function withContext(
   }
   try {
     // JSON lines on stderr; no pid/hostname (Probot's child loggers add their own name).
-    const log = pino({ level: settings.logLevel, base: undefined }, { write: (line: string) => io.stderr(jsonTextForTerminal(line.trimEnd())) });
+    const log = pino(
+      { level: settings.logLevel, base: undefined },
+      { write: (line: string) => io.stderr(jsonTextForTerminal(line.trimEnd())) },
+    );
     return await body({ settings, store, clock: io.clock ?? systemClock, log, catalog });
   } finally {
     await store.close();

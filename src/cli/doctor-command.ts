@@ -102,7 +102,12 @@ export async function runDoctor(env: NodeJS.ProcessEnv, options: DoctorOptions =
     add({ check: "settings", status: "ok", detail: `valid; GitHub at ${settings.baseUrl}, ledger ${schemeOf(settings.databaseUrl)}:…` });
   } catch (error) {
     if (!(error instanceof SettingsError)) throw error;
-    add({ check: "settings", status: "fail", detail: error.problems.join(" "), fix: "set them as README's Settings describes, then run doctor again" });
+    add({
+      check: "settings",
+      status: "fail",
+      detail: error.problems.join(" "),
+      fix: "set them as README's Settings describes, then run doctor again",
+    });
   }
   const ledgerSettings = settings ?? tryLoad(() => loadSettings(env, { webhookSecret: false, credentials: false, catalog: false }));
 
@@ -151,16 +156,29 @@ async function checkCatalog(settings: Settings, add: (r: CheckResult) => void): 
   try {
     checkSettingsFile(settings.catalogPath, "JIT_CATALOG", { ifPresent: true });
     const catalog = await loadCatalog(settings.catalogPath);
-    add({ check: "catalog", status: "ok", detail: `${catalog.secrets.size} secret${catalog.secrets.size === 1 ? "" : "s"} in ${settings.catalogPath}` });
+    add({
+      check: "catalog",
+      status: "ok",
+      detail: `${catalog.secrets.size} secret${catalog.secrets.size === 1 ? "" : "s"} in ${settings.catalogPath}`,
+    });
     return catalog;
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof SettingsFileError || error instanceof Error)) throw error;
-    add({ check: "catalog", status: "fail", detail: oneLine(error), fix: "fix the catalog (jit-access validate checks a requests file against it); until then nothing can be granted" });
+    add({
+      check: "catalog",
+      status: "fail",
+      detail: oneLine(error),
+      fix: "fix the catalog (jit-access validate checks a requests file against it); until then nothing can be granted",
+    });
     return null;
   }
 }
 
-async function checkLedger(settings: Pick<Settings, "databaseUrl" | "sweepIntervalMs">, clock: Clock, add: (r: CheckResult) => void): Promise<void> {
+async function checkLedger(
+  settings: Pick<Settings, "databaseUrl" | "sweepIntervalMs">,
+  clock: Clock,
+  add: (r: CheckResult) => void,
+): Promise<void> {
   let store: LedgerStore;
   try {
     // Read-only: doctor never migrates or creates a ledger.
@@ -198,15 +216,25 @@ async function checkAppToken(probot: Probot, settings: Settings, add: (r: CheckR
   const app = await probot.auth();
   try {
     const { data } = await app.rest.apps.getAuthenticated();
-    add({ check: "private key", status: "ok", detail: `GitHub accepts the app's token: ${data?.slug ?? data?.name ?? "the app"} (id ${data?.id ?? settings.appId})` });
+    add({
+      check: "private key",
+      status: "ok",
+      detail: `GitHub accepts the app's token: ${data?.slug ?? data?.name ?? "the app"} (id ${data?.id ?? settings.appId})`,
+    });
     return app;
   } catch (error) {
     const status = statusOf(error);
     add({
       check: "private key",
       status: "fail",
-      detail: status === undefined ? `GitHub at ${settings.baseUrl} did not answer: ${oneLine(error)}` : `GitHub refused the app's token (${status}): ${oneLine(error)}`,
-      fix: status === undefined ? "check GHE_HOST and GHE_PROTOCOL, and that the host is reachable" : "check that APP_ID and the private key (PRIVATE_KEY or PRIVATE_KEY_PATH) belong to the same app",
+      detail:
+        status === undefined
+          ? `GitHub at ${settings.baseUrl} did not answer: ${oneLine(error)}`
+          : `GitHub refused the app's token (${status}): ${oneLine(error)}`,
+      fix:
+        status === undefined
+          ? "check GHE_HOST and GHE_PROTOCOL, and that the host is reachable"
+          : "check that APP_ID and the private key (PRIVATE_KEY or PRIVATE_KEY_PATH) belong to the same app",
     });
     return null;
   }
@@ -221,14 +249,25 @@ interface Installed {
 async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: CheckResult) => void): Promise<Installed[]> {
   const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
   if (installations.length === 0) {
-    add({ check: "installations", status: "warn", detail: "the app is installed nowhere", fix: "install it on the repositories whose pull requests request access" });
+    add({
+      check: "installations",
+      status: "warn",
+      detail: "the app is installed nowhere",
+      fix: "install it on the repositories whose pull requests request access",
+    });
     return [];
   }
   const found: Installed[] = [];
   for (const installation of installations) {
-    const account = installation.account && "login" in installation.account ? installation.account.login : `installation ${installation.id}`;
+    const account =
+      installation.account && "login" in installation.account ? installation.account.login : `installation ${installation.id}`;
     if (installation.suspended_at) {
-      add({ check: "installations", status: "warn", detail: `${account} (${installation.id}) is suspended`, fix: "unsuspend it in the account's GitHub App settings; its grants cannot be written or revoked until then" });
+      add({
+        check: "installations",
+        status: "warn",
+        detail: `${account} (${installation.id}) is suspended`,
+        fix: "unsuspend it in the account's GitHub App settings; its grants cannot be written or revoked until then",
+      });
       continue;
     }
     const octokit = await probot.auth(installation.id);
@@ -236,15 +275,28 @@ async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: Chec
     found.push({
       installationId: installation.id,
       account,
-      repositories: repositories.map((r) => ({ client: new RepoClient(octokit, r.owner.login, r.name), gate: new GateClient(octokit, r.owner.login, r.name) })),
+      repositories: repositories.map((r) => ({
+        client: new RepoClient(octokit, r.owner.login, r.name),
+        gate: new GateClient(octokit, r.owner.login, r.name),
+      })),
     });
   }
   const repoCount = found.reduce((sum, i) => sum + i.repositories.length, 0);
-  add({ check: "installations", status: "ok", detail: `${found.length} active (${list(found.map((i) => `${i.account} ${i.installationId}`))}), ${repoCount} repositor${repoCount === 1 ? "y" : "ies"}` });
+  add({
+    check: "installations",
+    status: "ok",
+    detail: `${found.length} active (${list(found.map((i) => `${i.account} ${i.installationId}`))}), ${repoCount} repositor${repoCount === 1 ? "y" : "ies"}`,
+  });
   return found;
 }
 
-async function checkCatalogSecrets(catalog: Catalog, installations: Installed[], appId: number, env: NodeJS.ProcessEnv, add: (r: CheckResult) => void): Promise<void> {
+async function checkCatalogSecrets(
+  catalog: Catalog,
+  installations: Installed[],
+  appId: number,
+  env: NodeJS.ProcessEnv,
+  add: (r: CheckResult) => void,
+): Promise<void> {
   const environmentsOf = new Map<string, Promise<EnvironmentInfo[]>>();
   const environments = (client: RepoClient): Promise<EnvironmentInfo[]> => {
     const key = client.fullName.toLowerCase();
@@ -256,7 +308,12 @@ async function checkCatalogSecrets(catalog: Catalog, installations: Installed[],
     const check = `secret ${secret.name}`;
     const matching = repositories.filter(({ client }) => repositoryAllowed(secret.repositories, client.fullName));
     if (matching.length === 0) {
-      add({ check, status: "warn", detail: `no installed repository matches ${secret.repositories.join(", ")}`, fix: "install the app on those repositories, or correct the catalog's repositories" });
+      add({
+        check,
+        status: "warn",
+        detail: `no installed repository matches ${secret.repositories.join(", ")}`,
+        fix: "install the app on those repositories, or correct the catalog's repositories",
+      });
     } else {
       const problems: string[] = [];
       for (const { client, gate } of matching) {
@@ -274,7 +331,8 @@ async function checkCatalogSecrets(catalog: Catalog, installations: Installed[],
             problems.push(`${client.fullName}'s environment ${environment.name} has no protection rule, which the catalog requires`);
           } else if (secret.bindToRequester) {
             const rules = await gate.protectionRules(environment.name).catch((error: unknown) => oneLine(error));
-            if (typeof rules === "string") problems.push(`${client.fullName}'s environment ${environment.name}: its protection rules could not be read (${rules})`);
+            if (typeof rules === "string")
+              problems.push(`${client.fullName}'s environment ${environment.name}: its protection rules could not be read (${rules})`);
             else if (!(rules ?? []).some((rule) => rule.appId === appId && rule.enabled)) {
               problems.push(
                 `${client.fullName}'s environment ${environment.name} does not have jit-access as a deployment protection rule, which bind_to_requester needs (jit-access protect ${client.fullName} ${environment.name})`,
@@ -302,7 +360,12 @@ async function checkCatalogSecrets(catalog: Catalog, installations: Installed[],
     add(
       value.ok
         ? { check: `value of ${secret.name}`, status: "ok", detail: `its source (${secret.source.kind}) is readable` }
-        : { check: `value of ${secret.name}`, status: "fail", detail: oneLine(value.error), fix: "grants of this secret fail until its source can be read" },
+        : {
+            check: `value of ${secret.name}`,
+            status: "fail",
+            detail: oneLine(value.error),
+            fix: "grants of this secret fail until its source can be read",
+          },
     );
   }
 }
@@ -313,11 +376,21 @@ async function checkDeliveries(app: AppOctokit, add: (r: CheckResult) => void): 
   try {
     ({ data: deliveries } = await app.rest.apps.listWebhookDeliveries({ per_page: 100 }));
   } catch (error) {
-    add({ check: "webhook deliveries", status: "warn", detail: `the delivery log could not be read (${oneLine(error)})`, fix: "check the app's webhook settings on GitHub" });
+    add({
+      check: "webhook deliveries",
+      status: "warn",
+      detail: `the delivery log could not be read (${oneLine(error)})`,
+      fix: "check the app's webhook settings on GitHub",
+    });
     return;
   }
   if (deliveries.length === 0) {
-    add({ check: "webhook deliveries", status: "warn", detail: "GitHub has delivered no webhook to the app yet", fix: "check the app's webhook URL and that it is active; open a pull request to send one" });
+    add({
+      check: "webhook deliveries",
+      status: "warn",
+      detail: "GitHub has delivered no webhook to the app yet",
+      fix: "check the app's webhook URL and that it is active; open a pull request to send one",
+    });
     return;
   }
   const failed = deliveries.filter((d) => d.status_code < 200 || d.status_code >= 300);
@@ -340,5 +413,10 @@ function list(items: string[]): string {
 }
 
 function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n").map((l) => l.trim()).filter(Boolean).join(" ").slice(0, 400);
+  return (error instanceof Error ? error.message : String(error))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ")
+    .slice(0, 400);
 }

@@ -33,7 +33,12 @@ export async function grantsCommand(args: string[], io: CliIO): Promise<number> 
     const grants = await store.listGrants({ liveOnly: !all });
     if (json) io.stdout(jsonForTerminal(grants, 2));
     else if (grants.length === 0) io.stdout(all ? "no grants in the ledger" : "no live grants (--all lists ended ones too)");
-    else for (const line of formatTable(HEADER, grants.map((grant) => grantRow(grant).map(terminalText)))) io.stdout(line);
+    else
+      for (const line of formatTable(
+        HEADER,
+        grants.map((grant) => grantRow(grant).map(terminalText)),
+      ))
+        io.stdout(line);
     return EXIT.ok;
   });
 }

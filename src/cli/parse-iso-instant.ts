@@ -5,8 +5,7 @@
  * rather than read in the machine's zone, and so is a day that does not exist (`2026-02-30`).
  * Returns null when `text` is not such an instant. Pure.
  */
-const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 export function parseIsoInstant(text: string): Date | null {
   const match = ISO_INSTANT.exec(text.trim());

@@ -36,10 +36,12 @@ export async function protectCommand(args: string[], io: CliIO): Promise<number>
   const parsed = parseCommandArgs("protect", PROTECT_USAGE, args, { options: { ...HELP_OPTION }, allowPositionals: true }, io);
   if (typeof parsed === "number") return parsed;
   const [repository, environment, ...extra] = parsed.positionals;
-  if (repository === undefined || environment === undefined) return usageError("protect", PROTECT_USAGE, "give the repository and the environment: jit-access protect acme/api production-jit", io);
+  if (repository === undefined || environment === undefined)
+    return usageError("protect", PROTECT_USAGE, "give the repository and the environment: jit-access protect acme/api production-jit", io);
   if (extra.length > 0) return usageError("protect", PROTECT_USAGE, `unexpected argument "${extra[0]}"`, io);
   if (!REPOSITORY.test(repository)) return usageError("protect", PROTECT_USAGE, `"${repository}" is not OWNER/REPO, e.g. acme/api`, io);
-  if (environment.trim() === "" || environment.length > 255) return usageError("protect", PROTECT_USAGE, "the environment is an Actions environment's name, 1 to 255 characters", io);
+  if (environment.trim() === "" || environment.length > 255)
+    return usageError("protect", PROTECT_USAGE, "the environment is an Actions environment's name, 1 to 255 characters", io);
   const [owner, repo] = repository.split("/") as [string, string];
 
   return withApp(io, { catalog: true }, async ({ settings, deps, appOctokit }) => {
@@ -54,7 +56,9 @@ export async function protectCommand(args: string[], io: CliIO): Promise<number>
     const gate = new GateClient(await deps.octokitFor(installationId), owner, repo);
     const rules = await gate.protectionRules(environment);
     if (rules === null) {
-      io.stderr(terminalText(`${repository} has no environment "${environment}": create it first (Settings → Environments → New environment)`));
+      io.stderr(
+        terminalText(`${repository} has no environment "${environment}": create it first (Settings → Environments → New environment)`),
+      );
       return EXIT.problem;
     }
     for (const line of bindingNotes(deps.catalog, repository, environment)) io.stderr(terminalText(line));
@@ -64,7 +68,11 @@ export async function protectCommand(args: string[], io: CliIO): Promise<number>
     }
     try {
       const rule = await gate.enableProtectionRule(environment, settings.appId);
-      io.stdout(terminalText(`enabled jit-access (app ${settings.appId}) as a deployment protection rule of "${environment}" in ${repository} (rule ${rule.id})`));
+      io.stdout(
+        terminalText(
+          `enabled jit-access (app ${settings.appId}) as a deployment protection rule of "${environment}" in ${repository} (rule ${rule.id})`,
+        ),
+      );
       return EXIT.ok;
     } catch (error) {
       const status = statusOf(error);
@@ -102,7 +110,9 @@ function byHand(repository: string, environment: string, appName: string, appId:
 
 /** Warnings when the rule would reject every job: no catalog secret there, or none bound by the catalog. */
 function bindingNotes(catalog: Catalog, repository: string, environment: string): string[] {
-  const here = [...catalog.secrets.values()].filter((secret) => repositoryAllowed(secret.repositories, repository) && secret.environments.some((name) => sameName(name, environment)));
+  const here = [...catalog.secrets.values()].filter(
+    (secret) => repositoryAllowed(secret.repositories, repository) && secret.environments.some((name) => sameName(name, environment)),
+  );
   if (here.length === 0) {
     return [`note: no catalog secret may be granted into "${environment}" in ${repository}, so the rule will reject every job there`];
   }

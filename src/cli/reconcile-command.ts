@@ -24,13 +24,7 @@ Exit status: 0 done, 1 a delete failed or a repository could not be read, 2 usag
 configuration error.`;
 
 export async function reconcileCommand(args: string[], io: CliIO): Promise<number> {
-  const parsed = parseCommandArgs(
-    "reconcile",
-    RECONCILE_USAGE,
-    args,
-    { options: { ...HELP_OPTION, "dry-run": { type: "boolean" } } },
-    io,
-  );
+  const parsed = parseCommandArgs("reconcile", RECONCILE_USAGE, args, { options: { ...HELP_OPTION, "dry-run": { type: "boolean" } } }, io);
   if (typeof parsed === "number") return parsed;
   const dryRun = parsed.values["dry-run"] ?? false;
 
@@ -38,10 +32,17 @@ export async function reconcileCommand(args: string[], io: CliIO): Promise<numbe
     const report = await reconcile({ ...deps, appOctokit }, { dryRun, actor: operatorActor(io.env) }, log);
     for (const orphan of report.orphans) {
       if (orphan.outcome === "failed") io.stderr(terminalText(`could not delete ${where(orphan)}: ${orphan.error ?? "unknown error"}`));
-      else io.stdout(terminalText(`${VERB[orphan.outcome]} ${where(orphan)} (${orphan.outcome === "kept" ? "a grant was recorded meanwhile" : NO_LIVE_GRANT})`));
+      else
+        io.stdout(
+          terminalText(
+            `${VERB[orphan.outcome]} ${where(orphan)} (${orphan.outcome === "kept" ? "a grant was recorded meanwhile" : NO_LIVE_GRANT})`,
+          ),
+        );
     }
     for (const unmanaged of report.unmanaged) {
-      io.stdout(terminalText(`unmanaged, left alone: ${where(unmanaged)} (${NOT_WRITTEN_BY_APP}; updated ${unmanaged.updatedAt.toISOString()})`));
+      io.stdout(
+        terminalText(`unmanaged, left alone: ${where(unmanaged)} (${NOT_WRITTEN_BY_APP}; updated ${unmanaged.updatedAt.toISOString()})`),
+      );
     }
     for (const { what, error } of report.unreadable) io.stderr(terminalText(`could not check ${what}: ${error}`));
 

@@ -62,16 +62,20 @@ export async function reportCommand(args: string[], io: CliIO): Promise<number> 
 
   if (sinceText === undefined) return usage("give the period's start: --since 2026-01-01");
   const since = parseIsoInstant(sinceText);
-  if (since === null) return usage(`--since must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T09:30:00Z; got "${sinceText}"`);
+  if (since === null)
+    return usage(`--since must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T09:30:00Z; got "${sinceText}"`);
   const until = untilText === undefined ? undefined : parseIsoInstant(untilText);
-  if (until === null) return usage(`--until must be an ISO 8601 date or date-time with offset, e.g. 2026-04-01 or 2026-04-01T00:00:00Z; got "${untilText}"`);
+  if (until === null)
+    return usage(`--until must be an ISO 8601 date or date-time with offset, e.g. 2026-04-01 or 2026-04-01T00:00:00Z; got "${untilText}"`);
   if (!isFormat(format)) return usage(`--format must be html or json; got "${format}"`);
-  if (format === "html" && out === undefined) return usage("an HTML review is written to a file: give --out report.html (or --format json for stdout)");
+  if (format === "html" && out === undefined)
+    return usage("an HTML review is written to a file: give --out report.html (or --format json for stdout)");
   if (out !== undefined && out.trim() === "") return usage("--out needs a file path: --out report.html");
   if (repo !== undefined) {
     const problem = checkLabel("--repo", repo, 200);
     if (problem !== null) return usage(problem);
-    if (!/^[^/\s]+\/[^/\s]+$/u.test(repo)) return usage(`--repo must be OWNER/NAME, with * or ? for any characters (acme/*); got "${repo}"`);
+    if (!/^[^/\s]+\/[^/\s]+$/u.test(repo))
+      return usage(`--repo must be OWNER/NAME, with * or ? for any characters (acme/*); got "${repo}"`);
   }
   if (secret !== undefined) {
     const problem = secretNameProblem(secret);
@@ -82,7 +86,9 @@ export async function reportCommand(args: string[], io: CliIO): Promise<number> 
     const now = new Date(clock.now());
     const end = until ?? now;
     if (since.getTime() >= end.getTime()) {
-      return usage(`the period must start before it ends: --since ${since.toISOString()} is not before ${until === undefined ? "now" : "--until"} ${end.toISOString()}`);
+      return usage(
+        `the period must start before it ends: --since ${since.toISOString()} is not before ${until === undefined ? "now" : "--until"} ${end.toISOString()}`,
+      );
     }
     const review = await readAccessReview(store, {
       since,

@@ -36,7 +36,12 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
   const { positionals } = parsed;
   const reason = parsed.values.reason?.trim() ?? "";
   if (positionals.length !== 1) {
-    return usageError("revoke", REVOKE_USAGE, positionals.length === 0 ? "give the id of the grant to revoke" : "give exactly one grant id", io);
+    return usageError(
+      "revoke",
+      REVOKE_USAGE,
+      positionals.length === 0 ? "give the id of the grant to revoke" : "give exactly one grant id",
+      io,
+    );
   }
   if (reason === "") return usageError("revoke", REVOKE_USAGE, "--reason is required: say why the grant ends", io);
   const reasonProblem = checkLabel("--reason", reason, MAX_REASON_LENGTH);
@@ -74,7 +79,9 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
         return EXIT.ok;
       }
       case "not-live":
-        io.stderr(terminalText(`jit-access revoke: ${describe(grant)} is already ${outcome.grant.state}${ended(outcome.grant)}; nothing to revoke`));
+        io.stderr(
+          terminalText(`jit-access revoke: ${describe(grant)} is already ${outcome.grant.state}${ended(outcome.grant)}; nothing to revoke`),
+        );
         return EXIT.problem;
       case "retry":
         io.stderr(

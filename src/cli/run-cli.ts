@@ -26,7 +26,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   sweep: { synopsis: "sweep", summary: "revoke every grant whose time is up (one pass, for cron)", run: sweepCommand },
   grants: { synopsis: "grants [--all] [--json]", summary: "list live grants (or all of them)", run: grantsCommand },
   revoke: { synopsis: "revoke GRANT_ID --reason TEXT [--actor NAME]", summary: "end one grant now", run: revokeCommand },
-  audit: { synopsis: "audit [--since ISO] [--format jsonl|csv]", summary: "export the audit log (--verify: check its hash chain; --archive: retention)", run: auditCommand },
+  audit: {
+    synopsis: "audit [--since ISO] [--format jsonl|csv]",
+    summary: "export the audit log (--verify: check its hash chain; --archive: retention)",
+    run: auditCommand,
+  },
   report: {
     synopsis: "report --since ISO [--until ISO] --out FILE",
     summary: "write an access review of a period as one HTML page (or JSON)",
@@ -37,7 +41,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: "delete catalog secrets jit-access wrote that have no live grant",
     run: reconcileCommand,
   },
-  doctor: { synopsis: "doctor [--json]", summary: "check the deployment: settings, catalog, ledger, GitHub, deliveries", run: doctorCommand },
+  doctor: {
+    synopsis: "doctor [--json]",
+    summary: "check the deployment: settings, catalog, ledger, GitHub, deliveries",
+    run: doctorCommand,
+  },
   protect: {
     synopsis: "protect OWNER/REPO ENVIRONMENT",
     summary: "make jit-access the environment's deployment protection rule",

@@ -41,7 +41,11 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
       } else {
         catalogFailed = true;
         const waiting = (await deps.store.grantsAwaitingRetry(now, 1000)).length;
-        io.stderr(terminalText(`jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so ${plural(waiting, "deferred grant")} waiting for a retry ${waiting === 1 ? "was" : "were"} not retried (revoking does not need the catalog; the sweep above ran in full):`));
+        io.stderr(
+          terminalText(
+            `jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so ${plural(waiting, "deferred grant")} waiting for a retry ${waiting === 1 ? "was" : "were"} not retried (revoking does not need the catalog; the sweep above ran in full):`,
+          ),
+        );
         for (const line of loaded.why.split("\n")) io.stderr(terminalText(`  ${line}`));
       }
     }
@@ -53,7 +57,9 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
       const retry = grant.nextAttemptAt ? `; next attempt from ${grant.nextAttemptAt.toISOString()}` : "";
       const error = grant.lastError ? ` (${grant.revokeAttempts} failed: ${grant.lastError})` : "";
       io.stderr(
-        terminalText(`still due: grant ${grant.id} ${grant.owner}/${grant.repo} ${grant.environment} ${grant.secret}, expired ${grant.expiresAt.toISOString()}${error}${retry}`),
+        terminalText(
+          `still due: grant ${grant.id} ${grant.owner}/${grant.repo} ${grant.environment} ${grant.secret}, expired ${grant.expiresAt.toISOString()}${error}${retry}`,
+        ),
       );
     }
     return stillDue.length === 0 && !catalogFailed ? EXIT.ok : EXIT.problem;

@@ -39,5 +39,7 @@ export function jsonForTerminal(value: unknown, space?: number): string {
  * can only be inside a string, where `\uXXXX` means the same character.
  */
 export function jsonTextForTerminal(json: string): string {
-  return json.replace(UNSAFE, (character) => (character === "\n" || character === "\r" || character === "\t" ? character : escape(character)));
+  return json.replace(UNSAFE, (character) =>
+    character === "\n" || character === "\r" || character === "\t" ? character : escape(character),
+  );
 }

@@ -30,8 +30,7 @@ export interface CommandIo {
   cwd?: string;
 }
 
-export const VALIDATE_USAGE =
-  "usage: jit-access validate [FILE] --catalog PATH --repo OWNER/NAME [--base FILE] [--config FILE]";
+export const VALIDATE_USAGE = "usage: jit-access validate [FILE] --catalog PATH --repo OWNER/NAME [--base FILE] [--config FILE]";
 
 const DEFAULT_FILE = "jit-requests.yml";
 const REPOSITORY = /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/;

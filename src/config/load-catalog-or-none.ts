@@ -19,7 +19,12 @@ export type CatalogLoad =
 
 export async function loadCatalogOrNone(path: string): Promise<CatalogLoad> {
   if (path.trim() === "") {
-    return { ok: false, catalog: NO_CATALOG, unset: true, why: "JIT_CATALOG is not set: the path of the operator catalog (jit-catalog.yml) that lists the secrets the app may grant." };
+    return {
+      ok: false,
+      catalog: NO_CATALOG,
+      unset: true,
+      why: "JIT_CATALOG is not set: the path of the operator catalog (jit-catalog.yml) that lists the secrets the app may grant.",
+    };
   }
   try {
     checkSettingsFile(path, "JIT_CATALOG", { ifPresent: true });

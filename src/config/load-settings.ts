@@ -32,7 +32,6 @@ export interface Settings {
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
 
-
 export const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 export class SettingsError extends Error {
@@ -103,10 +102,14 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
   }
   if (gheHost !== undefined) {
     if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(gheHost)) {
-      problems.push(`GHE_HOST must be a host name with an optional port, without a scheme or path (e.g. "github.example.com"); got "${gheHost.slice(0, 60)}".`);
+      problems.push(
+        `GHE_HOST must be a host name with an optional port, without a scheme or path (e.g. "github.example.com"); got "${gheHost.slice(0, 60)}".`,
+      );
     } else baseUrl = `${protocol}://${gheHost}/api/v3`;
   } else if (value("GHE_PROTOCOL") !== undefined) {
-    problems.push("GHE_PROTOCOL is set but GHE_HOST is not: set GHE_HOST to your GitHub Enterprise Server's host name, or unset GHE_PROTOCOL.");
+    problems.push(
+      "GHE_PROTOCOL is set but GHE_HOST is not: set GHE_HOST to your GitHub Enterprise Server's host name, or unset GHE_PROTOCOL.",
+    );
   }
 
   const catalogPath = value("JIT_CATALOG") ?? "";
@@ -175,7 +178,9 @@ function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | un
   try {
     pem = getPrivateKey({ env: { PRIVATE_KEY: env.PRIVATE_KEY, PRIVATE_KEY_PATH: env.PRIVATE_KEY_PATH } });
   } catch {
-    problems.push("PRIVATE_KEY is not a PEM private key (nor base64 of one): paste the .pem file GitHub gave you, or set PRIVATE_KEY_PATH to its path.");
+    problems.push(
+      "PRIVATE_KEY is not a PEM private key (nor base64 of one): paste the .pem file GitHub gave you, or set PRIVATE_KEY_PATH to its path.",
+    );
     return undefined;
   }
   if (!pem) {
@@ -185,7 +190,9 @@ function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | un
   try {
     createPrivateKey(pem);
   } catch {
-    problems.push(`${env.PRIVATE_KEY?.trim() ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH"} does not hold a valid RSA private key: use the .pem file from the app's settings page.`);
+    problems.push(
+      `${env.PRIVATE_KEY?.trim() ? "PRIVATE_KEY" : "PRIVATE_KEY_PATH"} does not hold a valid RSA private key: use the .pem file from the app's settings page.`,
+    );
     return undefined;
   }
   return pem;

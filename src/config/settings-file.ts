@@ -71,12 +71,17 @@ export function readEnvFile(path: string, what: string, options: SettingsFileOpt
     const stats = fstatSync(fd);
     judge(stats, path, what, options);
     if (stats.size > MAX_ENV_FILE_BYTES) {
-      throw new SettingsFileError(`settings file ${path} (${what}) is ${stats.size} bytes; a settings file is at most ${MAX_ENV_FILE_BYTES}.`);
+      throw new SettingsFileError(
+        `settings file ${path} (${what}) is ${stats.size} bytes; a settings file is at most ${MAX_ENV_FILE_BYTES}.`,
+      );
     }
     const buffer = Buffer.alloc(MAX_ENV_FILE_BYTES + 1);
     let length = 0;
     for (let n = 1; n > 0 && length < buffer.length; length += n) n = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_ENV_FILE_BYTES) throw new SettingsFileError(`settings file ${path} (${what}) is over ${MAX_ENV_FILE_BYTES} bytes; a settings file is at most ${MAX_ENV_FILE_BYTES}.`);
+    if (length > MAX_ENV_FILE_BYTES)
+      throw new SettingsFileError(
+        `settings file ${path} (${what}) is over ${MAX_ENV_FILE_BYTES} bytes; a settings file is at most ${MAX_ENV_FILE_BYTES}.`,
+      );
     const values: Record<string, string> = {};
     for (const [name, value] of Object.entries(parseEnv(buffer.subarray(0, length).toString("utf8")))) {
       if (value !== undefined) values[name] = value;

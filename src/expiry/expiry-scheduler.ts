@@ -182,7 +182,12 @@ export class ExpiryScheduler {
         this.#sweeping = null;
       });
       this.#sweeping = sweeping;
-      void this.#hold(sweeping.then(() => undefined, () => undefined));
+      void this.#hold(
+        sweeping.then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
     }
     return this.#sweeping;
   }
@@ -236,7 +241,10 @@ export class ExpiryScheduler {
     }
     if (existing && Math.abs(existing.at - at) <= SAME_TIME_MS) return;
     existing?.handle.cancel();
-    this.#timers.set(grant.id, { at, handle: this.#deps.clock.setTimer(() => void this.#hold(this.#fire(grant.id)), Math.max(0, at - now)) });
+    this.#timers.set(grant.id, {
+      at,
+      handle: this.#deps.clock.setTimer(() => void this.#hold(this.#fire(grant.id)), Math.max(0, at - now)),
+    });
   }
 
   /** What a revocation's outcome means for the grant's timer. */
@@ -326,7 +334,10 @@ export class ExpiryScheduler {
       );
     }
     // Timers are the precision, the sweep is the safety net: failing to arm them never skips it.
-    await this.#orLog(() => this.#armTimers({ includeDue: false }), "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
+    await this.#orLog(
+      () => this.#armTimers({ includeDue: false }),
+      "arming the expiry timers failed; the sweep still runs, and the next tick tries again",
+    );
     let result: SweepResult;
     try {
       result = await this.sweep();
@@ -341,13 +352,21 @@ export class ExpiryScheduler {
     this.#sweepSucceeded();
     if (result.due > 0) this.#log.info({ ...result }, "sweep done");
     if (this.#stopped) return;
-    if (!this.#deps.revokeOnly) await this.#orLog(() => this.#armRetries(), "arming the retries of deferred grants failed; the next tick tries again");
-    await this.#orLog(() => this.#armTimers({ includeDue: true }), "arming the expiry timers failed; the sweep still runs, and the next tick tries again");
+    if (!this.#deps.revokeOnly)
+      await this.#orLog(() => this.#armRetries(), "arming the retries of deferred grants failed; the next tick tries again");
+    await this.#orLog(
+      () => this.#armTimers({ includeDue: true }),
+      "arming the expiry timers failed; the sweep still runs, and the next tick tries again",
+    );
   }
 
   /** Sweeps that failed in a row (0 once one runs through), and the last failure's message. */
   get sweepHealth(): SweepHealth {
-    return { failedInARow: this.#failedInARow, lastError: this.#lastSweepError, failing: this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY };
+    return {
+      failedInARow: this.#failedInARow,
+      lastError: this.#lastSweepError,
+      failing: this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY,
+    };
   }
 
   #sweepFailed(error: unknown): void {
@@ -363,7 +382,8 @@ export class ExpiryScheduler {
   }
 
   #sweepSucceeded(): void {
-    if (this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY) this.#log.warn({ failedInARow: this.#failedInARow }, "the sweep runs through again");
+    if (this.#failedInARow >= SWEEP_FAILURES_UNTIL_UNREADY)
+      this.#log.warn({ failedInARow: this.#failedInARow }, "the sweep runs through again");
     this.#failedInARow = 0;
     this.#lastSweepError = null;
   }

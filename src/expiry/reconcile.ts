@@ -92,11 +92,7 @@ export function managedSecrets(
   return environments
     .map((environment) => ({
       environment,
-      secrets: new Set(
-        allowed
-          .filter(([, secret]) => secret.environments.some((name) => sameName(name, environment)))
-          .map(([key]) => key),
-      ),
+      secrets: new Set(allowed.filter(([, secret]) => secret.environments.some((name) => sameName(name, environment))).map(([key]) => key)),
     }))
     .filter(({ secrets }) => secrets.size > 0);
 }
@@ -129,7 +125,10 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
         await reconcileRepository(deps, options, client, installationId, report, log);
       } catch (error) {
         report.unreadable.push({ what: client.fullName, error: shortMessage(error) });
-        log.warn({ repository: client.fullName, error: shortMessage(error) }, "reconcile could not read the repository; nothing in it was changed");
+        log.warn(
+          { repository: client.fullName, error: shortMessage(error) },
+          "reconcile could not read the repository; nothing in it was changed",
+        );
       }
     }
   }
@@ -190,7 +189,10 @@ async function deleteOrphan(
       now = await client.environmentSecret(environment, secret);
       writtenBy = now === null ? null : await recordedWriter(deps.store, client, environment, now);
     } catch (error) {
-      log.warn({ repository: client.fullName, environment, secret, error: shortMessage(error) }, "reconcile could not read a secret again before deleting it");
+      log.warn(
+        { repository: client.fullName, environment, secret, error: shortMessage(error) },
+        "reconcile could not read a secret again before deleting it",
+      );
       return { ...found, outcome: "failed", error: shortMessage(error) };
     }
     if (now === null) return { ...found, outcome: "absent" };
@@ -199,7 +201,10 @@ async function deleteOrphan(
     try {
       outcome = await client.deleteEnvironmentSecret(environment, secret);
     } catch (error) {
-      log.warn({ repository: client.fullName, environment, secret, error: shortMessage(error) }, "reconcile could not delete a secret without a live grant");
+      log.warn(
+        { repository: client.fullName, environment, secret, error: shortMessage(error) },
+        "reconcile could not delete a secret without a live grant",
+      );
       return { ...found, outcome: "failed", writtenBy, error: shortMessage(error) };
     }
     await deps.store.appendAudit({
@@ -224,7 +229,12 @@ async function deleteOrphan(
 }
 
 /** The grant whose recorded write left the secret as `metadata` shows it, or null: not the app's. */
-async function recordedWriter(store: LedgerStore, client: RepoClient, environment: string, metadata: SecretMetadata): Promise<string | null> {
+async function recordedWriter(
+  store: LedgerStore,
+  client: RepoClient,
+  environment: string,
+  metadata: SecretMetadata,
+): Promise<string | null> {
   return (await store.findWriteMark(client.owner, client.repo, environment, metadata.name, metadata.updatedAt))?.id ?? null;
 }
 

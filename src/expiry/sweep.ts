@@ -86,11 +86,15 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
 /** See `SweepOptions.concurrency`. */
 export const DEFAULT_SWEEP_CONCURRENCY = 1000;
 
-async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: SweepResult, onOutcome?: (outcome: RevokeOutcome) => void): Promise<void> {
+async function expireOne(
+  deps: LifecycleDeps,
+  grant: Grant,
+  log: Log,
+  result: SweepResult,
+  onOutcome?: (outcome: RevokeOutcome) => void,
+): Promise<void> {
   try {
-    const outcome = grant.pendingEnd
-      ? await revokeGrant(deps, { grant, ...grant.pendingEnd }, log)
-      : await expireGrant(deps, grant, log);
+    const outcome = grant.pendingEnd ? await revokeGrant(deps, { grant, ...grant.pendingEnd }, log) : await expireGrant(deps, grant, log);
     count(result, outcome);
     onOutcome?.(outcome);
   } catch (error) {
@@ -99,7 +103,10 @@ async function expireOne(deps: LifecycleDeps, grant: Grant, log: Log, result: Sw
       log.info({ grant: grant.id }, "the ledger closed during the sweep; the grant stays due for the next one");
       return;
     }
-    log.error({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "sweep could not process a grant");
+    log.error(
+      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+      "sweep could not process a grant",
+    );
   }
 }
 

@@ -32,11 +32,22 @@ export function runFromCallbackUrl(callbackUrl: unknown, repository: CallbackRep
   // api.github.com has the REST API at the root; GitHub Enterprise Server (and the simulator) under /api/v3.
   const rest = segments[0] === "api" && segments[1] === "v3" ? segments.slice(2) : segments;
   const [repos, owner, repo, actions, runs, runId, endpoint, ...extra] = rest.map(decodeSegment);
-  if (repos !== "repos" || actions !== "actions" || runs !== "runs" || endpoint !== "deployment_protection_rule" || extra.length > 0 || owner === undefined || repo === undefined) {
+  if (
+    repos !== "repos" ||
+    actions !== "actions" ||
+    runs !== "runs" ||
+    endpoint !== "deployment_protection_rule" ||
+    extra.length > 0 ||
+    owner === undefined ||
+    repo === undefined
+  ) {
     return { ok: false, why: "the deployment_callback_url is not …/repos/OWNER/REPO/actions/runs/RUN_ID/deployment_protection_rule" };
   }
   if (!sameName(owner, repository.owner) || !sameName(repo, repository.name)) {
-    return { ok: false, why: `the deployment_callback_url names another repository than the delivery's (${repository.owner}/${repository.name})` };
+    return {
+      ok: false,
+      why: `the deployment_callback_url names another repository than the delivery's (${repository.owner}/${repository.name})`,
+    };
   }
   if (runId === undefined || !RUN_ID.test(runId) || !Number.isSafeInteger(Number(runId))) {
     return { ok: false, why: "the deployment_callback_url does not name a workflow run by its number" };

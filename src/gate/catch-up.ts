@@ -44,8 +44,20 @@ export const MAX_WAITING_PAGES = 3;
 /** How often the catch-up runs while the server runs, after the one at start-up. */
 export const CATCH_UP_INTERVAL_MS = 10 * 60_000;
 
-export async function catchUpWaitingJobs(deps: CatchUpDeps, log: Log, options: { maxPages?: number; signal?: AbortSignal } = {}): Promise<CatchUpReport> {
-  const report: CatchUpReport = { installations: 0, repositories: 0, waitingRuns: 0, answered: 0, alreadyAnswered: 0, incomplete: [], failures: [] };
+export async function catchUpWaitingJobs(
+  deps: CatchUpDeps,
+  log: Log,
+  options: { maxPages?: number; signal?: AbortSignal } = {},
+): Promise<CatchUpReport> {
+  const report: CatchUpReport = {
+    installations: 0,
+    repositories: 0,
+    waitingRuns: 0,
+    answered: 0,
+    alreadyAnswered: 0,
+    incomplete: [],
+    failures: [],
+  };
   const app = await deps.appOctokit();
   const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
   report.installations = installations.length;
@@ -65,7 +77,16 @@ export async function catchUpWaitingJobs(deps: CatchUpDeps, log: Log, options: {
     for (const repository of repositories) {
       if (options.signal?.aborted) break;
       try {
-        await catchUpRepository(deps, octokit, installationId, repository, report, log, options.maxPages ?? MAX_WAITING_PAGES, options.signal);
+        await catchUpRepository(
+          deps,
+          octokit,
+          installationId,
+          repository,
+          report,
+          log,
+          options.maxPages ?? MAX_WAITING_PAGES,
+          options.signal,
+        );
       } catch (error) {
         if (error instanceof LedgerClosedError) throw error;
         report.failures.push({ what: `${repository.owner}/${repository.name}`, error: short(error) });
@@ -121,7 +142,13 @@ async function answerJob(
   log: Log,
 ): Promise<void> {
   try {
-    const outcome = await reviewWaitingJob(deps, octokit, { installationId, repository, environment, runId: run.id, trigger: "catch-up" }, log, { run });
+    const outcome = await reviewWaitingJob(
+      deps,
+      octokit,
+      { installationId, repository, environment, runId: run.id, trigger: "catch-up" },
+      log,
+      { run },
+    );
     if (outcome.kind === "already-answered") report.alreadyAnswered++;
     else report.answered++;
   } catch (error) {
@@ -171,11 +198,16 @@ export class GateCatchUp {
       try {
         const report = await catchUpWaitingJobs(this.#deps, this.#log, { signal: this.#stopping.signal });
         const summary = { ...report, incomplete: report.incomplete.length, failures: report.failures.length };
-        if (report.failures.length > 0) this.#log.warn({ ...summary, first: report.failures[0] }, "gate catch-up: some runs could not be looked at; the next pass tries again");
+        if (report.failures.length > 0)
+          this.#log.warn(
+            { ...summary, first: report.failures[0] },
+            "gate catch-up: some runs could not be looked at; the next pass tries again",
+          );
         else if (report.answered > 0 || report.waitingRuns > 0) this.#log.info(summary, "gate catch-up done");
         else this.#log.debug(summary, "gate catch-up done");
       } catch (error) {
-        if (!(error instanceof LedgerClosedError)) this.#log.warn({ error: short(error) }, "gate catch-up failed; the next pass tries again");
+        if (!(error instanceof LedgerClosedError))
+          this.#log.warn({ error: short(error) }, "gate catch-up failed; the next pass tries again");
       } finally {
         this.#running = null;
         if (!this.#stopping.signal.aborted) this.#timer = this.#deps.clock.setTimer(() => this.#pass(), this.#intervalMs);

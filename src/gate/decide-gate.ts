@@ -64,7 +64,12 @@ export interface GateVerdict {
 
 export function decideGate(facts: GateFacts, ctx: GateContext): GateVerdict {
   const { run, environment } = facts;
-  const reject = (message: GateMessage): GateVerdict => ({ state: "rejected", reason: message.reason, grant: null, comment: gateComment(message) });
+  const reject = (message: GateMessage): GateVerdict => ({
+    state: "rejected",
+    reason: message.reason,
+    grant: null,
+    comment: gateComment(message),
+  });
   const { actor, triggeringActor } = run;
   if (actor === null || triggeringActor === null) return reject({ reason: "unknown-actor", environment });
 
@@ -76,7 +81,8 @@ export function decideGate(facts: GateFacts, ctx: GateContext): GateVerdict {
   }
   const mine = bound.filter((grant) => grant.requester.id === actor.id);
   if (mine.length === 0) return reject({ reason: "not-requester", actor, environment });
-  if (triggeringActor.id !== actor.id) return reject({ reason: "rerun-by-other", actor, triggeringActor, attempt: run.attempt, environment });
+  if (triggeringActor.id !== actor.id)
+    return reject({ reason: "rerun-by-other", actor, triggeringActor, attempt: run.attempt, environment });
 
   const started = run.startedAt.getTime();
   const live = mine.filter((grant) => grant.expiresAt.getTime() > ctx.now);
@@ -85,9 +91,15 @@ export function decideGate(facts: GateFacts, ctx: GateContext): GateVerdict {
   if (usable.length > 0) {
     const grant = latestExpiry(usable);
     const secrets = [...new Set(usable.map((g) => asciiUpper(g.secret)))].sort();
-    return { state: "approved", reason: "requester", grant, comment: gateComment({ reason: "requester", actor, environment, secrets, expiresAt: grant.expiresAt, now: ctx.now }) };
+    return {
+      state: "approved",
+      reason: "requester",
+      grant,
+      comment: gateComment({ reason: "requester", actor, environment, secrets, expiresAt: grant.expiresAt, now: ctx.now }),
+    };
   }
-  if (live.length === 0) return reject({ reason: "grant-expired", actor, environment, expiredAt: latestExpiry(mine).expiresAt, now: ctx.now });
+  if (live.length === 0)
+    return reject({ reason: "grant-expired", actor, environment, expiredAt: latestExpiry(mine).expiresAt, now: ctx.now });
   const startedBefore = written.filter((grant) => started < grant.grantedAt!.getTime());
   if (startedBefore.length > 0) {
     const grantedAt = new Date(Math.min(...startedBefore.map((grant) => grant.grantedAt!.getTime())));

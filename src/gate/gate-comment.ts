@@ -37,7 +37,9 @@ const REQUEST_HOW = "request one by adding an entry to jit-requests.yml in a pul
 export function gateComment(message: GateMessage): string {
   const text = compose(message);
   // The parts are cut to fit; this guards the sum, never cutting Markdown in the middle of a code span.
-  return [...text].length <= MAX_COMMENT_LENGTH ? text : `jit-access: ${message.reason === "requester" ? "approved" : "rejected"} (${message.reason}).`;
+  return [...text].length <= MAX_COMMENT_LENGTH
+    ? text
+    : `jit-access: ${message.reason === "requester" ? "approved" : "rejected"} (${message.reason}).`;
 }
 
 function compose(message: GateMessage): string {

@@ -36,7 +36,11 @@ export async function gatherGate(sources: GateSources, repository: GateRepositor
  * recorded before the ledger kept the id (a row with another repository's id under the same
  * name is not this one's). Environment names compare case-insensitively (the ledger's rule).
  */
-export async function liveEnvironmentGrants(store: Pick<LedgerStore, "listGrants">, repository: GateRepository, environment: string): Promise<Grant[]> {
+export async function liveEnvironmentGrants(
+  store: Pick<LedgerStore, "listGrants">,
+  repository: GateRepository,
+  environment: string,
+): Promise<Grant[]> {
   const [byId, byName] = await Promise.all([
     store.listGrants({ repositoryId: repository.id, environment, liveOnly: true }),
     store.listGrants({ owner: repository.owner, repo: repository.name, environment, liveOnly: true }),

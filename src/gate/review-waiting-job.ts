@@ -40,7 +40,13 @@ export type JobOutcome =
 /** The audit actor of the gate's records. */
 export const GATE_ACTOR = "jit-access";
 
-export async function reviewWaitingJob(deps: GateDeps, octokit: AppOctokit, job: WaitingJob, log: Log, known: { run?: WorkflowRunInfo } = {}): Promise<JobOutcome> {
+export async function reviewWaitingJob(
+  deps: GateDeps,
+  octokit: AppOctokit,
+  job: WaitingJob,
+  log: Log,
+  known: { run?: WorkflowRunInfo } = {},
+): Promise<JobOutcome> {
   const { repository, environment } = job;
   const gate = new GateClient(octokit, repository.owner, repository.name);
   const run = known.run ?? (await gate.workflowRun(job.runId));
@@ -48,11 +54,19 @@ export async function reviewWaitingJob(deps: GateDeps, octokit: AppOctokit, job:
   return deps.locks.run(`gate\u0000${run.id}\u0000${run.attempt}\u0000${asciiLower(environment)}`, async (): Promise<JobOutcome> => {
     let decision = await deps.store.getGateDecision(key);
     if (decision?.answer) {
-      log.info({ run: run.id, attempt: run.attempt, environment, state: decision.state }, "gate: the job was answered before; nothing sent");
+      log.info(
+        { run: run.id, attempt: run.attempt, environment, state: decision.state },
+        "gate: the job was answered before; nothing sent",
+      );
       return { kind: "already-answered", decision };
     }
     if (decision === null) {
-      const facts = await gatherGate({ store: deps.store, client: new RepoClient(octokit, repository.owner, repository.name), catalog: deps.catalog }, repository, environment, run);
+      const facts = await gatherGate(
+        { store: deps.store, client: new RepoClient(octokit, repository.owner, repository.name), catalog: deps.catalog },
+        repository,
+        environment,
+        run,
+      );
       const now = deps.clock.now();
       const verdict = decideGate(facts, { catalog: deps.catalog, now });
       const planned: NewGateDecision = {
@@ -75,11 +89,20 @@ export async function reviewWaitingJob(deps: GateDeps, octokit: AppOctokit, job:
         decidedAt: new Date(now),
       };
       // Someone else may have recorded it meanwhile (another replica): theirs is the decision.
-      decision = (await deps.store.recordGateDecision(planned, gateAudit(planned, verdict.grant?.prNumber, verdict.grant?.secret, job))).decision;
+      decision = (await deps.store.recordGateDecision(planned, gateAudit(planned, verdict.grant?.prNumber, verdict.grant?.secret, job)))
+        .decision;
     }
     const outcome = await gate.review(run.id, environment, decision.state, decision.comment);
     const answered = await deps.store.recordGateAnswer(key, { outcome, answeredAt: new Date(deps.clock.now()) });
-    const fields = { run: run.id, attempt: run.attempt, environment, state: answered.state, reason: answered.reason, grant: answered.grantId, outcome };
+    const fields = {
+      run: run.id,
+      attempt: run.attempt,
+      environment,
+      state: answered.state,
+      reason: answered.reason,
+      grant: answered.grantId,
+      outcome,
+    };
     if (outcome === "refused") log.warn(fields, "gate: GitHub refused the answer; the job no longer waits for this rule");
     else log.info(fields, `gate: job ${answered.state}`);
     return { kind: "answered", decision: answered, outcome };

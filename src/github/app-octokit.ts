@@ -17,12 +17,14 @@ const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
  */
 export function createAppOctokit(pacing: PacingOptions, options: { retry?: boolean } = {}): typeof ProbotOctokit {
   const retry = options.retry ?? true;
-  return ProbotOctokit.plugin(tokenRefreshPlugin, pacingPlugin(pacing)).defaults<typeof ProbotOctokit>((instance: Record<string, unknown>) => ({
-    ...instance,
-    ...authOnApiHost(instance),
-    throttle: { ...((instance.throttle as object | undefined) ?? {}), enabled: false },
-    retry: { doNotRetry: DO_NOT_RETRY, ...((instance.retry as object | undefined) ?? {}), enabled: retry },
-  }));
+  return ProbotOctokit.plugin(tokenRefreshPlugin, pacingPlugin(pacing)).defaults<typeof ProbotOctokit>(
+    (instance: Record<string, unknown>) => ({
+      ...instance,
+      ...authOnApiHost(instance),
+      throttle: { ...((instance.throttle as object | undefined) ?? {}), enabled: false },
+      retry: { doNotRetry: DO_NOT_RETRY, ...((instance.retry as object | undefined) ?? {}), enabled: retry },
+    }),
+  );
 }
 
 type AuthRequest = { defaults(options: { baseUrl: string }): AuthRequest };

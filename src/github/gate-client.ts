@@ -105,7 +105,11 @@ export class GateClient {
   /** The environment's custom deployment protection rules; null when the environment is not found. */
   async protectionRules(environment: string): Promise<ProtectionRuleInfo[] | null> {
     try {
-      const { data } = await this.#octokit.rest.repos.getAllDeploymentProtectionRules({ owner: this.owner, repo: this.repo, environment_name: environment });
+      const { data } = await this.#octokit.rest.repos.getAllDeploymentProtectionRules({
+        owner: this.owner,
+        repo: this.repo,
+        environment_name: environment,
+      });
       return (data.custom_deployment_protection_rules ?? []).map((rule) => ({ id: rule.id, appId: rule.app.id, enabled: rule.enabled }));
     } catch (error) {
       if (statusOf(error) === 404) return null;

@@ -20,7 +20,8 @@ export class LookupCache {
     readonly ttlMs = 60_000,
     readonly maxEntries = 10_000,
   ) {
-    if (!(Number.isInteger(maxEntries) && maxEntries >= 1)) throw new RangeError(`maxEntries must be a whole number of at least 1, got ${maxEntries}`);
+    if (!(Number.isInteger(maxEntries) && maxEntries >= 1))
+      throw new RangeError(`maxEntries must be a whole number of at least 1, got ${maxEntries}`);
     if (!(Number.isFinite(ttlMs) && ttlMs >= 0)) throw new RangeError(`ttlMs must be 0 or more milliseconds, got ${ttlMs}`);
   }
 

@@ -48,7 +48,12 @@ export class RateLimitReserve {
   snapshot(): { installation: string; remaining: number; limit: number; resetAt: number; holding: boolean }[] {
     // The reset as a wall-clock time, for people.
     const toWall = this.clock.now() - this.clock.monotonic();
-    return [...this.#seen].map(([lane, seen]) => ({ installation: lane, ...seen, resetAt: seen.resetAt + toWall, holding: this.waitMs(lane) > 0 }));
+    return [...this.#seen].map(([lane, seen]) => ({
+      installation: lane,
+      ...seen,
+      resetAt: seen.resetAt + toWall,
+      holding: this.waitMs(lane) > 0,
+    }));
   }
 
   /** Waits until a new evaluation may spend this installation's requests. */

@@ -323,7 +323,12 @@ export class RepoClient {
       head_sha: check.headSha,
       status: check.status,
       ...(check.status === "completed" ? { conclusion: check.conclusion, completed_at: new Date().toISOString() } : {}),
-      output: { title: check.title, summary: check.summary, ...(check.text ? { text: check.text } : {}), annotations: annotations.slice(0, 50) },
+      output: {
+        title: check.title,
+        summary: check.summary,
+        ...(check.text ? { text: check.text } : {}),
+        annotations: annotations.slice(0, 50),
+      },
     });
     // GitHub takes at most 50 annotations a request; the rest go in updates, which append.
     for (let i = 50; i < annotations.length; i += 50) {
@@ -410,7 +415,5 @@ export class LostAccessError extends Error {
 
 /** The HTTP status of an Octokit RequestError, or undefined. */
 export function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number"
-    ? error.status
-    : undefined;
+  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number" ? error.status : undefined;
 }

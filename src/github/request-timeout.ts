@@ -16,7 +16,12 @@ export class RequestTimeoutError extends Error {
   }
 }
 
-export type RequestOptions = { method: string; url: string; request?: { signal?: AbortSignal } & Record<string, unknown>; [key: string]: unknown };
+export type RequestOptions = {
+  method: string;
+  url: string;
+  request?: { signal?: AbortSignal } & Record<string, unknown>;
+  [key: string]: unknown;
+};
 
 /**
  * Sends one request with a deadline on the app's clock: an AbortSignal (combined with the

@@ -19,7 +19,9 @@ export function tokenRefreshPlugin(octokit: Octokit, options: { auth?: unknown }
     } catch (error) {
       if (statusOf(error) !== 401) throw error;
       const { method, url } = requestOptions as unknown as { method: string; url: string };
-      octokit.log.warn(`GitHub refused installation ${installationId}'s token on ${method} ${url} (401); fetching a new token and retrying once`);
+      octokit.log.warn(
+        `GitHub refused installation ${installationId}'s token on ${method} ${url} (401); fetching a new token and retrying once`,
+      );
       await octokit.auth({ type: "installation", installationId, refresh: true });
       return (await send(requestOptions)) as never;
     }

@@ -44,7 +44,10 @@ export function onDeploymentProtectionRule(deps: GateDeps) {
       );
     } catch (error) {
       // The job keeps waiting (GitHub waits up to 30 days); a redelivery or the next catch-up asks again.
-      log.error({ run: run.runId, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "gate: the job could not be answered now");
+      log.error(
+        { run: run.runId, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+        "gate: the job could not be answered now",
+      );
     }
   };
 }

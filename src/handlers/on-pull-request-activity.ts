@@ -30,7 +30,8 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
     if (context.payload.action === "edited" && !("base" in ((context.payload as { changes?: object }).changes ?? {}))) return;
     // A comment-only review never replaces a verdict (decide-approval's rules), so it cannot
     // change the decision: anyone who can comment could otherwise spend the rate limit.
-    if (context.name === "pull_request_review" && context.payload.action === "submitted" && isCommentOnly(context.payload.review.state)) return;
+    if (context.name === "pull_request_review" && context.payload.action === "submitted" && isCommentOnly(context.payload.review.state))
+      return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
     const trigger = `${context.name}.${context.payload.action}`;
     await evaluations.run(`${installation.id}/${repository.id}#${pr.number}`, async () => {

@@ -17,7 +17,11 @@ export function onPullRequestClosed(deps: LifecycleDeps) {
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
     // Grants recorded before the ledger kept repository ids get this one, for next time.
     await deps.store.setRepositoryId(repository.owner.login, repository.name, repository.id);
-    const live = await livePullRequestGrants(deps.store, { id: repository.id, owner: repository.owner.login, name: repository.name }, pr.number);
+    const live = await livePullRequestGrants(
+      deps.store,
+      { id: repository.id, owner: repository.owner.login, name: repository.name },
+      pr.number,
+    );
     for (const grant of live) {
       await revokeGrant(deps, { grant, kind: "revoked", reason: CLOSED_UNMERGED_REASON, actor: context.payload.sender.login }, log);
     }

@@ -164,7 +164,8 @@ export class AuditChainVerifier {
 
   constructor(start?: ChainStart) {
     if (start !== undefined) {
-      if (!Number.isSafeInteger(start.seq) || start.seq < 0) throw new Error(`audit: the chain's start must be a whole seq, got ${start.seq}`);
+      if (!Number.isSafeInteger(start.seq) || start.seq < 0)
+        throw new Error(`audit: the chain's start must be a whole seq, got ${start.seq}`);
       if (!HASH_FORMAT.test(start.hash)) throw new Error("audit: the chain's start hash must be 64 lower-case hex digits");
     }
     // Seq 0 with the genesis hash is the chain's own start: nothing was archived.

@@ -56,7 +56,8 @@ export function toGateDecision(row: GateRow): GateDecision {
     event: row.event,
     runStartedAt: new Date(Number(row.run_started_at)),
     decidedAt: new Date(Number(row.decided_at)),
-    answer: row.outcome === null || row.answered_at === null ? null : { outcome: row.outcome, answeredAt: new Date(Number(row.answered_at)) },
+    answer:
+      row.outcome === null || row.answered_at === null ? null : { outcome: row.outcome, answeredAt: new Date(Number(row.answered_at)) },
   };
 }
 

@@ -82,7 +82,13 @@ export type GrantChange =
   /** A revocation attempt failed; retried from `nextAttemptAt`. */
   | { kind: "recordRevokeFailure"; error: string; nextAttemptAt: Date; pendingEnd?: PendingEnd | undefined }
   /** GitHub could not take the write now; written again from `nextAttemptAt`. */
-  | { kind: "deferGrant"; error: string; nextAttemptAt: Date; writeUncertainAt?: Date | undefined; secretWrite?: Exclude<SecretWrite, "written"> | undefined }
+  | {
+      kind: "deferGrant";
+      error: string;
+      nextAttemptAt: Date;
+      writeUncertainAt?: Date | undefined;
+      secretWrite?: Exclude<SecretWrite, "written"> | undefined;
+    }
   /** A PUT for the grant is about to be sent (write-ahead): its write is `uncertain` until confirmed. */
   | { kind: "markWriting" }
   /** GitHub reported this `updated_at` for the secret after the grant's PUT. */
@@ -168,7 +174,8 @@ export function applyChange(grant: Grant, change: GrantChange): Grant {
       };
     case "deferGrant": {
       // The first uncertain write fixes the expiry for good: a retry never moves it later.
-      const writeUncertainAt = grant.writeUncertainAt ?? (change.writeUncertainAt === undefined ? null : checkedDate(change.writeUncertainAt, "writeUncertainAt"));
+      const writeUncertainAt =
+        grant.writeUncertainAt ?? (change.writeUncertainAt === undefined ? null : checkedDate(change.writeUncertainAt, "writeUncertainAt"));
       return {
         ...grant,
         lastError: change.error,
@@ -199,10 +206,14 @@ export function checkNewGrant(grant: NewGrant): void {
   checkedTime(grant.expiresAt, "expiresAt");
   if (grant.repositoryId !== undefined) checkRepositoryId(grant.repositoryId);
   if (grant.mergeBaseSha !== undefined && !COMMIT_SHA.test(grant.mergeBaseSha)) {
-    throw new Error(`ledger: mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got ${JSON.stringify(grant.mergeBaseSha)}`);
+    throw new Error(
+      `ledger: mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got ${JSON.stringify(grant.mergeBaseSha)}`,
+    );
   }
   if (grant.requestDigest !== undefined && !SHA256_HEX.test(grant.requestDigest)) {
-    throw new Error(`ledger: requestDigest must be a SHA-256 digest in lower-case hex (64 digits); got ${JSON.stringify(grant.requestDigest)}`);
+    throw new Error(
+      `ledger: requestDigest must be a SHA-256 digest in lower-case hex (64 digits); got ${JSON.stringify(grant.requestDigest)}`,
+    );
   }
 }
 

@@ -53,7 +53,9 @@ export async function openPostgresLedger(databaseUrl: string, options: OpenLedge
     }
   } catch (error) {
     await pool.end();
-    throw new Error(`cannot open the ledger database ${server} (DATABASE_URL): ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
+    throw new Error(`cannot open the ledger database ${server} (DATABASE_URL): ${databaseErrorMessage(error)}${postgresHint(error)}`, {
+      cause: error,
+    });
   }
   return new PgStore(pool, { readonly });
 }

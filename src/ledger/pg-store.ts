@@ -204,7 +204,9 @@ export class PgStore implements LedgerStore {
         return { grant: toGrant(created), created: true };
       }
       // Another transaction holds the request key (it waited for that one to commit).
-      const [existing] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE request_key = $1`, [grant.requestKey]);
+      const [existing] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE request_key = $1`, [
+        grant.requestKey,
+      ]);
       if (existing === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
       return { grant: toGrant(existing), created: false };
     });
@@ -230,13 +232,7 @@ export class PgStore implements LedgerStore {
     return this.change(id, { kind: "markEnded", state, reason, at }, audit);
   }
 
-  async recordRevokeFailure(
-    id: string,
-    error: string,
-    nextAttemptAt: Date,
-    pendingEnd?: PendingEnd,
-    audit?: AuditInput,
-  ): Promise<Grant> {
+  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd, audit?: AuditInput): Promise<Grant> {
     return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
@@ -444,7 +440,8 @@ export class PgStore implements LedgerStore {
   async listAudit(options: AuditQuery = {}): Promise<AuditEvent[]> {
     const { afterSeq = 0, limit } = options;
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new Error(`listAudit: afterSeq must be a whole number, got ${afterSeq}`);
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
+      throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
     const since = options.since === undefined ? null : millis(options.since, "since");
     // LIMIT NULL is no limit.
     const rows = await this.read<AuditRow>(
@@ -508,43 +505,47 @@ export class PgStore implements LedgerStore {
     // Checked before any lock is taken, as insertAudit would: a record that cannot be written waits for no one.
     millis(audit.at, "at");
     canonicalDetails(audit.details);
-    return this.transaction(`remove audit records ${plan.firstSeq} to ${plan.lastSeq} (archived)`, async (client): Promise<AuditArchive> => {
-      // Appends and other archives wait from here to the commit; each statement after it (READ
-      // COMMITTED) sees what they committed before.
-      await this.query(client, "SELECT one FROM audit_append_lock FOR UPDATE", []);
-      const start = await this.chainStart(client);
-      if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
-        throw new Error(
-          `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
-            `not ${plan.firstSeq - 1}; nothing was removed`,
-        );
-      }
-      const [held] = await this.query<{ count: Int }>(client, "SELECT count(*) AS count FROM audit WHERE seq <= $1", [plan.lastSeq]);
-      const heldCount = held === undefined ? 0 : int(held.count);
-      const headHash = await this.auditHashAt(client, plan.lastSeq);
-      if (heldCount !== plan.count || headHash !== plan.headHash) {
-        throw new Error(
-          `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
-            `(${heldCount} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
-        );
-      }
-      await this.query(
-        client,
-        `INSERT INTO audit_archives (last_seq, first_seq, count, prev_hash, head_hash, cut_before, archived_at)
+    return this.transaction(
+      `remove audit records ${plan.firstSeq} to ${plan.lastSeq} (archived)`,
+      async (client): Promise<AuditArchive> => {
+        // Appends and other archives wait from here to the commit; each statement after it (READ
+        // COMMITTED) sees what they committed before.
+        await this.query(client, "SELECT one FROM audit_append_lock FOR UPDATE", []);
+        const start = await this.chainStart(client);
+        if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
+          throw new Error(
+            `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
+              `not ${plan.firstSeq - 1}; nothing was removed`,
+          );
+        }
+        const [held] = await this.query<{ count: Int }>(client, "SELECT count(*) AS count FROM audit WHERE seq <= $1", [plan.lastSeq]);
+        const heldCount = held === undefined ? 0 : int(held.count);
+        const headHash = await this.auditHashAt(client, plan.lastSeq);
+        if (heldCount !== plan.count || headHash !== plan.headHash) {
+          throw new Error(
+            `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
+              `(${heldCount} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
+          );
+        }
+        await this.query(
+          client,
+          `INSERT INTO audit_archives (last_seq, first_seq, count, prev_hash, head_hash, cut_before, archived_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [plan.lastSeq, plan.firstSeq, plan.count, plan.prevHash, plan.headHash, before, archivedAt],
-      );
-      // The only DELETE of audit rows: the trigger lets it through once the cut above is recorded.
-      const [removed] = await this.query<{ count: Int }>(
-        client,
-        "WITH removed AS (DELETE FROM audit WHERE seq <= $1 RETURNING 1) SELECT count(*) AS count FROM removed",
-        [plan.lastSeq],
-      );
-      const changes = removed === undefined ? 0 : int(removed.count);
-      if (changes !== plan.count) throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
-      await this.insertAudit(client, audit);
-      return { ...plan, before: new Date(before), archivedAt: new Date(archivedAt) };
-    });
+          [plan.lastSeq, plan.firstSeq, plan.count, plan.prevHash, plan.headHash, before, archivedAt],
+        );
+        // The only DELETE of audit rows: the trigger lets it through once the cut above is recorded.
+        const [removed] = await this.query<{ count: Int }>(
+          client,
+          "WITH removed AS (DELETE FROM audit WHERE seq <= $1 RETURNING 1) SELECT count(*) AS count FROM removed",
+          [plan.lastSeq],
+        );
+        const changes = removed === undefined ? 0 : int(removed.count);
+        if (changes !== plan.count)
+          throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
+        await this.insertAudit(client, audit);
+        return { ...plan, before: new Date(before), archivedAt: new Date(archivedAt) };
+      },
+    );
   }
 
   async listAuditArchives(): Promise<AuditArchive[]> {
@@ -740,7 +741,9 @@ export class PgStore implements LedgerStore {
       return await work;
     } catch (error) {
       if (typeof error !== "object" || error === null || !this.#fromDatabase.has(error)) throw error;
-      throw new LedgerStorageError(`the ledger could not ${operation}: ${databaseErrorMessage(error)}${postgresHint(error)}`, { cause: error });
+      throw new LedgerStorageError(`the ledger could not ${operation}: ${databaseErrorMessage(error)}${postgresHint(error)}`, {
+        cause: error,
+      });
     } finally {
       this.#underWay.delete(work);
     }
@@ -863,7 +866,10 @@ const HINTS: ReadonlyArray<[code: string, hint: string]> = [
   ["28P01", "the server refused the password: check the credentials in DATABASE_URL"],
   ["28000", "the server refused the login: check the user in DATABASE_URL and pg_hba.conf"],
   ["3D000", "the database named in DATABASE_URL does not exist: create it, or fix the name"],
-  ["42P01", "the ledger's tables are missing: check the schema DATABASE_URL selects, and open it once without readonly so that it is migrated"],
+  [
+    "42P01",
+    "the ledger's tables are missing: check the schema DATABASE_URL selects, and open it once without readonly so that it is migrated",
+  ],
   ["ECONNREFUSED", "nothing listens at the host and port in DATABASE_URL: check them and that PostgreSQL is running"],
   ["ENOTFOUND", "the host in DATABASE_URL does not resolve: check it"],
   ["ETIMEDOUT", "the server did not answer: check the host and port in DATABASE_URL and the network"],
@@ -872,7 +878,9 @@ const HINTS: ReadonlyArray<[code: string, hint: string]> = [
 /** " (what to do)" for a database error, or "". */
 export function postgresHint(error: unknown): string {
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
-  const timedOut = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(databaseErrorMessage(error));
+  const timedOut = /timeout exceeded when trying to connect|Connection terminated due to connection timeout/.test(
+    databaseErrorMessage(error),
+  );
   const hint = timedOut ? HINTS.find(([known]) => known === "ETIMEDOUT")?.[1] : HINTS.find(([known]) => known === code)?.[1];
   return hint === undefined ? "" : ` (${hint})`;
 }

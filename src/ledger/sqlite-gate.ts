@@ -6,7 +6,17 @@
  * first is read back.
  */
 import type Database from "better-sqlite3";
-import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey, type GateDecision, type GateKey, type GateAnswer, type NewGateDecision } from "./gate-decisions.js";
+import {
+  checkGateAnswer,
+  checkGateKey,
+  checkNewGateDecision,
+  describeGateKey,
+  isGateKey,
+  type GateDecision,
+  type GateKey,
+  type GateAnswer,
+  type NewGateDecision,
+} from "./gate-decisions.js";
 import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
 
 type Params = Record<string, string | number | null>;
@@ -72,7 +82,8 @@ export class SqliteGateDecisions {
   answer(key: GateKey, answer: GateAnswer): GateDecision {
     checkGateKey(key);
     checkGateAnswer(answer);
-    if (this.get(key) === null) throw new Error(`no gate decision is recorded for ${describeGateKey(key)}; record the decision before its answer`);
+    if (this.get(key) === null)
+      throw new Error(`no gate decision is recorded for ${describeGateKey(key)}; record the decision before its answer`);
     this.statements.insertAnswer.run({
       runId: key.runId,
       runAttempt: key.runAttempt,

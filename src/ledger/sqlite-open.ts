@@ -56,9 +56,7 @@ export function sqliteFilename(databaseUrl: string): string {
     throw new Error(`DATABASE_URL is not a URL (it has no scheme); write it like ${SQLITE_FORMS}`);
   }
   if (scheme.toLowerCase() !== "sqlite") {
-    throw new Error(
-      `DATABASE_URL "${scheme}:…" does not name a SQLite database; write it like ${SQLITE_FORMS}`,
-    );
+    throw new Error(`DATABASE_URL "${scheme}:…" does not name a SQLite database; write it like ${SQLITE_FORMS}`);
   }
   const location = databaseUrl.slice(scheme.length + 1);
   if (location === MEMORY) return MEMORY;
@@ -112,7 +110,7 @@ export class LedgerDamagedError extends Error {
         "1. keep the damaged file aside for investigation; " +
         "2. restore the ledger from your latest backup (grants made since then are unknown to it); " +
         "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant (those jit-access has no record of writing are listed as unmanaged); " +
-        "4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access. See \"The ledger is damaged\" in docs/operations.md.",
+        '4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access. See "The ledger is damaged" in docs/operations.md.',
       options,
     );
   }

@@ -233,35 +233,37 @@ export class SqliteStore implements LedgerStore {
   async beginGrant(grant: NewGrant, audit?: AuditInput): Promise<{ grant: Grant; created: boolean }> {
     checkNewGrant(grant);
     return this.run(`record grant ${grant.requestKey}`, () =>
-      this.db.transaction(() => {
-        const state: GrantState = "granting";
-        const { changes } = this.statements.insertGrant.run({
-          id: randomUUID(),
-          installationId: grant.installationId,
-          repositoryId: grant.repositoryId ?? null,
-          owner: grant.owner,
-          repo: grant.repo,
-          environment: grant.environment,
-          secret: grant.secret,
-          requester: JSON.stringify(person(grant.requester)),
-          prNumber: grant.prNumber,
-          headSha: grant.headSha,
-          mergeBaseSha: grant.mergeBaseSha ?? null,
-          requestDigest: grant.requestDigest ?? null,
-          approvers: JSON.stringify(grant.approvers.map(person)),
-          reason: grant.reason,
-          durationMs: grant.durationMs,
-          requestKey: grant.requestKey,
-          createdAt: millis(grant.createdAt, "createdAt"),
-          expiresAt: millis(grant.expiresAt, "expiresAt"),
-          state,
-        });
-        const row = this.statements.grantByRequestKey.get(grant.requestKey);
-        if (row === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
-        const created = changes === 1;
-        if (created && audit !== undefined) this.insertAudit(auditForGrant(audit, row.id));
-        return { grant: toGrant(row), created };
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const state: GrantState = "granting";
+          const { changes } = this.statements.insertGrant.run({
+            id: randomUUID(),
+            installationId: grant.installationId,
+            repositoryId: grant.repositoryId ?? null,
+            owner: grant.owner,
+            repo: grant.repo,
+            environment: grant.environment,
+            secret: grant.secret,
+            requester: JSON.stringify(person(grant.requester)),
+            prNumber: grant.prNumber,
+            headSha: grant.headSha,
+            mergeBaseSha: grant.mergeBaseSha ?? null,
+            requestDigest: grant.requestDigest ?? null,
+            approvers: JSON.stringify(grant.approvers.map(person)),
+            reason: grant.reason,
+            durationMs: grant.durationMs,
+            requestKey: grant.requestKey,
+            createdAt: millis(grant.createdAt, "createdAt"),
+            expiresAt: millis(grant.expiresAt, "expiresAt"),
+            state,
+          });
+          const row = this.statements.grantByRequestKey.get(grant.requestKey);
+          if (row === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
+          const created = changes === 1;
+          if (created && audit !== undefined) this.insertAudit(auditForGrant(audit, row.id));
+          return { grant: toGrant(row), created };
+        })
+        .immediate(),
     );
   }
 
@@ -285,13 +287,7 @@ export class SqliteStore implements LedgerStore {
     return this.change(id, { kind: "markEnded", state, reason, at }, audit);
   }
 
-  async recordRevokeFailure(
-    id: string,
-    error: string,
-    nextAttemptAt: Date,
-    pendingEnd?: PendingEnd,
-    audit?: AuditInput,
-  ): Promise<Grant> {
+  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd, audit?: AuditInput): Promise<Grant> {
     return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
   }
 
@@ -406,23 +402,25 @@ export class SqliteStore implements LedgerStore {
   }
 
   async expiringBy(until: Date): Promise<Grant[]> {
-    return this.run("list expiring grants", () =>
-      this.statements.expiringBy.all({ until: millis(until, "until") }).map(toGrant),
-    );
+    return this.run("list expiring grants", () => this.statements.expiringBy.all({ until: millis(until, "until") }).map(toGrant));
   }
 
   async recordGateDecision(decision: NewGateDecision, audit?: AuditInput): Promise<{ decision: GateDecision; created: boolean }> {
     return this.run(`record the gate decision for run ${decision.runId}`, () =>
-      this.db.transaction(() => {
-        const result = this.gate.insert(decision);
-        if (result.created && audit !== undefined) this.insertAudit(audit);
-        return result;
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const result = this.gate.insert(decision);
+          if (result.created && audit !== undefined) this.insertAudit(audit);
+          return result;
+        })
+        .immediate(),
     );
   }
 
   async recordGateAnswer(key: GateKey, answer: GateAnswer): Promise<GateDecision> {
-    return this.run(`record the gate answer for run ${key.runId}`, () => this.db.transaction(() => this.gate.answer(key, answer)).immediate());
+    return this.run(`record the gate answer for run ${key.runId}`, () =>
+      this.db.transaction(() => this.gate.answer(key, answer)).immediate(),
+    );
   }
 
   async getGateDecision(key: GateKey): Promise<GateDecision | null> {
@@ -438,7 +436,8 @@ export class SqliteStore implements LedgerStore {
   async listAudit(options: AuditQuery = {}): Promise<AuditEvent[]> {
     const { afterSeq = 0, limit } = options;
     if (!Number.isSafeInteger(afterSeq) || afterSeq < 0) throw new Error(`listAudit: afterSeq must be a whole number, got ${afterSeq}`);
-    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1))
+      throw new Error(`listAudit: limit must be a positive whole number, got ${limit}`);
     return this.run("list audit records", () =>
       this.statements.listAudit
         .all({ since: options.since === undefined ? null : millis(options.since, "since"), afterSeq, limit: limit ?? -1 })
@@ -471,7 +470,14 @@ export class SqliteStore implements LedgerStore {
         if (cut === undefined || cut.count === 0 || cut.lastSeq === null) return null;
         const headHash = this.statements.auditHash.get({ seq: cut.lastSeq });
         if (headHash === undefined) throw new Error(`audit record ${cut.lastSeq} was not found while planning the archive`);
-        return { firstSeq: start.seq + 1, lastSeq: cut.lastSeq, count: cut.count, prevHash: start.hash, headHash, before: new Date(beforeMs) };
+        return {
+          firstSeq: start.seq + 1,
+          lastSeq: cut.lastSeq,
+          count: cut.count,
+          prevHash: start.hash,
+          headHash,
+          before: new Date(beforeMs),
+        };
       })(),
     );
   }
@@ -480,41 +486,47 @@ export class SqliteStore implements LedgerStore {
     checkArchivePlan(plan);
     const archivedAt = millis(at, "at");
     return this.run(`remove audit records ${plan.firstSeq} to ${plan.lastSeq} (archived)`, () =>
-      this.db.transaction((): AuditArchive => {
-        const start = this.chainStart();
-        if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
-          throw new Error(
-            `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
-              `not ${plan.firstSeq - 1}; nothing was removed`,
-          );
-        }
-        const held = this.statements.auditThrough.get({ lastSeq: plan.lastSeq });
-        const headHash = this.statements.auditHash.get({ seq: plan.lastSeq });
-        if (held?.count !== plan.count || headHash !== plan.headHash) {
-          throw new Error(
-            `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
-              `(${held?.count ?? 0} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
-          );
-        }
-        this.statements.insertArchive.run({
-          lastSeq: plan.lastSeq,
-          firstSeq: plan.firstSeq,
-          count: plan.count,
-          prevHash: plan.prevHash,
-          headHash: plan.headHash,
-          before: millis(plan.before, "before"),
-          archivedAt,
-        });
-        // In slices: SQLite gathers the rows a DELETE with a trigger removes before it removes
-        // them, so one statement over a long cut would hold them all in memory.
-        let changes = 0;
-        for (let afterSeq = plan.firstSeq - 1; afterSeq < plan.lastSeq; afterSeq += ARCHIVE_DELETE_SLICE) {
-          changes += this.statements.removeArchived.run({ afterSeq, throughSeq: Math.min(afterSeq + ARCHIVE_DELETE_SLICE, plan.lastSeq) }).changes;
-        }
-        if (changes !== plan.count) throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
-        this.insertAudit(audit);
-        return { ...plan, before: new Date(plan.before.getTime()), archivedAt: new Date(archivedAt) };
-      }).immediate(),
+      this.db
+        .transaction((): AuditArchive => {
+          const start = this.chainStart();
+          if (start.seq !== plan.firstSeq - 1 || start.hash !== plan.prevHash) {
+            throw new Error(
+              `the audit log changed since the archive was planned: the ledger's chain now starts after record ${start.seq}, ` +
+                `not ${plan.firstSeq - 1}; nothing was removed`,
+            );
+          }
+          const held = this.statements.auditThrough.get({ lastSeq: plan.lastSeq });
+          const headHash = this.statements.auditHash.get({ seq: plan.lastSeq });
+          if (held?.count !== plan.count || headHash !== plan.headHash) {
+            throw new Error(
+              `the audit records ${plan.firstSeq} to ${plan.lastSeq} are not the ones the archive holds ` +
+                `(${held?.count ?? 0} in the ledger, ${plan.count} archived; head hash ${headHash === plan.headHash ? "matches" : "differs"}); nothing was removed`,
+            );
+          }
+          this.statements.insertArchive.run({
+            lastSeq: plan.lastSeq,
+            firstSeq: plan.firstSeq,
+            count: plan.count,
+            prevHash: plan.prevHash,
+            headHash: plan.headHash,
+            before: millis(plan.before, "before"),
+            archivedAt,
+          });
+          // In slices: SQLite gathers the rows a DELETE with a trigger removes before it removes
+          // them, so one statement over a long cut would hold them all in memory.
+          let changes = 0;
+          for (let afterSeq = plan.firstSeq - 1; afterSeq < plan.lastSeq; afterSeq += ARCHIVE_DELETE_SLICE) {
+            changes += this.statements.removeArchived.run({
+              afterSeq,
+              throughSeq: Math.min(afterSeq + ARCHIVE_DELETE_SLICE, plan.lastSeq),
+            }).changes;
+          }
+          if (changes !== plan.count)
+            throw new Error(`removing the archived audit records removed ${changes}, not ${plan.count}; nothing was removed`);
+          this.insertAudit(audit);
+          return { ...plan, before: new Date(plan.before.getTime()), archivedAt: new Date(archivedAt) };
+        })
+        .immediate(),
     );
   }
 
@@ -534,31 +546,33 @@ export class SqliteStore implements LedgerStore {
   private change(id: string, change: GrantChange, audit: AuditInput | undefined): Grant {
     const attempted = describeChange(change);
     return this.run(`update grant ${id} (${attempted})`, () =>
-      this.db.transaction(() => {
-        const row = this.statements.grantById.get(id);
-        if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot ${attempted}`);
-        const next = applyChange(toGrant(row), change);
-        const updated = this.statements.updateGrant.get({
-          id,
-          fromState: row.state,
-          state: next.state,
-          grantedAt: next.grantedAt === null ? null : millis(next.grantedAt, "grantedAt"),
-          expiresAt: millis(next.expiresAt, "expiresAt"),
-          endedAt: next.endedAt === null ? null : millis(next.endedAt, "endedAt"),
-          endReason: next.endReason,
-          revokeAttempts: next.revokeAttempts,
-          nextAttemptAt: next.nextAttemptAt === null ? null : millis(next.nextAttemptAt, "nextAttemptAt"),
-          lastError: next.lastError,
-          pendingEnd: next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
-          writeUncertainAt: next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
-          secretWrite: next.secretWrite,
-          secretUpdatedAt: next.secretUpdatedAt === null ? null : millis(next.secretUpdatedAt, "secretUpdatedAt"),
-        });
-        // Cannot happen inside an IMMEDIATE transaction; refuse rather than write on a stale read.
-        if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
-        if (audit !== undefined) this.insertAudit(auditForGrant(audit, id));
-        return toGrant(updated);
-      }).immediate(),
+      this.db
+        .transaction(() => {
+          const row = this.statements.grantById.get(id);
+          if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot ${attempted}`);
+          const next = applyChange(toGrant(row), change);
+          const updated = this.statements.updateGrant.get({
+            id,
+            fromState: row.state,
+            state: next.state,
+            grantedAt: next.grantedAt === null ? null : millis(next.grantedAt, "grantedAt"),
+            expiresAt: millis(next.expiresAt, "expiresAt"),
+            endedAt: next.endedAt === null ? null : millis(next.endedAt, "endedAt"),
+            endReason: next.endReason,
+            revokeAttempts: next.revokeAttempts,
+            nextAttemptAt: next.nextAttemptAt === null ? null : millis(next.nextAttemptAt, "nextAttemptAt"),
+            lastError: next.lastError,
+            pendingEnd: next.pendingEnd === null ? null : JSON.stringify(next.pendingEnd),
+            writeUncertainAt: next.writeUncertainAt === null ? null : millis(next.writeUncertainAt, "writeUncertainAt"),
+            secretWrite: next.secretWrite,
+            secretUpdatedAt: next.secretUpdatedAt === null ? null : millis(next.secretUpdatedAt, "secretUpdatedAt"),
+          });
+          // Cannot happen inside an IMMEDIATE transaction; refuse rather than write on a stale read.
+          if (updated === undefined) throw new Error(`grant ${id} changed while it was being updated; cannot ${attempted}`);
+          if (audit !== undefined) this.insertAudit(auditForGrant(audit, id));
+          return toGrant(updated);
+        })
+        .immediate(),
     );
   }
 

@@ -1,7 +1,16 @@
 import { LedgerClosedError, LedgerStorageError } from "./store.js";
 
 /** Node's codes for a connection to a database server that failed or was refused. */
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /**
  * Is `error` the ledger's storage failing (a read-only or full database, a damaged file, a lost

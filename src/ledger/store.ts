@@ -287,13 +287,7 @@ export interface LedgerStore {
    * `nextAttemptAt`. `pendingEnd` records how it is to end when that was not its expiry, so
    * that the sweep retries it before the expiry comes (an earlier `pendingEnd` stays when none is given).
    */
-  recordRevokeFailure(
-    id: string,
-    error: string,
-    nextAttemptAt: Date,
-    pendingEnd?: PendingEnd,
-    audit?: AuditInput,
-  ): Promise<Grant>;
+  recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd, audit?: AuditInput): Promise<Grant>;
   /**
    * GitHub could not take the write now (rate limit, server error) and nothing was written:
    * the grant stays `granting`, to be written again from `nextAttemptAt` while it has not

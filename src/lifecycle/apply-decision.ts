@@ -95,9 +95,14 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
   } catch (error) {
     if (!(error instanceof LedgerUnavailableError)) throw error;
     ctx.log.error({ error: error.message }, "the ledger could not record an approval; nothing was written to GitHub");
-    outcomes = unrecorded(planned.items.map((i) => i.request), error);
+    outcomes = unrecorded(
+      planned.items.map((i) => i.request),
+      error,
+    );
   }
-  const bound = new Set(planned.items.filter((i) => i.request.boundToRequester).map((i) => boundKey(i.request.secret.name, i.request.environment)));
+  const bound = new Set(
+    planned.items.filter((i) => i.request.boundToRequester).map((i) => boundKey(i.request.secret.name, i.request.environment)),
+  );
   await reportGrants(deps, ctx, planned.headSha, outcomes, (g) => bound.has(boundKey(g.secret, g.environment)));
   const some = (kind: GrantOutcome["kind"]) => outcomes.some((o) => o.kind === kind);
   if (some("granted")) return { kind: "granted", outcomes };
@@ -111,29 +116,48 @@ function boundKey(secret: string, environment: string): string {
   return `${asciiUpper(secret)}\u0000${asciiLower(environment)}`;
 }
 
-async function reportGrants(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, outcomes: GrantOutcome[], isBound: (grant: Grant) => boolean): Promise<void> {
+async function reportGrants(
+  deps: LifecycleDeps,
+  ctx: ApplyContext,
+  headSha: string,
+  outcomes: GrantOutcome[],
+  isBound: (grant: Grant) => boolean,
+): Promise<void> {
   const { client, log } = ctx;
   const now = deps.clock.now();
   const granted: Grant[] = outcomes.filter((o) => o.kind === "granted").map((o) => o.grant);
   const problem = (...kinds: GrantOutcome["kind"][]) =>
     outcomes
       .filter((o): o is Extract<GrantOutcome, { why: string }> => kinds.includes(o.kind))
-      .map((o) => ("grant" in o ? { secret: o.grant.secret, environment: o.grant.environment, why: o.why } : { secret: o.secret, environment: o.environment, why: o.why }));
+      .map((o) =>
+        "grant" in o
+          ? { secret: o.grant.secret, environment: o.grant.environment, why: o.why }
+          : { secret: o.secret, environment: o.environment, why: o.why },
+      );
   const failed = problem("failed", "unrecorded", "ended-while-writing");
   const deferred = problem("deferred");
   if (granted.length === 0 && failed.length === 0 && deferred.length === 0) return; // a redelivery: all done already
   await client.createCheckRun(
-    failed.length > 0 ? grantFailedCheck(headSha, failed) : deferred.length > 0 ? grantDeferredCheck(headSha, deferred) : grantedCheck(headSha, granted, now),
+    failed.length > 0
+      ? grantFailedCheck(headSha, failed)
+      : deferred.length > 0
+        ? grantDeferredCheck(headSha, deferred)
+        : grantedCheck(headSha, granted, now),
   );
   // Feedback is best effort: the ledger and the check run already hold the truth. A grant that
   // was ended meanwhile (the PR closed while its secret was written) has told the PR itself, so
   // the comment and label speak only of grants still live when they are written.
-  const live = async () => (await Promise.all(granted.map(async (g) => ((await deps.store.getGrant(g.id))?.state === "active" ? g : null)))).filter((g): g is Grant => g !== null);
+  const live = async () =>
+    (await Promise.all(granted.map(async (g) => ((await deps.store.getGrant(g.id))?.state === "active" ? g : null)))).filter(
+      (g): g is Grant => g !== null,
+    );
   const stillGranted = await live();
   if (stillGranted.length > 0 || failed.length > 0) {
     try {
       const kept = outcomes.flatMap((o) =>
-        o.kind === "granted" && o.keptFrom !== undefined && stillGranted.some((g) => g.id === o.grant.id) ? [{ grant: o.grant, holder: o.keptFrom }] : [],
+        o.kind === "granted" && o.keptFrom !== undefined && stillGranted.some((g) => g.id === o.grant.id)
+          ? [{ grant: o.grant, holder: o.keptFrom }]
+          : [],
       );
       await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred, kept }, now, deps.actionRef, isBound));
     } catch (error) {
@@ -170,7 +194,10 @@ async function reportDelay(ctx: ApplyContext, headSha: string, outcomes: GrantOu
         return;
       } catch (error) {
         // Deleted meanwhile, or not ours to edit: say it afresh.
-        log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not update the comment that says access is delayed; posting a new one");
+        log.warn(
+          { pr: ctx.prNumber, error: summaryOf(error) },
+          "could not update the comment that says access is delayed; posting a new one",
+        );
       }
     }
     await client.comment(ctx.prNumber, body);

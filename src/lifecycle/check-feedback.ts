@@ -44,8 +44,7 @@ function annotation(path: string, p: Problem): CheckAnnotation {
 
 export function requestTable(requests: ValidRequest[]): string {
   const rows = requests.map(
-    (r) =>
-      `| ${literal(r.secret.name)} | ${literal(r.environment)} | ${formatDuration(r.durationMs)} | ${literal(r.reason)} |`,
+    (r) => `| ${literal(r.secret.name)} | ${literal(r.environment)} | ${formatDuration(r.durationMs)} | ${literal(r.reason)} |`,
   );
   return ["| Secret | Environment | Duration | Reason |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }

@@ -25,7 +25,13 @@ import type { Problem } from "../requests/problem.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
 import { validateRequests, type ValidRequest, type ValidationResult } from "../requests/validate-requests.js";
 import { policyErrorCheck, problemsCheck, removalOnlyCheck, revokeOnlyCheck, waitingCheck } from "./check-feedback.js";
-import { baseMovedRequestsFile, requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
+import {
+  baseMovedRequestsFile,
+  requestsFileChanged,
+  type ApprovalFacts,
+  type PullRequestFacts,
+  type RequestFileFacts,
+} from "./pull-request-facts.js";
 
 /**
  * What to do, and which live grants to end first: grants whose counted approval was dismissed
@@ -75,7 +81,10 @@ export interface DecisionContext {
 }
 
 export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext): Decision {
-  const end = facts.approval === undefined || facts.files?.policy.ok !== true ? [] : withdrawn(facts, facts.approval, facts.files.policy.repoConfig, ctx.catalog);
+  const end =
+    facts.approval === undefined || facts.files?.policy.ok !== true
+      ? []
+      : withdrawn(facts, facts.approval, facts.files.policy.repoConfig, ctx.catalog);
   return { ...outcome(facts, ctx), end };
 }
 
@@ -173,7 +182,12 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       approval: decision,
       check: waitingCheck(pr.headSha, result.requests, decision),
       audit: audit("validated", pr.author.login, {
-        requests: result.requests.map((r) => ({ secret: r.secret.name, environment: r.environment, duration: r.entry.duration, reason: r.reason })),
+        requests: result.requests.map((r) => ({
+          secret: r.secret.name,
+          environment: r.environment,
+          duration: r.entry.duration,
+          reason: r.reason,
+        })),
         approvals: `${decision.approvers.length}/${decision.required}`,
       }),
     };
@@ -210,7 +224,13 @@ export function requestSetDigest(requests: readonly ValidRequest[]): string {
   return createHash("sha256").update(canonical).digest("hex");
 }
 
-function validate(facts: PullRequestFacts, files: RequestFileFacts, repoConfig: RepoConfig, approval: ApprovalFacts, catalog: Catalog): ValidationResult {
+function validate(
+  facts: PullRequestFacts,
+  files: RequestFileFacts,
+  repoConfig: RepoConfig,
+  approval: ApprovalFacts,
+  catalog: Catalog,
+): ValidationResult {
   const { pr, repository } = facts;
   const { head, mergeBase } = files;
   if (head && head.size > MAX_FILE_BYTES) {

@@ -24,6 +24,11 @@ export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationCo
   await deps.rateLimits?.beforeEvaluation(String(ctx.installationId));
   const lookups = deps.lookups && { cache: deps.lookups, installationId: ctx.installationId };
   const facts = await gatherPullRequest({ client: ctx.client, store: deps.store, lookups }, ctx.prNumber, deps.catalog);
-  const decision = decidePullRequest(facts, { catalog: deps.catalog, now: deps.clock.now(), trigger: ctx.trigger, revokeOnly: deps.revokeOnly !== undefined });
+  const decision = decidePullRequest(facts, {
+    catalog: deps.catalog,
+    now: deps.clock.now(),
+    trigger: ctx.trigger,
+    revokeOnly: deps.revokeOnly !== undefined,
+  });
   return applyDecision(deps, ctx, decision);
 }

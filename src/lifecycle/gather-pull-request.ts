@@ -44,7 +44,11 @@ export interface GatherSources {
   lookups?: { cache: LookupCache; installationId: number };
 }
 
-export async function gatherPullRequest({ client, store, lookups }: GatherSources, prNumber: number, catalog: Catalog): Promise<PullRequestFacts> {
+export async function gatherPullRequest(
+  { client, store, lookups }: GatherSources,
+  prNumber: number,
+  catalog: Catalog,
+): Promise<PullRequestFacts> {
   const [repository, pr] = await Promise.all([client.repository(), client.pullRequest(prNumber)]);
   if (pr.state !== "open") return { repository, pr };
 
@@ -55,7 +59,8 @@ export async function gatherPullRequest({ client, store, lookups }: GatherSource
   const lookup: Lookup =
     lookups === undefined
       ? (_key, read) => read()
-      : (key, read, reuse) => lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read, reuse);
+      : (key, read, reuse) =>
+          lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read, reuse);
   const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
     client.environmentList(),
     lookup(`author\u0000${pr.author.id}`, () => client.permission(pr.author.login)),
@@ -67,20 +72,42 @@ export async function gatherPullRequest({ client, store, lookups }: GatherSource
   // Only reviews that could count cost lookups: an approval of the head (or of a head a live
   // grant was approved on) by someone who is, or through a team may be, a code owner.
   const heads = new Set([pr.headSha, ...liveGrants.map((g) => g.headSha)]);
-  const candidates = [...new Map([...heads].flatMap((headSha) => approvalCandidates({ reviews, author: pr.author, headSha })).map((c) => [c.id, c])).values()].filter(
-    (c) => owningTeams.length > 0 || owners.some((o) => o.kind === "user" && sameName(o.login, c.login)),
+  const candidates = [
+    ...new Map([...heads].flatMap((headSha) => approvalCandidates({ reviews, author: pr.author, headSha })).map((c) => [c.id, c])).values(),
+  ].filter((c) => owningTeams.length > 0 || owners.some((o) => o.kind === "user" && sameName(o.login, c.login)));
+  const { reviewerPermissions, teamPermissions, teamMembers } = await reviewerFacts(
+    client,
+    lookup,
+    candidates,
+    owningTeams,
+    approverTeams(catalog, repository.fullName),
   );
-  const { reviewerPermissions, teamPermissions, teamMembers } = await reviewerFacts(client, lookup, candidates, owningTeams, approverTeams(catalog, repository.fullName));
-  const approval: ApprovalFacts = { environments, authorPermission, owners, reviews, teamMembers, reviewerPermissions, teamPermissions, liveGrants };
+  const approval: ApprovalFacts = {
+    environments,
+    authorPermission,
+    owners,
+    reviews,
+    teamMembers,
+    reviewerPermissions,
+    teamPermissions,
+    liveGrants,
+  };
   return { repository, pr, files, approval };
 }
 
 async function requestFile(client: RepoClient, defaultBranch: string, headSha: string, baseRef: string): Promise<RequestFileFacts> {
-  const [{ baseSha, mergeBaseSha }, policy] = await Promise.all([client.compareWithBase(baseRef, headSha), repoPolicy(client, defaultBranch)]);
+  const [{ baseSha, mergeBaseSha }, policy] = await Promise.all([
+    client.compareWithBase(baseRef, headSha),
+    repoPolicy(client, defaultBranch),
+  ]);
   // With an unreadable config the default path still tells whether the PR asks for anything.
   const path = policy.ok ? policy.repoConfig.requestsFile : DEFAULT_REPO_CONFIG.requestsFile;
   const read = (ref: string) => client.file(path, ref, MAX_FILE_BYTES);
-  const [head, mergeBase, baseTip] = await Promise.all([read(headSha), read(mergeBaseSha), baseSha === mergeBaseSha ? null : read(baseSha)]);
+  const [head, mergeBase, baseTip] = await Promise.all([
+    read(headSha),
+    read(mergeBaseSha),
+    baseSha === mergeBaseSha ? null : read(baseSha),
+  ]);
   return { policy, path, mergeBaseSha, head, mergeBase, baseTip: baseSha === mergeBaseSha ? mergeBase : baseTip };
 }
 
@@ -166,8 +193,16 @@ async function reviewerFacts(
 }
 
 /** Each team's access to the repository. */
-async function teamAccess(client: RepoClient, lookup: Lookup, teams: readonly Team[], writers: readonly Candidate[]): Promise<Map<string, Permission>> {
-  const asked = writers.map((w) => w.reviewId).sort((a, b) => a - b).join(",");
+async function teamAccess(
+  client: RepoClient,
+  lookup: Lookup,
+  teams: readonly Team[],
+  writers: readonly Candidate[],
+): Promise<Map<string, Permission>> {
+  const asked = writers
+    .map((w) => w.reviewId)
+    .sort((a, b) => a - b)
+    .join(",");
   const entries = await Promise.all(
     teams.map(async (team) => {
       const { permission } = await lookup(
@@ -182,7 +217,12 @@ async function teamAccess(client: RepoClient, lookup: Lookup, teams: readonly Te
 }
 
 /** For each team, which of the writers are active members. */
-async function activeMembers(client: RepoClient, lookup: Lookup, teams: readonly Team[], writers: readonly Candidate[]): Promise<Map<string, Set<number>>> {
+async function activeMembers(
+  client: RepoClient,
+  lookup: Lookup,
+  teams: readonly Team[],
+  writers: readonly Candidate[],
+): Promise<Map<string, Set<number>>> {
   const entries = await Promise.all(
     teams.map(async (team) => {
       const answers = await Promise.all(

@@ -46,7 +46,12 @@ export function grantComment(
     parts.push("jit-access keeps trying while the approval stands; nothing needs to be done.");
   }
   if (granted.length > 0) {
-    parts.push(grantUsageSnippet(granted.map((g) => ({ secret: g.secret, environment: g.environment })), actionRef ? { actionRef } : {}));
+    parts.push(
+      grantUsageSnippet(
+        granted.map((g) => ({ secret: g.secret, environment: g.environment })),
+        actionRef ? { actionRef } : {},
+      ),
+    );
     parts.push("Closing this pull request without merging revokes the access at once.");
   }
   return parts.join("\n\n");

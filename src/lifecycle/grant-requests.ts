@@ -72,12 +72,22 @@ export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, item
       // The value is read before the lock: a slow source must never hold up a revocation of the
       // same secret, which takes the same lock.
       const read = await readSecretValueSettled(item.request.secret.source, deps.env);
-      outcomes.push(await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () => grantOne(deps, ctx, item, secret, read)));
+      outcomes.push(
+        await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () => grantOne(deps, ctx, item, secret, read)),
+      );
     } catch (error) {
       if (!(error instanceof LedgerUnavailableError)) throw error;
-      ctx.log.error({ repository: ctx.client.fullName, pr: ctx.prNumber, error: error.message }, "the ledger could not record a grant; nothing was written to GitHub");
+      ctx.log.error(
+        { repository: ctx.client.fullName, pr: ctx.prNumber, error: error.message },
+        "the ledger could not record a grant; nothing was written to GitHub",
+      );
       // The ledger is down: none of the remaining requests can be recorded either.
-      outcomes.push(...unrecorded(items.slice(index).map((i) => i.request), error));
+      outcomes.push(
+        ...unrecorded(
+          items.slice(index).map((i) => i.request),
+          error,
+        ),
+      );
       break;
     }
   }
@@ -93,38 +103,57 @@ export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableErr
 /** Why a grant is not written when its pull request closed after the approval was read. */
 export const CLOSED_BEFORE_WRITE = "the pull request was closed before the secret was written";
 
-async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRequest, secret: string, read: SecretValueRead): Promise<GrantOutcome> {
+async function grantOne(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  item: ApprovedRequest,
+  secret: string,
+  read: SecretValueRead,
+): Promise<GrantOutcome> {
   const { request } = item;
   const { client } = ctx;
   const now = deps.clock.now();
   const expiresAt = new Date(now + request.durationMs);
   const where = { owner: client.owner, repo: client.repo, prNumber: ctx.prNumber, environment: request.environment, secret };
   // The "granting" record is written with the row, only when the row is new.
-  const { grant, created } = await ledgerWrite(() => deps.store.beginGrant({
-    installationId: ctx.installationId,
-    owner: client.owner,
-    repo: client.repo,
-    environment: request.environment,
-    secret,
-    requester: ctx.requester,
-    prNumber: ctx.prNumber,
-    headSha: ctx.headSha,
-    approvers: item.approvers,
-    reason: request.reason,
-    durationMs: request.durationMs,
-    requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
-    repositoryId: ctx.repositoryId,
-    mergeBaseSha: ctx.mergeBaseSha,
-    requestDigest: ctx.requestDigest,
-    createdAt: new Date(now),
-    expiresAt,
-  }, {
-    ...where,
-    at: new Date(now),
-    action: "granting",
-    actor: "jit-access",
-    details: { requester: ctx.requester.login, approvers: item.approvers.map((a) => a.login), headSha: ctx.headSha, mergeBaseSha: ctx.mergeBaseSha, requestDigest: ctx.requestDigest, expiresAt: expiresAt.toISOString(), reason: request.reason },
-  }));
+  const { grant, created } = await ledgerWrite(() =>
+    deps.store.beginGrant(
+      {
+        installationId: ctx.installationId,
+        owner: client.owner,
+        repo: client.repo,
+        environment: request.environment,
+        secret,
+        requester: ctx.requester,
+        prNumber: ctx.prNumber,
+        headSha: ctx.headSha,
+        approvers: item.approvers,
+        reason: request.reason,
+        durationMs: request.durationMs,
+        requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
+        repositoryId: ctx.repositoryId,
+        mergeBaseSha: ctx.mergeBaseSha,
+        requestDigest: ctx.requestDigest,
+        createdAt: new Date(now),
+        expiresAt,
+      },
+      {
+        ...where,
+        at: new Date(now),
+        action: "granting",
+        actor: "jit-access",
+        details: {
+          requester: ctx.requester.login,
+          approvers: item.approvers.map((a) => a.login),
+          headSha: ctx.headSha,
+          mergeBaseSha: ctx.mergeBaseSha,
+          requestDigest: ctx.requestDigest,
+          expiresAt: expiresAt.toISOString(),
+          reason: request.reason,
+        },
+      },
+    ),
+  );
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
   // approval again; any other existing grant (done, failed, being written, or failed with its
   // secret still being deleted) is left alone.
@@ -134,7 +163,13 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
 
   // What the other grants of this secret hold: read under the secret's lock, so no revocation or
   // grant of the same secret in this process changes it meanwhile.
-  const live = await deps.store.listGrants({ owner: client.owner, repo: client.repo, environment: request.environment, secret, liveOnly: true });
+  const live = await deps.store.listGrants({
+    owner: client.owner,
+    repo: client.repo,
+    environment: request.environment,
+    secret,
+    liveOnly: true,
+  });
 
   // The row exists now, so a close handled from here on finds it and ends it. A close that was
   // handled between reading the approval and writing the row is caught by reading the PR again,
@@ -154,7 +189,8 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
     const step = error instanceof StepError ? error.step : "reading the environment's public key";
-    if (isTransient(error)) return defer(deps, ctx, grant, audit, `${step} failed (${safeMessage(error)})`, { retryInMs: retryDelay(error, deps) });
+    if (isTransient(error))
+      return defer(deps, ctx, grant, audit, `${step} failed (${safeMessage(error)})`, { retryInMs: retryDelay(error, deps) });
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
   }
 
@@ -192,10 +228,16 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     const status = statusOf(error);
     const unchanged = { ...writing, secretWrite: before };
     if (isRateLimit(error)) {
-      return defer(deps, ctx, unchanged, audit, `GitHub rate-limited the write (${safeMessage(error)})`, { secretWrite: before, retryInMs: retryDelay(error, deps) });
+      return defer(deps, ctx, unchanged, audit, `GitHub rate-limited the write (${safeMessage(error)})`, {
+        secretWrite: before,
+        retryInMs: retryDelay(error, deps),
+      });
     }
     if (!isTransient(error)) {
-      const why = status === 404 ? environmentGone(request.environment) : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
+      const why =
+        status === 404
+          ? environmentGone(request.environment)
+          : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
       return fail(deps, ctx, unchanged, audit, why);
     }
     return undoUncertainWrite(deps, ctx, writing, audit, error, sentAt);
@@ -208,7 +250,10 @@ async function grantOne(deps: LifecycleDeps, ctx: GrantContext, item: ApprovedRe
     mark = await client.environmentSecret(request.environment, secret);
     if (mark !== null) await deps.store.recordWriteMark(grant.id, mark.updatedAt);
   } catch (error) {
-    ctx.log.warn({ grant: grant.id, repository: client.fullName, error: safeMessage(error) }, "could not record the write's mark; the grant's end still deletes the secret");
+    ctx.log.warn(
+      { grant: grant.id, repository: client.fullName, error: safeMessage(error) },
+      "could not record the write's mark; the grant's end still deletes the secret",
+    );
   }
   return activate(deps, ctx, item, writing, audit, { details: mark === null ? {} : { secretUpdatedAt: mark.updatedAt.toISOString() } });
 }
@@ -234,22 +279,39 @@ async function activate(
       at: writtenAt,
       action: "granted",
       actor: "jit-access",
-      details: { expiresAt: expiryFromWrite(grant, writtenAt).toISOString(), approvers: item.approvers.map((a) => a.login), ...options.details },
+      details: {
+        expiresAt: expiryFromWrite(grant, writtenAt).toISOString(),
+        approvers: item.approvers.map((a) => a.login),
+        ...options.details,
+      },
     });
   } catch (error) {
     const current = await deps.store.getGrant(grant.id);
     if (current === null || current.state === "granting" || current.state === "active") throw error;
     if (options.keptFrom !== undefined) {
-      return { kind: "ended-while-writing", grant: current, why: `the grant was ${current.state} before it was granted (${current.endReason ?? "no reason recorded"}); nothing was written` };
+      return {
+        kind: "ended-while-writing",
+        grant: current,
+        why: `the grant was ${current.state} before it was granted (${current.endReason ?? "no reason recorded"}); nothing was written`,
+      };
     }
     return undoEndedWrite(deps, ctx, current, audit);
   }
   ctx.log.info(
-    { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, expiresAt: active.expiresAt.toISOString(), ...(options.keptFrom ? { keptValueOf: options.keptFrom.id } : {}) },
+    {
+      grant: grant.id,
+      repository: ctx.client.fullName,
+      environment: grant.environment,
+      secret: grant.secret,
+      expiresAt: active.expiresAt.toISOString(),
+      ...(options.keptFrom ? { keptValueOf: options.keptFrom.id } : {}),
+    },
     "granted",
   );
   deps.onGranted?.(active);
-  return options.keptFrom === undefined ? { kind: "granted", grant: active } : { kind: "granted", grant: active, keptFrom: options.keptFrom };
+  return options.keptFrom === undefined
+    ? { kind: "granted", grant: active }
+    : { kind: "granted", grant: active, keptFrom: options.keptFrom };
 }
 
 type AuditBase = { owner: string; repo: string; prNumber: number; grantId: string; environment: string; secret: string };
@@ -260,19 +322,41 @@ type AuditBase = { owner: string; repo: string; prNumber: number; grantId: strin
  * if that DELETE fails the grant stays due, with backoff, until it succeeds. Any other is marked
  * `failed` at once: nothing of its own is in the environment.
  */
-async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, why: string, details: Record<string, unknown> = {}): Promise<GrantOutcome> {
+async function fail(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  grant: Grant,
+  audit: AuditBase,
+  why: string,
+  details: Record<string, unknown> = {},
+): Promise<GrantOutcome> {
   const logged = { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why };
   if (grant.secretWrite === "uncertain") {
-    const end = await endGrantLocked(deps, { grant, kind: "failed", reason: why, actor: "jit-access", auditDetails: details }, ctx.log, async () => ctx.client);
+    const end = await endGrantLocked(
+      deps,
+      { grant, kind: "failed", reason: why, actor: "jit-access", auditDetails: details },
+      ctx.log,
+      async () => ctx.client,
+    );
     if (end.kind === "retry") {
       ctx.log.warn(logged, "grant failed; what an earlier attempt may have written is still to be deleted");
-      return { kind: "failed", grant: end.grant, why: `${why}; what an earlier attempt may have written could not be deleted yet (${end.error}), and jit-access keeps trying` };
+      return {
+        kind: "failed",
+        grant: end.grant,
+        why: `${why}; what an earlier attempt may have written could not be deleted yet (${end.error}), and jit-access keeps trying`,
+      };
     }
     ctx.log.warn(logged, "grant failed");
     return { kind: "failed", grant: end.grant, why };
   }
   const at = new Date(deps.clock.now());
-  const failed = await deps.store.markFailed(grant.id, why, at, { ...audit, at, action: "failed", actor: "jit-access", details: { why, ...details } });
+  const failed = await deps.store.markFailed(grant.id, why, at, {
+    ...audit,
+    at,
+    action: "failed",
+    actor: "jit-access",
+    details: { why, ...details },
+  });
   ctx.log.warn(logged, "grant failed");
   return { kind: "failed", grant: failed, why };
 }
@@ -283,7 +367,14 @@ async function fail(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit:
  * the grant is revoked at expiry like any other. If even the DELETE fails the grant's write stays
  * `uncertain`, so its end (expiry, close, or a failure of the retry) deletes the secret.
  */
-async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant: Grant, audit: AuditBase, error: unknown, sentAt: Date): Promise<GrantOutcome> {
+async function undoUncertainWrite(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  grant: Grant,
+  audit: AuditBase,
+  error: unknown,
+  sentAt: Date,
+): Promise<GrantOutcome> {
   const why = `writing the secret did not complete (${safeMessage(error)})`;
   let secretWrite: "none" | "uncertain" = "uncertain";
   try {
@@ -293,7 +384,10 @@ async function undoUncertainWrite(deps: LifecycleDeps, ctx: GrantContext, grant:
       secretWrite = "none";
     }
   } catch {
-    ctx.log.error({ grant: grant.id, repository: ctx.client.fullName, why }, "grant write uncertain; the secret will be deleted when the grant ends if the retry does not succeed");
+    ctx.log.error(
+      { grant: grant.id, repository: ctx.client.fullName, why },
+      "grant write uncertain; the secret will be deleted when the grant ends if the retry does not succeed",
+    );
   }
   // The write may have landed when it was sent: the expiry counts from then, however late the retry.
   return defer(deps, ctx, grant, audit, why, { writeUncertainAt: sentAt, secretWrite });
@@ -312,13 +406,31 @@ async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Gra
   try {
     const others = await deps.store.countOtherWritten(ended.owner, ended.repo, ended.environment, ended.secret, ended.id);
     if (others === 0) await ctx.client.deleteEnvironmentSecret(ended.environment, ended.secret);
-    await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "revoked", actor: "jit-access", details: { why, deleted: others === 0 } });
-    ctx.log.warn({ grant: ended.id, repository: ctx.client.fullName, environment: ended.environment, secret: ended.secret }, "grant ended while being written; the write was undone");
+    await deps.store.appendAudit({
+      ...audit,
+      at: new Date(deps.clock.now()),
+      action: "revoked",
+      actor: "jit-access",
+      details: { why, deleted: others === 0 },
+    });
+    ctx.log.warn(
+      { grant: ended.id, repository: ctx.client.fullName, environment: ended.environment, secret: ended.secret },
+      "grant ended while being written; the write was undone",
+    );
     return { kind: "ended-while-writing", grant: ended, why };
   } catch (error) {
     const message = safeMessage(error);
-    await deps.store.appendAudit({ ...audit, at: new Date(deps.clock.now()), action: "revoke_failed", actor: "jit-access", details: { why, error: message } });
-    ctx.log.error({ grant: ended.id, repository: ctx.client.fullName, error: message }, "grant ended while being written, and undoing the write failed");
+    await deps.store.appendAudit({
+      ...audit,
+      at: new Date(deps.clock.now()),
+      action: "revoke_failed",
+      actor: "jit-access",
+      details: { why, error: message },
+    });
+    ctx.log.error(
+      { grant: ended.id, repository: ctx.client.fullName, error: message },
+      "grant ended while being written, and undoing the write failed",
+    );
     throw error;
   }
 }
@@ -345,11 +457,24 @@ async function defer(
 ): Promise<GrantOutcome> {
   const { retryInMs = GRANT_RETRY_MS, ...change } = options;
   const retryAt = new Date(deps.clock.now() + retryInMs);
-  const record = { ...audit, at: new Date(deps.clock.now()), action: "deferred" as const, actor: "jit-access", details: { why, retryAt: retryAt.toISOString() } };
+  const record = {
+    ...audit,
+    at: new Date(deps.clock.now()),
+    action: "deferred" as const,
+    actor: "jit-access",
+    details: { why, retryAt: retryAt.toISOString() },
+  };
   const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, change);
   deps.onDeferred?.(deferred);
-  ctx.log.warn({ grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why }, "grant deferred; it will be retried");
-  return { kind: "deferred", grant: deferred, why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands` };
+  ctx.log.warn(
+    { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, why },
+    "grant deferred; it will be retried",
+  );
+  return {
+    kind: "deferred",
+    grant: deferred,
+    why: `${why}; jit-access will try again from ${retryAt.toISOString()} while the approval stands`,
+  };
 }
 
 /** A read that failed, named for the message: "reading the secret's metadata failed (…)". Keeps the HTTP status. */

@@ -48,7 +48,10 @@ export async function retryPullRequest(deps: LifecycleDeps, log: Log, waiting: G
     const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
     await evaluatePullRequest(deps, { installationId: grant.installationId, client, prNumber: grant.prNumber, log, trigger: "retry" });
   } catch (error) {
-    log.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "retrying a deferred grant failed");
+    log.warn(
+      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+      "retrying a deferred grant failed",
+    );
   }
   const later = new Date(deps.clock.now() + GRANT_RETRY_MS);
   for (const before of waiting) {

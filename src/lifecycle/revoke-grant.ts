@@ -67,7 +67,10 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     try {
       client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
     } catch (error) {
-      log.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not update the pull request");
+      log.warn(
+        { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+        "could not update the pull request",
+      );
     }
   }
   if (client !== null) await tellPullRequest(deps, client, request, result, log);
@@ -122,17 +125,31 @@ export async function endGrantLocked(
     const at = new Date(deps.clock.now());
     const ended =
       end.kind === "failed"
-        ? await deps.store.markFailed(grant.id, end.reason, at, audit("failed", { why: end.reason, secretDeleted: deleted, otherLiveGrants: others }))
+        ? await deps.store.markFailed(
+            grant.id,
+            end.reason,
+            at,
+            audit("failed", { why: end.reason, secretDeleted: deleted, otherLiveGrants: others }),
+          )
         : await deps.store.markEnded(
             grant.id,
             end.kind,
             end.reason,
             at,
-            audit(end.kind, { reason: end.reason, secretDeleted: deleted, otherLiveGrants: others, ...(secretWritten ? {} : { secretWritten }) }),
+            audit(end.kind, {
+              reason: end.reason,
+              secretDeleted: deleted,
+              otherLiveGrants: others,
+              ...(secretWritten ? {} : { secretWritten }),
+            }),
           );
     log.info(
       { grant: grant.id, repository: where, environment: grant.environment, secret: grant.secret, deleted, others, secretWritten },
-      end.kind === "expired" ? "grant expired" : end.kind === "revoked" ? "grant revoked" : "grant failed; what it may have written is gone",
+      end.kind === "expired"
+        ? "grant expired"
+        : end.kind === "revoked"
+          ? "grant revoked"
+          : "grant failed; what it may have written is gone",
     );
     return { kind: "ended", grant: ended, deleted, otherLiveGrants: others, secretWritten };
   } catch (error) {
@@ -155,14 +172,27 @@ export async function endGrantLocked(
       audit("revoke_failed", { error: message, attempts, nextAttemptAt: nextAttemptAt.toISOString() }),
     );
     log.warn(
-      { grant: grant.id, repository: `${grant.owner}/${grant.repo}`, environment: grant.environment, secret: grant.secret, attempts, error: message },
+      {
+        grant: grant.id,
+        repository: `${grant.owner}/${grant.repo}`,
+        environment: grant.environment,
+        secret: grant.secret,
+        attempts,
+        error: message,
+      },
       `revocation failed; retrying at ${nextAttemptAt.toISOString()}`,
     );
     return { kind: "retry", grant: updated, error: message, nextAttemptAt };
   }
 }
 
-async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request: RevokeRequest, result: RevokeOutcome, log: Log): Promise<void> {
+async function tellPullRequest(
+  deps: LifecycleDeps,
+  client: RepoClient,
+  request: RevokeRequest,
+  result: RevokeOutcome,
+  log: Log,
+): Promise<void> {
   const { grant } = request;
   try {
     if (result.kind === "ended" && result.grant.state === "failed") {
@@ -195,6 +225,9 @@ async function tellPullRequest(deps: LifecycleDeps, client: RepoClient, request:
     }
   } catch (error) {
     // Feedback is best effort: the ledger already holds the truth.
-    log.warn({ grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not update the pull request");
+    log.warn(
+      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+      "could not update the pull request",
+    );
   }
 }

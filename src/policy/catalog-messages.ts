@@ -67,8 +67,7 @@ export const catalogMessages = {
   secretsRequired: "secrets is required: a map from each secret's name to its policy",
   secretsEmpty: "secrets has no entries; a catalog must list at least one secret",
   secretsNotMap: "secrets must be a map from each secret's name to its policy",
-  sameSecret: (name: string, first: string) =>
-    `"${name}" and "${first}" are the same secret (GitHub secret names ignore case); keep one`,
+  sameSecret: (name: string, first: string) => `"${name}" and "${first}" are the same secret (GitHub secret names ignore case); keep one`,
 
   /** YAML reserves a leading @, so `[@acme/dba]` is a syntax error rather than a string. */
   quoteAt: (token: string) => `YAML needs quotes around a value that starts with @: write "${shown(token)}", not ${shown(token)}`,

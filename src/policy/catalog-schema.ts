@@ -111,23 +111,20 @@ const secretShape = {
 };
 
 /** One secret's policy. */
-export const catalogSecretSchema = z
-  .strictObject(secretShape, allowedKeys(secretShape, "a secret's policy"))
-  .superRefine(
-    (secret, ctx) => {
-      if (secret.min_duration !== undefined && secret.min_duration > secret.max_duration) {
-        ctx.addIssue({ code: "custom", path: ["min_duration"], message: m.minOverMax });
-      }
-    },
-    // Compare the bounds whenever both parsed, even if other keys of this secret have problems.
-    { when: (payload) => bothDurationsParsed(payload.value) },
-  );
+export const catalogSecretSchema = z.strictObject(secretShape, allowedKeys(secretShape, "a secret's policy")).superRefine(
+  (secret, ctx) => {
+    if (secret.min_duration !== undefined && secret.min_duration > secret.max_duration) {
+      ctx.addIssue({ code: "custom", path: ["min_duration"], message: m.minOverMax });
+    }
+  },
+  // Compare the bounds whenever both parsed, even if other keys of this secret have problems.
+  { when: (payload) => bothDurationsParsed(payload.value) },
+);
 
 /** Secrets keyed by their name in the environment, as written. */
 const secrets = z
   .record(z.string(), catalogSecretSchema, {
-    error: (issue) =>
-      issue.input === undefined ? m.secretsRequired : issue.input === null ? m.secretsEmpty : m.secretsNotMap,
+    error: (issue) => (issue.input === undefined ? m.secretsRequired : issue.input === null ? m.secretsEmpty : m.secretsNotMap),
   })
   .superRefine(
     (map, ctx) => {

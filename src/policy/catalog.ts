@@ -5,9 +5,7 @@
  */
 
 /** Where a secret's value is read from at grant time. */
-export type SecretSource =
-  | { kind: "env"; variable: string }
-  | { kind: "file"; path: string };
+export type SecretSource = { kind: "env"; variable: string } | { kind: "file"; path: string };
 
 /**
  * One entry of a secret's `approvers`, as written in the catalog (`@acme/dba`, `@alice`), with

@@ -169,7 +169,5 @@ function* unescapedChars(raw: string): Generator<{ text: string; escaped: boolea
 }
 
 function collapseGlobstars(segments: Segment[]): Segment[] {
-  return segments.filter(
-    (segment, index) => !(segment.kind === "globstar" && segments[index - 1]?.kind === "globstar"),
-  );
+  return segments.filter((segment, index) => !(segment.kind === "globstar" && segments[index - 1]?.kind === "globstar"));
 }

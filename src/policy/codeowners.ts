@@ -17,10 +17,7 @@ export const CODEOWNERS_LOCATIONS = [".github/CODEOWNERS", "CODEOWNERS", "docs/C
 export const MAX_CODEOWNERS_BYTES = 3 * 1024 * 1024;
 
 /** An owner as written in CODEOWNERS. Logins, org and team slugs compare case-insensitively. */
-export type Owner =
-  | { kind: "user"; login: string }
-  | { kind: "team"; org: string; slug: string }
-  | { kind: "email"; email: string };
+export type Owner = { kind: "user"; login: string } | { kind: "team"; org: string; slug: string } | { kind: "email"; email: string };
 
 export interface CodeownersRule {
   /** The pattern as written, escapes included (`my\ file.txt`). */
@@ -76,10 +73,7 @@ export function parseCodeowners(text: string): {
 }
 
 /** The owners of `path` (a repository path such as `jit-requests.yml`): the last matching rule wins. */
-export function ownersFor(
-  rules: readonly CodeownersRule[],
-  path: string,
-): { owners: Owner[]; rule: CodeownersRule | null } {
+export function ownersFor(rules: readonly CodeownersRule[], path: string): { owners: Owner[]; rule: CodeownersRule | null } {
   for (let i = rules.length - 1; i >= 0; i -= 1) {
     const rule = rules[i] as CodeownersRule;
     if (matcherFor(rule)(path)) return { owners: rule.owners, rule };

@@ -32,9 +32,7 @@ export function durationField(key: string) {
  */
 export function approvalsField() {
   const message = `approvals must be a whole number from 1 to ${MAX_APPROVALS}`;
-  return z
-    .number({ error: message })
-    .refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_APPROVALS, { error: message });
+  return z.number({ error: message }).refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_APPROVALS, { error: message });
 }
 
 /**

@@ -133,7 +133,10 @@ export function decideApproval(input: ApprovalInput): ApprovalDecision {
 export function approvalCandidates(input: Pick<ApprovalInput, "reviews" | "author" | "headSha">): (Reviewer & { reviewId: number })[] {
   const { verdicts } = latestVerdicts(input.reviews);
   return [...verdicts.values()]
-    .filter(({ reviewer, review }) => reviewer.id !== input.author.id && review.state.toUpperCase() === "APPROVED" && review.commit_id === input.headSha)
+    .filter(
+      ({ reviewer, review }) =>
+        reviewer.id !== input.author.id && review.state.toUpperCase() === "APPROVED" && review.commit_id === input.headSha,
+    )
     .map(({ reviewer, review }) => ({ id: reviewer.id, login: reviewer.login, reviewId: review.id }));
 }
 
@@ -213,11 +216,7 @@ function isAllowed(reviewer: Reviewer, allowed: readonly ApproverRef[], teamMemb
 }
 
 /** The first owner entry, in CODEOWNERS order, that the reviewer is or belongs to. */
-function ownerVia(
-  reviewer: Reviewer,
-  owners: readonly Owner[],
-  teamMembers: ReadonlyMap<string, ReadonlySet<number>>,
-): string | null {
+function ownerVia(reviewer: Reviewer, owners: readonly Owner[], teamMembers: ReadonlyMap<string, ReadonlySet<number>>): string | null {
   const login = reviewer.login.toLowerCase();
   const owner = owners.find((candidate) =>
     candidate.kind === "user"
@@ -243,11 +242,7 @@ function summarize(facts: {
   if (!facts.approved) {
     const missing = required - count;
     const whom =
-      missing === 1
-        ? count === 0
-          ? "a code owner"
-          : "another code owner"
-        : `${missing} ${count === 0 ? "" : "more "}code owners`;
+      missing === 1 ? (count === 0 ? "a code owner" : "another code owner") : `${missing} ${count === 0 ? "" : "more "}code owners`;
     const pending = pendingOwners(facts.reviewable, approvers, facts.author);
     summary +=
       pending.length > 0
@@ -263,7 +258,5 @@ function summarize(facts: {
 /** Owners who could still approve: teams, and named users who are neither approvers nor the author. */
 function pendingOwners(owners: readonly Owner[], approvers: readonly Approver[], author: Reviewer): string[] {
   const done = new Set([...approvers.map((a) => a.login.toLowerCase()), author.login.toLowerCase()]);
-  return owners
-    .filter((owner) => owner.kind !== "user" || !done.has(owner.login.toLowerCase()))
-    .map(formatOwner);
+  return owners.filter((owner) => owner.kind !== "user" || !done.has(owner.login.toLowerCase())).map(formatOwner);
 }

@@ -42,9 +42,7 @@ export function parseYamlConfig<Schema extends z.ZodType>(
 ): z.output<Schema> {
   const bytes = Buffer.byteLength(text, "utf8");
   if (bytes > options.maxBytes) {
-    throw new ConfigError(file, [
-      wholeFile(`${options.what} is ${bytes} bytes; the limit is ${options.maxBytes} bytes`),
-    ]);
+    throw new ConfigError(file, [wholeFile(`${options.what} is ${bytes} bytes; the limit is ${options.maxBytes} bytes`)]);
   }
   const lineCounter = new LineCounter();
   const tooDeep = firstTooDeep(text, MAX_CONFIG_NESTING);
@@ -53,7 +51,12 @@ export function parseYamlConfig<Schema extends z.ZodType>(
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) lineCounter.addNewLine(i + 1);
     const { line, col } = lineCounter.linePos(tooDeep);
     throw new ConfigError(file, [
-      { line, column: col, path: "", message: `lists and maps are nested more than ${MAX_CONFIG_NESTING} levels deep; ${options.what} needs far fewer` },
+      {
+        line,
+        column: col,
+        path: "",
+        message: `lists and maps are nested more than ${MAX_CONFIG_NESTING} levels deep; ${options.what} needs far fewer`,
+      },
     ]);
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });

@@ -22,9 +22,6 @@ export function hasWildcard(glob: string): boolean {
 }
 
 function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .replace(REGEX_SPECIAL, "\\$&")
-    .replace(/\*/g, "[^/]*")
-    .replace(/\?/g, "[^/]");
+  const body = glob.replace(REGEX_SPECIAL, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]");
   return new RegExp(`^${body}$`, "iu");
 }

@@ -40,26 +40,109 @@ function lookAlike(name: string): string {
  * two lists the same). Compared upper-case, as GitHub compares secret names.
  */
 export const SHADOWED_VARIABLES: readonly string[] = [
-  "BASH", "BASHOPTS", "BASHPID", "CDPATH", "CHILD_MAX", "COLUMNS", "COMPREPLY", "COPROC", "DIRSTACK", "EMACS", "ENV",
-  "EPOCHREALTIME", "EPOCHSECONDS", "EUID", "EXECIGNORE", "FCEDIT", "FIGNORE", "FUNCNAME", "FUNCNEST", "GLOBIGNORE",
-  "GLOBSORT", "GROUPS", "HISTCMD", "HISTCONTROL", "HISTFILE", "HISTFILESIZE", "HISTIGNORE", "HISTSIZE", "HISTTIMEFORMAT",
-  "HOME", "HOSTFILE", "HOSTNAME", "HOSTTYPE", "IFS", "IGNOREEOF", "INPUTRC", "INSIDE_EMACS", "LANG", "LANGUAGE", "LINENO",
-  "LINES", "LOGNAME", "MACHTYPE", "MAIL", "MAILCHECK", "MAILPATH", "MAPFILE", "OLDPWD", "OPTARG", "OPTERR", "OPTIND",
-  "OSTYPE", "PATH", "PIPESTATUS", "POSIXLY_CORRECT", "PPID", "PROMPT_COMMAND", "PROMPT_DIRTRIM", "PS0", "PS1", "PS2",
-  "PS3", "PS4", "PWD", "RANDOM", "REPLY", "SECONDS", "SHELL", "SHELLOPTS", "SHLVL", "SRANDOM", "TERM", "TIMEFORMAT",
-  "TMOUT", "TMPDIR", "TZ", "UID", "USER",
+  "BASH",
+  "BASHOPTS",
+  "BASHPID",
+  "CDPATH",
+  "CHILD_MAX",
+  "COLUMNS",
+  "COMPREPLY",
+  "COPROC",
+  "DIRSTACK",
+  "EMACS",
+  "ENV",
+  "EPOCHREALTIME",
+  "EPOCHSECONDS",
+  "EUID",
+  "EXECIGNORE",
+  "FCEDIT",
+  "FIGNORE",
+  "FUNCNAME",
+  "FUNCNEST",
+  "GLOBIGNORE",
+  "GLOBSORT",
+  "GROUPS",
+  "HISTCMD",
+  "HISTCONTROL",
+  "HISTFILE",
+  "HISTFILESIZE",
+  "HISTIGNORE",
+  "HISTSIZE",
+  "HISTTIMEFORMAT",
+  "HOME",
+  "HOSTFILE",
+  "HOSTNAME",
+  "HOSTTYPE",
+  "IFS",
+  "IGNOREEOF",
+  "INPUTRC",
+  "INSIDE_EMACS",
+  "LANG",
+  "LANGUAGE",
+  "LINENO",
+  "LINES",
+  "LOGNAME",
+  "MACHTYPE",
+  "MAIL",
+  "MAILCHECK",
+  "MAILPATH",
+  "MAPFILE",
+  "OLDPWD",
+  "OPTARG",
+  "OPTERR",
+  "OPTIND",
+  "OSTYPE",
+  "PATH",
+  "PIPESTATUS",
+  "POSIXLY_CORRECT",
+  "PPID",
+  "PROMPT_COMMAND",
+  "PROMPT_DIRTRIM",
+  "PS0",
+  "PS1",
+  "PS2",
+  "PS3",
+  "PS4",
+  "PWD",
+  "RANDOM",
+  "REPLY",
+  "SECONDS",
+  "SHELL",
+  "SHELLOPTS",
+  "SHLVL",
+  "SRANDOM",
+  "TERM",
+  "TIMEFORMAT",
+  "TMOUT",
+  "TMPDIR",
+  "TZ",
+  "UID",
+  "USER",
   // the Actions runner's own
   "CI",
 ];
 
 /** Prefixes of the same: bash's, the locale's, the runner's, action inputs and state, the require-grant action's. */
-export const SHADOWED_PREFIXES: readonly string[] = ["BASH_", "COMP_", "LC_", "READLINE_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "JIT_SECRET_"];
+export const SHADOWED_PREFIXES: readonly string[] = [
+  "BASH_",
+  "COMP_",
+  "LC_",
+  "READLINE_",
+  "RUNNER_",
+  "ACTIONS_",
+  "INPUT_",
+  "STATE_",
+  "JIT_SECRET_",
+];
 
 /** Why a workflow step could not receive a secret named `name` under that name, or null. */
 export function shadowedVariableProblem(name: string): string | null {
   const upper = name.toUpperCase();
   const prefix = SHADOWED_PREFIXES.find((candidate) => upper.startsWith(candidate));
   if (!SHADOWED_VARIABLES.includes(upper) && prefix === undefined) return null;
-  const what = prefix === undefined ? `${upper}, a variable of the shell or of the Actions runner` : `a ${prefix}… variable of the shell, the Actions runner or the require-grant action`;
+  const what =
+    prefix === undefined
+      ? `${upper}, a variable of the shell or of the Actions runner`
+      : `a ${prefix}… variable of the shell, the Actions runner or the require-grant action`;
   return `secret names must not be the name of ${what}: a workflow step could not receive the secret under that name; choose another name`;
 }

@@ -194,7 +194,8 @@ export class AccessReviewBuilder {
         if (key !== undefined) (REVIEW.test(event.action) ? this.#reviewedBreakGlass : this.#breakGlassGrants).add(key);
       }
       if (grant === undefined) continue;
-      if ((event.action === "revoked" || event.action === "expired") && !this.#endedBy.has(grant.id)) this.#endedBy.set(grant.id, event.actor);
+      if ((event.action === "revoked" || event.action === "expired") && !this.#endedBy.has(grant.id))
+        this.#endedBy.set(grant.id, event.actor);
       if (event.action === "revoke_failed" && grant.endedAt !== null && event.at.getTime() >= grant.endedAt.getTime()) {
         const error = event.details?.error;
         this.#leftovers.set(grant.id, typeof error === "string" ? error : null);
@@ -208,7 +209,10 @@ export class AccessReviewBuilder {
     const written = grants.filter((grant) => grant.start !== null);
     const ended = written.filter((grant) => grant.end !== null);
     const durations = ended.map((grant) => ({ grantId: grant.id, ms: grant.actualMs! }));
-    const longest = durations.reduce<{ grantId: string; ms: number } | null>((best, d) => (best === null || d.ms > best.ms ? d : best), null);
+    const longest = durations.reduce<{ grantId: string; ms: number } | null>(
+      (best, d) => (best === null || d.ms > best.ms ? d : best),
+      null,
+    );
 
     return {
       generatedAt: this.#scope.now.toISOString(),
@@ -383,7 +387,8 @@ function timelines(grants: readonly ReviewGrant[], byId: ReadonlyMap<string, Rev
     groups.set(key, group);
   }
   const startOf = (id: string): string => byId.get(id)!.start!;
-  for (const group of groups.values()) group.grantIds.sort((a, b) => (startOf(a) < startOf(b) ? -1 : startOf(a) > startOf(b) ? 1 : a < b ? -1 : 1));
+  for (const group of groups.values())
+    group.grantIds.sort((a, b) => (startOf(a) < startOf(b) ? -1 : startOf(a) > startOf(b) ? 1 : a < b ? -1 : 1));
   return [...groups.values()].sort(byGroup);
 }
 
@@ -392,7 +397,10 @@ function groupKey(grant: Pick<ReviewGrant, "repository" | "environment" | "secre
   return JSON.stringify([grant.repository.toLowerCase(), grant.environment.toLowerCase(), grant.secret.toUpperCase()]);
 }
 
-function byGroup(a: Pick<ReviewGrant, "repository" | "environment" | "secret">, b: Pick<ReviewGrant, "repository" | "environment" | "secret">): number {
+function byGroup(
+  a: Pick<ReviewGrant, "repository" | "environment" | "secret">,
+  b: Pick<ReviewGrant, "repository" | "environment" | "secret">,
+): number {
   return groupKey(a) < groupKey(b) ? -1 : groupKey(a) > groupKey(b) ? 1 : 0;
 }
 

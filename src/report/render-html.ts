@@ -186,7 +186,9 @@ function exceptionsSection(review: AccessReview, byId: ById, ref: Ref): string {
   return [
     '<section id="exceptions" aria-labelledby="exceptions-title">',
     `<h2 id="exceptions-title">Exceptions</h2>`,
-    count === 0 ? '<p class="none">None: every grant had a recorded approval, every secret ended when the ledger said, and the audit chain is intact.</p>' : `<p class="bad">${count} ${plural(count, "exception")}.</p>`,
+    count === 0
+      ? '<p class="none">None: every grant had a recorded approval, every secret ended when the ledger said, and the audit chain is intact.</p>'
+      : `<p class="bad">${count} ${plural(count, "exception")}.</p>`,
     "<h3>Grants without a recorded approval</h3>",
     list(withoutApproval, "None."),
     "<h3>Secrets that outlived the end the ledger set</h3>",
@@ -208,7 +210,9 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
     ["Approved, never written", String(summary.notWritten)],
     [
       "Median duration",
-      summary.durations.medianMs === null ? "none ended" : `${formatDuration(summary.durations.medianMs)} (of ${summary.durations.ended} ended ${plural(summary.durations.ended, "grant")})`,
+      summary.durations.medianMs === null
+        ? "none ended"
+        : `${formatDuration(summary.durations.medianMs)} (of ${summary.durations.ended} ended ${plural(summary.durations.ended, "grant")})`,
     ],
     ["Longest duration", longest === null ? "none ended" : `${formatDuration(longest.ms)}: ${grantLink(byId.get(longest.grantId), ref)}`],
     ["Break-glass grants", breakGlassText(review)],
@@ -223,7 +227,13 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
     summary.bySecret.length === 0
       ? '<p class="none">None: no grant had access in this period.</p>'
       : table(
-          ["Repository", "Environment", "Secret", "Grants", ...(["expired", "revoked", "closed", "break-glass", "live"] as const).map((e) => ENDING_LABELS[e])],
+          [
+            "Repository",
+            "Environment",
+            "Secret",
+            "Grants",
+            ...(["expired", "revoked", "closed", "break-glass", "live"] as const).map((e) => ENDING_LABELS[e]),
+          ],
           summary.bySecret.map((s) => [
             htmlText(s.repository),
             htmlText(s.environment),
@@ -234,9 +244,21 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
           [3, 4, 5, 6, 7, 8],
         ),
     "<h3>Requesters</h3>",
-    summary.requesters.length === 0 ? '<p class="none">None.</p>' : table(["Requester", "Grants"], summary.requesters.map((c) => [htmlText(c.login), num(c.grants)]), [1]),
+    summary.requesters.length === 0
+      ? '<p class="none">None.</p>'
+      : table(
+          ["Requester", "Grants"],
+          summary.requesters.map((c) => [htmlText(c.login), num(c.grants)]),
+          [1],
+        ),
     "<h3>Approvers</h3>",
-    summary.approvers.length === 0 ? '<p class="none">None.</p>' : table(["Approver", "Grants approved"], summary.approvers.map((c) => [htmlText(c.login), num(c.grants)]), [1]),
+    summary.approvers.length === 0
+      ? '<p class="none">None.</p>'
+      : table(
+          ["Approver", "Grants approved"],
+          summary.approvers.map((c) => [htmlText(c.login), num(c.grants)]),
+          [1],
+        ),
     "<h3>Break-glass</h3>",
     `<p>${breakGlassText(review)}</p>`,
     "<h3>Revocations that failed or ran late</h3>",
@@ -246,7 +268,12 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
       ? '<p class="none">None.</p>'
       : table(
           ["Grant", "Ended before its expiry by", "Why", "By"],
-          summary.revokedEarly.map((r) => [grantLink(byId.get(r.grantId), ref), formatDuration(r.earlyMs), htmlText(r.reason ?? "no reason recorded"), htmlText(r.by ?? "not recorded")]),
+          summary.revokedEarly.map((r) => [
+            grantLink(byId.get(r.grantId), ref),
+            formatDuration(r.earlyMs),
+            htmlText(r.reason ?? "no reason recorded"),
+            htmlText(r.by ?? "not recorded"),
+          ]),
           [1],
         ),
     "</section>",
@@ -255,14 +282,16 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
 
 function breakGlassText(review: AccessReview): string {
   const { grants, reviewed, recorded } = review.summary.breakGlass;
-  if (!recorded && grants === 0) return "0: jit-access has no break-glass access yet, so no grant was made that way and none awaits review (0 reviewed).";
+  if (!recorded && grants === 0)
+    return "0: jit-access has no break-glass access yet, so no grant was made that way and none awaits review (0 reviewed).";
   return `${grants} break-glass ${plural(grants, "grant")}, ${reviewed} of them reviewed.`;
 }
 
 function revocationsTable(review: AccessReview, byId: ById, ref: Ref): string {
   const { revocationFailures, lateRevocations } = review.summary;
   const ids = [...new Set([...revocationFailures, ...lateRevocations].map((r) => r.grantId))];
-  if (ids.length === 0) return `<p class="none">None: every revocation succeeded at its first attempt, within ${formatDuration(review.lateAfterMs)} of its expiry.</p>`;
+  if (ids.length === 0)
+    return `<p class="none">None: every revocation succeeded at its first attempt, within ${formatDuration(review.lateAfterMs)} of its expiry.</p>`;
   return table(
     ["Grant", "Failed attempts", "Last error", "Late by", "Now"],
     ids.map((id) => {
@@ -289,7 +318,11 @@ function timelinesSection(review: AccessReview, byId: ById, anchors: ReadonlyMap
     [
       `<figure aria-labelledby="timeline-${index + 1}">`,
       `<figcaption id="timeline-${index + 1}">${htmlText(group.repository)} · ${htmlText(group.environment)} · <code>${htmlText(group.secret)}</code> (${group.grantIds.length} ${plural(group.grantIds.length, "grant")})</figcaption>`,
-      timelineSvg(review, group.grantIds.map((id) => byId.get(id)!), anchors),
+      timelineSvg(
+        review,
+        group.grantIds.map((id) => byId.get(id)!),
+        anchors,
+      ),
       "</figure>",
     ].join("\n"),
   );
@@ -340,7 +373,10 @@ function timelineSvg(review: AccessReview, grants: readonly ReviewGrant[], ancho
     (tick) =>
       `<line class="tick" x1="${fmt(x(tick.at))}" y1="${AXIS - 6}" x2="${fmt(x(tick.at))}" y2="${cardTop - 4}"/><text x="${fmt(x(tick.at) + 3)}" y="${AXIS - 10}">${escapeHtml(tick.label)}</text>`,
   );
-  const now = asOf < to ? `<line class="now" x1="${fmt(x(asOf))}" y1="${AXIS - 6}" x2="${fmt(x(asOf))}" y2="${cardTop - 4}"/><text x="${fmt(x(asOf) - 3)}" y="${AXIS - 10}" text-anchor="end">now</text>` : "";
+  const now =
+    asOf < to
+      ? `<line class="now" x1="${fmt(x(asOf))}" y1="${AXIS - 6}" x2="${fmt(x(asOf))}" y2="${cardTop - 4}"/><text x="${fmt(x(asOf) - 3)}" y="${AXIS - 10}" text-anchor="end">now</text>`
+      : "";
   const drawn = bars.map(({ grant, x1, x2, lane }) => {
     const y = AXIS + lane * (LANE + LANE_GAP);
     const ending = grant.ending as keyof typeof ENDING_COLOURS;
@@ -386,7 +422,10 @@ function cardLines(grant: ReviewGrant): string[] {
 function interval(grant: ReviewGrant): string {
   const start = grant.start === null ? "never written" : stamp(grant.start);
   const end = grant.end === null ? (grant.start === null ? "" : "still live") : stamp(grant.end);
-  const actual = grant.actualMs === null ? "" : ` (${formatDuration(grant.actualMs)}${grant.end === null ? " so far" : ""} of ${formatDuration(grant.requestedMs)} requested)`;
+  const actual =
+    grant.actualMs === null
+      ? ""
+      : ` (${formatDuration(grant.actualMs)}${grant.end === null ? " so far" : ""} of ${formatDuration(grant.requestedMs)} requested)`;
   return `${start}${end === "" ? "" : ` to ${end}`}${actual}`;
 }
 
@@ -473,7 +512,22 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-const TICK_STEPS = [MINUTE, 5 * MINUTE, 15 * MINUTE, HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY, 364 * DAY];
+const TICK_STEPS = [
+  MINUTE,
+  5 * MINUTE,
+  15 * MINUTE,
+  HOUR,
+  3 * HOUR,
+  6 * HOUR,
+  12 * HOUR,
+  DAY,
+  2 * DAY,
+  7 * DAY,
+  14 * DAY,
+  28 * DAY,
+  91 * DAY,
+  364 * DAY,
+];
 
 /** At most 8 ticks, at whole multiples of a step since the epoch (midnight UTC for days). */
 export function axisTicks(from: number, to: number): Array<{ at: number; label: string }> {

@@ -65,7 +65,15 @@ export function checkEntry(entry: RequestEntry, context: EntryContext, matchReas
   if (problems.length > 0 || secret === null || policy === null || durationMs === null) return { problems, request: null };
   return {
     problems,
-    request: { entry, secret, environment, durationMs, reason: entry.reason, approvals: policy.approvals, boundToRequester: policy.boundToRequester },
+    request: {
+      entry,
+      secret,
+      environment,
+      durationMs,
+      reason: entry.reason,
+      approvals: policy.approvals,
+      boundToRequester: policy.boundToRequester,
+    },
   };
 }
 
@@ -111,7 +119,11 @@ function checkEnvironment(
   if (context.environments === undefined) return written;
   const existing = findName(context.environments, written);
   if (existing === undefined) report(say.environmentMissing(written, context.repository, context.environments));
-  else if (secret?.requireProtectedEnvironment === true && context.protectedEnvironments !== undefined && findName(context.protectedEnvironments, existing) === undefined) {
+  else if (
+    secret?.requireProtectedEnvironment === true &&
+    context.protectedEnvironments !== undefined &&
+    findName(context.protectedEnvironments, existing) === undefined
+  ) {
     report(say.environmentUnprotected(name, existing));
   }
   return existing ?? written;
@@ -122,12 +134,7 @@ function findName(names: readonly string[], wanted: string): string | undefined 
   return names.find((candidate) => sameName(candidate, wanted));
 }
 
-function checkDuration(
-  written: string,
-  policy: EffectivePolicy | null,
-  name: string,
-  report: (message: string) => void,
-): number | null {
+function checkDuration(written: string, policy: EffectivePolicy | null, name: string, report: (message: string) => void): number | null {
   const parsed = parseDuration(written);
   if (!parsed.ok) {
     report(parsed.error);

@@ -53,7 +53,10 @@ export function firstInvisibleCharacter(text: string): string | null {
  * and `U+XXXX`. Tabs and line breaks are layout there and are not listed, nor is a byte order
  * mark that starts the file (editors write one; YAML reads past it). At most `limit`, the first.
  */
-export function invisibleCharactersInSource(source: string, limit = Number.POSITIVE_INFINITY): Array<{ offset: number; codePoint: string }> {
+export function invisibleCharactersInSource(
+  source: string,
+  limit = Number.POSITIVE_INFINITY,
+): Array<{ offset: number; codePoint: string }> {
   const found: Array<{ offset: number; codePoint: string }> = [];
   const pattern = new RegExp(IN_SOURCE.source, "gu");
   if (source.startsWith(BYTE_ORDER_MARK)) pattern.lastIndex = BYTE_ORDER_MARK.length;

@@ -23,9 +23,7 @@ const EXAMPLE: Record<RequestKey, string> = {
 
 const LISTED = 20;
 const list = (names: readonly string[]): string =>
-  names.length > LISTED
-    ? `${names.slice(0, LISTED).map(shown).join(", ")} and ${names.length - LISTED} more`
-    : names.map(shown).join(", ");
+  names.length > LISTED ? `${names.slice(0, LISTED).map(shown).join(", ")} and ${names.length - LISTED} more` : names.map(shown).join(", ");
 
 /**
  * For text that failed a check and may hold a look-alike: ` ("ѕ" is U+0455, not ASCII)` naming its
@@ -44,27 +42,21 @@ export function shown(text: string): string {
 }
 
 export const parseMessages = {
-  fileTooLarge: (bytes: number) =>
-    `the file is ${bytes} bytes; the limit is ${MAX_FILE_BYTES}: remove entries that are no longer needed`,
+  fileTooLarge: (bytes: number) => `the file is ${bytes} bytes; the limit is ${MAX_FILE_BYTES}: remove entries that are no longer needed`,
   yamlSyntax: (detail: string) => `YAML syntax error: ${detail}`,
   yamlWarning: (detail: string) => `YAML problem: ${detail}`,
   multipleDocuments: () =>
     "a requests file is a single YAML document, and a second one starts here: remove it, or move its entries under the first requests:",
-  tooDeep: (max: number) =>
-    `lists and maps are nested more than ${max} levels deep; a requests file needs only requests → entry → field`,
-  anchor: (name: string) =>
-    `YAML anchors (&${shown(name)}) are not allowed in a requests file; write each entry out in full`,
-  alias: (name: string) =>
-    `YAML aliases (*${shown(name)}) are not allowed in a requests file; write each entry out in full`,
+  tooDeep: (max: number) => `lists and maps are nested more than ${max} levels deep; a requests file needs only requests → entry → field`,
+  anchor: (name: string) => `YAML anchors (&${shown(name)}) are not allowed in a requests file; write each entry out in full`,
+  alias: (name: string) => `YAML aliases (*${shown(name)}) are not allowed in a requests file; write each entry out in full`,
   tag: (tag: string) => `YAML tags (${shown(tag)}) are not allowed in a requests file; write the value as plain text, quoted if needed`,
   complexKey: () => "keys must be plain words such as secret or reason, not lists or maps",
   invisible: (what: string, codePoint: string) =>
     `${shown(what)} contains invisible control or bidi characters (${codePoint}); retype it as plain text`,
   rootNotMap: (found: string) => `the file must be a map with a requests: list, not ${found}`,
-  requestsNotList: (found: string) =>
-    `requests must be a list of entries, each starting with "- secret:", not ${found}`,
-  entryNotMap: (found: string) =>
-    `each request must be a map with secret, environment, duration and reason, not ${found}`,
+  requestsNotList: (found: string) => `requests must be a list of entries, each starting with "- secret:", not ${found}`,
+  entryNotMap: (found: string) => `each request must be a map with secret, environment, duration and reason, not ${found}`,
   fieldNotText: (key: RequestKey, found: string) => `${key} must be text such as ${EXAMPLE[key]}, not ${found}`,
   missingField: (key: RequestKey) => `this request has no ${key}: add ${key}: ${EXAMPLE[key]}`,
   unknownKey: (key: string, allowed: readonly string[], suggestion: string | null) =>
@@ -105,8 +97,7 @@ export const validationMessages = {
     `reason is ${length} characters; write at least ${MIN_REASON_LENGTH} that say why you need the secret`,
   reasonTooLong: (length: number) =>
     `reason is ${length} characters; keep it to ${MAX_REASON_LENGTH}: say why in a sentence and link the ticket for details`,
-  reasonMismatch: (pattern: string, secret: string) =>
-    `reason must match ${pattern}, the catalog's reason_pattern for ${secret}`,
+  reasonMismatch: (pattern: string, secret: string) => `reason must match ${pattern}, the catalog's reason_pattern for ${secret}`,
   reasonPatternBroken: (secret: string) =>
     `the catalog's reason_pattern for ${secret} is not a valid regular expression; ask the operator to fix the catalog`,
   fromFork: (repository: string) =>

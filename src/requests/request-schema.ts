@@ -14,9 +14,7 @@ export const requestEntrySchema = z
     secret: text().describe(
       "Name of a secret from the operator's catalog, e.g. PROD_DB_URL. Case does not matter: GitHub stores secret names in upper case.",
     ),
-    environment: text().describe(
-      "An existing GitHub Actions environment of this repository that may receive the secret, e.g. production.",
-    ),
+    environment: text().describe("An existing GitHub Actions environment of this repository that may receive the secret, e.g. production."),
     duration: text().describe(
       "How long the secret stays in the environment: whole numbers with units d, h, m, s in that order, e.g. 90s, 15m, 2h, 1h30m, 1d. Must be within the catalog's bounds for the secret.",
     ),
@@ -32,9 +30,7 @@ export const requestsFileSchema = z
       .array(requestEntrySchema)
       .nullable()
       .optional()
-      .describe(
-        "The requests. A pull request asks for the entries it adds; removing entries asks for nothing. May be empty.",
-      ),
+      .describe("The requests. A pull request asks for the entries it adds; removing entries asks for nothing. May be empty."),
   })
   .meta({
     title: "jit-access requests",

@@ -19,12 +19,7 @@ type Path = readonly PropertyKey[];
  * found no later entry is looked at, and of an entry's (or the file's) unknown keys only the
  * first that many are placed and named. A 64 KiB map of 6,000 unknown keys costs 50 lookups.
  */
-export function schemaProblems(
-  issues: readonly Issue[],
-  doc: Document,
-  lines: LineCounter,
-  alreadyReported: ReadonlySet<Node>,
-): Problem[] {
+export function schemaProblems(issues: readonly Issue[], doc: Document, lines: LineCounter, alreadyReported: ReadonlySet<Node>): Problem[] {
   const at = (node: Node | null | undefined, message: string): Problem => ({ ...spanOf(node?.range, lines), message });
   const startOf = (node: Node | null | undefined, message: string): Problem => {
     const { line, column } = spanOf(node?.range, lines);

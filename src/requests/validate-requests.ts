@@ -125,9 +125,7 @@ function duplicateProblem(entry: RequestEntry, firstSeen: Map<string, RequestEnt
     return null;
   }
   const message = say.duplicate(canonicalSecretName(entry.secret), entry.environment, first.line);
-  return entry.fields.secret === undefined
-    ? { line: entry.line, column: 1, message }
-    : { ...entry.fields.secret, message };
+  return entry.fields.secret === undefined ? { line: entry.line, column: 1, message } : { ...entry.fields.secret, message };
 }
 
 /** What the PR adds can only be told from a readable merge base that the base branch has not moved past. */

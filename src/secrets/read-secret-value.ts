@@ -51,7 +51,11 @@ export interface ReadOptions {
   timeoutMs?: number;
 }
 
-export async function readSecretValue(source: SecretSource, env: NodeJS.ProcessEnv = process.env, options: ReadOptions = {}): Promise<string> {
+export async function readSecretValue(
+  source: SecretSource,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ReadOptions = {},
+): Promise<string> {
   const value = source.kind === "env" ? readEnv(source, env) : await readFile(source, options.timeoutMs ?? SOURCE_READ_TIMEOUT_MS);
   const bytes = Buffer.byteLength(value, "utf8");
   if (bytes > MAX_SECRET_VALUE_BYTES) {
@@ -76,7 +80,11 @@ export type SecretValueRead = { ok: true; value: string } | { ok: false; error: 
  * takes the per-secret lock (which a revocation of the same secret also needs), then records a
  * failed read on the grant inside the lock. Errors that are not about the source still reject.
  */
-export async function readSecretValueSettled(source: SecretSource, env: NodeJS.ProcessEnv = process.env, options: ReadOptions = {}): Promise<SecretValueRead> {
+export async function readSecretValueSettled(
+  source: SecretSource,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ReadOptions = {},
+): Promise<SecretValueRead> {
   try {
     return { ok: true, value: await readSecretValue(source, env, options) };
   } catch (error) {
@@ -127,7 +135,10 @@ export async function withReadDeadline<T>(source: SecretSource, timeoutMs: numbe
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new SecretSourceTimeout(`reading ${describe(source)} took over ${timeoutMs} ms; a secret's file must answer at once`, source)),
+      () =>
+        reject(
+          new SecretSourceTimeout(`reading ${describe(source)} took over ${timeoutMs} ms; a secret's file must answer at once`, source),
+        ),
       timeoutMs,
     );
   });
@@ -163,7 +174,10 @@ async function readFileBytes(source: Extract<SecretSource, { kind: "file" }>, de
   try {
     const stat = await deadline(handle.stat());
     if (!stat.isFile()) {
-      throw new SecretSourceError(`file ${source.path} is not a regular file (it is ${fileKind(stat)}); point the source at a file that holds the value`, source);
+      throw new SecretSourceError(
+        `file ${source.path} is not a regular file (it is ${fileKind(stat)}); point the source at a file that holds the value`,
+        source,
+      );
     }
     const opened = await openedPath(handle);
     if (opened !== null) refuseSpecialRoot(source, opened);
@@ -232,7 +246,13 @@ async function openedPath(handle: FileHandle): Promise<string | null> {
   }
 }
 
-function fileKind(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function fileKind(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (stat.isDirectory()) return "a directory";
   if (stat.isFIFO()) return "a FIFO";
   if (stat.isSocket()) return "a socket";

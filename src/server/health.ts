@@ -60,11 +60,13 @@ export class Readiness {
     const reasons: NotReady[] = [];
     if (sources.stopping()) reasons.push({ code: "shutting-down", message: "jit-access is shutting down" });
     const ledgerFailure = await this.#ledgerFailure();
-    if (ledgerFailure !== null) reasons.push({ code: "ledger-unreachable", message: `the ledger is unreachable: ${ledgerFailure}; see the log` });
+    if (ledgerFailure !== null)
+      reasons.push({ code: "ledger-unreachable", message: `the ledger is unreachable: ${ledgerFailure}; see the log` });
     if (sources.revokeOnly) {
       reasons.push({
         code: "revoke-only",
-        message: "revoke-only: the catalog (JIT_CATALOG) failed to load, so nothing can be granted until it is fixed and the app restarted; grants still end on time; see the log",
+        message:
+          "revoke-only: the catalog (JIT_CATALOG) failed to load, so nothing can be granted until it is fixed and the app restarted; grants still end on time; see the log",
       });
     }
     const sweeps = sources.sweeps();
@@ -104,7 +106,10 @@ export class Readiness {
       probing.then(
         () => settle(null),
         (error: unknown) => {
-          log.error({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "readiness: a read from the ledger failed");
+          log.error(
+            { error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
+            "readiness: a read from the ledger failed",
+          );
           settle("a read failed");
         },
       );

@@ -63,11 +63,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
-      reject(
-        error.code === "EADDRINUSE"
-          ? new Error(`port ${options.port} is already in use; set PORT to a free one`)
-          : error,
-      );
+      reject(error.code === "EADDRINUSE" ? new Error(`port ${options.port} is already in use; set PORT to a free one`) : error);
     });
     server.listen({ port: options.port, host: options.host }, resolve);
   });

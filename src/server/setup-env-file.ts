@@ -43,10 +43,12 @@ const PLAIN_VALUE = /^[A-Za-z0-9._+/=:@-]+$/;
 /** One line per value; the private key as a double-quoted value with `\n` escapes, which `.env` readers expand. */
 function encode(name: CredentialName, value: string): string {
   if (name === "PRIVATE_KEY") {
-    if (!/^[A-Za-z0-9+/=\n\r -]+$/.test(value)) throw new EnvFileError("the private key GitHub returned is not a PEM text; nothing was written.");
+    if (!/^[A-Za-z0-9+/=\n\r -]+$/.test(value))
+      throw new EnvFileError("the private key GitHub returned is not a PEM text; nothing was written.");
     return `${name}="${value.replace(/\r?\n/g, "\\n")}"`;
   }
-  if (!PLAIN_VALUE.test(value)) throw new EnvFileError(`the ${name} GitHub returned has characters a .env value cannot hold unquoted; nothing was written.`);
+  if (!PLAIN_VALUE.test(value))
+    throw new EnvFileError(`the ${name} GitHub returned has characters a .env value cannot hold unquoted; nothing was written.`);
   return `${name}=${value}`;
 }
 
@@ -115,7 +117,9 @@ export function planEnvFile(existing: string | null, credentials: Credentials): 
     ...Object.keys(after).filter((name) => !(name in before) && !(CREDENTIAL_NAMES as readonly string[]).includes(name)),
   ];
   if (wrong.length > 0) {
-    throw new EnvFileError(`the updated .env would not read back as written (${wrong.join(", ")}); nothing was written. Add the values by hand.`);
+    throw new EnvFileError(
+      `the updated .env would not read back as written (${wrong.join(", ")}); nothing was written. Add the values by hand.`,
+    );
   }
   return { text, added, replaced, unchanged, keptOthers: others.length };
 }
@@ -130,7 +134,10 @@ export function readEnvFileForUpdate(path: string): string | null {
   let text: string | null = null;
   try {
     const stats = lstatSync(path);
-    if (stats.isSymbolicLink()) throw new EnvFileError(`${path} is a symbolic link; the setup page writes only a regular file. Replace the link with a file, or remove it, and reload this page.`);
+    if (stats.isSymbolicLink())
+      throw new EnvFileError(
+        `${path} is a symbolic link; the setup page writes only a regular file. Replace the link with a file, or remove it, and reload this page.`,
+      );
     if (!stats.isFile()) throw new EnvFileError(`${path} is not a regular file. Remove it and reload this page.`);
     readEnvFile(path, ".env in the working directory");
     // Judged by the checks above; its text as it stands, to keep every line.
@@ -138,12 +145,15 @@ export function readEnvFileForUpdate(path: string): string | null {
   } catch (error) {
     if (error instanceof EnvFileError) throw error;
     if (error instanceof SettingsFileError) throw new EnvFileError(`${error.message} Then reload this page.`);
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new EnvFileError(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT")
+      throw new EnvFileError(`${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}).`);
   }
   try {
     accessSync(dirname(path), constants.W_OK);
   } catch {
-    throw new EnvFileError(`cannot write to ${dirname(path)}, where ${basename(path)} goes. Make it writable for the user jit-access runs as and reload this page.`);
+    throw new EnvFileError(
+      `cannot write to ${dirname(path)}, where ${basename(path)} goes. Make it writable for the user jit-access runs as and reload this page.`,
+    );
   }
   return text;
 }
@@ -155,7 +165,7 @@ export function writeEnvFileAtomically(path: string, text: string): void {
   try {
     try {
       const data = Buffer.from(text, "utf8");
-      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+      for (let written = 0; written < data.length;) written += writeSync(fd, data, written);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -72,7 +72,14 @@ export function parseAppYml(text: string, where = "app.yml"): AppYml {
     const reason = commentText(index === 0 ? (item.commentBefore ?? eventsNode.commentBefore) : item.commentBefore);
     return { name: String(item.value), reason };
   });
-  return { name: scalar("name"), description: scalar("description"), url: scalar("url"), public: doc.get("public") === true, permissions, events };
+  return {
+    name: scalar("name"),
+    description: scalar("description"),
+    url: scalar("url"),
+    public: doc.get("public") === true,
+    permissions,
+    events,
+  };
 }
 
 export function manifestFor(app: AppYml, options: { name: string; webhookUrl: string; redirectUrl: string }): AppManifest {

@@ -24,9 +24,23 @@ import { Octokit } from "@octokit/rest";
 import { loadSettings } from "../config/load-settings.js";
 import type { Log } from "../lifecycle/deps.js";
 import { pingRoute, startHttpServer, type RunningServer } from "./http-server.js";
-import { CREDENTIAL_NAMES, EnvFileError, planEnvFile, readEnvFileForUpdate, writeEnvFileAtomically, type Credentials } from "./setup-env-file.js";
+import {
+  CREDENTIAL_NAMES,
+  EnvFileError,
+  planEnvFile,
+  readEnvFileForUpdate,
+  writeEnvFileAtomically,
+  type Credentials,
+} from "./setup-env-file.js";
 import { manifestFor, MAX_APP_NAME, readAppYml, type AppYml } from "./setup-manifest.js";
-import { renderDonePage, renderHandOverPage, renderProblemPage, renderSetupPage, setupContentSecurityPolicy, type SetupOutcome } from "./setup-pages.js";
+import {
+  renderDonePage,
+  renderHandOverPage,
+  renderProblemPage,
+  renderSetupPage,
+  setupContentSecurityPolicy,
+  type SetupOutcome,
+} from "./setup-pages.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
 
 /** True when none of the app's credentials is set: a first start, before the app is registered. */
@@ -67,7 +81,10 @@ interface OpenRegistration {
 }
 
 /** The setup routes, without the server (tests call them through any HTTP server). */
-export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhookPath: string; listenHost: string }): { route: RouteHandler; outcome(): SetupOutcome | null } {
+export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhookPath: string; listenHost: string }): {
+  route: RouteHandler;
+  outcome(): SetupOutcome | null;
+} {
   const log = options.log ?? consoleLog(options.env);
   const app = options.app ?? readAppYml();
   const now = options.now ?? Date.now;
@@ -109,14 +126,22 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
       name: (form.get("name") ?? "").trim(),
       webhookUrl: (form.get("webhook_url") ?? "").trim(),
     };
-    const refuse = (message: string): void => send(response, 400, renderSetupPage({ ...pageInput(request), problem: message, form: fields }));
+    const refuse = (message: string): void =>
+      send(response, 400, renderSetupPage({ ...pageInput(request), problem: message, form: fields }));
     if (fields.owner === "organization" && !ORGANIZATION.test(fields.organization)) {
-      return refuse(`"${fields.organization.slice(0, 60)}" is not an organisation name: letters, digits and single hyphens, at most 39 characters.`);
+      return refuse(
+        `"${fields.organization.slice(0, 60)}" is not an organisation name: letters, digits and single hyphens, at most 39 characters.`,
+      );
     }
     if (fields.name.length === 0 || fields.name.length > MAX_APP_NAME || !APP_NAME.test(fields.name)) {
-      return refuse(`The app's name must be 1 to ${MAX_APP_NAME} letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit.`);
+      return refuse(
+        `The app's name must be 1 to ${MAX_APP_NAME} letters, digits, spaces, dots, hyphens or underscores, starting with a letter or digit.`,
+      );
     }
-    if (!isWebUrl(fields.webhookUrl)) return refuse(`The webhook URL must be an http:// or https:// address without a user name or password; got "${fields.webhookUrl.slice(0, 80)}".`);
+    if (!isWebUrl(fields.webhookUrl))
+      return refuse(
+        `The webhook URL must be an http:// or https:// address without a user name or password; got "${fields.webhookUrl.slice(0, 80)}".`,
+      );
 
     const state = randomBytes(24).toString("base64url");
     for (const [key, value] of open) if (now() - value.createdAt > STATE_LIFETIME_MS) open.delete(key);
@@ -124,7 +149,11 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
     const ownerText = fields.owner === "organization" ? `the organisation ${fields.organization}` : "your personal account";
     open.set(state, { createdAt: now(), ownerText });
     const path = fields.owner === "organization" ? `/organizations/${fields.organization}/settings/apps/new` : "/settings/apps/new";
-    const manifest = manifestFor(app, { name: fields.name, webhookUrl: fields.webhookUrl, redirectUrl: `${originOf(request)}/setup/callback` });
+    const manifest = manifestFor(app, {
+      name: fields.name,
+      webhookUrl: fields.webhookUrl,
+      redirectUrl: `${originOf(request)}/setup/callback`,
+    });
     send(response, 200, renderHandOverPage({ manifest, createAppUrl: `${webUrl}${path}?state=${state}`, ownerText, githubWebUrl: webUrl }));
   };
 
@@ -141,16 +170,24 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
         "This return from GitHub does not carry the state of a registration started on this page (unknown, already used, or over an hour old). Nothing was exchanged or written.",
       );
     }
-    if (!CODE.test(code)) return problem(response, 400, "No code from GitHub", "GitHub's return carries no usable code. Nothing was written.");
+    if (!CODE.test(code))
+      return problem(response, 400, "No code from GitHub", "GitHub's return carries no usable code. Nothing was written.");
     let existing: string | null;
     try {
       existing = readEnvFileForUpdate(options.envPath);
     } catch (error) {
       if (!(error instanceof EnvFileError)) throw error;
       // The code is not spent: fix the file and reload this page.
-      return problem(response, 500, "Cannot write .env", `${error.message}`, "GitHub's code has not been used yet and stays valid for an hour.");
+      return problem(
+        response,
+        500,
+        "Cannot write .env",
+        `${error.message}`,
+        "GitHub's code has not been used yet and stays valid for an hour.",
+      );
     }
-    if (exchanging) return problem(response, 409, "Already exchanging", "A code is being exchanged right now; wait for it and reload this page.");
+    if (exchanging)
+      return problem(response, 409, "Already exchanging", "A code is being exchanged right now; wait for it and reload this page.");
     open.delete(state);
     exchanging = true;
     let converted: Converted;
@@ -194,7 +231,10 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
         "On the app's settings page, generate a private key and set a webhook secret, then set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET by hand.",
       );
     }
-    log.info({ appId: converted.id, envFile: options.envPath, added: outcome.added, replaced: outcome.replaced }, `app registered as ${converted.slug}; credentials written to ${options.envPath}; restart jit-access to serve webhooks`);
+    log.info(
+      { appId: converted.id, envFile: options.envPath, added: outcome.added, replaced: outcome.replaced },
+      `app registered as ${converted.slug}; credentials written to ${options.envPath}; restart jit-access to serve webhooks`,
+    );
     send(response, 200, renderDonePage(outcome));
   };
 
@@ -205,15 +245,22 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
     const ours = path === "/" || path === "/setup" || path.startsWith("/setup/");
     if (!ours) return false;
     if (!hostAllowed(request.headers.host, options.listenHost)) {
-      problem(response, 421, "Open this page by address", "The setup page answers only to localhost, an IP address, HOST or this machine's name, so that no web site can reach it by rebinding its own name to this server.");
+      problem(
+        response,
+        421,
+        "Open this page by address",
+        "The setup page answers only to localhost, an IP address, HOST or this machine's name, so that no web site can reach it by rebinding its own name to this server.",
+      );
       return true;
     }
     const failed = (error: unknown): void => {
       log.error({ error: error instanceof Error ? error.message : String(error) }, "setup request failed");
-      if (!response.headersSent) problem(response, 500, "Setup failed", "The setup page failed unexpectedly; see the server's log. Nothing was written.");
+      if (!response.headersSent)
+        problem(response, 500, "Setup failed", "The setup page failed unexpectedly; see the server's log. Nothing was written.");
     };
     if (method === "GET" && path === "/") response.writeHead(302, { location: "/setup" }).end();
-    else if (method === "GET" && path === "/setup") send(response, 200, outcome !== null ? renderDonePage(outcome) : renderSetupPage(pageInput(request)));
+    else if (method === "GET" && path === "/setup")
+      send(response, 200, outcome !== null ? renderDonePage(outcome) : renderSetupPage(pageInput(request)));
     else if (method === "POST" && path === "/setup/register") {
       if (outcome !== null) send(response, 200, renderDonePage(outcome));
       else register(request, response).catch(failed);
@@ -228,7 +275,13 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
 export async function runSetupMode(options: SetupOptions): Promise<RunningServer> {
   const settings = loadSettings(options.env, { credentials: false, webhookSecret: false, catalog: false });
   const log = options.log ?? consoleLog(options.env);
-  const { route } = setupRoutes({ ...options, log, apiBaseUrl: settings.baseUrl, webhookPath: settings.webhookPath, listenHost: settings.host });
+  const { route } = setupRoutes({
+    ...options,
+    log,
+    apiBaseUrl: settings.baseUrl,
+    webhookPath: settings.webhookPath,
+    listenHost: settings.host,
+  });
   const http = await startHttpServer({ host: settings.host, port: settings.port, log, routes: [pingRoute, route] });
   const shown = settings.host === "0.0.0.0" || settings.host === "::" ? `http://localhost:${http.port}` : http.url;
   log.info(
@@ -250,7 +303,9 @@ function consoleLog(env: NodeJS.ProcessEnv): Log {
   const json = env.LOG_FORMAT?.trim() === "json";
   const write = (level: string, obj: object | string, msg?: string): void => {
     const [fields, text] = typeof obj === "string" ? [{}, obj] : [obj, msg ?? ""];
-    const line = json ? JSON.stringify({ level, time: Date.now(), msg: text, ...fields }) : `${level.toUpperCase()}: ${text}${Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""}`;
+    const line = json
+      ? JSON.stringify({ level, time: Date.now(), msg: text, ...fields })
+      : `${level.toUpperCase()}: ${text}${Object.keys(fields).length > 0 ? ` ${JSON.stringify(fields)}` : ""}`;
     (level === "warn" || level === "error" ? process.stderr : process.stdout).write(`${line}\n`);
   };
   return {
@@ -280,10 +335,17 @@ interface Converted {
 
 /** POST /app-manifests/{code}/conversions at the app's API base URL; the answer checked before anything uses it. */
 async function exchangeCode(baseUrl: string, code: string): Promise<Converted> {
-  const octokit = new Octokit({ baseUrl, userAgent: "jit-access-setup", log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
+  const octokit = new Octokit({
+    baseUrl,
+    userAgent: "jit-access-setup",
+    log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+  });
   let data: Record<string, unknown>;
   try {
-    const response = await octokit.request("POST /app-manifests/{code}/conversions", { code, request: { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) } });
+    const response = await octokit.request("POST /app-manifests/{code}/conversions", {
+      code,
+      request: { signal: AbortSignal.timeout(EXCHANGE_TIMEOUT_MS) },
+    });
     data = response.data;
   } catch (error) {
     const status = (error as { status?: unknown }).status;
@@ -338,7 +400,9 @@ function isWebUrl(text: string): boolean {
 
 /** The address the browser used (its Host header, checked by `hostAllowed`). */
 function originOf(request: IncomingMessage): string {
-  const forwarded = String(request.headers["x-forwarded-proto"] ?? "").split(",")[0]?.trim();
+  const forwarded = String(request.headers["x-forwarded-proto"] ?? "")
+    .split(",")[0]
+    ?.trim();
   return `${forwarded === "https" ? "https" : "http"}://${request.headers.host ?? "localhost"}`;
 }
 
@@ -349,7 +413,13 @@ export function hostAllowed(header: string | undefined, listenHost: string): boo
   if (!match) return false;
   const name = match[1]!.toLowerCase();
   const bare = name.replace(/^\[|\]$/g, "");
-  return isIP(bare) !== 0 || name === "localhost" || name.endsWith(".localhost") || name === listenHost.toLowerCase() || name === hostname().toLowerCase();
+  return (
+    isIP(bare) !== 0 ||
+    name === "localhost" ||
+    name.endsWith(".localhost") ||
+    name === listenHost.toLowerCase() ||
+    name === hostname().toLowerCase()
+  );
 }
 
 /** A url-encoded form of at most 16 KiB, or null. */

@@ -40,7 +40,23 @@ export function setupContentSecurityPolicy(githubWebUrl: string): string {
 }
 
 function page(title: string, body: string[]): string {
-  return ["<!doctype html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', '<meta name="viewport" content="width=device-width, initial-scale=1">', `<title>${escapeHtml(title)}</title>`, `<style>${CSS}</style>`, "</head>", "<body>", "<main>", ...body, "</main>", "</body>", "</html>", ""].join("\n");
+  return [
+    "<!doctype html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${CSS}</style>`,
+    "</head>",
+    "<body>",
+    "<main>",
+    ...body,
+    "</main>",
+    "</body>",
+    "</html>",
+    "",
+  ].join("\n");
 }
 
 export interface SetupPageInput {
@@ -58,7 +74,12 @@ export interface SetupPageInput {
 
 export function renderSetupPage(input: SetupPageInput): string {
   const { app } = input;
-  const form = input.form ?? { owner: input.defaultOrganization ? "organization" : "personal", organization: input.defaultOrganization, name: app.name, webhookUrl: input.defaultWebhookUrl };
+  const form = input.form ?? {
+    owner: input.defaultOrganization ? "organization" : "personal",
+    organization: input.defaultOrganization,
+    name: app.name,
+    webhookUrl: input.defaultWebhookUrl,
+  };
   const host = new URL(input.githubWebUrl).host;
   return page(`Register ${app.name} as a GitHub App`, [
     `<h1>Register ${htmlText(app.name)} as a GitHub App</h1>`,
@@ -91,7 +112,12 @@ export function renderSetupPage(input: SetupPageInput): string {
   ]);
 }
 
-export function renderHandOverPage(input: { manifest: AppManifest; createAppUrl: string; ownerText: string; githubWebUrl: string }): string {
+export function renderHandOverPage(input: {
+  manifest: AppManifest;
+  createAppUrl: string;
+  ownerText: string;
+  githubWebUrl: string;
+}): string {
   // The manifest's texts are checked (name, addresses) or the package's own (app.yml); escaped as
   // written, since spelling out line breaks would change the JSON.
   const json = JSON.stringify(input.manifest, null, 2);

@@ -97,7 +97,9 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
         // socket with unread bytes resets it, and the sender could lose the answer. Instead the
         // rest is read and dropped for `lingerMs`, then the connection is cut.
         const connection = incomplete && extraHeaders.connection === undefined ? { connection: "keep-alive" } : {};
-        response.writeHead(status, { "content-type": "application/json", ...connection, ...extraHeaders }).end(JSON.stringify({ error: why }));
+        response
+          .writeHead(status, { "content-type": "application/json", ...connection, ...extraHeaders })
+          .end(JSON.stringify({ error: why }));
       }
       if (incomplete) {
         request.removeAllListeners("data");
@@ -172,7 +174,10 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
       settled = true;
       clearTimeout(timer);
       release();
-      log.warn({ delivery, event, contentLength: declared, bytesRead, status: null }, "webhook refused: the sender closed the connection before the body was complete");
+      log.warn(
+        { delivery, event, contentLength: declared, bytesRead, status: null },
+        "webhook refused: the sender closed the connection before the body was complete",
+      );
     });
     request.on("end", () => {
       if (settled) return;
@@ -191,7 +196,11 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
       if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
         return refuse(400, "the body is signed but is not a JSON object");
       }
-      const handled = dispatch({ id: String(request.headers["x-github-delivery"]), name: String(request.headers["x-github-event"]), payload: payload as Record<string, unknown> });
+      const handled = dispatch({
+        id: String(request.headers["x-github-delivery"]),
+        name: String(request.headers["x-github-event"]),
+        payload: payload as Record<string, unknown>,
+      });
       handling.add(handled);
       void handled.finally(() => handling.delete(handled));
     });
@@ -204,7 +213,10 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
         if (answered) return;
         answered = true;
         response.writeHead(status, { "content-type": json ? "application/json" : "text/plain" }).end(text);
-        log.info({ delivery, event, action, status, ms: Date.now() - started }, `webhook ${event}${action ? `.${action}` : ""} answered ${status}`);
+        log.info(
+          { delivery, event, action, status, ms: Date.now() - started },
+          `webhook ${event}${action ? `.${action}` : ""} answered ${status}`,
+        );
       };
       const late = setTimeout(() => answer(202, "still processing\n"), answerAfterMs);
       late.unref();
@@ -213,7 +225,11 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
         answer(200, "ok\n");
       } catch {
         // Probot's error handler has logged the handler's error (the event is verified).
-        answer(500, JSON.stringify({ error: `the delivery could not be handled; the app's log has the details (delivery ${delivery})` }), true);
+        answer(
+          500,
+          JSON.stringify({ error: `the delivery could not be handled; the app's log has the details (delivery ${delivery})` }),
+          true,
+        );
       } finally {
         clearTimeout(late);
       }

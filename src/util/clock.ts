@@ -88,9 +88,7 @@ export class ManualClock implements Clock {
     const target = this.#monotonic + ms;
     await flushPromises();
     for (;;) {
-      const next = this.#timers
-        .filter((t) => !t.cancelled && t.at <= target)
-        .sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      const next = this.#timers.filter((t) => !t.cancelled && t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
       if (!next) break;
       this.#move(next.at);
       next.cancelled = true;

@@ -43,9 +43,7 @@ export function grantUsageSnippet(grants: readonly GrantUsage[], options: GrantS
   }
   const groups = groupByEnvironment(grants);
   const jobIds = uniqueJobIds(groups.map((group) => group.environment));
-  const jobs = groups.flatMap((group, index) =>
-    jobLines(jobIds[index] ?? `use-grant-${index + 1}`, group, actionRef),
-  );
+  const jobs = groups.flatMap((group, index) => jobLines(jobIds[index] ?? `use-grant-${index + 1}`, group, actionRef));
   const several = groups.reduce((count, group) => count + group.secrets.length, 0) > 1;
   const intro = several
     ? "**Use them in a workflow** — a job that targets an environment can read the secrets granted to it while the grants last:"

@@ -27,15 +27,44 @@ function valueImports(file: string): string[] {
 }
 
 const files = sourceFiles(SRC).map((file) => ({ path: relative(SRC, file), imports: valueImports(file) }));
-const inside = (...prefixes: string[]) => (path: string) => prefixes.some((p) => path.startsWith(p));
+const inside =
+  (...prefixes: string[]) =>
+  (path: string) =>
+    prefixes.some((p) => path.startsWith(p));
 
 /** Modules that are pure: facts in, results out. */
-const PURE = inside("requests/", "policy/", "gate/decide-gate.ts", "gate/gate-comment.ts", "gate/callback-url.ts", "report/access-review.ts", "report/render-html.ts", "report/html-text.ts", "lifecycle/decide-pull-request.ts", "lifecycle/pull-request-facts.ts", "lifecycle/check-feedback.ts", "lifecycle/grant-comment.ts", "lifecycle/markdown.ts", "lifecycle/secret-ownership.ts");
+const PURE = inside(
+  "requests/",
+  "policy/",
+  "gate/decide-gate.ts",
+  "gate/gate-comment.ts",
+  "gate/callback-url.ts",
+  "report/access-review.ts",
+  "report/render-html.ts",
+  "report/html-text.ts",
+  "lifecycle/decide-pull-request.ts",
+  "lifecycle/pull-request-facts.ts",
+  "lifecycle/check-feedback.ts",
+  "lifecycle/grant-comment.ts",
+  "lifecycle/markdown.ts",
+  "lifecycle/secret-ownership.ts",
+);
 /** The ledger's rules (states, transitions, who holds a secret) are pure too: pure modules may use them. */
 const PURE_LEDGER = new Set(["ledger/grant-states.ts"]);
 /** Pure modules that read a file given by the operator, and may therefore touch the file system. */
 const LOADERS = new Set(["policy/load-catalog.ts"]);
-const IO_PACKAGES = new Set(["node:fs", "node:fs/promises", "node:net", "node:http", "node:https", "node:child_process", "better-sqlite3", "probot", "@octokit/rest", "pg"]);
+const IO_PACKAGES = new Set([
+  "node:fs",
+  "node:fs/promises",
+  "node:net",
+  "node:http",
+  "node:https",
+  "node:child_process",
+  "better-sqlite3",
+  "probot",
+  "@octokit/rest",
+  "pg",
+]);
 
 describe("import direction", () => {
   it("finds the source files", () => {
@@ -48,7 +77,14 @@ describe("import direction", () => {
       .filter((f) => PURE(f.path))
       .flatMap((f) =>
         f.imports
-          .filter((i) => i.startsWith("github/") || (i.startsWith("ledger/") && !PURE_LEDGER.has(i)) || i.startsWith("lifecycle/gather") || i.startsWith("lifecycle/apply") || (!LOADERS.has(f.path) && IO_PACKAGES.has(i)))
+          .filter(
+            (i) =>
+              i.startsWith("github/") ||
+              (i.startsWith("ledger/") && !PURE_LEDGER.has(i)) ||
+              i.startsWith("lifecycle/gather") ||
+              i.startsWith("lifecycle/apply") ||
+              (!LOADERS.has(f.path) && IO_PACKAGES.has(i)),
+          )
           .map((i) => `${f.path} → ${i}`),
       );
     expect(offending).toEqual([]);

@@ -25,7 +25,14 @@ afterEach(async () => {
 /** Three records on two days; the second has every optional field, and a reason that needs CSV quoting. */
 async function seedAudit(): Promise<string> {
   const grant = await seedGrant(cli.store);
-  await cli.store.appendAudit({ at: new Date("2026-02-28T23:59:59.999Z"), action: "validated", actor: "alice", owner: "acme", repo: "api", prNumber: 7 });
+  await cli.store.appendAudit({
+    at: new Date("2026-02-28T23:59:59.999Z"),
+    action: "validated",
+    actor: "alice",
+    owner: "acme",
+    repo: "api",
+    prNumber: 7,
+  });
   await cli.store.appendAudit({
     at: new Date("2026-03-01T00:00:00Z"),
     action: "revoked",
@@ -38,7 +45,15 @@ async function seedAudit(): Promise<string> {
     secret: "PROD_DB_URL",
     details: { reason: 'pasted "by mistake", into chat\nsecond line' },
   });
-  await cli.store.appendAudit({ at: new Date("2026-03-02T08:30:00Z"), action: "reconciled", actor: "operator:dana", owner: "acme", repo: "web", environment: "production", secret: "PROD_DB_URL" });
+  await cli.store.appendAudit({
+    at: new Date("2026-03-02T08:30:00Z"),
+    action: "reconciled",
+    actor: "operator:dana",
+    owner: "acme",
+    repo: "web",
+    environment: "production",
+    secret: "PROD_DB_URL",
+  });
   return grant.id;
 }
 
@@ -68,7 +83,13 @@ describe("jit-access audit", () => {
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     expect(records[1]?.prevHash).toBe(records[0]?.hash);
-    expect(records[1]).toMatchObject({ seq: 2, action: "revoked", grantId, secret: "PROD_DB_URL", details: { reason: 'pasted "by mistake", into chat\nsecond line' } });
+    expect(records[1]).toMatchObject({
+      seq: 2,
+      action: "revoked",
+      grantId,
+      secret: "PROD_DB_URL",
+      details: { reason: 'pasted "by mistake", into chat\nsecond line' },
+    });
     expect(records.map((record) => record.seq)).toEqual([1, 2, 3]);
   });
 
@@ -189,7 +210,11 @@ describe("jit-access audit --verify", () => {
   });
 
   it("exits 0 on an empty log", async () => {
-    expect(await cli.run(["audit", "--verify"], ledgerOnly)).toEqual({ code: 0, stdout: ["audit chain intact: 0 records (the log is empty)"], stderr: [] });
+    expect(await cli.run(["audit", "--verify"], ledgerOnly)).toEqual({
+      code: 0,
+      stdout: ["audit chain intact: 0 records (the log is empty)"],
+      stderr: [],
+    });
   });
 
   it("exits 1 naming a record changed with raw SQL", async () => {
@@ -214,7 +239,11 @@ describe("jit-access audit --verify", () => {
     const result = await cli.run(["audit", "--verify"], ledgerOnly);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual([expect.stringMatching(/^audit chain broken at record 3: its prev_hash .* is not the hash .* of record 1 before it \(record 2 is missing\)/)]);
+    expect(result.stderr).toEqual([
+      expect.stringMatching(
+        /^audit chain broken at record 3: its prev_hash .* is not the hash .* of record 1 before it \(record 2 is missing\)/,
+      ),
+    ]);
   });
 
   it("exits 1 when the first record is gone", async () => {
@@ -224,7 +253,9 @@ describe("jit-access audit --verify", () => {
     const result = await cli.run(["audit", "--verify"], ledgerOnly);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual([expect.stringMatching(/^audit chain broken at record 2: it is the first record, but .*; no record before it checked intact$/)]);
+    expect(result.stderr).toEqual([
+      expect.stringMatching(/^audit chain broken at record 2: it is the first record, but .*; no record before it checked intact$/),
+    ]);
   });
 });
 
@@ -238,9 +269,14 @@ describe("jit-access audit --archive", () => {
   });
 
   /** The header and the records of an archive file. */
-  async function readArchiveFile(path: string): Promise<{ header: Record<string, unknown>; records: Record<string, unknown>[]; text: string }> {
+  async function readArchiveFile(
+    path: string,
+  ): Promise<{ header: Record<string, unknown>; records: Record<string, unknown>[]; text: string }> {
     const text = await readFile(path, "utf8");
-    const [header, ...records] = text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [header, ...records] = text
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     return { header: header!, records, text };
   }
 
@@ -285,11 +321,22 @@ describe("jit-access audit --archive", () => {
       actor: "operator:dana",
       owner: "",
       repo: "",
-      details: { firstSeq: 1, lastSeq: 2, count: 2, prevHash: "0".repeat(64), headHash: h2, before: "2026-03-01T05:00:00.000Z", file: out, ranBy: expect.objectContaining({ host: expect.any(String) }) },
+      details: {
+        firstSeq: 1,
+        lastSeq: 2,
+        count: 2,
+        prevHash: "0".repeat(64),
+        headHash: h2,
+        before: "2026-03-01T05:00:00.000Z",
+        file: out,
+        ranBy: expect.objectContaining({ host: expect.any(String) }),
+      },
     });
     expect(await cli.run(["audit", "--verify"], ledgerOnly)).toEqual({
       code: 0,
-      stdout: [`audit chain intact: 2 records after record 2, the last one archived (chain checked from its hash ${h2}); last record 4, hash ${left[1]!.hash}`],
+      stdout: [
+        `audit chain intact: 2 records after record 2, the last one archived (chain checked from its hash ${h2}); last record 4, hash ${left[1]!.hash}`,
+      ],
       stderr: [],
     });
   });
@@ -319,7 +366,9 @@ describe("jit-access audit --archive", () => {
       ],
       stderr: [],
     });
-    expect((await cli.run(["audit", "--verify"], ledgerOnly)).stdout).toEqual([expect.stringMatching(/^audit chain intact: 1 record after record 4, the last one archived/)]);
+    expect((await cli.run(["audit", "--verify"], ledgerOnly)).stdout).toEqual([
+      expect.stringMatching(/^audit chain intact: 1 record after record 4, the last one archived/),
+    ]);
   });
 
   it("says so when nothing is before the instant, and writes and removes nothing", async () => {
@@ -330,7 +379,9 @@ describe("jit-access audit --archive", () => {
 
     expect(result).toEqual({
       code: 0,
-      stdout: ["nothing to archive: the ledger holds no audit record before 2026-02-01T00:00:00.000Z; no file was written and the ledger is unchanged"],
+      stdout: [
+        "nothing to archive: the ledger holds no audit record before 2026-02-01T00:00:00.000Z; no file was written and the ledger is unchanged",
+      ],
       stderr: [],
     });
     expect(existsSync(out)).toBe(false);
@@ -348,7 +399,9 @@ describe("jit-access audit --archive", () => {
     expect(result).toEqual({
       code: 2,
       stdout: [],
-      stderr: [`jit-access audit: cannot write the archive to ${out}: it already exists, and an archive never overwrites a file; name another with --out. Nothing was archived.`],
+      stderr: [
+        `jit-access audit: cannot write the archive to ${out}: it already exists, and an archive never overwrites a file; name another with --out. Nothing was archived.`,
+      ],
     });
     expect(await readFile(out, "utf8")).toBe("someone else's file\n");
     expect(await cli.store.listAudit()).toHaveLength(3);
@@ -395,11 +448,31 @@ describe("jit-access audit --archive", () => {
   });
 
   it.each<[string, (text: string) => string, RegExp]>([
-    ["a record changed", (text) => text.replace('"actor":"alice"', '"actor":"mallory"'), /^archive .* does not verify: the audit chain is broken at record 1: its content does not match its hash/],
-    ["the last record cut off", (text) => text.split("\n").slice(0, 2).join("\n"), /does not verify: 1 record ending at record 1, where 2 records ending at record 2 were expected: the file was cut short$/],
-    ["a line that is not a record", (text) => text.replace(/\n[^\n]*\n$/, '\n{"seq":2}\n'), /does not verify: the audit chain is broken at record 2: line 3 is not an audit record: its at is not an ISO 8601 UTC time$/],
-    ["its header's head hash changed", (text) => text.replace(/"headHash":"[0-9a-f]{64}"/, `"headHash":"${"f".repeat(64)}"`), /does not verify: record 2's hash is [0-9a-f]{64}, not the head hash f{64}$/],
-    ["no header", (text) => text.split("\n").slice(1).join("\n"), /does not verify: its first line is not a jit-access\/audit-archive\/v1 header: its format is undefined$/],
+    [
+      "a record changed",
+      (text) => text.replace('"actor":"alice"', '"actor":"mallory"'),
+      /^archive .* does not verify: the audit chain is broken at record 1: its content does not match its hash/,
+    ],
+    [
+      "the last record cut off",
+      (text) => text.split("\n").slice(0, 2).join("\n"),
+      /does not verify: 1 record ending at record 1, where 2 records ending at record 2 were expected: the file was cut short$/,
+    ],
+    [
+      "a line that is not a record",
+      (text) => text.replace(/\n[^\n]*\n$/, '\n{"seq":2}\n'),
+      /does not verify: the audit chain is broken at record 2: line 3 is not an audit record: its at is not an ISO 8601 UTC time$/,
+    ],
+    [
+      "its header's head hash changed",
+      (text) => text.replace(/"headHash":"[0-9a-f]{64}"/, `"headHash":"${"f".repeat(64)}"`),
+      /does not verify: record 2's hash is [0-9a-f]{64}, not the head hash f{64}$/,
+    ],
+    [
+      "no header",
+      (text) => text.split("\n").slice(1).join("\n"),
+      /does not verify: its first line is not a jit-access\/audit-archive\/v1 header: its format is undefined$/,
+    ],
     ["nothing in it", () => "", /does not verify: the file is empty$/],
   ])("--verify-archive exits 1 for a file with %s", async (_, change, problem) => {
     await seedAudit();
@@ -424,7 +497,9 @@ describe("jit-access audit --archive", () => {
     expect(result).toEqual({
       code: 1,
       stdout: [],
-      stderr: [`archive ${out} does not verify: its records (1 to 2) are intact, but the ledger has no record of archiving them: the file is from another ledger, or the ledger was replaced`],
+      stderr: [
+        `archive ${out} does not verify: its records (1 to 2) are intact, but the ledger has no record of archiving them: the file is from another ledger, or the ledger was replaced`,
+      ],
     });
   });
 
@@ -432,21 +507,35 @@ describe("jit-access audit --archive", () => {
     const result = await cli.run(["audit", "--verify-archive", files.path("missing.jsonl")], ledgerOnly);
 
     expect(result.code).toBe(2);
-    expect(result.stderr).toEqual([expect.stringMatching(/^jit-access audit: cannot read the archive .*missing\.jsonl: ENOENT: no such file or directory/)]);
+    expect(result.stderr).toEqual([
+      expect.stringMatching(/^jit-access audit: cannot read the archive .*missing\.jsonl: ENOENT: no such file or directory/),
+    ]);
   });
 
   it.each([
     [["--archive"], "--archive needs --before ISO: the records before that instant are archived"],
-    [["--archive", "--before", "last year"], '--before must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T00:00:00Z; got "last year"'],
-    [["--archive", "--before", "2026-03-01T10:00:00.001Z"], "--before 2026-03-01T10:00:00.001Z is in the future: only records already written can be archived"],
+    [
+      ["--archive", "--before", "last year"],
+      '--before must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T00:00:00Z; got "last year"',
+    ],
+    [
+      ["--archive", "--before", "2026-03-01T10:00:00.001Z"],
+      "--before 2026-03-01T10:00:00.001Z is in the future: only records already written can be archived",
+    ],
     [["--archive", "--before", "2026-03-01", "--out", " "], "--out is empty"],
-    [["--archive", "--before", "2026-03-01", "--since", "2026-01-01"], "--archive writes every record of the cut, as JSON lines: it takes neither --since nor --format"],
+    [
+      ["--archive", "--before", "2026-03-01", "--since", "2026-01-01"],
+      "--archive writes every record of the cut, as JSON lines: it takes neither --since nor --format",
+    ],
     [["--archive", "--before", "2026-03-01", "--format", "csv"], "it takes neither --since nor --format"],
     [["--before", "2026-03-01"], "--before go with --archive"],
     [["--verify", "--out", "x.jsonl"], "--out go with --archive"],
     [["--archive", "--verify", "--before", "2026-03-01"], "--verify and --archive cannot be combined: give one"],
     [["--verify-archive", "x.jsonl", "--verify"], "--verify and --verify-archive cannot be combined: give one"],
-    [["--verify-archive", "x.jsonl", "--since", "2026-03-01"], "--verify-archive checks a file and exports nothing: it takes neither --since nor --format"],
+    [
+      ["--verify-archive", "x.jsonl", "--since", "2026-03-01"],
+      "--verify-archive checks a file and exports nothing: it takes neither --since nor --format",
+    ],
     [["--verify-archive", ""], "--verify-archive needs the archive file"],
   ])("exits 2 with the usage for %p, and changes nothing", async (args, message) => {
     await seedAudit();

@@ -36,14 +36,42 @@ afterEach(async () => {
 
 describe("revoke refuses control characters in what the operator types", () => {
   it.each([
-    ["an ANSI escape in --reason", ["--reason", "done \u001b[2J\u001b[31mearly"], "--reason contains an invisible control or bidi character (U+001B); type it as plain text"],
-    ["a C1 CSI in --reason", ["--reason", "done \u009b2J early"], "--reason contains an invisible control or bidi character (U+009B); type it as plain text"],
-    ["a line break inside --reason", ["--reason", "done early\nrevoked by: security team"], "--reason contains an invisible control or bidi character (U+000A); type it as plain text"],
-    ["a right-to-left override in --reason", ["--reason", "done \u202eylrae"], "--reason contains an invisible control or bidi character (U+202E); type it as plain text"],
-    ["a zero-width space in --reason", ["--reason", "INC-\u200b4211 done"], "--reason contains an invisible control or bidi character (U+200B); type it as plain text"],
+    [
+      "an ANSI escape in --reason",
+      ["--reason", "done \u001b[2J\u001b[31mearly"],
+      "--reason contains an invisible control or bidi character (U+001B); type it as plain text",
+    ],
+    [
+      "a C1 CSI in --reason",
+      ["--reason", "done \u009b2J early"],
+      "--reason contains an invisible control or bidi character (U+009B); type it as plain text",
+    ],
+    [
+      "a line break inside --reason",
+      ["--reason", "done early\nrevoked by: security team"],
+      "--reason contains an invisible control or bidi character (U+000A); type it as plain text",
+    ],
+    [
+      "a right-to-left override in --reason",
+      ["--reason", "done \u202eylrae"],
+      "--reason contains an invisible control or bidi character (U+202E); type it as plain text",
+    ],
+    [
+      "a zero-width space in --reason",
+      ["--reason", "INC-\u200b4211 done"],
+      "--reason contains an invisible control or bidi character (U+200B); type it as plain text",
+    ],
     ["a 501-character --reason", ["--reason", "x".repeat(501)], "--reason is 501 characters; keep it to 500"],
-    ["an escape in --actor", ["--reason", "done early", "--actor", "erin\u001b]0;root\u0007"], "--actor contains an invisible control or bidi character (U+001B); type it as plain text"],
-    ["a tab in --actor", ["--reason", "done early", "--actor", "erin\tsecurity"], "--actor contains an invisible control or bidi character (U+0009); type it as plain text"],
+    [
+      "an escape in --actor",
+      ["--reason", "done early", "--actor", "erin\u001b]0;root\u0007"],
+      "--actor contains an invisible control or bidi character (U+001B); type it as plain text",
+    ],
+    [
+      "a tab in --actor",
+      ["--reason", "done early", "--actor", "erin\tsecurity"],
+      "--actor contains an invisible control or bidi character (U+0009); type it as plain text",
+    ],
     ["a 101-character --actor", ["--reason", "done early", "--actor", "e".repeat(101)], "--actor is 101 characters; keep it to 100"],
   ])("%s: exit 2, nothing changed, no call to GitHub", async (_name, flags, message) => {
     nock.disableNetConnect();
@@ -99,7 +127,10 @@ describe("the revoke audit record", () => {
 
     expect((await cli.run(["revoke", grant.id, "--reason", "done early"])).code).toBe(1);
 
-    expect((await cli.store.listAudit()).at(-1)).toMatchObject({ action: "revoke_failed", details: expect.objectContaining({ ranBy: expect.objectContaining({ host: hostname() }) }) });
+    expect((await cli.store.listAudit()).at(-1)).toMatchObject({
+      action: "revoke_failed",
+      details: expect.objectContaining({ ranBy: expect.objectContaining({ host: hostname() }) }),
+    });
   });
 });
 
@@ -134,7 +165,13 @@ describe("stored text printed to a terminal", () => {
 
     expect(noUnsafe(result.stdout.join("\n").split("\n"))).toEqual([]);
     const [shown] = JSON.parse(result.stdout.join("\n")) as Array<Record<string, unknown>>;
-    expect(shown).toMatchObject({ id: grant.id, environment: HOSTILE.environment, requester: HOSTILE.requester, reason: HOSTILE.reason, approvers: HOSTILE.approvers });
+    expect(shown).toMatchObject({
+      id: grant.id,
+      environment: HOSTILE.environment,
+      requester: HOSTILE.requester,
+      reason: HOSTILE.reason,
+      approvers: HOSTILE.approvers,
+    });
   });
 
   describe("audit", () => {
@@ -157,7 +194,11 @@ describe("stored text printed to a terminal", () => {
       const result = await cli.run(["audit"]);
 
       expect(noUnsafe(result.stdout)).toEqual([]);
-      expect(JSON.parse(result.stdout.at(-1)!)).toMatchObject({ actor: HOSTILE.requester.login, environment: HOSTILE.environment, details: { reason: HOSTILE.reason } });
+      expect(JSON.parse(result.stdout.at(-1)!)).toMatchObject({
+        actor: HOSTILE.requester.login,
+        environment: HOSTILE.environment,
+        details: { reason: HOSTILE.reason },
+      });
     });
 
     it("csv to a file or a pipe: every character as stored", async () => {
@@ -207,14 +248,18 @@ describe("stored text printed to a terminal", () => {
     const logLines = result.stderr.filter((line) => line.startsWith("{"));
     expect(logLines.length).toBeGreaterThan(0);
     expect(noUnsafe(result.stderr)).toEqual([]);
-    expect(logLines.map((line) => JSON.parse(line) as { environment?: string }).find((entry) => entry.environment)?.environment).toBe(environment);
+    expect(logLines.map((line) => JSON.parse(line) as { environment?: string }).find((entry) => entry.environment)?.environment).toBe(
+      environment,
+    );
   });
 
   it("an unknown grant id is echoed escaped", async () => {
     const result = await cli.run(["revoke", "abc\u001b[2J", "--reason", "done early"]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual(['jit-access revoke: no grant with id "abc\\u001b[2J" in the ledger; "jit-access grants --all" lists them']);
+    expect(result.stderr).toEqual([
+      'jit-access revoke: no grant with id "abc\\u001b[2J" in the ledger; "jit-access grants --all" lists them',
+    ]);
   });
 });
 
@@ -223,7 +268,7 @@ describe("terminalText and jsonForTerminal", () => {
     expect(terminalText("a\u0000b\u001bc\u007fd\u0085e\u009bf\u202eg\u2028h\u200bi\u{E0041}j\tk\nl")).toBe(
       "a\\u0000b\\u001bc\\u007fd\\u0085e\\u009bf\\u202eg\\u2028h\\u200bi\\udb40\\udc41j\\u0009k\\u000al",
     );
-    expect(terminalText("production · Zürich 東京 ❤ \\ \"q\"")).toBe("production · Zürich 東京 ❤ \\ \"q\"");
+    expect(terminalText('production · Zürich 東京 ❤ \\ "q"')).toBe('production · Zürich 東京 ❤ \\ "q"');
   });
 
   it("jsonForTerminal parses back to the same value and keeps its layout", () => {

@@ -89,7 +89,11 @@ describe("the jit-access process", () => {
   it("refuses a missing settings file named by JIT_ENV_FILE", async () => {
     const result = await jitAccess(["grants"], { JIT_ENV_FILE: "/nonexistent/jit.env" });
 
-    expect(result).toEqual({ code: 2, stdout: "", stderr: "jit-access: settings file /nonexistent/jit.env (JIT_ENV_FILE) does not exist.\n" });
+    expect(result).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "jit-access: settings file /nonexistent/jit.env (JIT_ENV_FILE) does not exist.\n",
+    });
   });
 
   it("does not read JIT_CATALOG from a .env in the working directory; reads it from --env-file (the control)", async () => {
@@ -105,7 +109,9 @@ describe("the jit-access process", () => {
     const read = await jitAccess(["--env-file", ".env", "sweep"], env);
     expect(read.code).toBe(1);
     expect(read.stdout).toBe("swept: 0 due, 0 ended, 0 still due\n");
-    expect(read.stderr).toContain("jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 0 deferred grants waiting for a retry were not retried");
+    expect(read.stderr).toContain(
+      "jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 0 deferred grants waiting for a retry were not retried",
+    );
     expect(read.stderr).toContain("./broken-catalog.yml:1:");
   });
 
@@ -139,7 +145,10 @@ describe("a .env in the working directory that sets GHE_HOST", () => {
     const port = (listener.address() as AddressInfo).port;
     await writeFile(dir.path(".env"), `GHE_HOST=127.0.0.1:${port}\nGHE_PROTOCOL=http\n`);
     chmodSync(dir.path(".env"), 0o600);
-    await writeFile(dir.path("catalog.yml"), 'secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: ["acme/api"]\n    environments: [production]\n    max_duration: 4h\n');
+    await writeFile(
+      dir.path("catalog.yml"),
+      'secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: ["acme/api"]\n    environments: [production]\n    max_duration: 4h\n',
+    );
     // Requests anywhere but loopback are answered 401 inside the CLI process (and say where they went).
     await writeFile(
       dir.path("block-network.mjs"),

@@ -15,12 +15,20 @@ describe("parseIsoInstant", () => {
     expect(parseIsoInstant(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(["", "yesterday", "2026-3-1", "2026-02-30", "2025-02-29", "2026-13-01", "2026-03-01T09:30", "2026-03-01T25:00Z", "2026-03-01T09:60Z", "1772409600000"])(
-    "refuses %p",
-    (text) => {
-      expect(parseIsoInstant(text)).toBeNull();
-    },
-  );
+  it.each([
+    "",
+    "yesterday",
+    "2026-3-1",
+    "2026-02-30",
+    "2025-02-29",
+    "2026-13-01",
+    "2026-03-01T09:30",
+    "2026-03-01T25:00Z",
+    "2026-03-01T09:60Z",
+    "1772409600000",
+  ])("refuses %p", (text) => {
+    expect(parseIsoInstant(text)).toBeNull();
+  });
 });
 
 describe("csvRecord", () => {
@@ -32,7 +40,7 @@ describe("csvRecord", () => {
     [["two\nlines"], '"two\nlines"'],
     [["cr\r"], '"cr\r"'],
     // A spreadsheet must show these as text, never run them as formulas.
-    [["=HYPERLINK(\"https://evil.example\",\"open\")"], '"\'=HYPERLINK(""https://evil.example"",""open"")"'],
+    [['=HYPERLINK("https://evil.example","open")'], '"\'=HYPERLINK(""https://evil.example"",""open"")"'],
     [["+1+cmd|' /C calc'!A0"], "'+1+cmd|' /C calc'!A0"],
     [["-2+3"], "'-2+3"],
     [["@SUM(A1)"], "'@SUM(A1)"],
@@ -46,10 +54,14 @@ describe("csvRecord", () => {
 
 describe("formatTable", () => {
   it("pads every column to its widest cell, two spaces apart, without trailing spaces", () => {
-    expect(formatTable(["ID", "NAME", "NOTE"], [["1", "a-long-name", ""], ["22", "b", "last"]])).toEqual([
-      "ID  NAME         NOTE",
-      "1   a-long-name",
-      "22  b            last",
-    ]);
+    expect(
+      formatTable(
+        ["ID", "NAME", "NOTE"],
+        [
+          ["1", "a-long-name", ""],
+          ["22", "b", "last"],
+        ],
+      ),
+    ).toEqual(["ID  NAME         NOTE", "1   a-long-name", "22  b            last"]);
   });
 });

@@ -60,7 +60,10 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
 
     // The access review reads the period's grants a page at a time.
     const since = new Date(EXPIRY_START - 3 * HOUR).toISOString();
-    const reviewed = await cli.run(["report", "--since", since, "--until", new Date(EXPIRY_START).toISOString(), "--format", "json"], ledgerOnly);
+    const reviewed = await cli.run(
+      ["report", "--since", since, "--until", new Date(EXPIRY_START).toISOString(), "--format", "json"],
+      ledgerOnly,
+    );
     expect(reviewed.code).toBe(0);
     const review = JSON.parse(reviewed.stdout.join("\n")) as { grants: { id: string }[] };
     expect(review.grants.map((grant) => grant.id).sort()).toEqual([due.id, later.id].sort());
@@ -70,15 +73,28 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
     const files = await tempLedgerDir();
     try {
       const ledgerOnly = { DATABASE_URL: cli.env.DATABASE_URL };
-      for (const [day, actor] of [["2026-02-27", "alice"], ["2026-02-28", "bob"], ["2026-03-01", "carol"]] as const) {
-        await cli.store.appendAudit({ at: new Date(`${day}T12:00:00Z`), action: "validated", actor, owner: "acme", repo: "api", prNumber: 7 });
+      for (const [day, actor] of [
+        ["2026-02-27", "alice"],
+        ["2026-02-28", "bob"],
+        ["2026-03-01", "carol"],
+      ] as const) {
+        await cli.store.appendAudit({
+          at: new Date(`${day}T12:00:00Z`),
+          action: "validated",
+          actor,
+          owner: "acme",
+          repo: "api",
+          prNumber: 7,
+        });
       }
       const [, h2] = (await cli.store.listAudit()).map((record) => record.hash);
       const out = files.path("2026-02.jsonl");
 
       const archived = await cli.run(["audit", "--archive", "--before", "2026-03-01", "--out", out], ledgerOnly);
       expect(archived).toMatchObject({ code: 0, stderr: [] });
-      expect(archived.stdout).toEqual([expect.stringMatching(new RegExp(`^archived 2 records \\(1 to 2, before 2026-03-01T00:00:00.000Z\\) to .*; head hash ${h2},`))]);
+      expect(archived.stdout).toEqual([
+        expect.stringMatching(new RegExp(`^archived 2 records \\(1 to 2, before 2026-03-01T00:00:00.000Z\\) to .*; head hash ${h2},`)),
+      ]);
       expect((await cli.store.listAudit()).map((record) => [record.seq, record.actor])).toEqual([
         [3, "carol"],
         [4, expect.stringMatching(/^operator:/)],
@@ -88,7 +104,10 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
       const checked = await cli.run(["audit", "--verify-archive", out], ledgerOnly);
       expect(checked).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^archive intact: 2 records, 1 to 2, head hash /)] });
       const verified = await cli.run(["audit", "--verify"], ledgerOnly);
-      expect(verified).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^audit chain intact: 2 records after record 2, the last one archived/)] });
+      expect(verified).toMatchObject({
+        code: 0,
+        stdout: [expect.stringMatching(/^audit chain intact: 2 records after record 2, the last one archived/)],
+      });
       const again = await cli.run(["audit", "--archive", "--before", "2026-03-01", "--out", files.path("again.jsonl")], ledgerOnly);
       expect(again).toMatchObject({ code: 0, stdout: [expect.stringMatching(/^nothing to archive/)] });
     } finally {
@@ -103,7 +122,10 @@ const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 /** A command that has not ended by then left something open: the test fails instead of hanging. */
 const PROCESS_LIMIT_MS = 60_000;
 
-function jitAccess(args: string[], env: Record<string, string>): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
+function jitAccess(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; killed: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -111,7 +133,12 @@ function jitAccess(args: string[], env: Record<string, string>): Promise<{ code:
       { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", LOG_LEVEL: "warn", ...env }, timeout: PROCESS_LIMIT_MS },
       (error, stdout, stderr) => {
         const failed = error as (Error & { code?: number | string; killed?: boolean }) | null;
-        resolve({ code: typeof failed?.code === "number" ? failed.code : failed ? null : 0, killed: failed?.killed === true, stdout, stderr });
+        resolve({
+          code: typeof failed?.code === "number" ? failed.code : failed ? null : 0,
+          killed: failed?.killed === true,
+          stdout,
+          stderr,
+        });
       },
     );
   });

@@ -71,7 +71,11 @@ async function migratedLedger(): Promise<string> {
 async function doctor(env: Record<string, string>, args: string[] = []): Promise<{ code: number; lines: string[]; stderr: string[] }> {
   const lines: string[] = [];
   const stderr: string[] = [];
-  const code = await runCli(["doctor", ...args], { stdout: (line) => lines.push(line), stderr: (line) => stderr.push(line), env: { PATH: process.env.PATH, ...env } });
+  const code = await runCli(["doctor", ...args], {
+    stdout: (line) => lines.push(line),
+    stderr: (line) => stderr.push(line),
+    env: { PATH: process.env.PATH, ...env },
+  });
   return { code, lines, stderr };
 }
 
@@ -141,7 +145,9 @@ describe("jit-access doctor", () => {
     try {
       const { code, lines } = await doctor({ ...env, PRIVATE_KEY: other.privateKeyPem });
       expect(code).toBe(1);
-      expect(line(lines, "private key")).toMatch(/^fail {2}private key: GitHub refused the app's token \(401\).*check that APP_ID and the private key/);
+      expect(line(lines, "private key")).toMatch(
+        /^fail {2}private key: GitHub refused the app's token \(401\).*check that APP_ID and the private key/,
+      );
       expect(line(lines, "installations")).toMatch(/^warn {2}installations: not checked/);
     } finally {
       await other.close();
@@ -167,12 +173,15 @@ describe("jit-access doctor", () => {
   it("a damaged ledger: fail, with the recovery to run", async () => {
     const env = await healthyEnv();
     const store = await openLedger(env.DATABASE_URL!);
-    for (let i = 0; i < 120; i++) await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
+    for (let i = 0; i < 120; i++)
+      await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
     await store.close();
     zeroTablePages(join(dir, "ledger.db"), 3);
     const { code, lines } = await doctor(env);
     expect(code).toBe(1);
-    expect(line(lines, "ledger")).toMatch(/^fail {2}ledger: the ledger database .* is damaged \(PRAGMA quick_check: .*restore the ledger from a backup, then run jit-access reconcile --dry-run and jit-access reconcile/);
+    expect(line(lines, "ledger")).toMatch(
+      /^fail {2}ledger: the ledger database .* is damaged \(PRAGMA quick_check: .*restore the ledger from a backup, then run jit-access reconcile --dry-run and jit-access reconcile/,
+    );
   });
 
   it("a live grant past its expiry by more than two sweeps fails, with what to run", async () => {
@@ -182,7 +191,11 @@ describe("jit-access doctor", () => {
     await store.close();
     const { code, lines } = await doctor(env);
     expect(code).toBe(1);
-    expect(line(lines, "overdue grants")).toMatch(new RegExp(`^fail  overdue grants: 1 live grant is past expiry, the oldest by \\d+ min \\(${grant.id} acme/api production PROD_DB_URL\\).*jit-access sweep`));
+    expect(line(lines, "overdue grants")).toMatch(
+      new RegExp(
+        `^fail  overdue grants: 1 live grant is past expiry, the oldest by \\d+ min \\(${grant.id} acme/api production PROD_DB_URL\\).*jit-access sweep`,
+      ),
+    );
   });
 
   it("the app installed nowhere: a warning, not a failure", async () => {
@@ -198,14 +211,23 @@ describe("jit-access doctor", () => {
     const env = { ...sim.appEnv(), JIT_CATALOG: catalog(), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
     const { code, lines } = await doctor(env);
     expect(code).toBe(1);
-    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: acme\/api has no environment production\. create the environments/);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(
+      /^fail {2}secret PROD_DB_URL: acme\/api has no environment production\. create the environments/,
+    );
   });
 
   it("an unprotected environment where the catalog requires protection fails", async () => {
     sim.createRepo("acme/api", { environments: ["production"] });
-    const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ requireProtected: true }), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+    const env = {
+      ...sim.appEnv(),
+      JIT_CATALOG: catalog({ requireProtected: true }),
+      DATABASE_URL: await migratedLedger(),
+      PROD_DB_URL: VALUE,
+    };
     const { lines } = await doctor(env);
-    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: acme\/api's environment production has no protection rule, which the catalog requires/);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(
+      /^fail {2}secret PROD_DB_URL: acme\/api's environment production has no protection rule, which the catalog requires/,
+    );
   });
 
   it("bind_to_requester: ok where jit-access gates the environment, fail with the command to run where it does not", async () => {
@@ -218,7 +240,9 @@ describe("jit-access doctor", () => {
     );
     sim.enableProtectionRule("acme/api", "production");
     const after = await doctor(env);
-    expect(line(after.lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api, each gated by jit-access");
+    expect(line(after.lines, "secret PROD_DB_URL")).toBe(
+      "ok    secret PROD_DB_URL: environments production present in acme/api, each gated by jit-access",
+    );
   });
 
   it("an unreadable value source fails without printing anything of it", async () => {
@@ -237,7 +261,9 @@ describe("jit-access doctor", () => {
     const { code, lines } = await doctor(env);
     expect(code).toBe(0);
     expect(line(lines, "webhook deliveries")).toMatch(
-      new RegExp(`^warn  webhook deliveries: 1 of the last 2 failed; the latest: ping at \\S+ \\(status 500, delivery ${failed.id}\\)\\. check the server's log`),
+      new RegExp(
+        `^warn  webhook deliveries: 1 of the last 2 failed; the latest: ping at \\S+ \\(status 500, delivery ${failed.id}\\)\\. check the server's log`,
+      ),
     );
   });
 });

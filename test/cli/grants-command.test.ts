@@ -17,8 +17,18 @@ afterEach(async () => {
 
 async function seed() {
   return {
-    live: await seedGrant(cli.store, { createdAt: new Date(T), approvers: [{ id: 1, login: "bob" }, { id: 2, login: "carol" }] }),
-    granting: await seedGrant(cli.store, { createdAt: new Date(T + 1), secret: "PAYMENTS_KEY", environment: "staging", prNumber: 12 }, "granting"),
+    live: await seedGrant(cli.store, {
+      createdAt: new Date(T),
+      approvers: [
+        { id: 1, login: "bob" },
+        { id: 2, login: "carol" },
+      ],
+    }),
+    granting: await seedGrant(
+      cli.store,
+      { createdAt: new Date(T + 1), secret: "PAYMENTS_KEY", environment: "staging", prNumber: 12 },
+      "granting",
+    ),
     ended: await seedGrant(cli.store, { createdAt: new Date(T + 2), repo: "web", prNumber: 3 }, "expired"),
   };
 }
@@ -32,7 +42,17 @@ describe("jit-access grants", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toEqual([]);
     const [header, ...rows] = result.stdout;
-    expect(header!.split(/\s{2,}/)).toEqual(["ID", "REPOSITORY", "ENVIRONMENT", "SECRET", "REQUESTER", "PR", "STATE", "EXPIRES", "APPROVERS"]);
+    expect(header!.split(/\s{2,}/)).toEqual([
+      "ID",
+      "REPOSITORY",
+      "ENVIRONMENT",
+      "SECRET",
+      "REQUESTER",
+      "PR",
+      "STATE",
+      "EXPIRES",
+      "APPROVERS",
+    ]);
     expect(rows.map((row) => row.split(/\s{2,}/))).toEqual([
       [live.id, "acme/api", "production", "PROD_DB_URL", "alice", "#7", "active", "2026-03-01T10:00:00.000Z", "bob,carol"],
       [granting.id, "acme/api", "staging", "PAYMENTS_KEY", "alice", "#12", "granting", "2026-03-01T10:00:00.001Z", "bob"],

@@ -32,7 +32,12 @@ async function runModule(source: string): Promise<{ code: number; stdout: string
 
 describe("keepAliveUntil", () => {
   it.each([
-    { name: "a bare top-level await ends the process before the work is done", wrapped: false, ms: 3_600_000, expected: { code: 13, stdout: "" } },
+    {
+      name: "a bare top-level await ends the process before the work is done",
+      wrapped: false,
+      ms: 3_600_000,
+      expected: { code: 13, stdout: "" },
+    },
     { name: "keepAliveUntil keeps the process until the work is done", wrapped: true, ms: 20, expected: { code: 0, stdout: "done\n" } },
   ])("$name", async ({ wrapped, ms, expected }) => {
     const work = wrapped ? `keepAliveUntil(${pacedWork(ms)})` : pacedWork(ms);

@@ -28,19 +28,37 @@ const CATALOG = `secrets:
     max_duration: 4h
 `;
 const INSTALLATION = 42;
-const PERMISSIONS = { actions: "read", checks: "write", contents: "read", deployments: "write", environments: "write", metadata: "read", pull_requests: "write", secrets: "write" } as const;
+const PERMISSIONS = {
+  actions: "read",
+  checks: "write",
+  contents: "read",
+  deployments: "write",
+  environments: "write",
+  metadata: "read",
+  pull_requests: "write",
+  secrets: "write",
+} as const;
 
 let sim: GitHubSimulator;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock: systemClock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock: systemClock }, { retry: false });
+const Octokit = createAppOctokit(
+  { scheduler: new WriteScheduler({ clock: systemClock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock: systemClock },
+  { retry: false },
+);
 
 async function protect(...args: string[]): Promise<{ code: number; stdout: string[]; stderr: string[] }> {
   const result = { code: -1, stdout: [] as string[], stderr: [] as string[] };
-  result.code = await runCli(["protect", ...args], { stdout: (line) => void result.stdout.push(line), stderr: (line) => void result.stderr.push(line), env, deps: { Octokit } });
+  result.code = await runCli(["protect", ...args], {
+    stdout: (line) => void result.stdout.push(line),
+    stderr: (line) => void result.stderr.push(line),
+    env,
+    deps: { Octokit },
+  });
   return result;
 }
-const ruleWrites = () => sim.requests.filter((r) => r.route === "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules");
+const ruleWrites = () =>
+  sim.requests.filter((r) => r.route === "POST /repos/{owner}/{repo}/environments/{environment_name}/deployment_protection_rules");
 
 beforeAll(async () => {
   sim = await startCheckedSimulator();
@@ -77,12 +95,18 @@ describe("jit-access protect", () => {
     expect(first.code).toBe(0);
     const [rule] = sim.protectionRules("acme/api", "production-jit");
     expect(rule).toMatchObject({ appId: sim.appId });
-    expect(first.stdout).toEqual([`enabled jit-access (app ${sim.appId}) as a deployment protection rule of "production-jit" in acme/api (rule ${rule!.id})`]);
+    expect(first.stdout).toEqual([
+      `enabled jit-access (app ${sim.appId}) as a deployment protection rule of "production-jit" in acme/api (rule ${rule!.id})`,
+    ]);
     expect(first.stderr).toEqual([]);
 
     const writes = ruleWrites().length;
     const again = await protect("acme/api", "production-jit");
-    expect(again).toEqual({ code: 0, stdout: ['jit-access is already a deployment protection rule of "production-jit" in acme/api'], stderr: [] });
+    expect(again).toEqual({
+      code: 0,
+      stdout: ['jit-access is already a deployment protection rule of "production-jit" in acme/api'],
+      stderr: [],
+    });
     expect(ruleWrites()).toHaveLength(writes);
   });
 
@@ -91,11 +115,13 @@ describe("jit-access protect", () => {
     const unbound = await protect("acme/api", "production");
     expect(unbound.code).toBe(0);
     expect(unbound.stderr).toEqual([
-      "note: no catalog secret granted into \"production\" sets bind_to_requester: true; unless acme/api's .github/jit-access.yml does, the rule will reject every job there",
+      'note: no catalog secret granted into "production" sets bind_to_requester: true; unless acme/api\'s .github/jit-access.yml does, the rule will reject every job there',
     ]);
     const none = await protect("acme/api", "release eu");
     expect(none.code).toBe(0);
-    expect(none.stderr).toEqual(['note: no catalog secret may be granted into "release eu" in acme/api, so the rule will reject every job there']);
+    expect(none.stderr).toEqual([
+      'note: no catalog secret may be granted into "release eu" in acme/api, so the rule will reject every job there',
+    ]);
     expect(sim.requests.some((r) => r.path.includes("/environments/release%20eu/deployment_protection_rules"))).toBe(true);
   });
 

@@ -4,7 +4,13 @@ import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant, seedWrittenGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { RECONCILE_CATALOG } from "../helpers/reconcile-catalog.js";
-import { mockEnvironmentSecretNames, mockInstallationRepositories, mockInstallations, mockInstallationToken, SECRET_UPDATED_AT } from "../helpers/reconcile-nock.js";
+import {
+  mockEnvironmentSecretNames,
+  mockInstallationRepositories,
+  mockInstallations,
+  mockInstallationToken,
+  SECRET_UPDATED_AT,
+} from "../helpers/reconcile-nock.js";
 import { EXPIRY_START } from "../helpers/revocation-deps.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
 
@@ -49,7 +55,8 @@ function rereads(): void {
   new GitHubMock("acme", "web").secretMetadata("Production", "PROD_DB_URL", SECRET_UPDATED_AT);
 }
 
-const LEFT_ALONE = "unmanaged, left alone: acme/api staging PAYMENTS_KEY (jit-access has no record of writing it; updated 2026-01-05T00:00:00.000Z)";
+const LEFT_ALONE =
+  "unmanaged, left alone: acme/api staging PAYMENTS_KEY (jit-access has no record of writing it; updated 2026-01-05T00:00:00.000Z)";
 
 describe("jit-access reconcile", () => {
   it("--dry-run prints what it would delete and what it leaves alone, and changes nothing", async () => {
@@ -93,7 +100,13 @@ describe("jit-access reconcile", () => {
         repo: "api",
         environment: "production",
         secret: "PAYMENTS_KEY",
-        details: { reason: "no live grant", secretDeleted: true, installationId: 42, writtenBy: expect.any(String), secretUpdatedAt: "2026-01-01T00:00:00.000Z" },
+        details: {
+          reason: "no live grant",
+          secretDeleted: true,
+          installationId: 42,
+          writtenBy: expect.any(String),
+          secretUpdatedAt: "2026-01-01T00:00:00.000Z",
+        },
       }),
       expect.objectContaining({ actor: "operator:dana", owner: "acme", repo: "web", environment: "Production", secret: "PROD_DB_URL" }),
     ]);

@@ -51,14 +51,22 @@ describe("jit-access report", () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toEqual([]);
     const printed = JSON.parse(result.stdout.join("\n")) as AccessReview;
-    const expected = await readAccessReview(cli.store, { since: REVIEW_SINCE, until: REVIEW_UNTIL, now: REVIEW_NOW, webUrl: "https://github.com" });
+    const expected = await readAccessReview(cli.store, {
+      since: REVIEW_SINCE,
+      until: REVIEW_UNTIL,
+      now: REVIEW_NOW,
+      webUrl: "https://github.com",
+    });
     expect(printed).toEqual(JSON.parse(JSON.stringify(expected)));
     expect(printed.exceptions.withoutApproval.map((note) => note.grantId)).toEqual([ledger.unapproved.id]);
   });
 
   it("writes the JSON to --out when given", async () => {
     const out = join(outDir, "review.json");
-    const result = await cli.run(["report", ...WEEK, "--repo", "acme/web", "--secret", "payments_key", "--format", "json", "--out", out], ledgerOnly);
+    const result = await cli.run(
+      ["report", ...WEEK, "--repo", "acme/web", "--secret", "payments_key", "--format", "json", "--out", out],
+      ledgerOnly,
+    );
 
     expect(result.code).toBe(0);
     const review = JSON.parse(readFileSync(out, "utf8")) as AccessReview;
@@ -87,20 +95,36 @@ describe("jit-access report", () => {
     const result = await cli.run(["report", ...WEEK, "--out", out], ledgerOnly);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual([expect.stringMatching(new RegExp(`^jit-access report: cannot write ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: its folder does not exist$`))]);
+    expect(result.stderr).toEqual([
+      expect.stringMatching(
+        new RegExp(`^jit-access report: cannot write ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: its folder does not exist$`),
+      ),
+    ]);
     expect(readdirSync(outDir)).toEqual([]);
   });
 
   it.each([
     [[], "give the period's start: --since 2026-01-01"],
-    [["--since", "last week", "--out", "r.html"], '--since must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T09:30:00Z; got "last week"'],
-    [["--since", "2026-03-01", "--until", "2026-03-01T10:00", "--out", "r.html"], "--until must be an ISO 8601 date or date-time with offset"],
-    [["--since", "2026-03-08", "--until", "2026-03-01", "--out", "r.html"], "the period must start before it ends: --since 2026-03-08T00:00:00.000Z is not before --until 2026-03-01T00:00:00.000Z"],
+    [
+      ["--since", "last week", "--out", "r.html"],
+      '--since must be an ISO 8601 date or date-time with offset, e.g. 2026-01-01 or 2026-01-01T09:30:00Z; got "last week"',
+    ],
+    [
+      ["--since", "2026-03-01", "--until", "2026-03-01T10:00", "--out", "r.html"],
+      "--until must be an ISO 8601 date or date-time with offset",
+    ],
+    [
+      ["--since", "2026-03-08", "--until", "2026-03-01", "--out", "r.html"],
+      "the period must start before it ends: --since 2026-03-08T00:00:00.000Z is not before --until 2026-03-01T00:00:00.000Z",
+    ],
     [["--since", "2026-03-20", "--out", "r.html"], "is not before now 2026-03-10T12:00:00.000Z"],
     [["--since", "2026-03-01", "--format", "csv", "--out", "r.html"], '--format must be html or json; got "csv"'],
     [["--since", "2026-03-01"], "an HTML review is written to a file: give --out report.html (or --format json for stdout)"],
     [["--since", "2026-03-01", "--out", " "], "--out needs a file path"],
-    [["--since", "2026-03-01", "--repo", "acme", "--out", "r.html"], '--repo must be OWNER/NAME, with * or ? for any characters (acme/*); got "acme"'],
+    [
+      ["--since", "2026-03-01", "--repo", "acme", "--out", "r.html"],
+      '--repo must be OWNER/NAME, with * or ? for any characters (acme/*); got "acme"',
+    ],
     [["--since", "2026-03-01", "--repo", "acme/a\u202Epi", "--out", "r.html"], "--repo contains an invisible control or bidi character"],
     [["--since", "2026-03-01", "--secret", "PROD-DB", "--out", "r.html"], "--secret: secret names may contain only letters, digits and _"],
     [["--since", "2026-03-01", "--out", "r.html", "--verbose"], "Unknown option '--verbose'"],

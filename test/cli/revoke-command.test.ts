@@ -49,7 +49,9 @@ describe("jit-access revoke", () => {
       endedAt: new Date(EXPIRY_START),
     });
     expect((await cli.store.listAudit()).at(-1)).toMatchObject({ action: "revoked", actor: "operator:erin", grantId: grant.id });
-    expect(gh.body<CommentBody>("/issues/7/comments").body).toContain("**Access revoked:** `PROD_DB_URL` in environment `production` (`value pasted in a ticket`)");
+    expect(gh.body<CommentBody>("/issues/7/comments").body).toContain(
+      "**Access revoked:** `PROD_DB_URL` in environment `production` (`value pasted in a ticket`)",
+    );
     expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.revoked] }]);
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
@@ -85,7 +87,9 @@ describe("jit-access revoke", () => {
     const result = await cli.run(["revoke", "no-such-grant", "--reason", "cleanup"]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toEqual([`jit-access revoke: no grant with id "no-such-grant" in the ledger; "jit-access grants --all" lists them`]);
+    expect(result.stderr).toEqual([
+      `jit-access revoke: no grant with id "no-such-grant" in the ledger; "jit-access grants --all" lists them`,
+    ]);
     expect(unmatched.requests).toEqual([]);
   });
 
@@ -95,7 +99,9 @@ describe("jit-access revoke", () => {
     const result = await cli.run(["revoke", grant.id, "--reason", "cleanup"]);
 
     expect(result.code).toBe(1);
-    expect(result.stderr[0]).toMatch(new RegExp(`^jit-access revoke: grant ${grant.id} .* is already expired since .*; nothing to revoke$`));
+    expect(result.stderr[0]).toMatch(
+      new RegExp(`^jit-access revoke: grant ${grant.id} .* is already expired since .*; nothing to revoke$`),
+    );
     expect(unmatched.requests).toEqual([]);
   });
 

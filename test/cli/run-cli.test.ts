@@ -21,7 +21,8 @@ describe("jit-access", () => {
     expect(result.code).toBe(0);
     const help = result.stdout.join("\n");
     expect(help).toMatch(/^usage: jit-access \[--env-file PATH\] COMMAND \[ARGS\]/);
-    for (const name of ["sweep", "grants", "revoke", "audit", "reconcile", "validate"]) expect(help).toMatch(new RegExp(`^  ${name}\\b`, "m"));
+    for (const name of ["sweep", "grants", "revoke", "audit", "reconcile", "validate"])
+      expect(help).toMatch(new RegExp(`^  ${name}\\b`, "m"));
   });
 
   it.each(Object.keys(COMMANDS))("help %s prints that command's usage", async (name) => {

@@ -66,7 +66,9 @@ describe("jit-access sweep", () => {
     expect(result.stdout).toEqual(["swept: 1 due, 0 ended, 1 still due"]);
     expect(result.stderr.filter((line) => line.startsWith("still due:"))).toEqual([
       expect.stringMatching(
-        new RegExp(`^still due: grant ${grant.id} acme/api production PROD_DB_URL, expired 2026-03-01T10:00:00.000Z \\(1 failed: .+\\); next attempt from 2026-03-01T10:00:05.000Z$`),
+        new RegExp(
+          `^still due: grant ${grant.id} acme/api production PROD_DB_URL, expired 2026-03-01T10:00:00.000Z \\(1 failed: .+\\); next attempt from 2026-03-01T10:00:05.000Z$`,
+        ),
       ),
     ]);
     expect(await cli.store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
@@ -112,7 +114,9 @@ describe("jit-access sweep with the catalog", () => {
       await withCatalog.store.deferGrant(grant.id, "GitHub rate-limited the write", new Date(EXPIRY_START - 1000));
       // The retry evaluates the PR afresh: here it has been closed meanwhile, so nothing is written.
       mockInstallationToken(42);
-      const gh = new GitHubMock("acme", "api").repository().pull({ number: 7, headSha: "a".repeat(40), author: { id: 1, login: "alice" }, state: "closed" });
+      const gh = new GitHubMock("acme", "api")
+        .repository()
+        .pull({ number: 7, headSha: "a".repeat(40), author: { id: 1, login: "alice" }, state: "closed" });
 
       const result = await withCatalog.run(["sweep"]);
 
@@ -120,7 +124,10 @@ describe("jit-access sweep with the catalog", () => {
       expect(nock.pendingMocks()).toEqual([]);
       expect(gh.sent).toEqual([]);
       // Still live (revoked at its expiry), looked at again after the retry interval.
-      expect(await withCatalog.store.getGrant(grant.id)).toMatchObject({ state: "granting", nextAttemptAt: new Date(EXPIRY_START + 30_000) });
+      expect(await withCatalog.store.getGrant(grant.id)).toMatchObject({
+        state: "granting",
+        nextAttemptAt: new Date(EXPIRY_START + 30_000),
+      });
     } finally {
       await withCatalog.close();
     }
@@ -129,14 +136,22 @@ describe("jit-access sweep with the catalog", () => {
 
 describe("jit-access sweep with a catalog that cannot be loaded", () => {
   it.each([
-    ["invalid", "secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: [\"acme/*\"]\n    environments: [production]\n    max_duration: forever\n", "secrets.PROD_DB_URL.max_duration"],
+    [
+      "invalid",
+      'secrets:\n  PROD_DB_URL:\n    source: env:PROD_DB_URL\n    repositories: ["acme/*"]\n    environments: [production]\n    max_duration: forever\n',
+      "secrets.PROD_DB_URL.max_duration",
+    ],
     ["missing", null, "the catalog file does not exist"],
   ])("%s: revokes all the same, skips only the retry of deferred grants, says so, and exits 1", async (_what, catalog, problem) => {
     const broken = await startCliHarness({ catalog: catalog ?? "" });
     try {
       const env = catalog === null ? { ...broken.env, JIT_CATALOG: `${broken.env.JIT_CATALOG}.gone` } : broken.env;
       const due = await seedGrant(broken.store, DUE_NOW);
-      const deferred = await seedGrant(broken.store, { createdAt: new Date(EXPIRY_START - 60_000), prNumber: 8, secret: "PAYMENTS_KEY" }, "granting");
+      const deferred = await seedGrant(
+        broken.store,
+        { createdAt: new Date(EXPIRY_START - 60_000), prNumber: 8, secret: "PAYMENTS_KEY" },
+        "granting",
+      );
       await broken.store.deferGrant(deferred.id, "GitHub answered 502", new Date(EXPIRY_START - 1000));
       expiryCalls();
 

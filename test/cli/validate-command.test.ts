@@ -18,7 +18,10 @@ beforeAll(async () => {
   await writeFile(join(dir, "bad-config.yml"), "approvals: many\n");
   const policy = "    source: env:PROD_DB_URL\n    environments: [production]\n    max_duration: 4h\n";
   await writeFile(join(dir, "wildcard-catalog.yml"), `secrets:\n  PROD_DB_URL:\n    repositories: [acme/api, "acme/*"]\n${policy}`);
-  await writeFile(join(dir, "email-approver-catalog.yml"), `secrets:\n  PROD_DB_URL:\n    repositories: ["acme/*"]\n    approvers: [dba@acme.example]\n${policy}`);
+  await writeFile(
+    join(dir, "email-approver-catalog.yml"),
+    `secrets:\n  PROD_DB_URL:\n    repositories: ["acme/*"]\n    approvers: [dba@acme.example]\n${policy}`,
+  );
   await mkdir(join(dir, "a-directory"));
 });
 
@@ -39,10 +42,7 @@ describe("jit-access validate", () => {
   it("prints one line per valid request and exits 0", async () => {
     expect(await run("valid.yml", ...REQUIRED)).toEqual({
       code: 0,
-      stdout: [
-        "ok: PROD_DB_URL → production for 2h (needs 2 approvals)",
-        "ok: STAGING_TOKEN → staging for 1h30m (needs 1 approval)",
-      ],
+      stdout: ["ok: PROD_DB_URL → production for 2h (needs 2 approvals)", "ok: STAGING_TOKEN → staging for 1h30m (needs 1 approval)"],
       stderr: [],
     });
   });
@@ -130,14 +130,26 @@ describe("jit-access validate", () => {
     ["a flag without its value", ["--catalog"], /--catalog/],
     ["no --catalog", ["--repo", "acme/web"], "--catalog PATH is required: the operator catalog to check against"],
     ["no --repo", ["--catalog", "catalog.yml"], "--repo OWNER/NAME is required: the repository the requests are for"],
-    ["a --repo that is not OWNER/NAME", ["--catalog", "catalog.yml", "--repo", "acme"], '--repo must be OWNER/NAME, e.g. acme/api, not "acme"'],
+    [
+      "a --repo that is not OWNER/NAME",
+      ["--catalog", "catalog.yml", "--repo", "acme"],
+      '--repo must be OWNER/NAME, e.g. acme/api, not "acme"',
+    ],
     ["two files", ["a.yml", "b.yml", ...REQUIRED], "expected at most one FILE, got 2: a.yml b.yml"],
     ["a missing file", ["missing.yml", ...REQUIRED], "cannot read missing.yml: no such file"],
     ["a directory for FILE", ["a-directory", ...REQUIRED], "cannot read a-directory: it is a directory; give the path of a file"],
     ["a missing --base", ["valid.yml", ...REQUIRED, "--base", "gone.yml"], "cannot read gone.yml: no such file"],
     ["a missing catalog", ["valid.yml", "--catalog", "nope.yml", "--repo", "acme/web"], /nope\.yml:1:1: the catalog file does not exist/],
-    ["a catalog that is not valid", ["valid.yml", "--catalog", "bad-catalog.yml", "--repo", "acme/web"], /bad-catalog\.yml:1:\d+: .*secrets/],
-    ["a repository config that is not valid", ["valid.yml", ...REQUIRED, "--config", "bad-config.yml"], /bad-config\.yml:1:\d+: .*approvals/],
+    [
+      "a catalog that is not valid",
+      ["valid.yml", "--catalog", "bad-catalog.yml", "--repo", "acme/web"],
+      /bad-catalog\.yml:1:\d+: .*secrets/,
+    ],
+    [
+      "a repository config that is not valid",
+      ["valid.yml", ...REQUIRED, "--config", "bad-config.yml"],
+      /bad-config\.yml:1:\d+: .*approvals/,
+    ],
   ])("refuses %s with a message and the usage line, exit 2", async (_name, args, message) => {
     const result = await run(...args);
     expect(result.code).toBe(2);

@@ -55,8 +55,16 @@ describe("loadSettings", () => {
     ["APP_ID", { APP_ID: undefined }, "APP_ID is not set"],
     ["APP_ID", { APP_ID: "abc" }, 'APP_ID must be the app\'s numeric ID; got "abc"'],
     ["PRIVATE_KEY", { PRIVATE_KEY: undefined }, "PRIVATE_KEY or PRIVATE_KEY_PATH is not set"],
-    ["PRIVATE_KEY", { PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----" }, "PRIVATE_KEY does not hold a valid RSA private key"],
-    ["PRIVATE_KEY_PATH", { PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: "/nonexistent/app.pem" }, "PRIVATE_KEY_PATH: cannot read /nonexistent/app.pem (ENOENT)"],
+    [
+      "PRIVATE_KEY",
+      { PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nnope\n-----END RSA PRIVATE KEY-----" },
+      "PRIVATE_KEY does not hold a valid RSA private key",
+    ],
+    [
+      "PRIVATE_KEY_PATH",
+      { PRIVATE_KEY: undefined, PRIVATE_KEY_PATH: "/nonexistent/app.pem" },
+      "PRIVATE_KEY_PATH: cannot read /nonexistent/app.pem (ENOENT)",
+    ],
     ["WEBHOOK_SECRET", { WEBHOOK_SECRET: "" }, "WEBHOOK_SECRET is not set"],
     ["PORT", { PORT: "70000" }, 'PORT must be a TCP port number from 1 to 65535; got "70000"'],
     ["GHE_HOST", { GHE_HOST: "https://ghe.example.com" }, "GHE_HOST must be a host name with an optional port, without a scheme or path"],

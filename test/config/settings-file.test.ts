@@ -52,7 +52,12 @@ function fileOfAnotherUser(): { path: string; uid: number | undefined } {
 describe("readEnvFile", () => {
   it("reads KEY=value lines as Node's --env-file does: comments, quotes, export-less", () => {
     const path = envFile('# settings\nAPP_ID=12\nDATABASE_URL="sqlite:/var/lib/jit/ledger.db"\nEMPTY=\nSPACED = value with spaces \n');
-    expect(readEnvFile(path, "--env-file")).toEqual({ APP_ID: "12", DATABASE_URL: "sqlite:/var/lib/jit/ledger.db", EMPTY: "", SPACED: "value with spaces" });
+    expect(readEnvFile(path, "--env-file")).toEqual({
+      APP_ID: "12",
+      DATABASE_URL: "sqlite:/var/lib/jit/ledger.db",
+      EMPTY: "",
+      SPACED: "value with spaces",
+    });
   });
 
   it("refuses a file every user can write, naming it and the chmod that fixes it", () => {
@@ -67,7 +72,11 @@ describe("readEnvFile", () => {
   it("refuses a file of another user, naming it, the owner and the chown that fixes it", () => {
     const { path, uid } = fileOfAnotherUser();
     const error = refusal(() => readEnvFile(path, "JIT_ENV_FILE", uid === undefined ? {} : { uid }));
-    expect(error.message).toMatch(new RegExp(`^refusing settings file ${path} \\(JIT_ENV_FILE\\): it belongs to uid \\d+, not to the user jit-access runs as \\(.*uid \\d+\\) nor to root`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^refusing settings file ${path} \\(JIT_ENV_FILE\\): it belongs to uid \\d+, not to the user jit-access runs as \\(.*uid \\d+\\) nor to root`,
+      ),
+    );
     expect(error.message).toMatch(new RegExp(`Fix: chown \\S+ ${path} \\(or run jit-access as the file's owner\\)$`));
   });
 

@@ -54,7 +54,10 @@ function expectCleanWorld(): void {
 }
 
 async function waitForSecret(repo: string, secret: keyof typeof SECRET_VALUES): Promise<void> {
-  const value = await world.sim.waitFor(() => world.sim.secretValue(repo, "production", secret), { ...WAIT, description: `${secret} in ${repo}` });
+  const value = await world.sim.waitFor(() => world.sim.secretValue(repo, "production", secret), {
+    ...WAIT,
+    description: `${secret} in ${repo}`,
+  });
   expect(value).toBe(SECRET_VALUES[secret]);
 }
 
@@ -66,14 +69,20 @@ async function waitForGone(repo: string, secret: string, description: string): P
 async function grantedRequest(name: string, duration: string, options: { installationId?: number } = {}) {
   const { sim } = world;
   const repo = createRequestRepo(world, name, options);
-  const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) } });
+  const pr = await openRequest(world, repo, {
+    branch: "need-db",
+    files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) },
+  });
   const reviewId = await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
   await waitForSecret(repo, "PROD_DB_URL");
   await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { ...WAIT, description: "the jit:granted label" });
-  const [grant] = await sim.waitFor(async () => {
-    const grants = await ledgerGrants(world, repo, pr);
-    return grants.length === 1 && grants[0]!.state === "active" ? grants : null;
-  }, { ...WAIT, description: "the active grant" });
+  const [grant] = await sim.waitFor(
+    async () => {
+      const grants = await ledgerGrants(world, repo, pr);
+      return grants.length === 1 && grants[0]!.state === "active" ? grants : null;
+    },
+    { ...WAIT, description: "the active grant" },
+  );
   return { repo, pr, reviewId, grant: grant! };
 }
 
@@ -83,7 +92,12 @@ describe("the request is what the pull request adds, measured from its merge bas
     const repo = createRequestRepo(world, "readme-typo");
     // LEGACY_TOKEN was requested and merged long ago; a branch is cut while main still has it.
     sim.commit(repo, "main", { [REQUESTS_FILE]: requestsYaml([LEGACY]) }, { author: "carol" });
-    sim.commit(repo, "fix-readme", { "README.md": "# readme-typo\n\nAccess requests go in jit-requests.yml.\n" }, { from: "main", author: "alice" });
+    sim.commit(
+      repo,
+      "fix-readme",
+      { "README.md": "# readme-typo\n\nAccess requests go in jit-requests.yml.\n" },
+      { from: "main", author: "alice" },
+    );
     // Then main cleans the old entry up.
     sim.commit(repo, "main", { [REQUESTS_FILE]: "requests: []\n" }, { author: "carol" });
     const pr = await sim.openPullRequest(repo, { head: "fix-readme", base: "main", author: "alice", title: "Fix a typo in the README" });
@@ -97,10 +111,10 @@ describe("the request is what the pull request adds, measured from its merge bas
     expect(sim.fileAt(repo, mergeBaseSha!, REQUESTS_FILE)).toBe(sim.fileAt(repo, headSha, REQUESTS_FILE));
 
     await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
-    const evaluated = await sim.waitFor(
-      () => evaluations(world, repo, pr).find((e) => e.trigger === "pull_request_review.submitted"),
-      { ...WAIT, description: "the evaluation after bob's approval" },
-    );
+    const evaluated = await sim.waitFor(() => evaluations(world, repo, pr).find((e) => e.trigger === "pull_request_review.submitted"), {
+      ...WAIT,
+      description: "the evaluation after bob's approval",
+    });
     expect(evaluated.outcome).toBe("untouched");
     expect(headChecks(sim, repo, pr)).toEqual([]);
     await expectNothingGranted(repo, pr);
@@ -180,7 +194,9 @@ describe("only people entitled to approve can approve", () => {
     sim.setCollaborator(repo, "bob", "write");
     await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
     await waitForSecret(repo, "PROD_DB_URL");
-    expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "bob" })] })]);
+    expect(await ledgerGrants(world, repo, pr)).toEqual([
+      expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "bob" })] }),
+    ]);
     expectCleanWorld();
   }, 60_000);
 
@@ -195,14 +211,18 @@ describe("only people entitled to approve can approve", () => {
 
     const check = await reviewAndWaitForCheck(sim, repo, pr, { reviewer: "mallory", state: "APPROVED" });
     expect(check.output.title).toBe("Waiting for approval: 0 of 1");
-    expect(check.output.summary).toContain("`@mallory`: `is a code owner only through @acme/dba, which has no write access to the repository`");
+    expect(check.output.summary).toContain(
+      "`@mallory`: `is a code owner only through @acme/dba, which has no write access to the repository`",
+    );
     await expectNothingGranted(repo, pr);
 
     // Once the team may write, the same member's approval grants.
     sim.setTeamRepoPermission("acme", "dba", repo, "write");
     await sim.submitReview(repo, pr, { reviewer: "mallory", state: "APPROVED" });
     await waitForSecret(repo, "PROD_DB_URL");
-    expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "mallory" })] })]);
+    expect(await ledgerGrants(world, repo, pr)).toEqual([
+      expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "mallory" })] }),
+    ]);
     expectCleanWorld();
   }, 60_000);
 
@@ -226,7 +246,9 @@ describe("only people entitled to approve can approve", () => {
     await waitForSecret(repo, "PROD_DB_URL");
     const granted = await waitForCheck(sim, repo, pr, (c) => c.conclusion === "success", "the success check");
     expect(granted.output.summary).toMatch(/\| `PROD_DB_URL` \| `production` \| .+ \| `@dave` \|/);
-    expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "dave" })] })]);
+    expect(await ledgerGrants(world, repo, pr)).toEqual([
+      expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "dave" })] }),
+    ]);
     expectCleanWorld();
   }, 60_000);
 });
@@ -354,7 +376,13 @@ describe("races end with no secret", () => {
 });
 
 describe('"already gone" must be true: a grant whose repository the app lost stays due', () => {
-  async function lostAccessThenRestored(name: string, options: { installationId?: number }, lose: () => void, restore: () => void, why: RegExp) {
+  async function lostAccessThenRestored(
+    name: string,
+    options: { installationId?: number },
+    lose: () => void,
+    restore: () => void,
+    why: RegExp,
+  ) {
     const { sim } = world;
     const { repo, pr, grant } = await grantedRequest(name, "15s", options);
     lose();
@@ -397,7 +425,7 @@ describe('"already gone" must be true: a grant whose repository the app lost sta
     return { repo, grant };
   }
 
-  it("removed from the installation: revoke_failed \"cannot reach\", `jit-access sweep` exits 1 naming it; restored, the secret is deleted once the backoff is over", async () => {
+  it('removed from the installation: revoke_failed "cannot reach", `jit-access sweep` exits 1 naming it; restored, the secret is deleted once the backoff is over', async () => {
     const { sim } = world;
     let installationId = 0;
     const { repo, grant } = await lostAccessThenRestored(
@@ -452,10 +480,13 @@ describe("a renamed repository's grants still end", () => {
     expect(deletes.map((r) => [r.path, r.status])).toEqual(
       expect.arrayContaining([[`/repositories/${id}/environments/production/secrets/PROD_DB_URL`, 204]]),
     );
-    const [ended] = await sim.waitFor(async () => {
-      const grants = await ledgerGrantsByRepositoryId(world, id, pr);
-      return grants[0]?.state === "expired" ? grants : null;
-    }, { ...WAIT, intervalMs: 100, description: "the grant to end" });
+    const [ended] = await sim.waitFor(
+      async () => {
+        const grants = await ledgerGrantsByRepositoryId(world, id, pr);
+        return grants[0]?.state === "expired" ? grants : null;
+      },
+      { ...WAIT, intervalMs: 100, description: "the grant to end" },
+    );
     expect(ended).toMatchObject({ id: grant.id, endReason: "expired" });
     await sim.waitFor(() => sim.comments(renamed, pr).find((c) => c.body.startsWith("**Access expired:**")), {
       ...WAIT,
@@ -472,11 +503,17 @@ describe("a renamed repository's grants still end", () => {
 
     await sim.closePullRequest(renamed, pr, { merged: false, by: "alice" });
     expect((JSON.parse(sim.lastDelivery!.body) as { repository: { full_name: string } }).repository.full_name).toBe(renamed);
-    await sim.waitFor(() => sim.secretValue(renamed, "production", "PROD_DB_URL") === undefined, { ...WAIT, description: "the deletion on close" });
-    const [ended] = await sim.waitFor(async () => {
-      const grants = await ledgerGrantsByRepositoryId(world, id, pr);
-      return grants[0]?.state === "revoked" ? grants : null;
-    }, { ...WAIT, intervalMs: 100, description: "the grant to end" });
+    await sim.waitFor(() => sim.secretValue(renamed, "production", "PROD_DB_URL") === undefined, {
+      ...WAIT,
+      description: "the deletion on close",
+    });
+    const [ended] = await sim.waitFor(
+      async () => {
+        const grants = await ledgerGrantsByRepositoryId(world, id, pr);
+        return grants[0]?.state === "revoked" ? grants : null;
+      },
+      { ...WAIT, intervalMs: 100, description: "the grant to end" },
+    );
     expect(ended).toMatchObject({ id: grant.id, endReason: "pull request closed without merging" });
     expectCleanWorld();
   }, 60_000);
@@ -486,7 +523,10 @@ describe("a renamed repository's grants still end", () => {
     const renamed = renameRequestRepo(world, repo, "dismissed-after-rename");
 
     await sim.dismissReview(renamed, pr, reviewId, { by: "carol" });
-    await sim.waitFor(() => sim.secretValue(renamed, "production", "PROD_DB_URL") === undefined, { ...WAIT, description: "the deletion after the dismissal" });
+    await sim.waitFor(() => sim.secretValue(renamed, "production", "PROD_DB_URL") === undefined, {
+      ...WAIT,
+      description: "the deletion after the dismissal",
+    });
     const [ended] = await ledgerGrantsByRepositoryId(world, sim.repository(renamed)!.id, pr);
     expect(ended).toMatchObject({ id: grant.id, state: "revoked", endReason: expect.stringMatching(/dismiss/i) });
     expectCleanWorld();
@@ -511,9 +551,18 @@ describe("names are matched as GitHub matches them: ASCII case only", () => {
     const lines = text.split("\n");
     const messages = failed.output.annotations.map((a) => [lines[a.start_line - 1]!.trim(), a.message]);
     expect(messages).toEqual([
-      [`environment: ${lookAlikes[0]}`, expect.stringContaining(`PROD_DB_URL cannot be granted to environment "${lookAlikes[0]}" ("\u0130" is U+0130, not ASCII)`)],
-      [`environment: ${lookAlikes[1]}`, expect.stringContaining(`PROD_DB_URL cannot be granted to environment "${lookAlikes[1]}" ("\u0131" is U+0131, not ASCII)`)],
-      [`environment: ${lookAlikes[2]}`, expect.stringContaining(`LEGACY_TOKEN cannot be granted to environment "${lookAlikes[2]}" ("\u212A" is U+212A, not ASCII)`)],
+      [
+        `environment: ${lookAlikes[0]}`,
+        expect.stringContaining(`PROD_DB_URL cannot be granted to environment "${lookAlikes[0]}" ("\u0130" is U+0130, not ASCII)`),
+      ],
+      [
+        `environment: ${lookAlikes[1]}`,
+        expect.stringContaining(`PROD_DB_URL cannot be granted to environment "${lookAlikes[1]}" ("\u0131" is U+0131, not ASCII)`),
+      ],
+      [
+        `environment: ${lookAlikes[2]}`,
+        expect.stringContaining(`LEGACY_TOKEN cannot be granted to environment "${lookAlikes[2]}" ("\u212A" is U+212A, not ASCII)`),
+      ],
     ]);
 
     const check = await reviewAndWaitForCheck(sim, repo, pr, { reviewer: "bob", state: "APPROVED" });

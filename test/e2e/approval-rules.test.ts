@@ -19,7 +19,10 @@ describe("who can approve", () => {
     sim.createTeam("acme", "dba", { carol: "member" });
     // GitHub counts a team as a code owner only while the team can write to the repository.
     sim.setTeamRepoPermission("acme", "dba", repo, "write");
-    const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "1h" }]) } });
+    const pr = await openRequest(world, repo, {
+      branch: "need-db",
+      files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "1h" }]) },
+    });
     const waiting = await waitForCheck(sim, repo, pr, (c) => c.status === "in_progress", "the waiting check");
     expect(waiting.output.summary).toContain("waiting for a code owner: @acme/dba");
 
@@ -29,7 +32,9 @@ describe("who can approve", () => {
     expect(secretRequests(sim, repo, "PUT")).toEqual([]);
 
     await sim.submitReview(repo, pr, { reviewer: "carol", state: "APPROVED" });
-    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(SECRET_VALUES.PROD_DB_URL);
+    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(
+      SECRET_VALUES.PROD_DB_URL,
+    );
     const [grant] = await ledgerGrants(world, repo, pr);
     expect(grant).toMatchObject({ state: "active", approvers: [{ login: "carol" }] });
 
@@ -40,7 +45,10 @@ describe("who can approve", () => {
   it("two approvals required: one owner's approval, even given twice, waits at 1 of 2; a second owner's grants", async () => {
     const { sim } = world;
     const repo = createRequestRepo(world, "two-approvals", { codeowners: `${REQUESTS_FILE} @bob @carol\n` });
-    const pr = await openRequest(world, repo, { branch: "need-admin", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_ADMIN_TOKEN", duration: "15m" }]) } });
+    const pr = await openRequest(world, repo, {
+      branch: "need-admin",
+      files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_ADMIN_TOKEN", duration: "15m" }]) },
+    });
     const waiting = await waitForCheck(sim, repo, pr, (c) => c.status === "in_progress", "the waiting check");
     expect(waiting.output.title).toBe("Waiting for approval: 0 of 2");
 

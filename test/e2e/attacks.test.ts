@@ -76,7 +76,9 @@ describe("attacks on the approval policy grant nothing", () => {
     const pr = await openRequest(world, repo, { branch: "need-db", files: REQUEST, fromFork: true });
     const failed = await waitForCheck(sim, repo, pr, (c) => c.status === "completed", "the failing check");
     expect(failed.conclusion).toBe("failure");
-    expect(failed.output.summary).toContain(`requests from forks are refused: push the branch to ${repo} and open the pull request from there`);
+    expect(failed.output.summary).toContain(
+      `requests from forks are refused: push the branch to ${repo} and open the pull request from there`,
+    );
 
     const check = await reviewAndWaitForCheck(sim, repo, pr, { reviewer: "bob", state: "APPROVED" });
     expect(check.conclusion).toBe("failure");

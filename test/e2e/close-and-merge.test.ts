@@ -16,9 +16,14 @@ afterAll(() => world?.close());
 async function grantedRequest(name: string, duration: string): Promise<{ repo: string; pr: number }> {
   const { sim } = world;
   const repo = createRequestRepo(world, name);
-  const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) } });
+  const pr = await openRequest(world, repo, {
+    branch: "need-db",
+    files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) },
+  });
   await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
-  expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(SECRET_VALUES.PROD_DB_URL);
+  expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(
+    SECRET_VALUES.PROD_DB_URL,
+  );
   await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { timeoutMs: 10_000, description: "the jit:granted label" });
   return { repo, pr };
 }
@@ -58,7 +63,10 @@ describe("when a request pull request closes", () => {
     const [grant] = await ledgerGrants(world, repo, pr);
     expect(grant).toMatchObject({ state: "active" });
 
-    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, { timeoutMs: 20_000, description: "the deletion at expiry" });
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, {
+      timeoutMs: 20_000,
+      description: "the deletion at expiry",
+    });
     expect(deletionTimes(sim, repo, "PROD_DB_URL")[0]).toBeGreaterThanOrEqual(grant!.expiresAt.getTime());
     await sim.waitFor(() => sim.labels(repo, pr).includes("jit:expired"), { timeoutMs: 10_000, description: "the jit:expired label" });
     expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "expired" })]);

@@ -25,7 +25,13 @@ describe("an access request from a mistake to expiry, over HTTP against the real
     const at = positionOf(withMistake, "9h");
     expect(failed.conclusion).toBe("failure");
     expect(failed.output.annotations).toEqual([
-      expect.objectContaining({ path: REQUESTS_FILE, start_line: at.line, end_line: at.line, start_column: at.column, annotation_level: "failure" }),
+      expect.objectContaining({
+        path: REQUESTS_FILE,
+        start_line: at.line,
+        end_line: at.line,
+        start_column: at.column,
+        annotation_level: "failure",
+      }),
     ]);
     expect(failed.output.annotations[0]!.message).toMatch(/9h is over the limit of 4h for PROD_DB_URL/);
 
@@ -51,10 +57,20 @@ describe("an access request from a mistake to expiry, over HTTP against the real
     expect(grantComment.body).toMatch(/\| `PROD_DB_URL` \| `production` \| .+ UTC .*\| `@bob` \|/);
     await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { timeoutMs: 10_000, description: "the jit:granted label" });
     const [grant] = await ledgerGrants(world, repo, pr);
-    expect(grant).toMatchObject({ state: "active", secret: "PROD_DB_URL", environment: "production", requester: { login: "alice" }, approvers: [{ login: "bob" }], durationMs: 10_000 });
+    expect(grant).toMatchObject({
+      state: "active",
+      secret: "PROD_DB_URL",
+      environment: "production",
+      requester: { login: "alice" },
+      approvers: [{ login: "bob" }],
+      durationMs: 10_000,
+    });
 
     // 4. At expiry the secret is deleted, the PR is told and labelled.
-    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, { timeoutMs: 20_000, description: "the deletion at expiry" });
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, {
+      timeoutMs: 20_000,
+      description: "the deletion at expiry",
+    });
     const [deletedAt] = deletionTimes(sim, repo, "PROD_DB_URL");
     expect(deletedAt).toBeGreaterThanOrEqual(grant!.expiresAt.getTime());
     const expiredComment = await sim.waitFor(() => sim.comments(repo, pr).find((c) => c.body.startsWith("**Access expired:**")), {

@@ -24,7 +24,9 @@ describe("two live grants of the same secret", () => {
       sim.submitReview(repo, first, { reviewer: "bob", state: "APPROVED" }),
       sim.submitReview(repo, second, { reviewer: "bob", state: "APPROVED" }),
     ]);
-    await sim.waitFor(async () => (await ledgerGrants(world, repo)).filter((g) => g.state === "active").length === 2, { description: "two active grants" });
+    await sim.waitFor(async () => (await ledgerGrants(world, repo)).filter((g) => g.state === "active").length === 2, {
+      description: "two active grants",
+    });
     // One PUT: whichever approval was handled second found the secret held by a written grant and
     // kept its value, so a grantee's workflow never sees the value change under it.
     expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
@@ -60,7 +62,10 @@ describe("two live grants of the same secret", () => {
     expect(firstEnded.body).toContain("Another live grant still uses this secret, so it stays until that one ends.");
 
     // The second one ends: now it is deleted, not before the second grant's expiry.
-    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, { timeoutMs: 20_000, description: "the deletion" });
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, {
+      timeoutMs: 20_000,
+      description: "the deletion",
+    });
     expect(deletionTimes(sim, repo, "PROD_DB_URL")).toEqual([expect.any(Number)]);
     expect(deletionTimes(sim, repo, "PROD_DB_URL")[0]).toBeGreaterThanOrEqual(secondGrant!.expiresAt.getTime());
     const secondEnded = await sim.waitFor(() => sim.comments(repo, second).find((c) => c.body.startsWith("**Access expired:**")), {
@@ -68,7 +73,10 @@ describe("two live grants of the same secret", () => {
       description: "the second grant's expiry comment",
     });
     expect(secondEnded.body).toContain("The secret has been deleted.");
-    expect(await ledgerGrants(world, repo)).toEqual([expect.objectContaining({ state: "expired" }), expect.objectContaining({ state: "expired" })]);
+    expect(await ledgerGrants(world, repo)).toEqual([
+      expect.objectContaining({ state: "expired" }),
+      expect.objectContaining({ state: "expired" }),
+    ]);
 
     expect(sim.violations).toEqual([]);
     expect(secretExposures(world)).toEqual([]);

@@ -22,7 +22,8 @@ afterAll(() => world?.close());
 const ADMIN_VALUE = "set-by-hand-in-the-settings-page";
 /** reconcile needs the app's catalog: the file sim/app-process.ts writes into the data directory. */
 const withCatalog = () => ({ env: { JIT_CATALOG: join(world.dataDir, "jit-catalog.yml") } });
-const REFUSAL = "a secret named PROD_DB_URL already exists in production and is not managed by jit-access; remove it or rename the catalog entry";
+const REFUSAL =
+  "a secret named PROD_DB_URL already exists in production and is not managed by jit-access; remove it or rename the catalog entry";
 
 describe("a secret an administrator created by hand", () => {
   it("is left alone by reconcile, refused to a grant, and still there with its value after the grant's time", async () => {
@@ -35,14 +36,19 @@ describe("a secret an administrator created by hand", () => {
       const run = await runCli(world, args, withCatalog());
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expect(run.stdout).toContain(`unmanaged, left alone: ${repo} production PROD_DB_URL (jit-access has no record of writing it; updated `);
+      expect(run.stdout).toContain(
+        `unmanaged, left alone: ${repo} production PROD_DB_URL (jit-access has no record of writing it; updated `,
+      );
       expect(run.stdout).not.toContain(`delete ${repo}`);
       expect(run.stdout).toMatch(/, 0 (would be )?deleted.*, 1 unmanaged left alone\n$/);
     }
     expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBe(ADMIN_VALUE);
 
     // A grant of the same name is refused, and says why on the PR.
-    const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) } });
+    const pr = await openRequest(world, repo, {
+      branch: "need-db",
+      files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) },
+    });
     await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
     const check = await waitForCheck(sim, repo, pr, (c) => c.conclusion === "failure", "the refused grant's check run");
     expect(check.output.title).toBe("Access could not be granted");

@@ -16,12 +16,20 @@ describe("a redelivered approval", () => {
   it("writes the secret no second time, neither while the grant is live nor after it expired", async () => {
     const { sim } = world;
     const repo = createRequestRepo(world, "redelivered");
-    const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) } });
+    const pr = await openRequest(world, repo, {
+      branch: "need-db",
+      files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) },
+    });
     await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
     const approval = sim.lastDelivery!;
     expect(approval).toMatchObject({ event: "pull_request_review", action: "submitted", status: 200 });
-    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(SECRET_VALUES.PROD_DB_URL);
-    await sim.waitFor(() => sim.comments(repo, pr).some((c) => c.body.startsWith("**Access granted.**")), { timeoutMs: 10_000, description: "the grant comment" });
+    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(
+      SECRET_VALUES.PROD_DB_URL,
+    );
+    await sim.waitFor(() => sim.comments(repo, pr).some((c) => c.body.startsWith("**Access granted.**")), {
+      timeoutMs: 10_000,
+      description: "the grant comment",
+    });
 
     // While live: the app answers (its handler has run) and writes nothing.
     const live = await sim.redeliver(approval.id);
@@ -31,8 +39,13 @@ describe("a redelivered approval", () => {
     expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "active" })]);
 
     // After expiry: the same approval does not bring the secret back.
-    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, { timeoutMs: 20_000, description: "the deletion at expiry" });
-    await sim.waitFor(async () => (await ledgerGrants(world, repo, pr))[0]?.state === "expired", { description: "the grant to be expired" });
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, {
+      timeoutMs: 20_000,
+      description: "the deletion at expiry",
+    });
+    await sim.waitFor(async () => (await ledgerGrants(world, repo, pr))[0]?.state === "expired", {
+      description: "the grant to be expired",
+    });
     const late = await sim.redeliver(approval.id);
     expect(late.status).toBe(200);
     expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);

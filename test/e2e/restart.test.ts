@@ -25,7 +25,10 @@ afterEach(async () => {
 
 async function requestApprovedByBob(w: World, name: string): Promise<{ repo: string; pr: number; delivery: Promise<string> }> {
   const repo = createRequestRepo(w, name);
-  const pr = await openRequest(w, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) } });
+  const pr = await openRequest(w, repo, {
+    branch: "need-db",
+    files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "10s" }]) },
+  });
   // Not awaited: the process that answers it may be killed mid-way.
   const delivery = w.sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" }).then(
     () => "answered",
@@ -57,7 +60,9 @@ describe("a restart while a grant is live", () => {
     world = await startWorld();
     const { sim } = world;
     const { repo, pr, delivery } = await requestApprovedByBob(world, "graceful-restart");
-    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(SECRET_VALUES.PROD_DB_URL);
+    expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(
+      SECRET_VALUES.PROD_DB_URL,
+    );
     await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { timeoutMs: 10_000, description: "the jit:granted label" });
     expect(await delivery).toBe("answered");
 
@@ -92,7 +97,12 @@ describe("a restart while a grant is live", () => {
     world = await startWorld();
     const { sim } = world;
     // The PUT takes effect but is never answered: the app cannot know the secret was written.
-    const lost = sim.faults.add({ method: "PUT", path: /\/environments\/production\/secrets\/PROD_DB_URL$/, afterEffect: true, hang: true });
+    const lost = sim.faults.add({
+      method: "PUT",
+      path: /\/environments\/production\/secrets\/PROD_DB_URL$/,
+      afterEffect: true,
+      hang: true,
+    });
     const { repo, pr, delivery } = await requestApprovedByBob(world, "crash-mid-write");
     await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" });
     expect(sim.faults.fired(lost)).toBe(1);

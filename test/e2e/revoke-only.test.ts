@@ -28,7 +28,8 @@ const BROKEN_CATALOG = `secrets:
     environments: [production]
     max_duration: forever
 `;
-const REVOKE_ONLY_LOG = "the catalog failed to load: running revoke-only (grants end on time; nothing is granted and deferred grants are not retried until the catalog is fixed and the app restarted)";
+const REVOKE_ONLY_LOG =
+  "the catalog failed to load: running revoke-only (grants end on time; nothing is granted and deferred grants are not retried until the catalog is fixed and the app restarted)";
 
 let world: World | undefined;
 beforeAll(() => ensureAppBuilt(), WORLD_START_TIMEOUT_MS);
@@ -41,7 +42,10 @@ afterEach(async () => {
 async function liveGrant(w: World, name: string, duration: string): Promise<{ repo: string; pr: number }> {
   const { sim } = w;
   const repo = createRequestRepo(w, name);
-  const pr = await openRequest(w, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) } });
+  const pr = await openRequest(w, repo, {
+    branch: "need-db",
+    files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration }]) },
+  });
   await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
   await sim.waitFor(() => sim.labels(repo, pr).includes("jit:granted"), { timeoutMs: 10_000, description: "the jit:granted label" });
   expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBe(SECRET_VALUES.PROD_DB_URL);
@@ -74,10 +78,13 @@ describe("the catalog fails to load while a grant is live", () => {
     expect(await world.restartApp("SIGTERM", { catalog: BROKEN_CATALOG })).toBe(0);
     const restartedAt = Date.now();
 
-    const started = await sim.waitFor(() => appLogLines(world!).find((line) => line.msg.startsWith("jit-access started revoke-only")) ?? null, {
-      timeoutMs: 10_000,
-      description: "the start-up line",
-    });
+    const started = await sim.waitFor(
+      () => appLogLines(world!).find((line) => line.msg.startsWith("jit-access started revoke-only")) ?? null,
+      {
+        timeoutMs: 10_000,
+        description: "the start-up line",
+      },
+    );
     expect(started).toMatchObject({ revokeOnly: true, secrets: 0 });
     const readyz = await fetch(`${world.app.url}/readyz`);
     expect(readyz.status).toBe(503);
@@ -86,9 +93,16 @@ describe("the catalog fails to load while a grant is live", () => {
 
     // A new request, approved by its code owner: refused with the message, nothing written.
     const other = createRequestRepo(world, "after-the-restart");
-    const asking = await openRequest(world, other, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "1h" }]) } });
+    const asking = await openRequest(world, other, {
+      branch: "need-db",
+      files: { [REQUESTS_FILE]: requestsYaml([{ secret: "PROD_DB_URL", duration: "1h" }]) },
+    });
     const check = await reviewAndWaitForCheck(sim, other, asking, { reviewer: "bob", state: "APPROVED" });
-    expect(check).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "Nothing can be granted: the operator catalog is invalid" } });
+    expect(check).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      output: { title: "Nothing can be granted: the operator catalog is invalid" },
+    });
     expect(check.output.summary).toContain("it grants nothing until an operator fixes the catalog. Grants already made still end on time.");
     expect(JSON.stringify(check.output)).not.toContain("forever"); // the catalog's error stays in the operator's log
     expect(secretRequests(sim, other, "PUT")).toEqual([]);
@@ -121,7 +135,9 @@ describe("the catalog fails to load while a grant is live", () => {
 
     expect(swept.code).toBe(1);
     expect(swept.stdout).toBe("swept: 1 due, 1 ended, 0 still due\n");
-    expect(swept.stderr).toContain("jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 0 deferred grants waiting for a retry were not retried (revoking does not need the catalog; the sweep above ran in full):");
+    expect(swept.stderr).toContain(
+      "jit-access sweep: the catalog (JIT_CATALOG) could not be loaded, so 0 deferred grants waiting for a retry were not retried (revoking does not need the catalog; the sweep above ran in full):",
+    );
     expect(swept.stderr).toContain(`${catalogPath}:7:19: secrets.PROD_DB_URL.max_duration`);
     expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBeUndefined();
     expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "expired", endReason: "expired" })]);

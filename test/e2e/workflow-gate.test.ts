@@ -36,21 +36,34 @@ async function grantedRepo(name: string, duration: string): Promise<string> {
   const { sim } = world;
   const full = createRequestRepo(world, name, { environments: [ENV] });
   sim.enableProtectionRule(full, ENV);
-  const pr = await openRequest(world, full, { branch: "need-deploy-key", files: { [REQUESTS_FILE]: requestsYaml([{ secret: "DEPLOY_KEY", environment: ENV, duration }]) } });
+  const pr = await openRequest(world, full, {
+    branch: "need-deploy-key",
+    files: { [REQUESTS_FILE]: requestsYaml([{ secret: "DEPLOY_KEY", environment: ENV, duration }]) },
+  });
   await sim.submitReview(full, pr, { reviewer: "bob", state: "APPROVED" });
-  expect(await sim.waitFor(() => sim.secretValue(full, ENV, "DEPLOY_KEY"), { timeoutMs: 15_000, description: "the secret" })).toBe(SECRET_VALUES.DEPLOY_KEY);
-  const comment = await sim.waitFor(() => sim.comments(full, pr).find((c) => c.body.includes("**Access granted.**")), { timeoutMs: 15_000, description: "the grant comment" });
-  expect(comment.body).toContain("**Bound to `@alice`:** only workflow runs that `@alice` starts (and re-runs) pass jit-access's deployment protection rule");
+  expect(await sim.waitFor(() => sim.secretValue(full, ENV, "DEPLOY_KEY"), { timeoutMs: 15_000, description: "the secret" })).toBe(
+    SECRET_VALUES.DEPLOY_KEY,
+  );
+  const comment = await sim.waitFor(() => sim.comments(full, pr).find((c) => c.body.includes("**Access granted.**")), {
+    timeoutMs: 15_000,
+    description: "the grant comment",
+  });
+  expect(comment.body).toContain(
+    "**Bound to `@alice`:** only workflow runs that `@alice` starts (and re-runs) pass jit-access's deployment protection rule",
+  );
   return full;
 }
 
 /** Waits until the run has `count` answers from jit-access; returns the run. */
 function answered(name: string, runId: number, count = 1): Promise<WorkflowRunView> {
   const { sim } = world;
-  return sim.waitFor(() => {
-    const run = sim.workflowRun(name, runId);
-    return run.reviews.length >= count ? run : null;
-  }, { timeoutMs: 15_000, description: `answer ${count} for run ${runId}` });
+  return sim.waitFor(
+    () => {
+      const run = sim.workflowRun(name, runId);
+      return run.reviews.length >= count ? run : null;
+    },
+    { timeoutMs: 15_000, description: `answer ${count} for run ${runId}` },
+  );
 }
 
 const reviewCalls = (runId: number) => world.sim.requests.filter((r) => r.route === REVIEW && r.path.includes(`/runs/${runId}/`));
@@ -73,8 +86,14 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
     approvedRun = await sim.startWorkflowRun(repo, { actor: "alice", environments: [ENV] });
     deliveryOfFirstRun = sim.lastDelivery!.id;
     const run = await answered(repo, approvedRun);
-    expect(run).toMatchObject({ status: "in_progress", pending: [], reviews: [expect.objectContaining({ attempt: 1, environment: ENV, appId: sim.appId, state: "approved" })] });
-    expect(run.reviews[0]!.comment).toMatch(/^\*\*Approved by jit-access:\*\* `@alice` started this run and holds a live grant in `production-jit` \(`DEPLOY_KEY`, until .+ UTC/u);
+    expect(run).toMatchObject({
+      status: "in_progress",
+      pending: [],
+      reviews: [expect.objectContaining({ attempt: 1, environment: ENV, appId: sim.appId, state: "approved" })],
+    });
+    expect(run.reviews[0]!.comment).toMatch(
+      /^\*\*Approved by jit-access:\*\* `@alice` started this run and holds a live grant in `production-jit` \(`DEPLOY_KEY`, until .+ UTC/u,
+    );
   }, 30_000);
 
   it("refuses a delivery whose callback URL names another repository, without any call", async () => {
@@ -127,17 +146,25 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
 
     await sim.rerunWorkflowRun(repo, runId, { by: "alice" });
     const own = await answered(repo, runId, 3);
-    expect(own).toMatchObject({ runAttempt: 3, triggeringActor: "alice", status: "in_progress", reviews: [{}, {}, expect.objectContaining({ attempt: 3, state: "approved" })] });
+    expect(own).toMatchObject({
+      runAttempt: 3,
+      triggeringActor: "alice",
+      status: "in_progress",
+      reviews: [{}, {}, expect.objectContaining({ attempt: 3, state: "approved" })],
+    });
   }, 30_000);
 
   it("answers a duplicate delivery once", async () => {
     const { sim } = world;
     const again = await sim.redeliver(deliveryOfFirstRun);
     expect(again).toMatchObject({ attempts: 2, status: 200 });
-    await sim.waitFor(() => appLogLines(world).some((line) => line.msg === "gate: the job was answered before; nothing sent" && line.run === approvedRun), {
-      timeoutMs: 10_000,
-      description: "the app to see the job was answered",
-    });
+    await sim.waitFor(
+      () => appLogLines(world).some((line) => line.msg === "gate: the job was answered before; nothing sent" && line.run === approvedRun),
+      {
+        timeoutMs: 10_000,
+        description: "the app to see the job was answered",
+      },
+    );
     expect(reviewCalls(approvedRun)).toHaveLength(1);
     expect(sim.workflowRun(repo, approvedRun).reviews).toHaveLength(1);
   }, 30_000);
@@ -186,11 +213,20 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
     const rejected = audit.find((event) => event.action === "gate_rejected" && event.details?.runId === rejectedRun);
     expect(rejected).toMatchObject({
       environment: ENV,
-      details: { runAttempt: 1, actor: { login: "mallory" }, triggeringActor: { login: "mallory" }, grantId: null, state: "rejected", reason: "not-requester" },
+      details: {
+        runAttempt: 1,
+        actor: { login: "mallory" },
+        triggeringActor: { login: "mallory" },
+        grantId: null,
+        state: "rejected",
+        reason: "not-requester",
+      },
     });
     expect(rejected).not.toHaveProperty("grantId");
     // One record per decision: the redelivery and the restart added none of their own.
-    const decisions = audit.filter((event) => event.action !== "gate_refused").map((event) => `${String(event.details?.runId)}#${String(event.details?.runAttempt)}`);
+    const decisions = audit
+      .filter((event) => event.action !== "gate_refused")
+      .map((event) => `${String(event.details?.runId)}#${String(event.details?.runAttempt)}`);
     expect(new Set(decisions).size).toBe(decisions.length);
     expect(audit.some((event) => event.details?.trigger === "catch-up")).toBe(true);
   });
@@ -210,8 +246,14 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
   it("rejects the requester's run once the grant has expired", async () => {
     const { sim } = world;
     const expiring = await grantedRepo("gate-expiry", "10s");
-    await sim.waitFor(() => sim.secretValue(expiring, ENV, "DEPLOY_KEY") === undefined, { timeoutMs: 30_000, description: "the deletion at expiry" });
-    await sim.waitFor(async () => (await ledgerGrants(world, expiring))[0]?.state === "expired", { timeoutMs: 10_000, description: "the grant to end" });
+    await sim.waitFor(() => sim.secretValue(expiring, ENV, "DEPLOY_KEY") === undefined, {
+      timeoutMs: 30_000,
+      description: "the deletion at expiry",
+    });
+    await sim.waitFor(async () => (await ledgerGrants(world, expiring))[0]?.state === "expired", {
+      timeoutMs: 10_000,
+      description: "the grant to end",
+    });
     const runId = await sim.startWorkflowRun(expiring, { actor: "alice", environments: [ENV] });
     const run = await answered(expiring, runId);
     expect(run).toMatchObject({ status: "completed", conclusion: "failure", reviews: [expect.objectContaining({ state: "rejected" })] });

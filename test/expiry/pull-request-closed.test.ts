@@ -47,14 +47,28 @@ describe("a request pull request that is closed", () => {
     const payload = pullRequestPayload("closed", { ...scenario, merged: false });
     const repositoryId = payload.repository.id;
     // Granted while the repository was acme/api; it has since been renamed acme/payments-api.
-    const renamed = await seedGrant(h.store, { secret: "PROD_DB_URL", prNumber: 7, repositoryId, createdAt: new Date(h.clock.now() - HOUR) });
+    const renamed = await seedGrant(h.store, {
+      secret: "PROD_DB_URL",
+      prNumber: 7,
+      repositoryId,
+      createdAt: new Date(h.clock.now() - HOUR),
+    });
     // Recorded before the ledger kept repository ids.
-    const older = await seedGrant(h.store, { secret: "STAGING_KEY", environment: "staging", prNumber: 9, owner: "acme", repo: "payments-api", createdAt: new Date(h.clock.now() - HOUR) });
+    const older = await seedGrant(h.store, {
+      secret: "STAGING_KEY",
+      environment: "staging",
+      prNumber: 9,
+      owner: "acme",
+      repo: "payments-api",
+      createdAt: new Date(h.clock.now() - HOUR),
+    });
     payload.repository.name = "payments-api";
     payload.repository.full_name = "acme/payments-api";
     // GitHub redirects the old name; the DELETE goes out under the name the grant recorded.
     new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
-    nock("https://api.github.com").delete(`/repos/acme/api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    nock("https://api.github.com")
+      .delete(`/repos/acme/api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`)
+      .reply(200, []);
 
     await h.probot.receive({ id: "1", name: "pull_request", payload } as never);
 

@@ -7,7 +7,12 @@ import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { seedGrant, seedWrittenGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { RECONCILE_CATALOG } from "../helpers/reconcile-catalog.js";
-import { mockEnvironmentSecretNames, mockInstallationRepositories, mockInstallations, SECRET_UPDATED_AT } from "../helpers/reconcile-nock.js";
+import {
+  mockEnvironmentSecretNames,
+  mockInstallationRepositories,
+  mockInstallations,
+  SECRET_UPDATED_AT,
+} from "../helpers/reconcile-nock.js";
 import { recordingLog } from "../helpers/recording-log.js";
 import { revocationDeps } from "../helpers/revocation-deps.js";
 import { recordUnmatchedRequests } from "../helpers/unmatched-requests.js";
@@ -69,7 +74,15 @@ describe("reconcile", () => {
 
     expect(report).toMatchObject({ installations: 2, repositories: 3, checked: 1, unmanaged: [], unreadable: [] });
     expect(report.orphans).toEqual([
-      { installationId: 1, owner: "acme", repo: "api", environment: "production", secret: "PROD_DB_URL", outcome: "would-delete", writtenBy: writer.id },
+      {
+        installationId: 1,
+        owner: "acme",
+        repo: "api",
+        environment: "production",
+        secret: "PROD_DB_URL",
+        outcome: "would-delete",
+        writtenBy: writer.id,
+      },
     ]);
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
@@ -118,7 +131,13 @@ describe("reconcile", () => {
       expect.objectContaining({
         action: "reconciled",
         actor: "operator:test",
-        details: { reason: "no live grant", secretDeleted: false, installationId: 42, writtenBy: writer.id, secretUpdatedAt: "2026-01-01T00:00:00.000Z" },
+        details: {
+          reason: "no live grant",
+          secretDeleted: false,
+          installationId: 42,
+          writtenBy: writer.id,
+          secretUpdatedAt: "2026-01-01T00:00:00.000Z",
+        },
       }),
     ]);
   });
@@ -137,8 +156,22 @@ describe("reconcile", () => {
 
       expect(report).toMatchObject({ checked: 2, orphans: [] });
       expect(report.unmanaged).toEqual([
-        { installationId: 42, owner: "acme", repo: "api", environment: "production", secret: "PROD_DB_URL", updatedAt: new Date(SECRET_UPDATED_AT) },
-        { installationId: 42, owner: "acme", repo: "api", environment: "production", secret: "PAYMENTS_KEY", updatedAt: new Date("2026-01-02T09:30:00Z") },
+        {
+          installationId: 42,
+          owner: "acme",
+          repo: "api",
+          environment: "production",
+          secret: "PROD_DB_URL",
+          updatedAt: new Date(SECRET_UPDATED_AT),
+        },
+        {
+          installationId: 42,
+          owner: "acme",
+          repo: "api",
+          environment: "production",
+          secret: "PAYMENTS_KEY",
+          updatedAt: new Date("2026-01-02T09:30:00Z"),
+        },
       ]);
       expect(nock.pendingMocks()).toEqual([]);
       expect(unmatched.requests).toEqual([]); // no DELETE, no metadata read
@@ -167,7 +200,10 @@ describe("reconcile", () => {
     mockInstallations([42]);
     mockInstallationRepositories(["acme/api", "acme/web"]);
     new GitHubMock("acme", "api").scope.get("/repos/acme/api/environments").query(true).reply(500, { message: "boom" });
-    new GitHubMock("acme", "web").environments(["production"]).secretMetadata("production", "PROD_DB_URL", SECRET_UPDATED_AT).deleteSecret("production", "PROD_DB_URL");
+    new GitHubMock("acme", "web")
+      .environments(["production"])
+      .secretMetadata("production", "PROD_DB_URL", SECRET_UPDATED_AT)
+      .deleteSecret("production", "PROD_DB_URL");
     mockEnvironmentSecretNames("acme/web", "production", ["PROD_DB_URL"]);
 
     const report = await reconcile(deps, { dryRun: false, actor: "operator:test" }, log);

@@ -48,7 +48,9 @@ afterAll(() => {
 async function seedOverdue(secrets: string[]): Promise<Grant[]> {
   const grants: Grant[] = [];
   for (const [i, secret] of secrets.entries()) {
-    grants.push(await seedGrant(ledger, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i * 60_000), durationMs: HOUR }));
+    grants.push(
+      await seedGrant(ledger, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i * 60_000), durationMs: HOUR }),
+    );
   }
   return grants;
 }
@@ -114,7 +116,12 @@ describe("stopping the app while a sweep is between pages", () => {
   });
 
   it("waits for an exact timer's revocation under way before it closes the ledger", async () => {
-    const grant = await seedGrant(ledger, { secret: "TIMER_KEY", prNumber: 20, createdAt: new Date(EXPIRY_START - HOUR), durationMs: HOUR + 30_000 });
+    const grant = await seedGrant(ledger, {
+      secret: "TIMER_KEY",
+      prNumber: 20,
+      createdAt: new Date(EXPIRY_START - HOUR),
+      durationMs: HOUR + 30_000,
+    });
     const { scheduler: expiry, clock } = scheduler(gated.store);
     await expiry.start();
     expect(expiry.armed).toBe(1);

@@ -103,7 +103,14 @@ describe(`sweeps failing ${SWEEP_FAILURES_UNTIL_UNREADY} times in a row`, () => 
     const { log, entries } = recordingLog();
     scheduler = new ExpiryScheduler(deps, log, SWEEP_EVERY);
     const sweeps = scheduler;
-    const readiness = new Readiness({ clock, log, probeLedger: () => store.getGrant("readiness-probe"), revokeOnly: false, sweeps: () => sweeps.sweepHealth, stopping: () => false });
+    const readiness = new Readiness({
+      clock,
+      log,
+      probeLedger: () => store.getGrant("readiness-probe"),
+      revokeOnly: false,
+      sweeps: () => sweeps.sweepHealth,
+      stopping: () => false,
+    });
     nock.enableNetConnect("127.0.0.1");
     server = await startHttpServer({ host: "127.0.0.1", port: 0, log, routes: [healthRoutes(readiness, log)] });
 
@@ -160,7 +167,8 @@ describe(`sweeps failing ${SWEEP_FAILURES_UNTIL_UNREADY} times in a row`, () => 
     const readiness = new Readiness({
       clock,
       log,
-      probeLedger: () => (probeFails ? Promise.reject(new Error("connect ECONNREFUSED 10.0.0.5:5432")) : broken.getGrant("readiness-probe")),
+      probeLedger: () =>
+        probeFails ? Promise.reject(new Error("connect ECONNREFUSED 10.0.0.5:5432")) : broken.getGrant("readiness-probe"),
       revokeOnly: false,
       sweeps: () => null,
       stopping: () => false,
@@ -169,9 +177,14 @@ describe(`sweeps failing ${SWEEP_FAILURES_UNTIL_UNREADY} times in a row`, () => 
     server = await startHttpServer({ host: "127.0.0.1", port: 0, log, routes: [healthRoutes(readiness, log)] });
 
     const red = await readyz(server.url);
-    expect(red).toEqual({ status: 503, body: { ready: false, reasons: [{ code: "ledger-unreachable", message: "the ledger is unreachable: a read failed; see the log" }] } });
+    expect(red).toEqual({
+      status: 503,
+      body: { ready: false, reasons: [{ code: "ledger-unreachable", message: "the ledger is unreachable: a read failed; see the log" }] },
+    });
     expect(JSON.stringify(red)).not.toContain("10.0.0.5");
-    expect(entries).toEqual([{ level: "error", message: "readiness: a read from the ledger failed", fields: { error: "connect ECONNREFUSED 10.0.0.5:5432" } }]);
+    expect(entries).toEqual([
+      { level: "error", message: "readiness: a read from the ledger failed", fields: { error: "connect ECONNREFUSED 10.0.0.5:5432" } },
+    ]);
 
     // Asked again within 5 s: the outcome is reused, the ledger not read again.
     probeFails = false;

@@ -88,7 +88,9 @@ async function expectExpiries(secrets: string[]): Promise<NockTraffic> {
   const traffic = nockTraffic(gh.scope);
   for (const [i, secret] of secrets.entries()) {
     await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
-    gh.deleteSecret("production", secret).comment(10 + i).addLabels(10 + i);
+    gh.deleteSecret("production", secret)
+      .comment(10 + i)
+      .addLabels(10 + i);
     gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
   }
   return traffic;

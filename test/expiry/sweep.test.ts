@@ -79,7 +79,11 @@ describe("sweepOnce", () => {
     await clock.advance(1);
     expiryCalls(new GitHubMock("acme", "api"), "production", "PROD_DB_URL", 7);
     expect(await sweepOnce(deps, log)).toEqual({ due: 1, ended: 1, retrying: 0 });
-    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + 5_000), nextAttemptAt: null });
+    expect(await store.getGrant(grant.id)).toMatchObject({
+      state: "expired",
+      endedAt: new Date(EXPIRY_START + 5_000),
+      nextAttemptAt: null,
+    });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
   });

@@ -57,7 +57,12 @@ describe("closing the request PR while its grant is written", () => {
     stage = await stageRequest({ duration: "2h" });
     const { app, pr } = stage;
     let release!: () => void;
-    const held = app.sim.faults.add({ method: "PUT", path: SECRET_PATH, until: new Promise<void>((resolve) => (release = resolve)), times: 1 });
+    const held = app.sim.faults.add({
+      method: "PUT",
+      path: SECRET_PATH,
+      until: new Promise<void>((resolve) => (release = resolve)),
+      times: 1,
+    });
     const heldPut = hungAt(SECRET_PATH, "PUT");
     const review = approveRequest(stage);
     let closing: Promise<void> | undefined;
@@ -98,20 +103,32 @@ describe("closing the request PR while its grant is written", () => {
     // bob is named in CODEOWNERS), i.e. the reviewer's permission.
     let release!: () => void;
     const permissionPath = /\/collaborators\/bob\/permission$/;
-    const held = app.sim.faults.add({ method: "GET", path: permissionPath, until: new Promise<void>((resolve) => (release = resolve)), times: 1 });
+    const held = app.sim.faults.add({
+      method: "GET",
+      path: permissionPath,
+      until: new Promise<void>((resolve) => (release = resolve)),
+      times: 1,
+    });
     const review = approveRequest(stage);
     try {
-      await app.runUntil(() => app.sim.faults.fired(held) === 1, { maxMs: 60_000, what: "the permission read", ignore: hungAt(permissionPath, "GET") });
+      await app.runUntil(() => app.sim.faults.fired(held) === 1, {
+        maxMs: 60_000,
+        what: "the permission read",
+        ignore: hungAt(permissionPath, "GET"),
+      });
       await app.deliver(() => app.sim.closePullRequest(REPO, pr, { merged: false, by: "alice" }));
       expect(await theGrant(app)).toBeUndefined();
     } finally {
       release();
     }
 
-    await app.runUntil(async () => {
-      const grant = await theGrant(app);
-      return grant !== undefined && grant.state !== "granting";
-    }, { maxMs: 60_000, what: "the grant to settle" });
+    await app.runUntil(
+      async () => {
+        const grant = await theGrant(app);
+        return grant !== undefined && grant.state !== "granting";
+      },
+      { maxMs: 60_000, what: "the grant to settle" },
+    );
     // The PR is told (paced writes, on the test's clock) before the delivery's handler ends.
     await app.runUntil(() => commentBodies(stage!).some((b) => b.includes("the pull request was closed before the secret was written")), {
       maxMs: 60_000,

@@ -31,7 +31,8 @@ describe("a damaged ledger file", () => {
     dataDir = mkdtempSync(join(tmpdir(), "jit-damaged-"));
     const path = join(dataDir, "jit-access.db");
     const store = await openLedger(`sqlite:${path}`);
-    for (let i = 0; i < 120; i++) await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
+    for (let i = 0; i < 120; i++)
+      await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
     await store.close();
     zeroTablePages(path, 3);
     sim = await startSimulator({ port: 0 });
@@ -44,7 +45,9 @@ describe("a damaged ledger file", () => {
       (error: Error) => error,
     );
 
-    expect(failure?.message).toContain(`the app exited during start-up:\njit-access cannot start: the ledger database ${path} is damaged (PRAGMA quick_check: `);
+    expect(failure?.message).toContain(
+      `the app exited during start-up:\njit-access cannot start: the ledger database ${path} is damaged (PRAGMA quick_check: `,
+    );
     expect(failure?.message).toContain(
       "To recover: 1. keep the damaged file aside for investigation; 2. restore the ledger from your latest backup (grants made since then are unknown to it); " +
         "3. run `jit-access reconcile --dry-run` to list the catalog secrets present without a live grant (those jit-access has no record of writing are listed as unmanaged); 4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access.",

@@ -73,7 +73,10 @@ describe("a passing failure defers the grant; it is written once GitHub recovers
     const actions = (await app.store.listAudit()).map((a) => a.action);
     expect(actions).toContain("deferred");
     expect(actions).not.toContain("failed");
-    expect(latestCheck(stage)).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
+    expect(latestCheck(stage)).toMatchObject({
+      status: "in_progress",
+      output: { title: "Granting: GitHub could not take the write yet; retrying" },
+    });
 
     const grant = await runUntilGranted(stage);
     expect(grant.id).toBe(deferred.id);
@@ -117,7 +120,13 @@ describe("a single failure is absorbed without deferring", () => {
     // The reset is GitHub's time (the simulator's: real time); the app reckons it from the
     // answer's Date header, so it holds on the app's own clock whatever that reads.
     const reset = Math.ceil(Date.now() / 1000) + 30;
-    app.sim.faults.add({ method: "PUT", path: SECRET_PATH, status: 429, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) }, times: 1 });
+    app.sim.faults.add({
+      method: "PUT",
+      path: SECRET_PATH,
+      status: 429,
+      headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+      times: 1,
+    });
     const review = approveRequest(stage);
     await runUntilGranted(stage);
 
@@ -137,7 +146,9 @@ describe("a single failure is absorbed without deferring", () => {
     const [limited, accepted] = requestsTo(app, SECRET_PATH, "PUT");
     expect([limited?.status, accepted?.status]).toEqual([403, 201]);
     expect(accepted!.at - limited!.at).toBeGreaterThanOrEqual(7000);
-    const writesMeanwhile = app.tracker.requests.filter((r) => r.method !== "GET" && !r.path.endsWith("/access_tokens") && r.at > limited!.at && r.at < accepted!.at);
+    const writesMeanwhile = app.tracker.requests.filter(
+      (r) => r.method !== "GET" && !r.path.endsWith("/access_tokens") && r.at > limited!.at && r.at < accepted!.at,
+    );
     expect(writesMeanwhile).toEqual([]);
     await review;
   });
@@ -178,11 +189,16 @@ describe("an installation token GitHub no longer accepts", () => {
     const review = approveRequest(stage);
     // @octokit/auth-app first waits (real timers, 1+2+3 s) in case a brand-new token has not
     // reached every GitHub server yet; the refresh comes after that.
-    await app.sim.waitFor(() => app.logs.some((line) => line.includes("fetching a new token")), { timeoutMs: 20_000, description: "the token refresh" });
+    await app.sim.waitFor(() => app.logs.some((line) => line.includes("fetching a new token")), {
+      timeoutMs: 20_000,
+      description: "the token refresh",
+    });
 
     await runUntilGranted(stage);
     expect(app.sim.requests.filter((r) => r.status === 401).length).toBeGreaterThan(0);
-    expect(app.sim.requests.filter((r) => r.route === "POST /app/installations/{installation_id}/access_tokens").length).toBeGreaterThanOrEqual(2);
+    expect(
+      app.sim.requests.filter((r) => r.route === "POST /app/installations/{installation_id}/access_tokens").length,
+    ).toBeGreaterThanOrEqual(2);
     expect(countRoute(app.sim, SECRET_PUT, { ok: true })).toBe(1);
     await review;
   }, 60_000);
@@ -200,11 +216,18 @@ describe("the environment is deleted between validation and the grant", () => {
     await app.runUntil(() => app.sim.faults.fired(id) === 1, { maxMs: 60_000, what: "the held request", ignore: hungAt(path, method) });
     app.sim.deleteEnvironment(REPO, ENVIRONMENT);
 
-    await app.runUntil(() => latestCheck(stage!)?.conclusion === "failure" && commentBodies(stage!).length > 0, { maxMs: 60_000, what: "the failure report" });
+    await app.runUntil(() => latestCheck(stage!)?.conclusion === "failure" && commentBodies(stage!).length > 0, {
+      maxMs: 60_000,
+      what: "the failure report",
+    });
     const grant = (await theGrant(app))!;
     expect(grant).toMatchObject({ state: "failed", endReason: expect.stringContaining('environment "production" was not found') });
-    expect(latestCheck(stage)).toMatchObject({ output: { title: "Access could not be granted", summary: expect.stringContaining('environment "production" was not found') } });
-    expect(commentBodies(stage)).toEqual([expect.stringMatching(/^\*\*Access could not be granted\*\* for:[\s\S]*environment "production" was not found/)]);
+    expect(latestCheck(stage)).toMatchObject({
+      output: { title: "Access could not be granted", summary: expect.stringContaining('environment "production" was not found') },
+    });
+    expect(commentBodies(stage)).toEqual([
+      expect.stringMatching(/^\*\*Access could not be granted\*\* for:[\s\S]*environment "production" was not found/),
+    ]);
     expect(countRoute(app.sim, SECRET_PUT)).toBe(puts);
     expect(app.sim.environment(REPO, ENVIRONMENT)).toBeUndefined();
     await review;

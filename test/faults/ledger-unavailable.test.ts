@@ -37,36 +37,47 @@ afterEach(async () => {
 
 const cases = [
   { what: "read-only", open: openReadOnlyLedger, sqlite: /attempt to write a readonly database/, hint: "the database is read-only" },
-  { what: "on a full disk", open: async (path: string) => openFullLedger(path), sqlite: /database or disk is full/, hint: "the disk is full" },
+  {
+    what: "on a full disk",
+    open: async (path: string) => openFullLedger(path),
+    sqlite: /database or disk is full/,
+    hint: "the disk is full",
+  },
 ];
 
 describe("a ledger that cannot be written", () => {
-  it.each(cases)("$what: nothing is granted, the PR says the ledger must be fixed, and the error is logged", async ({ open, sqlite, hint }) => {
-    dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));
-    store = await open(join(dir, "jit-access.db"));
-    stage = await stageRequest({ store });
-    const { app } = stage;
-    const review = approveRequest(stage);
-    await app.runUntil(() => latestCheck(stage!)?.status === "completed" && commentBodies(stage!).length > 0, { maxMs: 60_000, what: "the report" });
+  it.each(cases)(
+    "$what: nothing is granted, the PR says the ledger must be fixed, and the error is logged",
+    async ({ open, sqlite, hint }) => {
+      dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));
+      store = await open(join(dir, "jit-access.db"));
+      stage = await stageRequest({ store });
+      const { app } = stage;
+      const review = approveRequest(stage);
+      await app.runUntil(() => latestCheck(stage!)?.status === "completed" && commentBodies(stage!).length > 0, {
+        maxMs: 60_000,
+        what: "the report",
+      });
 
-    expect(countRoute(app.sim, SECRET_PUT)).toBe(0);
-    expect(secretValue(app)).toBeUndefined();
-    expect(await store.listGrants({ owner: "acme", liveOnly: false })).toEqual([]);
-    expect(latestCheck(stage)).toMatchObject({
-      conclusion: "failure",
-      output: { title: "Access could not be granted", summary: expect.stringContaining("could not record the grant in its ledger") },
-    });
-    const [comment] = commentBodies(stage);
-    expect(comment).toMatch(/^\*\*Access could not be granted\*\* for:/);
-    expect(comment).toContain("could not record the grant in its ledger, so it wrote nothing");
-    expect(comment).toContain(hint);
-    const errors = app.logs.filter((line) => line.includes('"level":50') && line.includes("nothing was written to GitHub"));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(sqlite);
-    expect(app.sim.labels(REPO, stage.pr)).toEqual([]);
-    expectNoValueLeaked(stage);
-    await review;
-  });
+      expect(countRoute(app.sim, SECRET_PUT)).toBe(0);
+      expect(secretValue(app)).toBeUndefined();
+      expect(await store.listGrants({ owner: "acme", liveOnly: false })).toEqual([]);
+      expect(latestCheck(stage)).toMatchObject({
+        conclusion: "failure",
+        output: { title: "Access could not be granted", summary: expect.stringContaining("could not record the grant in its ledger") },
+      });
+      const [comment] = commentBodies(stage);
+      expect(comment).toMatch(/^\*\*Access could not be granted\*\* for:/);
+      expect(comment).toContain("could not record the grant in its ledger, so it wrote nothing");
+      expect(comment).toContain(hint);
+      const errors = app.logs.filter((line) => line.includes('"level":50') && line.includes("nothing was written to GitHub"));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(sqlite);
+      expect(app.sim.labels(REPO, stage.pr)).toEqual([]);
+      expectNoValueLeaked(stage);
+      await review;
+    },
+  );
 
   it("once the ledger is writable again, a fresh approval grants", async () => {
     dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));

@@ -115,42 +115,48 @@ describe("killed while a grant is being written", () => {
     },
   ];
 
-  it.each(cases)("$when: the grant ends at the expiry the ledger fixed first, and is not written twice", async ({ fault, written, told }) => {
-    sim = await startSimulator();
-    createRequestRepo(sim, "acme/api", { installationId: 42 });
-    app = await start();
-    const pr = await openRequest(sim, "acme/api", DURATION);
-    const held = sim.faults.add(fault);
-    const delivery = approve(sim, "acme/api", pr).then(
-      () => "answered",
-      () => "connection lost",
-    );
-    await sim.waitFor(() => sim!.faults.fired(held) === 1, { timeoutMs: 15_000, description: "the held PUT" });
+  it.each(cases)(
+    "$when: the grant ends at the expiry the ledger fixed first, and is not written twice",
+    async ({ fault, written, told }) => {
+      sim = await startSimulator();
+      createRequestRepo(sim, "acme/api", { installationId: 42 });
+      app = await start();
+      const pr = await openRequest(sim, "acme/api", DURATION);
+      const held = sim.faults.add(fault);
+      const delivery = approve(sim, "acme/api", pr).then(
+        () => "answered",
+        () => "connection lost",
+      );
+      await sim.waitFor(() => sim!.faults.fired(held) === 1, { timeoutMs: 15_000, description: "the held PUT" });
 
-    // Write-ahead: the row (expiry fixed) exists before anything reaches GitHub.
-    const [row] = await ledger();
-    expect(row).toMatchObject({ state: "granting", grantedAt: null });
-    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe(written ? VALUE : undefined);
-    await expectNoSecretWithoutLiveRow(["acme/api"]);
+      // Write-ahead: the row (expiry fixed) exists before anything reaches GitHub.
+      const [row] = await ledger();
+      expect(row).toMatchObject({ state: "granting", grantedAt: null });
+      expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe(written ? VALUE : undefined);
+      await expectNoSecretWithoutLiveRow(["acme/api"]);
 
-    const restartedAt = await crashAndRestart();
-    expect(await delivery).toBe("connection lost");
-    await expectNoSecretWithoutLiveRow(["acme/api"]);
-    // The approval delivered again to the new process grants nothing twice.
-    const again = await sim.redeliver(sim.deliveries.at(-1)!.id);
-    expect(again.status).toBe(200);
-    expect(await ledger()).toEqual([expect.objectContaining({ id: row!.id, state: "granting" })]);
+      const restartedAt = await crashAndRestart();
+      expect(await delivery).toBe("connection lost");
+      await expectNoSecretWithoutLiveRow(["acme/api"]);
+      // The approval delivered again to the new process grants nothing twice.
+      const again = await sim.redeliver(sim.deliveries.at(-1)!.id);
+      expect(again.status).toBe(200);
+      expect(await ledger()).toEqual([expect.objectContaining({ id: row!.id, state: "granting" })]);
 
-    const [ended] = await expectAllEndedOnTime(restartedAt, 1);
-    expect(ended!.expiresAt).toEqual(row!.expiresAt);
-    const expired = await sim.waitFor(() => sim!.comments("acme/api", pr).find((c) => c.body.startsWith("**Access expired:**")), { description: "the expiry comment" });
-    expect(expired.body).toContain(told);
-    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
-    expect(countRoute(sim, SECRET_PUT)).toBe(1);
-    expect(countRoute(sim, SECRET_DELETE)).toBe(1);
-    expect(sim.violations).toEqual([]);
-    expectNoValueInOutput();
-  }, 60_000);
+      const [ended] = await expectAllEndedOnTime(restartedAt, 1);
+      expect(ended!.expiresAt).toEqual(row!.expiresAt);
+      const expired = await sim.waitFor(() => sim!.comments("acme/api", pr).find((c) => c.body.startsWith("**Access expired:**")), {
+        description: "the expiry comment",
+      });
+      expect(expired.body).toContain(told);
+      expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
+      expect(countRoute(sim, SECRET_PUT)).toBe(1);
+      expect(countRoute(sim, SECRET_DELETE)).toBe(1);
+      expect(sim.violations).toEqual([]);
+      expectNoValueInOutput();
+    },
+    60_000,
+  );
 });
 
 describe("killed during a sweep", () => {
@@ -161,11 +167,28 @@ describe("killed during a sweep", () => {
     app = await start();
     const prs = await Promise.all(repos.map((repo) => openRequest(sim!, repo, DURATION)));
     await Promise.all(repos.map((repo, i) => approve(sim!, repo, prs[i]!)));
-    await sim.waitFor(async () => (await ledger()).filter((g) => g.state === "active").length === 3, { timeoutMs: 15_000, description: "three grants" });
+    await sim.waitFor(async () => (await ledger()).filter((g) => g.state === "active").length === 3, {
+      timeoutMs: 15_000,
+      description: "three grants",
+    });
 
-    const unanswered = sim.faults.add({ method: "DELETE", path: /^\/repos\/acme\/api\/environments\/production\/secrets\/PROD_DB_URL$/, hang: true, times: 1 });
-    const lost = sim.faults.add({ method: "DELETE", path: /^\/repos\/acme\/web\/environments\/production\/secrets\/PROD_DB_URL$/, afterEffect: true, hang: true, times: 1 });
-    await sim.waitFor(() => sim!.faults.fired(unanswered) === 1 && sim!.faults.fired(lost) === 1, { timeoutMs: 20_000, description: "both DELETEs held" });
+    const unanswered = sim.faults.add({
+      method: "DELETE",
+      path: /^\/repos\/acme\/api\/environments\/production\/secrets\/PROD_DB_URL$/,
+      hang: true,
+      times: 1,
+    });
+    const lost = sim.faults.add({
+      method: "DELETE",
+      path: /^\/repos\/acme\/web\/environments\/production\/secrets\/PROD_DB_URL$/,
+      afterEffect: true,
+      hang: true,
+      times: 1,
+    });
+    await sim.waitFor(() => sim!.faults.fired(unanswered) === 1 && sim!.faults.fired(lost) === 1, {
+      timeoutMs: 20_000,
+      description: "both DELETEs held",
+    });
     expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe(VALUE);
     expect(sim.secretValue("acme/web", "production", "PROD_DB_URL")).toBeUndefined();
     await expectNoSecretWithoutLiveRow(repos);
@@ -175,9 +198,12 @@ describe("killed during a sweep", () => {
     for (const repo of repos) expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBeUndefined();
     expect(countRoute(sim, SECRET_PUT)).toBe(3);
     // acme/api: held, then deleted; acme/web: deleted by the held request, then 404 (gone); acme/jobs: once.
-    expect(sim.requests.filter((r) => r.route === SECRET_DELETE).map((r) => `${r.path.split("/")[3]} ${r.status}`).sort()).toEqual(
-      expect.arrayContaining(["api 204", "web 404", "jobs 204"]),
-    );
+    expect(
+      sim.requests
+        .filter((r) => r.route === SECRET_DELETE)
+        .map((r) => `${r.path.split("/")[3]} ${r.status}`)
+        .sort(),
+    ).toEqual(expect.arrayContaining(["api 204", "web 404", "jobs 204"]));
     expect(sim.violations).toEqual([]);
     expectNoValueInOutput();
   }, 60_000);

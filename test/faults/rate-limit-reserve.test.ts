@@ -1,5 +1,16 @@
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { approveRequest, INSTALLATION, latestCheck, REPO, requestsTo, runUntilGranted, secretValue, SECRET_PATH, stageRequest, type Stage } from "./helpers/scenario.js";
+import {
+  approveRequest,
+  INSTALLATION,
+  latestCheck,
+  REPO,
+  requestsTo,
+  runUntilGranted,
+  secretValue,
+  SECRET_PATH,
+  stageRequest,
+  type Stage,
+} from "./helpers/scenario.js";
 
 let stage: Stage | null = null;
 afterEach(async () => {
@@ -28,7 +39,11 @@ describe("a reserve of the rate limit is kept for revocations", () => {
     const pushed = app.deliver(() => app.sim.pushToPullRequest(REPO, pr, { "NOTES.md": "more context\n" }));
     const head = app.sim.pullRequest(REPO, pr).headSha;
     const checksOnHead = () => app.sim.checkRuns(REPO, { headSha: head, name: "jit-access" }).length;
-    await app.runUntil(() => app.clock.now() >= resetAt - 60_000, { stepMs: 30_000, maxMs: 31 * 60_000, what: "a minute before the reset" });
+    await app.runUntil(() => app.clock.now() >= resetAt - 60_000, {
+      stepMs: 30_000,
+      maxMs: 31 * 60_000,
+      what: "a minute before the reset",
+    });
     expect(checksOnHead()).toBe(0);
     expect(app.logs.some((line) => line.includes("new evaluations wait for the reset"))).toBe(true);
 

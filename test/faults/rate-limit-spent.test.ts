@@ -30,7 +30,14 @@ describe("a spent quota", () => {
       const secret = `OVERDUE_${n}`;
       sim.setSecret(repo!.fullName, "production", secret, `value-of-${secret}`);
       const pr = await openQuietPullRequest(sim, repo!.fullName, `need-access-${n}`, [secret]);
-      seeds.push({ repo: repo!, prNumber: pr.number, headSha: pr.headSha, secret, grantedAt: app.clock.now() - 3_600_000 - n * 1000, durationMs: 3_600_000 });
+      seeds.push({
+        repo: repo!,
+        prNumber: pr.number,
+        headSha: pr.headSha,
+        secret,
+        grantedAt: app.clock.now() - 3_600_000 - n * 1000,
+        durationMs: 3_600_000,
+      });
     }
     await seedLedger(app.databaseUrl!, seeds);
 
@@ -51,7 +58,10 @@ describe("a spent quota", () => {
     expect((await app.store.listGrants({ liveOnly: true })).length).toBe(GRANTS);
 
     sim.setRateLimit(repo!.installationId, { limit: 5000, remaining: 5000, resetAt: Date.now() + 3_600_000 });
-    await app.runUntil(async () => (await app!.store.listGrants({ liveOnly: true })).length === 0, { maxMs: 10 * 60_000, what: "every grant to end" });
+    await app.runUntil(async () => (await app!.store.listGrants({ liveOnly: true })).length === 0, {
+      maxMs: 10 * 60_000,
+      what: "every grant to end",
+    });
     const grants = await app.store.listGrants({ liveOnly: false });
     expect(grants.every((g) => g.state === "expired")).toBe(true);
     expect(sim.secretNames(repo!.fullName, "production")).toEqual([]);
@@ -63,7 +73,11 @@ describe("a spent quota", () => {
 
     // Let the comments and labels go out, so the app stops with nothing in its queues.
     const finished = app.clock.monotonic();
-    await app.runUntil(() => app!.writes.pending(String(repo!.installationId)).length === 0 && app!.clock.monotonic() > finished, { maxMs: 30 * 60_000, stepMs: 5_000, what: "the feedback" });
+    await app.runUntil(() => app!.writes.pending(String(repo!.installationId)).length === 0 && app!.clock.monotonic() > finished, {
+      maxMs: 30 * 60_000,
+      stepMs: 5_000,
+      what: "the feedback",
+    });
     await started;
   }, 120_000);
 });

@@ -38,7 +38,8 @@ async function grantedForTwoMinutes(): Promise<Stage & { expiresAt: number }> {
 }
 
 async function runUntilExpired(s: Stage, options: { ignore?: Parameters<Stage["app"]["runUntil"]>[1]["ignore"] } = {}): Promise<void> {
-  const told = () => commentBodies(s).some((b) => b.startsWith("**Access expired:**")) && s.app.sim.labels("acme/api", s.pr).includes("jit:expired");
+  const told = () =>
+    commentBodies(s).some((b) => b.startsWith("**Access expired:**")) && s.app.sim.labels("acme/api", s.pr).includes("jit:expired");
   await s.app.runUntil(async () => (await theGrant(s.app))?.state === "expired" && told(), {
     maxMs: 900_000,
     what: "the revocation",
@@ -53,28 +54,34 @@ describe("a DELETE that keeps failing", () => {
     { what: "a secondary rate limit", fault: { method: "DELETE", path: SECRET_PATH, status: 403, headers: { "retry-after": "5" } } },
   ];
 
-  it.each(cases)("answered $what: the grant stays live and due with backoff, the PR is warned, and the secret is deleted once GitHub recovers", async ({ fault }) => {
-    const s = await grantedForTwoMinutes();
-    const { app } = s;
-    const id = app.sim.faults.add(fault);
+  it.each(cases)(
+    "answered $what: the grant stays live and due with backoff, the PR is warned, and the secret is deleted once GitHub recovers",
+    async ({ fault }) => {
+      const s = await grantedForTwoMinutes();
+      const { app } = s;
+      const id = app.sim.faults.add(fault);
 
-    const warned = () => commentBodies(s).some((b) => b.startsWith("**Revocation is failing:**"));
-    await app.runUntil(async () => ((await theGrant(app))?.revokeAttempts ?? 0) >= 3 && warned(), { maxMs: 900_000, what: "three failed revocations" });
-    const failing = (await theGrant(app))!;
-    expect(failing.state).toBe("active");
-    expect(failing.nextAttemptAt!.getTime()).toBeGreaterThan(app.clock.now());
-    expect(secretValue(app)).toBeDefined();
-    expect(commentBodies(s).filter((b) => b.startsWith("**Revocation is failing:**"))).toHaveLength(1);
-    const audit = (await app.store.listAudit()).map((a) => a.action);
-    expect(audit.filter((a) => a === "revoke_failed")).toHaveLength(3);
+      const warned = () => commentBodies(s).some((b) => b.startsWith("**Revocation is failing:**"));
+      await app.runUntil(async () => ((await theGrant(app))?.revokeAttempts ?? 0) >= 3 && warned(), {
+        maxMs: 900_000,
+        what: "three failed revocations",
+      });
+      const failing = (await theGrant(app))!;
+      expect(failing.state).toBe("active");
+      expect(failing.nextAttemptAt!.getTime()).toBeGreaterThan(app.clock.now());
+      expect(secretValue(app)).toBeDefined();
+      expect(commentBodies(s).filter((b) => b.startsWith("**Revocation is failing:**"))).toHaveLength(1);
+      const audit = (await app.store.listAudit()).map((a) => a.action);
+      expect(audit.filter((a) => a === "revoke_failed")).toHaveLength(3);
 
-    app.sim.faults.remove(id);
-    await runUntilExpired(s);
-    expect(secretValue(app)).toBeUndefined();
-    expect((await app.store.listAudit()).at(-1)).toMatchObject({ action: "expired", details: { secretDeleted: true } });
-    expect(countRoute(app.sim, SECRET_DELETE, { ok: true })).toBe(1);
-    expect(app.sim.labels("acme/api", s.pr)).toEqual(["jit:expired"]);
-  });
+      app.sim.faults.remove(id);
+      await runUntilExpired(s);
+      expect(secretValue(app)).toBeUndefined();
+      expect((await app.store.listAudit()).at(-1)).toMatchObject({ action: "expired", details: { secretDeleted: true } });
+      expect(countRoute(app.sim, SECRET_DELETE, { ok: true })).toBe(1);
+      expect(app.sim.labels("acme/api", s.pr)).toEqual(["jit:expired"]);
+    },
+  );
 });
 
 describe("a DELETE that fails briefly", () => {
@@ -101,7 +108,9 @@ describe("a DELETE that fails briefly", () => {
     expect(hung).toMatchObject({ status: 0, error: expect.any(String) });
     expect(accepted).toMatchObject({ status: 204 });
     expect(accepted!.at - hung!.at).toBeGreaterThanOrEqual(DEFAULT_REQUEST_TIMEOUT_MS);
-    expect((await app.store.listAudit()).find((a) => a.action === "revoke_failed")?.details).toMatchObject({ error: expect.stringMatching(/did not answer .* within 30 s/) });
+    expect((await app.store.listAudit()).find((a) => a.action === "revoke_failed")?.details).toMatchObject({
+      error: expect.stringMatching(/did not answer .* within 30 s/),
+    });
     expect(secretValue(app)).toBeUndefined();
   });
 
@@ -109,10 +118,16 @@ describe("a DELETE that fails briefly", () => {
     const s = await grantedForTwoMinutes();
     const { app } = s;
     app.sim.faults.expireTokens(INSTALLATION);
-    await app.runUntil(() => requestsTo(app, SECRET_PATH, "DELETE").some((r) => r.status === 401), { maxMs: 900_000, what: "the refused DELETE" });
+    await app.runUntil(() => requestsTo(app, SECRET_PATH, "DELETE").some((r) => r.status === 401), {
+      maxMs: 900_000,
+      what: "the refused DELETE",
+    });
     // @octokit/auth-app first waits (real timers, 1+2+3 s) in case a brand-new token has not
     // reached every GitHub server yet; the refresh comes after that.
-    await app.sim.waitFor(() => app.logs.some((line) => line.includes("fetching a new token")), { timeoutMs: 20_000, description: "the token refresh" });
+    await app.sim.waitFor(() => app.logs.some((line) => line.includes("fetching a new token")), {
+      timeoutMs: 20_000,
+      description: "the token refresh",
+    });
     await runUntilExpired(s);
     expect(app.sim.requests.some((r) => r.status === 401)).toBe(true);
     expect((await theGrant(app))?.revokeAttempts).toBe(0);

@@ -18,7 +18,8 @@ import { START, startSimApp, VALUE, type SimApp } from "./helpers/sim-app.js";
 
 const CATALOG_ERROR = "/etc/jit-access/jit-catalog.yml:7:19: secrets.PROD_DB_URL.max_duration: expected a duration like 30m or 4h";
 const SWEEP_EVERY = 60_000;
-const REVOKE_ONLY_LOG = "the catalog failed to load: running revoke-only (grants end on time; nothing is granted and deferred grants are not retried until the catalog is fixed and the app restarted)";
+const REVOKE_ONLY_LOG =
+  "the catalog failed to load: running revoke-only (grants end on time; nothing is granted and deferred grants are not retried until the catalog is fixed and the app restarted)";
 const REFUSED_TITLE = "Nothing can be granted: the operator catalog is invalid";
 
 let app: SimApp | undefined;
@@ -35,8 +36,21 @@ afterEach(async () => {
 let branches = 0;
 async function openRequestPr(a: SimApp, options: { deliver: boolean; reason?: string }): Promise<number> {
   branches += 1;
-  a.sim.commit(REPO, `need-access-${branches}`, { "jit-requests.yml": requestsFile([{ duration: "1h", ...(options.reason ? { reason: options.reason } : {}) }]) }, { from: "main", author: REQUESTER });
-  return a.deliver(() => a.sim.openPullRequest(REPO, { head: `need-access-${branches}`, base: "main", author: REQUESTER, title: "Access to PROD_DB_URL", deliver: options.deliver }));
+  a.sim.commit(
+    REPO,
+    `need-access-${branches}`,
+    { "jit-requests.yml": requestsFile([{ duration: "1h", ...(options.reason ? { reason: options.reason } : {}) }]) },
+    { from: "main", author: REQUESTER },
+  );
+  return a.deliver(() =>
+    a.sim.openPullRequest(REPO, {
+      head: `need-access-${branches}`,
+      base: "main",
+      author: REQUESTER,
+      title: "Access to PROD_DB_URL",
+      deliver: options.deliver,
+    }),
+  );
 }
 
 /**
@@ -137,12 +151,17 @@ describe("revoke-only: the catalog failed to load", () => {
     expect(deletes).toHaveLength(1);
     expect(deletes[0]!.at).toBeGreaterThanOrEqual(grant.expiresAt.getTime());
     expect(deletes[0]!.at - grant.expiresAt.getTime()).toBeLessThanOrEqual(2_000);
-    await a.runUntil(async () => (await store!.getGrant(grant.id))?.state === "expired" && a.sim.labels(REPO, before).includes("jit:expired"), { maxMs: 60_000, what: "the end recorded and told" });
+    await a.runUntil(
+      async () => (await store!.getGrant(grant.id))?.state === "expired" && a.sim.labels(REPO, before).includes("jit:expired"),
+      { maxMs: 60_000, what: "the end recorded and told" },
+    );
     expect(a.sim.comments(REPO, before).filter((c) => c.body.startsWith("**Access expired:**"))).toHaveLength(1);
 
     // The catalog's error at every sweep interval (the first sweep, at start, included).
     const ticks = 1 + Math.floor((a.clock.now() - START) / SWEEP_EVERY);
-    const errors = a.logs.map((line) => JSON.parse(line) as { level: number; msg: string; catalogError?: string }).filter((entry) => entry.msg === REVOKE_ONLY_LOG);
+    const errors = a.logs
+      .map((line) => JSON.parse(line) as { level: number; msg: string; catalogError?: string })
+      .filter((entry) => entry.msg === REVOKE_ONLY_LOG);
     expect(errors).toHaveLength(ticks);
     expect(errors.every((entry) => entry.level === 50 && entry.catalogError === CATALOG_ERROR)).toBe(true);
     expect(a.logs.join("\n")).not.toContain(VALUE);
@@ -166,7 +185,9 @@ describe("revoke-only: the catalog failed to load", () => {
     const answered = answeredFlag(a.deliver(() => a.sim.dismissReview(REPO, pr, reviewId, { by: OWNER })));
     await a.runUntil(() => answered.done, { maxMs: 60_000, what: "the revocation" });
 
-    expect(await store!.getGrant(grant.id)).toMatchObject({ endReason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain" });
+    expect(await store!.getGrant(grant.id)).toMatchObject({
+      endReason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain",
+    });
     expect(a.sim.secretValue(REPO, ENVIRONMENT, SECRET)).toBeUndefined();
   }, 120_000);
 
@@ -184,10 +205,13 @@ describe("revoke-only: the catalog failed to load", () => {
     await store!.deferGrant(deferred.id, "GitHub answered 502", new Date(a.clock.now() + 30_000));
 
     const ended = async (id: string) => (await store!.getGrant(id))?.state === "expired";
-    await a.runUntil(async () => (await ended(deferred.id)) && (await ended(grant.id)) && a.sim.secretValue(REPO, ENVIRONMENT, SECRET) === undefined, {
-      maxMs: 10 * 60_000,
-      what: "both grants' ends",
-    });
+    await a.runUntil(
+      async () => (await ended(deferred.id)) && (await ended(grant.id)) && a.sim.secretValue(REPO, ENVIRONMENT, SECRET) === undefined,
+      {
+        maxMs: 10 * 60_000,
+        what: "both grants' ends",
+      },
+    );
 
     const idle = answeredFlag(a.expiry.idle()); // the PR told of both ends (paced comments and labels)
     await a.runUntil(() => idle.done, { maxMs: 60_000, what: "the feedback" });

@@ -95,7 +95,13 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "the requester's own run, started while the grant is live", facts: facts(), state: "approved", reason: "requester", says: ["Approved by jit-access", "`@alice`", "`DEPLOY_KEY`", "`production-jit`", "2026-06-01 14:01:00 UTC"] },
+  {
+    name: "the requester's own run, started while the grant is live",
+    facts: facts(),
+    state: "approved",
+    reason: "requester",
+    says: ["Approved by jit-access", "`@alice`", "`DEPLOY_KEY`", "`production-jit`", "2026-06-01 14:01:00 UTC"],
+  },
   {
     name: "another user's run",
     facts: facts({ run: run({ actor: mallory, triggeringActor: mallory }) }),
@@ -117,7 +123,13 @@ const cases: Case[] = [
     reason: "not-requester",
     says: ["`@mallory`"],
   },
-  { name: "no live grant in the environment", facts: facts({ grants: [] }), state: "rejected", reason: "no-grant", says: ["no live jit-access grant for `@alice` in `production-jit`: request one by adding an entry to jit-requests.yml"] },
+  {
+    name: "no live grant in the environment",
+    facts: facts({ grants: [] }),
+    state: "rejected",
+    reason: "no-grant",
+    says: ["no live jit-access grant for `@alice` in `production-jit`: request one by adding an entry to jit-requests.yml"],
+  },
   {
     name: "an expired grant the sweep has not ended yet",
     facts: facts({ grants: [grant({ expiresAt: T(25) })] }),
@@ -174,8 +186,20 @@ const cases: Case[] = [
     reason: "not-bound",
     says: ["bind_to_requester"],
   },
-  { name: "users are compared by id, not by login", facts: facts({ run: run({ actor: { id: 999, login: "alice" }, triggeringActor: { id: 999, login: "alice" } }) }), state: "rejected", reason: "not-requester", says: ["`@alice`"] },
-  { name: "GitHub does not say who re-ran the run", facts: facts({ run: run({ triggeringActor: null }) }), state: "rejected", reason: "unknown-actor", says: ["did not say who started this run"] },
+  {
+    name: "users are compared by id, not by login",
+    facts: facts({ run: run({ actor: { id: 999, login: "alice" }, triggeringActor: { id: 999, login: "alice" } }) }),
+    state: "rejected",
+    reason: "not-requester",
+    says: ["`@alice`"],
+  },
+  {
+    name: "GitHub does not say who re-ran the run",
+    facts: facts({ run: run({ triggeringActor: null }) }),
+    state: "rejected",
+    reason: "unknown-actor",
+    says: ["did not say who started this run"],
+  },
   {
     name: "two grants: an expired one and a live one",
     facts: facts({ grants: [grant({ expiresAt: T(25) }), grant({ secret: "deploy_key", grantedAt: T(2), expiresAt: T(60) })] }),
@@ -185,7 +209,10 @@ const cases: Case[] = [
   },
   {
     name: "someone else's bound grant does not serve the requester of an unbound one",
-    facts: facts({ grants: [grant({ requester: bob }), grant({ secret: "PROD_DB_URL" })], repoBinding: { ok: true, bindToRequester: false } }),
+    facts: facts({
+      grants: [grant({ requester: bob }), grant({ secret: "PROD_DB_URL" })],
+      repoBinding: { ok: true, bindToRequester: false },
+    }),
     state: "rejected",
     reason: "not-requester",
     says: ["`@alice`"],

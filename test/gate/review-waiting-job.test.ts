@@ -43,7 +43,11 @@ beforeAll(async () => {
   sim = await startCheckedSimulator();
   alice = sim.addUser("alice");
   sim.addUser("mallory");
-  repositoryId = sim.createRepo(REPO, { installationId: INSTALLATION, environments: [ENV, "other-gate", "plain"], collaborators: { alice: "write", mallory: "write" } }).id;
+  repositoryId = sim.createRepo(REPO, {
+    installationId: INSTALLATION,
+    environments: [ENV, "other-gate", "plain"],
+    collaborators: { alice: "write", mallory: "write" },
+  }).id;
   sim.enableProtectionRule(REPO, ENV);
   sim.enableProtectionRule(REPO, "other-gate", { id: 99, slug: "other-gate" });
   octokit = installationOctokit(sim, INSTALLATION) as unknown as AppOctokit;
@@ -82,7 +86,13 @@ async function aliceGrant(): Promise<Grant> {
 }
 
 function job(runId: number, environment = ENV): WaitingJob {
-  return { installationId: INSTALLATION, repository: { id: repositoryId, owner: "acme", name: "api", defaultBranch: "main" }, environment, runId, trigger: "test" };
+  return {
+    installationId: INSTALLATION,
+    repository: { id: repositoryId, owner: "acme", name: "api", defaultBranch: "main" },
+    environment,
+    runId,
+    trigger: "test",
+  };
 }
 
 const reviewsOf = (runId: number) => sim.workflowRun(REPO, runId).reviews;
@@ -93,8 +103,15 @@ describe("reviewWaitingJob", () => {
     const grant = await aliceGrant();
     const runId = await sim.startWorkflowRun(REPO, { actor: "alice", environments: [ENV], deliver: false });
     const first = await reviewWaitingJob(deps, octokit, job(runId), recordingLog().log);
-    expect(first).toMatchObject({ kind: "answered", outcome: "accepted", decision: { state: "approved", reason: "requester", grantId: grant.id } });
-    expect(sim.workflowRun(REPO, runId)).toMatchObject({ status: "in_progress", reviews: [expect.objectContaining({ state: "approved", environment: ENV })] });
+    expect(first).toMatchObject({
+      kind: "answered",
+      outcome: "accepted",
+      decision: { state: "approved", reason: "requester", grantId: grant.id },
+    });
+    expect(sim.workflowRun(REPO, runId)).toMatchObject({
+      status: "in_progress",
+      reviews: [expect.objectContaining({ state: "approved", environment: ENV })],
+    });
     expect(reviewsOf(runId)[0]?.comment).toContain("**Approved by jit-access:** `@alice` started this run");
 
     const again = await reviewWaitingJob(deps, octokit, job(runId), recordingLog().log);
@@ -136,7 +153,11 @@ describe("reviewWaitingJob", () => {
     expect(recorded).toMatchObject({ state: "approved", answer: null });
 
     const retried = await reviewWaitingJob(deps, octokit, job(runId), recordingLog().log);
-    expect(retried).toMatchObject({ kind: "answered", outcome: "refused", decision: { state: "approved", answer: { outcome: "refused" } } });
+    expect(retried).toMatchObject({
+      kind: "answered",
+      outcome: "refused",
+      decision: { state: "approved", answer: { outcome: "refused" } },
+    });
     expect(reviewsOf(runId)).toHaveLength(1);
     expect(await store.listAudit()).toHaveLength(1);
   });
@@ -178,7 +199,12 @@ describe("reviewWaitingJob", () => {
 
     await sim.rerunWorkflowRun(REPO, runId, { by: "alice", deliver: false });
     const rerun = await reviewWaitingJob(deps, octokit, job(runId), recordingLog().log);
-    expect(rerun.decision).toMatchObject({ runAttempt: 2, state: "rejected", reason: "not-requester", triggeringActor: { login: "alice" } });
+    expect(rerun.decision).toMatchObject({
+      runAttempt: 2,
+      state: "rejected",
+      reason: "not-requester",
+      triggeringActor: { login: "alice" },
+    });
     expect((await store.listAudit()).map((a) => [a.action, a.details?.runAttempt])).toEqual([
       ["gate_rejected", 1],
       ["gate_rejected", 2],

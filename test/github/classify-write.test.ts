@@ -36,7 +36,11 @@ describe("rateLimitWait", () => {
     ["primary quota spent", error(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 10) }), 11_000],
     [
       "primary quota spent, reckoned from GitHub's Date header (the app's clock is an hour behind)",
-      error(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 3600 + 10), date: new Date(now + 3600_000).toUTCString() }),
+      error(403, {
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(now / 1000 + 3600 + 10),
+        date: new Date(now + 3600_000).toUTCString(),
+      }),
       11_000,
     ],
     ["secondary without retry-after", error(403, {}, "You have exceeded a secondary rate limit"), 60_000],

@@ -69,7 +69,7 @@ describe("LookupCache", () => {
     expect(await cache.get("member", counted({ member: false, reviewId: 3 }), onlyForReview(3))).toEqual({ member: true, reviewId: 2 });
   });
 
-  it("keeps a false or \"none\" answer like any other", async () => {
+  it('keeps a false or "none" answer like any other', async () => {
     const cache = new LookupCache(new ManualClock());
     const notMember = counted(false);
     expect(await cache.get("member", notMember)).toBe(false);

@@ -39,7 +39,9 @@ describe("app Octokit pacing", () => {
     expect(response.status).toBe(204);
     expect(scope.isDone()).toBe(true);
     expect(warnings).toEqual([
-      expect.stringContaining("GitHub rate limit on DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name} (installation 7)"),
+      expect.stringContaining(
+        "GitHub rate limit on DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name} (installation 7)",
+      ),
     ]);
   });
 
@@ -65,7 +67,9 @@ describe("app Octokit pacing", () => {
   it("does not retry a permission error", async () => {
     const { octokit } = client();
     nock(API).post("/repos/acme/api/check-runs").once().reply(403, { message: "Resource not accessible by integration" });
-    await expect(octokit.rest.checks.create({ owner: "acme", repo: "api", name: "jit-access", head_sha: "a".repeat(40) })).rejects.toMatchObject({
+    await expect(
+      octokit.rest.checks.create({ owner: "acme", repo: "api", name: "jit-access", head_sha: "a".repeat(40) }),
+    ).rejects.toMatchObject({
       status: 403,
     });
     expect(nock.pendingMocks()).toEqual([]);
@@ -131,7 +135,12 @@ describe("app Octokit pacing", () => {
       const log = { debug() {}, info() {}, warn: (m: string) => warnings.push(m), error() {} };
       const octokit = (installationId: number) => new Octokit({ auth: { token: "t0ken", installationId } as never, log });
       const del = (installationId: number) =>
-        octokit(installationId).rest.actions.deleteEnvironmentSecret({ owner: "acme", repo: "api", environment_name: "production", secret_name: "PROD_DB_URL" });
+        octokit(installationId).rest.actions.deleteEnvironmentSecret({
+          owner: "acme",
+          repo: "api",
+          environment_name: "production",
+          secret_name: "PROD_DB_URL",
+        });
       const read = (installationId: number, repo = "api") => octokit(installationId).rest.repos.get({ owner: "acme", repo });
       return { clock, scheduler, warnings, del, read };
     }
@@ -168,7 +177,13 @@ describe("app Octokit pacing", () => {
         await traffic.answered();
       }
       await Promise.all(later);
-      expect(traffic.sent).toEqual([`DELETE ${DELETE_PATH}`, "GET /repos/acme/web", `DELETE ${DELETE_PATH}`, "GET /repos/acme/api", `DELETE ${DELETE_PATH}`]);
+      expect(traffic.sent).toEqual([
+        `DELETE ${DELETE_PATH}`,
+        "GET /repos/acme/web",
+        `DELETE ${DELETE_PATH}`,
+        "GET /repos/acme/api",
+        `DELETE ${DELETE_PATH}`,
+      ]);
       expect(warnings).toEqual([
         "GitHub rate limit on DELETE /repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name} (installation 7): " +
           `GitHub refuses this installation's requests for ${RESET_IN_S + 1} s; holding its writes and reads until then`,

@@ -47,14 +47,7 @@ describe("WriteScheduler", () => {
     await clock.advance(0);
     void write("1", "secret-delete");
     await clock.advance(20_000);
-    expect(log.map((e) => e.what)).toEqual([
-      "first comment",
-      "secret-delete",
-      "secret-put",
-      "check-run",
-      "second comment",
-      "label",
-    ]);
+    expect(log.map((e) => e.what)).toEqual(["first comment", "secret-delete", "secret-put", "check-run", "second comment", "label"]);
   });
 
   it("keeps comments three seconds apart but lets other writes through in between", async () => {

@@ -55,12 +55,16 @@ function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[
   gh.permission("alice", "write");
   const latest = new Map(reviews.filter((r) => r.state !== "COMMENTED").map((r) => [r.user.id, r]));
   // CODEOWNERS names @bob only: no one else's review costs a lookup.
-  for (const r of latest.values()) if (r.state === "APPROVED" && r.commit_id === HEAD && r.user.login === "bob") gh.permission(r.user.login, "write");
+  for (const r of latest.values())
+    if (r.state === "APPROVED" && r.commit_id === HEAD && r.user.login === "bob") gh.permission(r.user.login, "write");
   return gh;
 }
 
 /** The reads of an evaluation that gets as far as the approval decision, for a valid request. */
-function approvalReads(reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[], options: { kept?: boolean } = {}): GitHubMock {
+function approvalReads(
+  reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[],
+  options: { kept?: boolean } = {},
+): GitHubMock {
   return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST), reviews, options);
 }
 
@@ -148,8 +152,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("waits for a code owner's approval and names who can give it", async () => {
-    const gh = approvalReads([])
-      .checkRun();
+    const gh = approvalReads([]).checkRun();
     await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
     expect(nock.pendingMocks()).toEqual([]);
     const check = gh.body<CheckRunBody>("/check-runs");
@@ -157,7 +160,10 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(check.output.summary).toContain("@bob");
     expect(check.output.summary).toContain("| `PROD_DB_URL` | `production` | 2h |");
     const [validated] = await h.store.listAudit();
-    expect(validated).toMatchObject({ action: "validated", details: { requests: [{ secret: "PROD_DB_URL", reason: expect.stringMatching(/\S{3}/u) }] } });
+    expect(validated).toMatchObject({
+      action: "validated",
+      details: { requests: [{ secret: "PROD_DB_URL", reason: expect.stringMatching(/\S{3}/u) }] },
+    });
   });
 
   it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
@@ -206,7 +212,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(comment.body).toContain("2026-03-01 12:00:00 UTC (in 2h)");
     expect(comment.body).toContain("environment: production");
     // The catalog binds PROD_DB_URL to nobody: the comment says any run in the environment can read it.
-    expect(comment.body).toContain("**Not bound to `@alice`:** any workflow run that targets the environment can read the secret while the grant lasts.");
+    expect(comment.body).toContain(
+      "**Not bound to `@alice`:** any workflow run that targets the environment can read the secret while the grant lasts.",
+    );
     expect(gh.bodies("/labels")).toEqual([{ labels: ["jit:granted"] }]);
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "granted"]);
     expect((await h.store.listAudit())[2]?.details).toMatchObject({ secretUpdatedAt: "2026-03-01T10:00:01.000Z" });
@@ -261,8 +269,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     ],
     ["a dismissed approval", [{ id: 1, user: bob, state: "DISMISSED", commit_id: HEAD }]],
   ])("does not grant on %s", async (_name, reviews) => {
-    const gh = approvalReads(reviews)
-      .checkRun();
+    const gh = approvalReads(reviews).checkRun();
     await h.probot.receive({
       id: "3",
       name: "pull_request_review",
@@ -317,7 +324,8 @@ describe("a pull request that edits jit-requests.yml", () => {
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL", 502)
-      .deleteSecret("production", "PROD_DB_URL", 404).repository()
+      .deleteSecret("production", "PROD_DB_URL", 404)
+      .repository()
       .checkRun()
       .comments(7)
       .comment(7);
@@ -329,8 +337,15 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(nock.pendingMocks()).toEqual([]);
     const [grant] = await h.store.listGrants({ liveOnly: false });
     // Undone (the DELETE found nothing): nothing of the grant's own is left, and it holds nothing.
-    expect(grant).toMatchObject({ state: "granting", lastError: expect.stringContaining("writing the secret did not complete"), secretWrite: "none" });
-    expect(gh.bodies("/check-runs")[0]).toMatchObject({ status: "in_progress", output: { title: "Granting: GitHub could not take the write yet; retrying" } });
+    expect(grant).toMatchObject({
+      state: "granting",
+      lastError: expect.stringContaining("writing the secret did not complete"),
+      secretWrite: "none",
+    });
+    expect(gh.bodies("/check-runs")[0]).toMatchObject({
+      status: "in_progress",
+      output: { title: "Granting: GitHub could not take the write yet; retrying" },
+    });
     expect(gh.body<CommentBody>("/comments").body).toContain("**Access is delayed**");
     assertNoValueLeaked(gh);
   });
@@ -352,9 +367,14 @@ describe("a pull request that edits jit-requests.yml", () => {
     });
     // The refused PUT comes back through nock and the retry plugin: wait up to 10 s for the deferral
     // (a fixed number of promise turns was too few on a loaded machine).
-    for (let turn = 0; turn < 2_000 && (await h.store.listGrants())[0]?.nextAttemptAt == null; turn++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let turn = 0; turn < 2_000 && (await h.store.listGrants())[0]?.nextAttemptAt == null; turn++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     // GitHub refused the PUT: nothing of the grant's own can be there.
-    expect((await h.store.listGrants())[0]).toMatchObject({ state: "granting", lastError: expect.stringContaining("rate-limited"), secretWrite: "none" });
+    expect((await h.store.listGrants())[0]).toMatchObject({
+      state: "granting",
+      lastError: expect.stringContaining("rate-limited"),
+      secretWrite: "none",
+    });
 
     // GitHub takes no request of the installation for 600 s (retry-after, longer than the retry
     // interval): the check run and the comment wait for it, and the retry is set for then, as the
@@ -383,7 +403,8 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("says once that access is delayed, and updates that comment when a retry is deferred again", async () => {
-    const keyFails = (gh: GitHubMock) => gh.scope.get("/repos/acme/api/environments/production/secrets/public-key").reply(503, { message: "Service Unavailable" });
+    const keyFails = (gh: GitHubMock) =>
+      gh.scope.get("/repos/acme/api/environments/production/secrets/public-key").reply(503, { message: "Service Unavailable" });
     const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .checkRun()

@@ -60,7 +60,9 @@ export async function startHarness(options: { catalog?: string } = {}): Promise<
     keyId: "568250167242549743",
     key: sodium.to_base64(pair.publicKey, sodium.base64_variants.ORIGINAL),
     open: (sealed: string) =>
-      sodium.to_string(sodium.crypto_box_seal_open(sodium.from_base64(sealed, sodium.base64_variants.ORIGINAL), pair.publicKey, pair.privateKey)),
+      sodium.to_string(
+        sodium.crypto_box_seal_open(sodium.from_base64(sealed, sodium.base64_variants.ORIGINAL), pair.publicKey, pair.privateKey),
+      ),
   };
   const logs: string[] = [];
   const log = pino(
@@ -74,7 +76,10 @@ export async function startHarness(options: { catalog?: string } = {}): Promise<
   );
   const clock = new ManualClock(Date.parse("2026-03-01T10:00:00Z"));
   const store = await openLedger("sqlite::memory:");
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
+  const Octokit = createAppOctokit(
+    { scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock },
+    { retry: false },
+  );
   const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
   const probot = new Probot({ appId: 1, privateKey, githubToken: "test-token", Octokit, log });
   const deps: LifecycleDeps = {

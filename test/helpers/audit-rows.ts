@@ -31,7 +31,10 @@ export function appendAuditRows(databaseUrl: string, count: number, start = Date
           prNumber: seq,
           environment: "production",
           secret: "PROD_DB_URL",
-          details: { reason: `INC-${seq}: inspect the stuck migrations on the primary before the release window`, approvers: ["owner-one", "owner-two"] },
+          details: {
+            reason: `INC-${seq}: inspect the stuck migrations on the primary before the release window`,
+            approvers: ["owner-one", "owner-two"],
+          },
         };
         const hash = auditHash(seq, prevHash, event);
         insert.run({

@@ -56,7 +56,10 @@ export async function startCliHarness(options: { catalog?: string; databaseUrl?:
     await writeFile(env.JIT_CATALOG, options.catalog);
   }
   const store = await openLedger(databaseUrl);
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
+  const Octokit = createAppOctokit(
+    { scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock },
+    { retry: false },
+  );
   return {
     clock,
     store,

@@ -15,11 +15,14 @@ export function zeroTablePages(path: string, count: number, table = "grants"): n
   let leaves: number[];
   try {
     pageSize = db.pragma("page_size", { simple: true }) as number;
-    leaves = (db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table) as { pageno: number }[]).map((row) => row.pageno);
+    leaves = (
+      db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table) as { pageno: number }[]
+    ).map((row) => row.pageno);
   } finally {
     db.close();
   }
-  if (leaves.length < count + 2) throw new Error(`zeroTablePages: ${table} has ${leaves.length} leaf pages; seed more rows to damage ${count} of them in the middle`);
+  if (leaves.length < count + 2)
+    throw new Error(`zeroTablePages: ${table} has ${leaves.length} leaf pages; seed more rows to damage ${count} of them in the middle`);
   const start = Math.floor((leaves.length - count) / 2);
   const pages = leaves.slice(start, start + count);
   const fd = openSync(path, "r+");
@@ -43,7 +46,9 @@ export function breakCellPointer(path: string, table = "grants"): number {
   let leaves: number[];
   try {
     pageSize = db.pragma("page_size", { simple: true }) as number;
-    leaves = (db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table) as { pageno: number }[]).map((row) => row.pageno);
+    leaves = (
+      db.prepare("SELECT pageno FROM dbstat WHERE name = ? AND pagetype = 'leaf' ORDER BY pageno").all(table) as { pageno: number }[]
+    ).map((row) => row.pageno);
   } finally {
     db.close();
   }

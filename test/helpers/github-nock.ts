@@ -56,19 +56,28 @@ export class GitHubMock {
     this.scope
       .get(this.base)
       .times(times)
-      .reply(200, { id: 100_001, default_branch: defaultBranch, full_name: `${this.owner}/${this.repo}`, name: this.repo, owner: { login: this.owner } });
+      .reply(200, {
+        id: 100_001,
+        default_branch: defaultBranch,
+        full_name: `${this.owner}/${this.repo}`,
+        name: this.repo,
+        owner: { login: this.owner },
+      });
     return this;
   }
 
-  pull(pr: {
-    number: number;
-    headSha: string;
-    baseSha?: string;
-    baseRef?: string;
-    author: { id: number; login: string };
-    state?: "open" | "closed";
-    fork?: boolean;
-  }, times = 1): this {
+  pull(
+    pr: {
+      number: number;
+      headSha: string;
+      baseSha?: string;
+      baseRef?: string;
+      author: { id: number; login: string };
+      state?: "open" | "closed";
+      fork?: boolean;
+    },
+    times = 1,
+  ): this {
     this.scope
       .get(`${this.base}/pulls/${pr.number}`)
       .times(times)
@@ -77,7 +86,11 @@ export class GitHubMock {
         state: pr.state ?? "open",
         merged: false,
         user: { id: pr.author.id, login: pr.author.login, type: "User" },
-        head: { sha: pr.headSha, ref: "request", repo: { full_name: pr.fork ? `${pr.author.login}/${this.repo}` : `${this.owner}/${this.repo}` } },
+        head: {
+          sha: pr.headSha,
+          ref: "request",
+          repo: { full_name: pr.fork ? `${pr.author.login}/${this.repo}` : `${this.owner}/${this.repo}` },
+        },
         base: { sha: pr.baseSha ?? "b".repeat(40), ref: pr.baseRef ?? "main", repo: { full_name: `${this.owner}/${this.repo}` } },
       });
     return this;
@@ -104,16 +117,30 @@ export class GitHubMock {
 
   /** A team's access to this repository: 404 when it has none. */
   teamPermission(org: string, slug: string, permission: "admin" | "maintain" | "write" | "triage" | "read" | "none"): this {
-    const flags = { admin: permission === "admin", maintain: ["admin", "maintain"].includes(permission), push: ["admin", "maintain", "write"].includes(permission), triage: permission !== "read" && permission !== "none", pull: permission !== "none" };
+    const flags = {
+      admin: permission === "admin",
+      maintain: ["admin", "maintain"].includes(permission),
+      push: ["admin", "maintain", "write"].includes(permission),
+      triage: permission !== "read" && permission !== "none",
+      pull: permission !== "none",
+    };
     this.scope
       .get(`/orgs/${org}/teams/${slug}/repos/${this.owner}/${this.repo}`)
-      .reply(permission === "none" ? 404 : 200, permission === "none" ? { message: "Not Found" } : { full_name: `${this.owner}/${this.repo}`, permissions: flags, role_name: permission });
+      .reply(
+        permission === "none" ? 404 : 200,
+        permission === "none"
+          ? { message: "Not Found" }
+          : { full_name: `${this.owner}/${this.repo}`, permissions: flags, role_name: permission },
+      );
     return this;
   }
 
   /** A file at a ref; `null` content answers 404. */
   file(path: string, ref: string, content: string | null, times = 1): this {
-    const interceptor = this.scope.get(`${this.base}/contents/${encodeURIComponent(path)}`).query({ ref }).times(times);
+    const interceptor = this.scope
+      .get(`${this.base}/contents/${encodeURIComponent(path)}`)
+      .query({ ref })
+      .times(times);
     if (content === null) interceptor.reply(404, { message: "Not Found" });
     else
       interceptor.reply(200, {
@@ -137,9 +164,7 @@ export class GitHubMock {
   }
 
   permission(login: string, permission: "admin" | "write" | "read" | "none"): this {
-    this.scope
-      .get(`${this.base}/collaborators/${login}/permission`)
-      .reply(200, { permission, role_name: permission, user: { login } });
+    this.scope.get(`${this.base}/collaborators/${login}/permission`).reply(200, { permission, role_name: permission, user: { login } });
     return this;
   }
 
@@ -147,7 +172,10 @@ export class GitHubMock {
     this.scope
       .get(`${this.base}/pulls/${prNumber}/reviews`)
       .query(true)
-      .reply(200, reviews.map((r) => ({ ...r, submitted_at: "2026-01-01T00:00:00Z" })));
+      .reply(
+        200,
+        reviews.map((r) => ({ ...r, submitted_at: "2026-01-01T00:00:00Z" })),
+      );
     return this;
   }
 
@@ -217,7 +245,11 @@ export class GitHubMock {
       .query(true)
       .reply(
         200,
-        comments.map((c) => ({ id: c.id, body: c.body, user: c.bot === false ? { login: "mallory", type: "User" } : { login: "jit-access[bot]", type: "Bot" } })),
+        comments.map((c) => ({
+          id: c.id,
+          body: c.body,
+          user: c.bot === false ? { login: "mallory", type: "User" } : { login: "jit-access[bot]", type: "Bot" },
+        })),
       );
     return this;
   }

@@ -11,7 +11,9 @@ import { PREFIX_VARIABLE, SKIPPED_VARIABLE, URL_VARIABLE } from "../setup/global
 const serverUrl = process.env[URL_VARIABLE];
 const prefix = process.env[PREFIX_VARIABLE];
 if (serverUrl === undefined && process.env[SKIPPED_VARIABLE] === undefined) {
-  throw new Error("the PostgreSQL test helpers need jest's global setup (test/setup/global-setup.ts); run the tests through jest.config.js");
+  throw new Error(
+    "the PostgreSQL test helpers need jest's global setup (test/setup/global-setup.ts); run the tests through jest.config.js",
+  );
 }
 
 export const describePostgres = serverUrl === undefined ? describe.skip : describe;

@@ -37,7 +37,11 @@ export function mockInstallationRepositories(fullNames: string[]): nock.Scope {
 export const SECRET_UPDATED_AT = "2026-01-01T00:00:00Z";
 
 /** `GET …/environments/{env}/secrets`: names, each last written at `SECRET_UPDATED_AT` or its own `updatedAt`. */
-export function mockEnvironmentSecretNames(fullName: string, environment: string, names: (string | { name: string; updatedAt: string })[]): nock.Scope {
+export function mockEnvironmentSecretNames(
+  fullName: string,
+  environment: string,
+  names: (string | { name: string; updatedAt: string })[],
+): nock.Scope {
   const secrets = names.map((entry) => (typeof entry === "string" ? { name: entry, updatedAt: SECRET_UPDATED_AT } : entry));
   return nock(API)
     .get(`/repos/${fullName}/environments/${encodeURIComponent(environment)}/secrets`)

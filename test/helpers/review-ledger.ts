@@ -32,12 +32,29 @@ const HOUR = 3_600_000;
 const MINUTE = 60_000;
 
 export type ReviewLedger = Record<
-  "spanning" | "onTime" | "overlapping" | "closed" | "early" | "late" | "unapproved" | "hostile" | "failed" | "leftover" | "overdue" | "before",
+  | "spanning"
+  | "onTime"
+  | "overlapping"
+  | "closed"
+  | "early"
+  | "late"
+  | "unapproved"
+  | "hostile"
+  | "failed"
+  | "leftover"
+  | "overdue"
+  | "before",
   Grant
 >;
 
 export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger> {
-  const audit = (grant: Pick<Grant, "owner" | "repo" | "prNumber" | "environment" | "secret">, action: AuditInput["action"], at: Date, actor = "jit-access", details?: Record<string, unknown>): AuditInput => ({
+  const audit = (
+    grant: Pick<Grant, "owner" | "repo" | "prNumber" | "environment" | "secret">,
+    action: AuditInput["action"],
+    at: Date,
+    actor = "jit-access",
+    details?: Record<string, unknown>,
+  ): AuditInput => ({
     at,
     action,
     actor,
@@ -50,7 +67,10 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
   });
   const begin = async (overrides: Partial<NewGrant> & { createdAt: Date }): Promise<Grant> => {
     const fixture = grantFixture(overrides);
-    const { grant } = await store.beginGrant(fixture, audit(fixture, "granting", fixture.createdAt, "jit-access", { approvers: fixture.approvers.map((a) => a.login) }));
+    const { grant } = await store.beginGrant(
+      fixture,
+      audit(fixture, "granting", fixture.createdAt, "jit-access", { approvers: fixture.approvers.map((a) => a.login) }),
+    );
     return grant;
   };
   const activate = async (grant: Grant, afterMs = 2_000): Promise<Grant> => {
@@ -65,8 +85,19 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
     const at = new Date((grant.grantedAt ?? grant.createdAt).getTime() + afterMs);
     return store.markEnded(grant.id, "revoked", reason, at, audit(grant, "revoked", at, actor, { reason }));
   };
-  const failDelete = async (grant: Grant, at: Date, attempts: number, pendingEnd?: { kind: "revoked"; reason: string; actor: string }): Promise<Grant> =>
-    store.recordRevokeFailure(grant.id, "GitHub answered HTTP 502 to the DELETE", new Date(at.getTime() + 5 * MINUTE), pendingEnd, audit(grant, "revoke_failed", at, "jit-access", { error: "GitHub answered HTTP 502 to the DELETE", attempts }));
+  const failDelete = async (
+    grant: Grant,
+    at: Date,
+    attempts: number,
+    pendingEnd?: { kind: "revoked"; reason: string; actor: string },
+  ): Promise<Grant> =>
+    store.recordRevokeFailure(
+      grant.id,
+      "GitHub answered HTTP 502 to the DELETE",
+      new Date(at.getTime() + 5 * MINUTE),
+      pendingEnd,
+      audit(grant, "revoke_failed", at, "jit-access", { error: "GitHub answered HTTP 502 to the DELETE", attempts }),
+    );
 
   const people = {
     alice: { id: 101, login: "alice" },
@@ -80,19 +111,123 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
   };
 
   const before = await activate(await begin({ createdAt: new Date("2026-02-20T09:00:00Z"), durationMs: HOUR, prNumber: 1 }));
-  const spanning = await activate(await begin({ createdAt: new Date("2026-02-28T23:00:00Z"), durationMs: 2 * HOUR, prNumber: 2, requester: people.dave, approvers: [people.bob] }));
-  const onTime = await activate(await begin({ createdAt: new Date("2026-03-01T09:00:00Z"), durationMs: 2 * HOUR, prNumber: 3, requester: people.alice, approvers: [people.bob] }));
-  const overlapping = await activate(await begin({ createdAt: new Date("2026-03-01T10:00:00Z"), durationMs: HOUR, prNumber: 4, requester: people.dave, approvers: [people.bob] }));
-  const closed = await activate(await begin({ createdAt: new Date("2026-03-02T10:00:00Z"), durationMs: 4 * HOUR, prNumber: 5, requester: people.carol, approvers: [people.bob, people.dave], reason: "INC-4300: rotate the read replica" }));
-  const early = await activate(await begin({ createdAt: new Date("2026-03-03T14:00:00Z"), durationMs: HOUR, prNumber: 6, secret: "PAYMENTS_KEY", requester: people.alice, approvers: [people.dave], reason: "INC-4301: refund batch stuck" }));
-  const late = await activate(await begin({ createdAt: new Date("2026-03-04T08:00:00Z"), durationMs: 2 * HOUR, prNumber: 7, repo: "web", requester: people.erin, approvers: [people.bob], reason: "INC-4302: cache warm-up" }));
-  const unapproved = await activate(await begin({ createdAt: new Date("2026-03-05T12:00:00Z"), durationMs: 30 * MINUTE, prNumber: 8, environment: "staging", requester: people.mallory, approvers: [], reason: FORMULA_REASON }));
-  const hostile = await activate(await begin({ createdAt: new Date("2026-03-06T09:00:00Z"), durationMs: 2 * HOUR, prNumber: 9, repo: "web", environment: "staging", secret: "PAYMENTS_KEY", requester: people.frank, approvers: [people.carol], reason: HOSTILE_REASON }));
-  const failedRow = await begin({ createdAt: new Date("2026-03-06T15:00:00Z"), durationMs: HOUR, prNumber: 10, requester: people.alice, approvers: [people.bob] });
+  const spanning = await activate(
+    await begin({
+      createdAt: new Date("2026-02-28T23:00:00Z"),
+      durationMs: 2 * HOUR,
+      prNumber: 2,
+      requester: people.dave,
+      approvers: [people.bob],
+    }),
+  );
+  const onTime = await activate(
+    await begin({
+      createdAt: new Date("2026-03-01T09:00:00Z"),
+      durationMs: 2 * HOUR,
+      prNumber: 3,
+      requester: people.alice,
+      approvers: [people.bob],
+    }),
+  );
+  const overlapping = await activate(
+    await begin({
+      createdAt: new Date("2026-03-01T10:00:00Z"),
+      durationMs: HOUR,
+      prNumber: 4,
+      requester: people.dave,
+      approvers: [people.bob],
+    }),
+  );
+  const closed = await activate(
+    await begin({
+      createdAt: new Date("2026-03-02T10:00:00Z"),
+      durationMs: 4 * HOUR,
+      prNumber: 5,
+      requester: people.carol,
+      approvers: [people.bob, people.dave],
+      reason: "INC-4300: rotate the read replica",
+    }),
+  );
+  const early = await activate(
+    await begin({
+      createdAt: new Date("2026-03-03T14:00:00Z"),
+      durationMs: HOUR,
+      prNumber: 6,
+      secret: "PAYMENTS_KEY",
+      requester: people.alice,
+      approvers: [people.dave],
+      reason: "INC-4301: refund batch stuck",
+    }),
+  );
+  const late = await activate(
+    await begin({
+      createdAt: new Date("2026-03-04T08:00:00Z"),
+      durationMs: 2 * HOUR,
+      prNumber: 7,
+      repo: "web",
+      requester: people.erin,
+      approvers: [people.bob],
+      reason: "INC-4302: cache warm-up",
+    }),
+  );
+  const unapproved = await activate(
+    await begin({
+      createdAt: new Date("2026-03-05T12:00:00Z"),
+      durationMs: 30 * MINUTE,
+      prNumber: 8,
+      environment: "staging",
+      requester: people.mallory,
+      approvers: [],
+      reason: FORMULA_REASON,
+    }),
+  );
+  const hostile = await activate(
+    await begin({
+      createdAt: new Date("2026-03-06T09:00:00Z"),
+      durationMs: 2 * HOUR,
+      prNumber: 9,
+      repo: "web",
+      environment: "staging",
+      secret: "PAYMENTS_KEY",
+      requester: people.frank,
+      approvers: [people.carol],
+      reason: HOSTILE_REASON,
+    }),
+  );
+  const failedRow = await begin({
+    createdAt: new Date("2026-03-06T15:00:00Z"),
+    durationMs: HOUR,
+    prNumber: 10,
+    requester: people.alice,
+    approvers: [people.bob],
+  });
   const failedAt = new Date(failedRow.createdAt.getTime() + 1_000);
-  const failed = await store.markFailed(failedRow.id, "GitHub refused to write the secret (HTTP 422)", failedAt, audit(failedRow, "failed", failedAt));
-  const leftoverRow = await begin({ createdAt: new Date("2026-03-07T10:00:00Z"), durationMs: HOUR, prNumber: 11, repo: "web", secret: "PAYMENTS_KEY", requester: people.grace, approvers: [people.carol] });
-  const overdue = await activate(await begin({ createdAt: new Date("2026-03-07T20:00:00Z"), durationMs: HOUR, prNumber: 12, secret: "PAYMENTS_KEY", requester: people.grace, approvers: [people.dave], reason: "INC-4305: payments reconciliation" }));
+  const failed = await store.markFailed(
+    failedRow.id,
+    "GitHub refused to write the secret (HTTP 422)",
+    failedAt,
+    audit(failedRow, "failed", failedAt),
+  );
+  const leftoverRow = await begin({
+    createdAt: new Date("2026-03-07T10:00:00Z"),
+    durationMs: HOUR,
+    prNumber: 11,
+    repo: "web",
+    secret: "PAYMENTS_KEY",
+    requester: people.grace,
+    approvers: [people.carol],
+  });
+  const overdue = await activate(
+    await begin({
+      createdAt: new Date("2026-03-07T20:00:00Z"),
+      durationMs: HOUR,
+      prNumber: 12,
+      secret: "PAYMENTS_KEY",
+      requester: people.grace,
+      approvers: [people.dave],
+      reason: "INC-4305: payments reconciliation",
+    }),
+  );
 
   const endedOnTime = await expire(onTime);
   const endedOverlapping = await expire(overlapping);
@@ -108,7 +243,10 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
   // Ended while its write was in flight; deleting what the write may have left then failed.
   const endedLeftover = await revoke(leftoverRow, 30_000, "approval withdrawn", "jit-access");
   await store.appendAudit({
-    ...audit(leftoverRow, "revoke_failed", new Date(endedLeftover.endedAt!.getTime() + 2_000), "jit-access", { why: "the grant was revoked while its secret was being written", error: "GitHub answered HTTP 502 to the DELETE" }),
+    ...audit(leftoverRow, "revoke_failed", new Date(endedLeftover.endedAt!.getTime() + 2_000), "jit-access", {
+      why: "the grant was revoked while its secret was being written",
+      error: "GitHub answered HTTP 502 to the DELETE",
+    }),
     grantId: leftoverRow.id,
   });
   // Its revocation keeps failing: still live at the end of the week, and now.

@@ -22,8 +22,15 @@ export function revocationDeps(
 ): { deps: LifecycleDeps; clock: ManualClock; probot: Probot; probotLogs: string[] } {
   nock.disableNetConnect();
   const probotLogs: string[] = [];
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock }, { retry: false });
-  const probot = new Probot({ githubToken: "test", Octokit, log: pino({ level: "debug" }, { write: (line: string) => void probotLogs.push(line) }) });
+  const Octokit = createAppOctokit(
+    { scheduler: new WriteScheduler({ clock, writeIntervalMs: 0, notifyIntervalMs: 0 }), clock },
+    { retry: false },
+  );
+  const probot = new Probot({
+    githubToken: "test",
+    Octokit,
+    log: pino({ level: "debug" }, { write: (line: string) => void probotLogs.push(line) }),
+  });
   const deps: LifecycleDeps = {
     store,
     catalog: { file: "jit-catalog.yml", secrets: new Map() },

@@ -113,7 +113,12 @@ export function pullRequestPayload(action: "opened" | "synchronize" | "reopened"
 export function reviewPayload(
   action: "submitted" | "dismissed",
   s: PrScenario,
-  review: { id: number; reviewer: { id: number; login: string }; state: "approved" | "changes_requested" | "commented" | "dismissed"; commitId?: string },
+  review: {
+    id: number;
+    reviewer: { id: number; login: string };
+    state: "approved" | "changes_requested" | "commented" | "dismissed";
+    commitId?: string;
+  },
 ): ReviewPayload {
   const payload = example<ReviewPayload>("pull_request_review", action);
   applyScenario(payload, s);

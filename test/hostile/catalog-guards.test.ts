@@ -51,7 +51,9 @@ describe("repositories", () => {
     const [problem, ...others] = problemsOf(catalogWith('    repositories: ["*/*"]', []));
     expect(others).toEqual([]);
     expect(problem?.line).toBe(6);
-    expect(problem?.message).toMatch(/^PROD_DB_URL allows "\*\/\*", a wildcard, but sets no approvers: a repository created later .* Set approvers on PROD_DB_URL/u);
+    expect(problem?.message).toMatch(
+      /^PROD_DB_URL allows "\*\/\*", a wildcard, but sets no approvers: a repository created later .* Set approvers on PROD_DB_URL/u,
+    );
   });
 
   it("accepts */* with approvers, which an operator may choose: every repository", () => {
@@ -87,17 +89,20 @@ describe("reason_pattern", () => {
 });
 
 describe("reason_pattern that is slow on a crafted 500-character reason, or that RE2 cannot run", () => {
-  it.each(["^.*.*.*.*=INC", "\\s*\\s*\\s*x", "^[a-z]*[a-z]*[a-z]*[a-z]*!"])("refuses %s at its line: JavaScript's own engine backtracks on it", (pattern) => {
-    const problems = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
-    expect(problems).toEqual([
-      {
-        line: 6,
-        message:
-          `reason_pattern takes over ${PATTERN_COST_LIMIT_MS} ms in JavaScript's own engine on a crafted reason of ${MAX_REASON_LENGTH} characters, over the limit of ${PATTERN_COST_LIMIT_MS} ms; ` +
-          "quantifiers next to each other that can match the same text (.*.*, \\s*\\s*) make it slow: keep one, e.g. ^.*=INC for ^.*.*=INC",
-      },
-    ]);
-  });
+  it.each(["^.*.*.*.*=INC", "\\s*\\s*\\s*x", "^[a-z]*[a-z]*[a-z]*[a-z]*!"])(
+    "refuses %s at its line: JavaScript's own engine backtracks on it",
+    (pattern) => {
+      const problems = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
+      expect(problems).toEqual([
+        {
+          line: 6,
+          message:
+            `reason_pattern takes over ${PATTERN_COST_LIMIT_MS} ms in JavaScript's own engine on a crafted reason of ${MAX_REASON_LENGTH} characters, over the limit of ${PATTERN_COST_LIMIT_MS} ms; ` +
+            "quantifiers next to each other that can match the same text (.*.*, \\s*\\s*) make it slow: keep one, e.g. ^.*=INC for ^.*.*=INC",
+        },
+      ]);
+    },
+  );
 
   it("refuses a pattern that RE2 compiles too slowly to be worth it", () => {
     const [problem] = problemsOf(catalogWith("    reason_pattern: '[\\s\\S]{1,1000}[\\s\\S]{1,1000}[\\s\\S]{1,1000}[\\s\\S]{1,1000}x'"));
@@ -112,7 +117,9 @@ describe("reason_pattern that is slow on a crafted 500-character reason, or that
   ])("refuses %s, which RE2 cannot run", (_name, pattern) => {
     const [problem] = problemsOf(catalogWith(`    reason_pattern: '${pattern}'`));
     expect(problem?.line).toBe(6);
-    expect(problem?.message).toMatch(/^reason_pattern uses syntax that the linear-time matcher \(RE2\) does not support, such as lookahead, lookbehind or backreferences: .+; rewrite it without them$/u);
+    expect(problem?.message).toMatch(
+      /^reason_pattern uses syntax that the linear-time matcher \(RE2\) does not support, such as lookahead, lookbehind or backreferences: .+; rewrite it without them$/u,
+    );
   });
 
   it.each(["^INC-\\d+", "^.*=INC", "^\\s*INC", "^(?:INC|CHG)-\\d+: \\p{L}.{5,}", "^[A-Z]{2,10}-\\d{1,6}\\b"])("accepts %s", (pattern) => {
@@ -122,7 +129,15 @@ describe("reason_pattern that is slow on a crafted 500-character reason, or that
 
 describe("secret names that shadow a shell or runner variable", () => {
   const catalogNaming = (name: string): string =>
-    ["secrets:", `  ${name}:`, "    source: env:X", '    repositories: ["acme/api"]', "    environments: [production]", "    max_duration: 4h", ""].join("\n");
+    [
+      "secrets:",
+      `  ${name}:`,
+      "    source: env:X",
+      '    repositories: ["acme/api"]',
+      "    environments: [production]",
+      "    max_duration: 4h",
+      "",
+    ].join("\n");
 
   it.each([
     ["PWD", "PWD, a variable of the shell or of the Actions runner"],
@@ -131,7 +146,10 @@ describe("secret names that shadow a shell or runner variable", () => {
     ["RUNNER_TEMP", "a RUNNER_… variable of the shell, the Actions runner or the require-grant action"],
   ])("refuses %s at its key, as require-grant would", (name, what) => {
     expect(problemsOf(catalogNaming(name))).toEqual([
-      { line: 2, message: `secret names must not be the name of ${what}: a workflow step could not receive the secret under that name; choose another name` },
+      {
+        line: 2,
+        message: `secret names must not be the name of ${what}: a workflow step could not receive the secret under that name; choose another name`,
+      },
     ]);
   });
 

@@ -127,7 +127,10 @@ describe("no requester or reviewer can spend the installation's rate limit", () 
     const served = servedSince(app, before);
     // Looked up for every candidate on every event, as before: 10 teams × (1 + 2 + … + 10) = 550 membership reads, 100 team reads, 55 permission reads.
     expect(count(served, MEMBERSHIP)).toBe(100);
-    const checked = app.sim.requests.slice(before).filter((r) => r.route === MEMBERSHIP).map((r) => r.path);
+    const checked = app.sim.requests
+      .slice(before)
+      .filter((r) => r.route === MEMBERSHIP)
+      .map((r) => r.path);
     expect(new Set(checked).size).toBe(100);
     expect(count(served, TEAM_ACCESS)).toBe(10);
     expect(count(served, PERMISSION)).toBe(10);

@@ -50,7 +50,9 @@ async function requestAndApprove(branch: string, duration: string): Promise<{ pr
   sim.commit(REPO, branch, { "jit-requests.yml": requestFor(duration) }, { from: "main", author: "alice" });
   const pr = await sim.openPullRequest(REPO, { head: branch, base: "main", author: "alice", title: `Access for ${branch}` });
   pulls.push(pr);
-  await sim.waitFor(() => sim.checkRuns(REPO, { headSha: sim.pullRequest(REPO, pr).headSha, name: "jit-access" })[0], { description: "the waiting check" });
+  await sim.waitFor(() => sim.checkRuns(REPO, { headSha: sim.pullRequest(REPO, pr).headSha, name: "jit-access" })[0], {
+    description: "the waiting check",
+  });
   return { pr, approval: sim.submitReview(REPO, pr, { reviewer: "bob", state: "APPROVED" }) };
 }
 
@@ -63,14 +65,20 @@ describe("a full lifecycle at LOG_LEVEL=trace", () => {
     expect(await world.sim.waitFor(secretNow, { timeoutMs: 10_000, intervalMs: 10, description: "the grant" })).toBe(SECRET_VALUE);
     await approval;
     await world.sim.waitFor(gone, { timeoutMs: 15_000, description: "the expiry" });
-    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access expired")), { timeoutMs: 10_000, description: "the expiry comment" });
+    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access expired")), {
+      timeoutMs: 10_000,
+      description: "the expiry comment",
+    });
   }, 30_000);
 
   it("fails a grant GitHub refuses", async () => {
     const fault = world.sim.faults.add({ method: "PUT", path: /\/environments\/production\/secrets\/PROD_DB_URL$/, status: 422, times: 1 });
     const { pr, approval } = await requestAndApprove("refused", "2h");
     await approval;
-    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access could not be granted")), { timeoutMs: 10_000, description: "the failure comment" });
+    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access could not be granted")), {
+      timeoutMs: 10_000,
+      description: "the failure comment",
+    });
     expect(world.sim.faults.fired(fault)).toBe(1);
     expect(secretNow()).toBeUndefined();
   }, 20_000);
@@ -81,7 +89,10 @@ describe("a full lifecycle at LOG_LEVEL=trace", () => {
     expect(secretNow()).toBe(SECRET_VALUE);
     await world.sim.closePullRequest(REPO, pr, { merged: false });
     await world.sim.waitFor(gone, { timeoutMs: 10_000, description: "the revocation" });
-    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access revoked")), { timeoutMs: 10_000, description: "the revocation comment" });
+    await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access revoked")), {
+      timeoutMs: 10_000,
+      description: "the revocation comment",
+    });
   }, 20_000);
 });
 
@@ -109,7 +120,9 @@ describe("after it, the value is nowhere", () => {
     expect(output.startsWith(outputWhileRunning)).toBe(true);
     expect(output).toContain("pull_request_review event received");
     expect(output).toContain("GitHub request: GET http://");
-    expect(output).toMatch(/"encrypted_value":"[^"]+","key_id":"[^"]+","msg":"GitHub request: PUT [^"]*\/environments\/production\/secrets\/PROD_DB_URL/u);
+    expect(output).toMatch(
+      /"encrypted_value":"[^"]+","key_id":"[^"]+","msg":"GitHub request: PUT [^"]*\/environments\/production\/secrets\/PROD_DB_URL/u,
+    );
     expect(output).toContain('"body":"**Access granted.**');
   });
 
@@ -163,12 +176,19 @@ describe("after it, the value is nowhere", () => {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: `sqlite:${join(world.dataDir, "jit-access.db")}` };
     const since = new Date(Date.now() - 86_400_000).toISOString();
     const review = join(world.dataDir, "access-review.html");
-    const outputs = [["audit"], ["grants", "--all", "--json"], ["report", "--since", since, "--format", "json"], ["report", "--since", since, "--out", review]].map((args) =>
-      execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" }),
-    );
+    const outputs = [
+      ["audit"],
+      ["grants", "--all", "--json"],
+      ["report", "--since", since, "--format", "json"],
+      ["report", "--since", since, "--out", review],
+    ].map((args) => execFileSync(process.execPath, [cli, ...args], { env, encoding: "utf8" }));
     expect(outputs[0]).toContain('"action":"granted"');
     // The review covers the three grants: one expired, one refused, one revoked by the close.
-    expect((JSON.parse(outputs[2]!) as { grants: Array<{ ending: string }> }).grants.map((grant) => grant.ending).sort()).toEqual(["closed", "expired", "failed"]);
+    expect((JSON.parse(outputs[2]!) as { grants: Array<{ ending: string }> }).grants.map((grant) => grant.ending).sort()).toEqual([
+      "closed",
+      "expired",
+      "failed",
+    ]);
     const page = readFileSync(review, "utf8");
     expect(page.match(/<a class="bar /gu)).toHaveLength(2);
     expect([...outputs, page].flatMap((text, i) => formsIn(`CLI output ${i + 1}`, text))).toEqual([]);

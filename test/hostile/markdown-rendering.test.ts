@@ -89,7 +89,14 @@ const lines = (text: string): string => text.replace(/^\n+|\n+$/gu, "");
 const flat = (text: string): string => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, " ");
 
 const CONTEXTS: ReadonlyArray<[string, (literal: string) => string, (html: string) => string]> = [
-  ["a paragraph", (literal) => `Reason: ${literal}.`, (html) => lines(textOf(html)).replace(/^Reason: /u, "").replace(/\.$/u, "")],
+  [
+    "a paragraph",
+    (literal) => `Reason: ${literal}.`,
+    (html) =>
+      lines(textOf(html))
+        .replace(/^Reason: /u, "")
+        .replace(/\.$/u, ""),
+  ],
   ["a list item", (literal) => `- ${literal}`, (html) => lines(textOf(html))],
   [
     "a table cell",
@@ -106,7 +113,26 @@ describe("markdownLiteral makes outside text inert", () => {
           const html = render(embed(markdownLiteral(text)));
           const outside = outsideCode(html);
           // Only the structure the context itself makes: no link, emphasis, struck text, HTML.
-          const allowed = new Set(["p", "/p", "ul", "/ul", "li", "/li", "table", "/table", "thead", "/thead", "tbody", "/tbody", "tr", "/tr", "th", "/th", "td", "/td"]);
+          const allowed = new Set([
+            "p",
+            "/p",
+            "ul",
+            "/ul",
+            "li",
+            "/li",
+            "table",
+            "/table",
+            "thead",
+            "/thead",
+            "tbody",
+            "/tbody",
+            "tr",
+            "/tr",
+            "th",
+            "/th",
+            "td",
+            "/td",
+          ]);
           expect(tagNames(outside).filter((tag) => !allowed.has(tag))).toEqual([]);
           // No reference GitHub's filters would find, once entities are decoded.
           expect(textOf(outside)).not.toMatch(REFERENCE);
@@ -141,7 +167,13 @@ describe("markdownCodeBlock cannot be closed from inside", () => {
 });
 
 // Whole documents: a hostile value must add no element to what a benign one renders.
-const BENIGN = { reason: "INC-4211: inspect stuck migrations", environment: "production", login: "bob", file: "jit-requests.yml", why: "GitHub answered HTTP 500" };
+const BENIGN = {
+  reason: "INC-4211: inspect stuck migrations",
+  environment: "production",
+  login: "bob",
+  file: "jit-requests.yml",
+  why: "GitHub answered HTTP 500",
+};
 
 function request(reason: string, environment: string): ValidRequest {
   const { requests } = validateHostile(oneEntry());
@@ -184,15 +216,25 @@ type Values = typeof BENIGN;
 const DOCUMENTS: ReadonlyArray<[string, (v: Values) => string]> = [
   ["the request table", (v) => requestTable([request(v.reason, v.environment)])],
   ["the waiting check", (v) => waitingCheck("a".repeat(40), [request(v.reason, v.environment)], decision(v.login, v.why)).summary],
-  ["the problems check", (v) => problemsCheck(v.file, "a".repeat(40), [{ line: 3, column: 5, message: `unknown key "${v.reason}"` }]).summary],
+  [
+    "the problems check",
+    (v) => problemsCheck(v.file, "a".repeat(40), [{ line: 3, column: 5, message: `unknown key "${v.reason}"` }]).summary,
+  ],
   ["the granted check", (v) => grantedCheck("a".repeat(40), [grant(v.reason, v.environment, v.login)], Date.UTC(2026, 0, 1)).summary],
-  ["the failed check", (v) => grantFailedCheck("a".repeat(40), [{ secret: "PROD_DB_URL", environment: v.environment, why: v.why }]).summary],
+  [
+    "the failed check",
+    (v) => grantFailedCheck("a".repeat(40), [{ secret: "PROD_DB_URL", environment: v.environment, why: v.why }]).summary,
+  ],
   ["the policy error check", (v) => policyErrorCheck("a".repeat(40), v.why).summary],
   [
     "the grant comment",
     (v) =>
       grantComment(
-        { granted: [grant(v.reason, "production", v.login)], failed: [{ secret: "PROD_DB_URL", environment: v.environment, why: v.why }], deferred: [] },
+        {
+          granted: [grant(v.reason, "production", v.login)],
+          failed: [{ secret: "PROD_DB_URL", environment: v.environment, why: v.why }],
+          deferred: [],
+        },
         Date.UTC(2026, 0, 1),
       ),
   ],

@@ -103,7 +103,10 @@ describe("problems reported", () => {
 
   describe.each([
     ["at the top of the file", (pairs: string) => `{${pairs}}`],
-    ["in an entry", (pairs: string) => `requests: [{secret: PROD_DB_URL, environment: production, duration: 2h, reason: "INC-4211: inspect", ${pairs}}]`],
+    [
+      "in an entry",
+      (pairs: string) => `requests: [{secret: PROD_DB_URL, environment: production, duration: 2h, reason: "INC-4211: inspect", ${pairs}}]`,
+    ],
   ])("a 64 KiB flow map of unknown keys %s", (_where, wrap) => {
     const { text, keys } = flowMap(wrap, (n) => `k${n}`);
 
@@ -128,7 +131,10 @@ describe("problems reported", () => {
   });
 
   it("reports a 64 KiB flow map of one key repeated at its first repeats, without comparing every pair", () => {
-    const { text, keys } = flowMap((pairs) => `{${pairs}}`, () => "k");
+    const { text, keys } = flowMap(
+      (pairs) => `{${pairs}}`,
+      () => "k",
+    );
     expect(keys).toBeGreaterThan(10_000);
     const { problems } = validateHostile(text);
     expect(problems).toHaveLength(MAX_REPORTED_PROBLEMS);

@@ -41,10 +41,17 @@ async function startWith(dotEnv: string | null, mode = 0o600): Promise<AppProces
 
 /** The start-up line, once the process has written it (its log reaches stdout a moment after /ping answers). */
 async function readyLine(started: AppProcess): Promise<Record<string, unknown>> {
-  const found = await sim!.waitFor(() => started.output().split("\n").find((line) => line.includes("jit-access ready")) ?? null, {
-    timeoutMs: 10_000,
-    description: "the start-up line",
-  });
+  const found = await sim!.waitFor(
+    () =>
+      started
+        .output()
+        .split("\n")
+        .find((line) => line.includes("jit-access ready")) ?? null,
+    {
+      timeoutMs: 10_000,
+      description: "the start-up line",
+    },
+  );
   return JSON.parse(found) as Record<string, unknown>;
 }
 
@@ -58,7 +65,10 @@ describe("the server's .env", () => {
   it("is read from the working directory, for variables the environment does not set, and named in the start-up line", async () => {
     const started = await startWith("WEBHOOK_PATH=/hooks/from-dotenv\nLOG_LEVEL=silent\n");
     const ready = await readyLine(started);
-    expect(ready).toMatchObject({ envFile: join(dataDir, ".env"), msg: `jit-access ready; settings from the environment and ${join(dataDir, ".env")}` });
+    expect(ready).toMatchObject({
+      envFile: join(dataDir, ".env"),
+      msg: `jit-access ready; settings from the environment and ${join(dataDir, ".env")}`,
+    });
     // WEBHOOK_PATH came from the file (LOG_LEVEL did not: the environment sets it).
     expect(await status(`${started.url}/hooks/from-dotenv`)).toBe(400);
     expect(await status(`${started.url}/api/github/webhooks`)).toBe(404);
@@ -66,7 +76,10 @@ describe("the server's .env", () => {
 
   it("when there is none, the start-up line says so", async () => {
     const started = await startWith(null);
-    expect(await readyLine(started)).toMatchObject({ envFile: join(dataDir, ".env"), msg: `jit-access ready; settings from the environment (no ${join(dataDir, ".env")})` });
+    expect(await readyLine(started)).toMatchObject({
+      envFile: join(dataDir, ".env"),
+      msg: `jit-access ready; settings from the environment (no ${join(dataDir, ".env")})`,
+    });
   }, 60_000);
 
   it("is refused when every user can write to it: the app does not start, and says which file and how to fix it", async () => {
@@ -91,10 +104,17 @@ describe("the server's catalog file", () => {
     sim = await startSimulator({ port: 0 });
     app = await startAppProcess(sim, { catalog: CATALOG, dataDir, env: { PROD_DB_URL: "x", JIT_CATALOG: catalog } });
 
-    const started = await sim.waitFor(() => app!.output().split("\n").find((line) => line.includes("the catalog failed to load: starting revoke-only")) ?? null, {
-      timeoutMs: 10_000,
-      description: "the revoke-only line",
-    });
+    const started = await sim.waitFor(
+      () =>
+        app!
+          .output()
+          .split("\n")
+          .find((line) => line.includes("the catalog failed to load: starting revoke-only")) ?? null,
+      {
+        timeoutMs: 10_000,
+        description: "the revoke-only line",
+      },
+    );
     expect(JSON.parse(started)).toMatchObject({
       level: 50,
       catalogError: `refusing settings file ${catalog} (JIT_CATALOG): every user on this machine can write to it (mode 0646), so anyone could change the app's settings. Fix: chmod o-w ${catalog}`,

@@ -84,9 +84,12 @@ function post(options: Post): Promise<{ status: number | null; written: number }
       const write = async (): Promise<void> => {
         await send(`${head.join("\r\n")}\r\n\r\n`);
         while (written < options.bytes && status === null && !finished) {
-          const piece = options.bytes - written >= options.chunk.length ? options.chunk : options.chunk.subarray(0, options.bytes - written);
+          const piece =
+            options.bytes - written >= options.chunk.length ? options.chunk : options.chunk.subarray(0, options.bytes - written);
           written += piece.length;
-          await send(options.declare ? piece : Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]));
+          await send(
+            options.declare ? piece : Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]),
+          );
         }
         if (status === null && !finished && !options.declare) await send("0\r\n\r\n");
       };
@@ -125,10 +128,17 @@ const filler = (text: string, size = 64 * 1024): Buffer => Buffer.alloc(size, te
 
 /** The app's one log line for a refused delivery, once it is written. */
 async function refusal(delivery: string): Promise<Record<string, unknown>> {
-  const line = await world.sim.waitFor(() => world.app.output().split("\n").find((candidate) => candidate.includes(delivery)) ?? null, {
-    timeoutMs: 5_000,
-    description: `the refusal of ${delivery}`,
-  });
+  const line = await world.sim.waitFor(
+    () =>
+      world.app
+        .output()
+        .split("\n")
+        .find((candidate) => candidate.includes(delivery)) ?? null,
+    {
+      timeoutMs: 5_000,
+      description: `the refusal of ${delivery}`,
+    },
+  );
   return JSON.parse(line) as Record<string, unknown>;
 }
 
@@ -140,7 +150,9 @@ describe("an oversized body", () => {
 
   it("declared 100 MiB, signed with a guessed secret: 413 before the body is read, RSS up by less than 50 MB", async () => {
     const delivery = randomUUID();
-    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("a"), declare: true, signature: guessedSignature("a"), delivery }));
+    const { before, peak, result } = await peakRssDuring(() =>
+      post({ bytes: 100 * MiB, chunk: filler("a"), declare: true, signature: guessedSignature("a"), delivery }),
+    );
     expect(result.status).toBe(413);
     expect(peak - before).toBeLessThan(50 * 1000 * 1000);
     expect(await refusal(delivery)).toMatchObject({ status: 413, contentLength: 100 * MiB, bytesRead: 0 });
@@ -152,7 +164,9 @@ describe("an oversized body", () => {
     // read is then garbage that the collector frees when it chooses (measured on Node 24: 30 to
     // 53 MB in all), so the bound is the cap plus the same allowance as for a body refused unread.
     const delivery = randomUUID();
-    const { before, peak, result } = await peakRssDuring(() => post({ bytes: 100 * MiB, chunk: filler("b"), declare: false, signature: guessedSignature("b"), delivery }));
+    const { before, peak, result } = await peakRssDuring(() =>
+      post({ bytes: 100 * MiB, chunk: filler("b"), declare: false, signature: guessedSignature("b"), delivery }),
+    );
     expect(result.status).toBe(413);
     expect(peak - before).toBeLessThan(LIMIT + 50 * 1000 * 1000);
     const line = await refusal(delivery);
@@ -166,7 +180,11 @@ describe("an oversized body", () => {
     const delivery = randomUUID();
     const result = await post({ bytes: 100 * MiB, chunk: filler("c"), declare: true, delivery });
     expect(result.status).toBe(400);
-    expect(await refusal(delivery)).toMatchObject({ status: 400, bytesRead: 0, msg: "webhook refused (400): missing header x-hub-signature-256" });
+    expect(await refusal(delivery)).toMatchObject({
+      status: 400,
+      bytesRead: 0,
+      msg: "webhook refused (400): missing header x-hub-signature-256",
+    });
   });
 
   it("the app still answers a signed delivery afterwards", async () => {
@@ -177,16 +195,24 @@ describe("an oversized body", () => {
 
 describe("an unsigned 1 MiB body at LOG_LEVEL=trace", () => {
   const MARKER = "Unverified-Payload-Text-5c0ffee";
-  const body = Buffer.from(JSON.stringify({ action: "opened", pull_request: { title: MARKER, body: `${MARKER} `.repeat(Math.floor(MiB / (MARKER.length + 1))) } }));
+  const body = Buffer.from(
+    JSON.stringify({ action: "opened", pull_request: { title: MARKER, body: `${MARKER} `.repeat(Math.floor(MiB / (MARKER.length + 1))) } }),
+  );
   const deliveries = { unsigned: randomUUID(), guessed: randomUUID(), empty: randomUUID() };
 
   beforeAll(async () => {
     expect(body.length).toBeGreaterThan(MiB - 64);
     expect((await post({ bytes: body.length, chunk: body, declare: true, delivery: deliveries.unsigned })).status).toBe(400);
-    expect((await post({ bytes: body.length, chunk: body, declare: true, delivery: deliveries.guessed, signature: guessedSignature(body) })).status).toBe(400);
+    expect(
+      (await post({ bytes: body.length, chunk: body, declare: true, delivery: deliveries.guessed, signature: guessedSignature(body) }))
+        .status,
+    ).toBe(400);
     expect((await post({ bytes: body.length, chunk: body, declare: false, delivery: deliveries.empty, signature: "" })).status).toBe(400);
     // The refusal lines are written before the answers; give the pipe a moment to deliver them.
-    await world.sim.waitFor(() => (world.app.output().includes(deliveries.empty) ? true : null), { timeoutMs: 5_000, description: "the last refusal's log line" });
+    await world.sim.waitFor(() => (world.app.output().includes(deliveries.empty) ? true : null), {
+      timeoutMs: 5_000,
+      description: "the last refusal's log line",
+    });
   });
 
   it("appears in no line of the app's output", () => {
@@ -196,7 +222,10 @@ describe("an unsigned 1 MiB body at LOG_LEVEL=trace", () => {
   });
 
   it.each(Object.entries(deliveries))("(%s) is logged as one short line: delivery id, event, size and why", (_name, delivery) => {
-    const lines = world.app.output().split("\n").filter((line) => line.includes(delivery));
+    const lines = world.app
+      .output()
+      .split("\n")
+      .filter((line) => line.includes(delivery));
     expect(lines).toHaveLength(1);
     expect(lines[0]!.length).toBeLessThan(400);
     const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
@@ -211,7 +240,9 @@ describe("a flood of bad bodies while a grant expires", () => {
     const { sim } = world;
     sim.commit(REPO, "flood", { "jit-requests.yml": requestFor("6s") }, { from: "main", author: "alice" });
     const pr = await sim.openPullRequest(REPO, { head: "flood", base: "main", author: "alice", title: "Access during a flood" });
-    await sim.waitFor(() => sim.checkRuns(REPO, { headSha: sim.pullRequest(REPO, pr).headSha, name: "jit-access" })[0], { description: "the waiting check" });
+    await sim.waitFor(() => sim.checkRuns(REPO, { headSha: sim.pullRequest(REPO, pr).headSha, name: "jit-access" })[0], {
+      description: "the waiting check",
+    });
     const approval = sim.submitReview(REPO, pr, { reviewer: "bob", state: "APPROVED" });
     const secret = (): string | undefined => sim.secretValue(REPO, "production", "PROD_DB_URL");
     await sim.waitFor(() => (secret() === SECRET_VALUE ? true : null), { timeoutMs: 15_000, intervalMs: 10, description: "the grant" });
@@ -243,7 +274,9 @@ describe("a flood of bad bodies while a grant expires", () => {
     try {
       const [grant] = await store.listGrants({ owner: "acme", repo: "api", prNumber: pr, liveOnly: false });
       expect(grant).toMatchObject({ state: "expired" });
-      const remove = sim.requests.find((r) => r.method === "DELETE" && r.path.endsWith("/environments/production/secrets/PROD_DB_URL") && r.atMs >= floodStarted);
+      const remove = sim.requests.find(
+        (r) => r.method === "DELETE" && r.path.endsWith("/environments/production/secrets/PROD_DB_URL") && r.atMs >= floodStarted,
+      );
       expect(remove).toBeDefined();
       // The flood was under way before the expiry and went on after the delete.
       expect(floodStarted).toBeLessThan(grant!.expiresAt.getTime());

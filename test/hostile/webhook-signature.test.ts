@@ -18,7 +18,10 @@ beforeAll(async () => {
   // installations' runs) over before it begins: every API call after a delivery is the delivery's doing.
   world = await startHostileWorld({ logLevel: "debug", sweepInterval: "1h" });
   const { sim } = world;
-  await sim.waitFor(() => world.app.output().includes("gate catch-up done") || null, { timeoutMs: 30_000, description: "the gate's start-up catch-up" });
+  await sim.waitFor(() => world.app.output().includes("gate catch-up done") || null, {
+    timeoutMs: 30_000,
+    description: "the gate's start-up catch-up",
+  });
   headSha = sim.commit(REPO, "need-db", { "jit-requests.yml": requestFor("2h") }, { from: "main", author: "alice" });
   await sim.openPullRequest(REPO, { head: "need-db", base: "main", author: "alice", title: "Access for INC-4211", deliver: false });
   body = sim.lastDelivery?.body ?? "";
@@ -42,13 +45,28 @@ async function post(payload: string, headers: Record<string, string>): Promise<n
 describe("a webhook without the right signature", () => {
   const otherBody = (): string => body.replace('"opened"', '"synchronize"');
   it.each([
-    ["a signature made with another secret", () => post(body, { "x-hub-signature-256": `sha256=${createHmac("sha256", "not-the-secret").update(body).digest("hex")}` })],
+    [
+      "a signature made with another secret",
+      () => post(body, { "x-hub-signature-256": `sha256=${createHmac("sha256", "not-the-secret").update(body).digest("hex")}` }),
+    ],
     ["no signature header", () => post(body, {})],
     ["an empty signature", () => post(body, { "x-hub-signature-256": "" })],
-    ["the right signature for a different body", () => post(otherBody(), { "x-hub-signature-256": signBody(world.sim.webhookSecret, body) })],
-    ["a signature truncated to its prefix", () => post(body, { "x-hub-signature-256": signBody(world.sim.webhookSecret, body).slice(0, 20) })],
-    ["only the legacy SHA-1 header", () => post(body, { "x-hub-signature": `sha1=${createHmac("sha1", world.sim.webhookSecret).update(body).digest("hex")}` })],
-    ["a sha1= value in the SHA-256 header", () => post(body, { "x-hub-signature-256": `sha1=${createHmac("sha1", world.sim.webhookSecret).update(body).digest("hex")}` })],
+    [
+      "the right signature for a different body",
+      () => post(otherBody(), { "x-hub-signature-256": signBody(world.sim.webhookSecret, body) }),
+    ],
+    [
+      "a signature truncated to its prefix",
+      () => post(body, { "x-hub-signature-256": signBody(world.sim.webhookSecret, body).slice(0, 20) }),
+    ],
+    [
+      "only the legacy SHA-1 header",
+      () => post(body, { "x-hub-signature": `sha1=${createHmac("sha1", world.sim.webhookSecret).update(body).digest("hex")}` }),
+    ],
+    [
+      "a sha1= value in the SHA-256 header",
+      () => post(body, { "x-hub-signature-256": `sha1=${createHmac("sha1", world.sim.webhookSecret).update(body).digest("hex")}` }),
+    ],
   ])("is refused (%s) and changes nothing", async (_name, send) => {
     const before = world.sim.requests.length;
     const status = await send();
@@ -78,7 +96,9 @@ describe("a correctly signed webhook", () => {
   it("with the body the refused deliveries carried is acted on: the check run appears", async () => {
     const status = await world.sim.deliverRaw({ event: "pull_request", body });
     expect(status).toBeLessThan(300);
-    const check = await world.sim.waitFor(() => world.sim.checkRuns(REPO, { headSha, name: "jit-access" })[0], { description: "the check run" });
+    const check = await world.sim.waitFor(() => world.sim.checkRuns(REPO, { headSha, name: "jit-access" })[0], {
+      description: "the check run",
+    });
     expect(check.output.title).toBe("Waiting for approval: 0 of 1");
     expect(world.sim.violations).toEqual([]);
   });

@@ -13,13 +13,29 @@ const invisible = (what: string, codePoint: string) => parseMessages.invisible(w
 
 describe("characters that render as nothing are refused, never stripped", () => {
   it.each([
-    ["a zero-width space in a reason", oneEntry({ reason: '"INC-4211 inspect\u200B migrations"' }), `L5: ${invisible("this line", "U+200B")}`],
+    [
+      "a zero-width space in a reason",
+      oneEntry({ reason: '"INC-4211 inspect\u200B migrations"' }),
+      `L5: ${invisible("this line", "U+200B")}`,
+    ],
     ["a zero-width joiner in a secret", oneEntry({ secret: "PROD_DB\u200D_URL" }), `L2: ${invisible("this line", "U+200D")}`],
     ["a soft hyphen in an environment", oneEntry({ environment: "produc\u00ADtion" }), `L3: ${invisible("this line", "U+00AD")}`],
     ["a word joiner written as an escape", oneEntry({ environment: '"produc\\u2060tion"' }), `L3: ${invisible("environment", "U+2060")}`],
-    ["tag characters (invisible ASCII)", oneEntry({ reason: `"INC-4211 ok${"\u{E0069}\u{E0067}"}"` }), `L5: ${invisible("this line", "U+E0069")}`],
-    ["a byte order mark after the start", oneEntry({ reason: '"INC-4211 \uFEFFinspect migrations"' }), `L5: ${invisible("this line", "U+FEFF")}`],
-    ["a Hangul filler that displays as a blank", oneEntry({ reason: '"INC-4211 \u3164 migrations"' }), `L5: ${invisible("this line", "U+3164")}`],
+    [
+      "tag characters (invisible ASCII)",
+      oneEntry({ reason: `"INC-4211 ok${"\u{E0069}\u{E0067}"}"` }),
+      `L5: ${invisible("this line", "U+E0069")}`,
+    ],
+    [
+      "a byte order mark after the start",
+      oneEntry({ reason: '"INC-4211 \uFEFFinspect migrations"' }),
+      `L5: ${invisible("this line", "U+FEFF")}`,
+    ],
+    [
+      "a Hangul filler that displays as a blank",
+      oneEntry({ reason: '"INC-4211 \u3164 migrations"' }),
+      `L5: ${invisible("this line", "U+3164")}`,
+    ],
   ])("%s", (_name, text, problem) => {
     expect(placed(validateHostile(text))).toEqual([problem]);
   });
@@ -33,12 +49,21 @@ describe("characters that render as nothing are refused, never stripped", () => 
 
 describe("look-alike letters are named by code point", () => {
   it("in a key", () => {
-    const text = ["requests:", "  - \u0455ecret: PROD_DB_URL", "    environment: production", "    duration: 2h", '    reason: "INC-4211: inspect"', ""].join("\n");
+    const text = [
+      "requests:",
+      "  - \u0455ecret: PROD_DB_URL",
+      "    environment: production",
+      "    duration: 2h",
+      '    reason: "INC-4211: inspect"',
+      "",
+    ].join("\n");
     expect(placed(validateHostile(text))).toContain('L2: unknown key "\u0455ecret" ("\u0455" is U+0455, not ASCII): did you mean secret?');
   });
 
   it("in a secret name", () => {
-    expect(secretNameProblem("\u0420ROD_DB_URL")).toBe('secret names may contain only letters, digits and _ (ASCII only; "\u0420" is U+0420)');
+    expect(secretNameProblem("\u0420ROD_DB_URL")).toBe(
+      'secret names may contain only letters, digits and _ (ASCII only; "\u0420" is U+0420)',
+    );
     expect(secretNameProblem("PROD-DB")).toBe("secret names may contain only letters, digits and _");
   });
 

@@ -17,7 +17,11 @@ describe("canonicalJson", () => {
   it.each<[string, unknown, string]>([
     ["literals", [null, true, false], "[null,true,false]"],
     ["numbers in JSON's shortest form, -0 as 0", [1, -2.5, 1e21, 0.1, -0], "[1,-2.5,1e+21,0.1,0]"],
-    ["object keys sorted by UTF-16 code units, integer-like keys included", { b: 1, 10: 2, 9: 3, a: 4, B: 5 }, '{"10":2,"9":3,"B":5,"a":4,"b":1}'],
+    [
+      "object keys sorted by UTF-16 code units, integer-like keys included",
+      { b: 1, 10: 2, 9: 3, a: 4, B: 5 },
+      '{"10":2,"9":3,"B":5,"a":4,"b":1}',
+    ],
     ["nested objects sorted at every level, arrays kept in order", { z: [{ y: 1, x: 2 }], a: {} }, '{"a":{},"z":[{"x":2,"y":1}]}'],
     ["strings escaped as JSON.stringify does", ['q"b\\', "\n\t\u0001", "é😀", "\ud800"], '["q\\"b\\\\","\\n\\t\\u0001","é😀","\\ud800"]'],
     ["keys escaped like strings", { 'k"': 1 }, '{"k\\"":1}'],
@@ -66,7 +70,9 @@ describe("auditHash", () => {
 
   it("is SHA-256 over the documented encoding", () => {
     const text =
-      '["jit-access/audit/v1",1,"' + GENESIS_HASH + '",1893492000000,"granted","jit-access","acme","api",7,"g-1","production","PROD_DB_URL",' +
+      '["jit-access/audit/v1",1,"' +
+      GENESIS_HASH +
+      '",1893492000000,"granted","jit-access","acme","api",7,"g-1","production","PROD_DB_URL",' +
       '{"approvers":["bob"],"expiresAt":"2030-01-01T12:00:00.000Z"}]';
     expect(auditHash(1, GENESIS_HASH, record)).toBe(sha256(text));
   });
@@ -134,8 +140,16 @@ describe("verifyAuditChain", () => {
 
   it("names records out of order", () => {
     const events = chain(3);
-    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!])).toMatchObject({ ok: false, seq: 3, problem: expect.stringContaining("record 2 is missing") });
-    expect(verifyAuditChain([events[0]!, events[0]!])).toMatchObject({ ok: false, seq: 1, problem: expect.stringContaining("out of order") });
+    expect(verifyAuditChain([events[0]!, events[2]!, events[1]!])).toMatchObject({
+      ok: false,
+      seq: 3,
+      problem: expect.stringContaining("record 2 is missing"),
+    });
+    expect(verifyAuditChain([events[0]!, events[0]!])).toMatchObject({
+      ok: false,
+      seq: 1,
+      problem: expect.stringContaining("out of order"),
+    });
   });
 
   it("names a record its store could not read", () => {
@@ -155,12 +169,22 @@ describe("verifyAuditChain", () => {
   describe("from the last archived record", () => {
     it("checks the records after it, chained from its hash", () => {
       const events = chain(4);
-      expect(verifyAuditChain(events.slice(2), { seq: 2, hash: events[1]!.hash })).toEqual({ ok: true, count: 2, lastSeq: 4, lastHash: events[3]!.hash });
+      expect(verifyAuditChain(events.slice(2), { seq: 2, hash: events[1]!.hash })).toEqual({
+        ok: true,
+        count: 2,
+        lastSeq: 4,
+        lastHash: events[3]!.hash,
+      });
     });
 
     it("gives the archived record as the head while nothing follows it", () => {
       const events = chain(2);
-      expect(verifyAuditChain([], { seq: 2, hash: events[1]!.hash })).toEqual({ ok: true, count: 0, lastSeq: 2, lastHash: events[1]!.hash });
+      expect(verifyAuditChain([], { seq: 2, hash: events[1]!.hash })).toEqual({
+        ok: true,
+        count: 0,
+        lastSeq: 2,
+        lastHash: events[1]!.hash,
+      });
     });
 
     it("treats seq 0 with the genesis hash as no archive at all", () => {
@@ -170,12 +194,28 @@ describe("verifyAuditChain", () => {
     });
 
     it.each<[string, (events: AuditEvent[]) => ChainEntry[], RegExp]>([
-      ["the first record after it missing", (events) => events.slice(3), /is not the hash [0-9a-f]{12}… of the last archived record, 2 \(record 3 is missing\)/],
-      ["the records starting from the chain's start, as if nothing was archived", (events) => events, /its seq does not follow record 2's: records are out of order/],
-      ["a record chained from elsewhere", (events) => [{ ...events[2]!, prevHash: GENESIS_HASH }], /is not the hash [0-9a-f]{12}… of the last archived record, 2: /],
+      [
+        "the first record after it missing",
+        (events) => events.slice(3),
+        /is not the hash [0-9a-f]{12}… of the last archived record, 2 \(record 3 is missing\)/,
+      ],
+      [
+        "the records starting from the chain's start, as if nothing was archived",
+        (events) => events,
+        /its seq does not follow record 2's: records are out of order/,
+      ],
+      [
+        "a record chained from elsewhere",
+        (events) => [{ ...events[2]!, prevHash: GENESIS_HASH }],
+        /is not the hash [0-9a-f]{12}… of the last archived record, 2: /,
+      ],
     ])("names %s", (_, entries, problem) => {
       const events = chain(4);
-      expect(verifyAuditChain(entries(events), { seq: 2, hash: events[1]!.hash })).toMatchObject({ ok: false, count: 0, problem: expect.stringMatching(problem) });
+      expect(verifyAuditChain(entries(events), { seq: 2, hash: events[1]!.hash })).toMatchObject({
+        ok: false,
+        count: 0,
+        problem: expect.stringMatching(problem),
+      });
     });
 
     it.each([

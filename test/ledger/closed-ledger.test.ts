@@ -28,18 +28,21 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     grantsInPeriod: () => store.grantsInPeriod({ from: AT, until: AT }, 10),
     expiringBy: () => store.expiringBy(AT),
     recordGateDecision: () => store.recordGateDecision(newGateDecision()),
-    recordGateAnswer: () => store.recordGateAnswer({ runId: 1, runAttempt: 1, environment: "production" }, { outcome: "accepted", answeredAt: AT }),
+    recordGateAnswer: () =>
+      store.recordGateAnswer({ runId: 1, runAttempt: 1, environment: "production" }, { outcome: "accepted", answeredAt: AT }),
     getGateDecision: () => store.getGateDecision({ runId: 1, runAttempt: 1, environment: "production" }),
     appendAudit: () => store.appendAudit({ at: AT, action: "expired", actor: "jit-access", owner: "acme", repo: "api" }),
     listAudit: () => store.listAudit(),
     verifyAudit: () => store.verifyAudit(),
     planAuditArchive: () => store.planAuditArchive(AT),
     archiveAudit: () =>
-      store.archiveAudit(
-        { firstSeq: 1, lastSeq: 1, count: 1, prevHash: "0".repeat(64), headHash: "1".repeat(64), before: AT },
-        AT,
-        { at: AT, action: "archived", actor: "operator:dana", owner: "-", repo: "-" },
-      ),
+      store.archiveAudit({ firstSeq: 1, lastSeq: 1, count: 1, prevHash: "0".repeat(64), headHash: "1".repeat(64), before: AT }, AT, {
+        at: AT,
+        action: "archived",
+        actor: "operator:dana",
+        owner: "-",
+        repo: "-",
+      }),
     listAuditArchives: () => store.listAuditArchives(),
   };
 }

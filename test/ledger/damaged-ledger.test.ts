@@ -26,7 +26,8 @@ const FAR_FUTURE = new Date("2100-01-01T00:00:00Z");
 /** A ledger file with enough grants that the grants table spans many pages, closed. */
 async function ledgerWithGrants(count = 120): Promise<string> {
   const store = await openLedger(dir.url());
-  for (let i = 0; i < count; i++) await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
+  for (let i = 0; i < count; i++)
+    await seedGrant(store, { prNumber: i + 1, reason: `INC-${4000 + i}: ${"look into the stuck migration ".repeat(4)}` });
   await store.close();
   return dir.path("ledger.db");
 }
@@ -49,11 +50,17 @@ describe("a damaged ledger", () => {
     const error = await openError(dir.url());
 
     expect(error).toBeInstanceOf(LedgerDamagedError);
-    expect(error.message).toMatch(new RegExp(`^the ledger database ${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is damaged \\(PRAGMA quick_check: .+\\)\\. `));
-    expect(error.message).toContain("jit-access does not use a damaged ledger: grants on the damaged pages could not be read, so their secrets would never be revoked.");
+    expect(error.message).toMatch(
+      new RegExp(`^the ledger database ${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is damaged \\(PRAGMA quick_check: .+\\)\\. `),
+    );
+    expect(error.message).toContain(
+      "jit-access does not use a damaged ledger: grants on the damaged pages could not be read, so their secrets would never be revoked.",
+    );
     expect(error.message).toContain("2. restore the ledger from your latest backup");
     expect(error.message).toContain("3. run `jit-access reconcile --dry-run`");
-    expect(error.message).toContain("4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access.");
+    expect(error.message).toContain(
+      "4. run `jit-access reconcile` to delete the ones it wrote, and delete by hand the unmanaged ones that are leftovers; then start jit-access.",
+    );
     expect(error.message).toContain('"The ledger is damaged" in docs/operations.md');
   });
 
@@ -61,7 +68,15 @@ describe("a damaged ledger", () => {
     // Audit records with fixed content lay the pages out the same way every run (grant ids are random).
     const store = await openLedger(dir.url());
     for (let i = 0; i < 300; i++) {
-      await store.appendAudit({ at: new Date(Date.UTC(2026, 2, 1, 10, 0, i)), action: "expired", actor: "jit-access", owner: "acme", repo: "api", prNumber: i + 1, details: { reason: "expired" } });
+      await store.appendAudit({
+        at: new Date(Date.UTC(2026, 2, 1, 10, 0, i)),
+        action: "expired",
+        actor: "jit-access",
+        owner: "acme",
+        repo: "api",
+        prNumber: i + 1,
+        details: { reason: "expired" },
+      });
     }
     await store.close();
     const path = dir.path("ledger.db");
@@ -103,11 +118,17 @@ describe("a damaged ledger", () => {
     const stdout: string[] = [];
     const stderr: string[] = [];
 
-    const code = await runCli(["grants", "--json"], { stdout: (line) => stdout.push(line), stderr: (line) => stderr.push(line), env: { DATABASE_URL: dir.url() } });
+    const code = await runCli(["grants", "--json"], {
+      stdout: (line) => stdout.push(line),
+      stderr: (line) => stderr.push(line),
+      env: { DATABASE_URL: dir.url() },
+    });
 
     expect(code).toBe(2);
     expect(stdout).toEqual([]);
-    expect(stderr).toEqual([expect.stringMatching(/^jit-access: the ledger database .+ is damaged \(PRAGMA quick_check: .+\)\. .+To recover: 1\. /)]);
+    expect(stderr).toEqual([
+      expect.stringMatching(/^jit-access: the ledger database .+ is damaged \(PRAGMA quick_check: .+\)\. .+To recover: 1\. /),
+    ]);
   });
 
   it("a file that is not a SQLite database at all is refused the same way", async () => {

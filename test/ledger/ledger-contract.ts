@@ -1,7 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { IllegalTransitionError } from "../../src/ledger/grant-states.js";
-import type { AuditArchivePlan, AuditInput, GateDecision, Grant, GrantState, LedgerStore, NewGateDecision, NewGrant } from "../../src/ledger/store.js";
+import type {
+  AuditArchivePlan,
+  AuditInput,
+  GateDecision,
+  Grant,
+  GrantState,
+  LedgerStore,
+  NewGateDecision,
+  NewGrant,
+} from "../../src/ledger/store.js";
 
 /**
  * Everything a ledger store must do, whatever its database: `ledgerContract(name, factory)`
@@ -173,9 +182,17 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       it.each<[string, Partial<NewGrant>, string]>([
         ["a repository id of 0", { repositoryId: 0 }, "repositoryId must be GitHub's repository id, a positive whole number; got 0"],
         ["a fractional repository id", { repositoryId: 1.5 }, "repositoryId must be GitHub's repository id"],
-        ["an abbreviated merge base", { mergeBaseSha: "abc1234" }, 'mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got "abc1234"'],
+        [
+          "an abbreviated merge base",
+          { mergeBaseSha: "abc1234" },
+          'mergeBaseSha must be a commit SHA in lower-case hex (40 or 64 digits); got "abc1234"',
+        ],
         ["an upper-case merge base", { mergeBaseSha: "B".repeat(40) }, "mergeBaseSha must be a commit SHA"],
-        ["a request digest that is not SHA-256 hex", { requestDigest: "sha256:" + "c".repeat(57) }, "requestDigest must be a SHA-256 digest in lower-case hex (64 digits)"],
+        [
+          "a request digest that is not SHA-256 hex",
+          { requestDigest: "sha256:" + "c".repeat(57) },
+          "requestDigest must be a SHA-256 digest in lower-case hex (64 digits)",
+        ],
       ])("rejects %s, naming the field, and writes nothing", async (_, overrides, message) => {
         const error = await rejectionOf(store.beginGrant(newGrant(overrides), auditOf("granting")));
         expect(error.message).toContain(message);
@@ -335,9 +352,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const grant = await begin();
         await store.markEnded(grant.id, "revoked", "operator: alice", at(5));
         const error = await rejectionOf(store.markEnded(grant.id, "revoked", "operator: bob", at(6)));
-        expect(error.message).toBe(
-          `grant ${grant.id} is revoked; cannot mark it revoked (allowed only from granting or active)`,
-        );
+        expect(error.message).toBe(`grant ${grant.id} is revoked; cannot mark it revoked (allowed only from granting or active)`);
         expect((await store.getGrant(grant.id))?.endReason).toBe("operator: alice");
       });
 
@@ -365,13 +380,25 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
     });
 
     describe("a state change and its audit record are one transaction", () => {
-      type Change = [name: string, reachFromGranting: (s: LedgerStore, id: string) => Promise<unknown>, change: (s: LedgerStore, id: string, audit: AuditInput) => Promise<Grant>];
+      type Change = [
+        name: string,
+        reachFromGranting: (s: LedgerStore, id: string) => Promise<unknown>,
+        change: (s: LedgerStore, id: string, audit: AuditInput) => Promise<Grant>,
+      ];
       const noop = async (): Promise<void> => undefined;
       const changes: Change[] = [
         ["markActive", noop, (s, id, audit) => s.markActive(id, at(2), audit)],
         ["markFailed", noop, (s, id, audit) => s.markFailed(id, "boom", at(2), audit)],
-        ["markEnded", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.markEnded(id, "revoked", "pull request closed", at(2), audit)],
-        ["recordRevokeFailure", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.recordRevokeFailure(id, "DELETE: 502", at(3), { kind: "revoked", reason: "closed", actor: "alice" }, audit)],
+        [
+          "markEnded",
+          (s, id) => s.markActive(id, at(1)),
+          (s, id, audit) => s.markEnded(id, "revoked", "pull request closed", at(2), audit),
+        ],
+        [
+          "recordRevokeFailure",
+          (s, id) => s.markActive(id, at(1)),
+          (s, id, audit) => s.recordRevokeFailure(id, "DELETE: 502", at(3), { kind: "revoked", reason: "closed", actor: "alice" }, audit),
+        ],
         ["deferGrant", noop, (s, id, audit) => s.deferGrant(id, "rate limited", at(3), audit)],
         ["markWriting", noop, (s, id, audit) => s.markWriting(id, audit)],
         ["recordWriteMark", (s, id) => s.markActive(id, at(1)), (s, id, audit) => s.recordWriteMark(id, at(2), audit)],
@@ -421,8 +448,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
     });
 
     describe("deferred grants", () => {
-      const deferrable = (key: string): NewGrant =>
-        newGrant({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
+      const deferrable = (key: string): NewGrant => newGrant({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
 
       it("keeps a deferred grant granting and lists it once its retry time has come, until it expires", async () => {
         const { grant } = await store.beginGrant(deferrable("k1"));
@@ -447,7 +473,9 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const { grant } = await store.beginGrant(deferrable("k1"));
         await store.markWriting(grant.id);
         // The PUT's answer was lost and undoing it failed: the write stays uncertain.
-        expect((await store.deferGrant(grant.id, "502 on PUT", at(1), undefined, { writeUncertainAt: at(0) })).secretWrite).toBe("uncertain");
+        expect((await store.deferGrant(grant.id, "502 on PUT", at(1), undefined, { writeUncertainAt: at(0) })).secretWrite).toBe(
+          "uncertain",
+        );
         expect((await store.deferGrant(grant.id, "waiting", at(2))).secretWrite).toBe("uncertain");
         // The next attempt undid it.
         const undone = await store.deferGrant(grant.id, "502 on PUT", at(3), undefined, { secretWrite: "none" });
@@ -460,7 +488,11 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const { grant: waiting } = await store.beginGrant(deferrable("k2"));
         await store.deferGrant(grant.id, "502 on PUT", at(1));
         await store.deferGrant(waiting.id, "502 on PUT", at(1));
-        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(2), { kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
+        await store.recordRevokeFailure(grant.id, "DELETE secret: 502", at(2), {
+          kind: "failed",
+          reason: "GitHub refused the write",
+          actor: "jit-access",
+        });
         expect((await store.grantsAwaitingRetry(at(5), 10)).map((g) => g.id)).toEqual([waiting.id]);
       });
 
@@ -509,8 +541,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const c = await begin({ createdAt: at(3), prNumber: 1, repo: "web" });
         const ended = await begin({ createdAt: at(0), prNumber: 1 });
         await store.markEnded(ended.id, "revoked", "closed", at(4));
-        const ids = async (filter?: Parameters<LedgerStore["listGrants"]>[0]) =>
-          (await store.listGrants(filter)).map((grant) => grant.id);
+        const ids = async (filter?: Parameters<LedgerStore["listGrants"]>[0]) => (await store.listGrants(filter)).map((grant) => grant.id);
 
         expect(await ids()).toEqual([b.id, a.id, c.id]);
         expect(await ids({ liveOnly: false })).toEqual([ended.id, b.id, a.id, c.id]);
@@ -528,8 +559,7 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const renamed = await begin({ repositoryId: 100, repo: "old-name", prNumber: 1, createdAt: at(3) });
         await begin({ repositoryId: 200, prNumber: 1 });
         await begin({ prNumber: 1 });
-        const ids = async (filter: Parameters<LedgerStore["listGrants"]>[0]) =>
-          (await store.listGrants(filter)).map((grant) => grant.id);
+        const ids = async (filter: Parameters<LedgerStore["listGrants"]>[0]) => (await store.listGrants(filter)).map((grant) => grant.id);
 
         expect(await ids({ repositoryId: 100 })).toEqual([a.id, b.id, renamed.id]);
         expect(await ids({ repositoryId: 100, prNumber: 1 })).toEqual([a.id, renamed.id]);
@@ -554,7 +584,11 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         // A grant that has an id keeps it: the name may since belong to another repository.
         expect(await byId(recorded.id)).toBe(555);
         expect(await byId(otherRepo.id)).toBeNull();
-        expect((await store.listGrants({ repositoryId: 100, liveOnly: false })).map((g) => g.id)).toEqual([older.id, ended.id, otherCase.id]);
+        expect((await store.listGrants({ repositoryId: 100, liveOnly: false })).map((g) => g.id)).toEqual([
+          older.id,
+          ended.id,
+          otherCase.id,
+        ]);
 
         // Nothing is left to fill: a second call changes nothing.
         expect(await store.setRepositoryId("acme", "api", 101)).toBe(0);
@@ -623,7 +657,11 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           await store.recordWriteMark((await begin({ ...where, createdAt: at(0) })).id, mark);
         }
 
-        expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", mark)).toMatchObject({ id: writer.id, state: "expired", secretUpdatedAt: mark });
+        expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", mark)).toMatchObject({
+          id: writer.id,
+          state: "expired",
+          secretUpdatedAt: mark,
+        });
         expect((await store.findWriteMark("ACME", "Api", "PRODUCTION", "prod_db_url", mark))?.id).toBe(writer.id);
         expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", new Date(mark.getTime() + 1000))).toBeNull();
         expect(await store.findWriteMark("acme", "api", "production", "PROD_DB_URL", new Date(mark.getTime() + 1))).toBeNull();
@@ -733,11 +771,19 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       it("includes a failed grant whose secret is still to be deleted, once its backoff has passed", async () => {
         const failing = await begin({ expiresAt: at(100) });
         await store.markWriting(failing.id);
-        await store.recordRevokeFailure(failing.id, "DELETE secret: 502", at(5), { kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
+        await store.recordRevokeFailure(failing.id, "DELETE secret: 502", at(5), {
+          kind: "failed",
+          reason: "GitHub refused the write",
+          actor: "jit-access",
+        });
 
         expect(await dueIds(at(4), 10)).toEqual([]);
         expect(await dueIds(at(5), 10)).toEqual([failing.id]);
-        expect((await store.getGrant(failing.id))?.pendingEnd).toEqual({ kind: "failed", reason: "GitHub refused the write", actor: "jit-access" });
+        expect((await store.getGrant(failing.id))?.pendingEnd).toEqual({
+          kind: "failed",
+          reason: "GitHub refused the write",
+          actor: "jit-access",
+        });
       });
 
       it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
@@ -748,7 +794,9 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
     describe("grantsInPeriod", () => {
       const periodIds = async (from: Date, until: Date, options: { secret?: string; limit?: number } = {}): Promise<string[]> =>
-        (await store.grantsInPeriod({ from, until, ...(options.secret !== undefined && { secret: options.secret }) }, options.limit ?? 100)).map((g) => g.id);
+        (
+          await store.grantsInPeriod({ from, until, ...(options.secret !== undefined && { secret: options.secret }) }, options.limit ?? 100)
+        ).map((g) => g.id);
 
       it("returns the grants of every state whose life overlaps the period, by creation", async () => {
         const endedBefore = await begin({ createdAt: at(0) });
@@ -767,7 +815,15 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
         // The period is [minute 10, minute 20): a grant ended at its start is in it, one written at its end is not.
         expect(await periodIds(at(10), at(20))).toEqual([endedAtStart.id, spanning.id, liveFromBefore.id, failed.id, inside.id]);
-        expect(await periodIds(at(0), at(30))).toEqual([endedBefore.id, endedAtStart.id, spanning.id, liveFromBefore.id, failed.id, inside.id, atEnd.id]);
+        expect(await periodIds(at(0), at(30))).toEqual([
+          endedBefore.id,
+          endedAtStart.id,
+          spanning.id,
+          liveFromBefore.id,
+          failed.id,
+          inside.id,
+          atEnd.id,
+        ]);
         expect(await periodIds(at(16), at(17))).toEqual([liveFromBefore.id, inside.id]);
         expect(await periodIds(at(30), at(40))).toEqual([liveFromBefore.id, inside.id, atEnd.id]);
       });
@@ -807,11 +863,21 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
     });
 
     describe("gate decisions", () => {
-      const keyOf = (decision: NewGateDecision) => ({ runId: decision.runId, runAttempt: decision.runAttempt, environment: decision.environment });
+      const keyOf = (decision: NewGateDecision) => ({
+        runId: decision.runId,
+        runAttempt: decision.runAttempt,
+        environment: decision.environment,
+      });
 
       it("records a decision with every field, reads it back by run, attempt and environment, and has no answer yet", async () => {
         const grant = await begin();
-        const input = newGateDecision({ state: "approved", reason: "requester", grantId: grant.id, actor: { id: 7, login: "requester" }, triggeringActor: { id: 7, login: "requester" } });
+        const input = newGateDecision({
+          state: "approved",
+          reason: "requester",
+          grantId: grant.id,
+          actor: { id: 7, login: "requester" },
+          triggeringActor: { id: 7, login: "requester" },
+        });
         const { decision, created } = await store.recordGateDecision(input);
         expect(created).toBe(true);
         const expected: GateDecision = { ...input, answer: null };
@@ -837,10 +903,24 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
       it("keeps the first decision for a run attempt and environment: a second writes nothing, not even its audit record", async () => {
         const first = newGateDecision();
-        await store.recordGateDecision(first, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api", environment: "production", details: { runId: first.runId } });
+        await store.recordGateDecision(first, {
+          at: at(6),
+          action: "gate_rejected",
+          actor: "jit-access",
+          owner: "acme",
+          repo: "api",
+          environment: "production",
+          details: { runId: first.runId },
+        });
         const grant = await begin();
         const second = { ...first, state: "approved" as const, reason: "requester", grantId: grant.id, decidedAt: at(9) };
-        const again = await store.recordGateDecision(second, { at: at(9), action: "gate_approved", actor: "jit-access", owner: "acme", repo: "api" });
+        const again = await store.recordGateDecision(second, {
+          at: at(9),
+          action: "gate_approved",
+          actor: "jit-access",
+          owner: "acme",
+          repo: "api",
+        });
         expect(again.created).toBe(false);
         expect(again.decision).toEqual({ ...first, answer: null });
         // Environment names compare case-insensitively, as GitHub's do.
@@ -858,7 +938,16 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
       it("writes the decision and its audit record together: an audit record that cannot be written leaves no decision", async () => {
         const decision = newGateDecision();
-        await rejectionOf(store.recordGateDecision(decision, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api", grantId: "no-such-grant" }));
+        await rejectionOf(
+          store.recordGateDecision(decision, {
+            at: at(6),
+            action: "gate_rejected",
+            actor: "jit-access",
+            owner: "acme",
+            repo: "api",
+            grantId: "no-such-grant",
+          }),
+        );
         expect(await store.getGateDecision(keyOf(decision))).toBeNull();
         expect(await store.listAudit()).toEqual([]);
       });
@@ -890,16 +979,23 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         await store.recordGateDecision(decision);
         const answered = await store.recordGateAnswer(keyOf(decision), { outcome: "accepted", answeredAt: at(7) });
         expect(answered).toEqual({ ...decision, answer: { outcome: "accepted", answeredAt: at(7) } });
-        const again = await store.recordGateAnswer({ ...keyOf(decision), environment: "Production" }, { outcome: "refused", answeredAt: at(8) });
+        const again = await store.recordGateAnswer(
+          { ...keyOf(decision), environment: "Production" },
+          { outcome: "refused", answeredAt: at(8) },
+        );
         expect(again.answer).toEqual({ outcome: "accepted", answeredAt: at(7) });
         expect((await store.getGateDecision(keyOf(decision)))?.answer).toEqual({ outcome: "accepted", answeredAt: at(7) });
       });
 
       it("refuses an answer without a decision, or with an unknown outcome", async () => {
         const decision = newGateDecision();
-        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "accepted", answeredAt: at(7) })).rejects.toThrow("no gate decision is recorded");
+        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "accepted", answeredAt: at(7) })).rejects.toThrow(
+          "no gate decision is recorded",
+        );
         await store.recordGateDecision(decision);
-        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "maybe" as "accepted", answeredAt: at(7) })).rejects.toThrow("accepted or refused");
+        await expect(store.recordGateAnswer(keyOf(decision), { outcome: "maybe" as "accepted", answeredAt: at(7) })).rejects.toThrow(
+          "accepted or refused",
+        );
         expect((await store.getGateDecision(keyOf(decision)))?.answer).toBeNull();
       });
     });
@@ -1016,7 +1112,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
     describe("audit archive", () => {
       /** Records 1–4 at minutes 0, 1, 2 and 3. */
       async function fourRecords(): Promise<string[]> {
-        for (let minute = 0; minute < 4; minute += 1) await store.appendAudit(auditOf("validated", { at: at(minute), actor: `user-${minute}` }));
+        for (let minute = 0; minute < 4; minute += 1)
+          await store.appendAudit(auditOf("validated", { at: at(minute), actor: `user-${minute}` }));
         return (await store.listAudit()).map((event) => event.hash);
       }
       const archivedRecord = (overrides: Partial<AuditInput> = {}): AuditInput => ({
@@ -1038,7 +1135,14 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
       it("plans the records before the instant: from the chain's start to the last of them, with their hashes", async () => {
         const hashes = await fourRecords();
-        expect(await store.planAuditArchive(at(2))).toEqual({ firstSeq: 1, lastSeq: 2, count: 2, prevHash: GENESIS_HASH, headHash: hashes[1], before: at(2) });
+        expect(await store.planAuditArchive(at(2))).toEqual({
+          firstSeq: 1,
+          lastSeq: 2,
+          count: 2,
+          prevHash: GENESIS_HASH,
+          headHash: hashes[1],
+          before: at(2),
+        });
         expect(await store.planAuditArchive(at(9))).toMatchObject({ firstSeq: 1, lastSeq: 4, count: 4, headHash: hashes[3] });
       });
 
@@ -1064,7 +1168,13 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           [5, "archived"],
         ]);
         expect(left[0]!.prevHash).toBe(hashes[1]);
-        expect(left[2]).toMatchObject({ prevHash: hashes[3], actor: "operator:dana", owner: "", repo: "", details: { file: "/var/backups/audit.jsonl" } });
+        expect(left[2]).toMatchObject({
+          prevHash: hashes[3],
+          actor: "operator:dana",
+          owner: "",
+          repo: "",
+          details: { file: "/var/backups/audit.jsonl" },
+        });
         expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, lastSeq: 5, lastHash: left[2]!.hash });
         expect(await store.planAuditArchive(at(2))).toBeNull();
       });
@@ -1079,7 +1189,10 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(second).toMatchObject({ firstSeq: 5, lastSeq: 6, count: 2, prevHash: hashes[3] });
         await store.archiveAudit(second, at(12), archivedRecord({ at: at(12) }));
 
-        expect(await store.listAuditArchives()).toEqual([first, expect.objectContaining({ firstSeq: 5, lastSeq: 6, prevHash: first.headHash })]);
+        expect(await store.listAuditArchives()).toEqual([
+          first,
+          expect.objectContaining({ firstSeq: 5, lastSeq: 6, prevHash: first.headHash }),
+        ]);
         const left = await store.listAudit();
         expect(left).toEqual([expect.objectContaining({ seq: 7, action: "archived", prevHash: second.headHash })]);
         expect(await store.verifyAudit()).toEqual({ ok: true, count: 1, lastSeq: 7, lastHash: left[0]!.hash });
@@ -1093,10 +1206,16 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         await store.archiveAudit((await store.planAuditArchive(at(1)))!, at(10), archivedRecord());
         const before = await store.listAudit();
 
-        await expect(store.archiveAudit(stale, at(11), archivedRecord())).rejects.toThrow("the audit log changed since the archive was planned");
-        await expect(store.archiveAudit({ ...stale, firstSeq: 2, prevHash: before[0]!.prevHash, count: 1, headHash: "f".repeat(64) }, at(11), archivedRecord())).rejects.toThrow(
-          "are not the ones the archive holds",
+        await expect(store.archiveAudit(stale, at(11), archivedRecord())).rejects.toThrow(
+          "the audit log changed since the archive was planned",
         );
+        await expect(
+          store.archiveAudit(
+            { ...stale, firstSeq: 2, prevHash: before[0]!.prevHash, count: 1, headHash: "f".repeat(64) },
+            at(11),
+            archivedRecord(),
+          ),
+        ).rejects.toThrow("are not the ones the archive holds");
 
         expect(await store.listAudit()).toEqual(before);
         expect(await store.listAuditArchives()).toHaveLength(1);

@@ -18,10 +18,10 @@ beforeEach(() => {
   configureConnection(db, { readonly: false });
   prepared = [];
   const prepare = db.prepare.bind(db);
-  db.prepare = ((source: string) => {
+  db.prepare = (source: string) => {
     prepared.push(source);
     return prepare(source);
-  });
+  };
   store = new SqliteStore(db);
 });
 afterEach(() => {
@@ -40,10 +40,22 @@ async function planOf(filter: GrantFilter): Promise<string> {
 
 describe("listGrants query plans", () => {
   it.each([
-    { use: "a pull request's live grants (revocation, close)", filter: { owner: "acme", repo: "api", prNumber: 7, liveOnly: true }, index: "grants_by_pull_request" },
-    { use: "a secret's live grants (reconcile)", filter: { owner: "acme", repo: "api", environment: "production", secret: "PROD_DB_URL", liveOnly: true }, index: "grants_by_secret" },
+    {
+      use: "a pull request's live grants (revocation, close)",
+      filter: { owner: "acme", repo: "api", prNumber: 7, liveOnly: true },
+      index: "grants_by_pull_request",
+    },
+    {
+      use: "a secret's live grants (reconcile)",
+      filter: { owner: "acme", repo: "api", environment: "production", secret: "PROD_DB_URL", liveOnly: true },
+      index: "grants_by_secret",
+    },
     { use: "every live grant (jit-access grants)", filter: { liveOnly: true }, index: "grants_by_state_expiry" },
-    { use: "a pull request's grants by repository id (renamed or transferred repositories)", filter: { repositoryId: 1_296_269, prNumber: 7, liveOnly: false }, index: "grants_by_repository_pull_request" },
+    {
+      use: "a pull request's grants by repository id (renamed or transferred repositories)",
+      filter: { repositoryId: 1_296_269, prNumber: 7, liveOnly: false },
+      index: "grants_by_repository_pull_request",
+    },
   ])("$use uses $index", async ({ filter, index }) => {
     const plan = await planOf(filter);
 

@@ -21,7 +21,9 @@ describe("PostgreSQL migrations", () => {
   it("start at the baseline and twin every later SQLite migration: same version, same description", () => {
     expect(PG_MIGRATIONS[0]?.version).toBe(PG_BASELINE_VERSION);
     const twins = (migrations: readonly { version: number; description: string }[]) =>
-      migrations.filter((migration) => migration.version > PG_BASELINE_VERSION).map(({ version, description }) => ({ version, description }));
+      migrations
+        .filter((migration) => migration.version > PG_BASELINE_VERSION)
+        .map(({ version, description }) => ({ version, description }));
     expect(twins(PG_MIGRATIONS)).toEqual(twins(MIGRATIONS));
     expect(PG_LATEST_SCHEMA_VERSION).toBe(LATEST_SCHEMA_VERSION);
   });
@@ -68,9 +70,12 @@ describePostgres("PostgreSQL ledger schema", () => {
       expect(await adminQuery(schema, "SELECT to_regclass('grants') AS grants, to_regclass('schema_version') AS versions")).toEqual([
         { grants: null, versions: null },
       ]);
-      await expect(migratePostgres(client, [{ version: 6, description: "skips the baseline", sql: "" }, { version: 8, description: "skips 7", sql: "" }])).rejects.toThrow(
-        "numbered 6, 7, 8… in order; found 8 at position 2",
-      );
+      await expect(
+        migratePostgres(client, [
+          { version: 6, description: "skips the baseline", sql: "" },
+          { version: 8, description: "skips 7", sql: "" },
+        ]),
+      ).rejects.toThrow("numbered 6, 7, 8… in order; found 8 at position 2");
     } finally {
       await client.end();
     }
@@ -79,16 +84,22 @@ describePostgres("PostgreSQL ledger schema", () => {
   it("refuses a database from a newer build", async () => {
     const { schema, url } = await freshSchema();
     await (await openLedger(url)).close();
-    await adminQuery(schema, "INSERT INTO schema_version (version, description) VALUES ($1, 'from the future')", [PG_LATEST_SCHEMA_VERSION + 1]);
+    await adminQuery(schema, "INSERT INTO schema_version (version, description) VALUES ($1, 'from the future')", [
+      PG_LATEST_SCHEMA_VERSION + 1,
+    ]);
     const error = await rejectionOf(openLedger(url));
-    expect(error.message).toContain(`schema version ${PG_LATEST_SCHEMA_VERSION + 1}, newer than this build knows (${PG_LATEST_SCHEMA_VERSION})`);
+    expect(error.message).toContain(
+      `schema version ${PG_LATEST_SCHEMA_VERSION + 1}, newer than this build knows (${PG_LATEST_SCHEMA_VERSION})`,
+    );
     expect(error.message).toMatch(/^cannot open the ledger database postgres:\/\/\S+ \(DATABASE_URL\): /);
   });
 
   it("opens read-only only a migrated ledger, and then refuses every write, saying why", async () => {
     const { url } = await freshSchema();
     const unmigrated = await rejectionOf(openLedger(url, { readonly: true }));
-    expect(unmigrated.message).toContain(`it has schema version 0, this build needs ${PG_LATEST_SCHEMA_VERSION}; open it once without readonly`);
+    expect(unmigrated.message).toContain(
+      `it has schema version 0, this build needs ${PG_LATEST_SCHEMA_VERSION}; open it once without readonly`,
+    );
 
     const writable = await openLedger(url);
     const { grant } = await writable.beginGrant(newGrant());
@@ -115,7 +126,9 @@ describePostgres("PostgreSQL ledger schema", () => {
     const store = await openLedger(url);
     await store.appendAudit(auditOf("validated", { actor: "requester" }));
     await store.close();
-    await expect(adminQuery(schema, "UPDATE audit SET actor = 'mallory'")).rejects.toThrow("the audit log is append-only: rows cannot be updated");
+    await expect(adminQuery(schema, "UPDATE audit SET actor = 'mallory'")).rejects.toThrow(
+      "the audit log is append-only: rows cannot be updated",
+    );
     await expect(adminQuery(schema, "DELETE FROM audit")).rejects.toThrow(
       "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file",
     );
@@ -134,13 +147,15 @@ describePostgres("PostgreSQL ledger schema", () => {
       ["gate_decisions", "gate decisions"],
       ["gate_answers", "gate answers"],
     ] as const) {
-      await expect(adminQuery(schema, `UPDATE ${table} SET run_attempt = 2`)).rejects.toThrow(`${what} are append-only: rows cannot be updated`);
+      await expect(adminQuery(schema, `UPDATE ${table} SET run_attempt = 2`)).rejects.toThrow(
+        `${what} are append-only: rows cannot be updated`,
+      );
       await expect(adminQuery(schema, `DELETE FROM ${table}`)).rejects.toThrow(`${what} are append-only: rows cannot be deleted`);
       await expect(adminQuery(schema, `TRUNCATE ${table} CASCADE`)).rejects.toThrow(`${what} are append-only: rows cannot be truncated`);
     }
-    expect(await adminQuery(schema, "SELECT state, outcome FROM gate_decisions JOIN gate_answers USING (run_id, run_attempt, environment_key)")).toEqual([
-      { state: "rejected", outcome: "accepted" },
-    ]);
+    expect(
+      await adminQuery(schema, "SELECT state, outcome FROM gate_decisions JOIN gate_answers USING (run_id, run_attempt, environment_key)"),
+    ).toEqual([{ state: "rejected", outcome: "accepted" }]);
   });
 
   it("refuses a second record after the same predecessor (a fork) and a malformed hash", async () => {
@@ -148,7 +163,8 @@ describePostgres("PostgreSQL ledger schema", () => {
     const store = await openLedger(url);
     await store.appendAudit(auditOf("validated"));
     await store.close();
-    const insert = "INSERT INTO audit (seq, at, action, actor, owner, repo, prev_hash, hash) VALUES ($1, 0, 'validated', 'x', 'acme', 'api', $2, $3)";
+    const insert =
+      "INSERT INTO audit (seq, at, action, actor, owner, repo, prev_hash, hash) VALUES ($1, 0, 'validated', 'x', 'acme', 'api', $2, $3)";
     await expect(adminQuery(schema, insert, [2, GENESIS_HASH, "f".repeat(64)])).rejects.toThrow(/audit_prev_hash_key/);
     await expect(adminQuery(schema, insert, [2, "e".repeat(64), "not a hash"])).rejects.toThrow(/audit_hash_check/);
     await expect(adminQuery(schema, insert, [2, "E".repeat(64), "f".repeat(64)])).rejects.toThrow(/audit_prev_hash_check/);
@@ -193,7 +209,9 @@ describePostgres("PostgreSQL ledger shared by several processes", () => {
       const grants = await Promise.all(Array.from({ length: 8 }, async () => (await stores[0]!.beginGrant(newGrant())).grant));
       for (const grant of grants) {
         const outcomes = await Promise.allSettled(
-          stores.map((store, i) => store.markEnded(grant.id, "revoked", `by replica ${i}`, at(5), auditOf("revoked", { actor: `replica-${i}` }))),
+          stores.map((store, i) =>
+            store.markEnded(grant.id, "revoked", `by replica ${i}`, at(5), auditOf("revoked", { actor: `replica-${i}` })),
+          ),
         );
         const winner = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
         const refused = outcomes.filter((outcome) => outcome.status === "rejected");
@@ -203,7 +221,9 @@ describePostgres("PostgreSQL ledger shared by several processes", () => {
         expect(refused[0]?.reason).toMatchObject({ grantId: grant.id, state: "revoked" });
         expect(await stores[1]!.getGrant(grant.id)).toMatchObject({ state: "revoked", endReason: `by replica ${winner}` });
         // One audit record for the grant's end: the winner's.
-        expect((await stores[1]!.listAudit()).filter((record) => record.grantId === grant.id).map((record) => record.actor)).toEqual([`replica-${winner}`]);
+        expect((await stores[1]!.listAudit()).filter((record) => record.grantId === grant.id).map((record) => record.actor)).toEqual([
+          `replica-${winner}`,
+        ]);
       }
     } finally {
       await closeAll(stores);
@@ -215,12 +235,19 @@ describePostgres("PostgreSQL ledger shared by several processes", () => {
     try {
       const input = newGateDecision();
       const results = await Promise.all(
-        stores.map((store, i) => store.recordGateDecision({ ...input, comment: `replica ${i}` }, { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api" })),
+        stores.map((store, i) =>
+          store.recordGateDecision(
+            { ...input, comment: `replica ${i}` },
+            { at: at(6), action: "gate_rejected", actor: "jit-access", owner: "acme", repo: "api" },
+          ),
+        ),
       );
       expect(results.filter((result) => result.created)).toHaveLength(1);
       expect(new Set(results.map((result) => result.decision.comment)).size).toBe(1);
       const key = { runId: input.runId, runAttempt: 1, environment: "production" };
-      const answers = await Promise.all(stores.map((store, i) => store.recordGateAnswer(key, { outcome: i === 0 ? "accepted" : "refused", answeredAt: at(7 + i) })));
+      const answers = await Promise.all(
+        stores.map((store, i) => store.recordGateAnswer(key, { outcome: i === 0 ? "accepted" : "refused", answeredAt: at(7 + i) })),
+      );
       expect(new Set(answers.map((decision) => decision.answer?.outcome)).size).toBe(1);
       expect((await stores[0]!.listAudit()).map((record) => record.action)).toEqual(["gate_rejected"]);
     } finally {
@@ -247,8 +274,16 @@ describePostgres("PostgreSQL ledger: tampering shows in the hash chain", () => {
   it.each<[string, string, { seq: number; count: number; problem: RegExp }]>([
     ["a changed actor", "UPDATE audit SET actor = 'mallory' WHERE seq = 2", { seq: 2, count: 1, problem: /does not match its hash/ }],
     ["a deleted record", "DELETE FROM audit WHERE seq = 2", { seq: 3, count: 1, problem: /\(record 2 is missing\)/ }],
-    ["changed details", `UPDATE audit SET details = '{"approvers":["mallory"]}' WHERE seq = 3`, { seq: 3, count: 2, problem: /does not match its hash/ }],
-    ["details that no longer read as an object", "UPDATE audit SET details = '[1, 2]' WHERE seq = 3", { seq: 3, count: 2, problem: /^it cannot be read: audit record 3 holds malformed details/ }],
+    [
+      "changed details",
+      `UPDATE audit SET details = '{"approvers":["mallory"]}' WHERE seq = 3`,
+      { seq: 3, count: 2, problem: /does not match its hash/ },
+    ],
+    [
+      "details that no longer read as an object",
+      "UPDATE audit SET details = '[1, 2]' WHERE seq = 3",
+      { seq: 3, count: 2, problem: /^it cannot be read: audit record 3 holds malformed details/ },
+    ],
   ])("verifyAudit names the first broken record after %s", async (_, tamper, expected) => {
     const { schema, url } = await freshSchema();
     const store = await openLedger(url);
@@ -261,7 +296,12 @@ describePostgres("PostgreSQL ledger: tampering shows in the hash chain", () => {
       // As someone with the database's owner rights would: the triggers first.
       await adminQuery(schema, "ALTER TABLE audit DISABLE TRIGGER USER");
       await adminQuery(schema, tamper);
-      expect(await store.verifyAudit()).toEqual({ ok: false, seq: expected.seq, count: expected.count, problem: expect.stringMatching(expected.problem) });
+      expect(await store.verifyAudit()).toEqual({
+        ok: false,
+        seq: expected.seq,
+        count: expected.count,
+        problem: expect.stringMatching(expected.problem),
+      });
     } finally {
       await store.close();
     }
@@ -313,15 +353,20 @@ describePostgres("PostgreSQL ledger: archived audit records", () => {
   it("the database removes audit rows only where a recorded cut covers them, and never changes a cut", async () => {
     const { schema, store } = await archivedTwo();
     try {
-      const refusal = "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
+      const refusal =
+        "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
       await expect(adminQuery(schema, "DELETE FROM audit WHERE seq = 3")).rejects.toThrow(refusal);
       await expect(adminQuery(schema, "DELETE FROM audit")).rejects.toThrow(refusal);
       await expect(adminQuery(schema, "TRUNCATE audit")).rejects.toThrow("the audit log is append-only: rows cannot be truncated");
       await expect(adminQuery(schema, "UPDATE audit_archives SET head_hash = $1", ["f".repeat(64)])).rejects.toThrow(
         "the record of audit archives is append-only: rows cannot be updated",
       );
-      await expect(adminQuery(schema, "DELETE FROM audit_archives")).rejects.toThrow("the record of audit archives is append-only: rows cannot be deleted");
-      await expect(adminQuery(schema, "TRUNCATE audit_archives")).rejects.toThrow("the record of audit archives is append-only: rows cannot be truncated");
+      await expect(adminQuery(schema, "DELETE FROM audit_archives")).rejects.toThrow(
+        "the record of audit archives is append-only: rows cannot be deleted",
+      );
+      await expect(adminQuery(schema, "TRUNCATE audit_archives")).rejects.toThrow(
+        "the record of audit archives is append-only: rows cannot be truncated",
+      );
       expect(await adminQuery(schema, "SELECT seq::int FROM audit ORDER BY seq")).toEqual([{ seq: 3 }, { seq: 4 }, { seq: 5 }]);
       expect(await adminQuery(schema, "SELECT count(*)::int AS n FROM audit_archives")).toEqual([{ n: 1 }]);
     } finally {
@@ -358,7 +403,9 @@ describePostgres("PostgreSQL ledger: archived audit records", () => {
       expect(plan).toMatchObject({ firstSeq: 1, lastSeq: 40, count: 40 });
 
       const appends = appenders.flatMap((store, replica) =>
-        Array.from({ length: 10 }, (_, index) => store.appendAudit(auditOf("approved", { at: at(50), actor: `replica-${replica}-${index}` }))),
+        Array.from({ length: 10 }, (_, index) =>
+          store.appendAudit(auditOf("approved", { at: at(50), actor: `replica-${replica}-${index}` })),
+        ),
       );
       const archives = await Promise.allSettled([
         first.archiveAudit(plan, at(60), auditOf("archived", { at: at(60) })),
@@ -369,7 +416,9 @@ describePostgres("PostgreSQL ledger: archived audit records", () => {
       // The second to take its turn finds the cut gone, and says so; it changed nothing.
       expect(archives.filter((result) => result.status === "fulfilled")).toHaveLength(1);
       const refused = archives.find((result): result is PromiseRejectedResult => result.status === "rejected");
-      expect(String(refused?.reason)).toContain("the audit log changed since the archive was planned: the ledger's chain now starts after record 40, not 0");
+      expect(String(refused?.reason)).toContain(
+        "the audit log changed since the archive was planned: the ledger's chain now starts after record 40, not 0",
+      );
       expect(await first.listAuditArchives()).toEqual([{ ...plan, archivedAt: at(60) }]);
       const left = await first.listAudit();
       expect(left.map((event) => event.seq)).toEqual(Array.from({ length: 21 }, (_, index) => 41 + index));
@@ -406,7 +455,14 @@ describePostgres("PostgreSQL ledger: archived audit records", () => {
         [seqs, prevHashes, hashes, times],
       );
       const plan = (await store.planAuditArchive(at(2_001)))!;
-      expect(plan).toEqual({ firstSeq: 1, lastSeq: 2_000, count: 2_000, prevHash: GENESIS_HASH, headHash: hashes[1_999], before: at(2_001) });
+      expect(plan).toEqual({
+        firstSeq: 1,
+        lastSeq: 2_000,
+        count: 2_000,
+        prevHash: GENESIS_HASH,
+        headHash: hashes[1_999],
+        before: at(2_001),
+      });
       await store.archiveAudit(plan, at(3_000), auditOf("archived", { at: at(3_000) }));
       expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 501, lastSeq: 2_501 });
       expect(await store.listAuditArchives()).toEqual([{ ...plan, archivedAt: at(3_000) }]);
@@ -436,7 +492,10 @@ describe("PostgreSQL DATABASE_URL", () => {
   });
 
   it.each([
-    ["postgres:jit", 'DATABASE_URL "postgres:…" is not a valid PostgreSQL URL: it has no //HOST part; write it like postgres://USER:PASSWORD@HOST:5432/DATABASE'],
+    [
+      "postgres:jit",
+      'DATABASE_URL "postgres:…" is not a valid PostgreSQL URL: it has no //HOST part; write it like postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    ],
     ["postgres://jit:hunter2@[db/jit", "it cannot be parsed as a URL"],
   ])("refuses %j without echoing it", async (url, message) => {
     const error = await rejectionOf(openLedger(url));
@@ -444,13 +503,16 @@ describe("PostgreSQL DATABASE_URL", () => {
     expect(error.message).not.toContain("hunter2");
   });
 
-  it.each(["postgres", "postgresql", "PostgreSQL"])("opens %s: URLs as PostgreSQL, and says which server could not be reached and what to check, without the password", async (scheme) => {
-    const error = await rejectionOf(openLedger(`${scheme}://jit:hunter2@127.0.0.1:1/jit`));
-    expect(error.message).toMatch(
-      /^cannot open the ledger database postgres:\/\/jit@127\.0\.0\.1:1\/jit \(DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1 \(nothing listens at the host and port in DATABASE_URL/,
-    );
-    expect(error.message).not.toContain("hunter2");
-  });
+  it.each(["postgres", "postgresql", "PostgreSQL"])(
+    "opens %s: URLs as PostgreSQL, and says which server could not be reached and what to check, without the password",
+    async (scheme) => {
+      const error = await rejectionOf(openLedger(`${scheme}://jit:hunter2@127.0.0.1:1/jit`));
+      expect(error.message).toMatch(
+        /^cannot open the ledger database postgres:\/\/jit@127\.0\.0\.1:1\/jit \(DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1 \(nothing listens at the host and port in DATABASE_URL/,
+      );
+      expect(error.message).not.toContain("hunter2");
+    },
+  );
 });
 
 describePostgres("PostgreSQL DATABASE_URL on a live server", () => {
@@ -468,7 +530,10 @@ describePostgres("migrating a PostgreSQL ledger at version 7 to version 8", () =
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      await migratePostgres(client, PG_MIGRATIONS.filter((migration) => migration.version <= 7));
+      await migratePostgres(
+        client,
+        PG_MIGRATIONS.filter((migration) => migration.version <= 7),
+      );
     } finally {
       await client.end();
     }
@@ -488,7 +553,9 @@ describePostgres("migrating a PostgreSQL ledger at version 7 to version 8", () =
 
     const store = await openLedger(url);
     try {
-      const writes = Object.fromEntries((await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]));
+      const writes = Object.fromEntries(
+        (await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]),
+      );
       expect(writes).toEqual({
         active: ["written", null],
         granting: ["uncertain", null],

@@ -64,10 +64,10 @@ describe("SqliteStore on disk", () => {
 
     const raw = new Database(sqliteFilename(url));
     try {
-      expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow(
-        "the audit log is append-only: rows cannot be updated",
+      expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow("the audit log is append-only: rows cannot be updated");
+      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow(
+        "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive",
       );
-      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive");
       expect(raw.prepare("SELECT actor FROM audit").pluck().all()).toEqual(["requester"]);
     } finally {
       raw.close();
@@ -84,9 +84,13 @@ describe("SqliteStore on disk", () => {
 
     const raw = new Database(sqliteFilename(url));
     try {
-      expect(() => raw.prepare("UPDATE gate_decisions SET state = 'approved'").run()).toThrow("gate decisions are append-only: rows cannot be updated");
+      expect(() => raw.prepare("UPDATE gate_decisions SET state = 'approved'").run()).toThrow(
+        "gate decisions are append-only: rows cannot be updated",
+      );
       expect(() => raw.prepare("DELETE FROM gate_decisions").run()).toThrow("gate decisions are append-only: rows cannot be deleted");
-      expect(() => raw.prepare("UPDATE gate_answers SET outcome = 'refused'").run()).toThrow("gate answers are append-only: rows cannot be updated");
+      expect(() => raw.prepare("UPDATE gate_answers SET outcome = 'refused'").run()).toThrow(
+        "gate answers are append-only: rows cannot be updated",
+      );
       expect(() => raw.prepare("DELETE FROM gate_answers").run()).toThrow("gate answers are append-only: rows cannot be deleted");
       // An approval without its grant is refused by the table too, not only by the store.
       expect(() =>
@@ -211,7 +215,10 @@ describe("openLedger and DATABASE_URL", () => {
   });
 
   it.each([
-    ["mysql://jit:hunter2@db/jit", 'DATABASE_URL "mysql:…": the ledger is SQLite or PostgreSQL; write it like sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:, or postgres://USER:PASSWORD@HOST:5432/DATABASE'],
+    [
+      "mysql://jit:hunter2@db/jit",
+      'DATABASE_URL "mysql:…": the ledger is SQLite or PostgreSQL; write it like sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:, or postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    ],
     ["constructor:x", 'DATABASE_URL "constructor:…": the ledger is SQLite or PostgreSQL'],
     ["", "DATABASE_URL is empty; set it like sqlite:./data/jit-access.db"],
     ["./data/jit-access.db", "DATABASE_URL is not a URL (it has no scheme); write it like sqlite:./data/jit-access.db"],
@@ -304,7 +311,12 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
     [
       "a changed actor",
       (db) => db.exec("UPDATE audit SET actor = 'mallory' WHERE seq = 2"),
-      { seq: 2, count: 1, problem: /^its content does not match its hash \(stored [0-9a-f]{12}…, computed [0-9a-f]{12}…\): the record was changed after it was written$/ },
+      {
+        seq: 2,
+        count: 1,
+        problem:
+          /^its content does not match its hash \(stored [0-9a-f]{12}…, computed [0-9a-f]{12}…\): the record was changed after it was written$/,
+      },
     ],
     [
       "changed details",
@@ -319,7 +331,11 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
     [
       "a deleted record",
       (db) => db.exec("DELETE FROM audit WHERE seq = 2"),
-      { seq: 3, count: 1, problem: /^its prev_hash [0-9a-f]{12}… is not the hash [0-9a-f]{12}… of record 1 before it \(record 2 is missing\)/ },
+      {
+        seq: 3,
+        count: 1,
+        problem: /^its prev_hash [0-9a-f]{12}… is not the hash [0-9a-f]{12}… of record 1 before it \(record 2 is missing\)/,
+      },
     ],
     [
       "two deleted records",
@@ -334,14 +350,34 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
     [
       "a record rewritten with a hash recomputed for its new content",
       (db, hashes) => {
-        const row = db.prepare("SELECT * FROM audit WHERE seq = 2").get() as { at: number; action: "approved"; owner: string; repo: string; pr_number: number; environment: string; secret: string; details: string };
+        const row = db.prepare("SELECT * FROM audit WHERE seq = 2").get() as {
+          at: number;
+          action: "approved";
+          owner: string;
+          repo: string;
+          pr_number: number;
+          environment: string;
+          secret: string;
+          details: string;
+        };
         const forged = auditHash(2, hashes[0]!, {
-          at: new Date(row.at), action: row.action, actor: "mallory", owner: row.owner, repo: row.repo,
-          prNumber: row.pr_number, environment: row.environment, secret: row.secret, details: JSON.parse(row.details) as Record<string, unknown>,
+          at: new Date(row.at),
+          action: row.action,
+          actor: "mallory",
+          owner: row.owner,
+          repo: row.repo,
+          prNumber: row.pr_number,
+          environment: row.environment,
+          secret: row.secret,
+          details: JSON.parse(row.details) as Record<string, unknown>,
         });
         db.prepare("UPDATE audit SET actor = 'mallory', hash = ? WHERE seq = 2").run(forged);
       },
-      { seq: 3, count: 2, problem: /is not the hash [0-9a-f]{12}… of record 2 before it: a record was removed or inserted, or its prev_hash was changed$/ },
+      {
+        seq: 3,
+        count: 2,
+        problem: /is not the hash [0-9a-f]{12}… of record 2 before it: a record was removed or inserted, or its prev_hash was changed$/,
+      },
     ],
     [
       "details that no longer read as an object",
@@ -372,10 +408,14 @@ describe("SqliteStore: the audit hash chain shows tampering", () => {
   it("the database refuses a second record after the same predecessor (a fork) and a malformed hash", async () => {
     const { db, hashes } = await tamperable();
     try {
-      const insert = db.prepare("INSERT INTO audit (at, action, actor, owner, repo, prev_hash, hash) VALUES (0, 'validated', 'x', 'acme', 'api', ?, ?)");
+      const insert = db.prepare(
+        "INSERT INTO audit (at, action, actor, owner, repo, prev_hash, hash) VALUES (0, 'validated', 'x', 'acme', 'api', ?, ?)",
+      );
       expect(() => insert.run(hashes[1], "f".repeat(64))).toThrow(/UNIQUE constraint failed: audit.prev_hash/);
       expect(() => insert.run("e".repeat(64), "not a hash")).toThrow(/CHECK constraint failed/);
-      expect(() => db.prepare("INSERT INTO audit (at, action, actor, owner, repo) VALUES (0, 'validated', 'x', 'acme', 'api')").run()).toThrow(/NOT NULL/);
+      expect(() =>
+        db.prepare("INSERT INTO audit (at, action, actor, owner, repo) VALUES (0, 'validated', 'x', 'acme', 'api')").run(),
+      ).toThrow(/NOT NULL/);
     } finally {
       db.close();
     }
@@ -395,11 +435,16 @@ describe("SqliteStore: archived audit records", () => {
   it("the database removes audit rows only where a recorded cut covers them, and never changes a cut", async () => {
     const { db } = await archivedTwo();
     try {
-      const refusal = "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
+      const refusal =
+        "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive once they are in an archive file";
       expect(() => db.prepare("DELETE FROM audit WHERE seq = 3").run()).toThrow(refusal);
       expect(() => db.prepare("DELETE FROM audit").run()).toThrow(refusal);
-      expect(() => db.prepare("UPDATE audit_archives SET head_hash = ?").run("f".repeat(64))).toThrow("the record of audit archives is append-only: rows cannot be updated");
-      expect(() => db.prepare("DELETE FROM audit_archives").run()).toThrow("the record of audit archives is append-only: rows cannot be deleted");
+      expect(() => db.prepare("UPDATE audit_archives SET head_hash = ?").run("f".repeat(64))).toThrow(
+        "the record of audit archives is append-only: rows cannot be updated",
+      );
+      expect(() => db.prepare("DELETE FROM audit_archives").run()).toThrow(
+        "the record of audit archives is append-only: rows cannot be deleted",
+      );
       expect(db.prepare("SELECT seq FROM audit ORDER BY seq").pluck().all()).toEqual([3, 4, 5]);
       expect(db.prepare("SELECT count(*) FROM audit_archives").pluck().get()).toBe(1);
     } finally {
@@ -453,12 +498,16 @@ describe("nothing but the archive removes audit records", () => {
 
   it("has one DELETE of audit rows in each store, in its archiveAudit, and none anywhere else", () => {
     const removals = sourceFiles(resolve("src")).flatMap((file) =>
-      [...readFileSync(file, "utf8").matchAll(/\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+["`]?audit["`]?(?![\w])/gi)].map(() => relative(resolve("src"), file)),
+      [...readFileSync(file, "utf8").matchAll(/\b(?:DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+["`]?audit["`]?(?![\w])/gi)].map(() =>
+        relative(resolve("src"), file),
+      ),
     );
     expect(removals.length).toBeGreaterThan(0);
     expect(removals.filter((file) => !/^ledger\/[\w-]+-store\.ts$/.test(file))).toEqual([]);
     expect(removals.length).toBe(new Set(removals).size);
-    expect(readFileSync(resolve("src/ledger/sqlite-store.ts"), "utf8")).toMatch(/removeArchived: db\.prepare<Params>\("DELETE FROM audit WHERE seq > @afterSeq AND seq <= @throughSeq"\)/);
+    expect(readFileSync(resolve("src/ledger/sqlite-store.ts"), "utf8")).toMatch(
+      /removeArchived: db\.prepare<Params>\("DELETE FROM audit WHERE seq > @afterSeq AND seq <= @throughSeq"\)/,
+    );
   });
 });
 
@@ -468,18 +517,29 @@ describe("migrating a version 2 ledger", () => {
     const old = new Database(file);
     old.pragma("foreign_keys = ON");
     migrate(old, MIGRATIONS.slice(0, 2));
-    old.prepare(
-      `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha, approvers,
+    old
+      .prepare(
+        `INSERT INTO grants (id, installation_id, owner, repo, environment, secret, requester, pr_number, head_sha, approvers,
          reason, duration_ms, request_key, created_at, expires_at, state)
        VALUES ('g1', 42, 'acme', 'api', 'production', 'PROD_DB_URL', '{"id":7,"login":"alice"}', 7, ?, '[{"id":8,"login":"bob"}]',
          'INC-1', 3600000, 'key-1', ?, ?, 'active')`,
-    ).run("a".repeat(40), at(0).getTime(), at(60).getTime());
+      )
+      .run("a".repeat(40), at(0).getTime(), at(60).getTime());
     const insertAudit = old.prepare(
       "INSERT INTO audit (at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details) VALUES (?, ?, ?, 'acme', 'api', ?, ?, ?, ?, ?)",
     );
     insertAudit.run(at(0).getTime(), "validated", "alice", 7, null, null, null, null);
     // Details as the old store wrote them: keys in insertion order, not sorted.
-    insertAudit.run(at(1).getTime(), "granted", "jit-access", 7, "g1", "production", "PROD_DB_URL", '{"expiresAt":"2030-01-01T11:00:00.000Z","approvers":["bob"]}');
+    insertAudit.run(
+      at(1).getTime(),
+      "granted",
+      "jit-access",
+      7,
+      "g1",
+      "production",
+      "PROD_DB_URL",
+      '{"expiresAt":"2030-01-01T11:00:00.000Z","approvers":["bob"]}',
+    );
     insertAudit.run(at(2).getTime(), "reconciled", "operator:dana", null, null, "production", "OTHER", "{}");
     old.close();
 
@@ -513,9 +573,19 @@ describe("migrating a version 2 ledger", () => {
     try {
       expect(schemaVersion(raw)).toBe(LATEST_SCHEMA_VERSION);
       expect(() => raw.prepare("UPDATE audit SET actor = 'mallory'").run()).toThrow("the audit log is append-only: rows cannot be updated");
-      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow("the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive");
+      expect(() => raw.prepare("DELETE FROM audit").run()).toThrow(
+        "the audit log is append-only: rows cannot be deleted, except by jit-access audit --archive",
+      );
       const names = raw.prepare("SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger', 'table') ORDER BY name").pluck().all();
-      expect(names).toEqual(expect.arrayContaining(["audit", "audit_by_time", "grants_by_repository_pull_request", "audit_rows_are_never_updated", "audit_rows_are_removed_only_when_archived"]));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          "audit",
+          "audit_by_time",
+          "grants_by_repository_pull_request",
+          "audit_rows_are_never_updated",
+          "audit_rows_are_removed_only_when_archived",
+        ]),
+      );
       expect(names).not.toContain("audit_chained");
     } finally {
       raw.close();
@@ -560,7 +630,9 @@ describe("migrating a version 5 ledger to version 8", () => {
 
     const store = await openLedger(`sqlite:${file}`);
     try {
-      const writes = Object.fromEntries((await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]));
+      const writes = Object.fromEntries(
+        (await store.listGrants({ liveOnly: false })).map((g) => [g.id, [g.secretWrite, g.secretUpdatedAt]]),
+      );
       expect(writes).toEqual({
         active: ["written", null],
         granting: ["uncertain", null],

@@ -49,7 +49,12 @@ const TWO_APPROVALS = `requests:
 
 const file = (text: string): FileContent => ({ text, size: Buffer.byteLength(text) });
 const environment = (name: string, protectionRules: string[] = []): EnvironmentInfo => ({ name, protectionRules, branchPolicy: false });
-const approve = (user: { id: number; login: string }, commit = HEAD, state = "APPROVED"): Review => ({ id: user.id * 10, user, state, commit_id: commit });
+const approve = (user: { id: number; login: string }, commit = HEAD, state = "APPROVED"): Review => ({
+  id: user.id * 10,
+  user,
+  state,
+  commit_id: commit,
+});
 
 function facts(over: {
   state?: "open" | "closed";
@@ -88,7 +93,11 @@ function facts(over: {
     approval: {
       environments: [environment("production")],
       authorPermission: "write",
-      owners: [{ kind: "user", login: "bob" }, { kind: "user", login: "carol" }, { kind: "team", org: "acme", slug: "dba" }],
+      owners: [
+        { kind: "user", login: "bob" },
+        { kind: "user", login: "carol" },
+        { kind: "team", org: "acme", slug: "dba" },
+      ],
       reviews: [],
       teamMembers: new Map([["acme/dba", new Set([dave.id])]]),
       reviewerPermissions: new Map([bob, carol, dave, alice].map((p) => [p.id, "write"])),
@@ -110,18 +119,48 @@ describe("decidePullRequest", () => {
     { name: "a secret that is not in the catalog", facts: facts({ head: REQUEST.replace("PROD_DB_URL", "NOPE") }), kind: "invalid" },
     { name: "a request from a fork", facts: facts({ fork: true }), kind: "invalid" },
     { name: "an author without write permission", facts: facts({ approval: { authorPermission: "read" } }), kind: "invalid" },
-    { name: "an environment the repository lacks", facts: facts({ approval: { environments: [environment("staging")] } }), kind: "invalid" },
+    {
+      name: "an environment the repository lacks",
+      facts: facts({ approval: { environments: [environment("staging")] } }),
+      kind: "invalid",
+    },
     { name: "a file over the size cap", facts: facts({ headSize: 10 * 1024 * 1024 }), kind: "invalid" },
     { name: "only removals", facts: facts({ head: "requests: []\n", base: REQUEST }), kind: "removal-only" },
     { name: "no review yet", facts: facts({}), kind: "waiting" },
-    { name: "the author's own approval", facts: facts({ approval: { reviews: [approve(alice)], owners: [{ kind: "user", login: "alice" }] } }), kind: "waiting" },
+    {
+      name: "the author's own approval",
+      facts: facts({ approval: { reviews: [approve(alice)], owners: [{ kind: "user", login: "alice" }] } }),
+      kind: "waiting",
+    },
     { name: "an approval of an older commit", facts: facts({ approval: { reviews: [approve(bob, OLD)] } }), kind: "waiting" },
-    { name: "an approval by someone who owns nothing", facts: facts({ approval: { reviews: [approve({ id: 909, login: "mallory" })] } }), kind: "waiting" },
-    { name: "an approval later dismissed", facts: facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")] } }), kind: "waiting" },
-    { name: "a code owner's approval of the head", facts: facts({ approval: { reviews: [approve(bob)] } }), kind: "approved", approvers: ["bob"] },
+    {
+      name: "an approval by someone who owns nothing",
+      facts: facts({ approval: { reviews: [approve({ id: 909, login: "mallory" })] } }),
+      kind: "waiting",
+    },
+    {
+      name: "an approval later dismissed",
+      facts: facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")] } }),
+      kind: "waiting",
+    },
+    {
+      name: "a code owner's approval of the head",
+      facts: facts({ approval: { reviews: [approve(bob)] } }),
+      kind: "approved",
+      approvers: ["bob"],
+    },
     { name: "a team member's approval", facts: facts({ approval: { reviews: [approve(dave)] } }), kind: "approved", approvers: ["dave"] },
-    { name: "one of two required approvals", facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob)] } }), kind: "waiting" },
-    { name: "two distinct owners for two required", facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob), approve(carol)] } }), kind: "approved", approvers: ["bob", "carol"] },
+    {
+      name: "one of two required approvals",
+      facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob)] } }),
+      kind: "waiting",
+    },
+    {
+      name: "two distinct owners for two required",
+      facts: facts({ head: TWO_APPROVALS, approval: { reviews: [approve(bob), approve(carol)] } }),
+      kind: "approved",
+      approvers: ["bob", "carol"],
+    },
   ];
 
   it.each(cases)("$name → $kind", ({ facts: f, kind, approvers }) => {
@@ -143,14 +182,27 @@ describe("decidePullRequest", () => {
 `;
     it("a PR that does not touch the file, cut before main removed an entry, requests nothing", () => {
       // The branch still carries LEGACY; main has removed it. Against the base tip it would look added.
-      expect(decide(facts({ head: REQUEST + LEGACY, base: REQUEST + LEGACY, baseTip: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } })).kind).toBe("untouched");
+      expect(
+        decide(
+          facts({
+            head: REQUEST + LEGACY,
+            base: REQUEST + LEGACY,
+            baseTip: REQUEST,
+            approval: { reviews: [approve(bob), approve(carol)] },
+          }),
+        ).kind,
+      ).toBe("untouched");
     });
 
     it("grants nothing while the base branch has changed the file since the merge base", () => {
       const head = REQUEST + LEGACY + TWO_APPROVALS.replace("requests:\n", "").replace("PAYMENTS_KEY", "PROD_DB_URL").replace("30m", "1h");
-      const decision = decide(facts({ head, base: REQUEST + LEGACY, baseTip: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }));
+      const decision = decide(
+        facts({ head, base: REQUEST + LEGACY, baseTip: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }),
+      );
       if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
-      expect(decision.problems.map((p) => p.message)).toEqual([expect.stringContaining("changed on main since this branch was cut (merge base ddddddd)")]);
+      expect(decision.problems.map((p) => p.message)).toEqual([
+        expect.stringContaining("changed on main since this branch was cut (merge base ddddddd)"),
+      ]);
     });
 
     it.each([
@@ -166,13 +218,18 @@ describe("decidePullRequest", () => {
   });
 
   describe("catalog rules per secret", () => {
-    const withSecret = (name: string, extra: object) => ({ ...catalog, secrets: new Map([...catalog.secrets, [name, { ...catalog.secrets.get(name)!, ...extra }]]) });
+    const withSecret = (name: string, extra: object) => ({
+      ...catalog,
+      secrets: new Map([...catalog.secrets, [name, { ...catalog.secrets.get(name)!, ...extra }]]),
+    });
 
     it("refuses an unprotected environment when the secret requires protection, at the environment's line", () => {
       const strict = withSecret("PROD_DB_URL", { requireProtectedEnvironment: true });
       const bare = decidePullRequest(facts({ approval: { reviews: [approve(bob)] } }), { catalog: strict, now: NOW, trigger: "test" });
       if (bare.kind !== "invalid") throw new Error(`expected invalid, got ${bare.kind}`);
-      expect(bare.problems).toEqual([expect.objectContaining({ line: 3, message: expect.stringContaining("may only be granted into a protected environment") })]);
+      expect(bare.problems).toEqual([
+        expect.objectContaining({ line: 3, message: expect.stringContaining("may only be granted into a protected environment") }),
+      ]);
       const guarded = facts({ approval: { reviews: [approve(bob)], environments: [environment("production", ["required_reviewers"])] } });
       expect(decidePullRequest(guarded, { catalog: strict, now: NOW, trigger: "test" }).kind).toBe("approved");
     });
@@ -213,7 +270,12 @@ describe("decidePullRequest", () => {
 
     it("ends the PR's live grant when its only counted approval is dismissed, saying why", () => {
       const decision = decide(facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")], liveGrants: [live([bob])] } }));
-      expect(decision.end).toEqual([{ grant: expect.objectContaining({ id: "grant-1" }), reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain" }]);
+      expect(decision.end).toEqual([
+        {
+          grant: expect.objectContaining({ id: "grant-1" }),
+          reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain",
+        },
+      ]);
     });
 
     it("keeps it when another valid approval of the grant's head still meets the threshold", () => {
@@ -251,7 +313,14 @@ describe("decidePullRequest", () => {
     if (decision.kind !== "invalid") throw new Error(`expected invalid, got ${decision.kind}`);
     expect(decision.problems.map((p) => p.line)).toEqual([3, 3, 4]); // "prod": not allowed for the secret, and not an environment here
     expect(decision.check).toMatchObject({ conclusion: "failure", headSha: HEAD });
-    expect(decision.audit).toMatchObject({ action: "rejected", actor: "alice", owner: "acme", repo: "api", prNumber: 7, at: new Date(NOW) });
+    expect(decision.audit).toMatchObject({
+      action: "rejected",
+      actor: "alice",
+      owner: "acme",
+      repo: "api",
+      prNumber: 7,
+      at: new Date(NOW),
+    });
   });
 
   it("grants exactly the entries the head adds, with the approvers' ids and an approved audit record", () => {
@@ -279,7 +348,8 @@ describe("decidePullRequest", () => {
 
 describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
   const NO_CATALOG = { file: "(no catalog loaded)", secrets: new Map() };
-  const revokeOnly = (f: PullRequestFacts): Decision => decidePullRequest(f, { catalog: NO_CATALOG, now: NOW, trigger: "test", revokeOnly: true });
+  const revokeOnly = (f: PullRequestFacts): Decision =>
+    decidePullRequest(f, { catalog: NO_CATALOG, now: NOW, trigger: "test", revokeOnly: true });
   const live: Grant = {
     ...grantFixture({ approvers: [bob], headSha: HEAD }),
     id: "grant-1",
@@ -311,7 +381,12 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
     const decision = revokeOnly(f);
     expect(decision.kind).toBe(kind);
     if (decision.kind === "refused") {
-      expect(decision.check).toMatchObject({ headSha: HEAD, status: "completed", conclusion: "failure", title: "Nothing can be granted: the operator catalog is invalid" });
+      expect(decision.check).toMatchObject({
+        headSha: HEAD,
+        status: "completed",
+        conclusion: "failure",
+        title: "Nothing can be granted: the operator catalog is invalid",
+      });
       // Nothing from the request (reason, secret, environment) is repeated.
       expect(JSON.stringify(decision.check)).not.toMatch(/INC-4211|PROD_DB_URL|production/);
     }
@@ -320,7 +395,12 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
   it("still ends a live grant whose only approval was dismissed (the grant's own approvers stand in for the catalog's count)", () => {
     const decision = revokeOnly(facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")], liveGrants: [live] } }));
     expect(decision.kind).toBe("refused");
-    expect(decision.end).toEqual([{ grant: expect.objectContaining({ id: "grant-1" }), reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain" }]);
+    expect(decision.end).toEqual([
+      {
+        grant: expect.objectContaining({ id: "grant-1" }),
+        reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain",
+      },
+    ]);
   });
 
   it("leaves a live grant whose approval stands", () => {

@@ -39,7 +39,8 @@ function grant(secret: string, environment: string, login = "alice"): Grant {
   };
 }
 
-const comment = (granted: Grant[], bound: string[]) => grantComment({ granted, failed: [], deferred: [] }, NOW, undefined, (g) => bound.includes(g.secret));
+const comment = (granted: Grant[], bound: string[]) =>
+  grantComment({ granted, failed: [], deferred: [] }, NOW, undefined, (g) => bound.includes(g.secret));
 
 describe("grantComment: bound to the requester or not", () => {
   it("a bound grant: only the requester's own runs pass the protection rule", () => {
@@ -61,6 +62,13 @@ describe("grantComment: bound to the requester or not", () => {
   });
 
   it("says nothing of binding when nothing was granted", () => {
-    expect(grantComment({ granted: [], failed: [{ secret: "X", environment: "production", why: "gone" }], deferred: [] }, NOW, undefined, () => true)).not.toMatch(/[Bb]ound/u);
+    expect(
+      grantComment(
+        { granted: [], failed: [{ secret: "X", environment: "production", why: "gone" }], deferred: [] },
+        NOW,
+        undefined,
+        () => true,
+      ),
+    ).not.toMatch(/[Bb]ound/u);
   });
 });

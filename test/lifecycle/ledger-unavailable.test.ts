@@ -20,13 +20,19 @@ afterEach(async () => {
   dir = store = undefined;
 });
 
-const refused = async (write: () => Promise<unknown>): Promise<unknown> => ledgerWrite(write).then(() => "no error", (error: unknown) => error);
+const refused = async (write: () => Promise<unknown>): Promise<unknown> =>
+  ledgerWrite(write).then(
+    () => "no error",
+    (error: unknown) => error,
+  );
 
 describe("ledgerWrite", () => {
   it("a write SQLite refuses (a read-only database) is the ledger being unavailable, with SQLite's message", async () => {
     dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));
     store = await openReadOnlyLedger(join(dir, "jit-access.db"));
-    const error = await refused(() => store!.appendAudit({ at: new Date(0), action: "granted", actor: "jit-access", owner: "acme", repo: "api" }));
+    const error = await refused(() =>
+      store!.appendAudit({ at: new Date(0), action: "granted", actor: "jit-access", owner: "acme", repo: "api" }),
+    );
     expect(error).toBeInstanceOf(LedgerUnavailableError);
     expect((error as Error).message).toMatch(/readonly database/);
   });

@@ -123,7 +123,11 @@ describe("revoking a grant", () => {
     const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "unwritten");
     const gh = prTold(new GitHubMock("acme", "api"), 7);
 
-    const outcome = await revokeGrant(deps, { grant, kind: "revoked", reason: "pull request closed without merging", actor: "jit-access" }, log);
+    const outcome = await revokeGrant(
+      deps,
+      { grant, kind: "revoked", reason: "pull request closed without merging", actor: "jit-access" },
+      log,
+    );
 
     expect(outcome).toMatchObject({ kind: "ended", deleted: false, otherLiveGrants: 0, secretWritten: false });
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "revoked" });
@@ -143,7 +147,9 @@ describe("revoking a grant", () => {
     // Live, but deferred before any PUT, or its PUT undone: neither keeps the secret there.
     await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR), prNumber: 8 }, "unwritten");
     const undone = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR), prNumber: 9 }, "granting");
-    await store.deferGrant(undone.id, "writing the secret did not complete (502)", new Date(EXPIRY_START + 30_000), undefined, { secretWrite: "none" });
+    await store.deferGrant(undone.id, "writing the secret did not complete (502)", new Date(EXPIRY_START + 30_000), undefined, {
+      secretWrite: "none",
+    });
     prTold(new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL"), 7);
 
     expect(await expireGrant(deps, written, log)).toMatchObject({ kind: "ended", deleted: true, otherLiveGrants: 0 });
@@ -153,7 +159,11 @@ describe("revoking a grant", () => {
 
   it("ends a failed grant whose cleanup is pending as failed once its secret is deleted, without a comment", async () => {
     const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "granting");
-    const pendingEnd = { kind: "failed" as const, reason: "GitHub refused to write the secret (HTTP 422): Validation Failed", actor: "jit-access" };
+    const pendingEnd = {
+      kind: "failed" as const,
+      reason: "GitHub refused to write the secret (HTTP 422): Validation Failed",
+      actor: "jit-access",
+    };
     await store.recordRevokeFailure(grant.id, "DELETE: 502", new Date(EXPIRY_START), pendingEnd);
     new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL");
 
@@ -161,14 +171,21 @@ describe("revoking a grant", () => {
     const outcome = await expireGrant(deps, (await store.getGrant(grant.id))!, log);
 
     expect(outcome).toMatchObject({ kind: "ended", deleted: true, grant: { state: "failed", endReason: pendingEnd.reason } });
-    expect((await store.listAudit()).at(-1)).toMatchObject({ action: "failed", details: { why: pendingEnd.reason, secretDeleted: true, otherLiveGrants: 0 } });
+    expect((await store.listAudit()).at(-1)).toMatchObject({
+      action: "failed",
+      details: { why: pendingEnd.reason, secretDeleted: true, otherLiveGrants: 0 },
+    });
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]); // the PR was told when the grant failed
   });
 
   it("keeps a failed grant whose cleanup DELETE fails again live and due, its failed end still pending", async () => {
     const grant = await seedGrant(store, { createdAt: new Date(EXPIRY_START - HOUR) }, "granting");
-    const pendingEnd = { kind: "failed" as const, reason: "GitHub refused to write the secret (HTTP 422): Validation Failed", actor: "jit-access" };
+    const pendingEnd = {
+      kind: "failed" as const,
+      reason: "GitHub refused to write the secret (HTTP 422): Validation Failed",
+      actor: "jit-access",
+    };
     await store.recordRevokeFailure(grant.id, "DELETE: 502", new Date(EXPIRY_START), pendingEnd);
     new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 502);
 
@@ -208,14 +225,26 @@ describe("revoking a grant", () => {
     const outcome = await expireGrant(deps, grant, log);
 
     expect(outcome).toMatchObject({ kind: "retry", error: expect.stringContaining("the app cannot reach acme/api") });
-    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1, nextAttemptAt: new Date(EXPIRY_START + 5_000) });
-    expect((await store.listAudit()).at(-1)).toMatchObject({ action: "revoke_failed", details: { error: expect.stringContaining("removed from the installation") } });
+    expect(await store.getGrant(grant.id)).toMatchObject({
+      state: "active",
+      revokeAttempts: 1,
+      nextAttemptAt: new Date(EXPIRY_START + 5_000),
+    });
+    expect((await store.listAudit()).at(-1)).toMatchObject({
+      action: "revoke_failed",
+      details: { error: expect.stringContaining("removed from the installation") },
+    });
     expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("treats an installation that cannot be authenticated as a failed attempt, audited and backed off", async () => {
     const grant = await seedGrant(store, DUE_NOW);
-    const suspended = { ...deps, octokitFor: async () => { throw Object.assign(new Error("This installation has been suspended"), { status: 403 }); } };
+    const suspended = {
+      ...deps,
+      octokitFor: async () => {
+        throw Object.assign(new Error("This installation has been suspended"), { status: 403 });
+      },
+    };
 
     const outcome = await expireGrant(suspended, grant, log);
 
@@ -266,7 +295,9 @@ describe("revoking a grant", () => {
     }
 
     const warning = gh.body<CommentBody>("/issues/7/comments");
-    expect(warning.body).toMatch(/^\*\*Revocation is failing:\*\* `PROD_DB_URL` is still present in environment `production` after 3 attempts/);
+    expect(warning.body).toMatch(
+      /^\*\*Revocation is failing:\*\* `PROD_DB_URL` is still present in environment `production` after 3 attempts/,
+    );
     expect(warning.body).toContain("Settings → Environments → `production`");
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
@@ -311,7 +342,9 @@ describe("the end of a grant and its audit record", () => {
     const { deps: ledgerDeps, clock: ledgerClock } = revocationDeps(ledger);
     try {
       const grant = await seedGrant(ledger, DUE_NOW);
-      db.exec("CREATE TRIGGER no_room BEFORE INSERT ON audit WHEN NEW.action = 'expired' BEGIN SELECT RAISE(ABORT, 'no room for the audit record'); END");
+      db.exec(
+        "CREATE TRIGGER no_room BEFORE INSERT ON audit WHEN NEW.action = 'expired' BEGIN SELECT RAISE(ABORT, 'no room for the audit record'); END",
+      );
       new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL");
 
       const outcome = await expireGrant(ledgerDeps, grant, log);

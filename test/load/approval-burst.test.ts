@@ -37,7 +37,13 @@ describe(`${PRS} request PRs approved within one second`, () => {
 
     const limited = repos.filter((r) => r.installationId % 5 === 0);
     for (const repo of limited) {
-      sim.faults.add({ method: "PUT", path: new RegExp(`^/repos/${repo.fullName}/environments/production/secrets/`), status: 403, headers: { "retry-after": String(RETRY_AFTER_S) }, times: 1 });
+      sim.faults.add({
+        method: "PUT",
+        path: new RegExp(`^/repos/${repo.fullName}/environments/production/secrets/`),
+        status: 403,
+        headers: { "retry-after": String(RETRY_AFTER_S) },
+        times: 1,
+      });
     }
     const approvedAt = app.clock.now();
     const approvals = Promise.all(repos.map((r, i) => app!.deliver(() => approve(sim, r.fullName, prs[i]!))));

@@ -10,7 +10,19 @@ import { afterAll, describe, expect, it } from "@jest/globals";
 import { countRoute, SECRET_DELETE } from "../faults/helpers/request-prs.js";
 import type { AppRequest } from "../faults/helpers/request-tracker.js";
 import { START, startSimApp, type SimApp } from "../faults/helpers/sim-app.js";
-import { ADD_LABELS, CREATE_COMMENT, createRepos, lateness, openQuietPullRequest, report, scaled, seedLedger, successCounter, summary, type SeedGrant } from "./helpers/load-world.js";
+import {
+  ADD_LABELS,
+  CREATE_COMMENT,
+  createRepos,
+  lateness,
+  openQuietPullRequest,
+  report,
+  scaled,
+  seedLedger,
+  successCounter,
+  summary,
+  type SeedGrant,
+} from "./helpers/load-world.js";
 import { isComment, pacingBreaches, writesByInstallation } from "./helpers/pacing-check.js";
 
 const REPOS = scaled(40, 200);
@@ -45,7 +57,13 @@ describe(`${GRANTS} grants expiring in the same second`, () => {
     await seedLedger(app.databaseUrl!, seeds);
     const limited = repos.filter((r) => r.installationId % 5 === 0);
     for (const repo of limited) {
-      sim.faults.add({ method: "DELETE", path: new RegExp(`^/repos/${repo.fullName}/environments/production/secrets/`), status: 403, headers: { "retry-after": String(RETRY_AFTER_S) }, times: 1 });
+      sim.faults.add({
+        method: "DELETE",
+        path: new RegExp(`^/repos/${repo.fullName}/environments/production/secrets/`),
+        status: 403,
+        headers: { "retry-after": String(RETRY_AFTER_S) },
+        times: 1,
+      });
     }
     await app.expiry.start();
 
@@ -53,10 +71,13 @@ describe(`${GRANTS} grants expiring in the same second`, () => {
     await app.clock.advance(EXPIRES_AT - 1000 - app.clock.now());
     const commented = successCounter(sim, CREATE_COMMENT);
     const labelled = successCounter(sim, ADD_LABELS);
-    const took = await app.runUntil(async () => commented() === GRANTS && labelled() === GRANTS && (await app!.store.listGrants({ liveOnly: true })).length === 0, {
-      maxMs: 3_600_000,
-      what: "every grant to end and be reported",
-    });
+    const took = await app.runUntil(
+      async () => commented() === GRANTS && labelled() === GRANTS && (await app!.store.listGrants({ liveOnly: true })).length === 0,
+      {
+        maxMs: 3_600_000,
+        what: "every grant to end and be reported",
+      },
+    );
 
     const grants = await app.store.listGrants({ liveOnly: false });
     expect(grants).toHaveLength(GRANTS);
@@ -81,12 +102,15 @@ describe(`${GRANTS} grants expiring in the same second`, () => {
     expect(late.max).toBeLessThanOrEqual(perInstallation * 1000 + reposPerInstallation * RETRY_AFTER_S * 1000);
     expect(sim.violations).toEqual([]);
 
-    report(`${GRANTS} grants expiring in the same second (${REPOS} repositories, ${INSTALLATIONS} installations, ${limited.length} secondary limits)`, {
-      "app time until every grant ended and was reported": `${Math.round(took / 1000)} s`,
-      "revocation lateness (app time)": `max ${late.max / 1000} s, p95 ${late.p95 / 1000} s, p50 ${late.p50 / 1000} s`,
-      "pacing bound, DELETEs of one of these installations": `${perInstallation} s (+${reposPerInstallation * RETRY_AFTER_S} s of retry-after where limited)`,
-      "pacing bound if all were in one installation": `${GRANTS} s for the DELETEs, then ${(GRANTS * 3000) / 1000} s for the comments`,
-      "real time": `${((Date.now() - realStart) / 1000).toFixed(1)} s`,
-    });
+    report(
+      `${GRANTS} grants expiring in the same second (${REPOS} repositories, ${INSTALLATIONS} installations, ${limited.length} secondary limits)`,
+      {
+        "app time until every grant ended and was reported": `${Math.round(took / 1000)} s`,
+        "revocation lateness (app time)": `max ${late.max / 1000} s, p95 ${late.p95 / 1000} s, p50 ${late.p50 / 1000} s`,
+        "pacing bound, DELETEs of one of these installations": `${perInstallation} s (+${reposPerInstallation * RETRY_AFTER_S} s of retry-after where limited)`,
+        "pacing bound if all were in one installation": `${GRANTS} s for the DELETEs, then ${(GRANTS * 3000) / 1000} s for the comments`,
+        "real time": `${((Date.now() - realStart) / 1000).toFixed(1)} s`,
+      },
+    );
   }, 300_000);
 });

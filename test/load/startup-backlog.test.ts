@@ -11,7 +11,18 @@
 import { afterAll, describe, expect, it } from "@jest/globals";
 import { countRoute, SECRET_DELETE } from "../faults/helpers/request-prs.js";
 import { START, startSimApp, type SimApp } from "../faults/helpers/sim-app.js";
-import { ADD_LABELS, createRepos, lateness, openQuietPullRequest, report, scaled, seedLedger, successCounter, summary, type SeedGrant } from "./helpers/load-world.js";
+import {
+  ADD_LABELS,
+  createRepos,
+  lateness,
+  openQuietPullRequest,
+  report,
+  scaled,
+  seedLedger,
+  successCounter,
+  summary,
+  type SeedGrant,
+} from "./helpers/load-world.js";
 import { pacingBreaches, writesByInstallation } from "./helpers/pacing-check.js";
 
 const REPOS = scaled(20, 200);
@@ -49,7 +60,14 @@ describe(`${GRANTS} live grants at start-up`, () => {
           const secret = overdue ? `OVERDUE_${n}` : shared;
           if (overdue) sim.setSecret(repo.fullName, "production", secret, `value-of-${secret}`);
           const expiresAt = overdue ? START - 1000 - ((n * 7919) % 1_800_000) : START + ((n * 104_729) % SPREAD_MS);
-          seeds.push({ repo, prNumber: pr.number, headSha: pr.headSha, secret, grantedAt: expiresAt - DURATION_MS, durationMs: DURATION_MS });
+          seeds.push({
+            repo,
+            prNumber: pr.number,
+            headSha: pr.headSha,
+            secret,
+            grantedAt: expiresAt - DURATION_MS,
+            durationMs: DURATION_MS,
+          });
         }
       }
     }
@@ -88,7 +106,12 @@ describe(`${GRANTS} live grants at start-up`, () => {
     expect(pacingBreaches(lanes, { writeMs: 1000, commentMs: 3000, rateLimitWaitMs: () => null })).toEqual([]);
     const late = summary(lateness(grants, START));
     const overduePerInstallation = Math.ceil(overdue / INSTALLATIONS);
-    const lateOverdue = summary(lateness(grants.filter((g) => g.expiresAt.getTime() < START), START));
+    const lateOverdue = summary(
+      lateness(
+        grants.filter((g) => g.expiresAt.getTime() < START),
+        START,
+      ),
+    );
     // No later than the overdue DELETEs of its installation allow (one second each), a long
     // start-up sweep notwithstanding; plus the one-second steps the test moves the clock in.
     expect(late.max).toBeLessThanOrEqual(overduePerInstallation * 1000 + 5000);

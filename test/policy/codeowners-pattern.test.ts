@@ -9,9 +9,7 @@ interface PatternCase {
 }
 
 // Path checks from an independent implementation (hmarr/codeowners); see the README beside it.
-const peerCases = JSON.parse(
-  readFileSync("/work/shared/testdata/codeowners/patterns.json", "utf8"),
-) as PatternCase[];
+const peerCases = JSON.parse(readFileSync("/work/shared/testdata/codeowners/patterns.json", "utf8")) as PatternCase[];
 
 const peerChecks = peerCases.flatMap((c) =>
   Object.entries(c.paths).map(([path, expected]) => ({ name: c.name, pattern: c.pattern, path, expected })),
@@ -108,10 +106,7 @@ describe("patternProblem", () => {
     expect(() => compilePattern(pattern)).toThrow(/Invalid CODEOWNERS pattern/);
   });
 
-  it.each(["*", "docs/*", "/apps/[param]/file.ts", "foo\\\\", "a\\ b", "vllm/^cpu", "f\\*o"])(
-    "%j is accepted",
-    (pattern) => {
-      expect(patternProblem(pattern)).toBeNull();
-    },
-  );
+  it.each(["*", "docs/*", "/apps/[param]/file.ts", "foo\\\\", "a\\ b", "vllm/^cpu", "f\\*o"])("%j is accepted", (pattern) => {
+    expect(patternProblem(pattern)).toBeNull();
+  });
 });

@@ -141,7 +141,10 @@ describe("GitHub's documented example CODEOWNERS", () => {
   });
 
   it("`docs/*` owns the files directly in the root docs directory only", () => {
-    const beforeRootDocs = rules.slice(0, rules.findIndex((r) => r.pattern === "/docs/"));
+    const beforeRootDocs = rules.slice(
+      0,
+      rules.findIndex((r) => r.pattern === "/docs/"),
+    );
     expect(ownersFor(beforeRootDocs, "docs/getting-started.md").owners).toEqual([email("docs@example.com")]);
     expect(ownersFor(beforeRootDocs, "docs/build-app/troubleshooting.md").rule?.pattern).toBe("*");
   });
@@ -177,19 +180,27 @@ describe("parseCodeowners: lines", () => {
     ["trailing comment", "* @alice # and more @bob", [{ pattern: "*", owners: [user("alice")], line: 1 }]],
     ["comment glued to an owner", "* @alice#note", [{ pattern: "*", owners: [user("alice")], line: 1 }]],
     ["escaped space in the pattern", "my\\ file.txt @alice", [{ pattern: "my\\ file.txt", owners: [user("alice")], line: 1 }]],
-    ["CRLF line endings", "a @x\r\nb @y\r\n", [
-      { pattern: "a", owners: [user("x")], line: 1 },
-      { pattern: "b", owners: [user("y")], line: 2 },
-    ]],
+    [
+      "CRLF line endings",
+      "a @x\r\nb @y\r\n",
+      [
+        { pattern: "a", owners: [user("x")], line: 1 },
+        { pattern: "b", owners: [user("y")], line: 2 },
+      ],
+    ],
     ["byte order mark", "\uFEFF* @alice", [{ pattern: "*", owners: [user("alice")], line: 1 }]],
     ["leading indentation", "   /docs/ @alice", [{ pattern: "/docs/", owners: [user("alice")], line: 1 }]],
-    ["duplicate owners, any case", "* @alice @ALICE @acme/DBA @Acme/dba", [
-      { pattern: "*", owners: [user("alice"), team("acme", "DBA")], line: 1 },
-    ]],
+    [
+      "duplicate owners, any case",
+      "* @alice @ALICE @acme/DBA @Acme/dba",
+      [{ pattern: "*", owners: [user("alice"), team("acme", "DBA")], line: 1 }],
+    ],
     ["managed-user login with underscore", "* @alice_acme", [{ pattern: "*", owners: [user("alice_acme")], line: 1 }]],
-    ["brackets are literal, not a section", "/apps/[id]/page.ts @alice", [
-      { pattern: "/apps/[id]/page.ts", owners: [user("alice")], line: 1 },
-    ]],
+    [
+      "brackets are literal, not a section",
+      "/apps/[id]/page.ts @alice",
+      [{ pattern: "/apps/[id]/page.ts", owners: [user("alice")], line: 1 }],
+    ],
     ["# inside a pattern is literal", "src/C#/ @alice", [{ pattern: "src/C#/", owners: [user("alice")], line: 1 }]],
   ])("%s", (_name, text, expected) => {
     const { rules, errors } = parseCodeowners(text);
@@ -200,7 +211,11 @@ describe("parseCodeowners: lines", () => {
 
 describe("parseCodeowners: invalid lines are skipped and reported", () => {
   it.each<[string, string, RegExp]>([
-    ["bare word owner", "* alice", /line 2: "alice" is not an owner: write owners as @user, @org\/team or user@example.com\. This line is skipped\./],
+    [
+      "bare word owner",
+      "* alice",
+      /line 2: "alice" is not an owner: write owners as @user, @org\/team or user@example.com\. This line is skipped\./,
+    ],
     ["comma separated owners", "* @alice,@bob", /"@alice,@bob" is not an owner: separate owners with spaces, not commas/],
     ["several bad owners", "* @alice bob carol@", /"bob", "carol@" are not owners/],
     ["nested team path", "* @acme/dba/extra", /"@acme\/dba\/extra" is not an owner/],
@@ -229,9 +244,7 @@ describe("parseCodeowners: size cap", () => {
     const text = line.repeat(Math.ceil(MAX_CODEOWNERS_BYTES / line.length));
     const { rules, errors } = parseCodeowners(text);
     expect(rules).toEqual([]);
-    expect(errors).toEqual([
-      { line: 1, message: expect.stringMatching(/GitHub ignores CODEOWNERS files of 3 MB or more/) },
-    ]);
+    expect(errors).toEqual([{ line: 1, message: expect.stringMatching(/GitHub ignores CODEOWNERS files of 3 MB or more/) }]);
   });
 
   it("counts bytes, not characters", () => {

@@ -16,8 +16,6 @@ describe("ConfigError", () => {
     expect(error.name).toBe("ConfigError");
     expect(error.file).toBe("catalog.yml");
     expect(error.cause).toBe(cause);
-    expect(error.message).toBe(
-      "catalog.yml:1:1: the catalog is empty\ncatalog.yml:7:19: secrets.PROD_DB_URL.max_duration: bad duration",
-    );
+    expect(error.message).toBe("catalog.yml:1:1: the catalog is empty\ncatalog.yml:7:19: secrets.PROD_DB_URL.max_duration: bad duration");
   });
 });

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Owner } from "../../src/policy/codeowners.js";
-import {
-  decideApproval,
-  type ApprovalDecision,
-  type ApprovalInput,
-  type Review,
-} from "../../src/policy/decide-approval.js";
+import { decideApproval, type ApprovalDecision, type ApprovalInput, type Review } from "../../src/policy/decide-approval.js";
 import type { Permission } from "../../src/github/repo-client.js";
 import type { ApproverRef } from "../../src/policy/catalog.js";
 
@@ -31,7 +26,10 @@ const TEAMS = new Map<string, ReadonlySet<number>>([
 
 /** Everyone here can write, and both teams have write access, unless a row says otherwise. */
 const WRITERS = new Map<number, Permission>([alice, bob, dave, erin, frank, mallory].map((p) => [p.id, "write"]));
-const TEAM_ACCESS = new Map<string, Permission>([["acme/dba", "write"], ["acme/sre", "maintain"]]);
+const TEAM_ACCESS = new Map<string, Permission>([
+  ["acme/dba", "write"],
+  ["acme/sre", "maintain"],
+]);
 
 let nextReviewId = 100;
 function review(reviewer: Review["user"], state: string, commit: string | null = HEAD): Review {
@@ -101,7 +99,10 @@ const rows: Row[] = [
   {
     name: "catalog approvers: a code owner outside the list does not count",
     reviews: [review(alice, "APPROVED")],
-    allowed: [{ kind: "user", login: "bob" }, { kind: "team", org: "acme", slug: "dba" }],
+    allowed: [
+      { kind: "user", login: "bob" },
+      { kind: "team", org: "acme", slug: "dba" },
+    ],
     expected: {
       approved: false,
       approvers: [],
@@ -473,14 +474,36 @@ const rows: Row[] = [
 ];
 
 describe("decideApproval", () => {
-  it.each(rows)("$name", ({ reviews, owners = OWNERS, required = 1, requestsFile, permissions = WRITERS, teamAccess = TEAM_ACCESS, allowed, expected }) => {
-    const input: ApprovalInput = { owners, required, author: dave, headSha: HEAD, reviews, teamMembers: TEAMS, reviewerPermissions: permissions, teamPermissions: teamAccess, allowed: allowed ?? null };
-    if (requestsFile !== undefined) input.requestsFile = requestsFile;
-    expect(decideApproval(input)).toEqual({ ...expected, required });
-  });
+  it.each(rows)(
+    "$name",
+    ({ reviews, owners = OWNERS, required = 1, requestsFile, permissions = WRITERS, teamAccess = TEAM_ACCESS, allowed, expected }) => {
+      const input: ApprovalInput = {
+        owners,
+        required,
+        author: dave,
+        headSha: HEAD,
+        reviews,
+        teamMembers: TEAMS,
+        reviewerPermissions: permissions,
+        teamPermissions: teamAccess,
+        allowed: allowed ?? null,
+      };
+      if (requestsFile !== undefined) input.requestsFile = requestsFile;
+      expect(decideApproval(input)).toEqual({ ...expected, required });
+    },
+  );
 
   it.each([0, -1, 1.5, Number.NaN])("refuses %p required approvals", (required) => {
-    const input: ApprovalInput = { owners: OWNERS, required, author: dave, headSha: HEAD, reviews: [], teamMembers: TEAMS, reviewerPermissions: WRITERS, teamPermissions: TEAM_ACCESS };
+    const input: ApprovalInput = {
+      owners: OWNERS,
+      required,
+      author: dave,
+      headSha: HEAD,
+      reviews: [],
+      teamMembers: TEAMS,
+      reviewerPermissions: WRITERS,
+      teamPermissions: TEAM_ACCESS,
+    };
     expect(() => decideApproval(input)).toThrow(/whole number of at least 1/);
   });
 });

@@ -21,12 +21,7 @@ function doc(...lines: string[]): string {
  * A complete, valid secret body (lines 3 to 6 when the secret's name is on line 2). Its one
  * repository is an exact name, which needs no approvers.
  */
-const BODY = [
-  "    source: env:PROD_DB_URL",
-  '    repositories: ["acme/api"]',
-  "    environments: [production]",
-  "    max_duration: 4h",
-];
+const BODY = ["    source: env:PROD_DB_URL", '    repositories: ["acme/api"]', "    environments: [production]", "    max_duration: 4h"];
 
 function configError(run: () => unknown): ConfigError {
   let thrown: unknown;
@@ -367,16 +362,14 @@ const badCases: BadCase[] = [
     path: "secrets.PROD_DB_URL.min_duration",
     message: "min_duration must not be longer than max_duration",
   },
-  ...(["0", "1.5", "two", "11", "-1", "[2]"] as const).map(
-    (value): BadCase => ({
-      name: `approvals: ${value}`,
-      text: doc("secrets:", "  PROD_DB_URL:", ...BODY, `    approvals: ${value}`),
-      line: 7,
-      column: 16,
-      path: "secrets.PROD_DB_URL.approvals",
-      message: "approvals must be a whole number from 1 to 10",
-    }),
-  ),
+  ...(["0", "1.5", "two", "11", "-1", "[2]"] as const).map((value): BadCase => ({
+    name: `approvals: ${value}`,
+    text: doc("secrets:", "  PROD_DB_URL:", ...BODY, `    approvals: ${value}`),
+    line: 7,
+    column: 16,
+    path: "secrets.PROD_DB_URL.approvals",
+    message: "approvals must be a whole number from 1 to 10",
+  })),
   ...(
     [
       ["1PASSWORD", "secret names must not start with a digit"],
@@ -386,15 +379,13 @@ const badCases: BadCase[] = [
       ["PROD.DB", "secret names may contain only letters, digits and _"],
       ['""', "secret names must not be empty"],
     ] as const
-  ).map(
-    ([name, message]): BadCase => ({
-      name: `secret name ${name}`,
-      text: doc("secrets:", `  ${name}:`, ...BODY),
-      line: 2,
-      column: 3,
-      message,
-    }),
-  ),
+  ).map(([name, message]): BadCase => ({
+    name: `secret name ${name}`,
+    text: doc("secrets:", `  ${name}:`, ...BODY),
+    line: 2,
+    column: 3,
+    message,
+  })),
   {
     name: "two names that differ only by case",
     text: doc("secrets:", "  PROD_DB_URL:", ...BODY, "  prod_db_url:", ...BODY),
@@ -532,11 +523,18 @@ describe("parseCatalog: bad catalogs", () => {
  * case's positions can be read off its list.
  */
 function secretWith(...lines: string[]): string {
-  return doc("secrets:", "  PROD_DB_URL:", "    source: env:PROD_DB_URL", "    environments: [production]", "    max_duration: 4h", ...lines);
+  return doc(
+    "secrets:",
+    "  PROD_DB_URL:",
+    "    source: env:PROD_DB_URL",
+    "    environments: [production]",
+    "    max_duration: 4h",
+    ...lines,
+  );
 }
 
 const WILDCARD_WHY =
-  "a wildcard, but sets no approvers: a repository created later that matches it brings its own CODEOWNERS, so its code owners alone would let anyone who can create a repository approve for it. Set approvers on PROD_DB_URL, e.g. approvers: [\"@acme/dba\"], or list each repository by its exact owner/name";
+  'a wildcard, but sets no approvers: a repository created later that matches it brings its own CODEOWNERS, so its code owners alone would let anyone who can create a repository approve for it. Set approvers on PROD_DB_URL, e.g. approvers: ["@acme/dba"], or list each repository by its exact owner/name';
 
 interface LoadsCase {
   name: string;
@@ -721,20 +719,18 @@ const refusedCases: RefusedCase[] = [
     lines: ['    repositories: ["acme/api"]', "    approvers: [alice]"],
     problems: [[7, 17, `${A}[0]`, '"alice" is not an approver: write it with an @, "@alice"']],
   },
-  ...(["@acme/", "@-alice", "@acme/dba/extra", "@alice smith", "@", "@acme/.dba", "@ålice"] as const).map(
-    (text): RefusedCase => ({
-      name: `not an approver: ${text}`,
-      lines: ['    repositories: ["acme/api"]', `    approvers: ["${text}"]`],
-      problems: [
-        [
-          7,
-          17,
-          `${A}[0]`,
-          `"${text}" is not an approver: write @user or @org/team (a login or organisation has letters, digits, - and _; a team may also have .)`,
-        ],
+  ...(["@acme/", "@-alice", "@acme/dba/extra", "@alice smith", "@", "@acme/.dba", "@ålice"] as const).map((text): RefusedCase => ({
+    name: `not an approver: ${text}`,
+    lines: ['    repositories: ["acme/api"]', `    approvers: ["${text}"]`],
+    problems: [
+      [
+        7,
+        17,
+        `${A}[0]`,
+        `"${text}" is not an approver: write @user or @org/team (a login or organisation has letters, digits, - and _; a team may also have .)`,
       ],
-    }),
-  ),
+    ],
+  })),
   {
     name: "an approver that is not text",
     lines: ['    repositories: ["acme/api"]', "    approvers: [42]"],
@@ -744,12 +740,7 @@ const refusedCases: RefusedCase[] = [
     name: "the same approver twice, in another case",
     lines: ['    repositories: ["acme/*"]', '    approvers: ["@acme/dba", "@alice", "@Acme/DBA"]'],
     problems: [
-      [
-        7,
-        40,
-        `${A}[2]`,
-        '"@Acme/DBA" and "@acme/dba" are the same approver (GitHub logins and team names ignore case); keep one',
-      ],
+      [7, 40, `${A}[2]`, '"@Acme/DBA" and "@acme/dba" are the same approver (GitHub logins and team names ignore case); keep one'],
     ],
   },
   {
@@ -778,25 +769,21 @@ const refusedCases: RefusedCase[] = [
     lines: ['    repositories: ["acme/*"]', "    approvers:", "      - @alice # on call"],
     problems: [[8, 9, "", 'YAML needs quotes around a value that starts with @: write "@alice", not @alice']],
   },
-  ...(["yes", '"true"', "1", "on", "[true]"] as const).map(
-    (value): RefusedCase => ({
-      name: `require_protected_environment: ${value}`,
-      lines: ['    repositories: ["acme/api"]', `    require_protected_environment: ${value}`],
-      problems: [[7, 36, P, "require_protected_environment must be true or false"]],
-    }),
-  ),
+  ...(["yes", '"true"', "1", "on", "[true]"] as const).map((value): RefusedCase => ({
+    name: `require_protected_environment: ${value}`,
+    lines: ['    repositories: ["acme/api"]', `    require_protected_environment: ${value}`],
+    problems: [[7, 36, P, "require_protected_environment must be true or false"]],
+  })),
   {
     name: "require_protected_environment with no value",
     lines: ['    repositories: ["acme/api"]', "    require_protected_environment:"],
     problems: [[7, 5, P, "require_protected_environment must be true or false"]],
   },
-  ...(["yes", '"true"', "1", "on", "[true]", "requester"] as const).map(
-    (value): RefusedCase => ({
-      name: `bind_to_requester: ${value}`,
-      lines: ['    repositories: ["acme/api"]', `    bind_to_requester: ${value}`],
-      problems: [[7, 24, B, "bind_to_requester must be true or false"]],
-    }),
-  ),
+  ...(["yes", '"true"', "1", "on", "[true]", "requester"] as const).map((value): RefusedCase => ({
+    name: `bind_to_requester: ${value}`,
+    lines: ['    repositories: ["acme/api"]', `    bind_to_requester: ${value}`],
+    problems: [[7, 24, B, "bind_to_requester must be true or false"]],
+  })),
   {
     name: "bind_to_requester with no value, reported with require_protected_environment's",
     lines: ['    repositories: ["acme/api"]', "    bind_to_requester:", "    require_protected_environment: 0"],
@@ -931,9 +918,7 @@ describe("loadCatalog", () => {
     const path = join(dir, "missing.yml");
     const error = await configErrorAsync(() => loadCatalog(path));
     expect(error.file).toBe(path);
-    expect(error.message).toBe(
-      `${path}:1:1: the catalog file does not exist; set JIT_CATALOG to the path of the operator catalog`,
-    );
+    expect(error.message).toBe(`${path}:1:1: the catalog file does not exist; set JIT_CATALOG to the path of the operator catalog`);
     expect(error.cause).toEqual(expect.objectContaining({ code: "ENOENT" }));
   });
 

@@ -88,16 +88,14 @@ const badCases: BadCase[] = [
     path: "min_approvals",
     message: 'unknown key "min_approvals"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester',
   },
-  ...badRequestsFiles.map(
-    ([value, message]): BadCase => ({
-      name: `requests_file: ${value}`,
-      text: doc("approvals: 2", `requests_file: ${value}`),
-      line: 2,
-      column: 16,
-      path: "requests_file",
-      message,
-    }),
-  ),
+  ...badRequestsFiles.map(([value, message]): BadCase => ({
+    name: `requests_file: ${value}`,
+    text: doc("approvals: 2", `requests_file: ${value}`),
+    line: 2,
+    column: 16,
+    path: "requests_file",
+    message,
+  })),
   {
     name: "bad duration",
     text: doc("max_duration: 1 week"),
@@ -106,26 +104,22 @@ const badCases: BadCase[] = [
     path: "max_duration",
     message: '"1 week" is not a duration',
   },
-  ...["0", "1.5", "two", "11"].map(
-    (value): BadCase => ({
-      name: `approvals: ${value}`,
-      text: doc(`approvals: ${value}`),
-      line: 1,
-      column: 12,
-      path: "approvals",
-      message: "approvals must be a whole number from 1 to 10",
-    }),
-  ),
-  ...["yes", "on", "1", '"true"', "[true]"].map(
-    (value): BadCase => ({
-      name: `bind_to_requester: ${value}`,
-      text: doc("approvals: 2", `bind_to_requester: ${value}`),
-      line: 2,
-      column: 20,
-      path: "bind_to_requester",
-      message: "bind_to_requester must be true or false",
-    }),
-  ),
+  ...["0", "1.5", "two", "11"].map((value): BadCase => ({
+    name: `approvals: ${value}`,
+    text: doc(`approvals: ${value}`),
+    line: 1,
+    column: 12,
+    path: "approvals",
+    message: "approvals must be a whole number from 1 to 10",
+  })),
+  ...["yes", "on", "1", '"true"', "[true]"].map((value): BadCase => ({
+    name: `bind_to_requester: ${value}`,
+    text: doc("approvals: 2", `bind_to_requester: ${value}`),
+    line: 2,
+    column: 20,
+    path: "bind_to_requester",
+    message: "bind_to_requester must be true or false",
+  })),
   {
     name: "alias",
     text: doc("requests_file: &f a.yml", "max_duration: *f"),

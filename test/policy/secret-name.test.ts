@@ -2,12 +2,9 @@ import { describe, expect, it } from "@jest/globals";
 import { canonicalSecretName, secretNameProblem } from "../../src/policy/secret-name.js";
 
 describe("secretNameProblem", () => {
-  it.each(["PROD_DB_URL", "prod_db_url", "_LEADING", "A", "X9", "GITHUB", "MY_GITHUB_TOKEN", "A".repeat(255)])(
-    "accepts %s",
-    (name) => {
-      expect(secretNameProblem(name)).toBeNull();
-    },
-  );
+  it.each(["PROD_DB_URL", "prod_db_url", "_LEADING", "A", "X9", "GITHUB", "MY_GITHUB_TOKEN", "A".repeat(255)])("accepts %s", (name) => {
+    expect(secretNameProblem(name)).toBeNull();
+  });
 
   it.each([
     ["", "must not be empty"],

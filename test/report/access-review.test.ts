@@ -5,7 +5,15 @@ import type { AuditAction, AuditEvent, Grant, LedgerStore } from "../../src/ledg
 import { AccessReviewBuilder, LATE_AFTER_MS, median, type AccessReview, type ReviewScope } from "../../src/report/access-review.js";
 import { readAccessReview } from "../../src/report/read-access-review.js";
 import { grantFixture, tempLedgerDir } from "../helpers/grant-fixture.js";
-import { FORMULA_REASON, HOSTILE_REASON, REVIEW_NOW, REVIEW_SINCE, REVIEW_UNTIL, seedReviewLedger, type ReviewLedger } from "../helpers/review-ledger.js";
+import {
+  FORMULA_REASON,
+  HOSTILE_REASON,
+  REVIEW_NOW,
+  REVIEW_SINCE,
+  REVIEW_UNTIL,
+  seedReviewLedger,
+  type ReviewLedger,
+} from "../helpers/review-ledger.js";
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -32,8 +40,14 @@ describe("an access review over a week of the ledger", () => {
 
   it("covers every grant whose life overlaps the period, by creation, and none that ended before it", () => {
     const { spanning, onTime, overlapping, closed, early, late, unapproved, hostile, failed, leftover, overdue } = ledger;
-    expect(ids(review.grants)).toEqual(ids([spanning, onTime, overlapping, closed, early, late, unapproved, hostile, failed, leftover, overdue]));
-    expect(review.period).toEqual({ since: "2026-03-01T00:00:00.000Z", until: "2026-03-08T00:00:00.000Z", asOf: "2026-03-08T00:00:00.000Z" });
+    expect(ids(review.grants)).toEqual(
+      ids([spanning, onTime, overlapping, closed, early, late, unapproved, hostile, failed, leftover, overdue]),
+    );
+    expect(review.period).toEqual({
+      since: "2026-03-01T00:00:00.000Z",
+      until: "2026-03-08T00:00:00.000Z",
+      asOf: "2026-03-08T00:00:00.000Z",
+    });
     expect(review.generatedAt).toBe(REVIEW_NOW.toISOString());
   });
 
@@ -43,7 +57,15 @@ describe("an access review over a week of the ledger", () => {
 
   it("counts grants by secret and environment, per repository, and how each ended", () => {
     const rows = review.summary.bySecret.map((s) => [s.repository, s.environment, s.secret, s.grants, s.endings]);
-    const endings = (counts: Partial<Record<string, number>>) => ({ expired: 0, revoked: 0, closed: 0, "break-glass": 0, live: 0, failed: 0, ...counts });
+    const endings = (counts: Partial<Record<string, number>>) => ({
+      expired: 0,
+      revoked: 0,
+      closed: 0,
+      "break-glass": 0,
+      live: 0,
+      failed: 0,
+      ...counts,
+    });
     expect(rows).toEqual([
       ["acme/api", "production", "PAYMENTS_KEY", 2, endings({ revoked: 1, live: 1 })],
       ["acme/api", "production", "PROD_DB_URL", 4, endings({ expired: 3, closed: 1 })],
@@ -128,7 +150,12 @@ describe("an access review over a week of the ledger", () => {
       { grantId: ledger.overdue.id, why: "still live 2h59m58s after its expiry at the end of the review" },
     ]);
     const audit = await store.listAudit();
-    expect(review.exceptions.auditChain).toEqual({ intact: true, records: audit.length, lastSeq: audit.at(-1)!.seq, lastHash: audit.at(-1)!.hash });
+    expect(review.exceptions.auditChain).toEqual({
+      intact: true,
+      records: audit.length,
+      lastSeq: audit.at(-1)!.seq,
+      lastHash: audit.at(-1)!.hash,
+    });
   });
 
   it("draws one timeline per secret and environment with the grants that had access, by start", () => {
@@ -170,7 +197,11 @@ describe("narrowing and the period's edges", () => {
   });
 
   it("reviews a period that has not ended up to now, and no further", async () => {
-    const review = await readAccessReview(store, { ...SCOPE, since: new Date("2026-03-07T00:00:00Z"), until: new Date("2026-04-01T00:00:00Z") });
+    const review = await readAccessReview(store, {
+      ...SCOPE,
+      since: new Date("2026-03-07T00:00:00Z"),
+      until: new Date("2026-04-01T00:00:00Z"),
+    });
     expect(review.period.asOf).toBe(REVIEW_NOW.toISOString());
     const overdue = review.grants.find((g) => g.id === ledger.overdue.id)!;
     expect(overdue.lateMs).toBe(REVIEW_NOW.getTime() - ledger.overdue.expiresAt.getTime());
@@ -178,7 +209,11 @@ describe("narrowing and the period's edges", () => {
   });
 
   it("finds no exception in a quiet period, and says the chain is intact", async () => {
-    const review = await readAccessReview(store, { ...SCOPE, since: new Date("2026-03-01T08:00:00Z"), until: new Date("2026-03-02T00:00:00Z") });
+    const review = await readAccessReview(store, {
+      ...SCOPE,
+      since: new Date("2026-03-01T08:00:00Z"),
+      until: new Date("2026-03-02T00:00:00Z"),
+    });
     expect(ids(review.grants)).toEqual(ids([ledger.onTime, ledger.overlapping]));
     expect(review.exceptions.withoutApproval).toEqual([]);
     expect(review.exceptions.outlived).toEqual([]);
@@ -202,7 +237,12 @@ describe("an audit chain break", () => {
       raw.close();
 
       const review = await readAccessReview(fileStore, SCOPE);
-      expect(review.exceptions.auditChain).toEqual({ intact: false, seq: 5, recordsIntact: 4, problem: expect.stringContaining("does not match its hash") });
+      expect(review.exceptions.auditChain).toEqual({
+        intact: false,
+        seq: 5,
+        recordsIntact: 4,
+        problem: expect.stringContaining("does not match its hash"),
+      });
     } finally {
       await fileStore.close();
       await dir.remove();
@@ -249,7 +289,11 @@ describe("break-glass records, once the ledger has them", () => {
   it("counts break-glass grants and reviews, and an unreviewed one without approval is an exception", () => {
     const builder = new AccessReviewBuilder(SCOPE);
     builder.addGrants([grant({ id: "reviewed" }), grant({ id: "unreviewed" })]);
-    builder.addAudit([event(1, "break_glass_granted", "reviewed"), event(2, "break_glass_granted", "unreviewed"), event(3, "break_glass_reviewed", "reviewed")]);
+    builder.addAudit([
+      event(1, "break_glass_granted", "reviewed"),
+      event(2, "break_glass_granted", "unreviewed"),
+      event(3, "break_glass_reviewed", "reviewed"),
+    ]);
     const review = builder.finish(intact);
 
     expect(review.summary.breakGlass).toEqual({ grants: 2, reviewed: 1, recorded: true });

@@ -72,7 +72,11 @@ describe("ledger text is shown, never acted on", () => {
 
   it.each([
     ["a quote that would close an attribute", 'x" onmouseover="alert(1)', "x&quot; onmouseover=&quot;alert(1)"],
-    ["a closing tag", "</td></tr></table><script>alert(1)</script>", "&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;script&gt;alert(1)&lt;/script&gt;"],
+    [
+      "a closing tag",
+      "</td></tr></table><script>alert(1)</script>",
+      "&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+    ],
     ["an entity", "&lt;b&gt;", "&amp;lt;b&amp;gt;"],
     ["a right-to-left override", "INC-1 \u202Egnp.exe", "INC-1 \\u202egnp.exe"],
     ["a line break", "one\ntwo", "one\\u000atwo"],
@@ -103,7 +107,9 @@ describe("ledger text is shown, never acted on", () => {
         owner: grant.owner,
         repo: grant.repo,
       });
-      const page = renderAccessReviewHtml(await readAccessReview(hostile, { since: REVIEW_SINCE, until: REVIEW_UNTIL, now: REVIEW_NOW, webUrl: "https://github.com" }));
+      const page = renderAccessReviewHtml(
+        await readAccessReview(hostile, { since: REVIEW_SINCE, until: REVIEW_UNTIL, now: REVIEW_NOW, webUrl: "https://github.com" }),
+      );
       expect(page).not.toContain("<b ");
       for (const field of ["requester", "approver", "owner", "repo", "environment", "reason", "error", "endReason", "actor"]) {
         expect(page).toContain(`&lt;b data-field=&quot;${field}&quot;&gt;`);
@@ -130,7 +136,12 @@ describe("what the page shows", () => {
   });
 
   it("says None plainly where there is nothing to report", async () => {
-    const quiet = await readAccessReview(store, { since: new Date("2026-03-01T08:00:00Z"), until: new Date("2026-03-02T00:00:00Z"), now: REVIEW_NOW, webUrl: "https://github.com" });
+    const quiet = await readAccessReview(store, {
+      since: new Date("2026-03-01T08:00:00Z"),
+      until: new Date("2026-03-02T00:00:00Z"),
+      now: REVIEW_NOW,
+      webUrl: "https://github.com",
+    });
     const page = renderAccessReviewHtml(quiet);
     const section = page.slice(page.indexOf('<section id="exceptions"'), page.indexOf('<section id="summary"'));
     expect(section).toContain("None: every grant had a recorded approval");
@@ -163,7 +174,10 @@ describe("what the page shows", () => {
   });
 
   it("sorts the table of every grant with its inline script, one button per heading", () => {
-    const table = html.slice(html.indexOf('<table class="sortable grants"'), html.indexOf("</table>", html.indexOf('<table class="sortable grants"')));
+    const table = html.slice(
+      html.indexOf('<table class="sortable grants"'),
+      html.indexOf("</table>", html.indexOf('<table class="sortable grants"')),
+    );
     expect(table.match(/<th scope="col" aria-sort="none" data-type="(text|number)"[^>]*><button type="button">/gu)).toHaveLength(11);
     expect(table.match(/<tr id="grant-\d+">/gu)).toHaveLength(11);
   });
@@ -172,7 +186,15 @@ describe("what the page shows", () => {
 describe("axisTicks", () => {
   it("marks a week by day, at midnight UTC", () => {
     const ticks = axisTicks(REVIEW_SINCE.getTime(), REVIEW_UNTIL.getTime());
-    expect(ticks.map((tick) => tick.label)).toEqual(["2026-03-01", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06", "2026-03-07"]);
+    expect(ticks.map((tick) => tick.label)).toEqual([
+      "2026-03-01",
+      "2026-03-02",
+      "2026-03-03",
+      "2026-03-04",
+      "2026-03-05",
+      "2026-03-06",
+      "2026-03-07",
+    ]);
   });
 
   it.each([

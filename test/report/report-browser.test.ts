@@ -41,7 +41,9 @@ describeInBrowser("the access review in headless Chromium", () => {
     outputDir = process.env.JIT_TEST_OUTPUT ?? (await mkdtemp(join(tmpdir(), "jit-report-browser-")));
     await mkdir(outputDir, { recursive: true });
     const out = join(workDir, "access-review.html");
-    const result = await cli.run(["report", "--since", "2026-03-01", "--until", "2026-03-08", "--out", out], { DATABASE_URL: cli.env.DATABASE_URL });
+    const result = await cli.run(["report", "--since", "2026-03-01", "--until", "2026-03-08", "--out", out], {
+      DATABASE_URL: cli.env.DATABASE_URL,
+    });
     expect(result.code).toBe(0);
     fileUrl = pathToFileURL(out).href;
 
@@ -91,7 +93,9 @@ describeInBrowser("the access review in headless Chromium", () => {
     const sections = await Promise.all((await page.locator("main > section").all()).map((section) => section.getAttribute("id")));
     expect(sections).toEqual(["exceptions", "summary", "timelines", "grants"]);
     const exceptions = page.locator("#exceptions");
-    await expect(exceptions.locator("li", { hasText: "no approver recorded" }).innerText()).resolves.toBe("acme/api · staging · PROD_DB_URL, mallory, PR #8: no approver recorded");
+    await expect(exceptions.locator("li", { hasText: "no approver recorded" }).innerText()).resolves.toBe(
+      "acme/api · staging · PROD_DB_URL, mallory, PR #8: no approver recorded",
+    );
     // Its link leads to the grant's row.
     await exceptions.locator("li", { hasText: "no approver recorded" }).locator("a").click();
     const target = page.locator("tr:target");

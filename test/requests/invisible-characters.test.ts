@@ -1,10 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import {
-  firstInvisibleCharacter,
-  invisibleCharactersInSource,
-  trimText,
-  VISIBLE_TEXT,
-} from "../../src/requests/invisible-characters.js";
+import { firstInvisibleCharacter, invisibleCharactersInSource, trimText, VISIBLE_TEXT } from "../../src/requests/invisible-characters.js";
 
 describe("firstInvisibleCharacter", () => {
   it.each([

@@ -60,7 +60,9 @@ describe("parseRequests reads", () => {
       ),
     );
     expect(problems).toEqual([]);
-    expect(entries.map(({ index, secret, environment, duration, reason, line }) => ({ index, secret, environment, duration, reason, line }))).toEqual([
+    expect(
+      entries.map(({ index, secret, environment, duration, reason, line }) => ({ index, secret, environment, duration, reason, line })),
+    ).toEqual([
       { index: 0, secret: "prod_db_url", environment: "production", duration: "15m", reason: "INC-1 look at the logs", line: 2 },
       { index: 1, secret: "STAGING_TOKEN", environment: "staging", duration: "1h30m", reason: "INC-2 rotate the cache", line: 3 },
     ]);
@@ -68,7 +70,15 @@ describe("parseRequests reads", () => {
 
   it("a file as YAML 1.2 whatever its %YAML directive says", () => {
     const { entries, problems } = parseRequests(
-      file("%YAML 1.1", "---", "requests:", "  - secret: yes", "    environment: on", "    duration: 2h", "    reason: INC-1 yes means yes"),
+      file(
+        "%YAML 1.1",
+        "---",
+        "requests:",
+        "  - secret: yes",
+        "    environment: on",
+        "    duration: 2h",
+        "    reason: INC-1 yes means yes",
+      ),
     );
     expect(problems).toEqual([]);
     expect(entries[0]).toMatchObject({ secret: "yes", environment: "on" });
@@ -114,11 +124,7 @@ describe("parseRequests refuses", () => {
       file("requests:", "  - secret: A", "    secret: B"),
       [{ line: 3, column: 5, message: say.yamlSyntax("Map keys must be unique") }],
     ],
-    [
-      "several documents",
-      file("requests: []", "---", "requests: []"),
-      [{ line: 2, column: 1, message: say.multipleDocuments() }],
-    ],
+    ["several documents", file("requests: []", "---", "requests: []"), [{ line: 2, column: 1, message: say.multipleDocuments() }]],
     [
       "anchors and aliases, at each",
       file("requests:", "  - &entry", "    secret: PROD_DB_URL", "  - *entry"),
@@ -132,14 +138,10 @@ describe("parseRequests refuses", () => {
       file("requests:", "  - secret: !!binary UFJPRA==", "    environment: production"),
       [{ line: 2, column: 22, message: say.tag("!!binary") }],
     ],
-    [
-      "lists as keys",
-      file("? [secret]", ": PROD_DB_URL"),
-      [{ line: 1, column: 3, message: say.complexKey() }],
-    ],
+    ["lists as keys", file("? [secret]", ": PROD_DB_URL"), [{ line: 1, column: 3, message: say.complexKey() }]],
     [
       "a bidi override written in the file, at its column",
-      file("requests:", "  - secret: PROD_DB_URL", "    reason: \"INC-1 \u202Eenilno\u202C\""),
+      file("requests:", "  - secret: PROD_DB_URL", '    reason: "INC-1 \u202Eenilno\u202C"'),
       [{ line: 3, column: 20, message: say.invisible("this line", "U+202E") }],
     ],
     [
@@ -167,26 +169,14 @@ describe("parseRequests refuses", () => {
       file("requests:", ...ENTRY, '    "reason\\u202E": x'),
       [{ line: 6, column: 5, message: say.invisible("a key", "U+202E") }],
     ],
-    [
-      "a file that is not a map",
-      file("- secret: PROD_DB_URL"),
-      [{ line: 1, column: 1, message: say.rootNotMap("a list") }],
-    ],
+    ["a file that is not a map", file("- secret: PROD_DB_URL"), [{ line: 1, column: 1, message: say.rootNotMap("a list") }]],
     [
       "requests that is not a list",
       file("requests:", "  secret: PROD_DB_URL"),
       [{ line: 2, column: 3, message: say.requestsNotList("a map") }],
     ],
-    [
-      "requests that is a number",
-      file("requests: 3"),
-      [{ line: 1, column: 11, message: say.requestsNotList("the number 3") }],
-    ],
-    [
-      "an item that is not a map",
-      file("requests:", "  - PROD_DB_URL"),
-      [{ line: 2, column: 5, message: say.entryNotMap("text") }],
-    ],
+    ["requests that is a number", file("requests: 3"), [{ line: 1, column: 11, message: say.requestsNotList("the number 3") }]],
+    ["an item that is not a map", file("requests:", "  - PROD_DB_URL"), [{ line: 2, column: 5, message: say.entryNotMap("text") }]],
     [
       "a number where text belongs",
       file("requests:", ...ENTRY.slice(0, 2), "    duration: 2", ENTRY[3] as string),
@@ -228,11 +218,7 @@ describe("parseRequests refuses", () => {
       file("requests:", ...ENTRY, "    approver: octocat"),
       [{ line: 6, column: 5, message: say.unknownKey("approver", ["secret", "environment", "duration", "reason"], null) }],
     ],
-    [
-      "an unknown top-level key",
-      file("request:", ...ENTRY),
-      [{ line: 1, column: 1, message: say.unknownKey("request", [], "requests") }],
-    ],
+    ["an unknown top-level key", file("request:", ...ENTRY), [{ line: 1, column: 1, message: say.unknownKey("request", [], "requests") }]],
   ];
 
   it.each(table)("%s", (_name, text, expected) => {

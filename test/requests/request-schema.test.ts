@@ -6,9 +6,7 @@ import { renderRequestsJsonSchema, SCHEMA_FILE } from "../../scripts/write-schem
 import { REQUEST_KEYS, requestsFileSchema } from "../../src/requests/request-schema.js";
 
 const good = {
-  requests: [
-    { secret: "PROD_DB_URL", environment: "production", duration: "2h", reason: "INC-4211: inspect stuck migrations" },
-  ],
+  requests: [{ secret: "PROD_DB_URL", environment: "production", duration: "2h", reason: "INC-4211: inspect stuck migrations" }],
 };
 const entry = good.requests[0];
 

@@ -114,7 +114,14 @@ describe("parseRequests on any input", () => {
       fc.property(anyText, (text) => {
         const { entries, problems } = parseRequests(text);
         for (const entry of entries) {
-          expect(requestEntrySchema.safeParse({ secret: entry.secret, environment: entry.environment, duration: entry.duration, reason: entry.reason }).success).toBe(true);
+          expect(
+            requestEntrySchema.safeParse({
+              secret: entry.secret,
+              environment: entry.environment,
+              duration: entry.duration,
+              reason: entry.reason,
+            }).success,
+          ).toBe(true);
         }
         if (problems.length === 0) expect(requestsFileSchema.safeParse(asData(text)).success).toBe(true);
         for (const problem of problems) {

@@ -3,11 +3,7 @@ import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
 import { DEFAULT_REPO_CONFIG } from "../../src/policy/repo-config.js";
 import { parseDuration } from "../../src/requests/duration.js";
 import { parseMessages, validationMessages as say } from "../../src/requests/request-messages.js";
-import {
-  type PullRequestFacts,
-  type ValidationInput,
-  validateRequests,
-} from "../../src/requests/validate-requests.js";
+import { type PullRequestFacts, type ValidationInput, validateRequests } from "../../src/requests/validate-requests.js";
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -121,7 +117,13 @@ const durationError = (text: string): string => {
 type Row = [string, Partial<Fields>, Partial<ValidationInput>, { line: number; column: number }, string];
 
 const rows: Row[] = [
-  ["a secret not in the catalog, with a close name", { secret: "PROD_DB_URI" }, {}, at.secret(), say.unknownSecret("PROD_DB_URI", "PROD_DB_URL")],
+  [
+    "a secret not in the catalog, with a close name",
+    { secret: "PROD_DB_URI" },
+    {},
+    at.secret(),
+    say.unknownSecret("PROD_DB_URI", "PROD_DB_URL"),
+  ],
   ["a secret not in the catalog", { secret: "NOPE_SECRET" }, {}, at.secret(), say.unknownSecret("NOPE_SECRET", null)],
   [
     "a misspelt secret that is close only to another repository's secret",
@@ -195,11 +197,7 @@ const rows: Row[] = [
 const pullRequestRows: Array<[string, Partial<PullRequestFacts>, string]> = [
   ["a pull request from a fork", { fromFork: true }, say.fromFork("acme/web")],
   ["a pull request into another branch", { baseRef: "release" }, say.wrongBase("jit-requests.yml", "release", "main")],
-  [
-    "an author who cannot write",
-    { authorCanWrite: false, authorLogin: "drive-by" },
-    say.noWritePermission("drive-by", "acme/web"),
-  ],
+  ["an author who cannot write", { authorCanWrite: false, authorLogin: "drive-by" }, say.noWritePermission("drive-by", "acme/web")],
 ];
 
 describe("validateRequests refuses", () => {
@@ -344,7 +342,13 @@ describe("removedOnly", () => {
     { when: "nothing changed", base: one, head: one, expected: false },
     { when: "the head adds an entry", base: one, head: two, expected: false },
     { when: "the head removes one and adds another", base: two, head: requestsFile({ duration: "3h" }), expected: false },
-    { when: "the pull request has a problem", base: two, head: one, overrides: { pullRequest: { ...PR, fromFork: true } }, expected: false },
+    {
+      when: "the pull request has a problem",
+      base: two,
+      head: one,
+      overrides: { pullRequest: { ...PR, fromFork: true } },
+      expected: false,
+    },
     { when: "there is no base and nothing in the head", base: null, head: "requests: []\n", expected: false },
   ])("is $expected when $when", ({ base, head, overrides, expected }) => {
     const result = validateRequests(input(head, { baseText: base, ...overrides }));

@@ -103,7 +103,9 @@ describe("readSecretValue from a file", () => {
   it("rejects a directory", async () => {
     await mkdir(path("a-directory"));
     const error = await rejection(file("a-directory"));
-    expect(error.message).toBe(`file ${path("a-directory")} is not a regular file (it is a directory); point the source at a file that holds the value`);
+    expect(error.message).toBe(
+      `file ${path("a-directory")} is not a regular file (it is a directory); point the source at a file that holds the value`,
+    );
   });
 
   it.each([
@@ -180,7 +182,9 @@ describe("readSecretValue reads only what a secret's source should hold", () => 
   it("refuses a symlink to /proc/self/environ, naming where it leads", async () => {
     await symlink("/proc/self/environ", path("innocent-looking"));
     const error = await rejection(file("innocent-looking"));
-    expect(error.message).toMatch(new RegExp(`^file ${path("innocent-looking")} is under /proc \\(it resolves to /proc/\\d+/environ\\); `, "u"));
+    expect(error.message).toMatch(
+      new RegExp(`^file ${path("innocent-looking")} is under /proc \\(it resolves to /proc/\\d+/environ\\); `, "u"),
+    );
   });
 
   it("refuses a chain of symlinks that ends in /dev", async () => {
@@ -190,11 +194,13 @@ describe("readSecretValue reads only what a secret's source should hold", () => 
     expect(error.message).toBe(`file ${path("hop-1")} is under /dev (it resolves to /dev/urandom)${outside("/dev")}`);
   });
 
-  it.each([
-    ["/sys/kernel", "/sys"],
-    ["/proc", "/proc"],
-    ["/dev", "/dev"],
-  ].filter(([path]) => existsSync(path as string)))("refuses %s", async (path, root) => {
+  it.each(
+    [
+      ["/sys/kernel", "/sys"],
+      ["/proc", "/proc"],
+      ["/dev", "/dev"],
+    ].filter(([path]) => existsSync(path as string)),
+  )("refuses %s", async (path, root) => {
     const error = await rejection({ kind: "file", path });
     expect(error.message).toBe(`file ${path} is under ${root}${outside(root)}`);
   });
@@ -211,7 +217,9 @@ describe("readSecretValue reads only what a secret's source should hold", () => 
     const made = spawnSync("mkfifo", [path("fifo")]);
     expect(made.status).toBe(0);
     const error = await rejection(file("fifo"));
-    expect(error.message).toBe(`file ${path("fifo")} is not a regular file (it is a FIFO); point the source at a file that holds the value`);
+    expect(error.message).toBe(
+      `file ${path("fifo")} is not a regular file (it is a FIFO); point the source at a file that holds the value`,
+    );
   });
 
   it("refuses a file larger than a secret, naming only its size", async () => {
@@ -271,9 +279,17 @@ describe("readSecretValue reads only what a secret's source should hold", () => 
   });
 
   it("sees U+FFFD where the process environment held bytes that are not UTF-8", () => {
-    const probe = spawnSync("bash", ["-c", "LATIN1=$(printf 'caf\\351') exec \"$0\" -e 'process.stdout.write(String(process.env.LATIN1.includes(\"\\uFFFD\")))'", process.execPath], {
-      encoding: "utf8",
-    });
+    const probe = spawnSync(
+      "bash",
+      [
+        "-c",
+        "LATIN1=$(printf 'caf\\351') exec \"$0\" -e 'process.stdout.write(String(process.env.LATIN1.includes(\"\\uFFFD\")))'",
+        process.execPath,
+      ],
+      {
+        encoding: "utf8",
+      },
+    );
     expect(probe.stdout).toBe("true");
   });
 

@@ -61,9 +61,15 @@ async function startSetupProcess(sim: GitHubSimulator, dir: string, port: number
   let running = true;
   void exited.then(() => (running = false));
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 20_000; ; ) {
+  for (const deadline = Date.now() + 20_000; ;) {
     if (!running) throw new Error(`the app exited instead of serving the setup page:\n${output}`);
-    if (await fetch(`${url}/ping`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/ping`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`the setup page did not come up within 20 s:\n${output}`);
@@ -101,7 +107,8 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
     });
     page.on("console", (message) => {
       // A refusal page comes with its 4xx status, which Chromium notes; anything else (a CSP violation) is a problem.
-      if (message.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
+      if (message.type() === "error" && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text()))
+        problems.push(`console: ${message.text()}`);
     });
     return { context, page };
   };
@@ -129,7 +136,11 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
     const dir = workDir();
     const envPath = join(dir, ".env");
     // The operator wrote some settings first: they stay, and the stale client id is replaced, and said so.
-    writeFileSync(envPath, `# jit-access settings\nJIT_CATALOG=${join(dir, "jit-catalog.yml")}\nLOG_LEVEL=info\nGITHUB_CLIENT_ID=Iv1.stale\n`, { mode: 0o600 });
+    writeFileSync(
+      envPath,
+      `# jit-access settings\nJIT_CATALOG=${join(dir, "jit-catalog.yml")}\nLOG_LEVEL=info\nGITHUB_CLIENT_ID=Iv1.stale\n`,
+      { mode: 0o600 },
+    );
     const port = await freePort();
     const setup = await startSetupProcess(sim, dir, port);
     const oldSecret = sim.webhookSecret;
@@ -148,7 +159,11 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       expect(rows).toEqual(yml.permissions.map((p) => [p.name, p.access, p.reason]));
       expect(rows.find((row) => row[0] === "secrets")?.[2]).toMatch(/^Write \(PUT\) and delete environment secrets/);
       expect(rows.every((row) => (row[2] ?? "").length > 20)).toBe(true);
-      await expect(page.locator("#events tbody td.name").allInnerTexts()).resolves.toEqual(["pull_request", "pull_request_review", "deployment_protection_rule"]);
+      await expect(page.locator("#events tbody td.name").allInnerTexts()).resolves.toEqual([
+        "pull_request",
+        "pull_request_review",
+        "deployment_protection_rule",
+      ]);
       await expect(page.locator("input[name=webhook_url]").inputValue()).resolves.toBe(`${setup.url}/api/github/webhooks`);
       await page.locator("input[value=organization]").check();
       await page.locator("input[name=organization]").fill("acme");
@@ -157,7 +172,9 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
 
       await page.getByRole("button", { name: "Continue" }).click();
       await expect(page.locator("h1").innerText()).resolves.toBe("Create jit-access on GitHub");
-      await expect(page.locator("form").getAttribute("action")).resolves.toMatch(new RegExp(`^${sim.baseUrl}/organizations/acme/settings/apps/new\\?state=[A-Za-z0-9_-]{32}$`));
+      await expect(page.locator("form").getAttribute("action")).resolves.toMatch(
+        new RegExp(`^${sim.baseUrl}/organizations/acme/settings/apps/new\\?state=[A-Za-z0-9_-]{32}$`),
+      );
       await page.getByRole("button", { name: "Create on GitHub" }).click();
       // The simulator's GitHub asks to confirm, as GitHub does.
       await expect(page.locator("h1").innerText()).resolves.toBe("Create GitHub App for acme");
@@ -169,7 +186,9 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       expect(written).toContain("Added: APP_ID, PRIVATE_KEY, WEBHOOK_SECRET, GITHUB_CLIENT_SECRET.");
       expect(written).toContain("Replaced (the file had another value): GITHUB_CLIENT_ID.");
       expect(written).toContain("Kept as they were: 2 other settings, and every comment.");
-      await expect(page.getByRole("link", { name: "Install the app" }).getAttribute("href")).resolves.toBe(`${sim.baseUrl}/apps/jit-access/installations/new`);
+      await expect(page.getByRole("link", { name: "Install the app" }).getAttribute("href")).resolves.toBe(
+        `${sim.baseUrl}/apps/jit-access/installations/new`,
+      );
       await expect(page.locator("#next").innerText()).resolves.toMatch(/JIT_CATALOG[\s\S]*Restart jit-access/);
 
       // GitHub's side: the manifest from app.yml, on acme, exchanged once.
@@ -188,7 +207,9 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       // .env: the credentials, mode 0600, the operator's lines kept as written.
       expect(statSync(envPath).mode & 0o777).toBe(0o600);
       const text = readFileSync(envPath, "utf8");
-      expect(text.startsWith(`# jit-access settings\nJIT_CATALOG=${join(dir, "jit-catalog.yml")}\nLOG_LEVEL=info\nGITHUB_CLIENT_ID=Iv1.`)).toBe(true);
+      expect(
+        text.startsWith(`# jit-access settings\nJIT_CATALOG=${join(dir, "jit-catalog.yml")}\nLOG_LEVEL=info\nGITHUB_CLIENT_ID=Iv1.`),
+      ).toBe(true);
       const values = parseEnv(text) as Record<string, string>;
       expect(values.APP_ID).toBe(String(sim.appId));
       expect(values.WEBHOOK_SECRET).toBe(sim.webhookSecret);
@@ -208,7 +229,13 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
     }
 
     // Restarted with the credentials from .env only, on the address GitHub now delivers to.
-    app = await startAppProcess(sim, { catalog: CATALOG, dataDir: dir, port, credentials: "env-file", env: { PROD_DB_URL: "postgres://setup-test" } });
+    app = await startAppProcess(sim, {
+      catalog: CATALOG,
+      dataDir: dir,
+      port,
+      credentials: "env-file",
+      env: { PROD_DB_URL: "postgres://setup-test" },
+    });
     expect(app.output()).toContain("settings from the environment and");
     sim.addUser("alice");
     sim.addUser("bob");
@@ -217,13 +244,24 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       environments: ["production"],
       files: { ".github/CODEOWNERS": "jit-requests.yml @bob\n", "jit-requests.yml": "requests: []\n" },
     });
-    sim.commit("acme/api", "need-db", { "jit-requests.yml": 'requests:\n  - secret: PROD_DB_URL\n    environment: production\n    duration: 30m\n    reason: "INC-17: registered from the setup page"\n' }, { from: "main" });
+    sim.commit(
+      "acme/api",
+      "need-db",
+      {
+        "jit-requests.yml":
+          'requests:\n  - secret: PROD_DB_URL\n    environment: production\n    duration: 30m\n    reason: "INC-17: registered from the setup page"\n',
+      },
+      { from: "main" },
+    );
     const pr = await sim.openPullRequest("acme/api", { head: "need-db", base: "main", author: "alice", title: "Need the database" });
     expect(sim.lastDelivery?.status).toBe(200);
-    const check = await sim.waitFor(() => sim.checkRuns("acme/api").find((run) => run.name === "jit-access" && run.status === "in_progress"), {
-      timeoutMs: 10_000,
-      description: "the app's check run, made with a token from the new key",
-    });
+    const check = await sim.waitFor(
+      () => sim.checkRuns("acme/api").find((run) => run.name === "jit-access" && run.status === "in_progress"),
+      {
+        timeoutMs: 10_000,
+        description: "the app's check run, made with a token from the new key",
+      },
+    );
     expect(check.output.title).toBe("Waiting for approval: 0 of 1");
     expect(pr).toBeGreaterThan(0);
     expect(sim.requests.some((r) => r.route === "POST /app/installations/{installation_id}/access_tokens" && r.status === 201)).toBe(true);
@@ -278,7 +316,13 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       // GitHub's words are shown as text: a hostile message makes no element and runs nothing.
       await start();
       const hostileState = new URL((await page.locator("form").getAttribute("action"))!).searchParams.get("state")!;
-      const fault = sim.faults.add({ method: "POST", path: "/app-manifests/{code}/conversions", status: 422, body: { message: '<img src=x onerror=alert(1)>"Validation Failed"' }, times: 1 });
+      const fault = sim.faults.add({
+        method: "POST",
+        path: "/app-manifests/{code}/conversions",
+        status: 422,
+        body: { message: '<img src=x onerror=alert(1)>"Validation Failed"' },
+        times: 1,
+      });
       await page.goto(`${setup.url}/setup/callback?code=feedface&state=${hostileState}`);
       expect(sim.faults.fired(fault)).toBe(1);
       await expect(page.getByRole("alert").innerText()).resolves.toContain('(“<img src=x onerror=alert(1)>"Validation Failed"”)');

@@ -4,7 +4,13 @@ import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { generateAppPrivateKey } from "../../sim/app-auth.js";
-import { EnvFileError, planEnvFile, readEnvFileForUpdate, writeEnvFileAtomically, type Credentials } from "../../src/server/setup-env-file.js";
+import {
+  EnvFileError,
+  planEnvFile,
+  readEnvFileForUpdate,
+  writeEnvFileAtomically,
+  type Credentials,
+} from "../../src/server/setup-env-file.js";
 
 const PEM = generateAppPrivateKey();
 const CREDENTIALS: Credentials = {
@@ -18,7 +24,12 @@ const CREDENTIALS: Credentials = {
 describe("planEnvFile", () => {
   it("adds all five to a missing file, as values a .env reader gets back exactly", () => {
     const plan = planEnvFile(null, CREDENTIALS);
-    expect(plan).toMatchObject({ added: ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"], replaced: [], unchanged: [], keptOthers: 0 });
+    expect(plan).toMatchObject({
+      added: ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"],
+      replaced: [],
+      unchanged: [],
+      keptOthers: 0,
+    });
     expect(parseEnv(plan.text)).toEqual(CREDENTIALS);
     // The key is one line: no PEM line can be mistaken for a setting.
     expect(plan.text.split("\n").filter((line) => line.startsWith("PRIVATE_KEY="))).toHaveLength(1);
@@ -41,7 +52,15 @@ describe("planEnvFile", () => {
     expect(plan.replaced).toEqual(["APP_ID", "GITHUB_CLIENT_ID"]);
     expect(plan.keptOthers).toBe(3);
     const lines = plan.text.split("\n");
-    expect(lines.slice(0, 7)).toEqual(["# operator's notes", "JIT_CATALOG=/etc/jit/catalog.yml", 'NOTE="a value', 'over two lines"', "APP_ID=1234", "GITHUB_CLIENT_ID=Iv1.0123456789abcdef", "LOG_LEVEL=debug # inline comment"]);
+    expect(lines.slice(0, 7)).toEqual([
+      "# operator's notes",
+      "JIT_CATALOG=/etc/jit/catalog.yml",
+      'NOTE="a value',
+      'over two lines"',
+      "APP_ID=1234",
+      "GITHUB_CLIENT_ID=Iv1.0123456789abcdef",
+      "LOG_LEVEL=debug # inline comment",
+    ]);
     expect(plan.text).not.toContain("Iv1.old");
     const after = parseEnv(plan.text);
     expect(after).toEqual({ ...parseEnv(existing), ...CREDENTIALS });
@@ -50,7 +69,12 @@ describe("planEnvFile", () => {
   it("reports values the file already holds as unchanged", () => {
     const first = planEnvFile("JIT_CATALOG=c.yml\n", CREDENTIALS);
     const again = planEnvFile(first.text, CREDENTIALS);
-    expect(again).toMatchObject({ added: [], replaced: [], unchanged: ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"], keptOthers: 1 });
+    expect(again).toMatchObject({
+      added: [],
+      replaced: [],
+      unchanged: ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"],
+      keptOthers: 1,
+    });
     expect(again.text).toBe(first.text);
   });
 

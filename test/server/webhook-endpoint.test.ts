@@ -79,9 +79,16 @@ interface Answer {
  * unless given in the headers: chunked); `stall` leaves the body unfinished. Resolves with the
  * answer, or status null when the connection closed without one.
  */
-function send(setup: Setup, options: { method?: string; path?: string; headers: Record<string, string>; chunks?: Array<string | Buffer>; stall?: boolean }): Promise<Answer> {
+function send(
+  setup: Setup,
+  options: { method?: string; path?: string; headers: Record<string, string>; chunks?: Array<string | Buffer>; stall?: boolean },
+): Promise<Answer> {
   return new Promise((resolve) => {
-    const req = httpRequest(`${setup.url}${options.path ?? PATH}`, { method: options.method ?? "POST", headers: options.headers, agent: false });
+    const req = httpRequest(`${setup.url}${options.path ?? PATH}`, {
+      method: options.method ?? "POST",
+      headers: options.headers,
+      agent: false,
+    });
     let settled = false;
     const done = (answer: Answer): void => {
       if (settled) return;
@@ -116,7 +123,9 @@ describe("a correctly signed delivery", () => {
     const setup = await start();
     const answer = await send(setup, { headers: headers(payload), chunks: [payload] });
     expect(answer).toMatchObject({ status: 200, body: "ok\n" });
-    expect(setup.received).toEqual([{ id: "11111111-2222-3333-4444-555555555555", name: "pull_request", payload: { action: "opened", number: 7, note: "hello" } }]);
+    expect(setup.received).toEqual([
+      { id: "11111111-2222-3333-4444-555555555555", name: "pull_request", payload: { action: "opened", number: 7, note: "hello" } },
+    ]);
   });
 
   it("sent in many small chunks without a Content-Length is verified over all of its bytes", async () => {
@@ -191,10 +200,25 @@ describe("a refused request", () => {
   const logText = (setup: Setup): string[] => setup.logs.entries.map((entry) => `${entry.message} ${JSON.stringify(entry.fields)}`);
 
   it.each([
-    ["a signature made with another secret", { "x-hub-signature-256": sign(body, "another-secret") }, 400, "the signature does not match the body and the webhook secret"],
+    [
+      "a signature made with another secret",
+      { "x-hub-signature-256": sign(body, "another-secret") },
+      400,
+      "the signature does not match the body and the webhook secret",
+    ],
     ["no signature header", { "x-hub-signature-256": "" }, 400, "missing header x-hub-signature-256"],
-    ["a signature cut short", { "x-hub-signature-256": sign(body).slice(0, 30) }, 400, "X-Hub-Signature-256 is not sha256= followed by 64 hex digits"],
-    ["a sha1= signature", { "x-hub-signature-256": `sha1=${createHmac("sha1", SECRET).update(body).digest("hex")}` }, 400, "X-Hub-Signature-256 is not sha256= followed by 64 hex digits"],
+    [
+      "a signature cut short",
+      { "x-hub-signature-256": sign(body).slice(0, 30) },
+      400,
+      "X-Hub-Signature-256 is not sha256= followed by 64 hex digits",
+    ],
+    [
+      "a sha1= signature",
+      { "x-hub-signature-256": `sha1=${createHmac("sha1", SECRET).update(body).digest("hex")}` },
+      400,
+      "X-Hub-Signature-256 is not sha256= followed by 64 hex digits",
+    ],
     ["no event header", { "x-github-event": "" }, 400, "missing header x-github-event"],
     ["no delivery header", { "x-github-delivery": "" }, 400, "missing header x-github-delivery"],
     ["a form-encoded body", { "content-type": "application/x-www-form-urlencoded" }, 415, "Content-Type must be application/json"],
@@ -241,7 +265,9 @@ describe("a refused request", () => {
       const socket = connect(setup.port, "127.0.0.1", () => {
         socket.write(
           Buffer.concat([
-            Buffer.from(`POST ${PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-github-event: pull_request\r\nx-hub-signature-256: sha256=00\r\ncontent-length: 2\r\nx-github-delivery: `),
+            Buffer.from(
+              `POST ${PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-github-event: pull_request\r\nx-hub-signature-256: sha256=00\r\ncontent-length: 2\r\nx-github-delivery: `,
+            ),
             delivery,
             Buffer.from("\r\nconnection: close\r\n\r\n{}"),
           ]),
@@ -263,12 +289,18 @@ describe("size", () => {
     const answer = await send(setup, { headers: { ...headers("x"), "content-length": String(LIMIT + 1) }, chunks: [], stall: true });
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body)).toEqual({ error: `the body is ${LIMIT + 1} bytes; the limit is ${LIMIT}` });
-    expect(setup.logs.entries).toEqual([expect.objectContaining({ fields: expect.objectContaining({ bytesRead: 0, contentLength: LIMIT + 1 }) })]);
+    expect(setup.logs.entries).toEqual([
+      expect.objectContaining({ fields: expect.objectContaining({ bytesRead: 0, contentLength: LIMIT + 1 }) }),
+    ]);
   });
 
   it("a signature in the wrong form is refused before the body is sent at all", async () => {
     const setup = await start();
-    const answer = await send(setup, { headers: { ...headers("x"), "x-hub-signature-256": "sha256=nope", "content-length": "1000" }, chunks: [], stall: true });
+    const answer = await send(setup, {
+      headers: { ...headers("x"), "x-hub-signature-256": "sha256=nope", "content-length": "1000" },
+      chunks: [],
+      stall: true,
+    });
     expect(answer.status).toBe(400);
   });
 
@@ -304,7 +336,9 @@ describe("time", () => {
     expect(answer.status).toBe(408);
     expect(answer.headers.connection).toBe("close");
     expect(setup.received).toEqual([]);
-    expect(setup.logs.entries).toEqual([expect.objectContaining({ message: "webhook refused (408): the body did not arrive in full within 0.3 s" })]);
+    expect(setup.logs.entries).toEqual([
+      expect.objectContaining({ message: "webhook refused (408): the body did not arrive in full within 0.3 s" }),
+    ]);
   });
 
   it("headers that stop arriving are cut off after headersTimeoutMs", async () => {
@@ -321,7 +355,12 @@ describe("time", () => {
 
   it("headers over 16 KiB are refused by Node with 431", async () => {
     const setup = await start();
-    const head = Object.entries({ ...headers(payload), "content-length": String(payload.length), host: "x", "x-padding": "p".repeat(20 * 1024) });
+    const head = Object.entries({
+      ...headers(payload),
+      "content-length": String(payload.length),
+      host: "x",
+      "x-padding": "p".repeat(20 * 1024),
+    });
     const reply = await new Promise<string>((resolve) => {
       let text = "";
       const socket = connect(setup.port, "127.0.0.1", () => {
@@ -347,7 +386,9 @@ describe("time", () => {
     const setup = await start({ bodyTimeoutMs: 5_000 });
     await new Promise<void>((resolve) => {
       const socket = connect(setup.port, "127.0.0.1", () => {
-        const head = Object.entries({ ...headers(payload), "content-length": "1000", host: "x" }).map(([name, value]) => `${name}: ${value}`);
+        const head = Object.entries({ ...headers(payload), "content-length": "1000", host: "x" }).map(
+          ([name, value]) => `${name}: ${value}`,
+        );
         socket.write(`POST ${PATH} HTTP/1.1\r\n${head.join("\r\n")}\r\n\r\n${payload.slice(0, 20)}`, () => {
           setTimeout(() => {
             socket.destroy();
@@ -357,7 +398,9 @@ describe("time", () => {
       });
     });
     await waitUntil(() => setup.logs.entries.length > 0);
-    expect(setup.logs.entries).toEqual([expect.objectContaining({ message: "webhook refused: the sender closed the connection before the body was complete" })]);
+    expect(setup.logs.entries).toEqual([
+      expect.objectContaining({ message: "webhook refused: the sender closed the connection before the body was complete" }),
+    ]);
     expect(setup.received).toEqual([]);
   });
 });
@@ -367,7 +410,9 @@ describe("other routes", () => {
     const setup = await start();
     expect(await send(setup, { method: "GET", path: "/ping", headers: {} })).toMatchObject({ status: 200, body: "PONG" });
     expect(await send(setup, { method: "GET", path: "/probot", headers: {} })).toMatchObject({ status: 404 });
-    expect(await send(setup, { path: "/api/github/webhooks-other", headers: headers(payload), chunks: [payload] })).toMatchObject({ status: 404 });
+    expect(await send(setup, { path: "/api/github/webhooks-other", headers: headers(payload), chunks: [payload] })).toMatchObject({
+      status: 404,
+    });
     expect(setup.received).toEqual([]);
   });
 

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { generateKeyPairSync } from "node:crypto";
 import type { GitHubSimulator } from "../../sim/index.js";
-import { anonymousOctokit, appOctokit, installationOctokit, nowSeconds, signJwt, startCheckedSimulator, statusOf, tokenOctokit } from "./helpers.js";
+import {
+  anonymousOctokit,
+  appOctokit,
+  installationOctokit,
+  nowSeconds,
+  signJwt,
+  startCheckedSimulator,
+  statusOf,
+  tokenOctokit,
+} from "./helpers.js";
 
 let sim: GitHubSimulator;
 
@@ -77,7 +86,9 @@ describe("installation token exchange", () => {
 
 describe("credentials on API endpoints", () => {
   it("answers 401 with GitHub's body for a missing or unknown token", async () => {
-    const error = await tokenOctokit(sim, "ghs_doesnotexist").repos.get({ owner: "acme", repo: "api" }).catch((e: unknown) => e);
+    const error = await tokenOctokit(sim, "ghs_doesnotexist")
+      .repos.get({ owner: "acme", repo: "api" })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 401, response: { data: { message: "Bad credentials", documentation_url: expect.any(String) } } });
     expect(await statusOf(anonymousOctokit(sim).repos.get({ owner: "acme", repo: "api" }))).toBe(401);
   });
@@ -108,13 +119,24 @@ describe("credentials on API endpoints", () => {
   it("records the installation of each request", () => {
     const repoGets = sim.requests.filter((request) => request.route === "GET /repos/{owner}/{repo}" && request.status === 200);
     expect(new Set(repoGets.map((request) => request.installationId))).toEqual(new Set([42, 77]));
-    expect(sim.requests.filter((request) => request.route === "POST /app/installations/{installation_id}/access_tokens").every((request) => request.installationId === null)).toBe(true);
+    expect(
+      sim.requests
+        .filter((request) => request.route === "POST /app/installations/{installation_id}/access_tokens")
+        .every((request) => request.installationId === null),
+    ).toBe(true);
   });
 
   it("sends GitHub's headers", async () => {
     const response = await installationOctokit(sim, 42).repos.get({ owner: "acme", repo: "api" });
     expect(response.headers["content-type"]).toBe("application/json; charset=utf-8");
-    for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-used", "x-ratelimit-resource", "x-github-request-id"]) {
+    for (const name of [
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset",
+      "x-ratelimit-used",
+      "x-ratelimit-resource",
+      "x-github-request-id",
+    ]) {
       expect(response.headers[name]).toBeDefined();
     }
   });

@@ -9,7 +9,13 @@ let number: number;
 let head: string;
 const repo = { owner: "acme", repo: "api" };
 
-const annotation = (line: number): SimAnnotation => ({ path: "jit-requests.yml", start_line: line, end_line: line, annotation_level: "failure", message: `problem ${line}` });
+const annotation = (line: number): SimAnnotation => ({
+  path: "jit-requests.yml",
+  start_line: line,
+  end_line: line,
+  annotation_level: "failure",
+  message: `problem ${line}`,
+});
 
 beforeAll(async () => {
   sim = await startCheckedSimulator();
@@ -38,7 +44,11 @@ describe("check runs", () => {
       conclusion: "failure",
       output: { title: "2 problems", summary: "second", annotations: [annotation(3)] },
     });
-    expect(updated.data).toMatchObject({ status: "completed", conclusion: "failure", output: { title: "2 problems", summary: "second", annotations_count: 3 } });
+    expect(updated.data).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      output: { title: "2 problems", summary: "second", annotations_count: 3 },
+    });
     expect(updated.data.completed_at).toEqual(expect.any(String));
 
     const [run] = sim.checkRuns("acme/api", { headSha: head });
@@ -50,8 +60,14 @@ describe("check runs", () => {
   it("answers 422 for more than 50 annotations in one request, and records the violation", async () => {
     const before = sim.violations.length;
     const annotations = Array.from({ length: 51 }, (_, index) => annotation(index + 1));
-    expect(await statusOf(octokit.checks.create({ ...repo, name: "too-many", head_sha: head, output: { title: "t", summary: "s", annotations } }))).toBe(422);
-    expect(sim.violations.slice(before)).toEqual([expect.objectContaining({ method: "POST", path: "/repos/acme/api/check-runs", problem: expect.stringContaining("annotations") })]);
+    expect(
+      await statusOf(
+        octokit.checks.create({ ...repo, name: "too-many", head_sha: head, output: { title: "t", summary: "s", annotations } }),
+      ),
+    ).toBe(422);
+    expect(sim.violations.slice(before)).toEqual([
+      expect.objectContaining({ method: "POST", path: "/repos/acme/api/check-runs", problem: expect.stringContaining("annotations") }),
+    ]);
     expect(sim.checkRuns("acme/api", { name: "too-many" })).toEqual([]);
   });
 
@@ -89,7 +105,9 @@ describe("comments and labels", () => {
     const removed = await octokit.issues.removeLabel({ ...repo, issue_number: number, name: "jit:granted" });
     expect(removed.data.map((label) => label.name)).toEqual(["jit:active"]);
     expect(sim.labels("acme/api", number)).toEqual(["jit:active"]);
-    expect((await octokit.issues.listLabelsOnIssue({ ...repo, issue_number: number })).data.map((label) => label.name)).toEqual(["jit:active"]);
+    expect((await octokit.issues.listLabelsOnIssue({ ...repo, issue_number: number })).data.map((label) => label.name)).toEqual([
+      "jit:active",
+    ]);
   });
 
   it("answers 404 when removing a label that is not on the pull request", async () => {

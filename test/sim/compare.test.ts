@@ -49,7 +49,13 @@ describe("compare BASE...HEAD", () => {
     expect(data.commits[0]).toMatchObject({ commit: { message: "Need the database" }, parents: [{ sha: c0 }] });
     // Only what the branch adds: the entry main removed since is not part of the diff.
     expect(data.files).toEqual([
-      expect.objectContaining({ filename: "jit-requests.yml", status: "modified", additions: 1, deletions: 0, patch: expect.stringContaining("+  - secret: PROD_DB_URL") }),
+      expect.objectContaining({
+        filename: "jit-requests.yml",
+        status: "modified",
+        additions: 1,
+        deletions: 0,
+        patch: expect.stringContaining("+  - secret: PROD_DB_URL"),
+      }),
     ]);
     expect(data.files?.[0]?.patch).not.toContain("-  - secret: LEGACY_TOKEN");
   });
@@ -66,7 +72,14 @@ describe("compare BASE...HEAD", () => {
     const behind = await octokit.repos.compareCommitsWithBasehead({ ...repo, basehead: `feature...${c0.slice(0, 7)}` });
     expect(behind.data).toMatchObject({ status: "behind", ahead_by: 0, behind_by: 1, total_commits: 0, commits: [], files: [] });
     const identical = await octokit.repos.compareCommitsWithBasehead({ ...repo, basehead: "main...main" });
-    expect(identical.data).toMatchObject({ status: "identical", ahead_by: 0, behind_by: 0, commits: [], files: [], merge_base_commit: { sha: m1 } });
+    expect(identical.data).toMatchObject({
+      status: "identical",
+      ahead_by: 0,
+      behind_by: 0,
+      commits: [],
+      files: [],
+      merge_base_commit: { sha: m1 },
+    });
   });
 
   it("answers 404 for an unknown ref", async () => {
@@ -132,7 +145,9 @@ describe("compare BASE...HEAD", () => {
 
   it("answers 404 when the histories share no commit", async () => {
     sim.commit("acme/api", "pages", { "index.html": "<p>hi</p>\n" }, { orphan: true });
-    const error = await octokit.repos.compareCommitsWithBasehead({ ...repo, basehead: "main...pages" }).catch((caught: unknown) => caught as { status: number; response: { data: { message: string } } });
+    const error = await octokit.repos
+      .compareCommitsWithBasehead({ ...repo, basehead: "main...pages" })
+      .catch((caught: unknown) => caught as { status: number; response: { data: { message: string } } });
     expect(error).toMatchObject({ status: 404, response: { data: { message: "No common ancestor between main and pages." } } });
   });
 });
@@ -147,7 +162,11 @@ describe("pull requests and merge bases", () => {
     expect(files.data.map((file) => file.filename)).toEqual(["README.md"]);
     const pull = await octokit.pulls.get({ owner: "acme", repo: "web", pull_number: number });
     expect(pull.data).toMatchObject({ changed_files: 1, commits: 1 });
-    const compare = await octokit.repos.compareCommitsWithBasehead({ owner: "acme", repo: "web", basehead: `main...${pull.data.head.sha}` });
+    const compare = await octokit.repos.compareCommitsWithBasehead({
+      owner: "acme",
+      repo: "web",
+      basehead: `main...${pull.data.head.sha}`,
+    });
     expect(compare.data.merge_base_commit.sha).toBe(sim.pullRequest("acme/web", number).mergeBaseSha);
     expect(compare.data.files?.map((file) => file.filename)).toEqual(["README.md"]);
   });

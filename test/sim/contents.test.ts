@@ -31,8 +31,19 @@ describe("GET /repos/{owner}/{repo}/contents/{path}", () => {
     ["the feature commit sha", () => featureSha, "requests:\n  - secret: A\n"],
   ])("reads the file at %s", async (_label, ref, expected) => {
     const resolved = typeof ref === "function" ? ref() : ref;
-    const { data } = await octokit.repos.getContent({ owner: "acme", repo: "api", path: "jit-requests.yml", ...(resolved ? { ref: resolved } : {}) });
-    expect(data).toMatchObject({ type: "file", encoding: "base64", path: "jit-requests.yml", name: "jit-requests.yml", size: Buffer.byteLength(expected) });
+    const { data } = await octokit.repos.getContent({
+      owner: "acme",
+      repo: "api",
+      path: "jit-requests.yml",
+      ...(resolved ? { ref: resolved } : {}),
+    });
+    expect(data).toMatchObject({
+      type: "file",
+      encoding: "base64",
+      path: "jit-requests.yml",
+      name: "jit-requests.yml",
+      size: Buffer.byteLength(expected),
+    });
     expect(decode(data)).toBe(expected);
   });
 

@@ -16,11 +16,21 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 afterEach(() => sim.faults.clear());
 
-const failure = (call: Promise<unknown>) => call.then(() => undefined, (error: unknown) => error as { status: number; response: { data: unknown; headers: Record<string, string> } });
+const failure = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (error: unknown) => error as { status: number; response: { data: unknown; headers: Record<string, string> } },
+  );
 
 async function putSecret(name: string, value: string) {
   const { data: key } = await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "production" });
-  return octokit.actions.createOrUpdateEnvironmentSecret({ ...repo, environment_name: "production", secret_name: name, encrypted_value: sealForPublicKey(value, key.key), key_id: key.key_id });
+  return octokit.actions.createOrUpdateEnvironmentSecret({
+    ...repo,
+    environment_name: "production",
+    secret_name: name,
+    encrypted_value: sealForPublicKey(value, key.key),
+    key_id: key.key_id,
+  });
 }
 
 describe("fault switches", () => {
@@ -88,7 +98,12 @@ describe("fault switches", () => {
 
   it("can hold a request until the test lets it go; it then takes effect", async () => {
     let release!: () => void;
-    const id = sim.faults.add({ method: "PUT", path: /\/secrets\/HELD$/, until: new Promise<void>((resolve) => (release = resolve)), times: 1 });
+    const id = sim.faults.add({
+      method: "PUT",
+      path: /\/secrets\/HELD$/,
+      until: new Promise<void>((resolve) => (release = resolve)),
+      times: 1,
+    });
     const pending = putSecret("HELD", "value-held");
     await sim.waitFor(() => sim.faults.fired(id) === 1, { description: "the held request" });
     expect(sim.secretValue("acme/api", "production", "HELD")).toBeUndefined();

@@ -24,7 +24,12 @@ export function installationOctokit(sim: GitHubSimulator, installationId: number
 
 /** An Octokit authenticated as the app (JWT). */
 export function appOctokit(sim: GitHubSimulator): Octokit {
-  return new Octokit({ baseUrl: sim.apiUrl, log: quiet, authStrategy: createAppAuth, auth: { appId: sim.appId, privateKey: sim.privateKeyPem } });
+  return new Octokit({
+    baseUrl: sim.apiUrl,
+    log: quiet,
+    authStrategy: createAppAuth,
+    auth: { appId: sim.appId, privateKey: sim.privateKeyPem },
+  });
 }
 
 /** An Octokit with a fixed credential (a hand-made JWT or token). */

@@ -28,7 +28,9 @@ afterAll(async () => {
 });
 
 async function tokenFor(installationId: number, repositories?: string[]): Promise<string> {
-  return (await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: installationId, ...(repositories ? { repositories } : {}) })).data.token;
+  return (
+    await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: installationId, ...(repositories ? { repositories } : {}) })
+  ).data.token;
 }
 
 const failure = (call: Promise<unknown>) =>
@@ -45,7 +47,9 @@ describe("a repository removed from the installation", () => {
     expect((await old.repos.get({ owner: "acme", repo: "web" })).status).toBe(200);
     sim.removeRepoFromInstallation("acme/web");
     expect(await statusOf(old.repos.get({ owner: "acme", repo: "web" }))).toBe(404);
-    expect(await statusOf(old.actions.deleteEnvironmentSecret({ owner: "acme", repo: "web", environment_name: "production", secret_name: "X" }))).toBe(404);
+    expect(
+      await statusOf(old.actions.deleteEnvironmentSecret({ owner: "acme", repo: "web", environment_name: "production", secret_name: "X" })),
+    ).toBe(404);
     expect(await statusOf(installationOctokit(sim, 42).repos.get({ owner: "acme", repo: "web" }))).toBe(404);
     expect((await old.repos.get({ owner: "acme", repo: "api" })).status).toBe(200);
     expect(sim.installation(42)).toMatchObject({ repositories: ["acme/api", "acme/ops"], suspended: false });

@@ -18,7 +18,9 @@ describe("latency", () => {
     await octokit.repos.get(repo); // the installation token, before the delay applies
     sim.setLatency({ latencyMs: 3_600_000 });
     const controller = new AbortController();
-    const held = octokit.issues.createComment({ ...repo, issue_number: 1, body: "late", request: { signal: controller.signal } }).catch((error: unknown) => error);
+    const held = octokit.issues
+      .createComment({ ...repo, issue_number: 1, body: "late", request: { signal: controller.signal } })
+      .catch((error: unknown) => error);
     const before = sim.requests.length;
     await wait(200);
     expect(sim.requests.length).toBe(before);
@@ -45,10 +47,12 @@ describe("latency", () => {
   it("drops a request still on its way when the simulator closes", async () => {
     const other = await startSimulator({ latencyMs: 3_600_000, jitterMs: 10 });
     other.createRepo("acme/api", { installationId: 42 });
-    const pending = installationOctokit(other, 42).repos.get(repo).then(
-      () => "answered",
-      () => "dropped",
-    );
+    const pending = installationOctokit(other, 42)
+      .repos.get(repo)
+      .then(
+        () => "answered",
+        () => "dropped",
+      );
     await wait(50);
     await other.close();
     expect(await pending).toBe("dropped");

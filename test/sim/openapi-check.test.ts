@@ -15,8 +15,18 @@ describe("OpenApiCheck", () => {
     ["GET", "/repos/acme/api/issues/comments/5", "/repos/{owner}/{repo}/issues/comments/{comment_id}", { comment_id: "5" }],
     ["GET", "/repos/acme/api/contents/.github%2FCODEOWNERS", "/repos/{owner}/{repo}/contents/{path}", { path: ".github/CODEOWNERS" }],
     ["GET", "/repos/acme/api/contents/.github/CODEOWNERS", "/repos/{owner}/{repo}/contents/{path}", { path: ".github/CODEOWNERS" }],
-    ["PUT", "/repos/acme/api/environments/staging%20eu/secrets/X", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}", { environment_name: "staging eu" }],
-    ["GET", "/repos/acme/api/environments/prod/secrets/public-key", "/repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key", {}],
+    [
+      "PUT",
+      "/repos/acme/api/environments/staging%20eu/secrets/X",
+      "/repos/{owner}/{repo}/environments/{environment_name}/secrets/{secret_name}",
+      { environment_name: "staging eu" },
+    ],
+    [
+      "GET",
+      "/repos/acme/api/environments/prod/secrets/public-key",
+      "/repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key",
+      {},
+    ],
   ])("matches %s %s to the most specific template", (method, path, template, params) => {
     const match = check.match(method, path);
     expect(match?.template).toBe(template);
@@ -30,14 +40,18 @@ describe("OpenApiCheck", () => {
   });
 
   it("reports a non-integer path parameter", () => {
-    expect(check.match("GET", "/repos/acme/api/pulls/abc")?.problems).toEqual([expect.stringContaining('"pull_number" must be an integer')]);
+    expect(check.match("GET", "/repos/acme/api/pulls/abc")?.problems).toEqual([
+      expect.stringContaining('"pull_number" must be an integer'),
+    ]);
   });
 
   it("validates request bodies against the operation's schema", () => {
     const match = check.match("POST", "/repos/acme/api/check-runs");
     if (!match) throw new Error("no match");
     expect(check.checkRequest(match, new URLSearchParams(), { head_sha: "abc" })).toEqual(['body: "name" wasn\'t supplied']);
-    expect(check.checkRequest(match, new URLSearchParams(), { name: "n", head_sha: "abc", status: "done" })).toEqual([expect.stringContaining("body/status")]);
+    expect(check.checkRequest(match, new URLSearchParams(), { name: "n", head_sha: "abc", status: "done" })).toEqual([
+      expect.stringContaining("body/status"),
+    ]);
     expect(check.checkRequest(match, new URLSearchParams(), undefined)).toEqual(["a JSON request body is required"]);
     expect(check.checkRequest(match, new URLSearchParams(), { name: "n", head_sha: "abc" })).toEqual([]);
   });
@@ -45,7 +59,9 @@ describe("OpenApiCheck", () => {
   it("validates query parameters", () => {
     const match = check.match("GET", "/repos/acme/api/pulls/1/reviews");
     if (!match) throw new Error("no match");
-    expect(check.checkRequest(match, new URLSearchParams("per_page=lots"), undefined)).toEqual([expect.stringContaining('"per_page" must be an integer')]);
+    expect(check.checkRequest(match, new URLSearchParams("per_page=lots"), undefined)).toEqual([
+      expect.stringContaining('"per_page" must be an integer'),
+    ]);
   });
 
   it("validates responses", () => {
@@ -80,7 +96,11 @@ describe("violations recorded by the simulator", () => {
   it.each([
     ["an endpoint GitHub does not have", "GET /repos/acme/api/nonsense", "no such endpoint in GitHub's REST API"],
     ["a method GitHub does not have on the path", "DELETE /repos/acme/api/pulls/1/files", "GitHub has no DELETE operation on this path"],
-    ["a GitHub endpoint the simulator does not serve", "GET /repos/acme/api/branches", "exists on GitHub but the simulator does not implement it"],
+    [
+      "a GitHub endpoint the simulator does not serve",
+      "GET /repos/acme/api/branches",
+      "exists on GitHub but the simulator does not implement it",
+    ],
     ["a malformed path parameter", "GET /repos/acme/api/pulls/abc", '"pull_number" must be an integer'],
   ])("answers 404 and records %s", async (_label, route, problem) => {
     const before = sim.violations.length;

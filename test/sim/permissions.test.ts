@@ -53,7 +53,8 @@ describe("team repository permissions", () => {
   });
 
   it("answers 404 for an unknown team, an unknown repository, or a private repository the token cannot see", async () => {
-    const check = (team_slug: string, name: string) => octokit.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug, owner: "acme", repo: name });
+    const check = (team_slug: string, name: string) =>
+      octokit.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug, owner: "acme", repo: name });
     sim.setTeamRepoPermission("acme", "dba", "acme/hidden", "admin");
     sim.setTeamRepoPermission("acme", "dba", "acme/public-docs", "read");
     expect(await statusOf(check("nope", "api"))).toBe(404);
@@ -65,7 +66,9 @@ describe("team repository permissions", () => {
   it("answers 404 to an installation of another organisation", async () => {
     sim.setTeamRepoPermission("acme", "dba", "acme/api", "write");
     const other = installationOctokit(sim, 77);
-    expect(await statusOf(other.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug: "dba", owner: "acme", repo: "api" }))).toBe(404);
+    expect(await statusOf(other.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug: "dba", owner: "acme", repo: "api" }))).toBe(
+      404,
+    );
   });
 
   it("refuses, clearly, a team of another organisation, an unknown team and an unknown role", () => {
@@ -80,7 +83,11 @@ describe("collaborator permission", () => {
   it("reflects a demotion and a removal at once", async () => {
     expect(await permissionOf("alice")).toMatchObject({ permission: "write", role_name: "write", user: { permissions: { push: true } } });
     sim.setCollaborator("acme/api", "alice", "read");
-    expect(await permissionOf("alice")).toMatchObject({ permission: "read", role_name: "read", user: { permissions: { push: false, pull: true } } });
+    expect(await permissionOf("alice")).toMatchObject({
+      permission: "read",
+      role_name: "read",
+      user: { permissions: { push: false, pull: true } },
+    });
     sim.setCollaborator("acme/api", "alice", null);
     expect(await permissionOf("alice")).toMatchObject({ permission: "none", role_name: "none", user: { permissions: { pull: false } } });
     sim.setCollaborator("acme/api", "alice", "write");
@@ -101,7 +108,11 @@ describe("collaborator permission", () => {
     sim.setTeamRepoPermission("acme", "readers", "acme/api", "triage");
     sim.setTeamMember("acme", "readers", "carol", "member");
     sim.setCollaborator("acme/api", "carol", "read");
-    expect(await permissionOf("carol")).toMatchObject({ permission: "write", role_name: "maintain", user: { permissions: { maintain: true, admin: false } } });
+    expect(await permissionOf("carol")).toMatchObject({
+      permission: "write",
+      role_name: "maintain",
+      user: { permissions: { maintain: true, admin: false } },
+    });
     sim.setTeamRepoPermission("acme", "dba", "acme/api", null);
     expect(await permissionOf("carol")).toMatchObject({ permission: "read", role_name: "triage" });
     sim.setCollaborator("acme/api", "carol", "admin");

@@ -15,11 +15,18 @@ let server: Server;
 const app: ApplicationFunction = (probot) => {
   probot.on("pull_request.opened", async (context) => {
     const head = context.payload.pull_request.head.sha;
-    const file = await context.octokit.rest.repos.getContent(context.repo({ path: "jit-requests.yml", ref: head, mediaType: { format: "raw" } }));
+    const file = await context.octokit.rest.repos.getContent(
+      context.repo({ path: "jit-requests.yml", ref: head, mediaType: { format: "raw" } }),
+    );
     // The raw media type answers with the file's text; Octokit's types describe the JSON answer.
     const text = file.data as unknown as string;
     await context.octokit.rest.checks.create(
-      context.repo({ name: "jit-access", head_sha: head, conclusion: "neutral", output: { title: "Read", summary: `${text.length} bytes` } }),
+      context.repo({
+        name: "jit-access",
+        head_sha: head,
+        conclusion: "neutral",
+        output: { title: "Read", summary: `${text.length} bytes` },
+      }),
     );
     await context.octokit.rest.issues.addLabels(context.issue({ labels: ["jit:pending"] }));
   });
@@ -64,7 +71,9 @@ describe("with Probot", () => {
   it("verifies the simulator's signature and has run the handlers when the delivery returns", async () => {
     const number = await sim.openPullRequest("acme/api", { head: "feature", author: "alice" });
     expect(sim.lastDelivery?.status).toBe(200);
-    expect(sim.checkRuns("acme/api")).toEqual([expect.objectContaining({ name: "jit-access", conclusion: "neutral", output: expect.objectContaining({ summary: "13 bytes" }) })]);
+    expect(sim.checkRuns("acme/api")).toEqual([
+      expect.objectContaining({ name: "jit-access", conclusion: "neutral", output: expect.objectContaining({ summary: "13 bytes" }) }),
+    ]);
     expect(sim.labels("acme/api", number)).toEqual(["jit:pending"]);
 
     await sim.submitReview("acme/api", number, { reviewer: "bob", state: "APPROVED" });
@@ -72,7 +81,9 @@ describe("with Probot", () => {
   });
 
   it("rejects a delivery with a wrong signature", async () => {
-    expect(await sim.deliverRaw({ event: "pull_request", body: sim.lastDelivery?.body ?? "{}", signature: "sha256=00" })).toBeGreaterThanOrEqual(400);
+    expect(
+      await sim.deliverRaw({ event: "pull_request", body: sim.lastDelivery?.body ?? "{}", signature: "sha256=00" }),
+    ).toBeGreaterThanOrEqual(400);
   });
 
   it("saw the installation token exchange and no violation", () => {

@@ -62,7 +62,12 @@ describe("pull requests", () => {
 
   it("lists reviews chronologically with upper-case states, commit ids and dismissals", async () => {
     const approval = await sim.submitReview("acme/api", number, { reviewer: "bob", state: "APPROVED", deliver: false });
-    const newHead = await sim.pushToPullRequest("acme/api", number, { "jit-requests.yml": "requests:\n  - secret: B\n" }, { deliver: false });
+    const newHead = await sim.pushToPullRequest(
+      "acme/api",
+      number,
+      { "jit-requests.yml": "requests:\n  - secret: B\n" },
+      { deliver: false },
+    );
     await sim.submitReview("acme/api", number, { reviewer: "carol", state: "CHANGES_REQUESTED", deliver: false });
     await sim.submitReview("acme/api", number, { reviewer: "dave", state: "COMMENTED", deliver: false });
     await sim.dismissReview("acme/api", number, approval, { deliver: false });
@@ -79,8 +84,12 @@ describe("pull requests", () => {
   });
 
   it("refuses an approval by the author unless asked to simulate it", async () => {
-    await expect(sim.submitReview("acme/api", number, { reviewer: "alice", state: "APPROVED", deliver: false })).rejects.toThrow(/own pull request/);
-    await expect(sim.submitReview("acme/api", number, { reviewer: "alice", state: "APPROVED", allowAuthor: true, deliver: false })).resolves.toEqual(expect.any(Number));
+    await expect(sim.submitReview("acme/api", number, { reviewer: "alice", state: "APPROVED", deliver: false })).rejects.toThrow(
+      /own pull request/,
+    );
+    await expect(
+      sim.submitReview("acme/api", number, { reviewer: "alice", state: "APPROVED", allowAuthor: true, deliver: false }),
+    ).resolves.toEqual(expect.any(Number));
   });
 
   it("paginates reviews with Link headers", async () => {
@@ -118,10 +127,17 @@ describe("fork, merge and close", () => {
     const number = await sim.openPullRequest("acme/api", { head: "to-merge", author: "alice", deliver: false });
     await sim.closePullRequest("acme/api", number, { merged: true, by: "bob", deliver: false });
     const { data } = await octokit.pulls.get({ ...repo, pull_number: number });
-    expect(data).toMatchObject({ state: "closed", merged: true, merged_by: { login: "bob" }, merge_commit_sha: sim.branchSha("acme/api", "main") });
+    expect(data).toMatchObject({
+      state: "closed",
+      merged: true,
+      merged_by: { login: "bob" },
+      merge_commit_sha: sim.branchSha("acme/api", "main"),
+    });
     expect(sim.fileAt("acme/api", "main", "jit-requests.yml")).toBe("requests:\n  - secret: M\n");
     expect(sim.fileAt("acme/api", "main", "README.md")).toBe("hello\n");
-    expect((await octokit.pulls.listFiles({ ...repo, pull_number: number })).data.map((file) => file.filename)).toEqual(["jit-requests.yml"]);
+    expect((await octokit.pulls.listFiles({ ...repo, pull_number: number })).data.map((file) => file.filename)).toEqual([
+      "jit-requests.yml",
+    ]);
   });
 
   it("closes without merging and reopens", async () => {
@@ -147,8 +163,14 @@ describe("permissions and teams", () => {
   it("folds maintain into write and triage into read, keeping the role name", async () => {
     sim.setCollaborator("acme/api", "erin", "maintain");
     sim.setCollaborator("acme/api", "frank", "triage");
-    expect((await octokit.repos.getCollaboratorPermissionLevel({ ...repo, username: "erin" })).data).toMatchObject({ permission: "write", role_name: "maintain" });
-    expect((await octokit.repos.getCollaboratorPermissionLevel({ ...repo, username: "frank" })).data).toMatchObject({ permission: "read", role_name: "triage" });
+    expect((await octokit.repos.getCollaboratorPermissionLevel({ ...repo, username: "erin" })).data).toMatchObject({
+      permission: "write",
+      role_name: "maintain",
+    });
+    expect((await octokit.repos.getCollaboratorPermissionLevel({ ...repo, username: "frank" })).data).toMatchObject({
+      permission: "read",
+      role_name: "triage",
+    });
   });
 
   it("answers team memberships and members", async () => {

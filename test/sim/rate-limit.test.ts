@@ -37,7 +37,11 @@ describe("primary rate limit", () => {
     expect(Number(b["x-ratelimit-used"])).toBe(Number(a["x-ratelimit-used"]) + 1);
     expect(Number(b["x-ratelimit-remaining"])).toBe(Number(a["x-ratelimit-remaining"]) - 1);
     expect(Number(a["x-ratelimit-reset"])).toBe(Math.ceil(sim.rateLimit(42).resetAt.getTime() / 1000));
-    expect(sim.rateLimit(42)).toMatchObject({ limit: 5000, used: Number(b["x-ratelimit-used"]), remaining: Number(b["x-ratelimit-remaining"]) });
+    expect(sim.rateLimit(42)).toMatchObject({
+      limit: 5000,
+      used: Number(b["x-ratelimit-used"]),
+      remaining: Number(b["x-ratelimit-remaining"]),
+    });
 
     const other = (await tokenOctokit(sim, await token(77)).repos.get({ owner: "beta", repo: "site" })).headers;
     expect(other["x-ratelimit-used"]).toBe("1");
@@ -51,10 +55,18 @@ describe("primary rate limit", () => {
     const { data: key } = await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "production" });
 
     const error = await failure(
-      octokit.actions.createOrUpdateEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "A", encrypted_value: sealForPublicKey("v", key.key), key_id: key.key_id }),
+      octokit.actions.createOrUpdateEnvironmentSecret({
+        ...repo,
+        environment_name: "production",
+        secret_name: "A",
+        encrypted_value: sealForPublicKey("v", key.key),
+        key_id: key.key_id,
+      }),
     );
     expect(error.status).toBe(403);
-    expect(error.response.data.message).toMatch(/^API rate limit exceeded for installation ID 42\. If you reach out to GitHub Support for help, please include the request ID [0-9A-F:]+\.$/);
+    expect(error.response.data.message).toMatch(
+      /^API rate limit exceeded for installation ID 42\. If you reach out to GitHub Support for help, please include the request ID [0-9A-F:]+\.$/,
+    );
     expect(error.response.data.message).toContain(error.response.headers["x-github-request-id"]);
     expect(error.response.headers).toMatchObject({
       "x-ratelimit-limit": "100",

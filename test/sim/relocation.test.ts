@@ -25,7 +25,9 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 async function installationToken(installationId: number, repositories?: string[]): Promise<string> {
-  return (await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: installationId, ...(repositories ? { repositories } : {}) })).data.token;
+  return (
+    await appOctokit(sim).apps.createInstallationAccessToken({ installation_id: installationId, ...(repositories ? { repositories } : {}) })
+  ).data.token;
 }
 
 describe("a renamed repository", () => {
@@ -33,7 +35,13 @@ describe("a renamed repository", () => {
 
   beforeAll(async () => {
     scopedToken = await installationToken(42, ["api"]);
-    expect(sim.renameRepo("acme/api", "acme/api2")).toMatchObject({ id: repoId, fullName: "acme/api2", owner: "acme", name: "api2", installationId: 42 });
+    expect(sim.renameRepo("acme/api", "acme/api2")).toMatchObject({
+      id: repoId,
+      fullName: "acme/api2",
+      owner: "acme",
+      name: "api2",
+      installationId: 42,
+    });
   });
 
   it("keeps its id and answers under the new name", async () => {
@@ -45,10 +53,16 @@ describe("a renamed repository", () => {
 
   it("answers the old name with 301 and a Location on /repositories/{id}", async () => {
     const token = await installationToken(42);
-    const response = await fetch(`${sim.apiUrl}/repos/acme/api/pulls/${number}?per_page=5`, { redirect: "manual", headers: { authorization: `token ${token}` } });
+    const response = await fetch(`${sim.apiUrl}/repos/acme/api/pulls/${number}?per_page=5`, {
+      redirect: "manual",
+      headers: { authorization: `token ${token}` },
+    });
     expect(response.status).toBe(301);
     expect(response.headers.get("location")).toBe(`${sim.apiUrl}/repositories/${repoId}/pulls/${number}?per_page=5`);
-    expect(await response.json()).toMatchObject({ message: "Moved Permanently", url: `${sim.apiUrl}/repositories/${repoId}/pulls/${number}?per_page=5` });
+    expect(await response.json()).toMatchObject({
+      message: "Moved Permanently",
+      url: `${sim.apiUrl}/repositories/${repoId}/pulls/${number}?per_page=5`,
+    });
   });
 
   it("is followed transparently by Octokit for reads", async () => {
@@ -65,7 +79,12 @@ describe("a renamed repository", () => {
   it("redirects writes with 307, which keep their method and body", async () => {
     const environment = { owner: "acme", repo: "api", environment_name: "production" };
     const { data: key } = await octokit.actions.getEnvironmentPublicKey(environment);
-    const put = await octokit.actions.createOrUpdateEnvironmentSecret({ ...environment, secret_name: "MOVED", encrypted_value: sealForPublicKey("v", key.key), key_id: key.key_id });
+    const put = await octokit.actions.createOrUpdateEnvironmentSecret({
+      ...environment,
+      secret_name: "MOVED",
+      encrypted_value: sealForPublicKey("v", key.key),
+      key_id: key.key_id,
+    });
     expect(put.status).toBe(201);
     expect(sim.secretValue("acme/api2", "production", "MOVED")).toBe("v");
     expect(sim.requests.filter((request) => request.method === "PUT").map((request) => request.status)).toEqual([307, 201]);
@@ -76,7 +95,10 @@ describe("a renamed repository", () => {
   it("serves /repositories/{id} and paths under it", async () => {
     const repo = await octokit.request("GET /repositories/{repository_id}", { repository_id: repoId });
     expect(repo.data).toMatchObject({ id: repoId, full_name: "acme/api2" });
-    const files = await octokit.request("GET /repositories/{repository_id}/pulls/{pull_number}/files", { repository_id: repoId, pull_number: number });
+    const files = await octokit.request("GET /repositories/{repository_id}/pulls/{pull_number}/files", {
+      repository_id: repoId,
+      pull_number: number,
+    });
     expect((files.data as Array<{ filename: string }>).map((file) => file.filename)).toEqual(["jit-requests.yml"]);
     expect(await statusOf(octokit.request("GET /repositories/{repository_id}", { repository_id: 999_999 }))).toBe(404);
   });
@@ -87,7 +109,10 @@ describe("a renamed repository", () => {
 
   it("carries the new name in later webhooks", async () => {
     await sim.pushToPullRequest("acme/api2", number, { "b.txt": "b\n" }, { deliver: false });
-    const payload = JSON.parse(sim.lastDelivery?.body ?? "{}") as { repository: { id: number; full_name: string; url: string }; pull_request: { base: { repo: { full_name: string } }; head: { repo: { full_name: string } } } };
+    const payload = JSON.parse(sim.lastDelivery?.body ?? "{}") as {
+      repository: { id: number; full_name: string; url: string };
+      pull_request: { base: { repo: { full_name: string } }; head: { repo: { full_name: string } } };
+    };
     expect(payload.repository).toMatchObject({ id: repoId, full_name: "acme/api2", url: `${sim.apiUrl}/repos/acme/api2` });
     expect(payload.pull_request.base.repo.full_name).toBe("acme/api2");
     expect(payload.pull_request.head.repo.full_name).toBe("acme/api2");
@@ -122,15 +147,23 @@ describe("a transferred repository", () => {
     expect(await statusOf(octokit.repos.get({ owner: "other-org", repo: "billing" }))).toBe(404);
     expect(await statusOf(octokit.repos.get({ owner: "acme", repo: "billing" }))).toBe(404);
     expect(await statusOf(octokit.request("GET /repositories/{repository_id}", { repository_id: id }))).toBe(404);
-    expect(await statusOf(octokit.actions.deleteEnvironmentSecret({ owner: "acme", repo: "billing", environment_name: "production", secret_name: "X" }))).toBe(404);
+    expect(
+      await statusOf(
+        octokit.actions.deleteEnvironmentSecret({ owner: "acme", repo: "billing", environment_name: "production", secret_name: "X" }),
+      ),
+    ).toBe(404);
     // The app JWT finds no installation for it either.
     expect(await statusOf(appOctokit(sim).apps.getRepoInstallation({ owner: "other-org", repo: "billing" }))).toBe(404);
   });
 
   it("drops the former organisation's team grants", async () => {
     sim.transferRepo("other-org/billing", "acme", { installationId: 42 });
-    expect(await statusOf(octokit.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug: "dba", owner: "acme", repo: "billing" }))).toBe(404);
-    expect((await octokit.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "billing", username: "carol" })).data.permission).toBe("none");
+    expect(
+      await statusOf(octokit.teams.checkPermissionsForRepoInOrg({ org: "acme", team_slug: "dba", owner: "acme", repo: "billing" })),
+    ).toBe(404);
+    expect(
+      (await octokit.repos.getCollaboratorPermissionLevel({ owner: "acme", repo: "billing", username: "carol" })).data.permission,
+    ).toBe("none");
   });
 
   it("joins the new owner's installation when there is one, redirecting the old name for it", async () => {

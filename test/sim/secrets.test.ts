@@ -58,7 +58,10 @@ describe("environment secrets", () => {
 
   it("lists secret names with timestamps, without values", async () => {
     const { data } = await octokit.actions.listEnvironmentSecrets({ ...repo, environment_name: "production" });
-    expect(data).toEqual({ total_count: 1, secrets: [{ name: "PROD_DB_URL", created_at: expect.any(String), updated_at: expect.any(String) }] });
+    expect(data).toEqual({
+      total_count: 1,
+      secrets: [{ name: "PROD_DB_URL", created_at: expect.any(String), updated_at: expect.any(String) }],
+    });
   });
 
   it("serves one secret's metadata as GitHub does: created_at kept, updated_at moved by each write, 404 when absent", async () => {
@@ -82,7 +85,8 @@ describe("environment secrets", () => {
           key_id: key.key_id,
         });
       };
-      const read = async () => (await client.actions.getEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "meta_token" })).data;
+      const read = async () =>
+        (await client.actions.getEnvironmentSecret({ ...repo, environment_name: "production", secret_name: "meta_token" })).data;
       await put("one");
       expect(await read()).toEqual({ name: "META_TOKEN", created_at: at(0), updated_at: at(0) });
       shift = 67_250;
@@ -109,7 +113,13 @@ describe("environment secrets", () => {
     expect(newKeyId).not.toBe(oldKey.key_id);
     const sealedForOld = sealForPublicKey("v", oldKey.key);
     const put = (keyId: string) =>
-      octokit.actions.createOrUpdateEnvironmentSecret({ ...repo, environment_name: "staging eu", secret_name: "ROTATED", encrypted_value: sealedForOld, key_id: keyId });
+      octokit.actions.createOrUpdateEnvironmentSecret({
+        ...repo,
+        environment_name: "staging eu",
+        secret_name: "ROTATED",
+        encrypted_value: sealedForOld,
+        key_id: keyId,
+      });
     expect(await statusOf(put(oldKey.key_id))).toBe(422);
     expect(await statusOf(put(newKeyId))).toBe(422);
     expect(sim.secretValue("acme/api", "staging eu", "ROTATED")).toBeUndefined();

@@ -33,7 +33,9 @@ function startReceiver(): Promise<string> {
       response.writeHead(202).end();
     });
   });
-  return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/github/webhooks`)));
+  return new Promise((resolve) =>
+    receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/github/webhooks`)),
+  );
 }
 
 beforeAll(async () => {
@@ -74,9 +76,21 @@ describe("webhook deliveries", () => {
       sender: { login: "alice" },
       repository: { full_name: "acme/api", default_branch: "main", owner: { login: "acme" } },
       organization: { login: "acme" },
-      pull_request: { number, title: "Need access", head: { ref: "feature", sha: sim.branchSha("acme/api", "feature") }, base: { ref: "main" }, user: { login: "alice" } },
+      pull_request: {
+        number,
+        title: "Need access",
+        head: { ref: "feature", sha: sim.branchSha("acme/api", "feature") },
+        base: { ref: "main" },
+        user: { login: "alice" },
+      },
     });
-    expect(sim.lastDelivery).toMatchObject({ id: headers["x-github-delivery"], event: "pull_request", action: "opened", status: 202, attempts: 1 });
+    expect(sim.lastDelivery).toMatchObject({
+      id: headers["x-github-delivery"],
+      event: "pull_request",
+      action: "opened",
+      status: 202,
+      attempts: 1,
+    });
   });
 
   it("points every URL in the payload at the simulator", () => {
@@ -107,7 +121,11 @@ describe("webhook deliveries", () => {
 
   it("delivers edited with GitHub's changes object", async () => {
     await sim.editPullRequest("acme/api", number, { title: "Need access, please" });
-    expect(only().payload).toMatchObject({ action: "edited", changes: { title: { from: "Need access" } }, pull_request: { title: "Need access, please" } });
+    expect(only().payload).toMatchObject({
+      action: "edited",
+      changes: { title: { from: "Need access" } },
+      pull_request: { title: "Need access, please" },
+    });
   });
 
   it("delivers closed with merged set", async () => {

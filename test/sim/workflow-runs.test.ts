@@ -22,7 +22,10 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
-      received.push({ event: String(request.headers["x-github-event"]), payload: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown> });
+      received.push({
+        event: String(request.headers["x-github-event"]),
+        payload: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>,
+      });
       response.writeHead(202).end();
     });
   });
@@ -30,7 +33,11 @@ beforeAll(async () => {
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/github/webhooks`;
   sim = await startCheckedSimulator({ webhookUrl: url });
   for (const login of ["alice", "mallory"]) sim.addUser(login);
-  sim.createRepo("acme/api", { installationId: 42, environments: ["production-jit", "staging"], collaborators: { alice: "write", mallory: "write" } });
+  sim.createRepo("acme/api", {
+    installationId: 42,
+    environments: ["production-jit", "staging"],
+    collaborators: { alice: "write", mallory: "write" },
+  });
   octokit = installationOctokit(sim, 42);
 });
 afterAll(async () => {
@@ -44,13 +51,25 @@ const violationsNow = () => [...sim.violations];
 
 describe("environment protection rules", () => {
   it("lists none, then this app once an admin enables it", async () => {
-    expect((await octokit.repos.getAllDeploymentProtectionRules({ ...repo, environment_name: "staging" })).data).toEqual({ total_count: 0, custom_deployment_protection_rules: [] });
+    expect((await octokit.repos.getAllDeploymentProtectionRules({ ...repo, environment_name: "staging" })).data).toEqual({
+      total_count: 0,
+      custom_deployment_protection_rules: [],
+    });
     const id = sim.enableProtectionRule("acme/api", "production-jit");
     const { data } = await octokit.repos.getAllDeploymentProtectionRules({ ...repo, environment_name: "production-jit" });
     expect(data.total_count).toBe(1);
-    expect(data.custom_deployment_protection_rules).toEqual([expect.objectContaining({ id, enabled: true, app: expect.objectContaining({ id: sim.appId, slug: "jit-access" }) })]);
-    expect((await octokit.repos.getCustomDeploymentProtectionRule({ ...repo, environment_name: "production-jit", protection_rule_id: id })).data.id).toBe(id);
-    expect(await statusOf(octokit.repos.getCustomDeploymentProtectionRule({ ...repo, environment_name: "production-jit", protection_rule_id: id + 1000 }))).toBe(404);
+    expect(data.custom_deployment_protection_rules).toEqual([
+      expect.objectContaining({ id, enabled: true, app: expect.objectContaining({ id: sim.appId, slug: "jit-access" }) }),
+    ]);
+    expect(
+      (await octokit.repos.getCustomDeploymentProtectionRule({ ...repo, environment_name: "production-jit", protection_rule_id: id })).data
+        .id,
+    ).toBe(id);
+    expect(
+      await statusOf(
+        octokit.repos.getCustomDeploymentProtectionRule({ ...repo, environment_name: "production-jit", protection_rule_id: id + 1000 }),
+      ),
+    ).toBe(404);
   });
 
   it("enabling through the API needs the Administration permission: 403 without it, 201 with it, 422 when already enabled", async () => {
@@ -73,7 +92,13 @@ describe("environment protection rules", () => {
 describe("workflow runs that wait for the rule", () => {
   it("a run into a gated environment waits and delivers deployment_protection_rule, valid against GitHub's schema of it", async () => {
     const runId = await sim.startWorkflowRun("acme/api", { actor: "alice", environments: ["production-jit"] });
-    expect(sim.workflowRun("acme/api", runId)).toMatchObject({ status: "waiting", runAttempt: 1, actor: "alice", triggeringActor: "alice", pending: ["production-jit"] });
+    expect(sim.workflowRun("acme/api", runId)).toMatchObject({
+      status: "waiting",
+      runAttempt: 1,
+      actor: "alice",
+      triggeringActor: "alice",
+      pending: ["production-jit"],
+    });
     expect(received).toHaveLength(1);
     const [{ event, payload }] = received as [{ event: string; payload: Record<string, unknown> }];
     expect(event).toBe("deployment_protection_rule");
@@ -85,7 +110,11 @@ describe("workflow runs that wait for the rule", () => {
       repository: expect.objectContaining({ full_name: "acme/api" }),
       installation: expect.objectContaining({ id: 42 }),
       sender: expect.objectContaining({ login: "alice" }),
-      deployment: expect.objectContaining({ environment: "production-jit", task: "deploy", creator: expect.objectContaining({ login: "alice" }) }),
+      deployment: expect.objectContaining({
+        environment: "production-jit",
+        task: "deploy",
+        creator: expect.objectContaining({ login: "alice" }),
+      }),
       pull_requests: [],
     });
     const check = await loadOpenApiCheck();
@@ -100,7 +129,11 @@ describe("workflow runs that wait for the rule", () => {
   });
 
   it("serves the run with actor, triggering actor, attempt, start time, path and head; lists waiting runs; names the environments waited on", async () => {
-    const runId = await sim.startWorkflowRun("acme/api", { actor: "alice", environments: ["production-jit"], path: ".github/workflows/release.yml" });
+    const runId = await sim.startWorkflowRun("acme/api", {
+      actor: "alice",
+      environments: ["production-jit"],
+      path: ".github/workflows/release.yml",
+    });
     const { data: run } = await octokit.actions.getWorkflowRun({ ...repo, run_id: runId });
     expect(run).toMatchObject({
       id: runId,
@@ -132,7 +165,9 @@ describe("workflow runs that wait for the rule", () => {
 
 describe("the review endpoint", () => {
   const review = (runId: number, body: { environment_name: string; state?: "approved" | "rejected"; comment?: string }) =>
-    octokit.actions.reviewCustomGatesForRun({ ...repo, run_id: runId, ...body } as Parameters<Octokit["actions"]["reviewCustomGatesForRun"]>[0]);
+    octokit.actions.reviewCustomGatesForRun({ ...repo, run_id: runId, ...body } as Parameters<
+      Octokit["actions"]["reviewCustomGatesForRun"]
+    >[0]);
 
   it("an approval lets the run go on, once: a second answer for the same environment is 422", async () => {
     const runId = await sim.startWorkflowRun("acme/api", { actor: "alice", environments: ["production-jit"] });
@@ -140,7 +175,9 @@ describe("the review endpoint", () => {
     expect(sim.workflowRun("acme/api", runId)).toMatchObject({
       status: "in_progress",
       pending: [],
-      reviews: [expect.objectContaining({ attempt: 1, environment: "production-jit", appId: sim.appId, state: "approved", comment: "yes" })],
+      reviews: [
+        expect.objectContaining({ attempt: 1, environment: "production-jit", appId: sim.appId, state: "approved", comment: "yes" }),
+      ],
     });
     expect(await statusOf(review(runId, { environment_name: "production-jit", state: "rejected", comment: "no" }))).toBe(422);
     expect(sim.workflowRun("acme/api", runId).reviews).toHaveLength(1);
@@ -152,16 +189,28 @@ describe("the review endpoint", () => {
     expect(sim.workflowRun("acme/api", runId)).toMatchObject({ status: "completed", conclusion: "failure", pending: [] });
     received = [];
     await sim.rerunWorkflowRun("acme/api", runId, { by: "mallory" });
-    expect(sim.workflowRun("acme/api", runId)).toMatchObject({ status: "waiting", runAttempt: 2, actor: "alice", triggeringActor: "mallory" });
+    expect(sim.workflowRun("acme/api", runId)).toMatchObject({
+      status: "waiting",
+      runAttempt: 2,
+      actor: "alice",
+      triggeringActor: "mallory",
+    });
     expect(received.map((r) => r.payload.sender)).toEqual([expect.objectContaining({ login: "mallory" })]);
     const { data: run } = await octokit.actions.getWorkflowRun({ ...repo, run_id: runId });
-    expect(run).toMatchObject({ run_attempt: 2, triggering_actor: expect.objectContaining({ login: "mallory" }), previous_attempt_url: expect.stringContaining("/attempts/1") });
+    expect(run).toMatchObject({
+      run_attempt: 2,
+      triggering_actor: expect.objectContaining({ login: "mallory" }),
+      previous_attempt_url: expect.stringContaining("/attempts/1"),
+    });
   });
 
   it("a comment alone decides nothing; an environment the run does not wait on is 422", async () => {
     const runId = await sim.startWorkflowRun("acme/api", { actor: "alice", environments: ["production-jit"] });
     expect((await review(runId, { environment_name: "production-jit", comment: "looking" })).status).toBe(204);
-    expect(sim.workflowRun("acme/api", runId)).toMatchObject({ status: "waiting", reviews: [expect.objectContaining({ state: null, comment: "looking" })] });
+    expect(sim.workflowRun("acme/api", runId)).toMatchObject({
+      status: "waiting",
+      reviews: [expect.objectContaining({ state: null, comment: "looking" })],
+    });
     expect(await statusOf(review(runId, { environment_name: "staging", state: "approved" }))).toBe(422);
   });
 

@@ -11,7 +11,16 @@ function gate(log: string[], name: string) {
     fail = reject;
   });
   const started = new Promise<void>((resolve) => (begun = resolve));
-  return { task: async () => { log.push(name); begun(); await done; }, open, fail, started };
+  return {
+    task: async () => {
+      log.push(name);
+      begun();
+      await done;
+    },
+    open,
+    fail,
+    started,
+  };
 }
 
 describe("Coalescer", () => {

@@ -44,7 +44,9 @@ function expectJob(job: Job | undefined, environment: string, secrets: string[],
 describe("grantUsageSnippet", () => {
   it("shows one job for one grant, in the singular", () => {
     const markdown = grantUsageSnippet([{ secret: "PROD_DB_URL", environment: "production" }]);
-    expect(markdown).toMatch(/^\*\*Use it in a workflow\*\* — a job that targets the environment can read the secret while the grant lasts:\n\n```yaml\n/);
+    expect(markdown).toMatch(
+      /^\*\*Use it in a workflow\*\* — a job that targets the environment can read the secret while the grant lasts:\n\n```yaml\n/,
+    );
     const jobs = parseSnippet(markdown);
     expect(Object.keys(jobs)).toEqual(["use-grant"]);
     expectJob(jobs["use-grant"], "production", ["PROD_DB_URL"]);
@@ -99,9 +101,7 @@ describe("grantUsageSnippet", () => {
 
   it("gives distinct valid job ids to environments whose names differ only in punctuation", () => {
     const environments = ["eu prod", "eu-prod", "!!!"];
-    const jobs = parseSnippet(
-      grantUsageSnippet(environments.map((environment) => ({ secret: "PROD_DB_URL", environment }))),
-    );
+    const jobs = parseSnippet(grantUsageSnippet(environments.map((environment) => ({ secret: "PROD_DB_URL", environment }))));
     expect(Object.keys(jobs)).toEqual(["use-grant-eu-prod", "use-grant-eu-prod-2", "use-grant"]);
     for (const id of Object.keys(jobs)) expect(id).toMatch(/^[A-Za-z_][A-Za-z0-9_-]*$/);
     environments.forEach((environment, index) => {
@@ -120,7 +120,10 @@ describe("grantUsageSnippet", () => {
   });
 
   it.each([
-    [{ secret: "PROD-DB", environment: "production" }, 'grantUsageSnippet: "PROD-DB" is not a secret name (secret names may contain only letters, digits and _)'],
+    [
+      { secret: "PROD-DB", environment: "production" },
+      'grantUsageSnippet: "PROD-DB" is not a secret name (secret names may contain only letters, digits and _)',
+    ],
     [{ secret: "X }}\n  evil: ${{ 1", environment: "production" }, "is not a secret name"],
     [{ secret: "GITHUB_TOKEN", environment: "production" }, "must not start with GITHUB_"],
     [{ secret: "PROD_DB_URL", environment: "" }, 'environment "" is empty'],

@@ -15,10 +15,7 @@ const script = readFileSync(join(actionDir, "require-grant.sh"), "utf8");
 const manifestSchema = z.object({
   name: z.string(),
   description: z.string(),
-  inputs: z.record(
-    z.string(),
-    z.object({ description: z.string(), required: z.boolean().optional(), default: z.string().optional() }),
-  ),
+  inputs: z.record(z.string(), z.object({ description: z.string(), required: z.boolean().optional(), default: z.string().optional() })),
   runs: z.object({
     using: z.literal("composite"),
     steps: z.array(
@@ -74,7 +71,13 @@ function runAction(options: {
   writeFileSync(file, step.run);
   const result = spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", file], {
     cwd: options.cwd ?? dir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", GITHUB_ACTION_PATH: actionDir, ...options.env, ...secretEnv(options.values ?? {}), ...stepEnv },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      GITHUB_ACTION_PATH: actionDir,
+      ...options.env,
+      ...secretEnv(options.values ?? {}),
+      ...stepEnv,
+    },
     encoding: "utf8",
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -273,7 +276,10 @@ describe("require-grant", () => {
       ["parameter expansion", `\${PATH} $PATH $(touch ${canary})`],
     ];
     const visibleParts = (value: string): string[] =>
-      value.split("\n").map((line) => line.trim()).filter((line) => line.length > 0);
+      value
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line.length > 0);
 
     it.each(values)("%s, when granted", (_label, value) => {
       const run = runAction({ with: { secrets: "PROD_DB_URL", environment: "production" }, values: { PROD_DB_URL: value } });
@@ -314,7 +320,12 @@ describe("require-grant", () => {
 
   it("falls back to the same help text as action.yml's default when run without the input", () => {
     const result = spawnSync("bash", [join(actionDir, "require-grant.sh")], {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", INPUT_SECRETS: "PROD_DB_URL", INPUT_ENVIRONMENT: "production", JIT_SECRET_PROD_DB_URL: "" },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        INPUT_SECRETS: "PROD_DB_URL",
+        INPUT_ENVIRONMENT: "production",
+        JIT_SECRET_PROD_DB_URL: "",
+      },
       encoding: "utf8",
     });
     expect(result.status).toBe(1);
@@ -369,12 +380,18 @@ describe("names that shadow shell or runner variables", () => {
       values: Object.fromEntries(names.map((name) => [name, "v"])),
     });
     expect(run.status).toBe(2);
-    const refused = run.stdout.split("\n").filter((line) => line !== "").map((line) => /\(([A-Z0-9_]+)\) is the name of a/u.exec(line)?.[1]);
+    const refused = run.stdout
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => /\(([A-Z0-9_]+)\) is the name of a/u.exec(line)?.[1]);
     expect(refused).toEqual(names);
   });
 
   it("reads names that only look alike as ordinary secrets", () => {
-    const run = runAction({ with: { secrets: "PWD_HASH,SECONDS_LEFT,MY_PATH", environment: "production" }, values: { PWD_HASH: "a", SECONDS_LEFT: "b", MY_PATH: "" } });
+    const run = runAction({
+      with: { secrets: "PWD_HASH,SECONDS_LEFT,MY_PATH", environment: "production" },
+      values: { PWD_HASH: "a", SECONDS_LEFT: "b", MY_PATH: "" },
+    });
     expect(run).toEqual({ status: 1, stdout: `${notGranted("MY_PATH")}\n`, stderr: "" });
   });
 });

@@ -54,7 +54,12 @@ function newestMtimeMs(dir: string): number {
 function runBuild(): Promise<void> {
   return new Promise((resolveBuild, reject) => {
     execFile("npm", ["run", "build"], { cwd: ROOT, timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`npm run build failed, so the end-to-end tests cannot start the app; fix the build first:\n${stdout}${stderr}`, { cause: error }));
+      if (error)
+        reject(
+          new Error(`npm run build failed, so the end-to-end tests cannot start the app; fix the build first:\n${stdout}${stderr}`, {
+            cause: error,
+          }),
+        );
       else resolveBuild();
     });
   });
@@ -63,7 +68,8 @@ function runBuild(): Promise<void> {
 async function withBuildLock(work: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + BUILD_TIMEOUT_MS;
   while (!tryTakeLock()) {
-    if (Date.now() > deadline) throw new Error(`${LOCK} has been held for over ${BUILD_TIMEOUT_MS / 1000}s; delete it if no build is running`);
+    if (Date.now() > deadline)
+      throw new Error(`${LOCK} has been held for over ${BUILD_TIMEOUT_MS / 1000}s; delete it if no build is running`);
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
   try {

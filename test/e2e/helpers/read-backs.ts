@@ -59,7 +59,10 @@ export function secretRequests(sim: GitHubSimulator, repo: string, method: "PUT"
   return sim.requests.filter((r) => {
     if (r.method !== method || r.route !== `${method} ${SECRET_ROUTE}`) return false;
     const path = decodeURIComponent(r.path).toLowerCase();
-    return path.startsWith(`/repos/${repo.toLowerCase()}/environments/`) && (secret === undefined || path.endsWith(`/secrets/${secret.toLowerCase()}`));
+    return (
+      path.startsWith(`/repos/${repo.toLowerCase()}/environments/`) &&
+      (secret === undefined || path.endsWith(`/secrets/${secret.toLowerCase()}`))
+    );
   });
 }
 

@@ -13,7 +13,8 @@ export function secretExposures(world: World): string[] {
   const places: { where: string; text: string }[] = [];
   world.outputs().forEach((text, i) => places.push({ where: `output of app process ${i + 1}`, text }));
   for (const { repo, number } of world.pulls) {
-    for (const comment of world.sim.comments(repo, number)) places.push({ where: `comment ${comment.id} on ${repo}#${number}`, text: comment.body });
+    for (const comment of world.sim.comments(repo, number))
+      places.push({ where: `comment ${comment.id} on ${repo}#${number}`, text: comment.body });
   }
   for (const repo of world.repos) {
     for (const run of world.sim.checkRuns(repo)) places.push({ where: `check run ${run.id} in ${repo}`, text: JSON.stringify(run.output) });

@@ -18,7 +18,11 @@ export function requestsFile(entries: { secret?: string; environment?: string; d
   return `requests:\n${lines.join("\n")}\n`;
 }
 
-export function createRequestRepo(sim: GitHubSimulator, fullName: string, options: { installationId?: number; environments?: string[] } = {}): void {
+export function createRequestRepo(
+  sim: GitHubSimulator,
+  fullName: string,
+  options: { installationId?: number; environments?: string[] } = {},
+): void {
   sim.addUser(REQUESTER);
   sim.addUser(OWNER);
   sim.createRepo(fullName, {
@@ -32,11 +36,22 @@ export function createRequestRepo(sim: GitHubSimulator, fullName: string, option
 let branches = 0;
 
 /** Commits a requests file on a new branch and opens the PR (delivering `opened` unless told not to). */
-export async function openRequest(sim: GitHubSimulator, repo: string, duration = "2h", options: { deliver?: boolean } = {}): Promise<number> {
+export async function openRequest(
+  sim: GitHubSimulator,
+  repo: string,
+  duration = "2h",
+  options: { deliver?: boolean } = {},
+): Promise<number> {
   branches += 1;
   const branch = `need-access-${branches}`;
   sim.commit(repo, branch, { "jit-requests.yml": requestsFile([{ duration }]) }, { from: "main", author: REQUESTER });
-  return sim.openPullRequest(repo, { head: branch, base: "main", author: REQUESTER, title: "Access to PROD_DB_URL", deliver: options.deliver ?? true });
+  return sim.openPullRequest(repo, {
+    head: branch,
+    base: "main",
+    author: REQUESTER,
+    title: "Access to PROD_DB_URL",
+    deliver: options.deliver ?? true,
+  });
 }
 
 /** @bob approves the PR's head; resolves when the app has answered the delivery. */

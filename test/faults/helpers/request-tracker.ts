@@ -104,7 +104,7 @@ export class RequestTracker {
    * zero-delay timer, so queued promise callbacks alone do not show that the app has settled.
    */
   async idle(ignore?: Ignore): Promise<void> {
-    for (let quiet = 0; quiet < 3; ) {
+    for (let quiet = 0; quiet < 3;) {
       if (this.busy(ignore) > 0) {
         await new Promise<void>((resolve) => this.#events.once("change", resolve));
         quiet = 0;

@@ -125,7 +125,11 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     databaseUrl = `sqlite:${join(dataDir, "jit-access.db")}`;
     store = await openLedger(databaseUrl);
   }
-  const writes = new WriteScheduler({ clock, writeIntervalMs: options.writeIntervalMs ?? 1000, notifyIntervalMs: options.notifyIntervalMs ?? 3000 });
+  const writes = new WriteScheduler({
+    clock,
+    writeIntervalMs: options.writeIntervalMs ?? 1000,
+    notifyIntervalMs: options.notifyIntervalMs ?? 3000,
+  });
   const rateLimits = new RateLimitReserve(clock, logger.child({ name: "rate-limit" }));
   const Octokit = createAppOctokit({ scheduler: writes, clock, rateLimits }).defaults({ retry: { retryAfterBaseValue: 1 } });
   const probot = new Probot({
@@ -210,7 +214,10 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     deliver: (send) => {
       const before = sim.deliveries.length;
       const answered = send();
-      return tracker.sent(sim.deliveries.slice(before).map((d) => d.id), answered);
+      return tracker.sent(
+        sim.deliveries.slice(before).map((d) => d.id),
+        answered,
+      );
     },
     redeliver: (id) => tracker.sent([id], sim.redeliver(id)),
     settle: (ignore) => tracker.idle(ignore),

@@ -44,7 +44,7 @@ export function openFullLedger(path: string): LedgerStore {
 
 /** Inserts rows of shrinking size until not even the smallest fits. */
 function packUntilFull(db: Database.Database, insert: (size: number) => void): void {
-  for (let size = 512; size >= 1; ) {
+  for (let size = 512; size >= 1;) {
     try {
       insert(size);
     } catch (error) {

@@ -34,8 +34,18 @@ export function createRepos(sim: GitHubSimulator, repos: number, installations: 
 }
 
 /** Opens a request PR for each listed secret name without delivering the webhook (for seeded grants). */
-export async function openQuietPullRequest(sim: GitHubSimulator, repo: string, branch: string, secrets: string[]): Promise<{ number: number; headSha: string }> {
-  const headSha = sim.commit(repo, branch, { "jit-requests.yml": requestsFile(secrets.map((secret) => ({ secret, duration: "1h" }))) }, { from: "main", author: REQUESTER });
+export async function openQuietPullRequest(
+  sim: GitHubSimulator,
+  repo: string,
+  branch: string,
+  secrets: string[],
+): Promise<{ number: number; headSha: string }> {
+  const headSha = sim.commit(
+    repo,
+    branch,
+    { "jit-requests.yml": requestsFile(secrets.map((secret) => ({ secret, duration: "1h" }))) },
+    { from: "main", author: REQUESTER },
+  );
   const number = await sim.openPullRequest(repo, { head: branch, author: REQUESTER, deliver: false });
   return { number, headSha };
 }

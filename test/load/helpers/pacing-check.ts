@@ -28,7 +28,10 @@ export function repositoryOf(request: AppRequest): string | null {
 }
 
 /** The app's writes, per installation, in the order they were sent. */
-export function writesByInstallation(requests: readonly AppRequest[], installationOf: (repo: string) => number | undefined): Map<number, AppRequest[]> {
+export function writesByInstallation(
+  requests: readonly AppRequest[],
+  installationOf: (repo: string) => number | undefined,
+): Map<number, AppRequest[]> {
   const lanes = new Map<number, AppRequest[]>();
   for (const request of requests) {
     if (!isWrite(request)) continue;
@@ -52,12 +55,16 @@ export function pacingBreaches(lanes: Map<number, AppRequest[]>, rules: PacingRu
       if (previous) {
         const needed = Math.max(rules.writeMs, rules.rateLimitWaitMs(previous) ?? 0);
         if (write.at - previous.at < needed) {
-          breaches.push(`installation ${installation}: ${describe(write)} only ${write.at - previous.at} ms after ${describe(previous)} (status ${previous.status}); needs ${needed} ms`);
+          breaches.push(
+            `installation ${installation}: ${describe(write)} only ${write.at - previous.at} ms after ${describe(previous)} (status ${previous.status}); needs ${needed} ms`,
+          );
         }
       }
       if (isComment(write)) {
         if (lastComment && write.at - lastComment.at < rules.commentMs) {
-          breaches.push(`installation ${installation}: comment ${describe(write)} only ${write.at - lastComment.at} ms after the previous comment`);
+          breaches.push(
+            `installation ${installation}: comment ${describe(write)} only ${write.at - lastComment.at} ms after the previous comment`,
+          );
         }
         lastComment = write;
       }
