@@ -377,20 +377,27 @@ async function undoUncertainWrite(
 ): Promise<GrantOutcome> {
   const why = `writing the secret did not complete (${safeMessage(error)})`;
   let secretWrite: "none" | "uncertain" = "uncertain";
+  let cleanupFailed: string | undefined;
   try {
     const others = await deps.store.countOtherWritten(grant.owner, grant.repo, grant.environment, grant.secret, grant.id);
     if (others === 0) {
       await ctx.client.deleteEnvironmentSecret(grant.environment, grant.secret);
       secretWrite = "none";
     }
-  } catch {
+  } catch (cleanupError) {
+    // Kept, not dropped: the log and the deferral's audit record say why the secret may still be there.
+    cleanupFailed = safeMessage(cleanupError);
     ctx.log.error(
-      { grant: grant.id, repository: ctx.client.fullName, why },
-      "grant write uncertain; the secret will be deleted when the grant ends if the retry does not succeed",
+      { grant: grant.id, repository: ctx.client.fullName, why, cleanupError: cleanupFailed },
+      "grant write uncertain and the undoing DELETE failed; the secret will be deleted when the grant ends if the retry does not succeed",
     );
   }
   // The write may have landed when it was sent: the expiry counts from then, however late the retry.
-  return defer(deps, ctx, grant, audit, why, { writeUncertainAt: sentAt, secretWrite });
+  return defer(deps, ctx, grant, audit, why, {
+    writeUncertainAt: sentAt,
+    secretWrite,
+    ...(cleanupFailed === undefined ? {} : { auditDetails: { cleanupFailed } }),
+  });
 }
 
 /**
@@ -453,16 +460,22 @@ async function defer(
   grant: Grant,
   audit: AuditBase,
   why: string,
-  options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written">; retryInMs?: number } = {},
+  options: {
+    writeUncertainAt?: Date;
+    secretWrite?: Exclude<SecretWrite, "written">;
+    retryInMs?: number;
+    /** More for the deferral's audit record (a failed clean-up). */
+    auditDetails?: Record<string, string>;
+  } = {},
 ): Promise<GrantOutcome> {
-  const { retryInMs = GRANT_RETRY_MS, ...change } = options;
+  const { retryInMs = GRANT_RETRY_MS, auditDetails = {}, ...change } = options;
   const retryAt = new Date(deps.clock.now() + retryInMs);
   const record = {
     ...audit,
     at: new Date(deps.clock.now()),
     action: "deferred" as const,
     actor: "jit-access",
-    details: { why, retryAt: retryAt.toISOString() },
+    details: { why, retryAt: retryAt.toISOString(), ...auditDetails },
   };
   const deferred = await deps.store.deferGrant(grant.id, why, retryAt, record, change);
   deps.onDeferred?.(deferred);

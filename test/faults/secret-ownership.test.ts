@@ -129,6 +129,10 @@ describe("a failed grant never leaves a secret behind (issue 21 §1)", () => {
       // The write landed and could not be undone: the grant may have written it.
       expect(secretValue(app)).toBe(VALUE);
       expect(await theGrant(app)).toMatchObject({ state: "granting", secretWrite: "uncertain", writeUncertainAt: expect.any(Date) });
+      // The failed clean-up is not dropped: the deferral's audit record and the log say why the secret may still be there.
+      const deferral = (await app.store.listAudit()).find((a) => a.action === "deferred")!;
+      expect(deferral.details).toMatchObject({ cleanupFailed: expect.stringContaining("Server Error") });
+      expect(app.logs.join("\n")).toContain("the undoing DELETE failed");
 
       // The retry finds the secret there (its own uncertain write, not someone else's), and its PUT is refused.
       app.sim.faults.add({ method: "PUT", path: SECRET_PATH, status: 422, times: 1 });
