@@ -22,6 +22,7 @@ import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.j
 import { shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { KeyedMutex } from "./util/keyed-mutex.js";
+import { errorMessage } from "./util/error-message.js";
 
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the
@@ -192,14 +193,14 @@ function probotLogOptions(settings: Settings, env: NodeJS.ProcessEnv) {
 // A promise that nothing awaited failed: log it and keep serving. Ending the process here would
 // drop the exact expiry timers and the webhooks being handled over one stray error.
 process.on("unhandledRejection", (reason: unknown) => {
-  console.error(`jit-access: an unexpected error was not handled: ${reason instanceof Error ? reason.message : String(reason)}`);
+  console.error(`jit-access: an unexpected error was not handled: ${errorMessage(reason)}`);
 });
 
 main().catch((error: unknown) => {
   if (error instanceof SettingsError || error instanceof ConfigError || error instanceof SettingsFileError) {
     console.error(error.message);
   } else {
-    console.error(`jit-access cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`jit-access cannot start: ${errorMessage(error)}`);
   }
   process.exit(1);
 });

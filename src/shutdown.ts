@@ -1,3 +1,4 @@
+import { errorMessage } from "./util/error-message.js";
 /**
  * The server's stop sequence, in the one order that leaves nothing using a closed ledger:
  *
@@ -22,7 +23,7 @@ export async function shutDown(parts: StoppableParts): Promise<Error[]> {
   const failures: Error[] = [];
   const step = (what: string, work: Promise<void> | undefined): Promise<void> =>
     Promise.resolve(work).catch((error: unknown) => {
-      failures.push(new Error(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      failures.push(new Error(`${what} failed: ${errorMessage(error)}`, { cause: error }));
     });
   const stoppingServer = step(
     "stopping the webhook server",

@@ -32,6 +32,7 @@ import type { AuditArchive, AuditArchivePlan, AuditInput } from "../ledger/store
 import { auditEvent, auditRecord } from "./audit-record.js";
 import { EXIT, operatorActor, whoRan, type CliIO, type LedgerContext } from "./cli-context.js";
 import { terminalText } from "./terminal-text.js";
+import { errorMessage } from "../util/error-message.js";
 
 export const ARCHIVE_FORMAT = "jit-access/audit-archive/v1";
 /**
@@ -87,7 +88,7 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
     const why =
       errorCode(error) === "EEXIST"
         ? "it already exists, and an archive never overwrites a file; name another with --out"
-        : messageOf(error);
+        : errorMessage(error);
     io.stderr(terminalText(`jit-access audit: cannot write the archive to ${path}: ${why}. Nothing was archived.`));
     return EXIT.usage;
   }
@@ -139,7 +140,7 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
   } catch (error) {
     io.stderr(
       terminalText(
-        `jit-access audit: the archive was written to ${path}, but the records were not removed from the ledger: ${messageOf(error)}. ` +
+        `jit-access audit: the archive was written to ${path}, but the records were not removed from the ledger: ${errorMessage(error)}. ` +
           `Every record is still in the ledger; delete ${path} and run the archive again.`,
       ),
     );
@@ -207,7 +208,7 @@ export async function verifyArchiveFile(context: LedgerContext, file: string, io
   try {
     read = await readArchive(path);
   } catch (error) {
-    io.stderr(terminalText(`jit-access audit: cannot read the archive ${path}: ${messageOf(error)}`));
+    io.stderr(terminalText(`jit-access audit: cannot read the archive ${path}: ${errorMessage(error)}`));
     return EXIT.usage;
   }
   const fail = (problem: string): number => {
@@ -330,8 +331,4 @@ function records(count: number): string {
 
 function errorCode(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  return typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error);
 }

@@ -23,6 +23,7 @@ import { firstInvisibleCharacter } from "../requests/invisible-characters.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { KeyedMutex } from "../util/keyed-mutex.js";
 import { jsonTextForTerminal } from "./terminal-text.js";
+import { errorMessage } from "../util/error-message.js";
 
 export interface CliIO {
   /** Writes one line of the command's output (the caller adds the newline). */
@@ -139,7 +140,7 @@ async function withContext(
 
 function configurationMessage(error: unknown): string {
   if (error instanceof SettingsError || error instanceof ConfigError || error instanceof SettingsFileError) return error.message;
-  return `jit-access: ${error instanceof Error ? error.message : String(error)}`;
+  return `jit-access: ${errorMessage(error)}`;
 }
 
 /**

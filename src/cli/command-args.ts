@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { terminalText } from "./terminal-text.js";
+import { errorMessage } from "../util/error-message.js";
 
 type ParsedResults<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;
 
@@ -23,7 +24,7 @@ export function parseCommandArgs<T extends CommandConfig>(command: string, usage
   try {
     parsed = parseArgs({ ...config, args, strict: true });
   } catch (error) {
-    return usageError(command, usage, error instanceof Error ? error.message : String(error), io);
+    return usageError(command, usage, errorMessage(error), io);
   }
   if ((parsed.values as { help?: boolean }).help === true) {
     io.stdout(usage);

@@ -11,7 +11,8 @@ import { loadSettings, SettingsError, type Settings } from "../config/load-setti
 import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
 import { GateClient } from "../github/gate-client.js";
-import { RepoClient, statusOf, type AppOctokit, type EnvironmentInfo } from "../github/repo-client.js";
+import { RepoClient, type AppOctokit, type EnvironmentInfo } from "../github/repo-client.js";
+import { statusOf } from "../github/github-failure.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger, schemeOf } from "../ledger/open-ledger.js";
 import { LedgerDamagedError } from "../ledger/sqlite-open.js";
@@ -26,6 +27,7 @@ import { systemClock, type Clock } from "../util/clock.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 import { terminalText } from "./terminal-text.js";
+import { errorMessage } from "../util/error-message.js";
 
 export const DOCTOR_USAGE = `usage: jit-access doctor [--json]
 
@@ -413,7 +415,7 @@ function list(items: string[]): string {
 }
 
 function oneLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error))
+  return errorMessage(error)
     .split("\n")
     .map((l) => l.trim())
     .filter(Boolean)

@@ -5,13 +5,15 @@
  * the repository enables it by hand.
  */
 import { GateClient } from "../github/gate-client.js";
-import { statusOf, type AppOctokit } from "../github/repo-client.js";
+import { type AppOctokit } from "../github/repo-client.js";
+import { statusOf } from "../github/github-failure.js";
 import type { Catalog } from "../policy/catalog.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
 import { sameName } from "../util/ascii-case.js";
 import { withApp, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
 import { terminalText } from "./terminal-text.js";
+import { errorSummary } from "../util/error-message.js";
 
 export const PROTECT_USAGE = `usage: jit-access protect OWNER/REPO ENVIRONMENT
 
@@ -79,7 +81,7 @@ export async function protectCommand(args: string[], io: CliIO): Promise<number>
       if (status !== 403 && status !== 404 && status !== 422) throw error;
       const why =
         status === 422
-          ? `GitHub refused the rule (${shortMessage(error)}); custom deployment protection rules need a public repository, or GitHub Enterprise for a private or internal one`
+          ? `GitHub refused the rule (${errorSummary(error)}); custom deployment protection rules need a public repository, or GitHub Enterprise for a private or internal one`
           : "the app may not change the environment's protection rules (that needs its Administration permission, write, which its manifest does not ask for)";
       io.stderr(terminalText(`could not enable jit-access on "${environment}" in ${repository}: ${why}.`));
       for (const line of byHand(repository, environment, appName, settings.appId)) io.stderr(terminalText(line));
@@ -122,8 +124,4 @@ function bindingNotes(catalog: Catalog, repository: string, environment: string)
     ];
   }
   return [];
-}
-
-function shortMessage(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
 }

@@ -15,6 +15,7 @@ import { revokeCommand } from "./revoke-command.js";
 import { sweepCommand } from "./sweep-command.js";
 import { terminalText } from "./terminal-text.js";
 import { validateCommand } from "./validate-command.js";
+import { errorMessage } from "../util/error-message.js";
 
 interface Command {
   synopsis: string;
@@ -108,7 +109,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   try {
     return await COMMANDS[name]!.run(args, io);
   } catch (error) {
-    io.stderr(terminalText(`jit-access ${name}: ${error instanceof Error ? error.message : String(error)}`));
+    io.stderr(terminalText(`jit-access ${name}: ${errorMessage(error)}`));
     return EXIT.problem;
   }
 }

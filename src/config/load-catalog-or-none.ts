@@ -8,6 +8,7 @@
 import type { Catalog } from "../policy/catalog.js";
 import { loadCatalog } from "../policy/load-catalog.js";
 import { checkSettingsFile } from "./settings-file.js";
+import { errorMessage } from "../util/error-message.js";
 
 /** Allows nothing: no secret, no repository. What runs in place of a catalog that failed to load. */
 export const NO_CATALOG: Catalog = { file: "(no catalog loaded)", secrets: new Map() };
@@ -30,6 +31,6 @@ export async function loadCatalogOrNone(path: string): Promise<CatalogLoad> {
     checkSettingsFile(path, "JIT_CATALOG", { ifPresent: true });
     return { ok: true, catalog: await loadCatalog(path) };
   } catch (error) {
-    return { ok: false, catalog: NO_CATALOG, unset: false, why: error instanceof Error ? error.message : String(error) };
+    return { ok: false, catalog: NO_CATALOG, unset: false, why: errorMessage(error) };
   }
 }

@@ -5,6 +5,7 @@ import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
 import { byPullRequest, pullRequestKey, retryPullRequest } from "../lifecycle/retry-deferred-grants.js";
 import type { TimerHandle } from "../util/clock.js";
 import { expireGrant, sweepOnce, type SweepOptions, type SweepResult } from "./sweep.js";
+import { errorSummary } from "../util/error-message.js";
 
 /**
  * After this many sweeps in a row fail (a page of due grants could not be read: a damaged or
@@ -281,7 +282,7 @@ export class ExpiryScheduler {
       if (error instanceof LedgerClosedError) {
         this.#log.info({ grant: id }, "the ledger closed before the expiry timer's revocation ended; the grant stays due");
       } else {
-        this.#log.error({ grant: id, error: messageOf(error) }, "expiry timer failed; the sweep will retry");
+        this.#log.error({ grant: id, error: errorSummary(error) }, "expiry timer failed; the sweep will retry");
       }
     } finally {
       this.#inFlight.delete(id);
@@ -312,7 +313,7 @@ export class ExpiryScheduler {
       if (error instanceof LedgerClosedError) {
         this.#log.info({ grant: grant.id }, "the ledger closed before a deferred grant's retry ended; it is retried after the next start");
       } else {
-        this.#log.error({ grant: grant.id, error: messageOf(error) }, "retrying a deferred grant failed; the next sweep arms it again");
+        this.#log.error({ grant: grant.id, error: errorSummary(error) }, "retrying a deferred grant failed; the next sweep arms it again");
       }
     } finally {
       this.#retrying.delete(key);
@@ -371,7 +372,7 @@ export class ExpiryScheduler {
 
   #sweepFailed(error: unknown): void {
     this.#failedInARow++;
-    this.#lastSweepError = messageOf(error);
+    this.#lastSweepError = errorSummary(error);
     this.#log.error({ error: this.#lastSweepError, failedInARow: this.#failedInARow }, "sweep failed; retrying at the next interval");
     if (this.#failedInARow === SWEEP_FAILURES_UNTIL_UNREADY) {
       this.#log.error(
@@ -394,7 +395,7 @@ export class ExpiryScheduler {
       await step();
     } catch (error) {
       if (error instanceof LedgerClosedError) return;
-      this.#log.error({ error: messageOf(error) }, message);
+      this.#log.error({ error: errorSummary(error) }, message);
     }
   }
 
@@ -445,8 +446,4 @@ export class ExpiryScheduler {
       else consider(grant);
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message.slice(0, 200) : String(error);
 }

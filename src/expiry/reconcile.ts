@@ -11,12 +11,14 @@
  * the ledger) → decide (no live grant, a recorded write) → apply (DELETE and an audit row); a
  * dry run stops before apply and reports what it would delete and what it leaves alone.
  */
-import { RepoClient, statusOf, type AppOctokit, type SecretMetadata } from "../github/repo-client.js";
+import { RepoClient, type AppOctokit, type SecretMetadata } from "../github/repo-client.js";
+import { statusOf } from "../github/github-failure.js";
 import { sameName } from "../util/ascii-case.js";
 import type { LedgerStore } from "../ledger/store.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "../lifecycle/deps.js";
 import type { Catalog } from "../policy/catalog.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface ReconcileDeps extends Pick<LifecycleDeps, "store" | "catalog" | "clock" | "locks" | "octokitFor"> {
   /** The app itself (JWT): lists the installations. */
@@ -104,7 +106,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
     installations = await listInstallationIds(await deps.appOctokit());
   } catch (error) {
     const hint = statusOf(error) === 401 ? "; check APP_ID and the private key (PRIVATE_KEY or PRIVATE_KEY_PATH)" : "";
-    throw new Error(`could not list the app's installations: ${shortMessage(error)}${hint}`, { cause: error });
+    throw new Error(`could not list the app's installations: ${errorSummary(error)}${hint}`, { cause: error });
   }
   report.installations = installations.length;
   for (const installationId of installations) {
@@ -114,8 +116,8 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
       octokit = await deps.octokitFor(installationId);
       repositories = await listInstallationRepositories(octokit);
     } catch (error) {
-      report.unreadable.push({ what: `installation ${installationId}`, error: shortMessage(error) });
-      log.warn({ installation: installationId, error: shortMessage(error) }, "reconcile could not list the installation's repositories");
+      report.unreadable.push({ what: `installation ${installationId}`, error: errorSummary(error) });
+      log.warn({ installation: installationId, error: errorSummary(error) }, "reconcile could not list the installation's repositories");
       continue;
     }
     report.repositories += repositories.length;
@@ -124,9 +126,9 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
       try {
         await reconcileRepository(deps, options, client, installationId, report, log);
       } catch (error) {
-        report.unreadable.push({ what: client.fullName, error: shortMessage(error) });
+        report.unreadable.push({ what: client.fullName, error: errorSummary(error) });
         log.warn(
-          { repository: client.fullName, error: shortMessage(error) },
+          { repository: client.fullName, error: errorSummary(error) },
           "reconcile could not read the repository; nothing in it was changed",
         );
       }
@@ -190,10 +192,10 @@ async function deleteOrphan(
       writtenBy = now === null ? null : await recordedWriter(deps.store, client, environment, now);
     } catch (error) {
       log.warn(
-        { repository: client.fullName, environment, secret, error: shortMessage(error) },
+        { repository: client.fullName, environment, secret, error: errorSummary(error) },
         "reconcile could not read a secret again before deleting it",
       );
-      return { ...found, outcome: "failed", error: shortMessage(error) };
+      return { ...found, outcome: "failed", error: errorSummary(error) };
     }
     if (now === null) return { ...found, outcome: "absent" };
     if (writtenBy === null) return { installationId, owner, repo, environment, secret, updatedAt: now.updatedAt };
@@ -202,10 +204,10 @@ async function deleteOrphan(
       outcome = await client.deleteEnvironmentSecret(environment, secret);
     } catch (error) {
       log.warn(
-        { repository: client.fullName, environment, secret, error: shortMessage(error) },
+        { repository: client.fullName, environment, secret, error: errorSummary(error) },
         "reconcile could not delete a secret without a live grant",
       );
-      return { ...found, outcome: "failed", writtenBy, error: shortMessage(error) };
+      return { ...found, outcome: "failed", writtenBy, error: errorSummary(error) };
     }
     await deps.store.appendAudit({
       at: new Date(deps.clock.now()),
@@ -253,8 +255,4 @@ async function listInstallationIds(app: AppOctokit): Promise<number[]> {
 async function listInstallationRepositories(octokit: AppOctokit): Promise<{ owner: string; repo: string }[]> {
   const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
   return repositories.map((repository) => ({ owner: repository.owner.login, repo: repository.name }));
-}
-
-function shortMessage(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
 }

@@ -1,6 +1,7 @@
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
 import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface SweepResult {
   /** Due grants looked at. */
@@ -103,10 +104,7 @@ async function expireOne(
       log.info({ grant: grant.id }, "the ledger closed during the sweep; the grant stays due for the next one");
       return;
     }
-    log.error(
-      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-      "sweep could not process a grant",
-    );
+    log.error({ grant: grant.id, error: errorSummary(error) }, "sweep could not process a grant");
   }
 }
 

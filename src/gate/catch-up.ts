@@ -16,6 +16,7 @@ import type { TimerHandle } from "../util/clock.js";
 import { asciiLower } from "../util/ascii-case.js";
 import type { GateRepository } from "./gather-gate.js";
 import { reviewWaitingJob, type GateDeps } from "./review-waiting-job.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface CatchUpDeps extends GateDeps, Pick<LifecycleDeps, "octokitFor"> {
   /** This app's id: a rule of another app is none of the gate's business. */
@@ -70,7 +71,7 @@ export async function catchUpWaitingJobs(
       const listed = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
       repositories = listed.map((r) => ({ id: r.id, owner: r.owner.login, name: r.name, defaultBranch: r.default_branch }));
     } catch (error) {
-      report.failures.push({ what: `installation ${installationId}`, error: short(error) });
+      report.failures.push({ what: `installation ${installationId}`, error: errorSummary(error) });
       continue;
     }
     report.repositories += repositories.length;
@@ -89,7 +90,7 @@ export async function catchUpWaitingJobs(
         );
       } catch (error) {
         if (error instanceof LedgerClosedError) throw error;
-        report.failures.push({ what: `${repository.owner}/${repository.name}`, error: short(error) });
+        report.failures.push({ what: `${repository.owner}/${repository.name}`, error: errorSummary(error) });
       }
     }
   }
@@ -153,7 +154,7 @@ async function answerJob(
     else report.answered++;
   } catch (error) {
     if (error instanceof LedgerClosedError) throw error;
-    report.failures.push({ what: `${repository.owner}/${repository.name} run ${run.id} in ${environment}`, error: short(error) });
+    report.failures.push({ what: `${repository.owner}/${repository.name} run ${run.id} in ${environment}`, error: errorSummary(error) });
   }
 }
 
@@ -207,15 +208,11 @@ export class GateCatchUp {
         else this.#log.debug(summary, "gate catch-up done");
       } catch (error) {
         if (!(error instanceof LedgerClosedError))
-          this.#log.warn({ error: short(error) }, "gate catch-up failed; the next pass tries again");
+          this.#log.warn({ error: errorSummary(error) }, "gate catch-up failed; the next pass tries again");
       } finally {
         this.#running = null;
         if (!this.#stopping.signal.aborted) this.#timer = this.#deps.clock.setTimer(() => this.#pass(), this.#intervalMs);
       }
     })();
   }
-}
-
-function short(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
 }

@@ -1,4 +1,5 @@
-import { statusOf, type AppOctokit } from "./repo-client.js";
+import { type AppOctokit } from "./repo-client.js";
+import { statusOf } from "./github-failure.js";
 
 /**
  * The workflow gate's calls to GitHub for one repository of one installation: a workflow run,

@@ -26,6 +26,7 @@ export function rateLimitWait(error: unknown, nowMs: number): number | null {
     const serverNow = Date.parse(String(headers["date"] ?? ""));
     if (Number.isFinite(reset)) return Math.max(0, reset * 1000 - (Number.isFinite(serverNow) ? serverNow : nowMs)) + 1000;
   }
-  if (status === 429 || /secondary rate limit|abuse/i.test(message ?? "")) return 60_000;
+  // GitHub's fallback for a limit that names no wait: a minute (a 403 that is not a rate limit is a refusal).
+  if (status === 429 || /rate limit|abuse/i.test(message ?? "")) return 60_000;
   return null;
 }

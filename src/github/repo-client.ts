@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import type { Review } from "../policy/decide-approval.js";
+import { LostAccessError, statusOf } from "./github-failure.js";
 
 /**
  * The one place that calls the GitHub API for one repository of one installation.
@@ -400,20 +401,4 @@ export interface CheckRunInput {
   summary: string;
   text?: string;
   annotations?: CheckAnnotation[];
-}
-
-/** The app cannot reach a repository it holds grants in: nothing there can be concluded, least of all "already gone". */
-export class LostAccessError extends Error {
-  override name = "LostAccessError";
-  constructor(
-    readonly repository: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`the app cannot reach ${repository}: removed from the installation, or the repository transferred or deleted?`, options);
-  }
-}
-
-/** The HTTP status of an Octokit RequestError, or undefined. */
-export function statusOf(error: unknown): number | undefined {
-  return typeof error === "object" && error !== null && "status" in error && typeof error.status === "number" ? error.status : undefined;
 }

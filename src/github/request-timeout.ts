@@ -5,12 +5,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * GitHub did not answer in time and the request was abandoned. For a write the outcome is
- * unknown: it may or may not have taken effect. Carries status 500, as Octokit reports other
- * requests that got no answer, so callers treat it as a passing failure worth retrying.
+ * unknown: it may or may not have taken effect. It has no HTTP status (GitHub sent none);
+ * `classifyGitHubFailure` names it transient, worth trying again.
  */
 export class RequestTimeoutError extends Error {
   override name = "RequestTimeoutError";
-  readonly status = 500;
   constructor(method: string, url: string, timeoutMs: number, options: { cause: unknown }) {
     super(`GitHub did not answer ${method} ${url} within ${timeoutMs / 1000} s; the request was abandoned`, options);
   }

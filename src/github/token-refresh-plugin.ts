@@ -1,5 +1,5 @@
 import type { Octokit } from "@octokit/core";
-import { statusOf } from "./repo-client.js";
+import { statusOf } from "./github-failure.js";
 
 type RequestFn = (options: unknown) => Promise<unknown>;
 

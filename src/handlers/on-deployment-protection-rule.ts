@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import { runFromCallbackUrl } from "../gate/callback-url.js";
 import { GATE_ACTOR, reviewWaitingJob, type GateDeps } from "../gate/review-waiting-job.js";
+import { errorSummary } from "../util/error-message.js";
 
 /**
  * A job waits in an environment where jit-access is the custom deployment protection rule:
@@ -44,10 +45,7 @@ export function onDeploymentProtectionRule(deps: GateDeps) {
       );
     } catch (error) {
       // The job keeps waiting (GitHub waits up to 30 days); a redelivery or the next catch-up asks again.
-      log.error(
-        { run: run.runId, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-        "gate: the job could not be answered now",
-      );
+      log.error({ run: run.runId, error: errorSummary(error) }, "gate: the job could not be answered now");
     }
   };
 }

@@ -59,6 +59,7 @@
  */
 import { createHash } from "node:crypto";
 import type { AuditArchivePlan, AuditEvent, AuditInput } from "./store.js";
+import { errorMessage } from "../util/error-message.js";
 
 /** The `prevHash` of the first record. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -210,7 +211,7 @@ export class AuditChainVerifier {
     try {
       computed = auditHash(entry.seq, entry.prevHash, entry);
     } catch (error) {
-      return `its content cannot be hashed: ${error instanceof Error ? error.message : String(error)}`;
+      return `its content cannot be hashed: ${errorMessage(error)}`;
     }
     if (computed !== entry.hash) {
       return `its content does not match its hash (stored ${short(entry.hash)}, computed ${short(computed)}): the record was changed after it was written`;

@@ -63,6 +63,7 @@ import type {
   PendingEnd,
 } from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
+import { errorMessage } from "../util/error-message.js";
 
 const LIVE_SQL = LIVE_STATES.map((state) => `'${state}'`).join(", ");
 /** `listGrants` filter fields, the columns they compare, and whether the value is a name (compared by its ASCII-folded key). */
@@ -821,7 +822,7 @@ function chainEntry(row: AuditRow): ChainEntry {
   try {
     return toAuditEvent(row);
   } catch (error) {
-    return { seq: int(row.seq), unreadable: `it cannot be read: ${error instanceof Error ? error.message : String(error)}` };
+    return { seq: int(row.seq), unreadable: `it cannot be read: ${errorMessage(error)}` };
   }
 }
 

@@ -12,6 +12,7 @@ import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.js";
 import type { OpenLedgerOptions } from "./open-ledger.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LedgerStore } from "./store.js";
+import { errorMessage } from "../util/error-message.js";
 
 /** How a SQLite DATABASE_URL is written, for error messages. */
 export const SQLITE_FORMS = "sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:";
@@ -31,7 +32,7 @@ export async function openSqliteLedger(databaseUrl: string, options: OpenLedgerO
     if (!readonly && filename !== MEMORY) mkdirSync(dirname(filename), { recursive: true });
     db = new Database(filename, { readonly, fileMustExist: readonly });
   } catch (error) {
-    throw new Error(`cannot open the ledger database ${filename} (DATABASE_URL): ${messageOf(error)}`, { cause: error });
+    throw new Error(`cannot open the ledger database ${filename} (DATABASE_URL): ${errorMessage(error)}`, { cause: error });
   }
   try {
     configureConnection(db, { readonly });
@@ -130,13 +131,10 @@ function checkIntegrity(db: Database.Database): void {
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     // The file is so damaged the check cannot even start (a broken schema page, a wrong header).
-    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") throw new LedgerDamagedError(db.name, [messageOf(error)], { cause: error });
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB")
+      throw new LedgerDamagedError(db.name, [errorMessage(error)], { cause: error });
     throw error;
   }
   if (findings.length === 1 && findings[0] === "ok") return;
   throw new LedgerDamagedError(db.name, findings);
-}
-
-function messageOf(error: unknown): string {
-  return typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error);
 }

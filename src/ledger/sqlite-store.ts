@@ -53,6 +53,7 @@ import type {
   NewGrant,
   PendingEnd,
 } from "./store.js";
+import { errorMessage } from "../util/error-message.js";
 
 const LIVE_SQL = sqlList(LIVE_STATES);
 /** Audit rows removed per DELETE statement while archiving (all in one transaction). */
@@ -689,7 +690,7 @@ function chainEntry(row: AuditRow): ChainEntry {
   try {
     return toAuditEvent(row);
   } catch (error) {
-    return { seq: row.seq, unreadable: `it cannot be read: ${error instanceof Error ? error.message : String(error)}` };
+    return { seq: row.seq, unreadable: `it cannot be read: ${errorMessage(error)}` };
   }
 }
 

@@ -13,6 +13,7 @@ import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.j
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
 import { revokeGrant } from "./revoke-grant.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface ApplyContext {
   installationId: number;
@@ -161,7 +162,7 @@ async function reportGrants(
       );
       await client.comment(ctx.prNumber, grantComment({ granted: stillGranted, failed, deferred, kept }, now, deps.actionRef, isBound));
     } catch (error) {
-      log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not comment on the pull request");
+      log.warn({ pr: ctx.prNumber, error: errorSummary(error) }, "could not comment on the pull request");
     }
   } else if (deferred.length > 0) {
     await reportDelay(ctx, headSha, outcomes, grantComment({ granted: [], failed: [], deferred }, now, deps.actionRef));
@@ -170,7 +171,7 @@ async function reportGrants(
     try {
       await client.addLabels(ctx.prNumber, [LABELS.granted]);
     } catch (error) {
-      log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: summaryOf(error) }, "could not label the pull request");
+      log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: errorSummary(error) }, "could not label the pull request");
     }
   }
 }
@@ -195,17 +196,13 @@ async function reportDelay(ctx: ApplyContext, headSha: string, outcomes: GrantOu
       } catch (error) {
         // Deleted meanwhile, or not ours to edit: say it afresh.
         log.warn(
-          { pr: ctx.prNumber, error: summaryOf(error) },
+          { pr: ctx.prNumber, error: errorSummary(error) },
           "could not update the comment that says access is delayed; posting a new one",
         );
       }
     }
     await client.comment(ctx.prNumber, body);
   } catch (error) {
-    log.warn({ pr: ctx.prNumber, error: summaryOf(error) }, "could not comment on the pull request");
+    log.warn({ pr: ctx.prNumber, error: errorSummary(error) }, "could not comment on the pull request");
   }
-}
-
-function summaryOf(error: unknown): string {
-  return error instanceof Error ? error.message.slice(0, 200) : String(error);
 }

@@ -2,7 +2,8 @@ import { awaitsWrite, expiryFromWrite, IllegalTransitionError, type SecretWrite 
 import type { Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../requests/validate-requests.js";
 import { rateLimitWait } from "../github/rate-limit-wait.js";
-import { RepoClient, statusOf, type SecretMetadata } from "../github/repo-client.js";
+import { RepoClient, type SecretMetadata } from "../github/repo-client.js";
+import { classifyGitHubFailure, statusOf } from "../github/github-failure.js";
 import { readSecretValueSettled, SecretSourceError, type SecretValueRead } from "../secrets/read-secret-value.js";
 import { sealSecret } from "../secrets/seal-secret.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
@@ -10,6 +11,7 @@ import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LedgerUnavailableError, ledgerWrite, unrecordedReason } from "./ledger-unavailable.js";
 import { endGrantLocked } from "./revoke-grant.js";
 import { needsWriteMark, planSecretWrite } from "./secret-ownership.js";
+import { errorMessage, errorSummary } from "../util/error-message.js";
 
 export interface GrantContext {
   installationId: number;
@@ -189,8 +191,8 @@ async function grantOne(
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
     const step = error instanceof StepError ? error.step : "reading the environment's public key";
-    if (isTransient(error))
-      return defer(deps, ctx, grant, audit, `${step} failed (${safeMessage(error)})`, { retryInMs: retryDelay(error, deps) });
+    if (classifyGitHubFailure(error, deps.clock.now()).kind === "transient")
+      return defer(deps, ctx, grant, audit, `${step} failed (${errorSummary(error)})`, { retryInMs: retryDelay(error, deps) });
     return fail(deps, ctx, grant, audit, beforeWriteReason(error, request.environment));
   }
 
@@ -225,19 +227,20 @@ async function grantOne(
   try {
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
-    const status = statusOf(error);
+    const failure = classifyGitHubFailure(error, deps.clock.now());
+    const status = failure.status;
     const unchanged = { ...writing, secretWrite: before };
-    if (isRateLimit(error)) {
-      return defer(deps, ctx, unchanged, audit, `GitHub rate-limited the write (${safeMessage(error)})`, {
+    if (failure.rateLimitWaitMs !== null) {
+      return defer(deps, ctx, unchanged, audit, `GitHub rate-limited the write (${errorSummary(error)})`, {
         secretWrite: before,
         retryInMs: retryDelay(error, deps),
       });
     }
-    if (!isTransient(error)) {
+    if (failure.kind !== "transient") {
       const why =
         status === 404
           ? environmentGone(request.environment)
-          : `GitHub refused to write the secret (HTTP ${status}): ${safeMessage(error)}`;
+          : `GitHub refused to write the secret (HTTP ${status}): ${errorSummary(error)}`;
       return fail(deps, ctx, unchanged, audit, why);
     }
     return undoUncertainWrite(deps, ctx, writing, audit, error, sentAt);
@@ -251,7 +254,7 @@ async function grantOne(
     if (mark !== null) await deps.store.recordWriteMark(grant.id, mark.updatedAt);
   } catch (error) {
     ctx.log.warn(
-      { grant: grant.id, repository: client.fullName, error: safeMessage(error) },
+      { grant: grant.id, repository: client.fullName, error: errorSummary(error) },
       "could not record the write's mark; the grant's end still deletes the secret",
     );
   }
@@ -375,7 +378,7 @@ async function undoUncertainWrite(
   error: unknown,
   sentAt: Date,
 ): Promise<GrantOutcome> {
-  const why = `writing the secret did not complete (${safeMessage(error)})`;
+  const why = `writing the secret did not complete (${errorSummary(error)})`;
   let secretWrite: "none" | "uncertain" = "uncertain";
   let cleanupFailed: string | undefined;
   try {
@@ -386,7 +389,7 @@ async function undoUncertainWrite(
     }
   } catch (cleanupError) {
     // Kept, not dropped: the log and the deferral's audit record say why the secret may still be there.
-    cleanupFailed = safeMessage(cleanupError);
+    cleanupFailed = errorSummary(cleanupError);
     ctx.log.error(
       { grant: grant.id, repository: ctx.client.fullName, why, cleanupError: cleanupFailed },
       "grant write uncertain and the undoing DELETE failed; the secret will be deleted when the grant ends if the retry does not succeed",
@@ -426,7 +429,7 @@ async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Gra
     );
     return { kind: "ended-while-writing", grant: ended, why };
   } catch (error) {
-    const message = safeMessage(error);
+    const message = errorSummary(error);
     await deps.store.appendAudit({
       ...audit,
       at: new Date(deps.clock.now()),
@@ -498,7 +501,7 @@ class StepError extends Error {
     readonly step: string,
     cause: unknown,
   ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    super(errorMessage(cause), { cause });
     this.status = statusOf(cause);
   }
 }
@@ -519,26 +522,5 @@ function beforeWriteReason(error: unknown, environment: string): string {
   const status = statusOf(error);
   if (status === 404) return environmentGone(environment);
   if (status !== undefined) return `GitHub answered HTTP ${status} when reading the environment's public key`;
-  return `the secret could not be prepared: ${safeMessage(error)}`;
-}
-
-function isRateLimit(error: unknown): boolean {
-  const status = statusOf(error);
-  return status === 429 || (status === 403 && /rate limit/i.test(safeMessage(error)));
-}
-
-/**
- * Worth trying again: rate limits, server errors and timeouts. Octokit reports a network failure
- * as status 500. An error without an HTTP status is ours (a missing value, a malformed key): not
- * transient.
- */
-function isTransient(error: unknown): boolean {
-  const status = statusOf(error);
-  return status !== undefined && (status >= 500 || status === 408 || isRateLimit(error));
-}
-
-/** An error's message, cut short; error messages here never carry values (we seal before sending). */
-function safeMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0]!.slice(0, 200);
+  return `the secret could not be prepared: ${errorSummary(error)}`;
 }

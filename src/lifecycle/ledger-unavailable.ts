@@ -1,4 +1,5 @@
 import { isStorageFailure } from "../ledger/storage-failure.js";
+import { errorMessage } from "../util/error-message.js";
 
 /**
  * The ledger could not record a grant (read-only database, full disk, lost connection). Nothing
@@ -8,7 +9,7 @@ import { isStorageFailure } from "../ledger/storage-failure.js";
 export class LedgerUnavailableError extends Error {
   override name = "LedgerUnavailableError";
   constructor(cause: unknown) {
-    super((cause instanceof Error ? cause.message : String(cause)).split("\n")[0]!.slice(0, 300), { cause });
+    super(errorMessage(cause).split("\n")[0]!.slice(0, 300), { cause });
   }
 }
 

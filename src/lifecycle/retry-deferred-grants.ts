@@ -4,6 +4,7 @@ import { RepoClient } from "../github/repo-client.js";
 import type { LifecycleDeps, Log } from "./deps.js";
 import { evaluatePullRequest } from "./evaluate-pull-request.js";
 import { GRANT_RETRY_MS } from "./grant-requests.js";
+import { errorSummary } from "../util/error-message.js";
 
 /**
  * Grants that GitHub could not take (rate limit, server error) are written again: each one's PR
@@ -48,10 +49,7 @@ export async function retryPullRequest(deps: LifecycleDeps, log: Log, waiting: G
     const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
     await evaluatePullRequest(deps, { installationId: grant.installationId, client, prNumber: grant.prNumber, log, trigger: "retry" });
   } catch (error) {
-    log.warn(
-      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-      "retrying a deferred grant failed",
-    );
+    log.warn({ grant: grant.id, error: errorSummary(error) }, "retrying a deferred grant failed");
   }
   const later = new Date(deps.clock.now() + GRANT_RETRY_MS);
   for (const before of waiting) {

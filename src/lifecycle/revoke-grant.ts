@@ -1,8 +1,10 @@
 import type { AuditInput, Grant } from "../ledger/store.js";
-import { LostAccessError, RepoClient } from "../github/repo-client.js";
+import { RepoClient } from "../github/repo-client.js";
+import { LostAccessError } from "../github/github-failure.js";
 import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LABELS } from "./labels.js";
 import { markdownLiteral as literal } from "./markdown.js";
+import { errorSummary } from "../util/error-message.js";
 
 /**
  * How a grant ends: its time is up, someone ended it early, or it could not be written (`failed`,
@@ -67,10 +69,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     try {
       client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
     } catch (error) {
-      log.warn(
-        { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-        "could not update the pull request",
-      );
+      log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
     }
   }
   if (client !== null) await tellPullRequest(deps, client, request, result, log);
@@ -157,7 +156,7 @@ export async function endGrantLocked(
     // grant meanwhile: then there is nothing to retry, and recording a failure would throw.
     const latest = await deps.store.getGrant(grant.id);
     if (latest && latest.state !== "active" && latest.state !== "granting") return { kind: "not-live", grant: latest };
-    const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
+    const message = errorSummary(error);
     if (error instanceof LostAccessError) log.error({ grant: grant.id, repository: error.repository }, message);
     const attempts = current.revokeAttempts + 1;
     const nextAttemptAt = new Date(deps.clock.now() + revokeBackoffMs(attempts));
@@ -225,9 +224,6 @@ async function tellPullRequest(
     }
   } catch (error) {
     // Feedback is best effort: the ledger already holds the truth.
-    log.warn(
-      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-      "could not update the pull request",
-    );
+    log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
   }
 }

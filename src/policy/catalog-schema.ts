@@ -13,6 +13,7 @@ import { reasonPatternProblem } from "../requests/match-reason-pattern.js";
 import { repeatedBranchingGroup } from "./repeated-group.js";
 import { hasWildcard } from "./repo-glob.js";
 import { canonicalSecretName, secretNameProblem, shadowedVariableProblem } from "./secret-name.js";
+import { errorMessage } from "../util/error-message.js";
 
 const ENV_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** `owner/name` where either side may use `*` and `?`; owners and names use GitHub's characters. */
@@ -206,7 +207,7 @@ function regexProblem(pattern: string): string | null {
   try {
     new RegExp(pattern, "u");
   } catch (error) {
-    return m.reasonPatternInvalid(error instanceof Error ? error.message : String(error));
+    return m.reasonPatternInvalid(errorMessage(error));
   }
   const group = repeatedBranchingGroup(pattern);
   return group === null ? reasonPatternProblem(pattern) : m.reasonPatternNested(group);

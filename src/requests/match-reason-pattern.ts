@@ -16,6 +16,7 @@
 import { RE2JS } from "re2js";
 import { createContext, Script } from "node:vm";
 import { MAX_REASON_LENGTH } from "./request-messages.js";
+import { errorMessage } from "../util/error-message.js";
 
 export type ReasonMatch = "match" | "mismatch" | "invalid-pattern";
 export type ReasonMatcher = (pattern: string, reason: string) => ReasonMatch;
@@ -41,7 +42,7 @@ function compileOrError(pattern: string): { re: RE2JS; error: null } | { re: nul
   try {
     return { re: RE2JS.compile(RE2JS.translateRegExp(pattern)), error: null };
   } catch (error) {
-    return { re: null, error: error instanceof Error ? error.message : String(error) };
+    return { re: null, error: errorMessage(error) };
   }
 }
 

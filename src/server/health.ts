@@ -18,6 +18,7 @@ import type { SweepHealth } from "../expiry/expiry-scheduler.js";
 import type { Log } from "../lifecycle/deps.js";
 import type { Clock } from "../util/clock.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface ReadinessSources {
   clock: Clock;
@@ -106,10 +107,7 @@ export class Readiness {
       probing.then(
         () => settle(null),
         (error: unknown) => {
-          log.error(
-            { error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-            "readiness: a read from the ledger failed",
-          );
+          log.error({ error: errorSummary(error) }, "readiness: a read from the ledger failed");
           settle("a read failed");
         },
       );
@@ -133,7 +131,7 @@ export function healthRoutes(readiness: Readiness, log: Log): RouteHandler {
         response.writeHead(reasons.length === 0 ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store" }).end(body);
       },
       (error: unknown) => {
-        log.error({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "readiness check failed");
+        log.error({ error: errorSummary(error) }, "readiness check failed");
         if (!response.headersSent) response.writeHead(500).end();
       },
     );

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Log } from "../lifecycle/deps.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
+import { errorMessage } from "../util/error-message.js";
 
 export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 40_000;
@@ -54,7 +55,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         options.log.debug({ method: request.method, status: 404 }, "no such route");
         response.writeHead(404).end();
       } catch (error) {
-        options.log.error({ error: error instanceof Error ? error.message : String(error) }, "request failed");
+        options.log.error({ error: errorMessage(error) }, "request failed");
         if (!response.headersSent) response.writeHead(500).end();
       }
     },

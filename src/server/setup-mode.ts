@@ -42,6 +42,7 @@ import {
   type SetupOutcome,
 } from "./setup-pages.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
+import { errorMessage, errorSummary } from "../util/error-message.js";
 
 /** True when none of the app's credentials is set: a first start, before the app is registered. */
 export function credentialsMissing(env: NodeJS.ProcessEnv): boolean {
@@ -200,7 +201,7 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
         response,
         refused ? 400 : 502,
         refused ? "GitHub refused the code" : "No credentials from GitHub",
-        `${error instanceof Error ? error.message : String(error)} Nothing was written.`,
+        `${errorMessage(error)} Nothing was written.`,
         "If GitHub did create the app, delete it (its settings page, Advanced) and start again, or generate a private key there and set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET by hand.",
       );
     } finally {
@@ -254,7 +255,7 @@ export function setupRoutes(options: SetupOptions & { apiBaseUrl: string; webhoo
       return true;
     }
     const failed = (error: unknown): void => {
-      log.error({ error: error instanceof Error ? error.message : String(error) }, "setup request failed");
+      log.error({ error: errorMessage(error) }, "setup request failed");
       if (!response.headersSent)
         problem(response, 500, "Setup failed", "The setup page failed unexpectedly; see the server's log. Nothing was written.");
     };
@@ -356,7 +357,7 @@ async function exchangeCode(baseUrl: string, code: string): Promise<Converted> {
         `GitHub answered ${status}${typeof message === "string" ? ` (“${message.slice(0, 200)}”)` : ""}: the code is unknown, already used, or more than an hour old.`,
       );
     }
-    throw new Error(`could not exchange the code at ${baseUrl}: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}.`);
+    throw new Error(`could not exchange the code at ${baseUrl}: ${errorSummary(error)}.`);
   }
   const text = (name: string): string => {
     const value = data[name];
