@@ -28,6 +28,7 @@ import { EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 import { terminalText } from "./terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
+import { appInstallations, installationRepositories } from "../github/app-client.js";
 
 export const DOCTOR_USAGE = `usage: jit-access doctor [--json]
 
@@ -249,7 +250,7 @@ interface Installed {
 }
 
 async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: CheckResult) => void): Promise<Installed[]> {
-  const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
+  const installations = await appInstallations(app);
   if (installations.length === 0) {
     add({
       check: "installations",
@@ -261,9 +262,8 @@ async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: Chec
   }
   const found: Installed[] = [];
   for (const installation of installations) {
-    const account =
-      installation.account && "login" in installation.account ? installation.account.login : `installation ${installation.id}`;
-    if (installation.suspended_at) {
+    const { account } = installation;
+    if (installation.suspended) {
       add({
         check: "installations",
         status: "warn",
@@ -273,13 +273,13 @@ async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: Chec
       continue;
     }
     const octokit = await probot.auth(installation.id);
-    const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
+    const repositories = await installationRepositories(octokit);
     found.push({
       installationId: installation.id,
       account,
       repositories: repositories.map((r) => ({
-        client: new RepoClient(octokit, r.owner.login, r.name),
-        gate: new GateClient(octokit, r.owner.login, r.name),
+        client: new RepoClient(octokit, r.owner, r.name),
+        gate: new GateClient(octokit, r.owner, r.name),
       })),
     });
   }

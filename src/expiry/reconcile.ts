@@ -19,6 +19,7 @@ import { secretLockKey, type LifecycleDeps, type Log } from "../lifecycle/deps.j
 import type { Catalog } from "../policy/catalog.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
 import { errorSummary } from "../util/error-message.js";
+import { appInstallations, installationRepositories, type InstalledRepository } from "../github/app-client.js";
 
 export interface ReconcileDeps extends Pick<LifecycleDeps, "store" | "catalog" | "clock" | "locks" | "octokitFor"> {
   /** The app itself (JWT): lists the installations. */
@@ -103,7 +104,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
   const report: ReconcileReport = { installations: 0, repositories: 0, checked: 0, orphans: [], unmanaged: [], unreadable: [] };
   let installations: number[];
   try {
-    installations = await listInstallationIds(await deps.appOctokit());
+    installations = (await appInstallations(await deps.appOctokit())).map((installation) => installation.id);
   } catch (error) {
     const hint = statusOf(error) === 401 ? "; check APP_ID and the private key (PRIVATE_KEY or PRIVATE_KEY_PATH)" : "";
     throw new Error(`could not list the app's installations: ${errorSummary(error)}${hint}`, { cause: error });
@@ -111,18 +112,18 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions, 
   report.installations = installations.length;
   for (const installationId of installations) {
     let octokit: AppOctokit;
-    let repositories: { owner: string; repo: string }[];
+    let repositories: InstalledRepository[];
     try {
       octokit = await deps.octokitFor(installationId);
-      repositories = await listInstallationRepositories(octokit);
+      repositories = await installationRepositories(octokit);
     } catch (error) {
       report.unreadable.push({ what: `installation ${installationId}`, error: errorSummary(error) });
       log.warn({ installation: installationId, error: errorSummary(error) }, "reconcile could not list the installation's repositories");
       continue;
     }
     report.repositories += repositories.length;
-    for (const { owner, repo } of repositories) {
-      const client = new RepoClient(octokit, owner, repo);
+    for (const { owner, name } of repositories) {
+      const client = new RepoClient(octokit, owner, name);
       try {
         await reconcileRepository(deps, options, client, installationId, report, log);
       } catch (error) {
@@ -243,16 +244,4 @@ async function recordedWriter(
 async function hasLiveGrant(store: LedgerStore, client: RepoClient, environment: string, secret: string): Promise<boolean> {
   const live = await store.listGrants({ owner: client.owner, repo: client.repo, environment, secret, liveOnly: true });
   return live.length > 0;
-}
-
-/** Every installation of the app (`GET /app/installations`, all pages). */
-async function listInstallationIds(app: AppOctokit): Promise<number[]> {
-  const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
-  return installations.map((installation) => installation.id);
-}
-
-/** Every repository one installation can see (`GET /installation/repositories`, all pages). */
-async function listInstallationRepositories(octokit: AppOctokit): Promise<{ owner: string; repo: string }[]> {
-  const repositories = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
-  return repositories.map((repository) => ({ owner: repository.owner.login, repo: repository.name }));
 }

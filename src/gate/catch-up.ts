@@ -17,6 +17,7 @@ import { asciiLower } from "../util/ascii-case.js";
 import type { GateRepository } from "./gather-gate.js";
 import { reviewWaitingJob, type GateDeps } from "./review-waiting-job.js";
 import { errorSummary } from "../util/error-message.js";
+import { appInstallations, installationRepositories } from "../github/app-client.js";
 
 export interface CatchUpDeps extends GateDeps, Pick<LifecycleDeps, "octokitFor"> {
   /** This app's id: a rule of another app is none of the gate's business. */
@@ -60,7 +61,7 @@ export async function catchUpWaitingJobs(
     failures: [],
   };
   const app = await deps.appOctokit();
-  const installations = await app.paginate(app.rest.apps.listInstallations, { per_page: 100 });
+  const installations = await appInstallations(app);
   report.installations = installations.length;
   for (const { id: installationId } of installations) {
     if (options.signal?.aborted) break;
@@ -68,8 +69,7 @@ export async function catchUpWaitingJobs(
     let repositories: GateRepository[];
     try {
       octokit = await deps.octokitFor(installationId);
-      const listed = await octokit.paginate(octokit.rest.apps.listReposAccessibleToInstallation, { per_page: 100 });
-      repositories = listed.map((r) => ({ id: r.id, owner: r.owner.login, name: r.name, defaultBranch: r.default_branch }));
+      repositories = await installationRepositories(octokit);
     } catch (error) {
       report.failures.push({ what: `installation ${installationId}`, error: errorSummary(error) });
       continue;
