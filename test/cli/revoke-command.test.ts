@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
-import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
+import { cliHarnessPerTest, mockRevocation, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";
 import { mockInstallationToken } from "../helpers/reconcile-nock.js";
@@ -13,29 +13,16 @@ const AN_HOUR_LEFT = { createdAt: new Date(EXPIRY_START - HOUR) };
 
 let cli: CliHarness;
 let unmatched: ReturnType<typeof recordUnmatchedRequests>;
-beforeEach(async () => {
-  cli = await startCliHarness();
-  unmatched = recordUnmatchedRequests();
-});
-afterEach(async () => {
-  unmatched.stop();
-  await cli.close();
+cliHarnessPerTest((harness, recorder) => {
+  cli = harness;
+  unmatched = recorder;
 });
 
-function revocationCalls(deleteStatus = 204): GitHubMock {
-  mockInstallationToken(42);
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", deleteStatus);
-  if (deleteStatus < 300) {
-    gh.comment(7).addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
-  }
-  return gh;
-}
 
 describe("jit-access revoke", () => {
   it("ends the grant now: secret deleted, ledger revoked with the reason, audit actor operator:NAME, PR told", async () => {
     const grant = await seedGrant(cli.store, AN_HOUR_LEFT);
-    const gh = revocationCalls();
+    const gh = mockRevocation();
 
     const result = await cli.run(["revoke", grant.id, "--reason", "value pasted in a ticket", "--actor", "erin"]);
 
@@ -62,7 +49,7 @@ describe("jit-access revoke", () => {
     [{ USER: undefined }, "operator:cli"],
   ])("names the operator from $USER without --actor (%p)", async (change, actor) => {
     const grant = await seedGrant(cli.store, AN_HOUR_LEFT);
-    revocationCalls();
+    mockRevocation();
 
     expect((await cli.run(["revoke", grant.id, "--reason", "done early"], { ...cli.env, ...change })).code).toBe(0);
     expect((await cli.store.listAudit()).at(-1)?.actor).toBe(actor);
@@ -107,7 +94,7 @@ describe("jit-access revoke", () => {
 
   it("exits 1 when the DELETE fails: the grant stays live and the sweep will retry it", async () => {
     const grant = await seedGrant(cli.store, AN_HOUR_LEFT);
-    revocationCalls(500);
+    mockRevocation(500);
 
     const result = await cli.run(["revoke", grant.id, "--reason", "cleanup"]);
 

@@ -1,7 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import nock from "nock";
-import { LABELS } from "../../src/lifecycle/revoke-grant.js";
-import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
+import { cliHarnessPerTest, mockRevocation, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
 import { mockInstallationToken } from "../helpers/reconcile-nock.js";
@@ -13,24 +12,11 @@ const DUE_NOW = { createdAt: new Date(EXPIRY_START - 2 * HOUR) };
 
 let cli: CliHarness;
 let unmatched: ReturnType<typeof recordUnmatchedRequests>;
-beforeEach(async () => {
-  cli = await startCliHarness();
-  unmatched = recordUnmatchedRequests();
-});
-afterEach(async () => {
-  unmatched.stop();
-  await cli.close();
+cliHarnessPerTest((harness, recorder) => {
+  cli = harness;
+  unmatched = recorder;
 });
 
-function expiryCalls(status = 204): GitHubMock {
-  mockInstallationToken(42);
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", status);
-  if (status < 300) {
-    gh.comment(7).addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
-  }
-  return gh;
-}
 
 describe("jit-access sweep", () => {
   it("prints a summary and exits 0 when nothing is due", async () => {
@@ -44,7 +30,7 @@ describe("jit-access sweep", () => {
 
   it("revokes every due grant and exits 0; logs go to stderr, stdout is only the summary", async () => {
     const grant = await seedGrant(cli.store, DUE_NOW);
-    expiryCalls();
+    mockRevocation();
 
     const result = await cli.run(["sweep"]);
 
@@ -58,7 +44,7 @@ describe("jit-access sweep", () => {
 
   it("exits 1 when a delete fails: the grant stays due and the output says which", async () => {
     const grant = await seedGrant(cli.store, DUE_NOW);
-    expiryCalls(500);
+    mockRevocation(500);
 
     const result = await cli.run(["sweep"]);
 
@@ -153,7 +139,7 @@ describe("jit-access sweep with a catalog that cannot be loaded", () => {
         "granting",
       );
       await broken.store.deferGrant(deferred.id, "GitHub answered 502", new Date(EXPIRY_START - 1000));
-      expiryCalls();
+      mockRevocation();
 
       const result = await broken.run(["sweep"], env);
 

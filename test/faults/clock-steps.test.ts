@@ -4,25 +4,22 @@
  * on the monotonic clock, and the DELETE that ends it goes out on time. The app runs in this
  * process against the simulator (helpers/sim-app.ts), on a clock the test moves and steps.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import {
   approveRequest,
+  closeStageAfterEach,
   REPO,
   requestsTo,
   runUntilGranted,
   SECRET_PATH,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 const FIFTEEN_MINUTES = 900_000;
 const HOUR = 3_600_000;

@@ -5,29 +5,26 @@
  * the grant's PUT and let it go only once the close handler has looked at the ledger.
  * (Closing while the approval itself is being read is in test/e2e/approval-binding.test.ts.)
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { Grant, GrantFilter } from "../../src/ledger/store.js";
 import { countRoute, SECRET_DELETE, SECRET_PUT } from "./helpers/request-prs.js";
 import {
   approveRequest,
+  closeStageAfterEach,
   commentBodies,
   hungAt,
   REPO,
   requestsTo,
   SECRET_PATH,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 import type { SimApp } from "./helpers/sim-app.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 /**
  * Resolves with what the close handler found when it lists the PR's live grants: the app's

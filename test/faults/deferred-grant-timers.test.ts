@@ -4,10 +4,11 @@
  * hears of the delay once. The app runs in this process against the simulator (helpers/sim-app.ts),
  * on a clock the test moves.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import {
   approveRequest,
+  closeStageAfterEach,
   commentBodies,
   isDeferred,
   PUBLIC_KEY_PATH,
@@ -15,17 +16,13 @@ import {
   requestsTo,
   runUntilGranted,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 const FIFTEEN_MINUTES = 15 * 60_000;
 const delayedComments = (s: Stage) => commentBodies(s).filter((b) => b.includes("**Access is delayed**"));

@@ -3,16 +3,12 @@
  * while the first is still being handled: the request is granted exactly once — one ledger
  * row, one PUT, one grant comment. The app runs in this process against the simulator.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import { approve, countRoute, SECRET_PUT } from "./helpers/request-prs.js";
-import { allGrants, commentBodies, REPO, runUntilGranted, stageRequest, type Stage } from "./helpers/scenario.js";
+import { allGrants, closeStageAfterEach, commentBodies, REPO, runUntilGranted, type Stage, stageRequest } from "./helpers/scenario.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 /** One grant, one successful PUT, one grant comment, one label call. */
 async function expectGrantedOnce(s: Stage): Promise<void> {

@@ -3,13 +3,14 @@
  * answers, a refused token, an environment deleted mid-way. The app runs in this process
  * against the simulator (helpers/sim-app.ts), on a clock the test moves.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { FaultSpec } from "../../sim/index.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../src/github/request-timeout.js";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
 import { countRoute, SECRET_PUT } from "./helpers/request-prs.js";
 import {
   approveRequest,
+  closeStageAfterEach,
   commentBodies,
   ENVIRONMENT,
   expectNoValueLeaked,
@@ -23,17 +24,13 @@ import {
   runUntilGranted,
   SECRET_PATH,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 /** Runs until the grant is deferred and the PR has been told. */
 async function runUntilDeferred(s: Stage, ignore?: Parameters<Stage["app"]["runUntil"]>[1]["ignore"]): Promise<void> {

@@ -3,12 +3,13 @@
  * and the secret is deleted once GitHub answers; it is never dropped. The app runs in this
  * process against the simulator (helpers/sim-app.ts), on a clock the test moves.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import type { FaultSpec } from "../../sim/index.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../src/github/request-timeout.js";
 import { countRoute, SECRET_DELETE } from "./helpers/request-prs.js";
 import {
   approveRequest,
+  closeStageAfterEach,
   commentBodies,
   hungAt,
   INSTALLATION,
@@ -16,17 +17,13 @@ import {
   runUntilGranted,
   SECRET_PATH,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 /** A two-minute grant, written and reported. */
 async function grantedForTwoMinutes(): Promise<Stage & { expiresAt: number }> {

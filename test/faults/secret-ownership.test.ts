@@ -3,13 +3,14 @@
  * behind, and the app touches nothing that is not its own. The app runs in this process against
  * the simulator (helpers/sim-app.ts), on a clock the test moves.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import { reconcile } from "../../src/expiry/reconcile.js";
 import type { Grant } from "../../src/ledger/store.js";
 import { approve, countRoute, openRequest, SECRET_DELETE, SECRET_PUT } from "./helpers/request-prs.js";
 import {
   allGrants,
   approveRequest,
+  closeStageAfterEach,
   commentBodies,
   ENVIRONMENT,
   expectNoValueLeaked,
@@ -23,18 +24,14 @@ import {
   SECRET,
   SECRET_PATH,
   secretValue,
+  type Stage,
   stageRequest,
   theGrant,
-  type Stage,
 } from "./helpers/scenario.js";
 import { VALUE, type SimApp } from "./helpers/sim-app.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

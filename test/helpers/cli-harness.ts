@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { writeFile } from "node:fs/promises";
+import { afterEach, beforeEach } from "@jest/globals";
 import nock from "nock";
 import { runCli } from "../../src/cli/run-cli.js";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
@@ -7,6 +8,10 @@ import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { GitHubMock } from "./github-nock.js";
+import { mockInstallationToken } from "./reconcile-nock.js";
+import { recordUnmatchedRequests } from "./unmatched-requests.js";
 import { tempLedgerDir } from "./grant-fixture.js";
 import { EXPIRY_START } from "./revocation-deps.js";
 
@@ -82,4 +87,39 @@ export async function startCliHarness(options: { catalog?: string; databaseUrl?:
       nock.enableNetConnect();
     },
   };
+}
+
+/**
+ * A CLI harness for each test of the file, with nock's unmatched requests recorded: registers
+ * the hooks that start and close them, and hands each test's pair to `use`.
+ */
+export function cliHarnessPerTest(
+  use: (cli: CliHarness, unmatched: ReturnType<typeof recordUnmatchedRequests>) => void,
+  options: Parameters<typeof startCliHarness>[0] = {},
+): void {
+  let started: { cli: CliHarness; unmatched: ReturnType<typeof recordUnmatchedRequests> } | undefined;
+  beforeEach(async () => {
+    started = { cli: await startCliHarness(options), unmatched: recordUnmatchedRequests() };
+    use(started.cli, started.unmatched);
+  });
+  afterEach(async () => {
+    started?.unmatched.stop();
+    await started?.cli.close();
+    started = undefined;
+  });
+}
+
+/**
+ * GitHub's side of one revocation of PR 7's grant of PROD_DB_URL in acme/api's production
+ * environment, as the CLI sends it: the installation token, the DELETE (answered `deleteStatus`)
+ * and, when it succeeds, the PR's comment and labels.
+ */
+export function mockRevocation(deleteStatus = 204): GitHubMock {
+  mockInstallationToken(42);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", deleteStatus);
+  if (deleteStatus < 300) {
+    gh.comment(7).addLabels(7);
+    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  }
+  return gh;
 }

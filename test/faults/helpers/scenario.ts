@@ -1,4 +1,4 @@
-import { expect } from "@jest/globals";
+import { afterEach, expect } from "@jest/globals";
 import type { Grant } from "../../../src/ledger/store.js";
 import { approve, createRequestRepo, openRequest } from "./request-prs.js";
 import type { AppRequest, Ignore } from "./request-tracker.js";
@@ -15,6 +15,22 @@ export const PUBLIC_KEY_PATH = /\/environments\/production\/secrets\/public-key$
 export interface Stage {
   app: SimApp;
   pr: number;
+}
+
+const closed = new WeakSet<Stage>();
+
+/**
+ * Registers the afterEach every fault test runs: the simulator saw no breach of GitHub's rules,
+ * and the test's stage (as `current` returns it) is closed, once.
+ */
+export function closeStageAfterEach(current: () => Stage | undefined): void {
+  afterEach(async () => {
+    const stage = current();
+    if (!stage || closed.has(stage)) return;
+    closed.add(stage);
+    expect(stage.app.sim.violations).toEqual([]);
+    await stage.app.close();
+  });
 }
 
 /** Starts the app, creates the repository and opens a request PR (already validated, waiting). */
