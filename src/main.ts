@@ -13,10 +13,13 @@ import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { jitAccessApp } from "./index.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
+import { AppMetrics } from "./metrics/app-metrics.js";
+import { instrumentLedger } from "./metrics/instrument-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
 import { ConfigError } from "./policy/config-error.js";
 import { healthRoutes, Readiness } from "./server/health.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
+import { metricsRoute } from "./server/metrics-route.js";
 import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { shutDown } from "./shutdown.js";
@@ -43,11 +46,19 @@ async function main(): Promise<void> {
   const settings = loadSettings(process.env, { catalog: false });
   const loaded = await loadCatalogOrNone(settings.catalogPath);
   const catalog = loaded.catalog;
-  const store = await openLedger(settings.databaseUrl);
+  // One registry for this app (GET /metrics); the ledger counts its errors and grant outcomes into it.
+  const metrics = new AppMetrics();
+  const store = instrumentLedger(await openLedger(settings.databaseUrl), metrics);
   const clock = systemClock;
   let appLog: { warn(obj: object, msg: string): void } | null = null;
   const rateLimits = new RateLimitReserve(clock, { warn: (obj, msg) => appLog?.warn(obj, msg) });
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock, rateLimits });
+  const writes = new WriteScheduler({ clock });
+  const Octokit = createAppOctokit({ scheduler: writes, clock, rateLimits });
+  metrics.setSources({
+    liveGrants: async () => (await store.listGrants({ liveOnly: true })).length,
+    queuedWrites: () => writes.queued(),
+    rateLimits,
+  });
 
   const probot = new Probot({
     ...probotLogOptions(settings, process.env),
@@ -56,6 +67,8 @@ async function main(): Promise<void> {
     secret: settings.webhookSecret,
     baseUrl: settings.baseUrl,
     Octokit,
+    // Every answer GitHub gives, retries and token requests included, is seen here: errors are counted by status.
+    request: { fetch: metrics.countingFetch(globalThis.fetch) },
   });
   await probot.ready();
   const log = probot.log;
@@ -88,7 +101,8 @@ async function main(): Promise<void> {
     secret: settings.webhookSecret,
     path: settings.webhookPath,
     log: log.child({ name: "webhooks" }),
-    receive: (event: VerifiedEvent) => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0]),
+    receive: (event: VerifiedEvent) =>
+      metrics.timeWebhook(event.name, () => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0])),
   });
   let stopping = false;
   const readiness = new Readiness({
@@ -104,7 +118,12 @@ async function main(): Promise<void> {
     host: settings.host,
     port: settings.port,
     log: log.child({ name: "server" }),
-    routes: [pingRoute, healthRoutes(readiness, log.child({ name: "server" })), webhooks],
+    routes: [
+      pingRoute,
+      healthRoutes(readiness, log.child({ name: "server" })),
+      metricsRoute(metrics, log.child({ name: "server" })),
+      webhooks,
+    ],
   });
   // Stopping the server: no new delivery, then every delivery's handlers run to the end.
   const server = {

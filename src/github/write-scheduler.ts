@@ -97,6 +97,14 @@ export class WriteScheduler {
     return lane ? lane.queues.flat().map((job) => job.kind) : [];
   }
 
+  /** Writes waiting in every lane, by kind (for the metrics). */
+  queued(): Partial<Record<WriteKind, number>> {
+    const counts: Partial<Record<WriteKind, number>> = {};
+    for (const lane of this.#lanes.values())
+      for (const queue of lane.queues) for (const job of queue) counts[job.kind] = (counts[job.kind] ?? 0) + 1;
+    return counts;
+  }
+
   #lane(installation: string): Lane {
     let lane = this.#lanes.get(installation);
     if (!lane) {
