@@ -22,7 +22,7 @@ import { pingRoute, startHttpServer } from "./server/http-server.js";
 import { metricsRoute } from "./server/metrics-route.js";
 import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
-import { shutDown } from "./shutdown.js";
+import { onStopSignals, refuseWhileStopping, shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { KeyedMutex } from "./util/keyed-mutex.js";
 import { errorMessage } from "./util/error-message.js";
@@ -122,12 +122,15 @@ async function main(): Promise<void> {
       pingRoute,
       healthRoutes(readiness, log.child({ name: "server" })),
       metricsRoute(metrics, log.child({ name: "server" })),
+      refuseWhileStopping(() => stopping),
       webhooks,
     ],
   });
-  // Stopping the server: no new delivery, then every delivery's handlers run to the end.
+  // Stopping the server: new deliveries are refused (refuseWhileStopping) and those under way run
+  // to the end while the probes still answer; then the server closes.
   const server = {
     url: http.url,
+    drain: () => webhooks.idle(),
     stop: async (): Promise<void> => {
       try {
         await http.stop();
@@ -155,21 +158,22 @@ async function main(): Promise<void> {
       (envFile.read ? `settings from the environment and ${envFile.path}` : `settings from the environment (no ${envFile.path})`),
   );
 
-  // Stop accepting webhooks and stop the scheduler, wait for the work both had under way (a sweep
-  // finishes the revocations it started and reads no further page), then close the ledger.
-  // A second signal while this runs ends the process at once (the signal's default action).
+  // Stop taking work (readyz red, deliveries refused, the scheduler and the gate catch-up stop),
+  // wait for the work under way (a sweep finishes the revocations it started and reads no further
+  // page), close the server, then the ledger (see shutdown.ts). A second signal exits at once.
   const stop = async (signal: string): Promise<void> => {
     stopping = true;
+    log.info(`${signal}: stopping; new deliveries are refused, the work under way runs to the end`);
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
     // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
-    await keepAliveUntil(gateCatchUp.stop());
-    const failures = await keepAliveUntil(shutDown({ server, scheduler, ledger: store }));
+    const failures = await keepAliveUntil(
+      shutDown({ server, scheduler, workers: [{ name: "the workflow gate's catch-up", stop: () => gateCatchUp.stop() }], ledger: store }),
+    );
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);
     process.exit(failures.length === 0 ? 0 : 1);
   };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  onStopSignals(stop);
   // The first sweep can take a while with a backlog of paced writes; a stop signal is honoured meanwhile.
   await scheduler.start();
 }

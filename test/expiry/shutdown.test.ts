@@ -4,7 +4,7 @@ import { ExpiryScheduler } from "../../src/expiry/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerClosedError, type Grant, type LedgerStore } from "../../src/ledger/store.js";
 import { LABELS } from "../../src/lifecycle/revoke-grant.js";
-import { shutDown } from "../../src/shutdown.js";
+import { onStopSignals, shutDown } from "../../src/shutdown.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { gatedLedger, type GatedLedger } from "../helpers/gated-ledger.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
@@ -162,25 +162,64 @@ describe("stopping the app while a sweep is between pages", () => {
 });
 
 describe("shutDown", () => {
-  it("stops the server and the scheduler before it closes the ledger, and closes it even when a step fails", async () => {
+  it("stops taking work everywhere at once, waits for it, then closes the server, then the ledger, even when a step fails", async () => {
     const order: string[] = [];
-    let serverStopped!: () => void;
-    const server = { stop: () => new Promise<void>((resolve) => (serverStopped = resolve)).then(() => void order.push("server stopped")) };
+    let drained!: () => void;
+    let workerDone!: () => void;
+    const server = {
+      drain: () => {
+        order.push("server draining");
+        return new Promise<void>((resolve) => (drained = resolve)).then(() => void order.push("server drained"));
+      },
+      stop: async () => void order.push("server stopped"),
+    };
     const failing = {
       stop: async () => {
         order.push("scheduler stop called");
         throw new Error("the scheduler was already broken");
       },
     };
+    const worker = {
+      name: "the catch-up",
+      stop: () => {
+        order.push("worker stop called");
+        return new Promise<void>((resolve) => (workerDone = resolve)).then(() => void order.push("worker stopped"));
+      },
+    };
     const closing = { close: async () => void order.push("ledger closed") };
 
-    const stopping = shutDown({ server, scheduler: failing, ledger: closing });
-    // Both stop at once (the scheduler is not left firing timers while the server drains); the
-    // ledger waits for the server, which has not stopped yet.
-    expect(order).toEqual(["scheduler stop called"]);
-    serverStopped();
+    const stopping = shutDown({ server, scheduler: failing, workers: [worker], ledger: closing });
+    // All stop taking work at once (the scheduler is not left firing timers while the server
+    // drains); the server keeps answering (probes) until the work under way is done.
+    expect(order).toEqual(["server draining", "scheduler stop called", "worker stop called"]);
+    drained();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(order).not.toContain("server stopped");
+    workerDone();
     const failures = await stopping;
-    expect(order).toEqual(["scheduler stop called", "server stopped", "ledger closed"]);
+    expect(order.slice(3)).toEqual(["server drained", "worker stopped", "server stopped", "ledger closed"]);
     expect(failures.map((failure) => failure.message)).toEqual(["stopping the expiry scheduler failed: the scheduler was already broken"]);
+  });
+
+  it("a second stop signal while stopping exits at once: 143 after SIGTERM, 130 after SIGINT", () => {
+    const handlers = new Map<string, () => void>();
+    const exits: number[] = [];
+    const said: string[] = [];
+    const stops: string[] = [];
+    const target = {
+      on: (signal: NodeJS.Signals, listener: () => void) => handlers.set(signal, listener),
+      exit: (code: number) => exits.push(code),
+    };
+    onStopSignals(
+      async (signal) => void stops.push(signal),
+      target,
+      (line) => said.push(line),
+    );
+    handlers.get("SIGTERM")!();
+    expect([stops, exits]).toEqual([["SIGTERM"], []]);
+    handlers.get("SIGTERM")!();
+    handlers.get("SIGINT")!();
+    expect([stops, exits]).toEqual([["SIGTERM"], [143, 130]]);
+    expect(said[0]).toMatch(/^jit-access: SIGTERM again while stopping \(after SIGTERM\): exiting now/);
   });
 });
