@@ -32,6 +32,8 @@ export interface AppProcessOptions {
    * `dataDir` (its working directory), as after registering from the setup page.
    */
   credentials?: "simulator" | "env-file";
+  /** The script to run; this checkout's dist/main.js by default (another, e.g. an installed package's). */
+  entry?: string;
 }
 
 export interface AppProcess {
@@ -86,7 +88,7 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
     ...simEnv,
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [APP_ENTRY], { cwd: dataDir, env: env, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [options.entry ?? APP_ENTRY], { cwd: dataDir, env: env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
