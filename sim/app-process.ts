@@ -88,7 +88,11 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
     ...simEnv,
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [options.entry ?? APP_ENTRY], { cwd: dataDir, env: env, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [options.entry ?? APP_ENTRY], {
+    cwd: dataDir,
+    env: env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));

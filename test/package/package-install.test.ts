@@ -29,7 +29,8 @@ function npmVersion(): string | null {
 }
 
 const npm = npmVersion();
-if (npm === null) console.warn("test/package/package-install.test.ts skipped: npm is not available on this machine (`npm --version` failed)");
+if (npm === null)
+  console.warn("test/package/package-install.test.ts skipped: npm is not available on this machine (`npm --version` failed)");
 const describeWithNpm = npm === null ? describe.skip : describe;
 
 let work: string;
