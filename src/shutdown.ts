@@ -1,4 +1,3 @@
-import { errorMessage } from "./util/error-message.js";
 /**
  * The server's stop sequence, in the one order that leaves nothing using a closed ledger:
  *
@@ -19,6 +18,7 @@ import { errorMessage } from "./util/error-message.js";
  * every grant that is due.
  */
 import type { RouteHandler } from "./server/webhook-endpoint.js";
+import { errorMessage } from "./util/error-message.js";
 
 export interface StoppableParts {
   /**

@@ -5,6 +5,7 @@
  */
 import type { Log } from "../lifecycle/deps.js";
 import type { AppMetrics } from "../metrics/app-metrics.js";
+import { errorSummary } from "../util/error-message.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
 
 export function metricsRoute(metrics: AppMetrics, log: Log): RouteHandler {
@@ -13,7 +14,7 @@ export function metricsRoute(metrics: AppMetrics, log: Log): RouteHandler {
     metrics.scrape().then(
       ({ contentType, body }) => response.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(body),
       (error: unknown) => {
-        log.error({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "collecting the metrics failed");
+        log.error({ error: errorSummary(error) }, "collecting the metrics failed");
         if (!response.headersSent) response.writeHead(500).end();
       },
     );
