@@ -18,7 +18,6 @@ cliHarnessPerTest((harness, recorder) => {
   unmatched = recorder;
 });
 
-
 describe("jit-access revoke", () => {
   it("ends the grant now: secret deleted, ledger revoked with the reason, audit actor operator:NAME, PR told", async () => {
     const grant = await seedGrant(cli.store, AN_HOUR_LEFT);

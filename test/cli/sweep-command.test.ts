@@ -17,7 +17,6 @@ cliHarnessPerTest((harness, recorder) => {
   unmatched = recorder;
 });
 
-
 describe("jit-access sweep", () => {
   it("prints a summary and exits 0 when nothing is due", async () => {
     await seedGrant(cli.store, { createdAt: new Date(EXPIRY_START - HOUR) }); // an hour to go
