@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
 import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
@@ -36,12 +38,31 @@ export interface SweepOptions {
   notYetDue?: (grant: Grant) => boolean;
   /** Told each revocation's outcome (the server re-arms a grant's timer for its backoff). */
   onOutcome?: (outcome: RevokeOutcome) => void;
+  /** Who claims the due grants this sweep revokes (default: this process, `PROCESS_CLAIM_OWNER`). */
+  claimOwner?: string;
+  /** How long a claim holds before another process may take the grant (default `CLAIM_LEASE_MS`). */
+  claimLeaseMs?: number;
 }
+
+/** This process as a claimer of due grants: host, pid and a random part (a pid is reused after a restart). */
+export const PROCESS_CLAIM_OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/**
+ * How long a sweep's claim on a due grant holds: longer than a revocation takes (a DELETE, a
+ * comment and labels, paced a second or more apart behind other writes of the installation), so
+ * that only a process that died (or hung) loses its claims, and another sweep then ends its grants.
+ */
+export const CLAIM_LEASE_MS = 10 * 60_000;
 
 /**
  * One pass over the ledger: every live grant whose expiry has passed, or whose early end failed
  * before (a pending revoke), is ended once its retry backoff, if any, is over. Reads the ledger page by page, never scans GitHub. Used by the
  * server's periodic sweep and by `jit-access sweep` for cron.
+ *
+ * Each page of due grants is claimed (`claimDueGrants`) before it is revoked, and each claim is
+ * released once its grant's revocation is over (or skipped): several replicas, and the CLI beside
+ * them, split a sweep and none revokes a grant another is revoking. A process that dies holding
+ * claims loses them when their lease ends, and the next sweep anywhere ends those grants.
  */
 export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOptions = {}): Promise<SweepResult> {
   const pageSize = options.pageSize ?? 200;
@@ -54,24 +75,40 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
   let slotFreed: (() => void) | null = null;
   let after: { expiresAt: Date; id: string } | undefined;
   const stopping = (): boolean => options.signal?.aborted === true;
+  const owner = options.claimOwner ?? PROCESS_CLAIM_OWNER;
+  const leaseMs = options.claimLeaseMs ?? CLAIM_LEASE_MS;
+  // A claim that cannot be released (the ledger closed or failed) ends with its lease.
+  const release = (grant: Grant): Promise<void> =>
+    deps.store.releaseClaim(grant.id, owner).then(
+      () => undefined,
+      () => undefined,
+    );
   try {
     while (!stopping()) {
-      const page = await deps.store.dueGrants(now, pageSize, after);
+      const page = await deps.store.claimDueGrants(now, pageSize, { owner, until: new Date(deps.clock.now() + leaseMs) }, after);
       if (page.length === 0) break;
       const last = page[page.length - 1]!;
       after = { expiresAt: last.expiresAt, id: last.id };
-      for (const grant of page) {
-        if (inFlight.has(grant.id) || options.notYetDue?.(grant)) continue;
+      for (const [index, grant] of page.entries()) {
+        if (inFlight.has(grant.id) || options.notYetDue?.(grant)) {
+          await release(grant);
+          continue;
+        }
         while (running.size >= concurrency && !stopping()) await new Promise<void>((resolve) => (slotFreed = resolve));
-        if (stopping()) break;
+        if (stopping()) {
+          await Promise.all(page.slice(index).map(release));
+          break;
+        }
         result.due++;
         inFlight.add(grant.id);
-        const task: Promise<void> = expireOne(deps, grant, log, result, options.onOutcome).finally(() => {
-          inFlight.delete(grant.id);
-          running.delete(task);
-          slotFreed?.();
-          slotFreed = null;
-        });
+        const task: Promise<void> = expireOne(deps, grant, log, result, options.onOutcome)
+          .then(() => release(grant))
+          .finally(() => {
+            inFlight.delete(grant.id);
+            running.delete(task);
+            slotFreed?.();
+            slotFreed = null;
+          });
         running.add(task);
       }
       if (page.length < pageSize) break;

@@ -257,6 +257,30 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE secret_updated_at IS NOT NULL;
     `,
   },
+  {
+    version: 9,
+    description: "due grants carry a claim (owner, lease expiry); lease rows for per-secret locks and installation write slots",
+    sql: `
+      -- Who is revoking a due grant and until when (epoch ms): a sweep claims the grants it
+      -- will revoke, so several processes split a sweep; a claim whose lease ran out is free.
+      ALTER TABLE grants ADD COLUMN claim_owner TEXT;
+      ALTER TABLE grants ADD COLUMN claim_expires_at INTEGER;
+      -- One row per secret being written or deleted: the per-secret critical section across
+      -- processes (the server and the CLI beside it). A row whose lease ran out is free.
+      CREATE TABLE secret_locks (
+        lock_key   TEXT    PRIMARY KEY,
+        owner      TEXT    NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      -- The next write slot of each installation, shared by the processes that write for it
+      -- (used with PostgreSQL; kept here so both stores have the same tables).
+      CREATE TABLE write_slots (
+        installation   TEXT    PRIMARY KEY,
+        next_write_at  INTEGER NOT NULL,
+        next_notify_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

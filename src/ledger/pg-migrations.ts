@@ -236,6 +236,29 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         WHERE secret_updated_at IS NOT NULL;
     `,
   },
+  {
+    version: 9,
+    description: "due grants carry a claim (owner, lease expiry); lease rows for per-secret locks and installation write slots",
+    sql: `
+      -- Who is revoking a due grant and until when (epoch ms): a sweep claims the grants it
+      -- will revoke (FOR UPDATE SKIP LOCKED), so replicas split a sweep; a claim whose lease ran out is free.
+      ALTER TABLE grants ADD COLUMN claim_owner text;
+      ALTER TABLE grants ADD COLUMN claim_expires_at bigint;
+      -- Kept for parity with SQLite, which locks a secret with these lease rows; PostgreSQL
+      -- locks a secret with an advisory lock instead (pg-store.ts, withSecretLock).
+      CREATE TABLE secret_locks (
+        lock_key   text   COLLATE "C" PRIMARY KEY,
+        owner      text   NOT NULL,
+        expires_at bigint NOT NULL
+      );
+      -- The next write slot of each installation, shared by every replica (reserveWriteSlot).
+      CREATE TABLE write_slots (
+        installation   text   COLLATE "C" PRIMARY KEY,
+        next_write_at  bigint NOT NULL,
+        next_notify_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

@@ -21,6 +21,8 @@ export const POSTGRES_FORMS = "postgres://USER:PASSWORD@HOST:5432/DATABASE (or p
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Connections per process: the server, a sweep and webhook handlers share them. */
 const POOL_SIZE = 10;
+/** Secret locks held at once per process, each on a connection of its own; more wait their turn. */
+const LOCK_POOL_SIZE = 10;
 
 export async function openPostgresLedger(databaseUrl: string, options: OpenLedgerOptions = {}): Promise<LedgerStore> {
   const server = postgresServer(databaseUrl);
@@ -38,6 +40,15 @@ export async function openPostgresLedger(databaseUrl: string, options: OpenLedge
   // would otherwise end the process. The pool has already discarded it; the next call opens a new
   // connection and reports its own error if the server is still away.
   pool.on("error", () => undefined);
+  // Secret locks are held on connections of their own (see PgStoreOptions.lockPool). A call that
+  // waits for one of them waits as it waits for the lock itself: the lock's timeout bounds it.
+  const lockPool = new Pool({
+    connectionString: databaseUrl,
+    application_name: "jit-access locks",
+    max: LOCK_POOL_SIZE,
+    idleTimeoutMillis: 0,
+  });
+  lockPool.on("error", () => undefined);
 
   try {
     const client = await pool.connect();
@@ -52,12 +63,12 @@ export async function openPostgresLedger(databaseUrl: string, options: OpenLedge
       client.release(broken);
     }
   } catch (error) {
-    await pool.end();
+    await Promise.all([pool.end(), lockPool.end()]);
     throw new Error(`cannot open the ledger database ${server} (DATABASE_URL): ${databaseErrorMessage(error)}${postgresHint(error)}`, {
       cause: error,
     });
   }
-  return new PgStore(pool, { readonly });
+  return new PgStore(pool, { readonly, lockPool });
 }
 
 /**

@@ -43,7 +43,15 @@ import {
 import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey } from "./gate-decisions.js";
 import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
-import { LedgerClosedError, LedgerStorageError } from "./store.js";
+import {
+  LedgerClosedError,
+  LedgerStorageError,
+  SECRET_LOCK_TIMEOUT_MS,
+  SecretLockTimeoutError,
+  type GrantClaim,
+  type WriteSlotRequest,
+  type WriteSlotStore,
+} from "./store.js";
 import type {
   AuditAction,
   AuditArchive,
@@ -150,9 +158,18 @@ const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environm
 export interface PgStoreOptions {
   /** Every transaction is READ ONLY: a write is refused by PostgreSQL, with a message that says so. */
   readonly?: boolean;
+  /**
+   * The connections secret locks are held on (`withSecretLock`), apart from the pool the ledger's
+   * own calls use: a lock holder's work needs a connection of its own, which locks held on every
+   * connection of one pool would never leave free. Ended by `close`; the main pool when absent.
+   */
+  lockPool?: Pool;
 }
 
-export class PgStore implements LedgerStore {
+/** The advisory-lock class of secret locks (the migration lock is "jita"): "jits". */
+const SECRET_LOCK_CLASS = 0x6a697473;
+
+export class PgStore implements LedgerStore, WriteSlotStore {
   #closed = false;
   #ended: Promise<void> | null = null;
   /** The calls under way, which `close` waits for. */
@@ -160,12 +177,14 @@ export class PgStore implements LedgerStore {
   /** Errors that came from node-postgres or the server, as opposed to the caller's mistakes. */
   readonly #fromDatabase = new WeakSet<object>();
   readonly #readonly: boolean;
+  readonly #lockPool: Pool;
 
   constructor(
     private readonly pool: Pool,
     options: PgStoreOptions = {},
   ) {
     this.#readonly = options.readonly === true;
+    this.#lockPool = options.lockPool ?? pool;
   }
 
   async beginGrant(grant: NewGrant, audit?: AuditInput): Promise<{ grant: Grant; created: boolean }> {
@@ -338,6 +357,124 @@ export class PgStore implements LedgerStore {
             [millis(now, "now"), limit, millis(after.expiresAt, "after.expiresAt"), after.id],
           );
     return rows.map(toGrant);
+  }
+
+  /** `dueGrants`' rows not claimed by a live lease, locked `FOR UPDATE SKIP LOCKED` (another claimer's rows are passed over, not waited for) and claimed. */
+  async claimDueGrants(now: Date, limit: number, claim: GrantClaim, after?: { expiresAt: Date; id: string }): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`claimDueGrants needs a positive whole limit, got ${limit}`);
+    const params: Param[] = [
+      millis(now, "now"),
+      limit,
+      after === undefined ? Number.MIN_SAFE_INTEGER : millis(after.expiresAt, "after.expiresAt"),
+      after?.id ?? "",
+      claim.owner,
+      millis(claim.until, "claim.until"),
+    ];
+    const rows = await this.transaction("claim due grants", (client) =>
+      this.query<GrantRow>(
+        client,
+        `UPDATE grants SET claim_owner = $5, claim_expires_at = $6
+         WHERE id IN (
+           SELECT id FROM grants
+           WHERE state IN (${LIVE_SQL}) AND (expires_at <= $1 OR pending_end IS NOT NULL)
+             AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             AND (claim_owner IS NULL OR claim_expires_at <= $1)
+             AND (expires_at, id) > ($3, $4)
+           ORDER BY expires_at, id LIMIT $2
+           FOR UPDATE SKIP LOCKED)
+         RETURNING ${GRANT_COLUMNS}`,
+        params,
+      ),
+    );
+    return rows.map(toGrant).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async releaseClaim(id: string, owner: string): Promise<boolean> {
+    const rows = await this.transaction(`release the claim on grant ${id}`, (client) =>
+      this.query<{ id: string }>(
+        client,
+        "UPDATE grants SET claim_owner = NULL, claim_expires_at = NULL WHERE id = $1 AND claim_owner = $2 RETURNING id",
+        [id, owner],
+      ),
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * A session advisory lock on a connection of the lock pool, held while `body` runs (on other
+   * connections) and unlocked after it. `lock_timeout` bounds the wait; a process that dies
+   * closes its connection, and PostgreSQL releases the lock with it. The lock's key is the secret's
+   * and the schema's, so ledgers in different schemas of one database never wait for each other.
+   */
+  async withSecretLock<T>(key: string, body: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? SECRET_LOCK_TIMEOUT_MS;
+    const lockArgs: Param[] = [SECRET_LOCK_CLASS, key];
+    const client = await this.run("lock a secret", async () => {
+      const connection = await this.connectTo(this.#lockPool);
+      try {
+        await this.query(connection, "SELECT set_config('lock_timeout', $1, false)", [`${Math.max(1, Math.ceil(timeoutMs))}ms`]);
+        await this.query(connection, "SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '') || chr(1) || $2))", lockArgs);
+        await this.query(connection, "SELECT set_config('lock_timeout', '0', false)", []);
+        return connection;
+      } catch (error) {
+        connection.release(error instanceof Error ? error : new Error(String(error)));
+        if (typeof error === "object" && error !== null && "code" in error && error.code === "55P03") {
+          throw new SecretLockTimeoutError(key, timeoutMs);
+        }
+        throw error;
+      }
+    });
+    try {
+      return await body();
+    } finally {
+      // A connection that cannot unlock is closed instead: PostgreSQL releases its locks.
+      await client.query("SELECT pg_advisory_unlock($1, hashtext(coalesce(current_schema(), '') || chr(1) || $2))", lockArgs).then(
+        () => client.release(),
+        (error: unknown) => client.release(error instanceof Error ? error : new Error(String(error))),
+      );
+    }
+  }
+
+  /**
+   * The installation's row, locked: the slot is free when `now` is past its next write (and, for a
+   * comment, its next notifying write); then both move on from `now`. Resolves to the wait.
+   */
+  async reserveWriteSlot(request: WriteSlotRequest): Promise<number> {
+    const { installation, notify, now, writeGapMs, notifyGapMs } = request;
+    const rows = await this.transaction(`reserve a write slot of installation ${installation}`, async (client) => {
+      await this.query(
+        client,
+        "INSERT INTO write_slots (installation, next_write_at, next_notify_at) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING",
+        [installation],
+      );
+      const [slot] = await this.query<{ next_write_at: Int; next_notify_at: Int }>(
+        client,
+        "SELECT next_write_at, next_notify_at FROM write_slots WHERE installation = $1 FOR UPDATE",
+        [installation],
+      );
+      const freeAt = Math.max(int(slot!.next_write_at), notify ? int(slot!.next_notify_at) : Number.NEGATIVE_INFINITY);
+      if (freeAt > now) return freeAt - now;
+      await this.query(
+        client,
+        `UPDATE write_slots SET next_write_at = $2, next_notify_at = CASE WHEN $3 THEN $4 ELSE next_notify_at END WHERE installation = $1`,
+        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs],
+      );
+      return 0;
+    });
+    return rows;
+  }
+
+  async finishWriteSlot(request: WriteSlotRequest): Promise<void> {
+    const { installation, notify, now, writeGapMs, notifyGapMs } = request;
+    await this.transaction(`finish a write of installation ${installation}`, (client) =>
+      this.query(
+        client,
+        `UPDATE write_slots SET next_write_at = greatest(next_write_at, $2),
+           next_notify_at = CASE WHEN $3 THEN greatest(next_notify_at, $4) ELSE next_notify_at END
+         WHERE installation = $1`,
+        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs],
+      ),
+    );
   }
 
   async grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]> {
@@ -561,7 +698,10 @@ export class PgStore implements LedgerStore {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#ended ??= Promise.allSettled([...this.#underWay]).then(() => this.pool.end());
+    this.#ended ??= Promise.allSettled([...this.#underWay]).then(async () => {
+      await this.pool.end();
+      if (this.#lockPool !== this.pool) await this.#lockPool.end();
+    });
     await this.#ended;
   }
 
@@ -709,8 +849,12 @@ export class PgStore implements LedgerStore {
   }
 
   private async connect(): Promise<PoolClient> {
+    return this.connectTo(this.pool);
+  }
+
+  private async connectTo(pool: Pool): Promise<PoolClient> {
     try {
-      return await this.pool.connect();
+      return await pool.connect();
     } catch (error) {
       throw this.#tagged(error);
     }

@@ -10,6 +10,7 @@
  * compares the state it read, as a second line of defence).
  */
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import {
   AuditChainVerifier,
@@ -34,7 +35,7 @@ import {
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { SqliteGateDecisions } from "./sqlite-gate.js";
-import { LedgerClosedError, LedgerStorageError } from "./store.js";
+import { LedgerClosedError, LedgerStorageError, SECRET_LOCK_TIMEOUT_MS, SecretLockTimeoutError, type GrantClaim } from "./store.js";
 import type {
   AuditAction,
   AuditArchive,
@@ -56,6 +57,11 @@ import type {
 import { errorMessage } from "../util/error-message.js";
 
 const LIVE_SQL = sqlList(LIVE_STATES);
+/**
+ * How long a secret's lease row holds without renewal: a process that died holding it frees the
+ * secret after at most this long. The holder renews it every third of it while its work runs.
+ */
+export const SECRET_LEASE_MS = 60_000;
 /** Audit rows removed per DELETE statement while archiving (all in one transaction). */
 const ARCHIVE_DELETE_SLICE = 10_000;
 /** `listGrants` filter fields and the columns they compare (names compare case-insensitively: NOCASE columns). */
@@ -133,6 +139,8 @@ export class SqliteStore implements LedgerStore {
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
   private readonly gate: SqliteGateDecisions;
   private closed = false;
+  /** Who holds the secret locks this store takes (one per store: a process's ledger). */
+  readonly #lockOwner = randomUUID();
 
   constructor(private readonly db: Database.Database) {
     this.gate = new SqliteGateDecisions(db);
@@ -192,6 +200,22 @@ export class SqliteStore implements LedgerStore {
            AND (expires_at, id) > (@afterExpiresAt, @afterId)
          ORDER BY expires_at, id LIMIT @limit`,
       ),
+      claimableDue: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants
+         WHERE state IN (${LIVE_SQL}) AND (expires_at <= @now OR pending_end IS NOT NULL)
+           AND (next_attempt_at IS NULL OR next_attempt_at <= @now)
+           AND (claim_owner IS NULL OR claim_expires_at <= @now)
+           AND (expires_at, id) > (@afterExpiresAt, @afterId)
+         ORDER BY expires_at, id LIMIT @limit`,
+      ),
+      claim: db.prepare<Params>("UPDATE grants SET claim_owner = @owner, claim_expires_at = @until WHERE id = @id"),
+      releaseClaim: db.prepare<Params>(
+        "UPDATE grants SET claim_owner = NULL, claim_expires_at = NULL WHERE id = @id AND claim_owner = @owner",
+      ),
+      freeExpiredLock: db.prepare<Params>("DELETE FROM secret_locks WHERE lock_key = @key AND expires_at <= @now"),
+      takeLock: db.prepare<Params>("INSERT OR IGNORE INTO secret_locks (lock_key, owner, expires_at) VALUES (@key, @owner, @until)"),
+      renewLock: db.prepare<Params>("UPDATE secret_locks SET expires_at = @until WHERE lock_key = @key AND owner = @owner"),
+      releaseLock: db.prepare<Params>("DELETE FROM secret_locks WHERE lock_key = @key AND owner = @owner"),
       grantsInPeriod: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants
          WHERE created_at < @until AND (ended_at IS NULL OR ended_at >= @from)
@@ -383,6 +407,74 @@ export class SqliteStore implements LedgerStore {
             });
       return rows.map(toGrant);
     });
+  }
+
+  async claimDueGrants(now: Date, limit: number, claim: GrantClaim, after?: { expiresAt: Date; id: string }): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`claimDueGrants needs a positive whole limit, got ${limit}`);
+    const params = {
+      now: millis(now, "now"),
+      limit,
+      afterExpiresAt: after === undefined ? Number.MIN_SAFE_INTEGER : millis(after.expiresAt, "after.expiresAt"),
+      afterId: after?.id ?? "",
+    };
+    const until = millis(claim.until, "claim.until");
+    return this.run("claim due grants", () =>
+      this.db
+        .transaction(() => {
+          const rows = this.statements.claimableDue.all(params);
+          for (const row of rows) this.statements.claim.run({ id: row.id, owner: claim.owner, until });
+          return rows.map(toGrant);
+        })
+        .immediate(),
+    );
+  }
+
+  async releaseClaim(id: string, owner: string): Promise<boolean> {
+    return this.run(`release the claim on grant ${id}`, () => this.statements.releaseClaim.run({ id, owner }).changes === 1);
+  }
+
+  /**
+   * A lease row per secret (`secret_locks`): taken in an IMMEDIATE transaction when absent or
+   * expired, renewed while `body` runs, deleted after it. Another process (the CLI beside the
+   * server) polls until the row is gone or its lease ran out.
+   */
+  async withSecretLock<T>(key: string, body: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? SECRET_LOCK_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const take = (): boolean =>
+      this.run("lock a secret", () =>
+        this.db
+          .transaction(() => {
+            const now = Date.now();
+            this.statements.freeExpiredLock.run({ key, now });
+            return this.statements.takeLock.run({ key, owner: this.#lockOwner, until: now + SECRET_LEASE_MS }).changes === 1;
+          })
+          .immediate(),
+      );
+    for (let pause = 10; !take(); pause = Math.min(pause * 2, 500)) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new SecretLockTimeoutError(key, timeoutMs);
+      await sleep(Math.min(pause, left));
+    }
+    const renew = setInterval(() => {
+      try {
+        if (!this.closed && this.db.open)
+          this.statements.renewLock.run({ key, owner: this.#lockOwner, until: Date.now() + SECRET_LEASE_MS });
+      } catch {
+        // A renewal that failed leaves the lease to run out: the lock is lost no later than that.
+      }
+    }, SECRET_LEASE_MS / 3);
+    renew.unref();
+    try {
+      return await body();
+    } finally {
+      clearInterval(renew);
+      try {
+        if (!this.closed && this.db.open) this.statements.releaseLock.run({ key, owner: this.#lockOwner });
+      } catch {
+        // The lease runs out by itself.
+      }
+    }
   }
 
   async grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]> {

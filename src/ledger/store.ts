@@ -34,6 +34,63 @@ export class LedgerStorageError extends Error {
   override name = "LedgerStorageError";
 }
 
+/**
+ * `withSecretLock` waited longer than its timeout for another process (or call) that holds the
+ * lock of the same secret: nothing was done. The caller retries later (a revocation stays due).
+ */
+export class SecretLockTimeoutError extends Error {
+  override name = "SecretLockTimeoutError";
+  constructor(
+    readonly key: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `another process held the lock of secret ${key.replaceAll("\u0000", " ")} for more than ${timeoutMs} ms; nothing was done, try again later`,
+    );
+  }
+}
+
+/** Who claims due grants (`claimDueGrants`), and until when the claim holds (its lease). */
+export interface GrantClaim {
+  /** The claimer: one per process (see `processClaimOwner` in expiry/sweep.ts). */
+  owner: string;
+  /** The end of the lease: from then another claimer may take the grant. */
+  until: Date;
+}
+
+/** How long `withSecretLock` waits for another holder of the same lock by default. */
+export const SECRET_LOCK_TIMEOUT_MS = 120_000;
+
+/**
+ * The installation's write slot, shared by every process that writes for it (`reserveWriteSlot`):
+ * times are epoch milliseconds of the callers' wall clocks.
+ */
+export interface WriteSlotRequest {
+  installation: string;
+  /** A notifying write (a comment): it also needs `notifyGapMs` since the last notifying write. */
+  notify: boolean;
+  now: number;
+  writeGapMs: number;
+  notifyGapMs: number;
+}
+
+/** Stores whose write slots several processes share (PostgreSQL). */
+export interface WriteSlotStore {
+  /**
+   * Takes the installation's write slot at `now` when it is free (at least `writeGapMs` after the
+   * previous write, and for a notifying write `notifyGapMs` after the previous one): resolves to 0,
+   * and the next write of the installation, by any process, waits its gap from `now`. Otherwise
+   * takes nothing and resolves to the milliseconds until the slot frees. Atomic across processes.
+   */
+  reserveWriteSlot(request: WriteSlotRequest): Promise<number>;
+  /** The write that took the slot finished at `now`: the next one waits its gap from then (a slot never moves earlier). */
+  finishWriteSlot(request: WriteSlotRequest): Promise<void>;
+}
+
+export function isWriteSlotStore(store: object): store is WriteSlotStore {
+  return "reserveWriteSlot" in store && typeof store.reserveWriteSlot === "function";
+}
+
 export interface Person {
   id: number;
   login: string;
@@ -335,6 +392,25 @@ export interface LedgerStore {
    * (keyset pagination).
    */
   dueGrants(now: Date, limit: number, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
+  /**
+   * Claims due grants for `claim.owner` until `claim.until`: the grants `dueGrants` would list
+   * (same order, same `after`) that no other claim holds (none, or its lease ended by `now`), at
+   * most `limit`, each claimed in the same transaction that reads it (PostgreSQL: `FOR UPDATE
+   * SKIP LOCKED`; SQLite: one IMMEDIATE transaction). Two claimers never get the same grant while
+   * a lease holds; a grant whose claimer died is free again once its lease ends.
+   */
+  claimDueGrants(now: Date, limit: number, claim: GrantClaim, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
+  /** Ends `owner`'s claim on the grant (revoked, failed or skipped); resolves to false when `owner` held no claim on it. */
+  releaseClaim(id: string, owner: string): Promise<boolean>;
+  /**
+   * Runs `body` holding the lock of one secret (`key`: see `secretLockKey`) across every process
+   * that shares the ledger: the server, its replicas and the CLI. "Count the other live grants,
+   * then DELETE" and "PUT" of one secret never interleave. Waits at most `timeoutMs` (default
+   * `SECRET_LOCK_TIMEOUT_MS`) for another holder, then rejects with `SecretLockTimeoutError`
+   * and runs nothing. A holder that dies loses the lock (PostgreSQL: its connection closes;
+   * SQLite: its lease row expires). Not re-entrant: never nest two locks of one key.
+   */
+  withSecretLock<T>(key: string, body: () => Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
   /**
    * Grants of every state whose life overlaps the period (an access review): written before
    * `until` and not ended before `from`, by (`createdAt`, id), at most `limit`, after the grant

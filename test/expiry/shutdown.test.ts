@@ -80,7 +80,7 @@ describe("stopping the app while a sweep is between pages", () => {
   it("finishes the page's revocation, reads no further page, closes the ledger last; the rest stay due for the next start", async () => {
     const grants = await seedOverdue(["A_KEY", "B_KEY", "C_KEY"]);
     const first = expiryCalls("A_KEY", 10);
-    const secondPage = gated.hold("dueGrants", 2);
+    const secondPage = gated.hold("claimDueGrants", 2);
     const { scheduler: expiry } = scheduler(gated.store, { pageSize: 1 });
 
     const starting = expiry.start();
@@ -92,7 +92,7 @@ describe("stopping the app while a sweep is between pages", () => {
     await starting;
     expect(first.scope.isDone()).toBe(true);
     expect(unmatched.requests).toEqual([]); // nothing was sent for B_KEY or C_KEY
-    expect(gated.calls.filter((call) => call === "dueGrants")).toHaveLength(2);
+    expect(gated.calls.filter((call) => call === "claimDueGrants")).toHaveLength(2);
     expect(gated.calls.at(-1)).toBe("close");
     expect(gated.calls.indexOf("markEnded")).toBeLessThan(gated.calls.indexOf("close"));
     expect(gated.afterClose).toEqual([]);
@@ -144,7 +144,7 @@ describe("stopping the app while a sweep is between pages", () => {
   it("a ledger closed under a running sweep (no stop first) ends the sweep quietly: no error, no unhandled rejection", async () => {
     const grants = await seedOverdue(["A_KEY", "B_KEY"]);
     new GitHubMock("acme", "api").deleteSecret("production", "A_KEY");
-    const secondPage = gated.hold("dueGrants", 2);
+    const secondPage = gated.hold("claimDueGrants", 2);
     const { scheduler: expiry } = scheduler(gated.store, { pageSize: 1 });
 
     const starting = expiry.start();

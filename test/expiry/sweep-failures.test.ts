@@ -46,13 +46,13 @@ afterEach(async () => {
 });
 
 /** The ledger, with the named reads failing while `failing.on` is true. */
-function failingReads(on: LedgerStore, methods: ("dueGrants" | "expiringBy")[]): { store: LedgerStore; failing: { on: boolean } } {
+function failingReads(on: LedgerStore, methods: ("claimDueGrants" | "expiringBy")[]): { store: LedgerStore; failing: { on: boolean } } {
   const failing = { on: true };
   const wrapped = new Proxy(on, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (typeof value !== "function") return value;
-      if (methods.includes(property as "dueGrants") && failing.on) {
+      if (methods.includes(property as "claimDueGrants") && failing.on) {
         return () => Promise.reject(Object.assign(new Error("database disk image is malformed"), { code: "SQLITE_CORRUPT" }));
       }
       return (value as (...args: unknown[]) => unknown).bind(target);
@@ -97,7 +97,7 @@ describe("failing to arm the exact timers", () => {
 
 describe(`sweeps failing ${SWEEP_FAILURES_UNTIL_UNREADY} times in a row`, () => {
   it("turn /readyz red and log at error; a sweep that runs through turns it green again", async () => {
-    const { store: broken, failing } = failingReads(store, ["dueGrants"]);
+    const { store: broken, failing } = failingReads(store, ["claimDueGrants"]);
     const clock = new ManualClock(EXPIRY_START);
     const { deps } = revocationDeps(broken, clock);
     const { log, entries } = recordingLog();

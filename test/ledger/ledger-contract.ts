@@ -447,6 +447,70 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("claims on due grants", () => {
+      /** Active grants expiring at minutes 0, 1, 2…, so all are due at minute 200. */
+      const dueGrants = async (count: number): Promise<Grant[]> => {
+        const grants: Grant[] = [];
+        for (let minute = 0; minute < count; minute += 1) {
+          const grant = await begin({ createdAt: at(-60), durationMs: 60 * 60_000 + minute * 60_000, expiresAt: at(minute) });
+          grants.push(await store.markActive(grant.id, at(-60)));
+        }
+        return grants;
+      };
+      const ids = (grants: Grant[]): string[] => grants.map((grant) => grant.id);
+      const claim = (owner: string, until: Date, limit = 10, now = at(200), after?: { expiresAt: Date; id: string }) =>
+        store.claimDueGrants(now, limit, { owner, until }, after);
+
+      it("claims the grants dueGrants lists, in its order, and gives two claimers never the same grant", async () => {
+        const grants = await dueGrants(3);
+        await begin({ expiresAt: at(500) });
+        expect(ids(await claim("replica-a", at(210), 2))).toEqual(ids(grants.slice(0, 2)));
+        expect(ids(await claim("replica-b", at(210)))).toEqual(ids(grants.slice(2)));
+        expect(await claim("replica-b", at(210))).toEqual([]);
+        expect(await claim("replica-a", at(210))).toEqual([]);
+        // The claim does not change the grant as the ledger reports it.
+        expect(await store.getGrant(grants[0]!.id)).toEqual(grants[0]);
+      });
+
+      it("splits the due grants between claimers that claim at the same time", async () => {
+        const grants = await dueGrants(6);
+        const claimed = await Promise.all(["replica-a", "replica-b", "replica-c"].map((owner) => claim(owner, at(210), 3)));
+        const all = claimed.flatMap(ids);
+        expect(new Set(all).size).toBe(all.length);
+        expect(all.sort()).toEqual(ids(grants).sort());
+      });
+
+      it("lets another claimer take a grant once its claim's lease has ended", async () => {
+        const [grant] = await dueGrants(1);
+        expect(ids(await claim("replica-a", at(201)))).toEqual([grant!.id]);
+        expect(await claim("replica-b", at(260), 10, at(200))).toEqual([]);
+        expect(ids(await claim("replica-b", at(260), 10, at(201)))).toEqual([grant!.id]);
+        expect(await claim("replica-a", at(300), 10, at(250))).toEqual([]);
+      });
+
+      it("frees a grant when its claimer releases it, and only then", async () => {
+        const [grant] = await dueGrants(1);
+        await claim("replica-a", at(210));
+        expect(await store.releaseClaim(grant!.id, "replica-b")).toBe(false);
+        expect(await claim("replica-b", at(210))).toEqual([]);
+        expect(await store.releaseClaim(grant!.id, "replica-a")).toBe(true);
+        expect(await store.releaseClaim(grant!.id, "replica-a")).toBe(false);
+        expect(ids(await claim("replica-b", at(210)))).toEqual([grant!.id]);
+      });
+
+      it("pages with after, as dueGrants does, and claims no grant that is not due", async () => {
+        const grants = await dueGrants(3);
+        const backingOff = await store.recordRevokeFailure(grants[1]!.id, "DELETE: 502", at(300));
+        expect(ids(await claim("replica-a", at(400), 1))).toEqual([grants[0]!.id]);
+        expect(ids(await claim("replica-a", at(400), 5, at(200), { expiresAt: grants[0]!.expiresAt, id: grants[0]!.id }))).toEqual([
+          grants[2]!.id,
+        ]);
+        // Its backoff over, the grant that failed is due, and the only one not claimed.
+        expect(ids(await claim("replica-b", at(400), 5, at(300)))).toEqual([backingOff.id]);
+        await expect(claim("replica-a", at(210), 0)).rejects.toThrow("positive whole limit");
+      });
+    });
+
     describe("deferred grants", () => {
       const deferrable = (key: string): NewGrant => newGrant({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
 
