@@ -24,8 +24,8 @@ import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { onStopSignals, refuseWhileStopping, shutDown } from "./shutdown.js";
 import { systemClock } from "./util/clock.js";
-import { KeyedMutex } from "./util/keyed-mutex.js";
 import { errorMessage } from "./util/error-message.js";
+import { SecretLocks } from "./lifecycle/secret-locks.js";
 
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     catalog,
     clock,
     env: process.env,
-    locks: new KeyedMutex(),
+    locks: new SecretLocks(store),
     rateLimits,
     lookups: new LookupCache(clock),
     octokitFor: async (installationId) => await probot.auth(installationId),

@@ -21,7 +21,7 @@ import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
 import { firstInvisibleCharacter } from "../requests/invisible-characters.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { KeyedMutex } from "../util/keyed-mutex.js";
+import { SecretLocks } from "../lifecycle/secret-locks.js";
 import { jsonTextForTerminal } from "./terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 
@@ -98,7 +98,7 @@ export async function withApp(io: CliIO, options: { catalog: boolean }, body: (c
       catalog,
       clock,
       env: io.env,
-      locks: new KeyedMutex(),
+      locks: new SecretLocks(store),
       octokitFor: (installationId) => probot.auth(installationId),
     };
     return body({ settings, store, clock, log: probot.log, probot, deps, appOctokit: () => probot.auth() });

@@ -408,7 +408,8 @@ export class PgStore implements LedgerStore, WriteSlotStore {
    */
   async withSecretLock<T>(key: string, body: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? SECRET_LOCK_TIMEOUT_MS;
-    const lockArgs: Param[] = [SECRET_LOCK_CLASS, key];
+    // PostgreSQL text holds no NUL, which separates the parts of a secret's key.
+    const lockArgs: Param[] = [SECRET_LOCK_CLASS, key.replaceAll("\u0000", "\u0001")];
     const client = await this.run("lock a secret", async () => {
       const connection = await this.connectTo(this.#lockPool);
       try {

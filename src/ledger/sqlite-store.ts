@@ -440,14 +440,15 @@ export class SqliteStore implements LedgerStore {
    */
   async withSecretLock<T>(key: string, body: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? SECRET_LOCK_TIMEOUT_MS;
+    const lockKey = key.replaceAll("\u0000", "\u0001");
     const deadline = Date.now() + timeoutMs;
     const take = (): boolean =>
       this.run("lock a secret", () =>
         this.db
           .transaction(() => {
             const now = Date.now();
-            this.statements.freeExpiredLock.run({ key, now });
-            return this.statements.takeLock.run({ key, owner: this.#lockOwner, until: now + SECRET_LEASE_MS }).changes === 1;
+            this.statements.freeExpiredLock.run({ key: lockKey, now });
+            return this.statements.takeLock.run({ key: lockKey, owner: this.#lockOwner, until: now + SECRET_LEASE_MS }).changes === 1;
           })
           .immediate(),
       );
@@ -459,7 +460,7 @@ export class SqliteStore implements LedgerStore {
     const renew = setInterval(() => {
       try {
         if (!this.closed && this.db.open)
-          this.statements.renewLock.run({ key, owner: this.#lockOwner, until: Date.now() + SECRET_LEASE_MS });
+          this.statements.renewLock.run({ key: lockKey, owner: this.#lockOwner, until: Date.now() + SECRET_LEASE_MS });
       } catch {
         // A renewal that failed leaves the lease to run out: the lock is lost no later than that.
       }
@@ -470,7 +471,7 @@ export class SqliteStore implements LedgerStore {
     } finally {
       clearInterval(renew);
       try {
-        if (!this.closed && this.db.open) this.statements.releaseLock.run({ key, owner: this.#lockOwner });
+        if (!this.closed && this.db.open) this.statements.releaseLock.run({ key: lockKey, owner: this.#lockOwner });
       } catch {
         // The lease runs out by itself.
       }

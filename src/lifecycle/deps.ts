@@ -2,7 +2,7 @@ import type { Catalog } from "../policy/catalog.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
-import type { KeyedMutex } from "../util/keyed-mutex.js";
+import type { SecretLocker } from "./secret-locks.js";
 import type { LookupCache } from "../github/lookup-cache.js";
 import type { RateLimitReserve } from "../github/rate-limit-reserve.js";
 import type { AppOctokit } from "../github/repo-client.js";
@@ -23,8 +23,11 @@ export interface LifecycleDeps {
   clock: Clock;
   /** Environment the `env:` value sources read from (the app's own). */
   env: NodeJS.ProcessEnv;
-  /** One writer at a time per repository/environment/secret. */
-  locks: KeyedMutex;
+  /**
+   * One writer at a time per repository/environment/secret: `SecretLocks` across every process
+   * sharing the ledger (the server and the CLI wire it); a `KeyedMutex` within one process.
+   */
+  locks: SecretLocker;
   /** An installation-authenticated Octokit. */
   octokitFor(installationId: number): Promise<AppOctokit>;
   /**

@@ -9,12 +9,20 @@ import { postgresServer } from "../../src/ledger/pg-open.js";
 import { isStorageFailure } from "../../src/ledger/storage-failure.js";
 import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { adminQuery, describePostgres, dropTestSchemas, freshDatabaseUrl, freshSchema } from "../helpers/postgres.js";
+import { replicaContract } from "./replica-contract.js";
 import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
 afterAll(dropTestSchemas);
 
 describePostgres("PgStore", () => {
   ledgerContract("PgStore", async () => openLedger(await freshDatabaseUrl()));
+});
+
+describePostgres("PgStore replicas", () => {
+  replicaContract("PgStore", async () => {
+    const url = await freshDatabaseUrl();
+    return [await openLedger(url), await openLedger(url)];
+  });
 });
 
 describe("PostgreSQL migrations", () => {
@@ -571,5 +579,28 @@ describePostgres("migrating a PostgreSQL ledger at version 7 to version 8", () =
       { version: PG_LATEST_SCHEMA_VERSION },
     ]);
     await expect(adminQuery(schema, "UPDATE grants SET secret_write = 'maybe' WHERE id = 'active'")).rejects.toThrow(/check constraint/);
+  });
+});
+
+describePostgres("PostgreSQL secret locks", () => {
+  it("are released by the server when the holder's connection ends (a replica that died)", async () => {
+    const url = await freshDatabaseUrl();
+    const key = "acme/api\u0000production\u0000PROD_DB_URL";
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    const store = await openLedger(url);
+    try {
+      await holder.query("SELECT pg_advisory_lock($1, hashtext(coalesce(current_schema(), '') || chr(1) || $2))", [
+        0x6a697473,
+        key.replaceAll("\u0000", "\u0001"),
+      ]);
+      const error = await rejectionOf(store.withSecretLock(key, async () => "ran", { timeoutMs: 100 }));
+      expect(error.name).toBe("SecretLockTimeoutError");
+      await holder.end();
+      expect(await store.withSecretLock(key, async () => "ran", { timeoutMs: 5_000 })).toBe("ran");
+    } finally {
+      await holder.end().catch(() => undefined);
+      await store.close();
+    }
   });
 });

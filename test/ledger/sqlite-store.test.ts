@@ -9,6 +9,7 @@ import { DEFAULT_DATABASE_URL, openLedger } from "../../src/ledger/open-ledger.j
 import { configureConnection, sqliteFilename } from "../../src/ledger/sqlite-open.js";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { SqliteStore } from "../../src/ledger/sqlite-store.js";
+import { replicaContract } from "./replica-contract.js";
 import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
 let dir: string;
@@ -651,6 +652,45 @@ describe("migrating a version 5 ledger to version 8", () => {
       expect(() => raw.prepare("UPDATE grants SET secret_write = 'maybe' WHERE id = 'active'").run()).toThrow(/CHECK constraint failed/);
     } finally {
       raw.close();
+    }
+  });
+});
+
+replicaContract("SqliteStore in a file", async () => {
+  const url = freshFileUrl();
+  return [await openLedger(url), await openLedger(url)];
+});
+
+describe("SqliteStore secret locks held by a process that died", () => {
+  const key = "acme/api\u0000production\u0000PROD_DB_URL";
+  const leaseRow = (filename: string, expiresAt: number): void => {
+    const raw = new Database(filename);
+    try {
+      raw
+        .prepare("INSERT INTO secret_locks (lock_key, owner, expires_at) VALUES (?, 'dead-process', ?)")
+        .run(key.replaceAll("\u0000", "\u0001"), expiresAt);
+    } finally {
+      raw.close();
+    }
+  };
+
+  it("wait for a lease that still holds, and take over one that ran out", async () => {
+    const url = freshFileUrl();
+    const store = await openLedger(url);
+    try {
+      leaseRow(sqliteFilename(url), Date.now() + 60_000);
+      const error = await rejectionOf(store.withSecretLock(key, async () => "ran", { timeoutMs: 100 }));
+      expect(error.name).toBe("SecretLockTimeoutError");
+      const raw = new Database(sqliteFilename(url));
+      raw.prepare("UPDATE secret_locks SET expires_at = ?").run(Date.now() - 1);
+      raw.close();
+      expect(await store.withSecretLock(key, async () => "ran", { timeoutMs: 100 })).toBe("ran");
+      // Released after the work: no row is left behind.
+      const after = new Database(sqliteFilename(url));
+      expect(after.prepare("SELECT count(*) AS n FROM secret_locks").get()).toEqual({ n: 0 });
+      after.close();
+    } finally {
+      await store.close();
     }
   });
 });
