@@ -421,9 +421,12 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         const unwritable: AuditInput[] = [
           auditOf("revoked", { at: new Date(Number.NaN) }),
           auditOf("revoked", { details: { attempts: 10n } as unknown as Record<string, unknown> }),
+          // Refused by the database itself (actor is NOT NULL), after the grant's row was updated.
+          auditOf("revoked", { actor: null as unknown as string }),
         ];
         for (const audit of unwritable) {
-          await rejectionOf(change(store, grant.id, audit));
+          const error = await rejectionOf(change(store, grant.id, audit));
+          if (audit.actor === null) expect(error.name).toBe("LedgerStorageError");
           expect(await store.getGrant(grant.id)).toEqual(before);
         }
         expect(await store.listAudit()).toEqual([]);
