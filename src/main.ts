@@ -13,6 +13,7 @@ import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { jitAccessApp } from "./index.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
+import { isWriteSlotStore } from "./ledger/store.js";
 import { AppMetrics } from "./metrics/app-metrics.js";
 import { instrumentLedger } from "./metrics/instrument-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
   const clock = systemClock;
   let appLog: { warn(obj: object, msg: string): void } | null = null;
   const rateLimits = new RateLimitReserve(clock, { warn: (obj, msg) => appLog?.warn(obj, msg) });
-  const writes = new WriteScheduler({ clock });
+  // On PostgreSQL, every replica's writes of an installation share its pacing (README, "Several replicas").
+  const sharedSlots = isWriteSlotStore(store) ? { sharedSlots: store } : {};
+  const writes = new WriteScheduler({ clock, ...sharedSlots });
   const Octokit = createAppOctokit({ scheduler: writes, clock, rateLimits });
   metrics.setSources({
     liveGrants: async () => (await store.listGrants({ liveOnly: true })).length,

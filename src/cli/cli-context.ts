@@ -14,7 +14,7 @@ import { createAppOctokit } from "../github/app-octokit.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger } from "../ledger/open-ledger.js";
-import type { LedgerStore } from "../ledger/store.js";
+import { isWriteSlotStore, type LedgerStore } from "../ledger/store.js";
 import type { LifecycleDeps } from "../lifecycle/deps.js";
 import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
@@ -91,7 +91,8 @@ export async function withLedger(io: CliIO, body: (context: LedgerContext) => Pr
  */
 export async function withApp(io: CliIO, options: { catalog: boolean }, body: (context: AppContext) => Promise<number>): Promise<number> {
   return withContext(io, { credentials: true, catalog: options.catalog }, async ({ settings, store, clock, log, catalog }) => {
-    const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock }), clock });
+    const sharedSlots = isWriteSlotStore(store) ? { sharedSlots: store } : {};
+    const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock, ...sharedSlots }), clock });
     const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
     const deps: LifecycleDeps = {
       store,

@@ -1,3 +1,4 @@
+import type { WriteSlotStore } from "../ledger/store.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 
 /**
@@ -12,6 +13,18 @@ import type { Clock, TimerHandle } from "../util/clock.js";
  *
  * Every gap and pause is measured on the monotonic clock: a step of the wall clock neither holds
  * a queued DELETE back nor lets writes through early.
+ *
+ * With several replicas on one PostgreSQL ledger, `sharedSlots` spaces an installation's writes
+ * across all of them: a write whose turn has come in its lane also takes the installation's slot
+ * in the database (`WriteSlotStore.reserveWriteSlot`, atomic), and when another replica wrote
+ * less than a gap ago it waits for the slot to free, then the lane decides again (a more urgent
+ * write that arrived meanwhile goes first). Slots are taken only when a write is about to go,
+ * never booked ahead; a write that must wait marks itself as waiting when it is the most urgent
+ * one waiting, and a less urgent write of another replica leaves the freed slot to it, so a
+ * DELETE goes first across replicas too. Shared
+ * slots are measured on the replicas' wall clocks (kept in step by NTP). When the database cannot
+ * answer, the write goes on local pacing alone: pacing is courtesy to GitHub, and a revocation
+ * must not wait for it.
  */
 export type WriteKind = "secret-delete" | "secret-put" | "check-run" | "other" | "label" | "comment";
 
@@ -31,6 +44,8 @@ export interface WriteSchedulerOptions {
   writeIntervalMs?: number;
   /** Gap between two notifying writes (comments) of one installation. */
   notifyIntervalMs?: number;
+  /** Write slots shared with the other replicas (the PostgreSQL ledger); none: this process paces alone. */
+  sharedSlots?: WriteSlotStore;
 }
 
 interface Job {
@@ -42,6 +57,7 @@ interface Job {
 
 /** Times in a lane are monotonic-clock readings (`Clock.monotonic`). */
 interface Lane {
+  installation: string;
   queues: Job[][];
   busy: boolean;
   nextWriteAt: number;
@@ -56,9 +72,11 @@ export class WriteScheduler {
   readonly #writeIntervalMs: number;
   readonly #notifyIntervalMs: number;
   readonly #lanes = new Map<string, Lane>();
+  readonly #shared: WriteSlotStore | undefined;
 
   constructor(options: WriteSchedulerOptions) {
     this.#clock = options.clock;
+    this.#shared = options.sharedSlots;
     this.#writeIntervalMs = options.writeIntervalMs ?? 1000;
     this.#notifyIntervalMs = options.notifyIntervalMs ?? 3000;
   }
@@ -109,6 +127,7 @@ export class WriteScheduler {
     let lane = this.#lanes.get(installation);
     if (!lane) {
       lane = {
+        installation,
         queues: Array.from({ length: LEVELS }, () => []),
         busy: false,
         nextWriteAt: Number.NEGATIVE_INFINITY,
@@ -148,14 +167,55 @@ export class WriteScheduler {
     }
     lane.queues[PRIORITY[job.kind]]!.shift();
     lane.busy = true;
+    if (this.#shared === undefined) {
+      this.#run(lane, job);
+      return;
+    }
+    const shared = this.#shared;
+    void shared.reserveWriteSlot(this.#slot(lane, job)).then(
+      (waitMs) => {
+        if (waitMs <= 0) {
+          this.#run(lane, job, shared);
+          return;
+        }
+        // Another replica wrote for this installation less than a gap ago: wait for the slot,
+        // then decide again which write goes.
+        lane.queues[PRIORITY[job.kind]]!.unshift(job);
+        lane.busy = false;
+        lane.nextWriteAt = Math.max(lane.nextWriteAt, this.#clock.monotonic() + waitMs);
+        this.#pump(lane);
+      },
+      () => this.#run(lane, job),
+    );
+  }
+
+  #slot(lane: Lane, job: Job): Parameters<WriteSlotStore["reserveWriteSlot"]>[0] {
+    return {
+      installation: lane.installation,
+      notify: job.kind === "comment",
+      priority: PRIORITY[job.kind],
+      now: this.#clock.now(),
+      writeGapMs: this.#writeIntervalMs,
+      notifyGapMs: this.#notifyIntervalMs,
+    };
+  }
+
+  #run(lane: Lane, job: Job, shared?: WriteSlotStore): void {
     void job
       .run()
       .then(job.resolve, job.reject)
-      .finally(() => {
+      .finally(async () => {
         const done = this.#clock.monotonic();
-        lane.busy = false;
         lane.nextWriteAt = done + this.#writeIntervalMs;
         if (job.kind === "comment") lane.nextNotifyAt = done + this.#notifyIntervalMs;
+        // The other replicas count the gap from the end of this write too.
+        // and the next write waiting here, if more urgent than what waits elsewhere, keeps the next slot.
+        if (shared !== undefined) {
+          const next = this.#head(lane);
+          const finished = { ...this.#slot(lane, job), ...(next ? { nextPriority: PRIORITY[next.kind] } : {}) };
+          await shared.finishWriteSlot(finished).catch(() => undefined);
+        }
+        lane.busy = false;
         this.#pump(lane);
       });
   }

@@ -277,7 +277,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE write_slots (
         installation   TEXT    PRIMARY KEY,
         next_write_at  INTEGER NOT NULL,
-        next_notify_at INTEGER NOT NULL
+        next_notify_at INTEGER NOT NULL,
+        -- The most urgent write some process is waiting to send (0: a secret DELETE), until when:
+        -- less urgent writes of other processes leave the next slot to it.
+        waiting_priority INTEGER,
+        waiting_until    INTEGER
       ) WITHOUT ROWID;
     `,
   },

@@ -255,7 +255,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE TABLE write_slots (
         installation   text   COLLATE "C" PRIMARY KEY,
         next_write_at  bigint NOT NULL,
-        next_notify_at bigint NOT NULL
+        next_notify_at bigint NOT NULL,
+        -- The most urgent write some replica is waiting to send (0: a secret DELETE), until when:
+        -- less urgent writes of other replicas leave the next slot to it.
+        waiting_priority integer,
+        waiting_until    bigint
       );
     `,
   },

@@ -441,39 +441,59 @@ export class PgStore implements LedgerStore, WriteSlotStore {
    * comment, its next notifying write); then both move on from `now`. Resolves to the wait.
    */
   async reserveWriteSlot(request: WriteSlotRequest): Promise<number> {
-    const { installation, notify, now, writeGapMs, notifyGapMs } = request;
-    const rows = await this.transaction(`reserve a write slot of installation ${installation}`, async (client) => {
+    const { installation, notify, priority, now, writeGapMs, notifyGapMs } = request;
+    return this.transaction(`reserve a write slot of installation ${installation}`, async (client) => {
       await this.query(
         client,
         "INSERT INTO write_slots (installation, next_write_at, next_notify_at) VALUES ($1, 0, 0) ON CONFLICT DO NOTHING",
         [installation],
       );
-      const [slot] = await this.query<{ next_write_at: Int; next_notify_at: Int }>(
+      const [slot] = await this.query<{ next_write_at: Int; next_notify_at: Int; waiting_priority: Int | null; waiting_until: Int | null }>(
         client,
-        "SELECT next_write_at, next_notify_at FROM write_slots WHERE installation = $1 FOR UPDATE",
+        "SELECT next_write_at, next_notify_at, waiting_priority, waiting_until FROM write_slots WHERE installation = $1 FOR UPDATE",
         [installation],
       );
       const freeAt = Math.max(int(slot!.next_write_at), notify ? int(slot!.next_notify_at) : Number.NEGATIVE_INFINITY);
-      if (freeAt > now) return freeAt - now;
+      const waiting = slot!.waiting_priority !== null && slot!.waiting_until !== null && int(slot!.waiting_until) > now;
+      const waitingPriority = waiting ? int(slot!.waiting_priority!) : Number.POSITIVE_INFINITY;
+      if (freeAt > now) {
+        // The most urgent write waiting keeps the slot for itself, until a gap after it frees.
+        if (priority < waitingPriority || (priority === waitingPriority && int(slot!.waiting_until!) < freeAt + writeGapMs)) {
+          await this.query(client, "UPDATE write_slots SET waiting_priority = $2, waiting_until = $3 WHERE installation = $1", [
+            installation,
+            priority,
+            freeAt + writeGapMs,
+          ]);
+        }
+        return freeAt - now;
+      }
+      // A more urgent write of another replica waits for this slot: leave it to that one.
+      if (waitingPriority < priority) return Math.max(1, Math.min(int(slot!.waiting_until!) - now, writeGapMs));
       await this.query(
         client,
-        `UPDATE write_slots SET next_write_at = $2, next_notify_at = CASE WHEN $3 THEN $4 ELSE next_notify_at END WHERE installation = $1`,
-        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs],
+        `UPDATE write_slots SET next_write_at = $2, next_notify_at = CASE WHEN $3 THEN $4 ELSE next_notify_at END,
+           waiting_priority = CASE WHEN $5 THEN NULL ELSE waiting_priority END,
+           waiting_until = CASE WHEN $5 THEN NULL ELSE waiting_until END
+         WHERE installation = $1`,
+        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs, priority <= waitingPriority ? "true" : "false"],
       );
       return 0;
     });
-    return rows;
   }
 
   async finishWriteSlot(request: WriteSlotRequest): Promise<void> {
-    const { installation, notify, now, writeGapMs, notifyGapMs } = request;
+    const { installation, notify, now, writeGapMs, notifyGapMs, nextPriority } = request;
     await this.transaction(`finish a write of installation ${installation}`, (client) =>
       this.query(
         client,
         `UPDATE write_slots SET next_write_at = greatest(next_write_at, $2),
-           next_notify_at = CASE WHEN $3 THEN greatest(next_notify_at, $4) ELSE next_notify_at END
+           next_notify_at = CASE WHEN $3 THEN greatest(next_notify_at, $4) ELSE next_notify_at END,
+           waiting_priority = CASE WHEN $5::integer IS NOT NULL AND (waiting_until IS NULL OR waiting_until <= $6 OR $5::integer < waiting_priority)
+             THEN $5::integer ELSE waiting_priority END,
+           waiting_until = CASE WHEN $5::integer IS NOT NULL AND (waiting_until IS NULL OR waiting_until <= $6 OR $5::integer < waiting_priority)
+             THEN $2 + $7 ELSE waiting_until END
          WHERE installation = $1`,
-        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs],
+        [installation, now + writeGapMs, notify ? "true" : "false", now + notifyGapMs, nextPriority ?? null, now, writeGapMs],
       ),
     );
   }

@@ -69,6 +69,10 @@ export interface WriteSlotRequest {
   installation: string;
   /** A notifying write (a comment): it also needs `notifyGapMs` since the last notifying write. */
   notify: boolean;
+  /** How urgent the write is: 0 for a secret DELETE, then PUT, check run, the rest (see write-scheduler.ts). */
+  priority: number;
+  /** For `finishWriteSlot`: how urgent the next write this process has waiting for the installation is, if any. */
+  nextPriority?: number;
   now: number;
   writeGapMs: number;
   notifyGapMs: number;
@@ -80,10 +84,15 @@ export interface WriteSlotStore {
    * Takes the installation's write slot at `now` when it is free (at least `writeGapMs` after the
    * previous write, and for a notifying write `notifyGapMs` after the previous one): resolves to 0,
    * and the next write of the installation, by any process, waits its gap from `now`. Otherwise
-   * takes nothing and resolves to the milliseconds until the slot frees. Atomic across processes.
+   * takes nothing and resolves to the milliseconds until the slot frees (and, when this write is
+   * the most urgent waiting, keeps the slot for it: a less urgent write of another process that
+   * finds the slot free leaves it to this one, until a gap after it freed). Atomic across processes.
    */
   reserveWriteSlot(request: WriteSlotRequest): Promise<number>;
-  /** The write that took the slot finished at `now`: the next one waits its gap from then (a slot never moves earlier). */
+  /**
+   * The write that took the slot finished at `now`: the next one waits its gap from then (a slot
+   * never moves earlier). A `nextPriority` more urgent than what waits already marks it waiting.
+   */
   finishWriteSlot(request: WriteSlotRequest): Promise<void>;
 }
 
