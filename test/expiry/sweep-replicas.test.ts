@@ -70,8 +70,8 @@ describe("sweeps by two processes on one ledger", () => {
       sweepOnce(two.deps, log, { pageSize: 2, claimOwner: "replica-b" }),
     ]);
 
-    expect(results[0]!.due + results[1]!.due).toBe(5);
-    expect(results[0]!.ended + results[1]!.ended).toBe(5);
+    expect(results[0].due + results[1].due).toBe(5);
+    expect(results[0].ended + results[1].ended).toBe(5);
     for (const grant of due) expect((await stores[1]!.getGrant(grant.id))?.state).toBe("expired");
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]); // no second DELETE, comment or label call
