@@ -10,6 +10,7 @@
  * compares the state it read, as a second line of defence).
  */
 import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Database from "better-sqlite3";
 import {
@@ -140,7 +141,7 @@ export class SqliteStore implements LedgerStore {
   private readonly gate: SqliteGateDecisions;
   private closed = false;
   /** Who holds the secret locks this store takes (one per store: a process's ledger). */
-  readonly #lockOwner = randomUUID();
+  readonly #lockOwner = `${hostname()}:${process.pid}:${randomUUID()}`;
 
   constructor(private readonly db: Database.Database) {
     this.gate = new SqliteGateDecisions(db);
@@ -213,6 +214,8 @@ export class SqliteStore implements LedgerStore {
         "UPDATE grants SET claim_owner = NULL, claim_expires_at = NULL WHERE id = @id AND claim_owner = @owner",
       ),
       freeExpiredLock: db.prepare<Params>("DELETE FROM secret_locks WHERE lock_key = @key AND expires_at <= @now"),
+      lockHolder: db.prepare<Params, string>("SELECT owner FROM secret_locks WHERE lock_key = @key").pluck(),
+      freeLockOf: db.prepare<Params>("DELETE FROM secret_locks WHERE lock_key = @key AND owner = @owner"),
       takeLock: db.prepare<Params>("INSERT OR IGNORE INTO secret_locks (lock_key, owner, expires_at) VALUES (@key, @owner, @until)"),
       renewLock: db.prepare<Params>("UPDATE secret_locks SET expires_at = @until WHERE lock_key = @key AND owner = @owner"),
       releaseLock: db.prepare<Params>("DELETE FROM secret_locks WHERE lock_key = @key AND owner = @owner"),
@@ -436,7 +439,9 @@ export class SqliteStore implements LedgerStore {
   /**
    * A lease row per secret (`secret_locks`): taken in an IMMEDIATE transaction when absent or
    * expired, renewed while `body` runs, deleted after it. Another process (the CLI beside the
-   * server) polls until the row is gone or its lease ran out.
+   * server) polls until the row is gone or its lease ran out. A row whose holder was a process of
+   * this host that no longer runs (killed, crashed) is taken over at once, without waiting for
+   * its lease: the holder names its host and process id.
    */
   async withSecretLock<T>(key: string, body: () => Promise<T>, options: { timeoutMs?: number } = {}): Promise<T> {
     const timeoutMs = options.timeoutMs ?? SECRET_LOCK_TIMEOUT_MS;
@@ -448,6 +453,8 @@ export class SqliteStore implements LedgerStore {
           .transaction(() => {
             const now = Date.now();
             this.statements.freeExpiredLock.run({ key: lockKey, now });
+            const holder = this.statements.lockHolder.get({ key: lockKey });
+            if (holder !== undefined && holderIsGone(holder)) this.statements.freeLockOf.run({ key: lockKey, owner: holder });
             return this.statements.takeLock.run({ key: lockKey, owner: this.#lockOwner, until: now + SECRET_LEASE_MS }).changes === 1;
           })
           .immediate(),
@@ -710,6 +717,20 @@ export class SqliteStore implements LedgerStore {
       if (!isSqliteError(error)) throw error;
       throw new LedgerStorageError(`the ledger could not ${operation}: ${error.message}${hintFor(error.code)}`, { cause: error });
     }
+  }
+}
+
+/** A lock holder (`host:pid:uuid`) that was a process of this host which no longer runs. */
+function holderIsGone(holder: string): boolean {
+  const [host, pidText] = holder.split(":");
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: the process runs, under another user.
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 

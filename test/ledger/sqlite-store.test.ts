@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { hostname, tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate, schemaVersion } from "../../src/ledger/migrations.js";
@@ -673,6 +674,22 @@ describe("SqliteStore secret locks held by a process that died", () => {
       raw.close();
     }
   };
+
+  it("take over at once a lease whose holder was a process of this host that no longer runs", async () => {
+    const url = freshFileUrl();
+    const store = await openLedger(url);
+    try {
+      const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+      const raw = new Database(sqliteFilename(url));
+      raw
+        .prepare("INSERT INTO secret_locks (lock_key, owner, expires_at) VALUES (?, ?, ?)")
+        .run(key.replaceAll("\u0000", "\u0001"), `${hostname()}:${gone}:killed`, Date.now() + 60_000);
+      raw.close();
+      expect(await store.withSecretLock(key, async () => "ran", { timeoutMs: 100 })).toBe("ran");
+    } finally {
+      await store.close();
+    }
+  });
 
   it("wait for a lease that still holds, and take over one that ran out", async () => {
     const url = freshFileUrl();
