@@ -21,3 +21,4 @@ export type { OpenPullInput, PullEdit } from "./model/pulls.js";
 export type { FileChanges } from "./model/git.js";
 export type { RepoRole, ReviewState, TeamRole, SimAnnotation, CheckStatus } from "./model/types.js";
 export type { CheckRunView, CommentView, EnvironmentView, PullRequestView, ReviewView } from "./views.js";
+export { longestChain, sequentialRoundTrips, type TimedRequest } from "./request-chain.js";

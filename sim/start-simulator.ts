@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /** Each request's delay is drawn uniformly from latencyMs ± jitterMs (never below 0). Default 0. */
   jitterMs?: number;
+  /** Seeds the jitter, so that runs are repeatable. Default 1. */
+  latencySeed?: number;
 }
 
 function listen(server: Server, port: number): Promise<AddressInfo> {
@@ -67,7 +69,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
   const faults = new FaultSwitches((installationId) => auth.expireTokens(installationId));
   const requests: RecordedRequest[] = [];
   const violations: Violation[] = [];
-  const latency = new Latency({ latencyMs: options.latencyMs ?? 0, jitterMs: options.jitterMs ?? 0 });
+  const latency = new Latency({ latencyMs: options.latencyMs ?? 0, jitterMs: options.jitterMs ?? 0, seed: options.latencySeed ?? 1 });
   const rateLimits = new RateLimits(clock);
   const changes = new EventEmitter();
   changes.setMaxListeners(0);

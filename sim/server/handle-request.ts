@@ -29,6 +29,13 @@ export interface RecordedRequest {
   installationId: number | null;
   /** The fault switch that answered, if any. */
   faultId: string | null;
+  /**
+   * Real time (epoch ms, sub-millisecond, never the simulator's clock) when the request arrived,
+   * before any latency; and when its answer was sent (infinite for a request left hanging). A request that arrives after another's `answeredMs` was issued after that answer:
+   * see `sequentialRoundTrips`.
+   */
+  receivedMs: number;
+  answeredMs: number;
 }
 
 export interface Violation {
@@ -69,6 +76,11 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Epoch milliseconds from the monotonic clock, with fractions: request timings on loopback are sub-millisecond. */
+function realNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 /** Waits `ms`, or less if the simulator closes first; resolves true when it closed. */
 function sleepUnlessClosed(ms: number, closed: Promise<void>): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
@@ -101,6 +113,7 @@ const RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-t
 const BY_ID = /^\/repositories\/(\d+)(\/.*)?$/;
 
 export async function handleRequest(deps: RequestDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const receivedMs = realNow();
   const atMs = deps.state.clock().getTime();
   const at = new Date(atMs).toISOString().replace(/\.\d{3}Z$/, "Z");
   const latency = deps.latencyMs();
@@ -132,6 +145,7 @@ export async function handleRequest(deps: RequestDeps, request: IncomingMessage,
     };
   }
   if (!outcome.hang) send(deps, request, response, outcome);
+  const answeredMs = outcome.hang ? Number.POSITIVE_INFINITY : realNow();
   deps.requests.push({
     at,
     atMs,
@@ -142,6 +156,8 @@ export async function handleRequest(deps: RequestDeps, request: IncomingMessage,
     status: outcome.reply.status,
     installationId: outcome.credential?.kind === "installation" ? outcome.credential.token.installationId : null,
     faultId: outcome.faultId,
+    receivedMs,
+    answeredMs,
   });
   deps.onHandled();
   if (outcome.hang) {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { setTimeout as wait } from "node:timers/promises";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { parseSimulatorArgs } from "../../sim/cli.js";
+import { Latency } from "../../sim/server/latency.js";
 import { installationOctokit, startCheckedSimulator } from "./helpers.js";
 
 let sim: GitHubSimulator;
@@ -57,5 +59,39 @@ describe("latency", () => {
     await other.close();
     expect(await pending).toBe("dropped");
     expect(other.requests).toEqual([]);
+  });
+});
+
+describe("seeded jitter and the command line", () => {
+  it("draws the same delays from the same seed, and others from another", () => {
+    const draw = (seed: number) => {
+      const latency = new Latency({ latencyMs: 50, jitterMs: 10, seed });
+      return Array.from({ length: 20 }, () => latency.next());
+    };
+    expect(draw(7)).toEqual(draw(7));
+    expect(draw(7)).not.toEqual(draw(8));
+    for (const delay of draw(7)) expect(delay >= 40 && delay <= 60).toBe(true);
+  });
+
+  it("reads --latency, --jitter and --seed (jitter defaults to a fifth of the latency)", () => {
+    expect(parseSimulatorArgs(["--latency", "50"])).toEqual({ latencyMs: 50, jitterMs: 10 });
+    expect(parseSimulatorArgs(["--latency", "50", "--jitter", "0", "--seed", "3", "--port", "0"])).toEqual({
+      latencyMs: 50,
+      jitterMs: 0,
+      latencySeed: 3,
+      port: 0,
+    });
+    expect(() => parseSimulatorArgs(["--latency", "-5"])).toThrow(/--latency/);
+    expect(() => parseSimulatorArgs(["--latency"])).toThrow(/needs a value/);
+    expect(() => parseSimulatorArgs(["--fast"])).toThrow(/unknown option/);
+  });
+
+  it("records when each request arrived and was answered, on real time", async () => {
+    const before = sim.requests.length;
+    const started = Date.now();
+    await installationOctokit(sim, 42).repos.get(repo);
+    const [logged] = sim.requests.slice(before).filter((request) => request.route === "GET /repos/{owner}/{repo}");
+    expect(logged!.receivedMs).toBeGreaterThanOrEqual(started - 1);
+    expect(logged!.answeredMs).toBeGreaterThanOrEqual(logged!.receivedMs);
   });
 });
