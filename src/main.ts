@@ -8,6 +8,7 @@ import { fillUnset, readEnvFile, SettingsFileError } from "./config/settings-fil
 import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
 import { GateCatchUp } from "./gate/catch-up.js";
 import { createAppOctokit } from "./github/app-octokit.js";
+import { PublicKeyCache } from "./github/public-key-cache.js";
 import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     locks: new SecretLocks(store),
     rateLimits,
     lookups: new LookupCache(clock),
+    publicKeys: new PublicKeyCache(),
     octokitFor: async (installationId) => await probot.auth(installationId),
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),

@@ -58,6 +58,28 @@ function secretMetadata(data: { name: string; created_at: string; updated_at: st
   return { name: data.name, createdAt, updatedAt };
 }
 
+type RawPullRequest = {
+  number: number;
+  state: string;
+  merged?: boolean | null;
+  head: { sha: string; repo: { full_name: string } | null };
+  base: { ref: string; sha: string };
+  user: { id: number; login: string };
+};
+
+function pullRequestInfo(data: RawPullRequest): PullRequestInfo {
+  return {
+    number: data.number,
+    state: data.state === "open" ? "open" : "closed",
+    merged: Boolean(data.merged),
+    headSha: data.head.sha,
+    headRepoFullName: data.head.repo?.full_name ?? null,
+    baseRef: data.base.ref,
+    baseSha: data.base.sha,
+    author: { id: data.user.id, login: data.user.login },
+  };
+}
+
 export interface FileContent {
   text: string;
   size: number;
@@ -103,15 +125,19 @@ export class RepoClient {
 
   async pullRequest(number: number): Promise<PullRequestInfo> {
     const { data } = await this.#octokit.rest.pulls.get({ owner: this.owner, repo: this.repo, pull_number: number });
+    return pullRequestInfo(data);
+  }
+
+  /**
+   * The pull request, and its repository as the same answer describes it (`base.repo`): default
+   * branch, id and names, without a call of their own.
+   */
+  async pullRequestAndRepository(number: number): Promise<{ pr: PullRequestInfo; repository: RepositoryInfo }> {
+    const { data } = await this.#octokit.rest.pulls.get({ owner: this.owner, repo: this.repo, pull_number: number });
+    const base = data.base.repo;
     return {
-      number: data.number,
-      state: data.state === "open" ? "open" : "closed",
-      merged: Boolean(data.merged),
-      headSha: data.head.sha,
-      headRepoFullName: data.head.repo?.full_name ?? null,
-      baseRef: data.base.ref,
-      baseSha: data.base.sha,
-      author: { id: data.user.id, login: data.user.login },
+      pr: pullRequestInfo(data),
+      repository: { id: base.id, defaultBranch: base.default_branch, fullName: base.full_name, owner: base.owner.login, name: base.name },
     };
   }
 

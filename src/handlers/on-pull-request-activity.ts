@@ -41,6 +41,7 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
         prNumber: pr.number,
         log,
         trigger,
+        hint: { headSha: pr.head.sha, baseRef: pr.base.ref, defaultBranch: repository.default_branch },
       });
       log.info({ trigger, outcome: outcome.kind }, "pull request evaluated");
     });

@@ -2,7 +2,7 @@
  * Apply: the writes a decision calls for, in the write-ahead order of DESIGN.md: audit and
  * ledger rows first, then GitHub (secrets, then the check run, then comments and labels).
  */
-import type { RepoClient } from "../github/repo-client.js";
+import type { RepoClient, SecretMetadata } from "../github/repo-client.js";
 import type { Grant } from "../ledger/store.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import { grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
@@ -20,6 +20,8 @@ export interface ApplyContext {
   client: RepoClient;
   prNumber: number;
   log: Log;
+  /** Secret metadata gather read ahead (`PullRequestFacts.secretMetadata`), for the grant to use. */
+  secretMetadata?: ReadonlyMap<string, SecretMetadata | null>;
 }
 
 export type Evaluation =
@@ -90,6 +92,7 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
         requestDigest: planned.requestDigest,
         requester: planned.requester,
         log: ctx.log,
+        ...(ctx.secretMetadata ? { secretMetadata: ctx.secretMetadata } : {}),
       },
       planned.items,
     );

@@ -4,6 +4,7 @@ import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
 import type { SecretLocker } from "./secret-locks.js";
 import type { LookupCache } from "../github/lookup-cache.js";
+import type { PublicKeyCache } from "../github/public-key-cache.js";
 import type { RateLimitReserve } from "../github/rate-limit-reserve.js";
 import type { AppOctokit } from "../github/repo-client.js";
 
@@ -41,6 +42,8 @@ export interface LifecycleDeps {
    * on a head cost no repeated lookups; none: every evaluation reads them all.
    */
   lookups?: LookupCache;
+  /** Environment public keys kept per `key_id`, so that a warm grant does not read its key; none: read for every grant. */
+  publicKeys?: PublicKeyCache;
   /** Holds new evaluations back when an installation's rate limit is nearly spent (revocations go on). */
   rateLimits?: RateLimitReserve;
   /** Called when a grant becomes active, so the expiry scheduler can arm a timer. */

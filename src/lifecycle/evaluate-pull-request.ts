@@ -2,7 +2,7 @@ import type { RepoClient } from "../github/repo-client.js";
 import { applyDecision, type Evaluation } from "./apply-decision.js";
 import { decidePullRequest } from "./decide-pull-request.js";
 import type { LifecycleDeps, Log } from "./deps.js";
-import { gatherPullRequest } from "./gather-pull-request.js";
+import { gatherPullRequest, type GatherHint } from "./gather-pull-request.js";
 
 export type { Evaluation } from "./apply-decision.js";
 
@@ -13,6 +13,8 @@ export interface EvaluationContext {
   log: Log;
   /** What woke us: "pull_request.opened", "pull_request_review.submitted", … (for the audit). */
   trigger: string;
+  /** What the webhook said of the head, base and default branch: lets reads go out with the PR's re-read (checked against it). */
+  hint?: GatherHint;
 }
 
 /**
@@ -23,12 +25,18 @@ export interface EvaluationContext {
 export async function evaluatePullRequest(deps: LifecycleDeps, ctx: EvaluationContext): Promise<Evaluation> {
   await deps.rateLimits?.beforeEvaluation(String(ctx.installationId));
   const lookups = deps.lookups && { cache: deps.lookups, installationId: ctx.installationId };
-  const facts = await gatherPullRequest({ client: ctx.client, store: deps.store, lookups }, ctx.prNumber, deps.catalog);
+  const publicKeys = deps.publicKeys && { cache: deps.publicKeys, installationId: ctx.installationId };
+  const facts = await gatherPullRequest(
+    { client: ctx.client, store: deps.store, lookups, publicKeys },
+    ctx.prNumber,
+    deps.catalog,
+    ctx.hint,
+  );
   const decision = decidePullRequest(facts, {
     catalog: deps.catalog,
     now: deps.clock.now(),
     trigger: ctx.trigger,
     revokeOnly: deps.revokeOnly !== undefined,
   });
-  return applyDecision(deps, ctx, decision);
+  return applyDecision(deps, facts.secretMetadata ? { ...ctx, secretMetadata: facts.secretMetadata } : ctx, decision);
 }

@@ -1,32 +1,40 @@
 /**
- * Gather: every read the decision about one pull request needs, and nothing else. Reads that do
- * not depend on each other go out together; a stage runs only when the facts so far leave the
- * outcome open, so that a closed PR or one that does not touch the requests file costs few calls.
+ * Gather: every read the decision about one pull request needs, and nothing else, in as few
+ * sequential round trips as the reads allow. On github.com each round trip costs 50–300 ms, so
+ * an approved grant waits on three before its secret's PUT:
  *
- * 1. the repository and the PR (re-read: the webhook payload may be older than the head);
- * 2. the base branch's tip and its merge base with the head (one compare), and the repository
- *    config from the default branch;
- * 3. the requests file at head, merge base and base tip;
- * 4. when the PR changes the file: environments, the author's permission, CODEOWNERS, reviews;
- * 5. only for reviewers whose approval of the head could count (a named owner, or anyone when a
- *    team owns the file): their permission;
- * 6. only for those of them who can write: their team memberships, and the owning teams' access.
+ * 1. the PR re-read (the webhook payload may be older than the head; its answer also carries the
+ *    repository), its reviews, and, from what the webhook said (`GatherHint`), the merge base
+ *    and base tip (one compare), the repository config and CODEOWNERS from the default branch,
+ *    and the requests file at the head. A hint the PR contradicts (a push meanwhile) costs one
+ *    more round trip for these reads, never a wrong answer: nothing read for a stale head is used;
+ * 2. everything else at once: the requests file at the merge base and base tip; and when a
+ *    review approves a head that matters, the environments, the author's permission, the
+ *    candidates' permissions and team memberships, and for each secret the head's file asks
+ *    for, the environment's public key (kept per `key_id`, see PublicKeyCache) and the secret's
+ *    metadata (secret-ownership.ts), which the grant then uses instead of reading them again;
+ * 3. (grant-requests.ts) the PUT.
+ *
+ * Without an approval, the stage-2 reads that only a grant needs wait until the files show the PR
+ * changes the requests file, so that a PR that does not touch it costs few calls.
  *
  * Permission and membership answers are kept briefly per head in `lookups`, so that events that
  * repeat on a head do not read them again (which kept answers fit: see `reviewerFacts`).
  */
 import type { LookupCache } from "../github/lookup-cache.js";
-import type { FileContent, Permission, RepoClient } from "../github/repo-client.js";
-import type { LedgerStore } from "../ledger/store.js";
+import type { PublicKeyCache } from "../github/public-key-cache.js";
+import type { FileContent, Permission, PullRequestInfo, RepoClient, RepositoryInfo, SecretMetadata } from "../github/repo-client.js";
+import type { Grant, LedgerStore } from "../ledger/store.js";
 import type { Catalog } from "../policy/catalog.js";
 import { CODEOWNERS_LOCATIONS, ownersFor, parseCodeowners, teamKey, type Owner } from "../policy/codeowners.js";
 import { ConfigError } from "../policy/config-error.js";
-import { approvalCandidates, canWrite } from "../policy/decide-approval.js";
+import { approvalCandidates, canWrite, type Review } from "../policy/decide-approval.js";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../policy/load-repo-config.js";
 import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
+import { parseRequests } from "../requests/parse-requests.js";
 import { MAX_FILE_BYTES } from "../requests/request-messages.js";
-import { sameName } from "../util/ascii-case.js";
+import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
 import { livePullRequestGrants } from "./pull-request-grants.js";
 import { requestsFileChanged, type ApprovalFacts, type PullRequestFacts, type RequestFileFacts } from "./pull-request-facts.js";
 
@@ -42,18 +50,52 @@ export interface GatherSources {
   store: Pick<LedgerStore, "listGrants">;
   /** Permission and membership answers kept briefly, and the installation that read them; none: every read goes to GitHub. */
   lookups?: { cache: LookupCache; installationId: number };
+  /** Environment public keys kept per `key_id` (and the installation): read ahead of a grant, once per environment. */
+  publicKeys?: { cache: PublicKeyCache; installationId: number };
+}
+
+/**
+ * What the webhook said about the PR, so that reads which depend on it go out with the PR's
+ * re-read instead of after it. Only a guess: every one is checked against the re-read PR.
+ */
+export interface GatherHint {
+  headSha: string;
+  baseRef: string;
+  defaultBranch: string;
+}
+
+/** At most this many secrets' metadata is read ahead of a grant (a requests file may list more; the grant reads the rest). */
+const MAX_PREFETCHED_SECRETS = 10;
+
+/** The key under which `PullRequestFacts.secretMetadata` keeps a secret's metadata. */
+export function secretMetadataKey(environment: string, secret: string): string {
+  return `${asciiLower(environment)}\u0000${asciiUpper(secret)}`;
 }
 
 export async function gatherPullRequest(
-  { client, store, lookups }: GatherSources,
+  { client, store, lookups, publicKeys }: GatherSources,
   prNumber: number,
   catalog: Catalog,
+  hint?: GatherHint,
 ): Promise<PullRequestFacts> {
-  const [repository, pr] = await Promise.all([client.repository(), client.pullRequest(prNumber)]);
+  // Stage 1: the PR, its reviews, and what the hint lets go out with them.
+  const [{ pr, repository }, reviews, guessed] = await Promise.all([
+    client.pullRequestAndRepository(prNumber),
+    client.reviews(prNumber),
+    // A stale hint's reads may fail (a head pushed away): that is only a wasted guess.
+    hint
+      ? basics(client, hint.baseRef, hint.headSha, hint.defaultBranch).then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        )
+      : null,
+  ]);
   if (pr.state !== "open") return { repository, pr };
-
-  const files = await requestFile(client, repository.defaultBranch, pr.headSha, pr.baseRef);
-  if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
+  const fits =
+    guessed !== null && hint?.headSha === pr.headSha && hint.baseRef === pr.baseRef && hint.defaultBranch === repository.defaultBranch;
+  if (fits && "error" in guessed) throw guessed.error;
+  const known = fits && "value" in guessed ? guessed.value : await basics(client, pr.baseRef, pr.headSha, repository.defaultBranch);
+  const { baseSha, mergeBaseSha, policy } = known;
 
   // Answers are kept per installation, repository and head: a push makes every key new.
   const lookup: Lookup =
@@ -61,13 +103,10 @@ export async function gatherPullRequest(
       ? (_key, read) => read()
       : (key, read, reuse) =>
           lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read, reuse);
-  const [environments, authorPermission, owners, reviews, liveGrants] = await Promise.all([
-    client.environmentList(),
-    lookup(`author\u0000${pr.author.id}`, () => client.permission(pr.author.login)),
-    codeOwners(client, repository.defaultBranch, files.path),
-    client.reviews(pr.number),
-    livePullRequestGrants(store, repository, pr.number),
-  ]);
+  const liveGrants = await livePullRequestGrants(store, repository, pr.number);
+  // With an unreadable config the default path still tells whether the PR asks for anything.
+  const path = policy.ok ? policy.repoConfig.requestsFile : DEFAULT_REPO_CONFIG.requestsFile;
+  const owners = known.ownersText === null ? [] : ownersFor(parseCodeowners(known.ownersText).rules, path).owners;
   const owningTeams = owners.filter((o): o is Extract<Owner, { kind: "team" }> => o.kind === "team");
   // Only reviews that could count cost lookups: an approval of the head (or of a head a live
   // grant was approved on) by someone who is, or through a team may be, a code owner.
@@ -75,40 +114,124 @@ export async function gatherPullRequest(
   const candidates = [
     ...new Map([...heads].flatMap((headSha) => approvalCandidates({ reviews, author: pr.author, headSha })).map((c) => [c.id, c])).values(),
   ].filter((c) => owningTeams.length > 0 || owners.some((o) => o.kind === "user" && sameName(o.login, c.login)));
-  const { reviewerPermissions, teamPermissions, teamMembers } = await reviewerFacts(
-    client,
-    lookup,
-    candidates,
-    owningTeams,
-    approverTeams(catalog, repository.fullName),
-  );
-  const approval: ApprovalFacts = {
-    environments,
-    authorPermission,
-    owners,
-    reviews,
-    teamMembers,
-    reviewerPermissions,
-    teamPermissions,
-    liveGrants,
-  };
-  return { repository, pr, files, approval };
-}
 
-async function requestFile(client: RepoClient, defaultBranch: string, headSha: string, baseRef: string): Promise<RequestFileFacts> {
-  const [{ baseSha, mergeBaseSha }, policy] = await Promise.all([
-    client.compareWithBase(baseRef, headSha),
-    repoPolicy(client, defaultBranch),
-  ]);
-  // With an unreadable config the default path still tells whether the PR asks for anything.
-  const path = policy.ok ? policy.repoConfig.requestsFile : DEFAULT_REPO_CONFIG.requestsFile;
+  // Stage 2: the requests file where stage 1 could not read it, and, when an approval may count,
+  // everything else at once.
   const read = (ref: string) => client.file(path, ref, MAX_FILE_BYTES);
-  const [head, mergeBase, baseTip] = await Promise.all([
-    read(headSha),
+  const fileReads = Promise.all([
+    path === DEFAULT_REPO_CONFIG.requestsFile ? known.head : read(pr.headSha),
     read(mergeBaseSha),
     baseSha === mergeBaseSha ? null : read(baseSha),
+  ]).then(([head, mergeBase, baseTip]): RequestFileFacts => ({
+    policy,
+    path,
+    mergeBaseSha,
+    head,
+    mergeBase,
+    baseTip: baseSha === mergeBaseSha ? mergeBase : baseTip,
+  }));
+  const rest = () => approvalReads(client, lookup, { pr, repository, owners, owningTeams, candidates, reviews, liveGrants, catalog });
+  if (candidates.length === 0 || !policy.ok) {
+    const files = await fileReads;
+    if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
+    return { repository, pr, files, approval: await rest() };
+  }
+  const approves = candidates.some((c) => reviews.some((r) => r.id === c.reviewId && r.commit_id === pr.headSha));
+  const [files, approval, secretMetadata] = await Promise.all([
+    fileReads,
+    rest(),
+    approves && path === DEFAULT_REPO_CONFIG.requestsFile
+      ? readAhead(client, publicKeys, { repository, catalog, head: known.head })
+      : new Map<string, SecretMetadata | null>(),
   ]);
-  return { policy, path, mergeBaseSha, head, mergeBase, baseTip: baseSha === mergeBaseSha ? mergeBase : baseTip };
+  if (!requestsFileChanged(files)) return { repository, pr, files };
+  return { repository, pr, files, approval, ...(secretMetadata.size > 0 ? { secretMetadata } : {}) };
+}
+
+/** Stage 1's reads that need the head, the base branch and the default branch. */
+async function basics(
+  client: RepoClient,
+  baseRef: string,
+  headSha: string,
+  defaultBranch: string,
+): Promise<{
+  baseSha: string;
+  mergeBaseSha: string;
+  policy: RequestFileFacts["policy"];
+  head: FileContent | null;
+  ownersText: string | null;
+}> {
+  const [{ baseSha, mergeBaseSha }, policy, head, ownersText] = await Promise.all([
+    client.compareWithBase(baseRef, headSha),
+    repoPolicy(client, defaultBranch),
+    client.file(DEFAULT_REPO_CONFIG.requestsFile, headSha, MAX_FILE_BYTES),
+    codeOwnersText(client, defaultBranch),
+  ]);
+  return { baseSha, mergeBaseSha, policy, head, ownersText };
+}
+
+/** The reads only a decision about approval needs. */
+async function approvalReads(
+  client: RepoClient,
+  lookup: Lookup,
+  input: {
+    pr: PullRequestInfo;
+    repository: RepositoryInfo;
+    owners: Owner[];
+    owningTeams: Team[];
+    candidates: Candidate[];
+    reviews: Review[];
+    liveGrants: Grant[];
+    catalog: Catalog;
+  },
+): Promise<ApprovalFacts> {
+  const { pr, repository, owners, owningTeams, candidates, reviews, liveGrants, catalog } = input;
+  const [environments, authorPermission, { reviewerPermissions, teamPermissions, teamMembers }] = await Promise.all([
+    client.environmentList(),
+    lookup(`author\u0000${pr.author.id}`, () => client.permission(pr.author.login)),
+    reviewerFacts(client, lookup, candidates, owningTeams, approverTeams(catalog, repository.fullName)),
+  ]);
+  return { environments, authorPermission, owners, reviews, teamMembers, reviewerPermissions, teamPermissions, liveGrants };
+}
+
+/**
+ * Reads ahead of a grant, for each secret the head's requests file asks for that the catalog
+ * allows here: the environment's public key (into the key cache) and the secret's metadata.
+ * What fails is left out: the grant reads it again, and handles the failure as its own.
+ */
+async function readAhead(
+  client: RepoClient,
+  publicKeys: GatherSources["publicKeys"],
+  input: { repository: RepositoryInfo; catalog: Catalog; head: FileContent | null },
+): Promise<Map<string, SecretMetadata | null>> {
+  const { repository, catalog, head } = input;
+  if (head === null || head.text === "") return new Map();
+  const wanted = new Map<string, { environment: string; secret: string }>();
+  for (const entry of parseRequests(head.text).entries) {
+    const spec = catalog.secrets.get(asciiUpper(entry.secret));
+    if (spec === undefined || !repositoryAllowed(spec.repositories, repository.fullName)) continue;
+    wanted.set(secretMetadataKey(entry.environment, entry.secret), { environment: entry.environment, secret: asciiUpper(entry.secret) });
+  }
+  const chosen = [...wanted].slice(0, MAX_PREFETCHED_SECRETS);
+  const environments = [...new Map(chosen.map(([, w]) => [asciiLower(w.environment), w.environment])).values()];
+  // The keys are not waited for here: the grant waits on the same read (PublicKeyCache keeps it
+  // under way), so that a key read that fails or hangs is the grant's to defer, as before.
+  if (publicKeys)
+    for (const environment of environments)
+      void publicKeys.cache
+        .get({ installationId: publicKeys.installationId, repositoryId: repository.id, environment }, () =>
+          client.environmentPublicKey(environment),
+        )
+        .catch(() => undefined);
+  const answers = await Promise.all(
+    chosen.map(([key, w]) =>
+      client.environmentSecret(w.environment, w.secret).then(
+        (metadata) => [key, metadata] as const,
+        () => null,
+      ),
+    ),
+  );
+  return new Map(answers.filter((a): a is readonly [string, SecretMetadata | null] => a !== null));
 }
 
 async function repoPolicy(client: RepoClient, defaultBranch: string): Promise<RequestFileFacts["policy"]> {
@@ -121,13 +244,13 @@ async function repoPolicy(client: RepoClient, defaultBranch: string): Promise<Re
   }
 }
 
-/** Code owners of `file` from the first CODEOWNERS found on the default branch; none → []. */
-async function codeOwners(client: RepoClient, defaultBranch: string, file: string): Promise<Owner[]> {
+/** The first CODEOWNERS found on the default branch (GitHub's order of locations), or null when there is none. */
+async function codeOwnersText(client: RepoClient, defaultBranch: string): Promise<string | null> {
   for (const location of CODEOWNERS_LOCATIONS) {
-    const found: FileContent | null = await client.file(location, defaultBranch);
-    if (found) return ownersFor(parseCodeowners(found.text).rules, file).owners;
+    const found = await client.file(location, defaultBranch);
+    if (found) return found.text;
   }
-  return [];
+  return null;
 }
 
 /** Teams the catalog names as approvers for secrets this repository may receive. */

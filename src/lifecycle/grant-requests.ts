@@ -12,6 +12,8 @@ import { LedgerUnavailableError, ledgerWrite, unrecordedReason } from "./ledger-
 import { endGrantLocked } from "./revoke-grant.js";
 import { needsWriteMark, planSecretWrite } from "./secret-ownership.js";
 import { errorMessage, errorSummary } from "../util/error-message.js";
+import { secretMetadataKey } from "./gather-pull-request.js";
+import type { PublicKey } from "../github/public-key-cache.js";
 
 export interface GrantContext {
   installationId: number;
@@ -25,6 +27,8 @@ export interface GrantContext {
   requestDigest: string;
   requester: Person;
   log: Log;
+  /** Secret metadata gather read ahead (keyed by `secretMetadataKey`); used when nothing may have changed it since. */
+  secretMetadata?: ReadonlyMap<string, SecretMetadata | null>;
 }
 
 /** One approved request and the people whose approval counts for it. */
@@ -174,20 +178,36 @@ async function grantOne(
   });
 
   // The row exists now, so a close handled from here on finds it and ends it. A close that was
-  // handled between reading the approval and writing the row is caught by reading the PR again,
-  // together with the environment's key and the secret's metadata.
+  // handled between reading the approval and writing the row is caught by reading the PR again:
+  // before the PUT when the secret's metadata must be read again anyway, else alongside the PUT
+  // (whose write is then undone). The metadata gather read ahead is used only when no grant
+  // of the secret, this one included, may have written it since: none live has sent a PUT.
+  const ahead = ctx.secretMetadata?.get(secretMetadataKey(request.environment, secret));
+  const useAhead = ahead !== undefined && grant.secretWrite === "none" && !live.some((other) => other.secretWrite !== "none");
+  const scope = { installationId: ctx.installationId, repositoryId: ctx.repositoryId, environment: request.environment };
+  const readKey = (): Promise<PublicKey> => client.environmentPublicKey(request.environment);
+  const publicKey = (): Promise<PublicKey> => (deps.publicKeys ? deps.publicKeys.get(scope, readKey) : readKey());
   let sealed: { value: string; keyId: string };
   let present: SecretMetadata | null;
+  let prReadBefore = false;
+  let value: string;
   try {
     if (!read.ok) throw read.error;
-    const { value } = read;
-    const [key, pr, metadata] = await Promise.all([
-      client.environmentPublicKey(request.environment),
-      client.pullRequest(ctx.prNumber),
-      client.environmentSecret(request.environment, secret).catch(during("reading the secret's metadata")),
+    value = read.value;
+    const [key, fresh] = await Promise.all([
+      publicKey(),
+      useAhead
+        ? null
+        : Promise.all([
+            client.pullRequest(ctx.prNumber),
+            client.environmentSecret(request.environment, secret).catch(during("reading the secret's metadata")),
+          ]),
     ]);
-    if (pr.state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
-    present = metadata;
+    if (fresh !== null) {
+      if (fresh[0].state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
+      prReadBefore = true;
+    }
+    present = fresh === null ? ahead! : fresh[1];
     sealed = { value: await sealSecret(value, key.key), keyId: key.keyId };
   } catch (error) {
     const step = error instanceof StepError ? error.step : "reading the environment's public key";
@@ -203,6 +223,18 @@ async function grantOne(
   const plan = planSecretWrite({ grant, live, present, recorded });
   if (plan.kind === "refuse") return fail(deps, ctx, grant, audit, plan.why, { secretUpdatedAt: present!.updatedAt.toISOString() });
   if (plan.kind === "keep") {
+    // Nothing is sent, so the close check goes first.
+    if (!prReadBefore) {
+      try {
+        if ((await client.pullRequest(ctx.prNumber)).state !== "open") return fail(deps, ctx, grant, audit, CLOSED_BEFORE_WRITE);
+      } catch (error) {
+        if (classifyGitHubFailure(error, deps.clock.now()).kind === "transient")
+          return defer(deps, ctx, grant, audit, `re-reading the pull request failed (${errorSummary(error)})`, {
+            retryInMs: retryDelay(error, deps),
+          });
+        throw error;
+      }
+    }
     return activate(deps, ctx, item, grant, audit, {
       keptFrom: plan.holder,
       details: { keptValueOf: plan.holder.id, secretUpdatedAt: plan.present.updatedAt.toISOString() },
@@ -223,10 +255,18 @@ async function grantOne(
     return { kind: "ended-while-writing", grant: ended, why };
   }
 
+  // The close check that goes alongside the PUT: started after the row, so a close it misses finds the row.
+  const stillOpen: Promise<{ open: boolean } | { error: unknown }> | null = prReadBefore
+    ? null
+    : client.pullRequest(ctx.prNumber).then(
+        (pr) => ({ open: pr.state === "open" }),
+        (error: unknown) => ({ error }),
+      );
   const sentAt = new Date(deps.clock.now());
   try {
     await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
   } catch (error) {
+    await stillOpen;
     const failure = classifyGitHubFailure(error, deps.clock.now());
     const status = failure.status;
     const unchanged = { ...writing, secretWrite: before };
@@ -244,6 +284,13 @@ async function grantOne(
       return fail(deps, ctx, unchanged, audit, why);
     }
     return undoUncertainWrite(deps, ctx, writing, audit, error, sentAt);
+  }
+  if (stillOpen !== null) {
+    const answer = await stillOpen;
+    // Closed meanwhile: the grant fails and its end deletes what the PUT wrote. A re-read that
+    // failed proves nothing: the write is undone and the grant written again later.
+    if ("open" in answer && !answer.open) return fail(deps, ctx, writing, audit, CLOSED_BEFORE_WRITE);
+    if ("error" in answer) return undoUncertainWrite(deps, ctx, writing, audit, answer.error, sentAt);
   }
 
   // The app's mark on what it wrote: the secret's updated_at, read back. A secret whose

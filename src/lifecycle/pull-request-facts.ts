@@ -1,4 +1,4 @@
-import type { EnvironmentInfo, FileContent, Permission, PullRequestInfo, RepositoryInfo } from "../github/repo-client.js";
+import type { EnvironmentInfo, FileContent, Permission, PullRequestInfo, RepositoryInfo, SecretMetadata } from "../github/repo-client.js";
 import type { Grant } from "../ledger/store.js";
 import type { Owner } from "../policy/codeowners.js";
 import type { Review } from "../policy/decide-approval.js";
@@ -17,6 +17,12 @@ export interface PullRequestFacts {
   files?: RequestFileFacts;
   /** Absent when the requests file is unchanged or the policy could not be read. */
   approval?: ApprovalFacts;
+  /**
+   * Read ahead of a grant, when a review approves the head: the metadata of secrets the head's
+   * requests file asks for (null: absent), keyed by `secretMetadataKey(environment, secret)`.
+   * The grant uses it instead of reading it again; the decision does not look at it.
+   */
+  secretMetadata?: Map<string, SecretMetadata | null>;
 }
 
 export interface RequestFileFacts {

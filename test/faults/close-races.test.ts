@@ -93,7 +93,7 @@ describe("closing the request PR while its grant is written", () => {
     expect(commentBodies(stage).at(-1)).toMatch(/^\*\*Access revoked:\*\*/);
   });
 
-  it("the close lands after the approval was read but before the ledger row: the grant is refused before anything is written", async () => {
+  it("the close lands after the approval was read but before the ledger row: the grant fails, and what it may have written is deleted", async () => {
     stage = await stageRequest({ duration: "2h" });
     const { app, pr } = stage;
     // Hold the last read of the evaluation (the reviewers' team lookups are not needed here:
@@ -133,7 +133,10 @@ describe("closing the request PR while its grant is written", () => {
     });
     await review;
     expect(secretValue(app)).toBeUndefined();
-    expect(countRoute(app.sim, SECRET_PUT)).toBe(0);
+    // The PR is read again alongside the PUT (issue 16: no round trip of its own before it), so
+    // the PUT may have been sent; the close seen, what it wrote is deleted and the grant fails.
+    expect(countRoute(app.sim, SECRET_PUT)).toBeLessThanOrEqual(1);
+    expect(countRoute(app.sim, SECRET_DELETE)).toBe(countRoute(app.sim, SECRET_PUT, { ok: true }));
     expect(await theGrant(app)).toMatchObject({ state: "failed", endReason: "the pull request was closed before the secret was written" });
     expect(app.sim.labels(REPO, pr)).not.toContain("jit:granted");
   });

@@ -17,7 +17,6 @@ import {
   INSTALLATION,
   isDeferred,
   latestCheck,
-  PUBLIC_KEY_PATH,
   REPO,
   requestsTo,
   runUntilGranted,
@@ -68,9 +67,10 @@ describe("a failed grant never leaves a secret behind (issue 21 §1)", () => {
       await firstReview;
       expect(secretValue(app)).toBe(VALUE);
 
-      // The second request for the same secret cannot be written: every read of the environment's
-      // key answers 502 until GitHub recovers. It is deferred, and never written.
-      const keyDown = app.sim.faults.add({ method: "GET", path: PUBLIC_KEY_PATH, status: 502 });
+      // The second request for the same secret cannot be written: every read of the secret's
+      // metadata answers 502 until GitHub recovers (the environment's key is kept from the first
+      // grant, so it is not read). It is deferred, and never written.
+      const keyDown = app.sim.faults.add({ method: "GET", path: SECRET_PATH, status: 502 });
       const second = await app.deliver(() => openRequest(app.sim, REPO, "2h"));
       const secondReview = app.deliver(() => approve(app.sim, REPO, second));
       await app.runUntil(async () => isDeferred(await grantOf(app, second)), { maxMs: 2 * MINUTE, what: "the second grant's deferral" });

@@ -32,15 +32,25 @@ afterEach(async () => {
   await h.close();
 });
 
-/** The reads every evaluation makes before deciding. */
-function gather(gh: GitHubMock, head: string | null, base: string | null = null): GitHubMock {
-  return gh
-    .repository()
-    .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+/**
+ * The reads every evaluation makes before deciding: the PR, its reviews, the compare, the config
+ * and CODEOWNERS from the default branch and the requests file at head (all at once, from what
+ * the webhook said), then the file at the merge base.
+ */
+function gather(
+  gh: GitHubMock,
+  head: string | null,
+  base: string | null = null,
+  { reviews = [], codeowners = true }: { reviews?: Parameters<GitHubMock["reviews"]>[1] | null; codeowners?: boolean } = {},
+): GitHubMock {
+  gh.pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
     .compare("main", HEAD, BASE)
     .file(".github/jit-access.yml", "main", null)
     .file("jit-requests.yml", HEAD, head)
     .file("jit-requests.yml", BASE, base);
+  if (codeowners) gh.file(".github/CODEOWNERS", "main", CODEOWNERS);
+  if (reviews) gh.reviews(7, reviews);
+  return gh;
 }
 
 /**
@@ -50,7 +60,7 @@ function gather(gh: GitHubMock, head: string | null, base: string | null = null)
  * for the same approvals, so they are not read again.
  */
 function policyReads(gh: GitHubMock, reviews: Parameters<GitHubMock["reviews"]>[1] = [], { kept = false } = {}): GitHubMock {
-  gh.environments(["production", "staging"]).file(".github/CODEOWNERS", "main", CODEOWNERS).reviews(7, reviews);
+  gh.environments(["production", "staging"]);
   if (kept) return gh;
   gh.permission("alice", "write");
   const latest = new Map(reviews.filter((r) => r.state !== "COMMENTED").map((r) => [r.user.id, r]));
@@ -65,7 +75,7 @@ function approvalReads(
   reviews: { id: number; user: { id: number; login: string }; state: string; commit_id: string }[],
   options: { kept?: boolean } = {},
 ): GitHubMock {
-  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST), reviews, options);
+  return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST, null, { reviews }), reviews, options);
 }
 
 function assertNoValueLeaked(gh: GitHubMock): void {
@@ -283,7 +293,7 @@ describe("a pull request that edits jit-requests.yml", () => {
 
   it("reads CODEOWNERS from the default branch only, not from the pull request", async () => {
     // The PR's head adds alice as owner; the default branch has none: nothing can be approved.
-    const gh = gather(new GitHubMock("acme", "api"), VALID_REQUEST)
+    const gh = gather(new GitHubMock("acme", "api"), VALID_REQUEST, null, { reviews: null, codeowners: false })
       .environments(["production", "staging"])
       .permission("alice", "write")
       .file(".github/CODEOWNERS", "main", null)
@@ -386,8 +396,8 @@ describe("a pull request that edits jit-requests.yml", () => {
     await h.clock.advance(1);
     await received;
     expect(nock.pendingMocks()).toEqual([]);
+    // The environment's key is kept from the first attempt: not read again.
     const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
-      .publicKey("production", h.environmentKey)
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL")

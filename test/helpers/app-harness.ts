@@ -5,6 +5,7 @@ import pino from "pino";
 import sodium from "libsodium-wrappers";
 import { Probot } from "probot";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { PublicKeyCache } from "../../src/github/public-key-cache.js";
 import { LookupCache } from "../../src/github/lookup-cache.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../src/index.js";
@@ -89,6 +90,7 @@ export async function startHarness(options: { catalog?: string } = {}): Promise<
     env: { ...SECRET_VALUES },
     locks: new KeyedMutex(),
     lookups: new LookupCache(clock),
+    publicKeys: new PublicKeyCache(),
     octokitFor: async (id) => probot.auth(id),
   };
   await probot.load(jitAccessApp(deps));

@@ -75,6 +75,7 @@ export class GitHubMock {
       author: { id: number; login: string };
       state?: "open" | "closed";
       fork?: boolean;
+      defaultBranch?: string;
     },
     times = 1,
   ): this {
@@ -91,7 +92,18 @@ export class GitHubMock {
           ref: "request",
           repo: { full_name: pr.fork ? `${pr.author.login}/${this.repo}` : `${this.owner}/${this.repo}` },
         },
-        base: { sha: pr.baseSha ?? "b".repeat(40), ref: pr.baseRef ?? "main", repo: { full_name: `${this.owner}/${this.repo}` } },
+        base: {
+          sha: pr.baseSha ?? "b".repeat(40),
+          ref: pr.baseRef ?? "main",
+          // The repository as the pull request's answer describes it (the app reads no GET /repos/{o}/{r} for it).
+          repo: {
+            id: 100_001,
+            default_branch: pr.defaultBranch ?? "main",
+            full_name: `${this.owner}/${this.repo}`,
+            name: this.repo,
+            owner: { login: this.owner },
+          },
+        },
       });
     return this;
   }

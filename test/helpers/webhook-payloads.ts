@@ -23,6 +23,7 @@ interface Repository {
   id: number;
   name: string;
   full_name: string;
+  default_branch: string;
   owner: Account;
 }
 
@@ -88,6 +89,8 @@ function applyScenario(payload: PullRequestPayload | ReviewPayload, s: PrScenari
   payload.repository.name = s.repo;
   payload.repository.full_name = fullName;
   payload.repository.owner.login = s.owner;
+  // As on GitHub, where the default branch is usually main (the examples say master).
+  payload.repository.default_branch = "main";
   payload.installation = { id: s.installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
   const pr = payload.pull_request;
   pr.number = s.number;

@@ -93,9 +93,10 @@ describe("no requester or reviewer can spend the installation's rate limit", () 
       await app.deliver(() => app.sim.submitReview(REPO, pr, { reviewer: `passer-by-${i}`, state: "APPROVED" }));
     }
     const served = servedSince(app, before);
-    // Each approval: one evaluation's fixed reads (repository, PR, compare, 4 files, environments,
-    // reviews), the approver's permission, and the check run: 11 requests.
-    expect(served).toHaveLength(110);
+    // Each approval: one evaluation's fixed reads (PR, reviews, compare, 4 files, environments),
+    // the approver's permission, the secret's metadata (read ahead of a grant, in case the approval
+    // counts), and the check run: 11 requests; and the environment's key once (then kept).
+    expect(served).toHaveLength(111);
     expect(count(served, MEMBERSHIP)).toBe(0);
     expect(count(served, TEAM_ACCESS)).toBe(0);
     // One read per approver, each kept for the head: not 1 + 2 + … + 10 = 55.

@@ -9,6 +9,7 @@ import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../
 import { NO_CATALOG } from "../../../src/config/load-catalog-or-none.js";
 import { ExpiryScheduler } from "../../../src/expiry/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
+import { PublicKeyCache } from "../../../src/github/public-key-cache.js";
 import { LookupCache } from "../../../src/github/lookup-cache.js";
 import type { AppOctokit } from "../../../src/github/repo-client.js";
 import { RateLimitReserve } from "../../../src/github/rate-limit-reserve.js";
@@ -150,6 +151,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     locks: new KeyedMutex(),
     rateLimits,
     lookups: new LookupCache(clock),
+    publicKeys: new PublicKeyCache(),
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
     ...(options.revokeOnly === undefined ? {} : { revokeOnly: { why: options.revokeOnly } }),
