@@ -264,7 +264,7 @@ async function grantOne(
       );
   const sentAt = new Date(deps.clock.now());
   try {
-    await client.putEnvironmentSecret(request.environment, secret, sealed.value, sealed.keyId);
+    await putSealed(deps, client, scope, request.environment, secret, value, sealed);
   } catch (error) {
     await stillOpen;
     const failure = classifyGitHubFailure(error, deps.clock.now());
@@ -489,6 +489,32 @@ async function undoEndedWrite(deps: LifecycleDeps, ctx: GrantContext, ended: Gra
       "grant ended while being written, and undoing the write failed",
     );
     throw error;
+  }
+}
+
+/**
+ * PUTs the sealed value. A 422 may mean GitHub no longer takes the key the value was sealed for
+ * (rotated since it was read or kept): the key is read again, and only if it changed is the value
+ * sealed for the new one and the PUT sent once more. A 422 with the key unchanged is GitHub's answer.
+ */
+async function putSealed(
+  deps: LifecycleDeps,
+  client: RepoClient,
+  scope: { installationId: number; repositoryId: number; environment: string },
+  environment: string,
+  secret: string,
+  value: string,
+  sealed: { value: string; keyId: string },
+): Promise<void> {
+  try {
+    await client.putEnvironmentSecret(environment, secret, sealed.value, sealed.keyId);
+  } catch (error) {
+    if (statusOf(error) !== 422) throw error;
+    await deps.publicKeys?.forget(scope, sealed.keyId);
+    const readKey = () => client.environmentPublicKey(environment);
+    const key = await (deps.publicKeys ? deps.publicKeys.get(scope, readKey) : readKey());
+    if (key.keyId === sealed.keyId) throw error;
+    await client.putEnvironmentSecret(environment, secret, await sealSecret(value, key.key), key.keyId);
   }
 }
 

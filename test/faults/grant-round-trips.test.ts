@@ -95,4 +95,36 @@ describe("the grant path (issue 16)", () => {
     expect(report.warm.calls).not.toContain("GET /repos/{owner}/{repo}");
     expect(report.warm.calls).not.toContain("GET /repos/{owner}/{repo}/environments/{environment_name}/secrets/public-key");
   }, 120_000);
+
+  it("a PUT refused for a rotated key is sealed again for the new key and sent once more; the kept key is replaced", async () => {
+    stage = await stageRequest(STAGE_OPTIONS);
+    const { app } = stage;
+    const first = app.deliver(() => approve(app.sim, REPO, stage!.pr));
+    await grantRequests(stage, stage.pr, app.sim.requests.length);
+    await first;
+    // GitHub rotates the environment's key; the app still keeps the old one.
+    const newKeyId = app.sim.rotateEnvironmentKey(REPO, "production");
+    const second = await openSecondRequest(stage, "after-rotation");
+    const mark = app.sim.requests.length;
+    const approval = app.deliver(() => approve(app.sim, REPO, second));
+    await app.runUntil(() => app.sim.labels(REPO, second).includes("jit:granted"), { maxMs: 120_000, what: "the second grant" });
+    await approval;
+    const calls = app.sim.requests.slice(mark);
+    const puts = calls.filter((r) => r.route === SECRET_PUT);
+    expect(puts.map((r) => r.status)).toEqual([422, 201]);
+    expect(calls.filter((r) => /\/secrets\/public-key$/.test(r.path))).toHaveLength(1);
+    expect(app.sim.secretValue(REPO, "production", OTHER)).toBe("api-token-value-for-tests");
+    expect(app.sim.environment(REPO, "production")?.keyId).toBe(newKeyId);
+    const grant = (await app.store.listGrants({ liveOnly: true })).find((g) => g.prNumber === second);
+    expect(grant).toMatchObject({ state: "active", secretWrite: "written" });
+
+    // The new key is kept: a third grant (of the secret the first one holds) reads no key.
+    app.sim.commit(REPO, "third", { "jit-requests.yml": requestsFile([{ duration: "1h" }]) }, { from: "main", author: REQUESTER });
+    const third = await app.sim.openPullRequest(REPO, { head: "third", base: "main", author: REQUESTER, title: "db", deliver: false });
+    const mark3 = app.sim.requests.length;
+    const approval3 = app.deliver(() => approve(app.sim, REPO, third));
+    await app.runUntil(() => app.sim.labels(REPO, third).length > 0, { maxMs: 120_000, what: "the third evaluation" });
+    await approval3;
+    expect(app.sim.requests.slice(mark3).filter((r) => /\/secrets\/public-key$/.test(r.path))).toHaveLength(0);
+  }, 120_000);
 });
