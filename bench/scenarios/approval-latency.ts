@@ -8,9 +8,13 @@
  * pacing, one write a second per installation, then sets the pace) and each repository in its
  * own installation (the app's own latency shows). A probe before the many-installation runs
  * counts the API calls of a cold and of warm grants exactly, one grant at a time.
+ *
+ * GitHub answers in 50–300 ms, loopback in about one: a last run repeats the many-installation
+ * workload with the simulator holding every request `REALISTIC_LATENCY_MS` (± a fifth, seeded),
+ * and counts for each grant the sequential round trips before its PUT (sim/request-chain.ts).
  */
 import { startAppProcess } from "../../sim/app-process.js";
-import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { sequentialRoundTrips, startSimulator, type GitHubSimulator, type RecordedRequest } from "../../sim/index.js";
 import {
   APPROVER,
   benchCatalog,
@@ -40,6 +44,9 @@ export const APPROVAL_LATENCY_QUICK: ApprovalLatencyConfig = { grants: 40, repos
 
 type Topology = "one-installation" | "many-installations";
 
+/** The per-request latency of the realistic run: the low end of what github.com answers in. */
+export const REALISTIC_LATENCY_MS = 50;
+
 interface RunResult {
   latencyMs: Distribution;
   /**
@@ -55,6 +62,20 @@ interface RunResult {
   deliveryFailures: number;
   /** Only when every handler finished (many installations): calls by operation, per grant. */
   callsPerGrant?: Record<string, number>;
+  /**
+   * Sequential round trips before each grant's PUT (its installation's requests from its
+   * delivery on): the longest chain of requests each sent after the previous one was answered.
+   * Meaningful where requests of one grant do not overlap another's (many installations).
+   */
+  sequentialRoundTrips?: Distribution;
+}
+
+export interface LatencyRun {
+  latencyMs: number;
+  jitterMs: number;
+  result: RunResult;
+  /** The target of issue 16: p50 ≤ 4 × latency + 30 ms. */
+  targetP50Ms: number;
 }
 
 export interface CallProbe {
@@ -71,6 +92,8 @@ export interface ApprovalLatencyResult {
   calls: CallProbe;
   oneInstallation: RunResult;
   manyInstallations: { runs: RunResult[]; medianP50Ms: number; medianP99Ms: number; medianMaxMs: number };
+  /** The many-installation workload again, each request held REALISTIC_LATENCY_MS ± a fifth. */
+  atLatency: LatencyRun;
 }
 
 export async function approvalLatency(
@@ -93,6 +116,21 @@ export async function approvalLatency(
   }
   const one = await runOnce("one-installation", { owners: 1, reposPerOwner: config.repos, prsPerRepo: perRepo }, config, { probe: false });
   log(`  one installation: ${describeRun(one.result)}`);
+  const jitterMs = REALISTIC_LATENCY_MS / 5;
+  const latent = await runOnce("many-installations", { owners: config.repos, reposPerOwner: 1, prsPerRepo: perRepo }, config, {
+    probe: false,
+    latency: { latencyMs: REALISTIC_LATENCY_MS, jitterMs },
+  });
+  const atLatency: LatencyRun = {
+    latencyMs: REALISTIC_LATENCY_MS,
+    jitterMs,
+    result: latent.result,
+    targetP50Ms: 4 * REALISTIC_LATENCY_MS + 30,
+  };
+  log(
+    `  many installations at ${REALISTIC_LATENCY_MS} ± ${jitterMs} ms a request: ${describeRun(latent.result)}; ` +
+      `sequential round trips before the PUT: p50 ${latent.result.sequentialRoundTrips?.p50}, max ${latent.result.sequentialRoundTrips?.max}`,
+  );
   return {
     config,
     calls: calls!,
@@ -103,6 +141,7 @@ export async function approvalLatency(
       medianP99Ms: median(many.map((r) => r.latencyMs.p99)),
       medianMaxMs: median(many.map((r) => r.latencyMs.max)),
     },
+    atLatency,
   };
 }
 
@@ -110,9 +149,9 @@ async function runOnce(
   topology: Topology,
   layout: Layout,
   config: ApprovalLatencyConfig,
-  options: { probe: boolean; profileDir?: string },
+  options: { probe: boolean; profileDir?: string; latency?: { latencyMs: number; jitterMs: number } },
 ): Promise<{ result: RunResult; calls?: CallProbe }> {
-  const sim = await startSimulator({ webhookTimeoutMs: 30 * 60_000 });
+  const sim = await startSimulator({ webhookTimeoutMs: 30 * 60_000, ...(options.latency ? { ...options.latency, latencySeed: 16 } : {}) });
   const secrets = layout.prsPerRepo;
   const app = await startAppProcess(sim, {
     catalog: benchCatalog(Math.max(secrets, 3)),
@@ -196,6 +235,7 @@ async function approveAll(sim: GitHubSimulator, pulls: BenchPull[], perSecond: n
     await Promise.all(deliveries);
     result.deliveryFailures = failures;
     result.callsPerGrant = perGrant(countByRoute(sim.requests.slice(mark)), pulls.length);
+    result.sequentialRoundTrips = rounded(distribution(roundTripsPerGrant(sim.requests.slice(mark), pulls, deliveredAt)));
   }
   return result;
 }
@@ -220,6 +260,18 @@ async function probeCalls(sim: GitHubSimulator): Promise<CallProbe> {
   const cold = perApproval[0]!;
   const warm = perApproval[perApproval.length - 1]!;
   return { cold, warm, coldTotal: total(cold), warmTotal: total(warm) };
+}
+
+/** For each grant: the sequential round trips of its installation's requests from its delivery to its PUT. */
+function roundTripsPerGrant(requests: readonly RecordedRequest[], pulls: BenchPull[], deliveredAt: Map<string, number>): number[] {
+  return pulls.flatMap((pull) => {
+    const key = secretKey(pull.repo, ENVIRONMENT, pull.secret);
+    const from = deliveredAt.get(key)! - 1;
+    const token = `/app/installations/${pull.installationId}/access_tokens`;
+    const own = requests.filter((r) => (r.installationId === pull.installationId || r.path === token) && r.receivedMs >= from);
+    const put = own.find((r) => r.route === ROUTES.putSecret && secretKeyOf(r.path) === key);
+    return put ? [sequentialRoundTrips(own, put)] : [];
+  });
 }
 
 function describeRun(r: RunResult): string {
