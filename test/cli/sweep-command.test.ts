@@ -99,9 +99,12 @@ describe("jit-access sweep with the catalog", () => {
       await withCatalog.store.deferGrant(grant.id, "GitHub rate-limited the write", new Date(EXPIRY_START - 1000));
       // The retry evaluates the PR afresh: here it has been closed meanwhile, so nothing is written.
       mockInstallationToken(42);
-      const gh = new GitHubMock("acme", "api")
-        .repository()
-        .pull({ number: 7, headSha: "a".repeat(40), author: { id: 1, login: "alice" }, state: "closed" });
+      const gh = new GitHubMock("acme", "api").pull({
+        number: 7,
+        headSha: "a".repeat(40),
+        author: { id: 1, login: "alice" },
+        state: "closed",
+      });
 
       const result = await withCatalog.run(["sweep"]);
 
