@@ -13,7 +13,7 @@ export type { LatencySetting } from "./server/latency.js";
 export type { RateLimitSetting, RateLimitState } from "./server/rate-limit.js";
 export type { FaultSpec, ActiveFault, FaultSwitches } from "./faults.js";
 export type { RecordedRequest, Violation } from "./server/handle-request.js";
-export type { Delivery, RawDelivery } from "./webhooks/delivery.js";
+export type { Delivery, RawDelivery, SpreadOptions } from "./webhooks/delivery.js";
 export { signBody } from "./webhooks/delivery.js";
 export { sealForPublicKey } from "./model/sealed-box.js";
 export type { CreateRepoOptions } from "./model/state.js";

@@ -36,7 +36,7 @@ import {
   type EnvironmentView,
   type PullRequestView,
 } from "./views.js";
-import type { Delivery, RawDelivery, WebhookDelivery } from "./webhooks/delivery.js";
+import type { Delivery, RawDelivery, SpreadOptions, WebhookDelivery } from "./webhooks/delivery.js";
 import type { WebhookExamples } from "./webhooks/examples.js";
 import { deploymentProtectionRuleEvent, pullRequestEvent, pullRequestReviewEvent, type PayloadSources } from "./webhooks/payloads.js";
 
@@ -179,6 +179,14 @@ export class GitHubSimulator {
 
   setWebhookUrl(url: string): void {
     this.parts.webhooks.setUrl(url);
+  }
+
+  /**
+   * Spreads deliveries over several app replicas in turn; with `twiceEvery: k` every k-th one is
+   * posted to two of them at once (see `WebhookDelivery.setUrls`). `setWebhookUrl` undoes it.
+   */
+  setWebhookUrls(urls: readonly string[], options: SpreadOptions = {}): void {
+    this.parts.webhooks.setUrls(urls, options);
   }
 
   // ---------------------------------------------------------------- accounts and repositories

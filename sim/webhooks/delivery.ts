@@ -30,8 +30,16 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
+/** How attempts are spread over several webhook URLs (see `WebhookDelivery.setUrls`). */
+export interface SpreadOptions {
+  /** Every `twiceEvery`-th attempt also goes, at the same moment, to the next URL; 0 (default) never. */
+  twiceEvery?: number;
+}
+
 export class WebhookDelivery {
   readonly deliveries: Delivery[] = [];
+  /** Several URLs taken in turn (replicas), or null for the one `url`. */
+  private spread: { urls: string[]; twiceEvery: number; posts: number } | null = null;
 
   constructor(
     private url: string | undefined,
@@ -47,6 +55,36 @@ export class WebhookDelivery {
 
   setUrl(url: string): void {
     this.url = url;
+    this.spread = null;
+  }
+
+  /**
+   * Spreads attempts over several URLs, as several app replicas see deliveries: the n-th attempt
+   * goes to `urls[n % urls.length]`, and with `twiceEvery: k` every k-th attempt is posted to that
+   * URL and the next one at once (the same delivery id and body), as when a delivery reaches two
+   * replicas. The attempt's status is the first URL's answer, or the other's when the first failed.
+   */
+  setUrls(urls: readonly string[], options: SpreadOptions = {}): void {
+    if (urls.length === 0) throw new Error("setUrls needs at least one URL.");
+    const twiceEvery = options.twiceEvery ?? 0;
+    if (!Number.isInteger(twiceEvery) || twiceEvery < 0) throw new Error("twiceEvery must be a whole number, 0 for never.");
+    this.url = urls[0];
+    this.spread = { urls: [...urls], twiceEvery, posts: 0 };
+  }
+
+  /** Where the next attempt goes: one URL, or two when it is one to send twice. */
+  private targets(): string[] {
+    const spread = this.spread;
+    if (spread === null) {
+      if (this.url === undefined) {
+        throw new Error("No webhook URL: pass webhookUrl to startSimulator, call sim.setWebhookUrl(url), or pass deliver: false.");
+      }
+      return [this.url];
+    }
+    const n = spread.posts++;
+    const first = spread.urls[n % spread.urls.length]!;
+    const twice = spread.twiceEvery > 0 && spread.urls.length > 1 && (n + 1) % spread.twiceEvery === 0;
+    return twice ? [first, spread.urls[(n + 1) % spread.urls.length]!] : [first];
   }
 
   get secret(): string {
@@ -100,10 +138,14 @@ export class WebhookDelivery {
   }
 
   private async post(event: string, id: string, body: string, signature: string): Promise<number> {
-    const url = this.url;
-    if (url === undefined) {
-      throw new Error("No webhook URL: pass webhookUrl to startSimulator, call sim.setWebhookUrl(url), or pass deliver: false.");
-    }
+    const targets = this.targets();
+    const answers = await Promise.allSettled(targets.map((url) => this.postTo(url, event, id, body, signature)));
+    const answered = answers.find((answer) => answer.status === "fulfilled");
+    if (answered) return answered.value;
+    throw (answers[0] as PromiseRejectedResult).reason;
+  }
+
+  private async postTo(url: string, event: string, id: string, body: string, signature: string): Promise<number> {
     try {
       const response = await fetch(url, {
         method: "POST",

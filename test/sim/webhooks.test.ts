@@ -6,6 +6,8 @@ import type { GitHubSimulator } from "../../sim/index.js";
 import { startCheckedSimulator } from "./helpers.js";
 
 interface Received {
+  /** The path the delivery was posted to. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: string;
   payload: unknown;
@@ -17,6 +19,8 @@ let receiver: Server;
 let received: Received[] = [];
 
 /** A stand-in for the app: verifies the signature like Probot and answers 202 (401 if it does not verify). */
+const base = (): string => `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
 function startReceiver(): Promise<string> {
   receiver = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -29,13 +33,11 @@ function startReceiver(): Promise<string> {
         response.writeHead(401).end();
         return;
       }
-      received.push({ headers: request.headers, body, payload: JSON.parse(body) as unknown });
+      received.push({ path: request.url ?? "", headers: request.headers, body, payload: JSON.parse(body) as unknown });
       response.writeHead(202).end();
     });
   });
-  return new Promise((resolve) =>
-    receiver.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/github/webhooks`)),
-  );
+  return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`${base()}/api/github/webhooks`)));
 }
 
 beforeAll(async () => {
@@ -157,5 +159,36 @@ describe("webhook deliveries", () => {
   it("fails with a clear message when nothing listens at the webhook URL", async () => {
     sim.setWebhookUrl("http://127.0.0.1:9/api/github/webhooks");
     await expect(sim.deliver("ping", { zen: "Keep it logically awesome." })).rejects.toThrow(/is the app listening there\?/);
+  });
+});
+
+describe("deliveries spread over several replicas", () => {
+  it("go to each URL in turn, every k-th to two at once under one delivery id, until setWebhookUrl undoes it", async () => {
+    const urls = ["/r0", "/r1", "/r2"].map((path) => `${base()}${path}`);
+    sim.setWebhookUrls(urls, { twiceEvery: 2 });
+    try {
+      for (let i = 0; i < 4; i++) await sim.deliver("ping", { zen: `spread ${i}` });
+      const posted = received.map((r) => ({ path: r.path, zen: (r.payload as { zen: string }).zen, id: r.headers["x-github-delivery"] }));
+      const sorted = (paths: string[]): string[] => [...paths].sort();
+      const byZen = (zen: string) => posted.filter((p) => p.zen === zen);
+      expect(byZen("spread 0").map((p) => p.path)).toEqual(["/r0"]);
+      expect(sorted(byZen("spread 1").map((p) => p.path))).toEqual(["/r1", "/r2"]);
+      expect(byZen("spread 2").map((p) => p.path)).toEqual(["/r2"]);
+      expect(sorted(byZen("spread 3").map((p) => p.path))).toEqual(["/r0", "/r1"]);
+      expect(new Set(byZen("spread 3").map((p) => p.id)).size).toBe(1);
+      expect(sim.deliveries.at(-1)).toMatchObject({ status: 202, attempts: 1 });
+
+      // One of the two answers is enough; a delivery is lost only when every target failed.
+      sim.setWebhookUrls(["http://127.0.0.1:9/api/github/webhooks", urls[0]!], { twiceEvery: 1 });
+      await expect(sim.deliver("ping", { zen: "one down" })).resolves.toMatchObject({ status: 202 });
+      sim.setWebhookUrls(["http://127.0.0.1:9/api/github/webhooks"]);
+      await expect(sim.deliver("ping", { zen: "all down" })).rejects.toThrow(/is the app listening there\?/);
+      expect(() => sim.setWebhookUrls([])).toThrow(/at least one URL/);
+    } finally {
+      sim.setWebhookUrl(`${base()}/api/github/webhooks`);
+    }
+    received = [];
+    await sim.deliver("ping", { zen: "back to one" });
+    expect(only().path).toBe("/api/github/webhooks");
   });
 });
