@@ -99,7 +99,9 @@ async function main(): Promise<void> {
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
     onDeferred: (grant) => scheduler?.retryLater(grant),
   };
-  scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs);
+  scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs, {
+    claimLeaseMs: settings.claimLeaseMs,
+  });
   await probot.load(jitAccessApp(deps));
 
   const webhooks = webhookEndpoint({

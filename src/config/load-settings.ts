@@ -2,6 +2,7 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { getPrivateKey } from "@probot/get-private-key";
 import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
+import { CLAIM_LEASE_MS } from "../expiry/sweep.js";
 import { parseDuration } from "../requests/duration.js";
 import { isActionRef } from "../workflow/grant-snippet.js";
 import { checkSettingsFile, SettingsFileError } from "./settings-file.js";
@@ -24,6 +25,8 @@ export interface Settings {
   catalogPath: string;
   databaseUrl: string;
   sweepIntervalMs: number;
+  /** How long a sweep's claim on a due grant holds (JIT_CLAIM_LEASE); `CLAIM_LEASE_MS` unless set. */
+  claimLeaseMs: number;
   logLevel: LogLevel;
   /** How grant comments name the require-grant action (JIT_ACTION_REF); unset: `./.github/actions/require-grant`. */
   actionRef?: string;
@@ -128,6 +131,15 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     } else sweepIntervalMs = parsed.ms;
   }
 
+  let claimLeaseMs = CLAIM_LEASE_MS;
+  const leaseText = value("JIT_CLAIM_LEASE");
+  if (leaseText !== undefined) {
+    const parsed = /^\d+$/.test(leaseText) ? { ok: true as const, ms: Number(leaseText) * 1000 } : parseDuration(leaseText);
+    if (!parsed.ok || parsed.ms < 1000 || parsed.ms > 3_600_000) {
+      problems.push(`JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "${leaseText.slice(0, 20)}".`);
+    } else claimLeaseMs = parsed.ms;
+  }
+
   const logLevel = (value("LOG_LEVEL") ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${String(logLevel).slice(0, 20)}".`);
@@ -152,6 +164,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     catalogPath,
     databaseUrl,
     sweepIntervalMs,
+    claimLeaseMs,
     logLevel,
     ...(actionRef !== undefined ? { actionRef } : {}),
   };

@@ -68,7 +68,7 @@ export class ExpiryScheduler {
   readonly #deps: LifecycleDeps;
   readonly #log: Log;
   readonly #intervalMs: number;
-  readonly #sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency">;
+  readonly #sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency" | "claimLeaseMs">;
   /** Exact timers by grant id, with the monotonic time each fires at. */
   readonly #timers = new Map<string, { handle: TimerHandle; at: number }>();
   /** Retry timers of deferred grants, by pull request (one evaluation retries all of a PR's). */
@@ -91,7 +91,12 @@ export class ExpiryScheduler {
   #lastSweepError: string | null = null;
 
   /** `sweepOptions` tunes each sweep's page size and concurrency (defaults: `sweepOnce`'s). */
-  constructor(deps: LifecycleDeps, log: Log, intervalMs: number, sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency"> = {}) {
+  constructor(
+    deps: LifecycleDeps,
+    log: Log,
+    intervalMs: number,
+    sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency" | "claimLeaseMs"> = {},
+  ) {
     this.#deps = deps;
     this.#log = log;
     this.#intervalMs = intervalMs;

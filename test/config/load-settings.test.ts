@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { loadSettings, SettingsError } from "../../src/config/load-settings.js";
+import { CLAIM_LEASE_MS } from "../../src/expiry/sweep.js";
 
 const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const valid = {
@@ -36,6 +37,7 @@ describe("loadSettings", () => {
       catalogPath: "/etc/jit/catalog.yml",
       databaseUrl: "sqlite:./data/jit-access.db",
       sweepIntervalMs: 60_000,
+      claimLeaseMs: 600_000,
       logLevel: "info",
     });
   });
@@ -73,6 +75,8 @@ describe("loadSettings", () => {
     ["JIT_CATALOG", { JIT_CATALOG: undefined }, "JIT_CATALOG is not set"],
     ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "0s" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "0s"'],
     ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "2h" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "2h"'],
+    ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "0s" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "0s"'],
+    ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "soon" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "soon"'],
     ["JIT_ACTION_REF", { JIT_ACTION_REF: "require-grant" }, "JIT_ACTION_REF must name the require-grant action as OWNER/REPO/PATH@REF"],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got "loud"'],
   ])("names %s when it is wrong", (_name, change, message) => {
@@ -93,6 +97,13 @@ describe("loadSettings", () => {
 
   it("accepts a sweep interval in plain seconds", () => {
     expect(loadSettings({ ...valid, JIT_SWEEP_INTERVAL: "15" }).sweepIntervalMs).toBe(15_000);
+  });
+
+  it("reads the sweep's claim lease, ten minutes unless set", () => {
+    expect(loadSettings(valid).claimLeaseMs).toBe(CLAIM_LEASE_MS);
+    expect(CLAIM_LEASE_MS).toBe(600_000);
+    expect(loadSettings({ ...valid, JIT_CLAIM_LEASE: "3s" }).claimLeaseMs).toBe(3_000);
+    expect(loadSettings({ ...valid, JIT_CLAIM_LEASE: "5" }).claimLeaseMs).toBe(5_000);
   });
 
   it("lets offline commands do without credentials and webhook secret", () => {
