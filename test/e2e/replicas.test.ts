@@ -1,0 +1,338 @@
+import { afterAll, afterEach, beforeAll, expect, it } from "@jest/globals";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startAppProcess, type AppProcess } from "../../sim/app-process.js";
+import { startSimulator, type GitHubSimulator, type RecordedRequest } from "../../sim/index.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { AuditEvent, Grant } from "../../src/ledger/store.js";
+import { adminQuery, describePostgres, dropTestSchemas, freshSchema } from "../helpers/postgres.js";
+import { SECRET_VALUES } from "./helpers/catalog.js";
+import { ensureAppBuilt } from "./helpers/ensure-app-built.js";
+import { WORLD_START_TIMEOUT_MS } from "./helpers/e2e-world.js";
+import { secretRequests } from "./helpers/read-backs.js";
+import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
+
+/**
+ * Several replicas of the app (`node dist/main.js`) on one PostgreSQL ledger, the simulator as
+ * GitHub, deliveries spread over the replicas in turn and every third one posted to two of them
+ * at once. What must hold across processes: each approval granted once, each grant ended once,
+ * no secret left after its grant, the installation's writes paced a second apart whichever
+ * replica made them, and the claims of a replica that dies mid-sweep taken over by another, once, by the lease's end.
+ * Correctness bounds, not performance measurements (those are in bench/).
+ */
+
+const OWNERS = ["acme", "globex"] as const;
+const SECRET = "PROD_DB_URL";
+/**
+ * The sweep's claim lease (JIT_CLAIM_LEASE) in the crash test: short, so a dead replica's claims
+ * free soon, yet longer than a revocation takes here, so a live replica never loses its own.
+ */
+const LEASE_MS = 8_000;
+/**
+ * Arrival times in the simulator's request log may differ from send times by the transit of one
+ * request on this machine: two writes the app sent exactly 1 s apart may arrive a few ms closer.
+ */
+const TRANSIT_JITTER_MS = 30;
+const SWEEP_INTERVAL_MS = 1_000;
+/** Room for the writes queued before a DELETE in one installation, a second apart. */
+const PACING_SLACK_MS = 5_000;
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+const catalog = `secrets:
+  ${SECRET}:
+    source: env:${SECRET}
+    repositories: ["acme/*", "globex/*"]
+    approvers: ["@bob"]
+    environments: [production]
+    max_duration: 1h
+`;
+
+interface Cluster {
+  sim: GitHubSimulator;
+  databaseUrl: string;
+  schema: string;
+  replicas: AppProcess[];
+  /** Every process started, including those stopped since, for the leak check. */
+  everyProcess: AppProcess[];
+  pulls: { repo: string; number: number }[];
+  start(count: number, env?: Record<string, string>): Promise<AppProcess[]>;
+  /** Sends deliveries to the running replicas in turn, every `twiceEvery`-th to two at once. */
+  spread(twiceEvery: number): void;
+}
+
+let cluster: Cluster | undefined;
+const dataDirs: string[] = [];
+
+async function startCluster(): Promise<Cluster> {
+  const { schema, url } = await freshSchema();
+  const sim = await startSimulator({ port: 0 });
+  const c: Cluster = {
+    sim,
+    databaseUrl: url,
+    schema,
+    replicas: [],
+    everyProcess: [],
+    pulls: [],
+    start: async (count, env = {}) => {
+      // One after another: each start points the simulator's webhook URL at itself; `spread` fixes that.
+      const started: AppProcess[] = [];
+      for (let i = 0; i < count; i++) {
+        const dataDir = mkdtempSync(join(tmpdir(), "jit-access-replica-"));
+        dataDirs.push(dataDir);
+        const replica = await startAppProcess(sim, {
+          catalog,
+          dataDir,
+          sweepInterval: `${SWEEP_INTERVAL_MS / 1000}s`,
+          logLevel: "debug",
+          env: { [SECRET]: SECRET_VALUES.PROD_DB_URL, DATABASE_URL: url, ...env },
+        });
+        started.push(replica);
+        c.replicas.push(replica);
+        c.everyProcess.push(replica);
+      }
+      return started;
+    },
+    spread: (twiceEvery) =>
+      sim.setWebhookUrls(
+        c.replicas.map((replica) => `${replica.url}/api/github/webhooks`),
+        { twiceEvery },
+      ),
+  };
+  cluster = c;
+  return c;
+}
+
+function createRepo(c: Cluster, repo: string): void {
+  for (const login of ["alice", "bob"]) c.sim.addUser(login);
+  c.sim.createRepo(repo, {
+    defaultBranch: "main",
+    collaborators: { alice: "write", bob: "write" },
+    environments: ["production"],
+    files: { ".github/CODEOWNERS": `${REQUESTS_FILE} @bob\n`, [REQUESTS_FILE]: "requests: []\n" },
+  });
+}
+
+async function openRequest(c: Cluster, repo: string, duration: string): Promise<number> {
+  c.sim.commit(repo, "need-db", { [REQUESTS_FILE]: requestsYaml([{ secret: SECRET, duration }]) }, { from: "main", author: "alice" });
+  const number = await c.sim.openPullRequest(repo, { head: "need-db", base: "main", author: "alice", title: "Need the database" });
+  c.pulls.push({ repo, number });
+  return number;
+}
+
+async function withLedger<T>(c: Cluster, read: (store: Awaited<ReturnType<typeof openLedger>>) => Promise<T>): Promise<T> {
+  const store = await openLedger(c.databaseUrl);
+  try {
+    return await read(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function grantsOf(c: Cluster, repo: string): Promise<Grant[]> {
+  const [owner, name] = repo.split("/") as [string, string];
+  return withLedger(c, (store) => store.listGrants({ owner, repo: name, liveOnly: false }));
+}
+
+async function auditOf(c: Cluster): Promise<AuditEvent[]> {
+  return withLedger(c, (store) => store.listAudit());
+}
+
+const repos = (c: Cluster): string[] => [...new Set(c.pulls.map((pull) => pull.repo))];
+
+/** Every approval granted once, every grant ended once (expired), every secret gone, no write twice. */
+async function expectEachGrantedAndEndedOnce(c: Cluster): Promise<void> {
+  const audit = await auditOf(c);
+  for (const repo of repos(c)) {
+    const grants = await grantsOf(c, repo);
+    expect({ repo, grants: grants.map((g) => ({ state: g.state, endReason: g.endReason })) }).toEqual({
+      repo,
+      grants: [{ state: "expired", endReason: "expired" }],
+    });
+    const id = grants[0]!.id;
+    const actions = audit.filter((event) => event.grantId === id).map((event) => event.action);
+    expect({
+      repo,
+      granted: actions.filter((a) => a === "granted").length,
+      expired: actions.filter((a) => a === "expired").length,
+    }).toEqual({ repo, granted: 1, expired: 1 });
+    expect({ repo, puts: secretRequests(c.sim, repo, "PUT", SECRET).map((r) => r.status) }).toEqual({ repo, puts: [expect.any(Number)] });
+    const deletes = secretRequests(c.sim, repo, "DELETE", SECRET).filter((r) => r.faultId === null);
+    expect({ repo, deletes: deletes.map((r) => r.status) }).toEqual({ repo, deletes: [204] });
+    expect({ repo, secrets: c.sim.secretNames(repo, "production") }).toEqual({ repo, secrets: [] });
+    expect(deletes[0]!.atMs).toBeGreaterThanOrEqual(grants[0]!.expiresAt.getTime());
+  }
+}
+
+/** The smallest gap between two writes of one installation, over every installation, from the simulator's log. */
+function closestWrites(sim: GitHubSimulator): { installationId: number; gapMs: number; first: string; second: string } | null {
+  const byInstallation = new Map<number, RecordedRequest[]>();
+  for (const request of sim.requests) {
+    if (!WRITE_METHODS.has(request.method) || request.installationId === null) continue;
+    byInstallation.set(request.installationId, [...(byInstallation.get(request.installationId) ?? []), request]);
+  }
+  let closest: { installationId: number; gapMs: number; first: string; second: string } | null = null;
+  for (const [installationId, writes] of byInstallation) {
+    const sorted = [...writes].sort((a, b) => a.atMs - b.atMs);
+    for (let i = 1; i < sorted.length; i++) {
+      const gapMs = sorted[i]!.atMs - sorted[i - 1]!.atMs;
+      if (closest === null || gapMs < closest.gapMs) {
+        closest = { installationId, gapMs, first: sorted[i - 1]!.route ?? "", second: sorted[i]!.route ?? "" };
+      }
+    }
+  }
+  return closest;
+}
+
+function expectPacedAcrossReplicas(sim: GitHubSimulator): void {
+  const closest = closestWrites(sim);
+  expect(closest).not.toBeNull();
+  expect(closest!.gapMs).toBeGreaterThanOrEqual(1000 - TRANSIT_JITTER_MS);
+}
+
+/** The delivery ids a replica logged as received (the "event received" line, at debug level). */
+function receivedDeliveries(replica: AppProcess): Set<string> {
+  const ids = new Set<string>();
+  for (const line of replica.output().split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: string; delivery?: string };
+      if (entry.msg?.includes("event received") && typeof entry.delivery === "string") ids.add(entry.delivery);
+    } catch {
+      // not a log line
+    }
+  }
+  return ids;
+}
+
+function expectNoSecretShown(c: Cluster): void {
+  const places = [
+    ...c.everyProcess.map((replica, i) => ({ where: `output of replica ${i + 1}`, text: replica.output() })),
+    ...c.pulls.flatMap(({ repo, number }) =>
+      c.sim.comments(repo, number).map((comment) => ({ where: `comment on ${repo}#${number}`, text: comment.body })),
+    ),
+  ];
+  expect(places.filter(({ text }) => text.includes(SECRET_VALUES.PROD_DB_URL)).map(({ where }) => where)).toEqual([]);
+}
+
+describePostgres("three replicas on one PostgreSQL ledger", () => {
+  beforeAll(() => ensureAppBuilt(), WORLD_START_TIMEOUT_MS);
+  afterEach(async () => {
+    if (cluster) {
+      await Promise.all(cluster.replicas.map((replica) => replica.stop("SIGTERM")));
+      await cluster.sim.close();
+      cluster = undefined;
+    }
+    for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  afterAll(dropTestSchemas);
+
+  it("grant each approval once and end each grant once, with writes paced across replicas, while deliveries are spread and duplicated", async () => {
+    const c = await startCluster();
+    await c.start(3);
+    c.spread(3);
+    const sim = c.sim;
+    const pulls: { repo: string; number: number }[] = [];
+    for (const owner of OWNERS) {
+      for (const name of ["api", "billing"]) {
+        const repo = `${owner}/${name}`;
+        createRepo(c, repo);
+        pulls.push({ repo, number: await openRequest(c, repo, "12s") });
+      }
+    }
+    // The approvals together, as reviewers would: spread over the replicas, some to two at once.
+    await Promise.all(pulls.map(({ repo, number }) => sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" })));
+    expect(sim.deliveries.every((delivery) => delivery.status !== null && delivery.status < 300)).toBe(true);
+    // Every replica received deliveries, and some reached two replicas at once.
+    const received = c.replicas.map(receivedDeliveries);
+    expect(received.map((ids) => ids.size > 0)).toEqual([true, true, true]);
+    const twice = sim.deliveries.filter((delivery) => received.filter((ids) => ids.has(delivery.id)).length === 2);
+    expect(twice.length).toBeGreaterThanOrEqual(2);
+    expect(twice.map((delivery) => delivery.event)).toContain("pull_request_review");
+
+    await sim.waitFor(
+      async () => (await Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]?.endedAt))).every(Boolean),
+      {
+        timeoutMs: 75_000,
+        intervalMs: 500,
+        description: "every grant to end",
+      },
+    );
+    await sim.waitFor(() => pulls.every(({ repo, number }) => sim.labels(repo, number).includes("jit:expired")), {
+      timeoutMs: 20_000,
+      description: "every pull request told of the expiry",
+    });
+
+    await expectEachGrantedAndEndedOnce(c);
+    for (const { repo, number } of pulls) {
+      expect(sim.comments(repo, number).filter((comment) => comment.body.startsWith("**Access expired:**"))).toHaveLength(1);
+    }
+    expectPacedAcrossReplicas(sim);
+    expect(sim.violations).toEqual([]);
+    expectNoSecretShown(c);
+  }, 150_000);
+
+  it("a replica SIGKILLed mid-sweep: another replica ends the grants it had claimed, once, by the end of its lease", async () => {
+    const c = await startCluster();
+    const sim = c.sim;
+    const lease = { JIT_CLAIM_LEASE: `${LEASE_MS / 1000}s` };
+    // A rollout: the old replica grants, then stops gracefully, leaving the grants to the sweeps of the new ones.
+    const [old] = await c.start(1, lease);
+    const pulls: { repo: string; number: number }[] = [];
+    for (const owner of OWNERS) {
+      const repo = `${owner}/service`;
+      createRepo(c, repo);
+      pulls.push({ repo, number: await openRequest(c, repo, "15s") });
+    }
+    for (const { repo, number } of pulls) await sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
+    const states = async (): Promise<(Grant | undefined)[]> => Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]));
+    await sim.waitFor(async () => (await states()).every((grant) => grant?.state === "active"), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: "every grant active",
+    });
+    expect(await old!.stop("SIGTERM")).toBe(0);
+    c.replicas.splice(c.replicas.indexOf(old!), 1);
+    const lastExpiry = Math.max(...(await states()).map((grant) => grant!.expiresAt.getTime()));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastExpiry - Date.now() + 200)));
+
+    // Every DELETE hangs unanswered, without effect: the next replica up claims the due grants
+    // at start (one page, all of them) and is stuck revoking them.
+    const stuck = sim.faults.add({ method: "DELETE", path: /\/environments\/production\/secrets\/PROD_DB_URL$/, hang: true });
+    const [doomed] = await c.start(1, lease);
+    await sim.waitFor(() => sim.faults.fired(stuck) >= 1, { timeoutMs: 20_000, description: "a DELETE in flight" });
+    const claims = await adminQuery<{ claim_owner: string | null; claim_expires_at: string | null }>(
+      c.schema,
+      "SELECT claim_owner, claim_expires_at FROM grants",
+    );
+    // A claim owner is host:pid:random.
+    expect(claims.map((claim) => claim.claim_owner?.split(":")[1])).toEqual(pulls.map(() => String(doomed!.pid)));
+    const leaseEnds = Math.max(...claims.map((claim) => Number(claim.claim_expires_at)));
+
+    // It dies mid-sweep; GitHub answers again; two more replicas come up while its claims still hold.
+    expect(await doomed!.stop("SIGKILL")).toBeNull();
+    c.replicas.splice(c.replicas.indexOf(doomed!), 1);
+    sim.faults.remove(stuck);
+    for (const { repo } of pulls) expect(sim.secretNames(repo, "production")).toEqual([SECRET]);
+    await c.start(2, lease);
+    const upAt = Date.now();
+
+    await sim.waitFor(async () => (await states()).every((grant) => grant?.endedAt), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      description: "every grant to end after the crash",
+    });
+    await expectEachGrantedAndEndedOnce(c);
+    // Ended by a live replica no later than the lease's end (the sweep's bound) plus two sweeps
+    // and the pacing of the installation's writes. Each replica also arms an exact timer for
+    // every grant already due after its sweep, claimed or not, and the per-secret lock keeps that
+    // to one DELETE: so the grants usually end before the lease runs out.
+    for (const { repo } of pulls) {
+      const [deleted] = secretRequests(sim, repo, "DELETE", SECRET).filter((r) => r.status === 204);
+      expect(deleted!.atMs).toBeLessThanOrEqual(Math.max(leaseEnds, upAt) + 2 * SWEEP_INTERVAL_MS + PACING_SLACK_MS);
+    }
+    expectPacedAcrossReplicas(sim);
+    expect(sim.violations).toEqual([]);
+    expectNoSecretShown(c);
+  }, 150_000);
+});
