@@ -6,6 +6,8 @@
  *   npm run bench                                  all scenarios, full size (about 14 minutes on 2 cores)
  *   npm run bench -- --quick                       smaller sizes, one repetition (about 6 minutes)
  *   npm run bench -- --scenario revocation-lag     one scenario (combine with --quick)
+ *                                                  (replica-throughput needs PostgreSQL: BENCH_DATABASE_URL,
+ *                                                  else TEST_DATABASE_URL or the local server; skipped without)
  *   npm run bench -- --profile DIR                 also CPU-profile the app in scenarios 1 and 4 and the CLI
  *                                                  in the largest sweep; summaries go into the results
  *   npm run bench -- --out FILE                    where to write the results
@@ -21,6 +23,7 @@ import { newestProfile, summariseProfile, type ProfileSummary } from "./lib/cpu-
 import { machineInfo } from "./lib/machine.js";
 import { printSummary } from "./lib/report.js";
 import { APPROVAL_LATENCY_FULL, APPROVAL_LATENCY_QUICK, approvalLatency } from "./scenarios/approval-latency.js";
+import { REPLICA_THROUGHPUT_FULL, REPLICA_THROUGHPUT_QUICK, replicaThroughput } from "./scenarios/replica-throughput.js";
 import { REVOCATION_LAG_FULL, REVOCATION_LAG_QUICK, revocationLag } from "./scenarios/revocation-lag.js";
 import { SWEEP_THROUGHPUT_FULL, SWEEP_THROUGHPUT_QUICK, sweepThroughput } from "./scenarios/sweep-throughput.js";
 import { VALIDATION_THROUGHPUT_FULL, VALIDATION_THROUGHPUT_QUICK, validationThroughput } from "./scenarios/validation-throughput.js";
@@ -68,6 +71,10 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
       );
       return { result, profile: dir ? summary(dir) : null };
     },
+  },
+  "replica-throughput": {
+    title: "5. Replicas on PostgreSQL: approvals and revocations per second, 1 and 3 app processes",
+    run: async (o, log) => ({ result: await replicaThroughput(o.quick ? REPLICA_THROUGHPUT_QUICK : REPLICA_THROUGHPUT_FULL, log) }),
   },
 };
 

@@ -1,4 +1,5 @@
 import type { ApprovalLatencyResult } from "../scenarios/approval-latency.js";
+import type { ReplicaThroughputResult } from "../scenarios/replica-throughput.js";
 import type { RevocationLagResult } from "../scenarios/revocation-lag.js";
 import type { SweepThroughputResult } from "../scenarios/sweep-throughput.js";
 import type { ValidationThroughputResult } from "../scenarios/validation-throughput.js";
@@ -11,11 +12,25 @@ export function printSummary(scenarios: Record<string, unknown>): void {
   const lag = scenarios["revocation-lag"] as RevocationLagResult | undefined;
   const sweep = scenarios["sweep-throughput"] as SweepThroughputResult | undefined;
   const validation = scenarios["validation-throughput"] as ValidationThroughputResult | undefined;
+  const replicas = scenarios["replica-throughput"] as ReplicaThroughputResult | undefined;
   console.log("Summary");
   if (approval) printApproval(approval);
   if (lag) printLag(lag);
   if (sweep) printSweep(sweep);
   if (validation) printValidation(validation);
+  if (replicas) printReplicas(replicas);
+}
+
+function printReplicas(r: ReplicaThroughputResult): void {
+  if ("skipped" in r) {
+    console.log(`\nReplicas on PostgreSQL: skipped, ${r.skipped}`);
+    return;
+  }
+  table(
+    `Replicas on PostgreSQL (${r.config.grants} grants, one per installation)`,
+    ["replicas", "approvals/s", "revocations/s"],
+    r.runs.map((run) => [String(run.replicas), String(run.approvalsPerSecond), String(run.revocationsPerSecond)]),
+  );
 }
 
 function printApproval(r: ApprovalLatencyResult): void {
