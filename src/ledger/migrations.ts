@@ -283,6 +283,53 @@ export const MIGRATIONS: readonly Migration[] = [
         waiting_priority INTEGER,
         waiting_until    INTEGER
       ) WITHOUT ROWID;
+      `,
+    },
+  // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
+  // they are empty, so that the numbering stays 1, 2, 3… in order.
+  { version: 10, description: "reserved", sql: "" },
+  { version: 11, description: "reserved", sql: "" },
+  {
+    version: 12,
+    description: "a notification outbox, the first evaluation of each request head (lapse), and break-glass grants and their review",
+    sql: `
+      -- Events for JIT_NOTIFY_URL, one row per event and URL, delivered by a background worker.
+      -- body is the exact text POSTed (the JSON event, or a Slack message); never a secret value.
+      CREATE TABLE notify_outbox (
+        id              TEXT    PRIMARY KEY,
+        url             TEXT    NOT NULL,
+        event           TEXT    NOT NULL,
+        body            TEXT    NOT NULL,
+        -- Times are integer milliseconds since the epoch.
+        created_at      INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        delivered_at    INTEGER,
+        abandoned_at    INTEGER,
+        last_error      TEXT
+      ) STRICT;
+      CREATE INDEX notify_outbox_due ON notify_outbox (next_attempt_at) WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+      -- One row per pull request head that asked for access: when it was first evaluated, when it
+      -- lapses unless approved (request_ttl), and whether it lapsed or was granted.
+      CREATE TABLE request_heads (
+        installation_id    INTEGER NOT NULL,
+        owner              TEXT    NOT NULL COLLATE NOCASE,
+        repo               TEXT    NOT NULL COLLATE NOCASE,
+        pr_number          INTEGER NOT NULL,
+        head_sha           TEXT    NOT NULL,
+        first_evaluated_at INTEGER NOT NULL,
+        lapses_at          INTEGER NOT NULL,
+        ttl_ms             INTEGER NOT NULL,
+        lapsed_at          INTEGER,
+        approved_at        INTEGER,
+        PRIMARY KEY (owner, repo, pr_number, head_sha)
+      ) STRICT;
+      CREATE INDEX request_heads_lapsing ON request_heads (lapses_at) WHERE lapsed_at IS NULL AND approved_at IS NULL;
+      -- Break-glass grants (granted without approval) and the code owner's review afterwards.
+      ALTER TABLE grants ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1));
+      ALTER TABLE grants ADD COLUMN reviewed_by TEXT CHECK (reviewed_by IS NULL OR json_valid(reviewed_by));
+      ALTER TABLE grants ADD COLUMN reviewed_at INTEGER;
+      CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass = 1 AND reviewed_at IS NULL;
     `,
   },
 ];

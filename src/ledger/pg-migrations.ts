@@ -261,6 +261,55 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         waiting_priority integer,
         waiting_until    bigint
       );
+      `,
+    },
+  // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
+  // they are empty, so that the numbering stays in order.
+  { version: 10, description: "reserved", sql: "" },
+  { version: 11, description: "reserved", sql: "" },
+  {
+    version: 12,
+    description: "a notification outbox, the first evaluation of each request head (lapse), and break-glass grants and their review",
+    sql: `
+      -- Events for JIT_NOTIFY_URL, one row per event and URL, delivered by a background worker.
+      -- body is the exact text POSTed (the JSON event, or a Slack message); never a secret value.
+      CREATE TABLE notify_outbox (
+        id              text    COLLATE "C" PRIMARY KEY,
+        url             text    NOT NULL,
+        event           text    NOT NULL,
+        body            text    NOT NULL,
+        -- Times are bigint milliseconds since the epoch.
+        created_at      bigint  NOT NULL,
+        attempts        bigint  NOT NULL DEFAULT 0,
+        next_attempt_at bigint  NOT NULL,
+        delivered_at    bigint,
+        abandoned_at    bigint,
+        last_error      text
+      );
+      CREATE INDEX notify_outbox_due ON notify_outbox (next_attempt_at) WHERE delivered_at IS NULL AND abandoned_at IS NULL;
+      -- One row per pull request head that asked for access: when it was first evaluated, when it
+      -- lapses unless approved (request_ttl), and whether it lapsed or was granted.
+      CREATE TABLE request_heads (
+        installation_id    bigint  NOT NULL,
+        owner              text    NOT NULL,
+        repo               text    NOT NULL,
+        owner_key          ${asciiKey("owner")},
+        repo_key           ${asciiKey("repo")},
+        pr_number          bigint  NOT NULL,
+        head_sha           text    COLLATE "C" NOT NULL,
+        first_evaluated_at bigint  NOT NULL,
+        lapses_at          bigint  NOT NULL,
+        ttl_ms             bigint  NOT NULL,
+        lapsed_at          bigint,
+        approved_at        bigint,
+        PRIMARY KEY (owner_key, repo_key, pr_number, head_sha)
+      );
+      CREATE INDEX request_heads_lapsing ON request_heads (lapses_at) WHERE lapsed_at IS NULL AND approved_at IS NULL;
+      -- Break-glass grants (granted without approval) and the code owner's review afterwards.
+      ALTER TABLE grants ADD COLUMN break_glass boolean NOT NULL DEFAULT false;
+      ALTER TABLE grants ADD COLUMN reviewed_by json;
+      ALTER TABLE grants ADD COLUMN reviewed_at bigint;
+      CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass AND reviewed_at IS NULL;
     `,
   },
 ];

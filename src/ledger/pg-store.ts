@@ -20,6 +20,16 @@
 import { randomUUID } from "node:crypto";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 import {
+  checkNewNotification,
+  checkNewRequestHead,
+  type NewNotification,
+  type NewRequestHead,
+  type Notification,
+  type RequestHead,
+  type RequestHeadKey,
+} from "./notify-rows.js";
+import { toHead, toNotification, type HeadRow, type OutboxRow } from "./sqlite-notify.js";
+import {
   AuditChainVerifier,
   auditHash,
   canonicalDetails,
@@ -149,6 +159,9 @@ interface ArchiveRow {
 }
 
 type Param = string | number | null;
+/** A request head by key ($1 owner, $2 repo, $3 PR number, $4 head SHA), names folded as GitHub compares them. */
+const HEAD_KEY_SQL =
+  "owner_key = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND repo_key = translate($2, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND pr_number = $3 AND head_sha = $4";
 
 /** The columns every grant query returns (not the generated `*_key` columns). */
 const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number, head_sha,
@@ -590,6 +603,119 @@ export class PgStore implements LedgerStore, WriteSlotStore {
   async getGateDecision(key: GateKey): Promise<GateDecision | null> {
     if (!isGateKey(key)) return this.run(`read the gate decision for run ${key.runId}`, async () => null);
     return this.transaction(`read the gate decision for run ${key.runId}`, (client) => this.gateDecision(client, key), "BEGIN READ ONLY");
+  }
+
+  async enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]> {
+    notifications.forEach(checkNewNotification);
+    return this.transaction("queue notifications", async (client) => {
+      const stored: Notification[] = [];
+      for (const n of notifications) {
+        const [row] = await this.query<OutboxRow>(
+          client,
+          `INSERT INTO notify_outbox (id, url, event, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING *`,
+          [randomUUID(), n.url, n.event, n.body, n.createdAt.getTime()],
+        );
+        stored.push(toNotification(row!));
+      }
+      return stored;
+    });
+  }
+
+  async dueNotifications(now: Date, limit: number): Promise<Notification[]> {
+    const rows = await this.read<OutboxRow>(
+      "list due notifications",
+      `SELECT * FROM notify_outbox WHERE delivered_at IS NULL AND abandoned_at IS NULL AND next_attempt_at <= $1
+       ORDER BY next_attempt_at, created_at, id LIMIT $2`,
+      [now.getTime(), limit],
+    );
+    return rows.map(toNotification);
+  }
+
+  async recordNotificationDelivered(id: string, at: Date): Promise<void> {
+    await this.read(
+      "record a notification delivered",
+      "UPDATE notify_outbox SET delivered_at = $2 WHERE id = $1 AND delivered_at IS NULL",
+      [id, at.getTime()],
+    );
+  }
+
+  async recordNotificationFailure(id: string, error: string, at: Date, nextAttemptAt: Date | null): Promise<Notification> {
+    return this.transaction(`record a failed delivery of notification ${id}`, async (client) => {
+      await this.query(
+        client,
+        `UPDATE notify_outbox SET attempts = attempts + 1, last_error = $2,
+           next_attempt_at = coalesce($4::bigint, next_attempt_at), abandoned_at = CASE WHEN $4::bigint IS NULL THEN $3::bigint ELSE abandoned_at END
+         WHERE id = $1 AND delivered_at IS NULL AND abandoned_at IS NULL`,
+        [id, error.slice(0, 500), at.getTime(), nextAttemptAt?.getTime() ?? null],
+      );
+      const [row] = await this.query<OutboxRow>(client, "SELECT * FROM notify_outbox WHERE id = $1", [id]);
+      if (row === undefined) throw new Error(`no notification ${id} in the outbox`);
+      return toNotification(row);
+    });
+  }
+
+  async listNotifications(since?: Date): Promise<Notification[]> {
+    const rows = await this.read<OutboxRow>(
+      "list notifications",
+      "SELECT * FROM notify_outbox WHERE created_at >= $1 ORDER BY created_at, id",
+      [since?.getTime() ?? 0],
+    );
+    return rows.map(toNotification);
+  }
+
+  async recordRequestHead(head: NewRequestHead): Promise<RequestHead> {
+    checkNewRequestHead(head);
+    const first = head.firstEvaluatedAt.getTime();
+    return this.transaction(`record request head ${head.headSha.slice(0, 12)}`, async (client) => {
+      await this.query(
+        client,
+        `INSERT INTO request_heads (installation_id, owner, repo, pr_number, head_sha, first_evaluated_at, lapses_at, ttl_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (owner_key, repo_key, pr_number, head_sha) DO NOTHING`,
+        [head.installationId, head.owner, head.repo, head.prNumber, head.headSha, first, first + head.ttlMs, head.ttlMs],
+      );
+      return (await this.requestHead(client, head))!;
+    });
+  }
+
+  async getRequestHead(key: RequestHeadKey): Promise<RequestHead | null> {
+    return this.transaction(`read request head ${key.headSha.slice(0, 12)}`, (client) => this.requestHead(client, key), "BEGIN READ ONLY");
+  }
+
+  async lapsingRequestHeads(now: Date, limit: number): Promise<RequestHead[]> {
+    const rows = await this.read<HeadRow>(
+      "list lapsing request heads",
+      `SELECT * FROM request_heads WHERE lapsed_at IS NULL AND approved_at IS NULL AND lapses_at <= $1
+       ORDER BY lapses_at, owner_key, repo_key, pr_number LIMIT $2`,
+      [now.getTime(), limit],
+    );
+    return rows.map(toHead);
+  }
+
+  async settleRequestHead(
+    key: RequestHeadKey,
+    outcome: "lapsed" | "approved",
+    at: Date,
+  ): Promise<{ head: RequestHead; settled: boolean } | null> {
+    const column = outcome === "lapsed" ? "lapsed_at" : "approved_at";
+    return this.transaction(`settle request head ${key.headSha.slice(0, 12)}`, async (client) => {
+      const updated = await this.query(
+        client,
+        `UPDATE request_heads SET ${column} = $5 WHERE ${HEAD_KEY_SQL} AND lapsed_at IS NULL AND approved_at IS NULL RETURNING 1`,
+        [key.owner, key.repo, key.prNumber, key.headSha, at.getTime()],
+      );
+      const head = await this.requestHead(client, key);
+      return head === null ? null : { head, settled: updated.length === 1 };
+    });
+  }
+
+  private async requestHead(client: PoolClient, key: RequestHeadKey): Promise<RequestHead | null> {
+    const [row] = await this.query<HeadRow>(client, `SELECT * FROM request_heads WHERE ${HEAD_KEY_SQL}`, [
+      key.owner,
+      key.repo,
+      key.prNumber,
+      key.headSha,
+    ]);
+    return row === undefined ? null : toHead(row);
   }
 
   async appendAudit(event: AuditInput): Promise<void> {

@@ -36,6 +36,7 @@ import {
 } from "./grant-states.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { SqliteGateDecisions } from "./sqlite-gate.js";
+import { SqliteNotify } from "./sqlite-notify.js";
 import { LedgerClosedError, LedgerStorageError, SECRET_LOCK_TIMEOUT_MS, SecretLockTimeoutError, type GrantClaim } from "./store.js";
 import type {
   AuditAction,
@@ -53,7 +54,12 @@ import type {
   LedgerStore,
   NewGateDecision,
   NewGrant,
+  NewNotification,
+  NewRequestHead,
+  Notification,
   PendingEnd,
+  RequestHead,
+  RequestHeadKey,
 } from "./store.js";
 import { errorMessage } from "../util/error-message.js";
 
@@ -139,12 +145,14 @@ export class SqliteStore implements LedgerStore {
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
   private readonly gate: SqliteGateDecisions;
+  private readonly notify: SqliteNotify;
   private closed = false;
   /** Who holds the secret locks this store takes (one per store: a process's ledger). */
   readonly #lockOwner = `${hostname()}:${process.pid}:${randomUUID()}`;
 
   constructor(private readonly db: Database.Database) {
     this.gate = new SqliteGateDecisions(db);
+    this.notify = new SqliteNotify(db);
     this.statements = {
       insertGrant: db.prepare<Params>(
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
@@ -526,6 +534,46 @@ export class SqliteStore implements LedgerStore {
 
   async getGateDecision(key: GateKey): Promise<GateDecision | null> {
     return this.run(`read the gate decision for run ${key.runId}`, () => this.gate.get(key));
+  }
+
+  async enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]> {
+    return this.run("queue notifications", () => this.db.transaction(() => this.notify.enqueue(notifications)).immediate());
+  }
+
+  async dueNotifications(now: Date, limit: number): Promise<Notification[]> {
+    return this.run("list due notifications", () => this.notify.due(now, limit));
+  }
+
+  async recordNotificationDelivered(id: string, at: Date): Promise<void> {
+    this.run(`record notification ${id} delivered`, () => this.notify.delivered(id, at));
+  }
+
+  async recordNotificationFailure(id: string, error: string, at: Date, nextAttemptAt: Date | null): Promise<Notification> {
+    return this.run(`record a failed delivery of notification ${id}`, () => this.notify.failed(id, error, at, nextAttemptAt));
+  }
+
+  async listNotifications(since?: Date): Promise<Notification[]> {
+    return this.run("list notifications", () => this.notify.list(since));
+  }
+
+  async recordRequestHead(head: NewRequestHead): Promise<RequestHead> {
+    return this.run(`record request head ${head.headSha.slice(0, 12)}`, () => this.notify.recordHead(head));
+  }
+
+  async getRequestHead(key: RequestHeadKey): Promise<RequestHead | null> {
+    return this.run(`read request head ${key.headSha.slice(0, 12)}`, () => this.notify.head(key));
+  }
+
+  async lapsingRequestHeads(now: Date, limit: number): Promise<RequestHead[]> {
+    return this.run("list lapsing request heads", () => this.notify.lapsing(now, limit));
+  }
+
+  async settleRequestHead(
+    key: RequestHeadKey,
+    outcome: "lapsed" | "approved",
+    at: Date,
+  ): Promise<{ head: RequestHead; settled: boolean } | null> {
+    return this.run(`settle request head ${key.headSha.slice(0, 12)}`, () => this.notify.settle(key, outcome, at));
   }
 
   async appendAudit(event: AuditInput): Promise<void> {

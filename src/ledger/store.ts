@@ -8,10 +8,12 @@
 import type { AuditVerification } from "./audit-chain.js";
 import type { GateAnswer, GateDecision, GateKey, NewGateDecision } from "./gate-decisions.js";
 import type { GrantState, SecretWrite } from "./grant-states.js";
+import type { NewNotification, NewRequestHead, Notification, RequestHead, RequestHeadKey } from "./notify-rows.js";
 
 export { LIVE_STATES, IllegalTransitionError, holdsSecret, type GrantState, type SecretWrite } from "./grant-states.js";
 export type { AuditVerification } from "./audit-chain.js";
 export type { GateAnswer, GateDecision, GateKey, GateState, NewGateDecision } from "./gate-decisions.js";
+export type { NewNotification, NewRequestHead, Notification, RequestHead, RequestHeadKey } from "./notify-rows.js";
 
 /**
  * Every call on a ledger after `close()` rejects with this, naming what was asked. Work that
@@ -471,6 +473,33 @@ export interface LedgerStore {
   archiveAudit(plan: AuditArchivePlan, at: Date, audit: AuditInput): Promise<AuditArchive>;
   /** Every cut removed so far, oldest first; each one's `prevHash` is the `headHash` of the one before. */
   listAuditArchives(): Promise<AuditArchive[]>;
+  /** Queues notifications for the background worker, all in one transaction, each due at once. */
+  enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]>;
+  /** Notifications neither delivered nor abandoned whose next attempt is at or before `now`, oldest first, at most `limit`. */
+  dueNotifications(now: Date, limit: number): Promise<Notification[]>;
+  /** The notification was delivered; a later attempt changes nothing. */
+  recordNotificationDelivered(id: string, at: Date): Promise<void>;
+  /**
+   * An attempt failed: one more attempt is counted, and the next is not before `nextAttemptAt`;
+   * `null` gives up on it (`abandonedAt = at`). A delivered notification stays delivered.
+   */
+  recordNotificationFailure(id: string, error: string, at: Date, nextAttemptAt: Date | null): Promise<Notification>;
+  /** Every notification queued at or after `since` (all of them without), oldest first: diagnostics and tests. */
+  listNotifications(since?: Date): Promise<Notification[]>;
+  /**
+   * Records the first evaluation of a request head, unless it is recorded already: then the
+   * first one stands (a later evaluation never moves the lapse). Resolves to the stored row.
+   */
+  recordRequestHead(head: NewRequestHead): Promise<RequestHead>;
+  getRequestHead(key: RequestHeadKey): Promise<RequestHead | null>;
+  /** Heads neither lapsed nor approved whose `lapsesAt` is at or before `now`, soonest first, at most `limit`. */
+  lapsingRequestHeads(now: Date, limit: number): Promise<RequestHead[]>;
+  /**
+   * Settles a head once: `lapsed` or `approved` at `at`, only when it is neither yet (the first
+   * settlement stands). Resolves to the stored row and whether this call settled it; null when
+   * the head was never recorded.
+   */
+  settleRequestHead(key: RequestHeadKey, outcome: "lapsed" | "approved", at: Date): Promise<{ head: RequestHead; settled: boolean } | null>;
   /** Closes the ledger; closing twice is harmless. Every later call rejects with `LedgerClosedError`. */
   close(): Promise<void>;
 }

@@ -929,6 +929,75 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("notification outbox", () => {
+      const url = "https://hooks.example.test/jit";
+      it("queues notifications due at once, and hands out only those due, oldest first", async () => {
+        const [first, second] = await store.enqueueNotifications([
+          { url, event: "granted", body: '{"event":"granted"}', createdAt: at(0) },
+          { url: "https://other.example.test/", event: "granted", body: '{"event":"granted"}', createdAt: at(0) },
+        ]);
+        await store.enqueueNotifications([{ url, event: "expired", body: '{"event":"expired"}', createdAt: at(5) }]);
+        expect(first).toMatchObject({ url, event: "granted", attempts: 0, deliveredAt: null, abandonedAt: null, lastError: null });
+        expect(first!.nextAttemptAt).toEqual(at(0));
+        expect((await store.dueNotifications(at(1), 10)).map((n) => n.id).sort()).toEqual([first!.id, second!.id].sort());
+        expect(await store.dueNotifications(at(5), 10)).toHaveLength(3);
+        expect(await store.dueNotifications(at(5), 1)).toHaveLength(1);
+      });
+
+      it("a failed attempt backs off, a delivery ends it, and a given-up one is never due again", async () => {
+        const [a, b] = await store.enqueueNotifications([
+          { url, event: "granted", body: "{}", createdAt: at(0) },
+          { url, event: "revoked", body: "{}", createdAt: at(0) },
+        ]);
+        const failed = await store.recordNotificationFailure(a!.id, "connect ECONNREFUSED", at(0), at(2));
+        expect(failed).toMatchObject({ attempts: 1, lastError: "connect ECONNREFUSED", abandonedAt: null });
+        expect((await store.dueNotifications(at(1), 10)).map((n) => n.id)).toEqual([b!.id]);
+        expect((await store.dueNotifications(at(2), 10)).map((n) => n.id).sort()).toEqual([a!.id, b!.id].sort());
+        await store.recordNotificationDelivered(a!.id, at(2));
+        const abandoned = await store.recordNotificationFailure(b!.id, "HTTP 500", at(3), null);
+        expect(abandoned.abandonedAt).toEqual(at(3));
+        expect(await store.dueNotifications(at(100), 10)).toEqual([]);
+        // A delivered notification stays delivered.
+        const late = await store.recordNotificationFailure(a!.id, "late", at(4), at(5));
+        expect(late).toMatchObject({ attempts: 1, deliveredAt: at(2) });
+        expect((await store.listNotifications()).map((n) => n.event).sort()).toEqual(["granted", "revoked"]);
+        expect(await store.listNotifications(at(1))).toEqual([]);
+      });
+
+      it("refuses a URL that is not http(s) and writes nothing", async () => {
+        await expect(
+          store.enqueueNotifications([{ url: "file:///etc/passwd", event: "granted", body: "{}", createdAt: at(0) }]),
+        ).rejects.toThrow("must be http(s)");
+        expect(await store.listNotifications()).toEqual([]);
+      });
+    });
+
+    describe("request heads", () => {
+      const head = { installationId: 4242, owner: "acme", repo: "api", prNumber: 12, headSha: "b".repeat(40) };
+      it("keeps the first evaluation, finds heads whose time is up, and settles each once", async () => {
+        const first = await store.recordRequestHead({ ...head, firstEvaluatedAt: at(0), ttlMs: 60 * 60_000 });
+        expect(first).toMatchObject({ ...head, ttlMs: 3_600_000, lapsedAt: null, approvedAt: null });
+        expect(first.lapsesAt).toEqual(at(60));
+        const again = await store.recordRequestHead({ ...head, owner: "ACME", firstEvaluatedAt: at(30), ttlMs: 60_000 });
+        expect(again.firstEvaluatedAt).toEqual(at(0));
+        expect(await store.getRequestHead({ ...head, repo: "API" })).toEqual(first);
+        expect(await store.lapsingRequestHeads(at(59), 10)).toEqual([]);
+        expect(await store.lapsingRequestHeads(at(60), 10)).toEqual([first]);
+        const lapsed = await store.settleRequestHead(head, "lapsed", at(61));
+        expect(lapsed).toMatchObject({ settled: true, head: { lapsedAt: at(61), approvedAt: null } });
+        expect(await store.settleRequestHead(head, "approved", at(62))).toMatchObject({ settled: false, head: { approvedAt: null } });
+        expect(await store.lapsingRequestHeads(at(100), 10)).toEqual([]);
+        expect(await store.settleRequestHead({ ...head, headSha: "c".repeat(40) }, "lapsed", at(1))).toBeNull();
+      });
+
+      it("an approved head never lapses", async () => {
+        await store.recordRequestHead({ ...head, firstEvaluatedAt: at(0), ttlMs: 60_000 });
+        expect(await store.settleRequestHead(head, "approved", at(0))).toMatchObject({ settled: true });
+        expect(await store.lapsingRequestHeads(at(10), 10)).toEqual([]);
+        expect(await store.settleRequestHead(head, "lapsed", at(10))).toMatchObject({ settled: false, head: { lapsedAt: null } });
+      });
+    });
+
     describe("gate decisions", () => {
       const keyOf = (decision: NewGateDecision) => ({
         runId: decision.runId,
