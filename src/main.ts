@@ -18,6 +18,9 @@ import { isWriteSlotStore } from "./ledger/store.js";
 import { AppMetrics } from "./metrics/app-metrics.js";
 import { instrumentLedger } from "./metrics/instrument-ledger.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
+import { OutboxNotifier } from "./notify/notifier.js";
+import { webUrlFor } from "./notify/notify-event.js";
+import { NotificationWorker } from "./notify/outbox-worker.js";
 import { ConfigError } from "./policy/config-error.js";
 import { healthRoutes, Readiness } from "./server/health.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
@@ -98,7 +101,20 @@ async function main(): Promise<void> {
     onGranted: (grant) => scheduler?.track(grant),
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
     onDeferred: (grant) => scheduler?.retryLater(grant),
+    notifier: new OutboxNotifier({
+      store,
+      urls: settings.notifyUrls,
+      webUrl: webUrlFor(settings.baseUrl),
+      log: log.child({ name: "notify" }),
+    }),
   };
+  // Delivers the notification outbox (JIT_NOTIFY_URL) apart from the lifecycle, with backoff.
+  const notifications = new NotificationWorker({
+    store,
+    clock,
+    log: log.child({ name: "notify" }),
+    ...(settings.notifySecret !== undefined ? { secret: settings.notifySecret } : {}),
+  });
   scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs, {
     claimLeaseMs: settings.claimLeaseMs,
   });
@@ -153,6 +169,8 @@ async function main(): Promise<void> {
     log.child({ name: "gate" }),
   );
   gateCatchUp.start();
+  // Also delivers what was queued while the app was down (or by the jit-access command).
+  notifications.start();
   log.info(
     {
       secrets: catalog.secrets.size,
@@ -174,7 +192,15 @@ async function main(): Promise<void> {
     // The app's timers are unref'd, and once the server is closed nothing else holds the event
     // loop: without keepAliveUntil the process would end quietly in the middle of a paced write.
     const failures = await keepAliveUntil(
-      shutDown({ server, scheduler, workers: [{ name: "the workflow gate's catch-up", stop: () => gateCatchUp.stop() }], ledger: store }),
+      shutDown({
+        server,
+        scheduler,
+        workers: [
+          { name: "the workflow gate's catch-up", stop: () => gateCatchUp.stop() },
+          { name: "the notification worker", stop: () => notifications.stop() },
+        ],
+        ledger: store,
+      }),
     );
     for (const failure of failures) console.error(`jit-access: ${failure.message}`);
     console.info(`jit-access stopped (${signal})`);

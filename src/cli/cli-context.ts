@@ -5,6 +5,8 @@
  * GitHub App and the lifecycle's dependencies (`withApp`). Logs go to stderr, so stdout carries
  * only the command's output (`jit-access grants --json | jq …` works).
  */
+import { OutboxNotifier } from "../notify/notifier.js";
+import { webUrlFor } from "../notify/notify-event.js";
 import { hostname, userInfo } from "node:os";
 import { pino, type Logger } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
@@ -101,6 +103,8 @@ export async function withApp(io: CliIO, options: { catalog: boolean }, body: (c
       env: io.env,
       locks: new SecretLocks(store),
       octokitFor: (installationId) => probot.auth(installationId),
+      // Events are queued in the shared ledger; the server's notification worker delivers them.
+      notifier: new OutboxNotifier({ store, urls: settings.notifyUrls, webUrl: webUrlFor(settings.baseUrl), log: probot.log }),
     };
     return body({ settings, store, clock, log: probot.log, probot, deps, appOctokit: () => probot.auth() });
   });

@@ -4,6 +4,7 @@ import { getPrivateKey } from "@probot/get-private-key";
 import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
 import { CLAIM_LEASE_MS } from "../expiry/sweep.js";
 import { parseDuration } from "../requests/duration.js";
+import { isSlackWebhook } from "../notify/notify-event.js";
 import { isActionRef } from "../workflow/grant-snippet.js";
 import { checkSettingsFile, SettingsFileError } from "./settings-file.js";
 
@@ -30,6 +31,10 @@ export interface Settings {
   logLevel: LogLevel;
   /** How grant comments name the require-grant action (JIT_ACTION_REF); unset: `./.github/actions/require-grant`. */
   actionRef?: string;
+  /** Where events are POSTed (JIT_NOTIFY_URL, comma-separated); empty: no notifications. */
+  notifyUrls: string[];
+  /** The HMAC-SHA256 key events are signed with (JIT_NOTIFY_SECRET); required with a URL that is not a Slack webhook. */
+  notifySecret?: string;
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
@@ -152,6 +157,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     );
   }
 
+  const { notifyUrls, notifySecret } = notifySettings(value("JIT_NOTIFY_URL"), value("JIT_NOTIFY_SECRET"), problems);
+
   if (problems.length > 0) throw new SettingsError(problems);
   return {
     appId,
@@ -167,7 +174,58 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     claimLeaseMs,
     logLevel,
     ...(actionRef !== undefined ? { actionRef } : {}),
+    notifyUrls,
+    ...(notifySecret !== undefined ? { notifySecret } : {}),
   };
+}
+
+/** The shortest JIT_NOTIFY_SECRET accepted: a key guessable from a dictionary would make signatures worthless. */
+export const MIN_NOTIFY_SECRET_LENGTH = 16;
+
+/**
+ * JIT_NOTIFY_URL: one URL or several, comma-separated, each http(s) without user or password
+ * (http only for this machine: localhost, 127.0.0.1, ::1). JIT_NOTIFY_SECRET: required when a URL
+ * is not a Slack incoming webhook (Slack's URL is its own credential), at least 16 characters.
+ * Errors name the URL by its origin only: a Slack webhook's path is a credential.
+ */
+function notifySettings(
+  urlText: string | undefined,
+  secret: string | undefined,
+  problems: string[],
+): { notifyUrls: string[]; notifySecret?: string } {
+  const notifyUrls: string[] = [];
+  for (const [index, raw] of (urlText ?? "").split(",").map((u, i) => [i + 1, u.trim()] as const)) {
+    if (urlText === undefined) break;
+    if (raw === "") {
+      problems.push(`JIT_NOTIFY_URL: entry ${index} is empty; list URLs separated by single commas.`);
+      continue;
+    }
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      problems.push(`JIT_NOTIFY_URL: entry ${index} is not a URL; write each as https://host/path.`);
+      continue;
+    }
+    const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
+      problems.push(`JIT_NOTIFY_URL: entry ${index} (${url.protocol}//${url.host}) must use https (http only for localhost).`);
+    } else if (url.username !== "" || url.password !== "") {
+      problems.push(
+        `JIT_NOTIFY_URL: entry ${index} (${url.origin}) holds a user name or password; receivers authenticate events by their signature.`,
+      );
+    } else if (!notifyUrls.includes(url.href)) notifyUrls.push(url.href);
+  }
+  if (secret !== undefined && secret.length < MIN_NOTIFY_SECRET_LENGTH) {
+    problems.push(`JIT_NOTIFY_SECRET must be at least ${MIN_NOTIFY_SECRET_LENGTH} characters (e.g. openssl rand -hex 32).`);
+    return { notifyUrls };
+  }
+  if (secret === undefined && notifyUrls.some((u) => !isSlackWebhook(u))) {
+    problems.push(
+      "JIT_NOTIFY_SECRET is not set: events to JIT_NOTIFY_URL are signed with it (X-Jit-Signature-256) so receivers can check them; set one of at least 16 characters (e.g. openssl rand -hex 32).",
+    );
+  }
+  return { notifyUrls, ...(secret !== undefined ? { notifySecret: secret } : {}) };
 }
 
 function readPrivateKey(env: NodeJS.ProcessEnv, problems: string[]): string | undefined {

@@ -12,6 +12,7 @@ import { delayedCommentMarker, grantComment } from "./grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
+import { notifyGrantOutcomes } from "./notify-lifecycle.js";
 import { revokeGrant } from "./revoke-grant.js";
 import { errorSummary } from "../util/error-message.js";
 
@@ -108,6 +109,16 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
     planned.items.filter((i) => i.request.boundToRequester).map((i) => boundKey(i.request.secret.name, i.request.environment)),
   );
   await reportGrants(deps, ctx, planned.headSha, outcomes, (g) => bound.has(boundKey(g.secret, g.environment)));
+  // Queued in the ledger only: delivery is the notification worker's, never this path's.
+  await notifyGrantOutcomes(deps, outcomes, {
+    owner: ctx.client.owner,
+    repo: ctx.client.repo,
+    prNumber: ctx.prNumber,
+    requester: planned.requester,
+    reasonOf: (secret, environment) =>
+      planned.items.find((i) => boundKey(i.request.secret.name, i.request.environment) === boundKey(secret, environment))?.request.reason ??
+      "",
+  });
   const some = (kind: GrantOutcome["kind"]) => outcomes.some((o) => o.kind === kind);
   if (some("granted")) return { kind: "granted", outcomes };
   if (some("deferred")) return { kind: "deferred", outcomes };

@@ -7,6 +7,7 @@ import type { LookupCache } from "../github/lookup-cache.js";
 import type { PublicKeyCache } from "../github/public-key-cache.js";
 import type { RateLimitReserve } from "../github/rate-limit-reserve.js";
 import type { AppOctokit } from "../github/repo-client.js";
+import type { Notifier } from "../notify/notifier.js";
 
 /** The logger shape the lifecycle uses (Probot's pino logger fits). */
 export interface Log {
@@ -57,6 +58,8 @@ export interface LifecycleDeps {
   revokeOnly?: { why: string };
   /** Called when a grant's write is deferred (GitHub could not take it), so it is retried on a timer at its `nextAttemptAt`. */
   onDeferred?(grant: Grant): void;
+  /** Queues events for JIT_NOTIFY_URL in the ledger's outbox (never delivers them itself); none: no notifications. */
+  notifier?: Notifier;
 }
 
 /** The lock key for one secret in one environment of one repository. */

@@ -5,6 +5,7 @@ import { secretLockKey, type LifecycleDeps, type Log } from "./deps.js";
 import { LABELS } from "./labels.js";
 import { markdownLiteral as literal } from "./markdown.js";
 import { errorSummary } from "../util/error-message.js";
+import { notifyEnded } from "./notify-lifecycle.js";
 
 /**
  * How a grant ends: its time is up, someone ended it early, or it could not be written (`failed`,
@@ -64,6 +65,10 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     }),
   );
 
+  if (result.kind === "ended" && (result.grant.state === "expired" || result.grant.state === "revoked")) {
+    // Queued in the ledger only, before GitHub is told: delivery is the notification worker's.
+    await notifyEnded(deps, result.grant, result.grant.state, request.reason);
+  }
   if (client === null && result.kind === "ended") {
     // Nothing had to be deleted, so no client was needed until now; the PR is still told.
     try {

@@ -48,6 +48,7 @@ const PURE = inside(
   "lifecycle/grant-comment.ts",
   "lifecycle/markdown.ts",
   "lifecycle/secret-ownership.ts",
+  "notify/notify-event.ts",
 );
 /** The ledger's rules (states, transitions, who holds a secret) are pure too: pure modules may use them. */
 const PURE_LEDGER = new Set(["ledger/grant-states.ts"]);

@@ -39,6 +39,7 @@ describe("loadSettings", () => {
       sweepIntervalMs: 60_000,
       claimLeaseMs: 600_000,
       logLevel: "info",
+      notifyUrls: [],
     });
   });
 
@@ -78,6 +79,32 @@ describe("loadSettings", () => {
     ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "0s" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "0s"'],
     ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "soon" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "soon"'],
     ["JIT_ACTION_REF", { JIT_ACTION_REF: "require-grant" }, "JIT_ACTION_REF must name the require-grant action as OWNER/REPO/PATH@REF"],
+    [
+      "JIT_NOTIFY_URL not a URL",
+      { JIT_NOTIFY_URL: "hooks.example.com/x", JIT_NOTIFY_SECRET: "s".repeat(16) },
+      "JIT_NOTIFY_URL: entry 1 is not a URL",
+    ],
+    [
+      "JIT_NOTIFY_URL empty entry",
+      { JIT_NOTIFY_URL: "https://a.example/x,,https://b.example/y", JIT_NOTIFY_SECRET: "s".repeat(16) },
+      "JIT_NOTIFY_URL: entry 2 is empty",
+    ],
+    [
+      "JIT_NOTIFY_URL plain http",
+      { JIT_NOTIFY_URL: "http://hooks.example.com/x", JIT_NOTIFY_SECRET: "s".repeat(16) },
+      "JIT_NOTIFY_URL: entry 1 (http://hooks.example.com) must use https (http only for localhost)",
+    ],
+    [
+      "JIT_NOTIFY_URL with a password",
+      { JIT_NOTIFY_URL: "https://u:p@hooks.example.com/x", JIT_NOTIFY_SECRET: "s".repeat(16) },
+      "holds a user name or password",
+    ],
+    ["JIT_NOTIFY_SECRET missing", { JIT_NOTIFY_URL: "https://hooks.example.com/x" }, "JIT_NOTIFY_SECRET is not set"],
+    [
+      "JIT_NOTIFY_SECRET short",
+      { JIT_NOTIFY_URL: "https://hooks.example.com/x", JIT_NOTIFY_SECRET: "short" },
+      "JIT_NOTIFY_SECRET must be at least 16 characters",
+    ],
     ["LOG_LEVEL", { LOG_LEVEL: "loud" }, 'LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent; got "loud"'],
   ])("names %s when it is wrong", (_name, change, message) => {
     const problems = problemsOf({ ...valid, ...change });
@@ -93,6 +120,24 @@ describe("loadSettings", () => {
   it("reads how grant comments refer to the require-grant action", () => {
     const ref = "acme/jit-access/.github/actions/require-grant@v1";
     expect(loadSettings({ ...valid, JIT_ACTION_REF: ref }).actionRef).toBe(ref);
+  });
+
+  it("reads one or several notification URLs; a Slack webhook alone needs no signing secret", () => {
+    const settings = loadSettings({
+      ...valid,
+      JIT_NOTIFY_URL: " https://a.example/x , http://127.0.0.1:9000/y",
+      JIT_NOTIFY_SECRET: "s".repeat(16),
+    });
+    expect(settings.notifyUrls).toEqual(["https://a.example/x", "http://127.0.0.1:9000/y"]);
+    expect(settings.notifySecret).toBe("s".repeat(16));
+    const slack = "https://hooks.slack.com/services/T0/B0/abcdef";
+    expect(loadSettings({ ...valid, JIT_NOTIFY_URL: slack }).notifyUrls).toEqual([slack]);
+    expect(loadSettings(valid).notifyUrls).toEqual([]);
+  });
+
+  it("never prints a notification URL's path, which for Slack is the credential", () => {
+    const problems = problemsOf({ ...valid, JIT_NOTIFY_URL: "http://hooks.slack.com/services/T0/B0/very-secret-token" });
+    expect(problems.join("\n")).not.toContain("very-secret-token");
   });
 
   it("accepts a sweep interval in plain seconds", () => {

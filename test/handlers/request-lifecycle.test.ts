@@ -3,6 +3,7 @@ import nock from "nock";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
 import { delayedCommentMarker } from "../../src/lifecycle/grant-comment.js";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
+import { OutboxNotifier } from "../../src/notify/notifier.js";
 import { GitHubMock, type CheckRunBody, type CommentBody, type SecretBody } from "../helpers/github-nock.js";
 import { startHarness, SECRET_VALUES, type Harness } from "../helpers/app-harness.js";
 import { pullRequestPayload, reviewPayload, type PrScenario } from "../helpers/webhook-payloads.js";
@@ -233,6 +234,47 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(grant!.reason).not.toBe("");
     assertNoValueLeaked(gh);
     expect(JSON.stringify(await h.store.listAudit())).not.toContain(SECRET_VALUES.PROD_DB_URL);
+  });
+
+  it("queues a granted event for JIT_NOTIFY_URL and delivers nothing itself: a receiver that is down delays no grant", async () => {
+    h.deps.notifier = new OutboxNotifier({
+      store: h.store,
+      urls: ["http://127.0.0.1:9/down"],
+      webUrl: "https://github.com",
+      log: silentLog,
+    });
+    approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
+      .putSecret("production", "PROD_DB_URL")
+      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
+      .checkRun()
+      .comment(7)
+      .addLabels(7);
+    await h.probot.receive({
+      id: "2",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await h.store.listGrants();
+    expect(grant?.state).toBe("active");
+    const [queued] = await h.store.listNotifications();
+    expect(queued).toMatchObject({ url: "http://127.0.0.1:9/down", event: "granted", attempts: 0, deliveredAt: null });
+    expect(JSON.parse(queued!.body)).toMatchObject({
+      event: "granted",
+      repository: "acme/api",
+      pull_request: { number: 7, url: "https://github.com/acme/api/pull/7" },
+      secret: "PROD_DB_URL",
+      environment: "production",
+      requester: "alice",
+      approvers: ["bob"],
+      expires_at: grant!.expiresAt.toISOString(),
+      reasons: { request: grant!.reason, event: null },
+      grant_id: grant!.id,
+    });
+    expect(queued!.body).not.toContain(SECRET_VALUES.PROD_DB_URL);
   });
 
   it("grants nothing twice when the same approval is delivered again", async () => {
