@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
+import { lapseDueRequests } from "../lifecycle/lapse-requests.js";
 import { revokeGrant, type RevokeOutcome } from "../lifecycle/revoke-grant.js";
 import { errorSummary } from "../util/error-message.js";
 
@@ -117,6 +118,16 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
     // Revocations already started finish, even when reading a page failed: none is left running
     // behind the caller's back (expireOne never rejects).
     await Promise.all(running);
+  }
+  // Requests whose request_ttl ran out unapproved: each is told once (no timer per request).
+  if (!stopping()) {
+    try {
+      await lapseDueRequests(deps, log);
+    } catch (error) {
+      if (!(error instanceof LedgerClosedError)) {
+        log.warn({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not look for lapsed requests");
+      }
+    }
   }
   return result;
 }

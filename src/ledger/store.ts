@@ -225,7 +225,13 @@ export type AuditAction =
   /** A deployment_protection_rule delivery the gate would not act on (a callback URL for another repository). */
   | "gate_refused"
   /** Records before an instant were moved to an archive file and removed from the ledger. */
-  | "archived";
+  | "archived"
+  /** A request head did not gather its approvals within its request_ttl: nothing is granted for it. */
+  | "lapsed"
+  /** Break-glass access was granted without approval (the grant's own records follow). */
+  | "break_glass"
+  /** A code owner approved a break-glass grant's pull request afterwards: the review it awaited. */
+  | "break_glass_reviewed";
 
 export interface AuditInput {
   at: Date;

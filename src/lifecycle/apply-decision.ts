@@ -12,6 +12,7 @@ import { delayedCommentMarker, grantComment } from "./grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
+import { settleLapsed, startLapseClock, stopLapseClock } from "./lapse-requests.js";
 import { notifyGrantOutcomes } from "./notify-lifecycle.js";
 import { revokeGrant } from "./revoke-grant.js";
 import { errorSummary } from "../util/error-message.js";
@@ -34,6 +35,8 @@ export type Evaluation =
   | { kind: "invalid"; problems: number }
   | { kind: "removal-only" }
   | { kind: "waiting"; decision: Extract<Decision, { kind: "waiting" }>["approval"] }
+  /** The head waited longer than its request_ttl: nothing is granted for it. */
+  | { kind: "lapsed" }
   /** At least one secret was written. */
   | { kind: "granted"; outcomes: GrantOutcome[] }
   /** Nothing written yet: GitHub could not take the writes; they are tried again. */
@@ -70,7 +73,12 @@ export async function applyDecision(deps: LifecycleDeps, ctx: ApplyContext, deci
     case "waiting":
       await client.createCheckRun(decision.check);
       await deps.store.appendAudit(decision.audit);
+      await startLapseClock(deps, ctx.installationId, decision.lapse);
       return { kind: "waiting", decision: decision.approval };
+    case "lapsed":
+      await client.createCheckRun(decision.check);
+      await settleLapsed(deps, decision);
+      return { kind: "lapsed" };
     case "approved":
       return grant(deps, ctx, decision);
   }
@@ -81,6 +89,8 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
   let outcomes: GrantOutcome[];
   try {
     await ledgerWrite(() => deps.store.appendAudit(decision.audit));
+    // Approved in time: the head never lapses.
+    await ledgerWrite(() => stopLapseClock(deps, ctx.installationId, decision.lapse));
     outcomes = await grantRequests(
       deps,
       {

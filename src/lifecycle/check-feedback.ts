@@ -67,6 +67,22 @@ export function waitingCheck(headSha: string, requests: ValidRequest[], decision
   };
 }
 
+/** The head did not gather its approvals within `request_ttl` (`ttlMs`) of its first evaluation. */
+export function lapsedCheck(headSha: string, ttlMs: number): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "failure",
+    title: "Request lapsed",
+    summary: lapsedMessage(ttlMs),
+  };
+}
+
+export function lapsedMessage(ttlMs: number): string {
+  return `This request lapsed unapproved after ${formatDuration(ttlMs)}; push a new commit to ask again`;
+}
+
 export function removalOnlyCheck(headSha: string, file: string): CheckRunInput {
   return {
     name: CHECK_NAME,

@@ -10,21 +10,23 @@
  * - revoke-only (the catalog failed to load): a failing check run saying nothing can be granted;
  * - problems in the request (see `validateRequests`): a failing check with every problem at its line;
  * - only removals: a passing check, nothing to grant;
+ * - a head that waited longer than its `request_ttl` for approvals: a failing check, nothing granted;
  * - not enough approvals (see `decideApproval`): a waiting check;
  * - approved: the requests to grant, with the approvers and the head they approved.
  */
 import { createHash } from "node:crypto";
 import type { CheckRunInput } from "../github/repo-client.js";
 import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
-import type { AuditInput, Grant, Person } from "../ledger/store.js";
-import type { Catalog } from "../policy/catalog.js";
+import type { AuditInput, Grant, Person, RequestHeadKey } from "../ledger/store.js";
+import { DEFAULT_REQUEST_TTL_MS, type Catalog } from "../policy/catalog.js";
 import { canWrite, decideApproval, latestVerdictStates, type ApprovalDecision } from "../policy/decide-approval.js";
 import { effectivePolicy } from "../policy/effective-policy.js";
 import type { RepoConfig } from "../policy/repo-config.js";
 import type { Problem } from "../requests/problem.js";
+import { formatDuration } from "../requests/duration.js";
 import { MAX_FILE_BYTES, parseMessages } from "../requests/request-messages.js";
 import { validateRequests, type ValidRequest, type ValidationResult } from "../requests/validate-requests.js";
-import { policyErrorCheck, problemsCheck, removalOnlyCheck, revokeOnlyCheck, waitingCheck } from "./check-feedback.js";
+import { lapsedCheck, policyErrorCheck, problemsCheck, removalOnlyCheck, revokeOnlyCheck, waitingCheck } from "./check-feedback.js";
 import {
   baseMovedRequestsFile,
   requestsFileChanged,
@@ -52,8 +54,24 @@ type Outcome =
   | { kind: "refused"; check: CheckRunInput }
   | { kind: "invalid"; problems: Problem[]; check: CheckRunInput; audit: AuditInput }
   | { kind: "removal-only"; check: CheckRunInput }
-  | { kind: "waiting"; approval: ApprovalDecision; check: CheckRunInput; audit: AuditInput }
-  | { kind: "approved"; approvals: ApprovalDecision[]; grant: PlannedGrants; audit: AuditInput };
+  | { kind: "waiting"; approval: ApprovalDecision; check: CheckRunInput; audit: AuditInput; lapse: LapseClock }
+  | { kind: "approved"; approvals: ApprovalDecision[]; grant: PlannedGrants; audit: AuditInput; lapse: LapseClock }
+  /**
+   * The head did not gather its approvals within `request_ttl` of its first evaluation: nothing
+   * is granted for it, however many approvals it has now. `audit` and `notify` are to be written
+   * once, by whoever settles the head as lapsed first (this evaluation or the sweep's).
+   */
+  | { kind: "lapsed"; check: CheckRunInput; audit: AuditInput; head: RequestHeadKey; requests: ValidRequest[]; requester: Person };
+
+/**
+ * The head's lapse clock: `record` when this is its first evaluation (the ledger keeps the first),
+ * with the shortest `request_ttl` among its requests.
+ */
+export interface LapseClock {
+  head: RequestHeadKey;
+  ttlMs: number;
+  record: boolean;
+}
 
 /** What an approval entitles: exactly these requests, for this head over this merge base. */
 export interface PlannedGrants {
@@ -152,6 +170,28 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
   }
   if (result.requests.length === 0) return { kind: "removal-only", check: removalOnlyCheck(pr.headSha, files.path) };
 
+  // A head that waited longer than its request_ttl for approvals grants nothing (see `lapseOf`).
+  const headKey: RequestHeadKey = { owner: repository.owner, repo: repository.name, prNumber: pr.number, headSha: pr.headSha };
+  const lapse: LapseClock = {
+    head: headKey,
+    ttlMs: Math.min(...result.requests.map((r) => r.secret.requestTtlMs ?? DEFAULT_REQUEST_TTL_MS)),
+    record: approval.requestHead === null,
+  };
+  if (lapseOf(approval, pr.headSha, ctx.now)) {
+    const ttlMs = approval.requestHead!.ttlMs;
+    return {
+      kind: "lapsed",
+      check: lapsedCheck(pr.headSha, ttlMs),
+      audit: audit("lapsed", "jit-access", {
+        requestTtl: formatDuration(ttlMs),
+        firstEvaluatedAt: approval.requestHead!.firstEvaluatedAt.toISOString(),
+      }),
+      head: headKey,
+      requests: result.requests,
+      requester: pr.author,
+    };
+  }
+
   // Requests whose secrets name the same approvers and need as many approvals are decided together.
   const groups = new Map<string, ValidRequest[]>();
   for (const request of result.requests) {
@@ -190,6 +230,7 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
         })),
         approvals: `${decision.approvers.length}/${decision.required}`,
       }),
+      lapse,
     };
   }
   const people = (decision: ApprovalDecision): Person[] => decision.approvers.map(({ id, login }) => ({ id, login }));
@@ -210,7 +251,19 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       approvers: [...everyone.values()].map((a) => ({ id: a.id, login: a.login, via: a.via })),
       requestDigest,
     }),
+    lapse,
   };
+}
+
+/**
+ * Has the head lapsed? Recorded lapsed already, or its `request_ttl` since the first evaluation
+ * is over while it was never approved. A head with a live grant on it was approved.
+ */
+function lapseOf(approval: ApprovalFacts, headSha: string, now: number): boolean {
+  const head = approval.requestHead;
+  if (head === null || head === undefined || head.approvedAt !== null) return false;
+  if (approval.liveGrants.some((g) => g.headSha === headSha)) return false;
+  return head.lapsedAt !== null || now >= head.lapsesAt.getTime();
 }
 
 /**

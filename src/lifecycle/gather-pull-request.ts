@@ -47,7 +47,7 @@ type Lookup = <T>(key: string, read: () => Promise<T>, reuse?: (kept: T) => bool
 /** Where the facts come from: GitHub, the ledger for the PR's live grants, and recent answers. */
 export interface GatherSources {
   client: RepoClient;
-  store: Pick<LedgerStore, "listGrants">;
+  store: Pick<LedgerStore, "listGrants"> & Partial<Pick<LedgerStore, "getRequestHead">>;
   /** Permission and membership answers kept briefly, and the installation that read them; none: every read goes to GitHub. */
   lookups?: { cache: LookupCache; installationId: number };
   /** Environment public keys kept per `key_id` (and the installation): read ahead of a grant, once per environment. */
@@ -103,7 +103,11 @@ export async function gatherPullRequest(
       ? (_key, read) => read()
       : (key, read, reuse) =>
           lookups.cache.get(`${lookups.installationId}\u0000${repository.id}\u0000${pr.headSha}\u0000${key}`, read, reuse);
-  const liveGrants = await livePullRequestGrants(store, repository, pr.number);
+  // The head's first evaluation (request_ttl) comes with the PR's live grants, from the ledger.
+  const [liveGrants, requestHead] = await Promise.all([
+    livePullRequestGrants(store, repository, pr.number),
+    store.getRequestHead?.({ owner: repository.owner, repo: repository.name, prNumber: pr.number, headSha: pr.headSha }),
+  ]);
   // With an unreadable config the default path still tells whether the PR asks for anything.
   const path = policy.ok ? policy.repoConfig.requestsFile : DEFAULT_REPO_CONFIG.requestsFile;
   const owners = known.ownersText === null ? [] : ownersFor(parseCodeowners(known.ownersText).rules, path).owners;
@@ -130,7 +134,10 @@ export async function gatherPullRequest(
     mergeBase,
     baseTip: baseSha === mergeBaseSha ? mergeBase : baseTip,
   }));
-  const rest = () => approvalReads(client, lookup, { pr, repository, owners, owningTeams, candidates, reviews, liveGrants, catalog });
+  const rest = () =>
+    approvalReads(client, lookup, { pr, repository, owners, owningTeams, candidates, reviews, liveGrants, catalog }).then(
+      (approval): ApprovalFacts => (requestHead === undefined ? approval : { ...approval, requestHead }),
+    );
   if (candidates.length === 0 || !policy.ok) {
     const files = await fileReads;
     if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };

@@ -1,5 +1,5 @@
 import type { EnvironmentInfo, FileContent, Permission, PullRequestInfo, RepositoryInfo, SecretMetadata } from "../github/repo-client.js";
-import type { Grant } from "../ledger/store.js";
+import type { Grant, RequestHead } from "../ledger/store.js";
 import type { Owner } from "../policy/codeowners.js";
 import type { Review } from "../policy/decide-approval.js";
 import type { RepoConfig } from "../policy/repo-config.js";
@@ -58,6 +58,11 @@ export interface ApprovalFacts {
   teamPermissions: Map<string, Permission>;
   /** The PR's live grants, from the ledger: their approvals are checked again (a dismissal ends them). */
   liveGrants: Grant[];
+  /**
+   * The head's first evaluation as the ledger recorded it (when it lapses, whether it lapsed or
+   * was approved); null before the first evaluation, absent when the ledger was not asked.
+   */
+  requestHead?: RequestHead | null;
 }
 
 /**

@@ -57,6 +57,8 @@ export const catalogMessages = {
 
   requireProtectedEnvironment: "require_protected_environment must be true or false",
   bindToRequester: "bind_to_requester must be true or false",
+  durationOutOfRange: (key: string, min: string, max: string) => `${key} must be from ${min} to ${max}`,
+  breakGlassOverMax: "break_glass.max_duration must not be longer than the secret's max_duration",
 
   reasonPatternNotText: "reason_pattern must be a regular expression in quotes, e.g. '^INC-\\d+'",
   reasonPatternEmpty: "reason_pattern must not be empty; remove the key to allow any reason",

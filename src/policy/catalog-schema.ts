@@ -80,6 +80,15 @@ const approvers = z
     { when: (payload) => Array.isArray(payload.value) },
   );
 
+/** Shortest and longest `request_ttl`. */
+export const MIN_REQUEST_TTL_MS = 60_000;
+export const MAX_REQUEST_TTL_MS = 30 * 24 * 3_600_000;
+
+/** A duration from `min` to `max` milliseconds. */
+function boundedDuration(key: string, min: number, max: number) {
+  return durationField(key).refine((ms) => ms >= min && ms <= max, { error: m.durationOutOfRange(key, "1m", "30d") });
+}
+
 const secretShape = {
   /** Where the value is read at grant time: `env:VARIABLE` or `file:/absolute/path`. */
   source,
@@ -109,6 +118,13 @@ const secretShape = {
    * unless set.
    */
   bind_to_requester: z.boolean({ error: m.bindToRequester }).default(false),
+  // Request lapse and break-glass (issue 15): kept together.
+  /** How long a request's head may wait for its approvals after its first evaluation, e.g. `24h`; 24h unless set. */
+  request_ttl: boundedDuration("request_ttl", MIN_REQUEST_TTL_MS, MAX_REQUEST_TTL_MS).optional(),
+  /** Break-glass allowed: granted at once without approval, for at most `max_duration`; not allowed unless set. */
+  break_glass: z
+    .strictObject({ max_duration: durationField("break_glass.max_duration") }, allowedKeys({ max_duration: 0 }, "break_glass"))
+    .optional(),
 };
 
 /** One secret's policy. */
@@ -117,9 +133,13 @@ export const catalogSecretSchema = z.strictObject(secretShape, allowedKeys(secre
     if (secret.min_duration !== undefined && secret.min_duration > secret.max_duration) {
       ctx.addIssue({ code: "custom", path: ["min_duration"], message: m.minOverMax });
     }
+    const breakGlassMax: unknown = (secret.break_glass as { max_duration?: unknown } | undefined)?.max_duration;
+    if (typeof breakGlassMax === "number" && breakGlassMax > secret.max_duration) {
+      ctx.addIssue({ code: "custom", path: ["break_glass", "max_duration"], message: m.breakGlassOverMax });
+    }
   },
   // Compare the bounds whenever both parsed, even if other keys of this secret have problems.
-  { when: (payload) => bothDurationsParsed(payload.value) },
+  { when: (payload) => bothDurationsParsed(payload.value) || breakGlassParsed(payload.value) },
 );
 
 /** Secrets keyed by their name in the environment, as written. */
@@ -216,6 +236,12 @@ function regexProblem(pattern: string): string | null {
 function bothDurationsParsed(value: unknown): boolean {
   if (!isPlainObject(value)) return false;
   return typeof value["max_duration"] === "number" && typeof value["min_duration"] === "number";
+}
+
+function breakGlassParsed(value: unknown): boolean {
+  if (!isPlainObject(value) || typeof value["max_duration"] !== "number") return false;
+  const breakGlass = value["break_glass"];
+  return isPlainObject(breakGlass) && typeof breakGlass["max_duration"] === "number";
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

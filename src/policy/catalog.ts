@@ -47,7 +47,14 @@ export interface CatalogSecret {
    * False unless set.
    */
   bindToRequester: boolean;
+  /** How long a request may wait for its approvals after its head's first evaluation; `DEFAULT_REQUEST_TTL_MS` unless set. */
+  requestTtlMs?: number;
+  /** Break-glass is allowed, for at most this long; not allowed unless set. */
+  breakGlass?: { maxDurationMs: number };
 }
+
+/** A request lapses unapproved 24 hours after its head was first evaluated, unless the catalog says otherwise. */
+export const DEFAULT_REQUEST_TTL_MS = 24 * 3_600_000;
 
 export interface Catalog {
   /** Path the catalog was loaded from, for messages. */

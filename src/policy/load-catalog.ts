@@ -83,5 +83,7 @@ function toCatalogSecret(name: string, policy: CatalogSecretFile): CatalogSecret
   };
   if (policy.min_duration !== undefined) secret.minDurationMs = policy.min_duration;
   if (policy.reason_pattern !== undefined) secret.reasonPattern = policy.reason_pattern;
+  if (policy.request_ttl !== undefined) secret.requestTtlMs = policy.request_ttl;
+  if (policy.break_glass !== undefined) secret.breakGlass = { maxDurationMs: policy.break_glass.max_duration };
   return secret;
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
+import { sweepOnce } from "../../src/expiry/sweep.js";
 import { retryDeferredGrants } from "../../src/lifecycle/retry-deferred-grants.js";
 import { delayedCommentMarker } from "../../src/lifecycle/grant-comment.js";
 import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
@@ -275,6 +276,60 @@ describe("a pull request that edits jit-requests.yml", () => {
       grant_id: grant!.id,
     });
     expect(queued!.body).not.toContain(SECRET_VALUES.PROD_DB_URL);
+  });
+
+  it("lapses a request not approved within request_ttl (24h): the sweep fails its check, and a late approval grants nothing", async () => {
+    h.deps.notifier = new OutboxNotifier({
+      store: h.store,
+      urls: ["http://127.0.0.1:9/down"],
+      webUrl: "https://github.com",
+      log: silentLog,
+    });
+    const opened = approvalReads([]).checkRun();
+    await h.probot.receive({ id: "1", name: "pull_request", payload: pullRequestPayload("opened", scenario) as never });
+    expect(opened.body<CheckRunBody>("/check-runs")).toMatchObject({ status: "in_progress" });
+    const head = { owner: "acme", repo: "api", prNumber: 7, headSha: HEAD };
+    expect(await h.store.getRequestHead(head)).toMatchObject({ ttlMs: 24 * 3_600_000, lapsedAt: null });
+
+    // Nothing happens for almost a day: the sweep finds nothing lapsing and calls no one.
+    await h.clock.advance(24 * 3_600_000 - 1);
+    await sweepOnce(h.deps, silentLog);
+    expect(nock.pendingMocks()).toEqual([]);
+
+    // The day is over: the sweep evaluates the PR once, fails its check, and settles it.
+    await h.clock.advance(1);
+    const swept = approvalReads([]).checkRun();
+    await sweepOnce(h.deps, silentLog);
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(swept.body<CheckRunBody>("/check-runs")).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      output: { title: "Request lapsed", summary: "This request lapsed unapproved after 1d; push a new commit to ask again" },
+    });
+    expect((await h.store.getRequestHead(head))?.lapsedAt).toEqual(new Date(h.clock.now()));
+    await sweepOnce(h.deps, silentLog); // settled: not looked at again
+    expect(nock.pendingMocks()).toEqual([]);
+
+    // An hour later a code owner approves the lapsed head: the check says it lapsed, and nothing is granted.
+    await h.clock.advance(3_600_000);
+    const late = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }]).checkRun();
+    await h.probot.receive({
+      id: "2",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(late.body<CheckRunBody>("/check-runs")).toMatchObject({ conclusion: "failure", output: { title: "Request lapsed" } });
+    expect(late.sent.some((r) => r.path.includes("/secrets/"))).toBe(false);
+    expect(await h.store.listGrants({ liveOnly: false })).toEqual([]);
+    expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["validated", "lapsed"]);
+    const lapsed = (await h.store.listNotifications()).map((n) => JSON.parse(n.body) as { event: string; reasons: { event: string } });
+    expect(lapsed).toEqual([
+      expect.objectContaining({
+        event: "lapsed",
+        reasons: expect.objectContaining({ event: expect.stringContaining("lapsed unapproved after 1d") }),
+      }),
+    ]);
   });
 
   it("grants nothing twice when the same approval is delivered again", async () => {

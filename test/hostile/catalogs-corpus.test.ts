@@ -148,6 +148,23 @@ const CATALOGS: Array<Refused | Loaded> = [
     file: "30-require-protected-environment-yes.yml",
     refused: [[8, "secrets.PROD_DB_URL.require_protected_environment", "require_protected_environment must be true or false"]],
   },
+  // Request lapse and break-glass.
+  { file: "51-request-ttl-not-a-duration.yml", refused: [[7, "secrets.PROD_DB_URL.request_ttl", '"1y" is not a duration']] },
+  { file: "52-request-ttl-too-long.yml", refused: [[7, "secrets.PROD_DB_URL.request_ttl", "request_ttl must be from 1m to 30d"]] },
+  {
+    file: "53-break-glass-boolean.yml",
+    refused: [[7, "secrets.PROD_DB_URL.break_glass", "break_glass must be a map with the keys: max_duration"]],
+  },
+  {
+    file: "54-break-glass-longer-than-max.yml",
+    refused: [
+      [7, "secrets.PROD_DB_URL.break_glass.max_duration", "break_glass.max_duration must not be longer than the secret's max_duration"],
+    ],
+  },
+  {
+    file: "55-break-glass-unknown-key.yml",
+    refused: [[7, "secrets.PROD_DB_URL.break_glass.approvals", 'unknown key "approvals"; allowed keys are: max_duration']],
+  },
 ];
 
 function loadProblems(text: string): ConfigError["problems"] | "loaded" {

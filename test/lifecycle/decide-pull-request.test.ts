@@ -407,3 +407,100 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
     expect(revokeOnly(facts({ approval: { reviews: [approve(bob)], liveGrants: [live] } })).end).toEqual([]);
   });
 });
+
+/** A live grant row on a head, as the ledger hands it out. */
+function grantRow(over: { headSha: string }): Grant {
+  return {
+    ...grantFixture({ approvers: [bob], headSha: over.headSha }),
+    id: "grant-row",
+    repositoryId: 100_001,
+    mergeBaseSha: MERGE_BASE,
+    requestDigest: "0".repeat(64),
+    grantedAt: new Date(NOW),
+    endedAt: null,
+    state: "active",
+    endReason: null,
+    revokeAttempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    pendingEnd: null,
+    writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
+  };
+}
+
+describe("decidePullRequest: requests lapse after request_ttl", () => {
+  const HOUR = 3_600_000;
+  const key = { owner: "acme", repo: "api", prNumber: 7, headSha: HEAD };
+  const head = (firstEvaluatedMsAgo: number, over: { lapsedAt?: Date; approvedAt?: Date; ttlMs?: number } = {}) => {
+    const ttlMs = over.ttlMs ?? 24 * HOUR;
+    const first = NOW - firstEvaluatedMsAgo;
+    return {
+      ...key,
+      installationId: 42,
+      firstEvaluatedAt: new Date(first),
+      lapsesAt: new Date(first + ttlMs),
+      ttlMs,
+      lapsedAt: over.lapsedAt ?? null,
+      approvedAt: over.approvedAt ?? null,
+    };
+  };
+  const approved = [approve(bob)];
+  const cases: { name: string; approval: Partial<ApprovalFacts>; kind: Decision["kind"] }[] = [
+    { name: "first evaluation, not approved: waits, and starts the clock", approval: { requestHead: null }, kind: "waiting" },
+    { name: "within the ttl, not approved", approval: { requestHead: head(23 * HOUR) }, kind: "waiting" },
+    { name: "within the ttl, approved", approval: { requestHead: head(23 * HOUR), reviews: approved }, kind: "approved" },
+    { name: "the ttl is over, not approved", approval: { requestHead: head(24 * HOUR) }, kind: "lapsed" },
+    { name: "the ttl is over, a late approval", approval: { requestHead: head(25 * HOUR), reviews: approved }, kind: "lapsed" },
+    {
+      name: "recorded lapsed, then approved within what would be the ttl",
+      approval: { requestHead: head(HOUR, { lapsedAt: new Date(NOW - 1) }), reviews: approved },
+      kind: "lapsed",
+    },
+    {
+      name: "approved in time, evaluated again after the ttl (a redelivery)",
+      approval: { requestHead: head(30 * HOUR, { approvedAt: new Date(NOW - 29 * HOUR) }), reviews: approved },
+      kind: "approved",
+    },
+    {
+      name: "a live grant on the head (granted before the clock was recorded)",
+      approval: { requestHead: head(30 * HOUR), reviews: approved, liveGrants: [grantRow({ headSha: HEAD })] },
+      kind: "approved",
+    },
+    { name: "the ledger was not asked (no clock)", approval: {}, kind: "waiting" },
+  ];
+  it.each(cases)("$name → $kind", ({ approval, kind }) => {
+    expect(decide(facts({ approval })).kind).toBe(kind);
+  });
+
+  it("a lapsed head fails the check with the ttl, audits once, and plans no grant", () => {
+    const decision = decide(facts({ approval: { requestHead: head(25 * HOUR), reviews: approved } }));
+    if (decision.kind !== "lapsed") throw new Error(decision.kind);
+    expect(decision.check).toMatchObject({
+      conclusion: "failure",
+      title: "Request lapsed",
+      summary: "This request lapsed unapproved after 1d; push a new commit to ask again",
+    });
+    expect(decision.audit).toMatchObject({ action: "lapsed", actor: "jit-access", details: { requestTtl: "1d" } });
+    expect(decision.head).toEqual(key);
+    expect(decision.requests.map((r) => r.secret.name)).toEqual(["PROD_DB_URL"]);
+  });
+
+  it("the clock takes the shortest request_ttl among the requests, 24h by default", () => {
+    const short = parseCatalog(
+      `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/api"]
+    environments: [production]
+    max_duration: 4h
+    request_ttl: 2h
+`,
+      "catalog.yml",
+    );
+    const waiting = decidePullRequest(facts({ approval: { requestHead: null } }), { catalog: short, now: NOW, trigger: "test" });
+    expect(waiting).toMatchObject({ kind: "waiting", lapse: { head: key, ttlMs: 2 * HOUR, record: true } });
+    expect(decide(facts({ approval: { requestHead: null } }))).toMatchObject({ lapse: { ttlMs: 24 * HOUR, record: true } });
+  });
+});
