@@ -79,6 +79,7 @@ import type {
   NewGateDecision,
   NewGrant,
   PendingEnd,
+  Person,
 } from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
 import { errorMessage } from "../util/error-message.js";
@@ -129,6 +130,9 @@ interface GrantRow {
   write_uncertain_at: Int | null;
   secret_write: SecretWrite;
   secret_updated_at: Int | null;
+  break_glass: boolean;
+  reviewed_by: unknown;
+  reviewed_at: Int | null;
 }
 
 interface AuditRow {
@@ -158,7 +162,7 @@ interface ArchiveRow {
   archived_at: Int;
 }
 
-type Param = string | number | null;
+type Param = string | number | boolean | null;
 /** A request head by key ($1 owner, $2 repo, $3 PR number, $4 head SHA), names folded as GitHub compares them. */
 const HEAD_KEY_SQL =
   "owner_key = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND repo_key = translate($2, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND pr_number = $3 AND head_sha = $4";
@@ -166,7 +170,8 @@ const HEAD_KEY_SQL =
 /** The columns every grant query returns (not the generated `*_key` columns). */
 const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number, head_sha,
   merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at,
-  state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at, secret_write, secret_updated_at`;
+  state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at, secret_write, secret_updated_at,
+  break_glass, reviewed_by, reviewed_at`;
 
 export interface PgStoreOptions {
   /** Every transaction is READ ONLY: a write is refused by PostgreSQL, with a message that says so. */
@@ -206,8 +211,8 @@ export class PgStore implements LedgerStore, WriteSlotStore {
       const inserted = await this.query<GrantRow>(
         client,
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
-           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'granting')
+           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state, break_glass)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'granting', $19)
          ON CONFLICT (request_key) DO NOTHING
          RETURNING ${GRANT_COLUMNS}`,
         [
@@ -229,6 +234,7 @@ export class PgStore implements LedgerStore, WriteSlotStore {
           grant.requestKey,
           millis(grant.createdAt, "createdAt"),
           millis(grant.expiresAt, "expiresAt"),
+          grant.breakGlass === true,
         ],
       );
       const created = inserted[0];
@@ -603,6 +609,29 @@ export class PgStore implements LedgerStore, WriteSlotStore {
   async getGateDecision(key: GateKey): Promise<GateDecision | null> {
     if (!isGateKey(key)) return this.run(`read the gate decision for run ${key.runId}`, async () => null);
     return this.transaction(`read the gate decision for run ${key.runId}`, (client) => this.gateDecision(client, key), "BEGIN READ ONLY");
+  }
+
+  async recordBreakGlassReview(id: string, reviewer: Person, at: Date, audit?: AuditInput): Promise<{ grant: Grant; recorded: boolean }> {
+    return this.transaction(`record the review of break-glass grant ${id}`, async (client) => {
+      const updated = await this.query(
+        client,
+        "UPDATE grants SET reviewed_by = $2, reviewed_at = $3 WHERE id = $1 AND break_glass AND reviewed_at IS NULL RETURNING id",
+        [id, JSON.stringify(person(reviewer)), millis(at, "at")],
+      );
+      const [row] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE id = $1`, [id]);
+      if (row === undefined) throw new Error(`no grant ${id} in the ledger`);
+      if (updated.length === 1 && audit !== undefined) await this.insertAudit(client, auditForGrant(audit, id));
+      return { grant: toGrant(row), recorded: updated.length === 1 };
+    });
+  }
+
+  async unreviewedBreakGlass(): Promise<Grant[]> {
+    const rows = await this.read<GrantRow>(
+      "list unreviewed break-glass grants",
+      `SELECT ${GRANT_COLUMNS} FROM grants WHERE break_glass AND reviewed_at IS NULL ORDER BY created_at, id`,
+      [],
+    );
+    return rows.map(toGrant);
   }
 
   async enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]> {
@@ -1073,6 +1102,9 @@ function toGrant(row: GrantRow): Grant {
     writeUncertainAt: dateOrNull(row.write_uncertain_at),
     secretWrite: row.secret_write,
     secretUpdatedAt: dateOrNull(row.secret_updated_at),
+    breakGlass: row.break_glass,
+    breakGlassReview:
+      row.reviewed_at === null ? null : { reviewer: parsePerson(row.reviewed_by, row.id), at: new Date(int(row.reviewed_at)) },
   };
 }
 

@@ -58,6 +58,7 @@ import type {
   NewRequestHead,
   Notification,
   PendingEnd,
+  Person,
   RequestHead,
   RequestHeadKey,
 } from "./store.js";
@@ -111,6 +112,9 @@ interface GrantRow {
   write_uncertain_at: number | null;
   secret_write: SecretWrite;
   secret_updated_at: number | null;
+  break_glass: number;
+  reviewed_by: string | null;
+  reviewed_at: number | null;
 }
 
 interface AuditRow {
@@ -156,9 +160,9 @@ export class SqliteStore implements LedgerStore {
     this.statements = {
       insertGrant: db.prepare<Params>(
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
-           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state)
+           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state, break_glass)
          VALUES (@id, @installationId, @repositoryId, @owner, @repo, @environment, @secret, @requester, @prNumber,
-           @headSha, @mergeBaseSha, @requestDigest, @approvers, @reason, @durationMs, @requestKey, @createdAt, @expiresAt, @state)
+           @headSha, @mergeBaseSha, @requestDigest, @approvers, @reason, @durationMs, @requestKey, @createdAt, @expiresAt, @state, @breakGlass)
          ON CONFLICT (request_key) DO NOTHING`,
       ),
       grantById: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE id = ?"),
@@ -237,6 +241,12 @@ export class SqliteStore implements LedgerStore {
       expiringBy: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= @until ORDER BY expires_at, id`,
       ),
+      reviewBreakGlass: db.prepare<Params>(
+        "UPDATE grants SET reviewed_by = @reviewer, reviewed_at = @at WHERE id = @id AND break_glass = 1 AND reviewed_at IS NULL",
+      ),
+      unreviewedBreakGlass: db.prepare<[], GrantRow>(
+        "SELECT * FROM grants WHERE break_glass = 1 AND reviewed_at IS NULL ORDER BY created_at, id",
+      ),
       auditHead: db.prepare<[], Pick<AuditRow, "seq" | "hash">>("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"),
       insertAudit: db.prepare<Params>(
         `INSERT INTO audit (seq, at, action, actor, owner, repo, pr_number, grant_id, environment, secret, details, prev_hash, hash)
@@ -292,6 +302,7 @@ export class SqliteStore implements LedgerStore {
             createdAt: millis(grant.createdAt, "createdAt"),
             expiresAt: millis(grant.expiresAt, "expiresAt"),
             state,
+            breakGlass: grant.breakGlass === true ? 1 : 0,
           });
           const row = this.statements.grantByRequestKey.get(grant.requestKey);
           if (row === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
@@ -534,6 +545,28 @@ export class SqliteStore implements LedgerStore {
 
   async getGateDecision(key: GateKey): Promise<GateDecision | null> {
     return this.run(`read the gate decision for run ${key.runId}`, () => this.gate.get(key));
+  }
+
+  async recordBreakGlassReview(id: string, reviewer: Person, at: Date, audit?: AuditInput): Promise<{ grant: Grant; recorded: boolean }> {
+    return this.run(`record the review of break-glass grant ${id}`, () =>
+      this.db
+        .transaction(() => {
+          const { changes } = this.statements.reviewBreakGlass.run({
+            id,
+            reviewer: JSON.stringify(person(reviewer)),
+            at: millis(at, "at"),
+          });
+          const row = this.statements.grantById.get(id);
+          if (row === undefined) throw new Error(`no grant ${id} in the ledger`);
+          if (changes === 1 && audit !== undefined) this.insertAudit(auditForGrant(audit, id));
+          return { grant: toGrant(row), recorded: changes === 1 };
+        })
+        .immediate(),
+    );
+  }
+
+  async unreviewedBreakGlass(): Promise<Grant[]> {
+    return this.run("list unreviewed break-glass grants", () => this.statements.unreviewedBreakGlass.all().map(toGrant));
   }
 
   async enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]> {
@@ -813,6 +846,11 @@ function toGrant(row: GrantRow): Grant {
     writeUncertainAt: dateOrNull(row.write_uncertain_at),
     secretWrite: row.secret_write,
     secretUpdatedAt: dateOrNull(row.secret_updated_at),
+    breakGlass: row.break_glass === 1,
+    breakGlassReview:
+      row.reviewed_at === null
+        ? null
+        : { reviewer: parsePerson(JSON.parse(row.reviewed_by ?? "null"), row.id), at: new Date(row.reviewed_at) },
   };
 }
 

@@ -169,6 +169,10 @@ export interface Grant {
    * Null until the grant's write is confirmed and read back.
    */
   secretUpdatedAt: Date | null;
+  /** Granted by break-glass: at once, without approval, to be reviewed by a code owner afterwards. False unless set. */
+  breakGlass?: boolean;
+  /** The code owner whose approval afterwards reviewed a break-glass grant, and when; null until then. */
+  breakGlassReview?: { reviewer: Person; at: Date } | null;
 }
 
 export interface PendingEnd {
@@ -203,6 +207,8 @@ export type NewGrant = Pick<
   repositoryId?: number;
   mergeBaseSha?: string;
   requestDigest?: string;
+  /** Break-glass: granted without approval (`approvers` empty). */
+  breakGlass?: boolean;
 };
 
 export type AuditAction =
@@ -479,6 +485,14 @@ export interface LedgerStore {
   archiveAudit(plan: AuditArchivePlan, at: Date, audit: AuditInput): Promise<AuditArchive>;
   /** Every cut removed so far, oldest first; each one's `prevHash` is the `headHash` of the one before. */
   listAuditArchives(): Promise<AuditArchive[]>;
+  /**
+   * Records a code owner's review of a break-glass grant (`audit` in the same transaction), once:
+   * `recorded` is false, and nothing is written, when the grant is not break-glass or was
+   * reviewed already. Rejects when there is no such grant. Any state: an ended grant is reviewed too.
+   */
+  recordBreakGlassReview(id: string, reviewer: Person, at: Date, audit?: AuditInput): Promise<{ grant: Grant; recorded: boolean }>;
+  /** Break-glass grants no code owner has reviewed yet, in any state, oldest first. */
+  unreviewedBreakGlass(): Promise<Grant[]>;
   /** Queues notifications for the background worker, all in one transaction, each due at once. */
   enqueueNotifications(notifications: NewNotification[]): Promise<Notification[]>;
   /** Notifications neither delivered nor abandoned whose next attempt is at or before `now`, oldest first, at most `limit`. */

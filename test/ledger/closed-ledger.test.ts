@@ -34,6 +34,8 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     recordGateAnswer: () =>
       store.recordGateAnswer({ runId: 1, runAttempt: 1, environment: "production" }, { outcome: "accepted", answeredAt: AT }),
     getGateDecision: () => store.getGateDecision({ runId: 1, runAttempt: 1, environment: "production" }),
+    recordBreakGlassReview: () => store.recordBreakGlassReview(id, { id: 1, login: "bob" }, AT),
+    unreviewedBreakGlass: () => store.unreviewedBreakGlass(),
     enqueueNotifications: () => store.enqueueNotifications([{ url: "http://127.0.0.1:9/x", event: "granted", body: "{}", createdAt: AT }]),
     dueNotifications: () => store.dueNotifications(AT, 10),
     recordNotificationDelivered: () => store.recordNotificationDelivered("n", AT),

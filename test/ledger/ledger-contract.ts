@@ -140,6 +140,8 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           pendingEnd: null,
           secretWrite: "none",
           secretUpdatedAt: null,
+          breakGlass: false,
+          breakGlassReview: null,
         };
         expect(grant).toEqual(expected);
         expect(await store.getGrant(grant.id)).toEqual(expected);
@@ -926,6 +928,31 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       it.each([0, -1, 1.5, Number.NaN])("rejects the limit %p", async (limit) => {
         const error = await rejectionOf(store.grantsInPeriod({ from: at(0), until: at(1) }, limit));
         expect(error.message).toContain("grantsInPeriod needs a positive whole limit");
+      });
+    });
+
+    describe("break-glass grants", () => {
+      it("records break-glass, lists those unreviewed, and records the first review only, with its audit record", async () => {
+        const plain = await begin();
+        expect(plain).toMatchObject({ breakGlass: false, breakGlassReview: null });
+        const glass = await begin({ breakGlass: true, approvers: [], createdAt: at(1) });
+        const ended = await begin({ breakGlass: true, approvers: [], createdAt: at(2) });
+        await store.markEnded(ended.id, "revoked", "done", at(3));
+        expect(glass).toMatchObject({ breakGlass: true, breakGlassReview: null, approvers: [] });
+        expect((await store.unreviewedBreakGlass()).map((g) => g.id)).toEqual([glass.id, ended.id]);
+
+        const bob = { id: 9, login: "owner-two" };
+        const first = await store.recordBreakGlassReview(glass.id, bob, at(4), auditOf("break_glass_reviewed", { at: at(4) }));
+        expect(first).toMatchObject({ recorded: true, grant: { id: glass.id, breakGlassReview: { reviewer: bob, at: at(4) } } });
+        const again = await store.recordBreakGlassReview(glass.id, { id: 8, login: "owner-one" }, at(5), auditOf("break_glass_reviewed"));
+        expect(again).toMatchObject({ recorded: false, grant: { breakGlassReview: { reviewer: bob, at: at(4) } } });
+        expect((await store.recordBreakGlassReview(plain.id, bob, at(5))).recorded).toBe(false);
+        await store.recordBreakGlassReview(ended.id, bob, at(6));
+        expect(await store.unreviewedBreakGlass()).toEqual([]);
+        const audit = (await store.listAudit()).filter((a) => a.action === "break_glass_reviewed");
+        expect(audit).toEqual([expect.objectContaining({ grantId: glass.id })]);
+        expect((await store.getGrant(ended.id))?.breakGlassReview?.reviewer).toEqual(bob);
+        await expect(store.recordBreakGlassReview("no-such-grant", bob, at(7))).rejects.toThrow("no grant no-such-grant");
       });
     });
 
