@@ -25,7 +25,11 @@ interface Command {
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   sweep: { synopsis: "sweep", summary: "revoke every grant whose time is up (one pass, for cron)", run: sweepCommand },
-  grants: { synopsis: "grants [--all] [--json]", summary: "list live grants (or all of them)", run: grantsCommand },
+  grants: {
+    synopsis: "grants [--all] [--json]",
+    summary: "list live grants (or all; --break-glass-unreviewed: those awaiting review)",
+    run: grantsCommand,
+  },
   revoke: { synopsis: "revoke GRANT_ID --reason TEXT [--actor NAME]", summary: "end one grant now", run: revokeCommand },
   audit: {
     synopsis: "audit [--since ISO] [--format jsonl|csv]",

@@ -3,15 +3,16 @@
  * ledger rows first, then GitHub (secrets, then the check run, then comments and labels).
  */
 import type { RepoClient, SecretMetadata } from "../github/repo-client.js";
-import type { Grant } from "../ledger/store.js";
+import type { Grant, Person } from "../ledger/store.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
-import { grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
+import { breakGlassCheck, breakGlassReviewedCheck, grantDeferredCheck, grantedCheck, grantFailedCheck } from "./check-feedback.js";
 import type { Decision } from "./decide-pull-request.js";
 import type { LifecycleDeps, Log } from "./deps.js";
 import { delayedCommentMarker, grantComment } from "./grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
 import { LABELS } from "./labels.js";
+import { markdownLiteral as literal } from "./markdown.js";
 import { settleLapsed, startLapseClock, stopLapseClock } from "./lapse-requests.js";
 import { notifyGrantOutcomes } from "./notify-lifecycle.js";
 import { revokeGrant } from "./revoke-grant.js";
@@ -118,7 +119,10 @@ async function grant(deps: LifecycleDeps, ctx: ApplyContext, decision: Extract<D
   const bound = new Set(
     planned.items.filter((i) => i.request.boundToRequester).map((i) => boundKey(i.request.secret.name, i.request.environment)),
   );
-  await reportGrants(deps, ctx, planned.headSha, outcomes, (g) => bound.has(boundKey(g.secret, g.environment)));
+  const glass = decision.breakGlass?.kind === "granted" ? decision.breakGlass : undefined;
+  await reportGrants(deps, ctx, planned.headSha, outcomes, (g) => bound.has(boundKey(g.secret, g.environment)), glass !== undefined);
+  if (glass !== undefined) await announceBreakGlass(deps, ctx, outcomes, glass.mention);
+  if (decision.breakGlass?.kind === "reviewed") await recordBreakGlassReviews(deps, ctx, planned.headSha, decision.breakGlass.reviewer);
   // Queued in the ledger only: delivery is the notification worker's, never this path's.
   await notifyGrantOutcomes(deps, outcomes, {
     owner: ctx.client.owner,
@@ -147,6 +151,7 @@ async function reportGrants(
   headSha: string,
   outcomes: GrantOutcome[],
   isBound: (grant: Grant) => boolean,
+  breakGlass = false,
 ): Promise<void> {
   const { client, log } = ctx;
   const now = deps.clock.now();
@@ -167,7 +172,9 @@ async function reportGrants(
       ? grantFailedCheck(headSha, failed)
       : deferred.length > 0
         ? grantDeferredCheck(headSha, deferred)
-        : grantedCheck(headSha, granted, now),
+        : breakGlass
+          ? breakGlassCheck(headSha, granted, now)
+          : grantedCheck(headSha, granted, now),
   );
   // Feedback is best effort: the ledger and the check run already hold the truth. A grant that
   // was ended meanwhile (the PR closed while its secret was written) has told the PR itself, so
@@ -198,6 +205,63 @@ async function reportGrants(
       log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: errorSummary(error) }, "could not label the pull request");
     }
   }
+}
+
+/**
+ * Break-glass is loud: one comment mentioning every code owner of the requests file, and the
+ * label `jit:break-glass`, once the secret is written (a redelivery writes nothing). Best effort:
+ * the ledger, the audit log and the check run hold the truth.
+ */
+async function announceBreakGlass(deps: LifecycleDeps, ctx: ApplyContext, outcomes: GrantOutcome[], mention: string[]): Promise<void> {
+  const granted = outcomes.flatMap((o) => (o.kind === "granted" ? [o.grant] : []));
+  if (granted.length === 0) return;
+  const what = granted.map((g) => `${literal(g.secret)} in ${literal(g.environment)}`).join(", ");
+  const who = mention.length > 0 ? mention.join(" ") : "(the requests file has no code owner)";
+  const body = [
+    `**Break-glass access granted without approval:** ${what}, requested by ${literal(`@${granted[0]!.requester.login}`)}.`,
+    "",
+    `${who}: please review. Approving this pull request records the review; until then the jit-access check stays neutral and \`jit-access grants --break-glass-unreviewed\` lists it.`,
+  ].join("\n");
+  try {
+    await ctx.client.comment(ctx.prNumber, body);
+  } catch (error) {
+    ctx.log.warn({ pr: ctx.prNumber, error: errorSummary(error) }, "could not comment on the pull request");
+  }
+  try {
+    await ctx.client.addLabels(ctx.prNumber, [LABELS.breakGlass]);
+  } catch (error) {
+    ctx.log.warn({ pr: ctx.prNumber, label: LABELS.breakGlass, error: errorSummary(error) }, "could not label the pull request");
+  }
+}
+
+/** A code owner approved: every break-glass grant of the PR not reviewed yet is reviewed by them, audited once each. */
+async function recordBreakGlassReviews(deps: LifecycleDeps, ctx: ApplyContext, headSha: string, reviewer: Person): Promise<void> {
+  const { owner, repo } = ctx.client;
+  const waiting = (await deps.store.listGrants({ owner, repo, prNumber: ctx.prNumber, liveOnly: false })).filter(
+    (g) => g.breakGlass === true && (g.breakGlassReview ?? null) === null,
+  );
+  let recorded = 0;
+  for (const grant of waiting) {
+    const at = new Date(deps.clock.now());
+    const result = await deps.store.recordBreakGlassReview(grant.id, reviewer, at, {
+      at,
+      action: "break_glass_reviewed",
+      actor: reviewer.login,
+      owner: grant.owner,
+      repo: grant.repo,
+      prNumber: grant.prNumber,
+      grantId: grant.id,
+      environment: grant.environment,
+      secret: grant.secret,
+      details: {
+        reviewer: { id: reviewer.id, login: reviewer.login },
+        headSha,
+        grantedAt: (grant.grantedAt ?? grant.createdAt).toISOString(),
+      },
+    });
+    if (result.recorded) recorded++;
+  }
+  if (recorded > 0) await ctx.client.createCheckRun(breakGlassReviewedCheck(headSha, reviewer.login));
 }
 
 /**

@@ -105,6 +105,34 @@ export function grantedCheck(headSha: string, grants: Grant[], now: number): Che
   };
 }
 
+/** Break-glass access was granted without approval: neutral until a code owner approves the pull request afterwards. */
+export function breakGlassCheck(headSha: string, grants: Grant[], now: number): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "neutral",
+    title: `Break-glass access granted without approval: needs review`,
+    summary: [
+      "**Break-glass:** access was granted at once, without approval. A code owner of the requests file must review it: approve this pull request.",
+      "",
+      grantList(grants, now),
+    ].join("\n"),
+  };
+}
+
+/** A code owner approved after a break-glass grant: the review it waited for is recorded. */
+export function breakGlassReviewedCheck(headSha: string, reviewer: string): CheckRunInput {
+  return {
+    name: CHECK_NAME,
+    headSha,
+    status: "completed",
+    conclusion: "success",
+    title: "Break-glass access reviewed",
+    summary: `The break-glass access of this pull request was reviewed by ${literal(`@${reviewer}`)}, who approved it afterwards.`,
+  };
+}
+
 export function grantFailedCheck(headSha: string, failures: { secret: string; environment: string; why: string }[]): CheckRunInput {
   return {
     name: CHECK_NAME,

@@ -19,6 +19,7 @@ import type { CheckRunInput } from "../github/repo-client.js";
 import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
 import type { AuditInput, Grant, Person, RequestHeadKey } from "../ledger/store.js";
 import { DEFAULT_REQUEST_TTL_MS, type Catalog } from "../policy/catalog.js";
+import { formatOwner } from "../policy/codeowners.js";
 import { canWrite, decideApproval, latestVerdictStates, type ApprovalDecision } from "../policy/decide-approval.js";
 import { effectivePolicy } from "../policy/effective-policy.js";
 import type { RepoConfig } from "../policy/repo-config.js";
@@ -55,7 +56,18 @@ type Outcome =
   | { kind: "invalid"; problems: Problem[]; check: CheckRunInput; audit: AuditInput }
   | { kind: "removal-only"; check: CheckRunInput }
   | { kind: "waiting"; approval: ApprovalDecision; check: CheckRunInput; audit: AuditInput; lapse: LapseClock }
-  | { kind: "approved"; approvals: ApprovalDecision[]; grant: PlannedGrants; audit: AuditInput; lapse: LapseClock }
+  | {
+      kind: "approved";
+      approvals: ApprovalDecision[];
+      grant: PlannedGrants;
+      audit: AuditInput;
+      lapse: LapseClock;
+      /**
+       * Break-glass: `granted` — granted now without approval, loudly (the code owners to mention);
+       * `reviewed` — a code owner approved afterwards, which reviews the PR's break-glass grants.
+       */
+      breakGlass?: { kind: "granted"; mention: string[] } | { kind: "reviewed"; reviewer: Person };
+    }
   /**
    * The head did not gather its approvals within `request_ttl` of its first evaluation: nothing
    * is granted for it, however many approvals it has now. `audit` and `notify` are to be written
@@ -215,6 +227,34 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
   }));
 
   const pending = decided.find((d) => !d.decision.approved);
+  const breakGlass = result.requests.every((r) => r.breakGlass);
+  if (pending !== undefined && breakGlass) {
+    // Break-glass: granted at once, without approval; loud, and reviewed afterwards.
+    const requestDigest = requestSetDigest(result.requests);
+    return {
+      kind: "approved",
+      approvals: decided.map((d) => d.decision),
+      grant: {
+        repositoryId: repository.id,
+        headSha: pr.headSha,
+        mergeBaseSha: files.mergeBaseSha,
+        requestDigest,
+        requester: pr.author,
+        items: result.requests.map((request) => ({ request, approvers: [] })),
+      },
+      audit: audit("break_glass", pr.author.login, {
+        requests: result.requests.map((r) => ({
+          secret: r.secret.name,
+          environment: r.environment,
+          duration: r.entry.duration,
+          reason: r.reason,
+        })),
+        requestDigest,
+      }),
+      lapse,
+      breakGlass: { kind: "granted", mention: [...new Set(approval.owners.filter((o) => o.kind !== "email").map(formatOwner))] },
+    };
+  }
   if (pending !== undefined) {
     const { decision } = pending;
     return {
@@ -252,6 +292,7 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       requestDigest,
     }),
     lapse,
+    ...(breakGlass ? { breakGlass: { kind: "reviewed" as const, reviewer: people(decided[0]!.decision)[0]! } } : {}),
   };
 }
 

@@ -142,6 +142,7 @@ async function grantOne(
         requestDigest: ctx.requestDigest,
         createdAt: new Date(now),
         expiresAt,
+        ...(request.breakGlass ? { breakGlass: true } : {}),
       },
       {
         ...where,

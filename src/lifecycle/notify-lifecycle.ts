@@ -17,7 +17,7 @@ export async function notifyGrantOutcomes(
   const at = new Date(deps.clock.now());
   for (const outcome of outcomes) {
     if (outcome.kind === "granted") {
-      await notifier.notify("granted", outcome.grant, at);
+      await notifier.notify(outcome.grant.breakGlass === true ? "break_glass" : "granted", outcome.grant, at);
     } else if (outcome.kind === "failed") {
       await notifier.notify("failed", outcome.grant, at, outcome.why);
     } else if (outcome.kind === "unrecorded") {

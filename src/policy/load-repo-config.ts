@@ -25,5 +25,6 @@ export function parseRepoConfig(text: string | null, file = REPO_CONFIG_PATH): R
   if (raw.max_duration !== undefined) config.maxDurationMs = raw.max_duration;
   if (raw.approvals !== undefined) config.approvals = raw.approvals;
   if (raw.bind_to_requester !== undefined) config.bindToRequester = raw.bind_to_requester;
+  if (raw.break_glass !== undefined) config.breakGlass = raw.break_glass;
   return config;
 }

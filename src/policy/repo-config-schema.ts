@@ -29,6 +29,8 @@ const repoConfigShape = {
    * secret). Only tightens: false leaves the catalog's choice.
    */
   bind_to_requester: z.boolean({ error: "bind_to_requester must be true or false" }).optional(),
+  /** `false` forbids break-glass here, whatever the catalog allows. Only tightens: true leaves the catalog's choice. */
+  break_glass: z.boolean({ error: "break_glass must be true or false (false forbids break-glass in this repository)" }).optional(),
 };
 
 export const repoConfigSchema = z.strictObject(repoConfigShape, allowedKeys(repoConfigShape, "the repository config"));

@@ -17,6 +17,8 @@ export interface RepoConfig {
    * same per secret; either one binds).
    */
   bindToRequester?: boolean;
+  /** False forbids break-glass in this repository, whatever the catalog allows; true or unset leaves it to the catalog. */
+  breakGlass?: boolean;
 }
 
 export const DEFAULT_REPO_CONFIG: RepoConfig = { requestsFile: "jit-requests.yml" };

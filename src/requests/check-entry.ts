@@ -39,6 +39,8 @@ export interface ValidRequest {
   approvals: number;
   /** The grant serves only the requester's own workflow runs where jit-access is the environment's protection rule. */
   boundToRequester: boolean;
+  /** `break_glass: true`, allowed by the catalog and the repository: granted at once without approval. */
+  breakGlass: boolean;
 }
 
 export interface EntryVerdict {
@@ -61,6 +63,13 @@ export function checkEntry(entry: RequestEntry, context: EntryContext, matchReas
   const environment = checkEnvironment(entry.environment, secret, name, context, (message) => report("environment", message));
   const durationMs = checkDuration(entry.duration, policy, name, (message) => report("duration", message));
   checkReason(entry.reason, policy, name, matchReason, (message) => report("reason", message));
+  if (entry.breakGlass && secret !== null) {
+    if (secret.breakGlass === undefined) report("break_glass", say.breakGlassNotAllowed(name));
+    else if (context.repoConfig.breakGlass === false) report("break_glass", say.breakGlassForbidden());
+    else if (durationMs !== null && durationMs > secret.breakGlass.maxDurationMs) {
+      report("duration", say.breakGlassOverMax(entry.duration, formatDuration(secret.breakGlass.maxDurationMs), name));
+    }
+  }
 
   if (problems.length > 0 || secret === null || policy === null || durationMs === null) return { problems, request: null };
   return {
@@ -73,6 +82,7 @@ export function checkEntry(entry: RequestEntry, context: EntryContext, matchReas
       reason: entry.reason,
       approvals: policy.approvals,
       boundToRequester: policy.boundToRequester,
+      breakGlass: entry.breakGlass,
     },
   };
 }

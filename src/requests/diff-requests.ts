@@ -1,6 +1,6 @@
 /**
  * What a pull request asks for: the entries its head adds to the base. Entries are compared as
- * a multiset by canonical secret name, environment, duration text and reason, so a head that
+ * a multiset by canonical secret name, environment, duration text, reason and break-glass, so a head that
  * keeps one copy of an entry and adds a second copy adds one; a changed entry (a new duration,
  * say) counts as added; removing entries asks for nothing. Pure.
  */
@@ -30,5 +30,5 @@ function unmatched(entries: readonly RequestEntry[], against: readonly RequestEn
 }
 
 function identity(entry: RequestEntry): string {
-  return JSON.stringify([canonicalSecretName(entry.secret), entry.environment, entry.duration, entry.reason]);
+  return JSON.stringify([canonicalSecretName(entry.secret), entry.environment, entry.duration, entry.reason, entry.breakGlass]);
 }

@@ -10,7 +10,7 @@ import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, type Node, 
 import { invisibleCharactersInSource, trimText } from "./invisible-characters.js";
 import type { Problem } from "./problem.js";
 import { MAX_FILE_BYTES, PROBLEMS_COLLECTED, parseMessages } from "./request-messages.js";
-import { REQUEST_KEYS, type RequestKey, requestsFileSchema } from "./request-schema.js";
+import { TEXT_REQUEST_KEYS, type RequestKey, type TextRequestKey, requestsFileSchema } from "./request-schema.js";
 import { schemaProblems } from "./schema-problems.js";
 import { findHazards } from "./yaml-hazards.js";
 import { firstTooDeep } from "../util/yaml-nesting.js";
@@ -26,6 +26,8 @@ export interface RequestEntry {
   environment: string;
   duration: string;
   reason: string;
+  /** `break_glass: true`: emergency access, granted without approval where the catalog allows it. */
+  breakGlass: boolean;
   /** 1-based line of the list item. */
   line: number;
   /** Where each value is. */
@@ -160,17 +162,24 @@ function isTainted(item: Node, invisibleNodes: ReadonlySet<Node>): boolean {
 
 function toEntry(item: Node, index: number, lines: LineCounter): RequestEntry | null {
   if (!isMap(item)) return null;
-  const values: Partial<Record<RequestKey, string>> = {};
+  const values: Partial<Record<TextRequestKey, string>> = {};
   const fields: Partial<Record<RequestKey, Span>> = {};
-  for (const key of REQUEST_KEYS) {
+  for (const key of TEXT_REQUEST_KEYS) {
     const node: unknown = item.get(key, true);
     if (!isScalar(node) || typeof node.value !== "string") return null;
     values[key] = trimText(node.value);
     fields[key] = spanOf(node.range, lines);
   }
+  const glass: unknown = item.get("break_glass", true);
+  let breakGlass = false;
+  if (glass !== undefined) {
+    if (!isScalar(glass) || typeof glass.value !== "boolean") return null;
+    breakGlass = glass.value;
+    fields.break_glass = spanOf(glass.range, lines);
+  }
   const { secret, environment, duration, reason } = values;
   if (secret === undefined || environment === undefined || duration === undefined || reason === undefined) return null;
-  return { index, secret, environment, duration, reason, line: spanOf(item.range, lines).line, fields };
+  return { index, secret, environment, duration, reason, breakGlass, line: spanOf(item.range, lines).line, fields };
 }
 
 function sorted(problems: Problem[]): Problem[] {

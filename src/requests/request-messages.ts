@@ -19,6 +19,7 @@ const EXAMPLE: Record<RequestKey, string> = {
   environment: "production",
   duration: "2h",
   reason: '"INC-4211: inspect stuck migrations"',
+  break_glass: "true",
 };
 
 const LISTED = 20;
@@ -57,7 +58,8 @@ export const parseMessages = {
   rootNotMap: (found: string) => `the file must be a map with a requests: list, not ${found}`,
   requestsNotList: (found: string) => `requests must be a list of entries, each starting with "- secret:", not ${found}`,
   entryNotMap: (found: string) => `each request must be a map with secret, environment, duration and reason, not ${found}`,
-  fieldNotText: (key: RequestKey, found: string) => `${key} must be text such as ${EXAMPLE[key]}, not ${found}`,
+  fieldNotText: (key: RequestKey, found: string) =>
+    key === "break_glass" ? `break_glass must be true or false, not ${found}` : `${key} must be text such as ${EXAMPLE[key]}, not ${found}`,
   missingField: (key: RequestKey) => `this request has no ${key}: add ${key}: ${EXAMPLE[key]}`,
   unknownKey: (key: string, allowed: readonly string[], suggestion: string | null) =>
     suggestion === null
@@ -91,6 +93,14 @@ export const validationMessages = {
     `duration ${shown(duration)} is over the limit of ${max} for ${secret}; ask for ${max} or less`,
   underMin: (duration: string, min: string, secret: string) =>
     `duration ${shown(duration)} is under the minimum of ${min} for ${secret}; ask for ${min} or more`,
+  breakGlassNotAllowed: (secret: string) =>
+    `${secret} does not allow break-glass (the catalog sets no break_glass for it); remove break_glass: true and have the request approved`,
+  breakGlassForbidden: () =>
+    "this repository forbids break-glass (.github/jit-access.yml sets break_glass: false); remove break_glass: true and have the request approved",
+  breakGlassOverMax: (duration: string, max: string, secret: string) =>
+    `duration ${shown(duration)} is over the break-glass limit of ${max} for ${secret}; ask for ${max} or less`,
+  breakGlassMixed: () =>
+    "a break-glass request must be on its own: this pull request also adds entries that need approval; move them to another pull request",
   reasonMissing: () =>
     `reason is empty: say why you need the secret in at least ${MIN_REASON_LENGTH} characters, e.g. an incident or ticket number`,
   reasonTooShort: (length: number) =>

@@ -21,6 +21,12 @@ export const requestEntrySchema = z
     reason: text().describe(
       "Why the secret is needed, at least 10 characters, e.g. an incident or ticket number. The catalog may require a pattern.",
     ),
+    break_glass: z
+      .boolean()
+      .optional()
+      .describe(
+        "Emergency access: true grants the secret at once, without approval, when the catalog allows break-glass for it (within its break_glass max_duration) and the repository does not forbid it. Loud: code owners are mentioned, the pull request is labelled, and its check stays neutral until a code owner approves afterwards.",
+      ),
   })
   .describe("One request: a secret, written into an environment for a while, for a reason.");
 
@@ -45,5 +51,8 @@ export type RequestKey = keyof RequestFields;
 
 /** The keys of an entry, in the order the file shows them. */
 export const REQUEST_KEYS: readonly RequestKey[] = requestEntrySchema.keyof().options;
+/** The keys every entry has, each text. */
+export type TextRequestKey = Exclude<RequestKey, "break_glass">;
+export const TEXT_REQUEST_KEYS: readonly TextRequestKey[] = REQUEST_KEYS.filter((k): k is TextRequestKey => k !== "break_glass");
 /** The keys allowed at the top of the file. */
 export const FILE_KEYS: readonly string[] = requestsFileSchema.keyof().options;

@@ -99,6 +99,17 @@ export function validateRequests(input: ValidationInput): ValidationResult {
     } else if (verdict.request !== null) requests.push(verdict.request);
   }
 
+  // Break-glass is granted without approval; an ordinary entry beside it would be too.
+  const glass = added.filter((e) => e.breakGlass);
+  if (glass.length > 0 && glass.length < added.length) {
+    for (const entry of glass) {
+      const span = entry.fields.break_glass;
+      problems.push(
+        span === undefined ? { line: entry.line, column: 1, message: say.breakGlassMixed() } : { ...span, message: say.breakGlassMixed() },
+      );
+    }
+  }
+
   const sorted = problems.sort((a, b) => a.line - b.line || a.column - b.column);
   const removedOnly = sorted.length === 0 && added.length === 0 && removedEntries(base, head.entries).length > 0;
   return { problems: capped(sorted), requests, removedOnly };

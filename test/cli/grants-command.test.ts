@@ -93,6 +93,29 @@ describe("jit-access grants", () => {
     expect(grants[1]).toMatchObject({ state: "granting", grantedAt: null, secret: "PAYMENTS_KEY" });
   });
 
+  it("--break-glass-unreviewed lists break-glass grants no code owner reviewed, with exit 1 while any exists", async () => {
+    await seed();
+    expect(await cli.run(["grants", "--break-glass-unreviewed"], ledgerOnly)).toMatchObject({
+      code: 0,
+      stdout: ["no break-glass grant is waiting for review"],
+    });
+    const glass = await seedGrant(cli.store, { createdAt: new Date(T + 3), approvers: [], breakGlass: true, prNumber: 40 });
+    const ended = await seedGrant(cli.store, { createdAt: new Date(T + 4), approvers: [], breakGlass: true, prNumber: 41 }, "expired");
+
+    const waiting = await cli.run(["grants", "--break-glass-unreviewed"], ledgerOnly);
+    expect(waiting.code).toBe(1);
+    expect(waiting.stdout.slice(1).map((row) => row.split(/\s{2,}/)[0])).toEqual([glass.id, ended.id]);
+    expect(waiting.stdout[1]).toContain("#40");
+
+    await cli.store.recordBreakGlassReview(glass.id, { id: 2, login: "carol" }, new Date(T + 5));
+    const json = await cli.run(["grants", "--break-glass-unreviewed", "--json"], ledgerOnly);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout.join("\n")) as { id: string }[]).map((g) => g.id)).toEqual([ended.id]);
+    await cli.store.recordBreakGlassReview(ended.id, { id: 2, login: "carol" }, new Date(T + 6));
+    expect((await cli.run(["grants", "--break-glass-unreviewed"], ledgerOnly)).code).toBe(0);
+    expect((await cli.run(["grants", "--all", "--break-glass-unreviewed"], ledgerOnly)).code).toBe(2);
+  });
+
   it("says so when there are none", async () => {
     expect((await cli.run(["grants"], ledgerOnly)).stdout).toEqual(["no live grants (--all lists ended ones too)"]);
     expect((await cli.run(["grants", "--json"], ledgerOnly)).stdout).toEqual(["[]"]);
@@ -103,7 +126,7 @@ describe("jit-access grants", () => {
 
     expect(result.code).toBe(2);
     expect(result.stdout).toEqual([]);
-    expect(result.stderr.join("\n")).toContain("usage: jit-access grants [--all] [--json]");
+    expect(result.stderr.join("\n")).toContain("usage: jit-access grants [--all | --break-glass-unreviewed] [--json]");
   });
 
   it("exits 2 naming DATABASE_URL when it is not a usable ledger location", async () => {

@@ -37,6 +37,7 @@ describe("parseRepoConfig: valid files", () => {
     ["tightening only", doc("max_duration: 2h"), { requestsFile: "jit-requests.yml", maxDurationMs: 2 * H }],
     ["grants bound to their requesters", doc("bind_to_requester: true"), { requestsFile: "jit-requests.yml", bindToRequester: true }],
     ["binding left to the catalog", doc("bind_to_requester: false"), { requestsFile: "jit-requests.yml", bindToRequester: false }],
+    ["break-glass forbidden here", doc("break_glass: false"), { requestsFile: "jit-requests.yml", breakGlass: false }],
   ])("%s", (_name, text, expected) => {
     expect(parseRepoConfig(text)).toStrictEqual(expected);
   });
@@ -86,7 +87,7 @@ const badCases: BadCase[] = [
     line: 2,
     column: 1,
     path: "min_approvals",
-    message: 'unknown key "min_approvals"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester',
+    message: 'unknown key "min_approvals"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester, break_glass',
   },
   ...badRequestsFiles.map(([value, message]): BadCase => ({
     name: `requests_file: ${value}`,
@@ -163,7 +164,7 @@ describe("parseRepoConfig: bad files", () => {
       "acme/api:.github/jit-access.yml:1:16: requests_file: requests_file must stay inside the repository (no .. segments); write it relative to the repository root, e.g. jit-requests.yml or .github/jit-requests.yml",
       'acme/api:.github/jit-access.yml:2:15: max_duration: "soon" is not a duration: use whole numbers followed by d, h, m or s (write it like 90s, 15m, 2h, 1h30m or 1d)',
       "acme/api:.github/jit-access.yml:3:12: approvals: approvals must be a whole number from 1 to 10",
-      'acme/api:.github/jit-access.yml:4:1: extra: unknown key "extra"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester',
+      'acme/api:.github/jit-access.yml:4:1: extra: unknown key "extra"; allowed keys are: requests_file, max_duration, approvals, bind_to_requester, break_glass',
     ]);
   });
 });

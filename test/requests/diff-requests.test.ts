@@ -5,7 +5,7 @@ import type { RequestEntry } from "../../src/requests/parse-requests.js";
 let nextLine = 1;
 function entry(secret: string, environment = "production", duration = "2h", reason = "INC-1 look at it"): RequestEntry {
   const line = nextLine++;
-  return { index: line - 1, secret, environment, duration, reason, line, fields: {} };
+  return { index: line - 1, secret, environment, duration, reason, breakGlass: false, line, fields: {} };
 }
 
 const DB = entry("PROD_DB_URL");
@@ -18,6 +18,7 @@ describe("addedEntries", () => {
     ["nothing when the head only removes", [DB, TOKEN], [TOKEN], []],
     ["nothing when the head reorders", [DB, TOKEN], [TOKEN, DB], []],
     ["a new entry", [DB], [DB, TOKEN], [TOKEN]],
+    ["an entry turned into break-glass", [DB], [{ ...DB, breakGlass: true }], [{ ...DB, breakGlass: true }]],
   ])("%s", (_name, base, head, added) => {
     expect(addedEntries(base, head)).toEqual(added);
   });

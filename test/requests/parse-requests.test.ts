@@ -26,6 +26,7 @@ describe("parseRequests reads", () => {
         environment: "production",
         duration: "2h",
         reason: "INC-4211: inspect stuck migrations",
+        breakGlass: false,
         line: 3,
         fields: {
           secret: { line: 3, column: 13, endLine: 3, endColumn: 24 },
@@ -216,7 +217,7 @@ describe("parseRequests refuses", () => {
     [
       "an unknown key that is nothing like a known one",
       file("requests:", ...ENTRY, "    approver: octocat"),
-      [{ line: 6, column: 5, message: say.unknownKey("approver", ["secret", "environment", "duration", "reason"], null) }],
+      [{ line: 6, column: 5, message: say.unknownKey("approver", ["secret", "environment", "duration", "reason", "break_glass"], null) }],
     ],
     ["an unknown top-level key", file("request:", ...ENTRY), [{ line: 1, column: 1, message: say.unknownKey("request", [], "requests") }]],
   ];

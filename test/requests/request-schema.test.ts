@@ -63,8 +63,8 @@ describe("the committed JSON Schema", () => {
 });
 
 describe("request keys", () => {
-  it("are the four fields of an entry, each described for editors", () => {
-    expect(REQUEST_KEYS).toEqual(["secret", "environment", "duration", "reason"]);
+  it("are the four fields of an entry and break_glass, each described for editors", () => {
+    expect(REQUEST_KEYS).toEqual(["secret", "environment", "duration", "reason", "break_glass"]);
     const schema = JSON.parse(renderRequestsJsonSchema()) as RequestsSchema;
     const properties = schema.properties.requests.anyOf[0]?.items.properties ?? {};
     for (const key of REQUEST_KEYS) expect(properties[key]?.description).toEqual(expect.any(String));
