@@ -213,6 +213,15 @@ const CORPUS: CorpusCase[] = [
     file: "77-flow-entry-missing-comma.yml",
     refused: [[2, "YAML syntax error: Block collections are not allowed within flow collections"]],
   },
+  // break_glass: only the YAML boolean true asks for it, and only where the catalog allows it.
+  { file: "91-break-glass-as-text.yml", refused: [[6, "break_glass must be true or false, not text"]] },
+  { file: "92-break-glass-as-number.yml", refused: [[6, "break_glass must be true or false, not the number 1"]] },
+  { file: "93-break-glass-as-list.yml", refused: [[6, "break_glass must be true or false, not a list"]] },
+  {
+    file: "94-break-glass-not-allowed.yml",
+    refused: [[6, "PROD_DB_URL does not allow break-glass (the catalog sets no break_glass for it); remove break_glass: true"]],
+  },
+  { file: "95-break-glass-case-twin.yml", refused: [[7, 'unknown key "Break_Glass": did you mean break_glass?']] },
 ];
 
 /** Characters no message may carry: a message never echoes what it refuses as hidden. */

@@ -504,3 +504,107 @@ describe("decidePullRequest: requests lapse after request_ttl", () => {
     expect(decide(facts({ approval: { requestHead: null } }))).toMatchObject({ lapse: { ttlMs: 24 * HOUR, record: true } });
   });
 });
+
+describe("decidePullRequest: break-glass", () => {
+  const glassCatalog = parseCatalog(
+    `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: ["acme/api"]
+    environments: [production]
+    max_duration: 4h
+    break_glass: {max_duration: 1h}
+  PAYMENTS_KEY:
+    source: env:PAYMENTS_KEY
+    repositories: ["acme/api"]
+    environments: [production]
+    max_duration: 1h
+`,
+    "catalog.yml",
+  );
+  const entry = (secret: string, duration: string, glass: string | null = "true") =>
+    `  - secret: ${secret}\n    environment: production\n    duration: ${duration}\n    reason: "INC-9: the database is down"\n` +
+    (glass === null ? "" : `    break_glass: ${glass}\n`);
+  const file = (...entries: string[]) => `requests:\n${entries.join("")}`;
+  const decideGlass = (f: PullRequestFacts) => decidePullRequest(f, { catalog: glassCatalog, now: NOW, trigger: "test" });
+  const problems = (d: Decision) => (d.kind === "invalid" ? d.problems.map((p) => `${p.line}: ${p.message}`) : []);
+
+  const cases: { name: string; facts: PullRequestFacts; kind: Decision["kind"]; breakGlass?: string; problem?: string }[] = [
+    {
+      name: "allowed, no approval: granted at once",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m")) }),
+      kind: "approved",
+      breakGlass: "granted",
+    },
+    {
+      name: "allowed, a code owner approved afterwards: reviewed",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m")), approval: { reviews: [approve(bob)] } }),
+      kind: "approved",
+      breakGlass: "reviewed",
+    },
+    {
+      name: "break_glass: false is an ordinary request",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m", "false")) }),
+      kind: "waiting",
+    },
+    {
+      name: "the catalog does not allow it",
+      facts: facts({ head: file(entry("PAYMENTS_KEY", "30m")) }),
+      kind: "invalid",
+      problem: "6: PAYMENTS_KEY does not allow break-glass (the catalog sets no break_glass for it)",
+    },
+    {
+      name: "longer than break_glass.max_duration",
+      facts: facts({ head: file(entry("PROD_DB_URL", "2h")) }),
+      kind: "invalid",
+      problem: "4: duration 2h is over the break-glass limit of 1h for PROD_DB_URL; ask for 1h or less",
+    },
+    {
+      name: "mixed with an ordinary entry",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m"), entry("PAYMENTS_KEY", "30m", null)) }),
+      kind: "invalid",
+      problem: "6: a break-glass request must be on its own",
+    },
+    {
+      name: "an author without write permission",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m")), approval: { authorPermission: "read" } }),
+      kind: "invalid",
+      problem: "1: ",
+    },
+    {
+      name: "break_glass: yes (text, not true)",
+      facts: facts({ head: file(entry("PROD_DB_URL", "30m", '"yes"')) }),
+      kind: "invalid",
+      problem: "6: break_glass must be true or false",
+    },
+  ];
+  it.each(cases)("$name → $kind", ({ facts: f, kind, breakGlass, problem }) => {
+    const decision = decideGlass(f);
+    expect(decision.kind).toBe(kind);
+    if (breakGlass !== undefined) expect(decision).toMatchObject({ breakGlass: { kind: breakGlass } });
+    if (problem !== undefined) expect(problems(decision).join("\n")).toContain(problem);
+  });
+
+  it("a repository that sets break_glass: false refuses it at the entry's line", () => {
+    const f = facts({ head: file(entry("PROD_DB_URL", "30m")) });
+    f.files!.policy = { ok: true, repoConfig: { requestsFile: "jit-requests.yml", breakGlass: false } };
+    expect(problems(decideGlass(f))).toEqual([
+      "6: this repository forbids break-glass (.github/jit-access.yml sets break_glass: false); remove break_glass: true and have the request approved",
+    ]);
+  });
+
+  it("grants without approvers, mentions every code owner, and audits break_glass by the requester", () => {
+    const decision = decideGlass(facts({ head: file(entry("PROD_DB_URL", "30m")) }));
+    if (decision.kind !== "approved") throw new Error(decision.kind);
+    expect(decision.grant.items.map((i) => [i.request.secret.name, i.request.breakGlass, i.approvers])).toEqual([
+      ["PROD_DB_URL", true, []],
+    ]);
+    expect(decision.breakGlass).toEqual({ kind: "granted", mention: ["@bob", "@carol", "@acme/dba"] });
+    expect(decision.audit).toMatchObject({ action: "break_glass", actor: "alice" });
+  });
+
+  it("the later approval names its reviewer", () => {
+    const decision = decideGlass(facts({ head: file(entry("PROD_DB_URL", "30m")), approval: { reviews: [approve(carol)] } }));
+    expect(decision).toMatchObject({ kind: "approved", breakGlass: { kind: "reviewed", reviewer: carol }, audit: { action: "approved" } });
+  });
+});
