@@ -125,7 +125,7 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
       await lapseDueRequests(deps, log);
     } catch (error) {
       if (!(error instanceof LedgerClosedError)) {
-        log.warn({ error: error instanceof Error ? error.message.slice(0, 200) : String(error) }, "could not look for lapsed requests");
+        log.warn({ error: errorSummary(error) }, "could not look for lapsed requests");
       }
     }
   }

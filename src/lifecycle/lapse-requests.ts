@@ -4,6 +4,7 @@
  * (`request_heads`); an evaluation after the time is up decides `lapsed` (decide-pull-request.ts),
  * and the sweep finds heads whose time is up with no event to notice it: no timer per request.
  */
+import { errorSummary } from "../util/error-message.js";
 import { RepoClient } from "../github/repo-client.js";
 import type { RequestHead } from "../ledger/store.js";
 import type { LapseClock } from "./decide-pull-request.js";
@@ -73,7 +74,7 @@ async function lapseOne(deps: LifecycleDeps, log: Log, head: RequestHead): Promi
     const client = new RepoClient(await deps.octokitFor(head.installationId), head.owner, head.repo);
     await evaluatePullRequest(deps, { installationId: head.installationId, client, prNumber: head.prNumber, log, trigger: "lapse" });
   } catch (error) {
-    const message = error instanceof Error ? error.message.slice(0, 200) : String(error);
+    const message = errorSummary(error);
     if (deps.clock.now() - head.lapsesAt.getTime() < LAPSE_GIVE_UP_MS) {
       log.warn(
         { repository: `${head.owner}/${head.repo}`, pr: head.prNumber, error: message },

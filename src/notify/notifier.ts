@@ -3,6 +3,7 @@
  * URL) and nothing more. Delivery is the background worker's (`outbox-worker.ts`), so a receiver
  * that is down never delays a grant or a revocation; a failure to queue is logged and swallowed.
  */
+import { errorSummary } from "../util/error-message.js";
 import { randomUUID } from "node:crypto";
 import type { LedgerStore } from "../ledger/store.js";
 import type { Log } from "../lifecycle/deps.js";
@@ -37,7 +38,7 @@ export class OutboxNotifier implements Notifier {
           event,
           repository: `${subject.owner}/${subject.repo}`,
           pr: subject.prNumber,
-          error: error instanceof Error ? error.message.slice(0, 200) : String(error),
+          error: errorSummary(error),
         },
         "could not queue a notification",
       );
