@@ -947,3 +947,28 @@ describe("loadCatalog", () => {
     expect(error.message).toBe(`${path}:1:1: the catalog file cannot be read (ENOTDIR); check the path in JIT_CATALOG`);
   });
 });
+
+describe("parseCatalog: request_ttl and break_glass", () => {
+  const secret = (extra: string) => `secrets:
+  PROD_DB_URL:
+    source: env:PROD_DB_URL
+    repositories: [acme/api]
+    environments: [production]
+    max_duration: 4h
+${extra}`;
+  it("reads them in milliseconds, and leaves them out when absent (24h and no break-glass)", () => {
+    const read = parseCatalog(secret("    request_ttl: 2h\n    break_glass: {max_duration: 1h}\n"), "c.yml").secrets.get("PROD_DB_URL");
+    expect(read).toMatchObject({ requestTtlMs: 7_200_000, breakGlass: { maxDurationMs: 3_600_000 } });
+    const plain = parseCatalog(secret(""), "c.yml").secrets.get("PROD_DB_URL");
+    expect(plain).not.toHaveProperty("requestTtlMs");
+    expect(plain).not.toHaveProperty("breakGlass");
+  });
+
+  it.each([
+    ["    request_ttl: 30s\n", "7:18: secrets.PROD_DB_URL.request_ttl: request_ttl must be from 1m to 30d"],
+    ["    break_glass: {}\n", "7:5: secrets.PROD_DB_URL.break_glass.max_duration: break_glass.max_duration is required"],
+    ["    break_glass:\n", "7:5: secrets.PROD_DB_URL.break_glass: break_glass is empty; expected a map with the keys: max_duration"],
+  ])("refuses %j at its line", (extra, message) => {
+    expect(() => parseCatalog(secret(extra), "c.yml")).toThrow(message);
+  });
+});
