@@ -284,7 +284,7 @@ export const MIGRATIONS: readonly Migration[] = [
         waiting_until    INTEGER
       ) WITHOUT ROWID;
       `,
-    },
+  },
   // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
   // they are empty, so that the numbering stays 1, 2, 3… in order.
   { version: 10, description: "reserved", sql: "" },

@@ -262,7 +262,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         waiting_until    bigint
       );
       `,
-    },
+  },
   // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
   // they are empty, so that the numbering stays in order.
   { version: 10, description: "reserved", sql: "" },
