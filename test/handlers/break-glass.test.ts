@@ -37,7 +37,6 @@ afterEach(async () => {
 
 function reads(head: string, reviews: Parameters<GitHubMock["reviews"]>[1] = [], permissions: string[] = ["alice"]): GitHubMock {
   const gh = new GitHubMock("acme", "api")
-    .repository()
     .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
     .compare("main", HEAD, BASE)
     .file(".github/jit-access.yml", "main", null)
