@@ -28,8 +28,12 @@ export const WEBHOOK_BODY_TIMEOUT_MS = 30_000;
 export const MAX_BUFFERED_WEBHOOK_BYTES = 4 * MAX_WEBHOOK_BODY_BYTES;
 /** As `@octokit/webhooks`: answer 202 when the handlers take longer (GitHub waits 10 s). */
 export const ANSWER_AFTER_MS = 9_000;
-/** How long the rest of a refused body is read and dropped before the connection is cut. */
-const LINGER_MS = 1_000;
+/**
+ * How long the rest of a refused body is read and dropped before the connection is cut: long
+ * enough for a busy sender to read the answer before the cut resets the connection (one second
+ * was not, for a sender streaming on a loaded machine). Reading and dropping holds no memory.
+ */
+const LINGER_MS = 5_000;
 
 export const DEFAULT_WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -49,7 +53,7 @@ export interface WebhookEndpointOptions {
   maxBufferedBytes?: number;
   bodyTimeoutMs?: number;
   answerAfterMs?: number;
-  /** How long the rest of a refused body is drained before the connection is cut; 1 s. */
+  /** How long the rest of a refused body is drained before the connection is cut; 5 s. */
   lingerMs?: number;
 }
 

@@ -305,7 +305,8 @@ describe("size", () => {
   });
 
   it("a chunked body growing past the limit is answered 413 once it does, having read at most one chunk more", async () => {
-    const setup = await start();
+    // The sender is still writing when the answer comes: it must have time to read it before the cut.
+    const setup = await start({ lingerMs: 2_000 });
     const chunk = Buffer.alloc(16 * 1024, "a");
     const answer = await send(setup, { headers: headers("x"), chunks: Array.from({ length: 64 }, () => chunk), stall: true });
     expect(answer.status).toBe(413);
