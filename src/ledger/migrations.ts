@@ -332,6 +332,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass = 1 AND reviewed_at IS NULL;
     `,
   },
+  {
+    version: 10,
+    description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
+    sql: `
+      -- One row per verified delivery, keyed by X-GitHub-Delivery (a redelivery has the same key
+      -- and is dropped). pending: to be processed (claimed_by and claim_expires_at: a lease);
+      -- done: processed (deleted after the retention period); dead: failed every attempt, kept.
+      CREATE TABLE webhook_inbox (
+        delivery_id      TEXT    PRIMARY KEY CHECK (length(delivery_id) BETWEEN 1 AND 200),
+        event            TEXT    NOT NULL CHECK (length(event) BETWEEN 1 AND 200),
+        payload          TEXT    NOT NULL CHECK (json_valid(payload)),
+        bytes            INTEGER NOT NULL CHECK (bytes >= 0 AND bytes <= 26214400),
+        received_at      INTEGER NOT NULL,
+        state            TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER NOT NULL,
+        claimed_by       TEXT,
+        claim_expires_at INTEGER,
+        last_error       TEXT,
+        finished_at      INTEGER
+      ) STRICT;
+      CREATE INDEX webhook_inbox_due ON webhook_inbox (state, next_attempt_at);
+      CREATE INDEX webhook_inbox_finished ON webhook_inbox (state, finished_at);
+      -- Failed deliveries the app asked GitHub to redeliver, once each (keyed by the delivery's guid).
+      CREATE TABLE hook_redeliveries (
+        guid           TEXT    PRIMARY KEY CHECK (length(guid) BETWEEN 1 AND 200),
+        delivery_id    INTEGER NOT NULL,
+        requested_at   INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

@@ -260,6 +260,32 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         -- less urgent writes of other replicas leave the next slot to it.
         waiting_priority integer,
         waiting_until    bigint
+    `,
+  },
+  {
+    version: 10,
+    description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
+    sql: `
+      CREATE TABLE webhook_inbox (
+        delivery_id      text    COLLATE "C" PRIMARY KEY CHECK (length(delivery_id) BETWEEN 1 AND 200),
+        event            text    NOT NULL CHECK (length(event) BETWEEN 1 AND 200),
+        payload          text    NOT NULL,
+        bytes            bigint  NOT NULL CHECK (bytes >= 0 AND bytes <= 26214400),
+        received_at      bigint  NOT NULL,
+        state            text    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         bigint  NOT NULL DEFAULT 0,
+        next_attempt_at  bigint  NOT NULL,
+        claimed_by       text,
+        claim_expires_at bigint,
+        last_error       text,
+        finished_at      bigint
+      );
+      CREATE INDEX webhook_inbox_due ON webhook_inbox (state, next_attempt_at);
+      CREATE INDEX webhook_inbox_finished ON webhook_inbox (state, finished_at);
+      CREATE TABLE hook_redeliveries (
+        guid           text    COLLATE "C" PRIMARY KEY CHECK (length(guid) BETWEEN 1 AND 200),
+        delivery_id    bigint  NOT NULL,
+        requested_at   bigint  NOT NULL
       );
       `,
   },

@@ -52,7 +52,20 @@ import {
 } from "./grant-states.js";
 import { checkGateAnswer, checkGateKey, checkNewGateDecision, describeGateKey, isGateKey } from "./gate-decisions.js";
 import { personJson, toGateDecision, type GateRow } from "./gate-rows.js";
+import {
+  abandonedError,
+  checkClaim,
+  checkNewDelivery,
+  checkTime,
+  shortError,
+  type InboxClaim,
+  type InboxCounts,
+  type InboxEntry,
+  type InboxState,
+  type NewDelivery,
+} from "./inbox-entries.js";
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
+import { toInboxEntry, type InboxRow } from "./sqlite-inbox.js";
 import {
   LedgerClosedError,
   LedgerStorageError,
@@ -867,6 +880,132 @@ export class PgStore implements LedgerStore, WriteSlotStore {
     return rows.map(toAuditArchive);
   }
 
+  async recordDelivery(delivery: NewDelivery): Promise<{ created: boolean }> {
+    const bytes = checkNewDelivery(delivery);
+    const rows = await this.write<{ delivery_id: string }>(
+      `record webhook delivery ${delivery.id}`,
+      `INSERT INTO webhook_inbox (delivery_id, event, payload, bytes, received_at, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id`,
+      [delivery.id, delivery.event, delivery.payload, bytes, delivery.receivedAt.getTime()],
+    );
+    return { created: rows.length === 1 };
+  }
+
+  /** Entries another transaction is claiming are skipped (SKIP LOCKED), never waited for nor claimed twice. */
+  async claimDeliveries(claim: InboxClaim): Promise<InboxEntry[]> {
+    checkClaim(claim);
+    const now = claim.now.getTime();
+    return this.transaction("claim webhook deliveries", async (client) => {
+      await this.query(
+        client,
+        `UPDATE webhook_inbox SET state = 'dead', finished_at = $1, claimed_by = NULL, claim_expires_at = NULL,
+           last_error = $3 || coalesce(' (last error: ' || last_error || ')', '')
+         WHERE delivery_id IN (
+           SELECT delivery_id FROM webhook_inbox
+           WHERE state = 'pending' AND claim_expires_at IS NOT NULL AND claim_expires_at <= $1 AND attempts >= $2
+           FOR UPDATE SKIP LOCKED)`,
+        [now, claim.maxAttempts, abandonedError(claim.maxAttempts)],
+      );
+      const rows = await this.query<InboxRow>(
+        client,
+        `UPDATE webhook_inbox SET claimed_by = $1, claim_expires_at = $2, attempts = attempts + 1
+         WHERE delivery_id IN (
+           SELECT delivery_id FROM webhook_inbox
+           WHERE state = 'pending' AND next_attempt_at <= $3 AND (claim_expires_at IS NULL OR claim_expires_at <= $3)
+           ORDER BY received_at, delivery_id LIMIT $4
+           FOR UPDATE SKIP LOCKED)
+         RETURNING *`,
+        [claim.owner, now + claim.leaseMs, now, claim.limit],
+      );
+      return rows.map(toInboxEntry).sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime() || (a.id < b.id ? -1 : 1));
+    });
+  }
+
+  async completeDelivery(id: string, owner: string, at: Date): Promise<boolean> {
+    const rows = await this.write(
+      `mark webhook delivery ${id} processed`,
+      `UPDATE webhook_inbox SET state = 'done', finished_at = $3, claimed_by = NULL, claim_expires_at = NULL
+       WHERE delivery_id = $1 AND state = 'pending' AND claimed_by = $2 RETURNING delivery_id`,
+      [id, owner, checkTime(at, "at")],
+    );
+    return rows.length === 1;
+  }
+
+  async failDelivery(id: string, owner: string, error: string, at: Date, retryAt: Date | null): Promise<boolean> {
+    const rows =
+      retryAt === null
+        ? await this.write(
+            `record the failure of webhook delivery ${id}`,
+            `UPDATE webhook_inbox SET state = 'dead', finished_at = $4, last_error = $3, claimed_by = NULL, claim_expires_at = NULL
+             WHERE delivery_id = $1 AND state = 'pending' AND claimed_by = $2 RETURNING delivery_id`,
+            [id, owner, shortError(error), checkTime(at, "at")],
+          )
+        : await this.write(
+            `record the failure of webhook delivery ${id}`,
+            `UPDATE webhook_inbox SET next_attempt_at = $4, last_error = $3, claimed_by = NULL, claim_expires_at = NULL
+             WHERE delivery_id = $1 AND state = 'pending' AND claimed_by = $2 RETURNING delivery_id`,
+            [id, owner, shortError(error), checkTime(retryAt, "retryAt")],
+          );
+    return rows.length === 1;
+  }
+
+  async releaseDeliveries(owner: string): Promise<number> {
+    const rows = await this.write(
+      "release claimed webhook deliveries",
+      `UPDATE webhook_inbox SET claimed_by = NULL, claim_expires_at = NULL, attempts = greatest(attempts - 1, 0)
+       WHERE state = 'pending' AND claimed_by = $1 RETURNING delivery_id`,
+      [owner],
+    );
+    return rows.length;
+  }
+
+  async getDelivery(id: string): Promise<InboxEntry | null> {
+    const rows = await this.read<InboxRow>(`read webhook delivery ${id}`, "SELECT * FROM webhook_inbox WHERE delivery_id = $1", [id]);
+    return rows[0] === undefined ? null : toInboxEntry(rows[0]);
+  }
+
+  async listDeliveries(state: InboxState, limit: number): Promise<InboxEntry[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`listDeliveries: limit must be a positive whole number, got ${limit}`);
+    const rows = await this.read<InboxRow>(
+      `list ${state} webhook deliveries`,
+      "SELECT * FROM webhook_inbox WHERE state = $1 ORDER BY received_at, delivery_id LIMIT $2",
+      [state, limit],
+    );
+    return rows.map(toInboxEntry);
+  }
+
+  async countDeliveries(): Promise<InboxCounts> {
+    const rows = await this.read<{ state: InboxState; n: string }>(
+      "count webhook deliveries",
+      "SELECT state, count(*) AS n FROM webhook_inbox GROUP BY state",
+      [],
+    );
+    const counts: InboxCounts = { pending: 0, done: 0, dead: 0 };
+    for (const row of rows) counts[row.state] = Number(row.n);
+    return counts;
+  }
+
+  async pruneDeliveries(before: Date): Promise<number> {
+    const rows = await this.write(
+      "delete processed webhook deliveries",
+      "DELETE FROM webhook_inbox WHERE state = 'done' AND finished_at < $1 RETURNING delivery_id",
+      [checkTime(before, "before")],
+    );
+    return rows.length;
+  }
+
+  async recordRedelivery(guid: string, deliveryId: number, at: Date): Promise<boolean> {
+    if (guid.length === 0 || guid.length > 200) throw new Error("a redelivery needs the delivery's guid");
+    if (!Number.isSafeInteger(deliveryId)) throw new Error(`a redelivery needs the delivery log entry's id, got ${deliveryId}`);
+    const rows = await this.write(
+      `record the redelivery of ${guid}`,
+      `INSERT INTO hook_redeliveries (guid, delivery_id, requested_at) VALUES ($1, $2, $3)
+       ON CONFLICT (guid) DO NOTHING RETURNING guid`,
+      [guid, deliveryId, checkTime(at, "at")],
+    );
+    return rows.length === 1;
+  }
+
   /**
    * Refuses new calls, lets the calls under way finish, then ends the pool (every connection
    * closed), so the process can exit. (The pool itself would strand a call still waiting for a
@@ -985,6 +1124,11 @@ export class PgStore implements LedgerStore, WriteSlotStore {
   private async auditHashAt(client: PoolClient, seq: number): Promise<string | undefined> {
     const [row] = await this.query<{ hash: string }>(client, "SELECT hash FROM audit WHERE seq = $1", [seq]);
     return row?.hash;
+  }
+
+  /** One statement that writes, in a transaction of its own (READ ONLY when the store is). */
+  private async write<Row extends QueryResultRow>(operation: string, sql: string, params: Param[]): Promise<Row[]> {
+    return this.transaction(operation, (client) => this.query<Row>(client, sql, params));
   }
 
   /** One statement outside a transaction (a read: it sees one snapshot by itself). */

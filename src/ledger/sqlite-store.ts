@@ -37,6 +37,7 @@ import {
 import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { SqliteGateDecisions } from "./sqlite-gate.js";
 import { SqliteNotify } from "./sqlite-notify.js";
+import { SqliteInbox } from "./sqlite-inbox.js";
 import { LedgerClosedError, LedgerStorageError, SECRET_LOCK_TIMEOUT_MS, SecretLockTimeoutError, type GrantClaim } from "./store.js";
 import type {
   AuditAction,
@@ -51,7 +52,12 @@ import type {
   Grant,
   GrantFilter,
   GrantPeriod,
+  InboxClaim,
+  InboxCounts,
+  InboxEntry,
+  InboxState,
   LedgerStore,
+  NewDelivery,
   NewGateDecision,
   NewGrant,
   NewNotification,
@@ -150,6 +156,7 @@ export class SqliteStore implements LedgerStore {
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
   private readonly gate: SqliteGateDecisions;
   private readonly notify: SqliteNotify;
+  private readonly inbox: SqliteInbox;
   private closed = false;
   /** Who holds the secret locks this store takes (one per store: a process's ledger). */
   readonly #lockOwner = `${hostname()}:${process.pid}:${randomUUID()}`;
@@ -157,6 +164,7 @@ export class SqliteStore implements LedgerStore {
   constructor(private readonly db: Database.Database) {
     this.gate = new SqliteGateDecisions(db);
     this.notify = new SqliteNotify(db);
+    this.inbox = new SqliteInbox(db);
     this.statements = {
       insertGrant: db.prepare<Params>(
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
@@ -714,6 +722,46 @@ export class SqliteStore implements LedgerStore {
 
   async listAuditArchives(): Promise<AuditArchive[]> {
     return this.run("list audit archives", () => this.statements.everyArchive.all().map(toAuditArchive));
+  }
+
+  async recordDelivery(delivery: NewDelivery): Promise<{ created: boolean }> {
+    return this.run(`record webhook delivery ${delivery.id}`, () => this.inbox.record(delivery));
+  }
+
+  async claimDeliveries(claim: InboxClaim): Promise<InboxEntry[]> {
+    return this.run("claim webhook deliveries", () => this.inbox.claim(claim));
+  }
+
+  async completeDelivery(id: string, owner: string, at: Date): Promise<boolean> {
+    return this.run(`mark webhook delivery ${id} processed`, () => this.inbox.complete(id, owner, at));
+  }
+
+  async failDelivery(id: string, owner: string, error: string, at: Date, retryAt: Date | null): Promise<boolean> {
+    return this.run(`record the failure of webhook delivery ${id}`, () => this.inbox.fail(id, owner, error, at, retryAt));
+  }
+
+  async releaseDeliveries(owner: string): Promise<number> {
+    return this.run("release claimed webhook deliveries", () => this.inbox.release(owner));
+  }
+
+  async getDelivery(id: string): Promise<InboxEntry | null> {
+    return this.run(`read webhook delivery ${id}`, () => this.inbox.get(id));
+  }
+
+  async listDeliveries(state: InboxState, limit: number): Promise<InboxEntry[]> {
+    return this.run(`list ${state} webhook deliveries`, () => this.inbox.list(state, limit));
+  }
+
+  async countDeliveries(): Promise<InboxCounts> {
+    return this.run("count webhook deliveries", () => this.inbox.counts());
+  }
+
+  async pruneDeliveries(before: Date): Promise<number> {
+    return this.run("delete processed webhook deliveries", () => this.inbox.prune(before));
+  }
+
+  async recordRedelivery(guid: string, deliveryId: number, at: Date): Promise<boolean> {
+    return this.run(`record the redelivery of ${guid}`, () => this.inbox.recordRedelivery(guid, deliveryId, at));
   }
 
   async close(): Promise<void> {

@@ -9,11 +9,13 @@ import type { AuditVerification } from "./audit-chain.js";
 import type { GateAnswer, GateDecision, GateKey, NewGateDecision } from "./gate-decisions.js";
 import type { GrantState, SecretWrite } from "./grant-states.js";
 import type { NewNotification, NewRequestHead, Notification, RequestHead, RequestHeadKey } from "./notify-rows.js";
+import type { InboxClaim, InboxCounts, InboxEntry, InboxState, NewDelivery } from "./inbox-entries.js";
 
 export { LIVE_STATES, IllegalTransitionError, holdsSecret, type GrantState, type SecretWrite } from "./grant-states.js";
 export type { AuditVerification } from "./audit-chain.js";
 export type { GateAnswer, GateDecision, GateKey, GateState, NewGateDecision } from "./gate-decisions.js";
 export type { NewNotification, NewRequestHead, Notification, RequestHead, RequestHeadKey } from "./notify-rows.js";
+export type { InboxClaim, InboxCounts, InboxEntry, InboxState, NewDelivery } from "./inbox-entries.js";
 
 /**
  * Every call on a ledger after `close()` rejects with this, naming what was asked. Work that
@@ -520,6 +522,41 @@ export interface LedgerStore {
    * the head was never recorded.
    */
   settleRequestHead(key: RequestHeadKey, outcome: "lapsed" | "approved", at: Date): Promise<{ head: RequestHead; settled: boolean } | null>;
+  /**
+   * The webhook inbox (see `inbox-entries.ts`). Records a verified delivery, pending and due at
+   * once, unless one with the same id is recorded: then resolves `created: false` and writes
+   * nothing (a redelivery, or the same delivery sent to two processes). Refuses a payload over
+   * `MAX_INBOX_PAYLOAD_BYTES` or one that is not a JSON object.
+   */
+  recordDelivery(delivery: NewDelivery): Promise<{ created: boolean }>;
+  /**
+   * Claims at most `limit` pending entries whose retry time has come and that no live lease
+   * holds, oldest first, for `owner` until `now + leaseMs`; each claim counts one attempt. Two
+   * processes never claim the same entry while its lease lasts. An entry whose lease ran out
+   * after `maxAttempts` claims (its process died each time) is marked dead instead, with an error
+   * that says so.
+   */
+  claimDeliveries(claim: InboxClaim): Promise<InboxEntry[]>;
+  /** `owner` processed the entry: done. Resolves false, writing nothing, when `owner` no longer holds it. */
+  completeDelivery(id: string, owner: string, at: Date): Promise<boolean>;
+  /**
+   * `owner`'s attempt failed: pending again from `retryAt`, or dead (kept, with the error) when
+   * `retryAt` is null. Resolves false, writing nothing, when `owner` no longer holds it.
+   */
+  failDelivery(id: string, owner: string, error: string, at: Date, retryAt: Date | null): Promise<boolean>;
+  /** Gives back every claim `owner` holds (a stop): pending and claimable at once, the attempt not counted. */
+  releaseDeliveries(owner: string): Promise<number>;
+  getDelivery(id: string): Promise<InboxEntry | null>;
+  /** Entries in `state`, oldest first, at most `limit`. */
+  listDeliveries(state: InboxState, limit: number): Promise<InboxEntry[]>;
+  countDeliveries(): Promise<InboxCounts>;
+  /** Deletes processed (done) entries finished before `before`; resolves to how many. Dead entries stay. */
+  pruneDeliveries(before: Date): Promise<number>;
+  /**
+   * Records that the app asked GitHub to redeliver the delivery `guid` (its log entry
+   * `deliveryId`); resolves false, writing nothing, when it was asked already.
+   */
+  recordRedelivery(guid: string, deliveryId: number, at: Date): Promise<boolean>;
   /** Closes the ledger; closing twice is harmless. Every later call rejects with `LedgerClosedError`. */
   close(): Promise<void>;
 }

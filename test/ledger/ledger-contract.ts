@@ -1272,6 +1272,136 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("webhook inbox", () => {
+      const delivery = (id: string, minute = 0, payload: object = { action: "opened", number: 1 }) => ({
+        id,
+        event: "pull_request",
+        payload: JSON.stringify(payload),
+        receivedAt: at(minute),
+      });
+      const claim = (owner: string, minute: number, overrides: { limit?: number; maxAttempts?: number; leaseMs?: number } = {}) =>
+        store.claimDeliveries({ owner, now: at(minute), leaseMs: 60_000, limit: 10, maxAttempts: 3, ...overrides });
+
+      it("records a delivery once: the same id again writes nothing", async () => {
+        expect(await store.recordDelivery(delivery("d-1"))).toEqual({ created: true });
+        expect(await store.recordDelivery({ ...delivery("d-1", 5, { other: true }), event: "ping" })).toEqual({ created: false });
+        expect(await store.getDelivery("d-1")).toMatchObject({
+          id: "d-1",
+          event: "pull_request",
+          payload: JSON.stringify({ action: "opened", number: 1 }),
+          state: "pending",
+          attempts: 0,
+          receivedAt: at(0),
+          nextAttemptAt: at(0),
+          claimedBy: null,
+        });
+        expect(await store.countDeliveries()).toEqual({ pending: 1, done: 0, dead: 0 });
+      });
+
+      it("refuses a payload that is not a JSON object, or over 25 MiB, and records nothing", async () => {
+        await expect(store.recordDelivery({ ...delivery("d-1"), payload: "[1]" })).rejects.toThrow("not a JSON object");
+        await expect(store.recordDelivery({ ...delivery("d-2"), payload: "{" })).rejects.toThrow("not JSON");
+        const big = JSON.stringify({ pad: "x".repeat(25 * 1024 * 1024) });
+        await expect(store.recordDelivery({ ...delivery("d-3"), payload: big })).rejects.toThrow("the inbox keeps at most");
+        await expect(store.recordDelivery({ ...delivery(""), payload: "{}" })).rejects.toThrow("delivery id");
+        expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
+      });
+
+      it("lets one owner at a time claim an entry, oldest first, and counts each claim as an attempt", async () => {
+        await store.recordDelivery(delivery("d-2", 1));
+        await store.recordDelivery(delivery("d-1", 0));
+        await store.recordDelivery(delivery("d-3", 2));
+        const first = await claim("replica-a", 2, { limit: 2 });
+        expect(first.map((entry) => entry.id)).toEqual(["d-1", "d-2"]);
+        expect(first[0]).toMatchObject({ claimedBy: "replica-a", claimExpiresAt: new Date(at(2).getTime() + 60_000), attempts: 1 });
+        expect((await claim("replica-b", 2)).map((entry) => entry.id)).toEqual(["d-3"]);
+        expect(await claim("replica-c", 2)).toEqual([]);
+      });
+
+      it("does not claim an entry recorded after now", async () => {
+        await store.recordDelivery(delivery("d-1", 5));
+        expect(await claim("replica-a", 4)).toEqual([]);
+        expect(await claim("replica-a", 5)).toHaveLength(1);
+      });
+
+      it("marks an entry done only for the owner that holds it", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        expect(await store.completeDelivery("d-1", "replica-b", at(1))).toBe(false);
+        expect(await store.completeDelivery("d-1", "replica-a", at(1))).toBe(true);
+        expect(await store.getDelivery("d-1")).toMatchObject({ state: "done", finishedAt: at(1), claimedBy: null });
+        expect(await store.completeDelivery("d-1", "replica-a", at(2))).toBe(false);
+        expect(await claim("replica-a", 10)).toEqual([]);
+      });
+
+      it("lets another owner claim an entry whose lease ran out; the first owner can no longer finish it", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        expect(await claim("replica-b", 0.5)).toEqual([]);
+        expect(await claim("replica-b", 1)).toMatchObject([{ id: "d-1", claimedBy: "replica-b", attempts: 2 }]);
+        expect(await store.completeDelivery("d-1", "replica-a", at(1))).toBe(false);
+        expect(await store.failDelivery("d-1", "replica-a", "late", at(1), at(2))).toBe(false);
+        expect(await store.completeDelivery("d-1", "replica-b", at(1))).toBe(true);
+      });
+
+      it("retries a failed entry from its retry time, keeping the error", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        expect(await store.failDelivery("d-1", "replica-a", "GitHub answered 502", at(0), at(5))).toBe(true);
+        expect(await store.getDelivery("d-1")).toMatchObject({ state: "pending", lastError: "GitHub answered 502", nextAttemptAt: at(5) });
+        expect(await claim("replica-b", 4)).toEqual([]);
+        expect(await claim("replica-b", 5)).toMatchObject([{ id: "d-1", attempts: 2 }]);
+      });
+
+      it("keeps an entry given up as dead, with its error, and lists it", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        expect(await store.failDelivery("d-1", "replica-a", "x".repeat(5000), at(1), null)).toBe(true);
+        const [dead] = await store.listDeliveries("dead", 10);
+        expect(dead).toMatchObject({ id: "d-1", state: "dead", finishedAt: at(1) });
+        expect(dead!.lastError!.length).toBeLessThan(2100);
+        expect(await claim("replica-a", 100)).toEqual([]);
+        expect(await store.pruneDeliveries(at(1000))).toBe(0);
+        expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 1 });
+      });
+
+      it("marks dead an entry whose process stopped during each of maxAttempts claims", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        for (let minute = 0; minute < 3; minute += 1) expect(await claim(`replica-${minute}`, minute * 2)).toHaveLength(1);
+        expect(await claim("replica-z", 10)).toEqual([]);
+        expect(await store.getDelivery("d-1")).toMatchObject({ state: "dead", attempts: 3, finishedAt: at(10) });
+        expect((await store.getDelivery("d-1"))!.lastError).toContain("stopped before it finished, 3 times");
+      });
+
+      it("gives back an owner's claims, without counting their attempt", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await store.recordDelivery(delivery("d-2"));
+        await claim("replica-a", 0);
+        expect(await store.releaseDeliveries("replica-a")).toBe(2);
+        expect(await claim("replica-b", 0)).toMatchObject([
+          { id: "d-1", attempts: 1 },
+          { id: "d-2", attempts: 1 },
+        ]);
+      });
+
+      it("deletes processed entries finished before the retention limit, and only those", async () => {
+        for (const id of ["d-1", "d-2", "d-3"]) await store.recordDelivery(delivery(id));
+        await claim("replica-a", 0);
+        await store.completeDelivery("d-1", "replica-a", at(1));
+        await store.completeDelivery("d-2", "replica-a", at(3));
+        expect(await store.pruneDeliveries(at(2))).toBe(1);
+        expect(await store.getDelivery("d-1")).toBeNull();
+        expect(await store.getDelivery("d-2")).toMatchObject({ state: "done" });
+        expect(await store.getDelivery("d-3")).toMatchObject({ state: "pending" });
+      });
+
+      it("records a redelivery request once per delivery guid", async () => {
+        expect(await store.recordRedelivery("guid-1", 17, at(0))).toBe(true);
+        expect(await store.recordRedelivery("guid-1", 18, at(1))).toBe(false);
+        expect(await store.recordRedelivery("guid-2", 18, at(1))).toBe(true);
+      });
+    });
+
     describe("audit archive", () => {
       /** Records 1–4 at minutes 0, 1, 2 and 3. */
       async function fourRecords(): Promise<string[]> {
