@@ -12,6 +12,7 @@ import { PublicKeyCache } from "./github/public-key-cache.js";
 import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
+import { InboxProcessor } from "./inbox/inbox-processor.js";
 import { jitAccessApp } from "./index.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
 import { isWriteSlotStore } from "./ledger/store.js";
@@ -120,12 +121,20 @@ async function main(): Promise<void> {
   });
   await probot.load(jitAccessApp(deps));
 
+  // Deliveries are recorded in the ledger's inbox and answered 202 at once; the inbox runs the handlers.
+  const inbox = new InboxProcessor({
+    store,
+    clock,
+    log: log.child({ name: "inbox" }),
+    handle: (event: VerifiedEvent) =>
+      metrics.timeWebhook(event.name, () => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0])),
+  });
+  metrics.setInboxBacklogSource(async () => (await store.countDeliveries()).pending);
   const webhooks = webhookEndpoint({
     secret: settings.webhookSecret,
     path: settings.webhookPath,
     log: log.child({ name: "webhooks" }),
-    receive: (event: VerifiedEvent) =>
-      metrics.timeWebhook(event.name, () => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0])),
+    record: (event) => inbox.accept(event),
   });
   let stopping = false;
   const readiness = new Readiness({
@@ -149,8 +158,9 @@ async function main(): Promise<void> {
       webhooks,
     ],
   });
-  // Stopping the server: new deliveries are refused (refuseWhileStopping) and those under way run
-  // to the end while the probes still answer; then the server closes.
+  // Stopping the server: new deliveries are refused (refuseWhileStopping) and those being recorded
+  // are answered while the probes still answer; then the server closes. The inbox stops claiming
+  // and lets the deliveries it is processing run to the end (a worker of the stop sequence).
   const server = {
     url: http.url,
     drain: () => webhooks.idle(),
@@ -162,6 +172,7 @@ async function main(): Promise<void> {
       }
     },
   };
+  inbox.start();
   log.info(`Listening on ${server.url}`);
   // Jobs that waited for the workflow gate while the app was down are answered now, then every 10 minutes.
   const gateCatchUp = new GateCatchUp(
@@ -198,6 +209,7 @@ async function main(): Promise<void> {
         workers: [
           { name: "the workflow gate's catch-up", stop: () => gateCatchUp.stop() },
           { name: "the notification worker", stop: () => notifications.stop() },
+          { name: "the webhook inbox", stop: () => inbox.stop() },
         ],
         ledger: store,
       }),

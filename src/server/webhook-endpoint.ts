@@ -14,9 +14,14 @@
  * - a refused request is logged as one short line — delivery id, event, size, status and why,
  *   header values cut short and stripped to plain characters — and never its payload.
  *
- * A verified delivery goes to `receive` (Probot's `webhooks.receive`), and is answered as
- * `@octokit/webhooks` answers it: `200` once the handlers have run, `202` when they are still
- * running after `answerAfterMs` (9 s), `500` when one failed (Probot's error handler logs it).
+ * With `record` (the app: `src/inbox/`), a verified delivery is recorded in the ledger's inbox
+ * and answered `202` as soon as the ledger holds it, whether it was new or recorded already (a
+ * redelivery); `503` when the ledger could not record it (GitHub then lists the delivery as
+ * failed, and the catch-up asks for it again). The inbox processes it after the answer.
+ *
+ * Without `record`, a verified delivery goes to `receive` (Probot's `webhooks.receive`), and is
+ * answered as `@octokit/webhooks` answers it: `200` once the handlers have run, `202` when they
+ * are still running after `answerAfterMs` (9 s), `500` when one failed (Probot's error handler logs it).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -45,8 +50,13 @@ export interface VerifiedEvent {
 
 export interface WebhookEndpointOptions {
   secret: string;
-  /** Hands a verified event to the app's handlers; resolves when they have run. */
-  receive(event: VerifiedEvent): Promise<void>;
+  /** Hands a verified event to the app's handlers; resolves when they have run. Not called when `record` is given. */
+  receive?(event: VerifiedEvent): Promise<void>;
+  /**
+   * Records a verified delivery (its body as received) for later processing; resolves once it is
+   * durable. The delivery is then answered 202.
+   */
+  record?(event: { id: string; name: string; body: string }): Promise<"new" | "duplicate">;
   log: Log;
   path?: string;
   maxBodyBytes?: number;
@@ -79,6 +89,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
   const bodyTimeoutMs = options.bodyTimeoutMs ?? WEBHOOK_BODY_TIMEOUT_MS;
   const answerAfterMs = options.answerAfterMs ?? ANSWER_AFTER_MS;
   const lingerMs = options.lingerMs ?? LINGER_MS;
+  if (options.record === undefined && options.receive === undefined) throw new Error("webhookEndpoint needs record or receive");
   const { log } = options;
   let buffered = 0;
   const handling = new Set<Promise<void>>();
@@ -200,14 +211,40 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
       if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
         return refuse(400, "the body is signed but is not a JSON object");
       }
-      const handled = dispatch({
+      const verified = {
         id: String(request.headers["x-github-delivery"]),
         name: String(request.headers["x-github-event"]),
         payload: payload as Record<string, unknown>,
-      });
+      };
+      const handled = options.record === undefined ? dispatch(verified) : recordThenAnswer(verified, body.toString("utf8"));
       handling.add(handled);
       void handled.finally(() => handling.delete(handled));
     });
+
+    const recordThenAnswer = async (verified: VerifiedEvent, text: string): Promise<void> => {
+      const action = typeof verified.payload.action === "string" ? headerForLog(verified.payload.action) : null;
+      const answer = (status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void => {
+        response.writeHead(status, { "content-type": "application/json", ...extra }).end(JSON.stringify(body));
+        log.info(
+          { delivery, event, action, status, ms: Date.now() - started },
+          `webhook ${event}${action ? `.${action}` : ""} answered ${status}`,
+        );
+      };
+      try {
+        const recorded = await options.record!({ id: verified.id, name: verified.name, body: text });
+        answer(202, { delivery: verified.id, recorded });
+      } catch (error) {
+        log.error(
+          { delivery, event, action, error: error instanceof Error ? error.message : String(error) },
+          "the delivery could not be recorded in the inbox",
+        );
+        answer(
+          503,
+          { error: `the delivery could not be recorded; the app's log has the details (delivery ${delivery})` },
+          { "retry-after": "30" },
+        );
+      }
+    };
 
     const dispatch = async (verified: VerifiedEvent): Promise<void> => {
       const action = typeof verified.payload.action === "string" ? headerForLog(verified.payload.action) : null;
@@ -225,7 +262,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
       const late = setTimeout(() => answer(202, "still processing\n"), answerAfterMs);
       late.unref();
       try {
-        await options.receive(verified);
+        await options.receive!(verified);
         answer(200, "ok\n");
       } catch {
         // Probot's error handler has logged the handler's error (the event is verified).

@@ -22,7 +22,7 @@ describe("a redelivered approval", () => {
     });
     await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
     const approval = sim.lastDelivery!;
-    expect(approval).toMatchObject({ event: "pull_request_review", action: "submitted", status: 200 });
+    expect(approval).toMatchObject({ event: "pull_request_review", action: "submitted", status: 202 });
     expect(await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" })).toBe(
       SECRET_VALUES.PROD_DB_URL,
     );
@@ -31,9 +31,9 @@ describe("a redelivered approval", () => {
       description: "the grant comment",
     });
 
-    // While live: the app answers (its handler has run) and writes nothing.
+    // While live: the app answers (the inbox holds the delivery already: dropped) and writes nothing.
     const live = await sim.redeliver(approval.id);
-    expect(live.status).toBe(200);
+    expect(live.status).toBe(202);
     expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
     expect(sim.comments(repo, pr).filter((c) => c.body.startsWith("**Access granted.**"))).toHaveLength(1);
     expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "active" })]);
@@ -47,7 +47,7 @@ describe("a redelivered approval", () => {
       description: "the grant to be expired",
     });
     const late = await sim.redeliver(approval.id);
-    expect(late.status).toBe(200);
+    expect(late.status).toBe(202);
     expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
     expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBeUndefined();
     expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "expired" })]);

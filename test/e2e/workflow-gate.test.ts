@@ -103,10 +103,17 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
     payload.deployment_callback_url = String(payload.deployment_callback_url).replace(`/repos/${repo}/`, "/repos/acme/api/");
     const before = sim.requests.length;
     const delivery = await sim.deliver("deployment_protection_rule", payload);
-    expect(delivery.status).toBe(200);
+    expect(delivery.status).toBe(202);
+    // The inbox processes the delivery after the answer: wait for its outcome.
+    const refused = await sim.waitFor(
+      async () => {
+        const found = (await gateAudit()).filter((event) => event.action === "gate_refused");
+        return found.length > 0 ? found : undefined;
+      },
+      { timeoutMs: 10_000, description: "the refusal in the audit log" },
+    );
     expect(sim.requests.slice(before)).toEqual([]);
     expect(sim.workflowRun(repo, runId)).toMatchObject({ status: "waiting", reviews: [] });
-    const refused = (await gateAudit()).filter((event) => event.action === "gate_refused");
     expect(refused).toEqual([
       expect.objectContaining({
         actor: "jit-access",
@@ -157,12 +164,15 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
   it("answers a duplicate delivery once", async () => {
     const { sim } = world;
     const again = await sim.redeliver(deliveryOfFirstRun);
-    expect(again).toMatchObject({ attempts: 2, status: 200 });
+    expect(again).toMatchObject({ attempts: 2, status: 202 });
     await sim.waitFor(
-      () => appLogLines(world).some((line) => line.msg === "gate: the job was answered before; nothing sent" && line.run === approvedRun),
+      () =>
+        appLogLines(world).some(
+          (line) => line.msg === "delivery recorded already (a redelivery): dropped" && line.delivery === deliveryOfFirstRun,
+        ),
       {
         timeoutMs: 10_000,
-        description: "the app to see the job was answered",
+        description: "the app to see the delivery was recorded already",
       },
     );
     expect(reviewCalls(approvedRun)).toHaveLength(1);

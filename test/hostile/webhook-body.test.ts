@@ -189,7 +189,7 @@ describe("an oversized body", () => {
 
   it("the app still answers a signed delivery afterwards", async () => {
     const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
-    expect(await world.sim.deliverRaw({ event: "ping", body })).toBe(200);
+    expect(await world.sim.deliverRaw({ event: "ping", body })).toBe(202);
   });
 });
 

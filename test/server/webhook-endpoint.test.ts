@@ -192,6 +192,52 @@ describe("a correctly signed delivery", () => {
   });
 });
 
+describe("a correctly signed delivery, with an inbox (record)", () => {
+  it("is recorded with its body as received and answered 202 at once; the same delivery again is answered 202 too", async () => {
+    const recorded: { id: string; name: string; body: string }[] = [];
+    const setup = await start({
+      receive: undefined,
+      record: async (event) => {
+        const known = recorded.some((entry) => entry.id === event.id);
+        recorded.push(event);
+        return known ? "duplicate" : "new";
+      },
+    });
+    const first = await send(setup, { headers: headers(payload), chunks: [payload] });
+    expect(first.status).toBe(202);
+    expect(JSON.parse(first.body)).toEqual({ delivery: "11111111-2222-3333-4444-555555555555", recorded: "new" });
+    const again = await send(setup, { headers: headers(payload), chunks: [payload] });
+    expect(again.status).toBe(202);
+    expect(JSON.parse(again.body)).toMatchObject({ recorded: "duplicate" });
+    expect(recorded[0]).toEqual({ id: "11111111-2222-3333-4444-555555555555", name: "pull_request", body: payload });
+    expect(setup.received).toEqual([]);
+  });
+
+  it("that cannot be recorded is answered 503, without the error's text", async () => {
+    const setup = await start({
+      record: async () => {
+        throw new Error("disk full: password=hunter2");
+      },
+    });
+    const answer = await send(setup, { headers: headers(payload), chunks: [payload] });
+    expect(answer.status).toBe(503);
+    expect(answer.body).not.toContain("hunter2");
+  });
+
+  it("with a wrong signature is refused 400 and not recorded", async () => {
+    let recorded = 0;
+    const setup = await start({
+      record: async () => {
+        recorded += 1;
+        return "new";
+      },
+    });
+    const answer = await send(setup, { headers: headers(payload, { "x-hub-signature-256": sign(payload, "other") }), chunks: [payload] });
+    expect(answer.status).toBe(400);
+    expect(recorded).toBe(0);
+  });
+});
+
 describe("a refused request", () => {
   const marker = "ATTACKER-PAYLOAD-MARKER";
   const body = JSON.stringify({ action: "opened", text: marker.repeat(100) });

@@ -1,0 +1,234 @@
+/**
+ * Processes the webhook inbox. The webhook endpoint records each verified delivery in the ledger
+ * (`recordDelivery`, keyed by its `X-GitHub-Delivery` id: a redelivery or a copy sent to a second
+ * replica is dropped) and answers `202` at once; this hands the recorded deliveries to the app's
+ * handlers:
+ *
+ * - entries are claimed from the ledger with a lease (`claimDeliveries`: an owner id of this
+ *   process and an expiry; PostgreSQL skips rows another replica is claiming), so any process
+ *   may take any entry and none is taken twice while its lease lasts;
+ * - an entry whose process died is claimed again once its lease has run out (after
+ *   `maxAttempts` such claims it is marked dead instead: a delivery that kills its process does
+ *   not kill every replica in turn);
+ * - an entry whose handlers fail is retried with backoff (`backoffMs`), and after `maxAttempts`
+ *   attempts it stays in the ledger as dead, with its error, logged at error: never silently
+ *   dropped (`jit-access`'s ledger lists it: `listDeliveries("dead")`);
+ * - processed entries are deleted after `retentionMs` (7 days, longer than GitHub's 3-day
+ *   redelivery window, so a redelivery of a processed delivery is still recognised and dropped).
+ *
+ * A new entry is processed at once in the process that recorded it; every `pollMs` each process
+ * also looks for entries that are due (a retry, an expired lease, an entry another replica
+ * recorded and could not process). Handlers are written to be run again safely (a grant is
+ * unique per request key, a revocation per grant state), which is what makes a lease that ran
+ * out while its handlers were still running (longer than `leaseMs`) harmless.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { LedgerClosedError, type InboxEntry, type LedgerStore } from "../ledger/store.js";
+import type { Log } from "../lifecycle/deps.js";
+import type { Clock, TimerHandle } from "../util/clock.js";
+
+export interface InboxEvent {
+  id: string;
+  name: string;
+  payload: Record<string, unknown>;
+}
+
+export const INBOX_LEASE_MS = 5 * 60_000;
+export const INBOX_POLL_MS = 5_000;
+export const INBOX_MAX_ATTEMPTS = 8;
+export const INBOX_CONCURRENCY = 8;
+export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
+const PRUNE_EVERY_MS = 60 * 60_000;
+
+/** 10 s, 20 s, 40 s… doubling, at most 30 minutes. */
+export function inboxBackoffMs(attempt: number): number {
+  return Math.min(10_000 * 2 ** Math.max(0, attempt - 1), 30 * 60_000);
+}
+
+export interface InboxProcessorOptions {
+  store: LedgerStore;
+  clock: Clock;
+  log: Log;
+  /** Runs the app's handlers for one delivery; rejects when one failed. */
+  handle(event: InboxEvent): Promise<void>;
+  /** This process's claim owner; unique per process start by default. */
+  owner?: string;
+  concurrency?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  maxAttempts?: number;
+  backoffMs?: (attempt: number) => number;
+  retentionMs?: number;
+}
+
+export class InboxProcessor {
+  readonly owner: string;
+  readonly #options: InboxProcessorOptions;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #pollMs: number;
+  readonly #maxAttempts: number;
+  readonly #inFlight = new Set<Promise<void>>();
+  #timer: TimerHandle | null = null;
+  #pumping: Promise<void> | null = null;
+  #again = false;
+  #stopping = false;
+  #lastPrune = Number.NEGATIVE_INFINITY;
+
+  constructor(options: InboxProcessorOptions) {
+    this.#options = options;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#concurrency = options.concurrency ?? INBOX_CONCURRENCY;
+    this.#leaseMs = options.leaseMs ?? INBOX_LEASE_MS;
+    this.#pollMs = options.pollMs ?? INBOX_POLL_MS;
+    this.#maxAttempts = options.maxAttempts ?? INBOX_MAX_ATTEMPTS;
+  }
+
+  /**
+   * Records a verified delivery (the endpoint calls this before it answers) and starts
+   * processing it. Resolves once the ledger holds it; rejects when the ledger could not record it.
+   */
+  async accept(event: { id: string; name: string; body: string }): Promise<"new" | "duplicate"> {
+    const { created } = await this.#options.store.recordDelivery({
+      id: event.id,
+      event: event.name,
+      payload: event.body,
+      receivedAt: new Date(this.#options.clock.now()),
+    });
+    if (created) this.kick();
+    else this.#options.log.info({ delivery: event.id, event: event.name }, "delivery recorded already (a redelivery): dropped");
+    return created ? "new" : "duplicate";
+  }
+
+  /** Processes what is due now (entries left from before a restart), then looks again every `pollMs`. */
+  start(): void {
+    this.#stopping = false;
+    this.#schedule();
+    this.kick();
+  }
+
+  /** Claims and processes whatever is due, up to the concurrency limit. */
+  kick(): void {
+    if (this.#stopping) return;
+    if (this.#pumping !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = this.#pump()
+      .catch((error: unknown) => {
+        if (error instanceof LedgerClosedError) return;
+        this.#options.log.error({ error: message(error) }, "could not claim webhook deliveries from the inbox; trying again shortly");
+      })
+      .finally(() => {
+        this.#pumping = null;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Resolves once nothing is being claimed or processed. */
+  async idle(): Promise<void> {
+    while (this.#pumping !== null || this.#inFlight.size > 0) {
+      await Promise.allSettled([this.#pumping, ...this.#inFlight]);
+    }
+  }
+
+  /** Stops claiming, lets the deliveries being processed finish, and gives back any claim left. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+    await this.idle();
+    await this.#options.store.releaseDeliveries(this.owner).catch(() => 0);
+  }
+
+  #schedule(): void {
+    this.#timer?.cancel();
+    this.#timer = this.#options.clock.setTimer(() => {
+      if (this.#stopping) return;
+      this.kick();
+      this.#schedule();
+    }, this.#pollMs);
+  }
+
+  async #pump(): Promise<void> {
+    const { store, clock } = this.#options;
+    await this.#prune();
+    while (!this.#stopping) {
+      const room = this.#concurrency - this.#inFlight.size;
+      if (room <= 0) return;
+      const claimed = await store.claimDeliveries({
+        owner: this.owner,
+        now: new Date(clock.now()),
+        leaseMs: this.#leaseMs,
+        limit: room,
+        maxAttempts: this.#maxAttempts,
+      });
+      for (const entry of claimed) {
+        const work = this.#process(entry);
+        this.#inFlight.add(work);
+        void work.finally(() => {
+          this.#inFlight.delete(work);
+          this.kick();
+        });
+      }
+      if (claimed.length < room) return;
+    }
+  }
+
+  async #process(entry: InboxEntry): Promise<void> {
+    const { store, clock, log } = this.#options;
+    const context = { delivery: entry.id, event: entry.event, attempt: entry.attempts };
+    try {
+      await this.#options.handle({ id: entry.id, name: entry.event, payload: JSON.parse(entry.payload) as Record<string, unknown> });
+    } catch (error) {
+      const why = message(error);
+      const now = clock.now();
+      const giveUp = entry.attempts >= this.#maxAttempts;
+      const retryAt = giveUp ? null : new Date(now + (this.#options.backoffMs ?? inboxBackoffMs)(entry.attempts));
+      try {
+        await store.failDelivery(entry.id, this.owner, why, new Date(now), retryAt);
+      } catch (recordError) {
+        if (recordError instanceof LedgerClosedError) return;
+        log.error(
+          { ...context, error: message(recordError) },
+          "could not record a failed delivery; it is claimed again when its lease ends",
+        );
+        return;
+      }
+      if (retryAt === null) {
+        log.error(
+          { ...context, error: why },
+          `delivery ${entry.id} failed ${entry.attempts} times and is given up: kept in the ledger's inbox as dead`,
+        );
+      } else {
+        log.warn({ ...context, error: why, retryAt: retryAt.toISOString() }, `delivery ${entry.id} failed; retried later`);
+      }
+      return;
+    }
+    try {
+      await store.completeDelivery(entry.id, this.owner, new Date(clock.now()));
+    } catch (error) {
+      if (error instanceof LedgerClosedError) return;
+      log.error({ ...context, error: message(error) }, "could not mark a processed delivery done; it may be processed again");
+    }
+  }
+
+  async #prune(): Promise<void> {
+    const { store, clock, log } = this.#options;
+    if (clock.monotonic() - this.#lastPrune < PRUNE_EVERY_MS) return;
+    this.#lastPrune = clock.monotonic();
+    const before = new Date(clock.now() - (this.#options.retentionMs ?? INBOX_RETENTION_MS));
+    const removed = await store.pruneDeliveries(before);
+    if (removed > 0)
+      log.info({ removed, before: before.toISOString() }, "processed deliveries past their retention removed from the inbox");
+  }
+}
+
+function message(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(message).join("; ");
+  return error instanceof Error ? error.message : String(error);
+}
