@@ -132,6 +132,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Gi
       });
     },
   );
+  state.onRedeliveryRequested = (guid) => {
+    setImmediate(() => void webhooks.redeliver(guid).catch(() => undefined));
+  };
   state.onAppRegistered = (registered) => {
     webhooks.setSecret(registered.webhookSecret);
     if (registered.webhookUrl !== null) webhooks.setUrl(registered.webhookUrl);

@@ -12,6 +12,7 @@ import { PublicKeyCache } from "./github/public-key-cache.js";
 import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
+import { DeliveryCatchUp } from "./inbox/delivery-catch-up.js";
 import { InboxProcessor } from "./inbox/inbox-processor.js";
 import { jitAccessApp } from "./index.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
@@ -182,6 +183,12 @@ async function main(): Promise<void> {
   gateCatchUp.start();
   // Also delivers what was queued while the app was down (or by the jit-access command).
   notifications.start();
+  // Deliveries GitHub could not make (the app was down, or could not record them) are asked for again.
+  const deliveryCatchUp = new DeliveryCatchUp(
+    { store, clock, appOctokit: async () => await probot.auth() },
+    log.child({ name: "delivery-catch-up" }),
+  );
+  deliveryCatchUp.start();
   log.info(
     {
       secrets: catalog.secrets.size,
@@ -209,6 +216,7 @@ async function main(): Promise<void> {
         workers: [
           { name: "the workflow gate's catch-up", stop: () => gateCatchUp.stop() },
           { name: "the notification worker", stop: () => notifications.stop() },
+          { name: "the delivery catch-up", stop: () => deliveryCatchUp.stop() },
           { name: "the webhook inbox", stop: () => inbox.stop() },
         ],
         ledger: store,

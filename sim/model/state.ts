@@ -132,6 +132,11 @@ export class SimState {
   private readonly counters = new Map<IdKind, number>();
   /** Codes from `/settings/apps/new`, exchanged once by `POST /app-manifests/{code}/conversions`. */
   readonly manifestCodes = new Map<string, ManifestCode>();
+  /**
+   * Called when the app asks for a delivery to be sent again (`POST /app/hook/deliveries/{id}/attempts`):
+   * the simulator re-sends the original payload under the same guid, after the answer (it wires this).
+   */
+  onRedeliveryRequested: (guid: string) => void = () => undefined;
   /** Called when a manifest conversion gives the app new credentials (the simulator wires it). */
   onAppRegistered: (registered: AppRegistered) => void = () => undefined;
 

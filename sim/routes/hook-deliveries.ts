@@ -1,11 +1,18 @@
 /**
  * The app's webhook delivery log (JWT), as GitHub keeps it: one entry per attempt, newest first,
- * paged by an opaque cursor, filterable by `status=success|failure`.
+ * paged by an opaque cursor, filterable by `status=success|failure`. Every attempt of one
+ * delivery has the same `guid` (X-GitHub-Delivery) and its own `id`; a redelivery is flagged.
+ * `POST …/{delivery_id}/attempts` asks for the delivery to be sent again: answered 202, then the
+ * original payload is re-sent under the same guid, which logs a new attempt with `redelivery: true`.
+ * As on GitHub, only attempts of the last three days can be redelivered (older: 422).
  */
-import { notFound } from "../server/github-error.js";
+import { GitHubError, notFound } from "../server/github-error.js";
 import { json, param, type RouteContext, type RouteDefinition } from "../server/route.js";
 import { appRoute } from "../server/scoped-routes.js";
 import type { HookDeliveryAttempt } from "../model/state.js";
+
+/** GitHub redelivers attempts of the last three days only. */
+const REDELIVERY_WINDOW_MS = 3 * 24 * 60 * 60_000;
 
 const succeeded = (attempt: HookDeliveryAttempt): boolean => attempt.statusCode >= 200 && attempt.statusCode < 300;
 
@@ -51,6 +58,15 @@ function list(context: RouteContext): ReturnType<typeof json> {
 
 export const hookDeliveryRoutes: RouteDefinition[] = [
   appRoute("GET", "/app/hook/deliveries", list),
+  appRoute("POST", "/app/hook/deliveries/{delivery_id}/attempts", (context) => {
+    const found = context.state.hookDeliveries.find((attempt) => String(attempt.id) === param(context, "delivery_id"));
+    if (!found) throw notFound();
+    if (context.state.clock().getTime() - Date.parse(found.deliveredAt) > REDELIVERY_WINDOW_MS) {
+      throw new GitHubError(422, "Validation Failed: the delivery is older than 3 days and cannot be redelivered");
+    }
+    context.state.onRedeliveryRequested(found.guid);
+    return json(202, {});
+  }),
   appRoute("GET", "/app/hook/deliveries/{delivery_id}", (context) => {
     const found = context.state.hookDeliveries.find((attempt) => String(attempt.id) === param(context, "delivery_id"));
     if (!found) throw notFound();

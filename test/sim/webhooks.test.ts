@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { GitHubSimulator } from "../../sim/index.js";
-import { startCheckedSimulator } from "./helpers.js";
+import { appOctokit, startCheckedSimulator } from "./helpers.js";
 
 interface Received {
   /** The path the delivery was posted to. */
@@ -17,6 +17,8 @@ const SECRET = "test-webhook-secret";
 let sim: GitHubSimulator;
 let receiver: Server;
 let received: Received[] = [];
+/** While true, the receiver answers 500 to every delivery (the app failing). */
+let failing = false;
 
 /** A stand-in for the app: verifies the signature like Probot and answers 202 (401 if it does not verify). */
 const base = (): string => `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
@@ -34,7 +36,7 @@ function startReceiver(): Promise<string> {
         return;
       }
       received.push({ path: request.url ?? "", headers: request.headers, body, payload: JSON.parse(body) as unknown });
-      response.writeHead(202).end();
+      response.writeHead(failing ? 500 : 202).end();
     });
   });
   return new Promise((resolve) => receiver.listen(0, "127.0.0.1", () => resolve(`${base()}/api/github/webhooks`)));
@@ -154,6 +156,33 @@ describe("webhook deliveries", () => {
     const status = await sim.deliverRaw({ event: "pull_request", body: '{"action":"opened"}', signature: "sha256=0000" });
     expect(status).toBe(401);
     expect(await sim.deliverRaw({ event: "ping", body: '{"zen":"ok"}' })).toBe(202);
+  });
+
+  it("logs every attempt, and redelivers a failed one on request: the same payload and guid, a new log id flagged as a redelivery", async () => {
+    const app = appOctokit(sim);
+    failing = true;
+    const delivery = await sim.deliver("ping", { zen: "Design for failure." });
+    failing = false;
+    const { data: log } = await app.rest.apps.listWebhookDeliveries({ per_page: 100 });
+    const failed = log.find((entry) => entry.guid === delivery.id)!;
+    expect(failed).toMatchObject({ status_code: 500, redelivery: false, event: "ping" });
+    expect(failed.status).not.toBe("OK");
+
+    const answer = await app.rest.apps.redeliverWebhookDelivery({ delivery_id: failed.id });
+    expect(answer.status).toBe(202);
+    await sim.waitFor(() => received.length === 2, { description: "the redelivery" });
+    expect(received.map((entry) => entry.headers["x-github-delivery"])).toEqual([delivery.id, delivery.id]);
+    expect(received[1]!.body).toBe(received[0]!.body);
+
+    const { data: after } = await app.rest.apps.listWebhookDeliveries({ per_page: 100 });
+    const attempts = after.filter((entry) => entry.guid === delivery.id);
+    expect(attempts).toMatchObject([
+      { redelivery: true, status_code: 202, status: "OK" },
+      { id: failed.id, redelivery: false, status_code: 500 },
+    ]);
+    expect(attempts[0]!.id).not.toBe(failed.id);
+    await expect(app.rest.apps.redeliverWebhookDelivery({ delivery_id: 999_999 })).rejects.toMatchObject({ status: 404 });
+    expect(sim.violations).toEqual([]);
   });
 
   it("fails with a clear message when nothing listens at the webhook URL", async () => {
