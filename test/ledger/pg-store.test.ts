@@ -190,6 +190,37 @@ describePostgres("PostgreSQL ledger schema", () => {
 });
 
 describePostgres("PostgreSQL ledger shared by several processes", () => {
+  it("lets replicas claiming the webhook inbox at once take each entry once (SKIP LOCKED)", async () => {
+    const stores = await replicas(await freshDatabaseUrl(), 3);
+    try {
+      for (let i = 0; i < 40; i += 1) {
+        await stores[i % 3]!.recordDelivery({ id: `d-${String(i).padStart(2, "0")}`, event: "ping", payload: "{}", receivedAt: at(0) });
+      }
+      const claimed: string[][] = [[], [], []];
+      await Promise.all(
+        stores.map(async (store, replica) => {
+          for (;;) {
+            const batch = await store.claimDeliveries({
+              owner: `replica-${replica}`,
+              now: at(1),
+              leaseMs: 60_000,
+              limit: 3,
+              maxAttempts: 3,
+            });
+            if (batch.length === 0) return;
+            claimed[replica]!.push(...batch.map((entry) => entry.id));
+          }
+        }),
+      );
+      const all = claimed.flat();
+      expect(all).toHaveLength(40);
+      expect(new Set(all).size).toBe(40);
+      expect(await stores[0]!.countDeliveries()).toEqual({ pending: 40, done: 0, dead: 0 });
+    } finally {
+      await closeAll(stores);
+    }
+  });
+
   it("never forks the audit hash chain when replicas append at once", async () => {
     const stores = await replicas(await freshDatabaseUrl(), 3);
     try {
