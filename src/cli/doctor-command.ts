@@ -210,6 +210,18 @@ async function checkLedger(
         fix: "check that the server runs and its log for failed revocations; run jit-access sweep to revoke them now",
       });
     }
+    const inbox = await store.countDeliveries();
+    if (inbox.dead === 0) {
+      add({ check: "webhook inbox", status: "ok", detail: `${inbox.pending} pending, no delivery given up` });
+    } else {
+      const dead = await store.listDeliveries("dead", 5);
+      add({
+        check: "webhook inbox",
+        status: "warn",
+        detail: `${inbox.dead} deliver${inbox.dead === 1 ? "y was" : "ies were"} given up after failing every attempt (${list(dead.map((entry) => `${entry.id} ${entry.event}: ${(entry.lastError ?? "").slice(0, 120)}`))})`,
+        fix: "read the app's log for these deliveries; once the cause is fixed, redeliver them from the app's settings on GitHub",
+      });
+    }
   } finally {
     await store.close();
   }

@@ -885,7 +885,11 @@ export class PgStore implements LedgerStore, WriteSlotStore {
     const rows = await this.write<{ delivery_id: string }>(
       `record webhook delivery ${delivery.id}`,
       `INSERT INTO webhook_inbox (delivery_id, event, payload, bytes, received_at, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id`,
+       VALUES ($1, $2, $3, $4, $5, $5)
+       ON CONFLICT (delivery_id) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.received_at,
+         finished_at = NULL, claimed_by = NULL, claim_expires_at = NULL
+       WHERE webhook_inbox.state = 'dead'
+       RETURNING delivery_id`,
       [delivery.id, delivery.event, delivery.payload, bytes, delivery.receivedAt.getTime()],
     );
     return { created: rows.length === 1 };

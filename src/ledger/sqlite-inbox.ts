@@ -61,7 +61,9 @@ export class SqliteInbox {
       insert: db.prepare<Params>(
         `INSERT INTO webhook_inbox (delivery_id, event, payload, bytes, received_at, next_attempt_at)
          VALUES (@id, @event, @payload, @bytes, @receivedAt, @receivedAt)
-         ON CONFLICT (delivery_id) DO NOTHING`,
+         ON CONFLICT (delivery_id) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.received_at,
+           finished_at = NULL, claimed_by = NULL, claim_expires_at = NULL
+         WHERE webhook_inbox.state = 'dead'`,
       ),
       abandon: db.prepare<Params>(
         `UPDATE webhook_inbox SET state = 'dead', finished_at = @now, claimed_by = NULL, claim_expires_at = NULL,

@@ -525,7 +525,9 @@ export interface LedgerStore {
   /**
    * The webhook inbox (see `inbox-entries.ts`). Records a verified delivery, pending and due at
    * once, unless one with the same id is recorded: then resolves `created: false` and writes
-   * nothing (a redelivery, or the same delivery sent to two processes). Refuses a payload over
+   * nothing (a redelivery, or the same delivery sent to two processes), unless that entry is
+   * dead: a redelivery of a delivery given up (an operator's, once the cause is fixed) makes it
+   * pending again, its attempts counted from zero (`created: true`). Refuses a payload over
    * `MAX_INBOX_PAYLOAD_BYTES` or one that is not a JSON object.
    */
   recordDelivery(delivery: NewDelivery): Promise<{ created: boolean }>;

@@ -105,7 +105,8 @@ describe("jit-access doctor", () => {
     expect(line(lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api");
     expect(line(lines, "value of PROD_DB_URL")).toBe("ok    value of PROD_DB_URL: its source (env) is readable");
     expect(line(lines, "webhook deliveries")).toBe("ok    webhook deliveries: the last 1 were all answered with 2xx");
-    expect(lines.at(-1)).toBe("doctor: 9 ok, 0 warn, 0 fail");
+    expect(line(lines, "webhook inbox")).toBe("ok    webhook inbox: 0 pending, no delivery given up");
+    expect(lines.at(-1)).toBe("doctor: 10 ok, 0 warn, 0 fail");
     // Reads only: every request it made was a GET (the token exchange aside).
     const made = sim.requests.slice(requestsBefore);
     expect(made.filter((r) => r.method !== "GET" && !/\/access_tokens$/.test(r.path))).toEqual([]);
@@ -123,6 +124,7 @@ describe("jit-access doctor", () => {
       "catalog",
       "ledger",
       "overdue grants",
+      "webhook inbox",
       "private key",
       "installations",
       "secret PROD_DB_URL",

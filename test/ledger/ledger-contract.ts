@@ -1395,6 +1395,15 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(await store.getDelivery("d-3")).toMatchObject({ state: "pending" });
       });
 
+      it("makes a dead entry pending again when the same delivery is recorded again (a redelivery after a fix)", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        await store.failDelivery("d-1", "replica-a", "broken", at(1), null);
+        expect(await store.recordDelivery(delivery("d-1", 30))).toEqual({ created: true });
+        expect(await store.getDelivery("d-1")).toMatchObject({ state: "pending", attempts: 0, nextAttemptAt: at(30), finishedAt: null });
+        expect(await claim("replica-b", 30)).toMatchObject([{ id: "d-1", attempts: 1 }]);
+      });
+
       it("records a redelivery request once per delivery guid", async () => {
         expect(await store.recordRedelivery("guid-1", 17, at(0))).toBe(true);
         expect(await store.recordRedelivery("guid-1", 18, at(1))).toBe(false);
