@@ -601,6 +601,14 @@ export class GitHubSimulator {
   }
 
   /** Sends a recorded delivery again, same body and delivery id; returns it with the new status. */
+  /**
+   * Sets what every delivery the app answered with 2xx waits for before it resolves (see
+   * `WebhookDelivery.settled`); null: nothing.
+   */
+  waitAfterDeliveries(wait: ((delivery: Delivery) => Promise<void>) | null): void {
+    this.parts.webhooks.settled = wait;
+  }
+
   redeliver(deliveryId: string): Promise<Delivery> {
     return this.parts.webhooks.redeliver(deliveryId);
   }

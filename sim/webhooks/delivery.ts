@@ -40,6 +40,13 @@ export class WebhookDelivery {
   readonly deliveries: Delivery[] = [];
   /** Several URLs taken in turn (replicas), or null for the one `url`. */
   private spread: { urls: string[]; twiceEvery: number; posts: number } | null = null;
+  /**
+   * Awaited after an attempt the app answered with 2xx, before `send` or `redeliver` resolves:
+   * a test harness whose app answers before it processes (202 from its inbox) waits here for
+   * the processing, so that a test goes on once the app has acted on the delivery. GitHub itself
+   * does not wait; nothing waits unless a harness sets it.
+   */
+  settled: ((delivery: Delivery) => Promise<void>) | null = null;
 
   constructor(
     private url: string | undefined,
@@ -135,6 +142,7 @@ export class WebhookDelivery {
     } finally {
       this.logAttempt(delivery, { statusCode: delivery.status ?? 0, durationMs: performance.now() - started, redelivery });
     }
+    if (delivery.status !== null && delivery.status >= 200 && delivery.status < 300) await this.settled?.(delivery);
   }
 
   private async post(event: string, id: string, body: string, signature: string): Promise<number> {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { startAppProcess, type AppProcess } from "../../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator } from "../../../sim/index.js";
 import { ADMIN_TOKEN_FILE, e2eCatalog, SECRET_VALUES } from "./catalog.js";
+import { openLedger } from "../../../src/ledger/open-ledger.js";
 import { ensureAppBuilt } from "./ensure-app-built.js";
 
 /** For the `beforeAll` that starts a world: it may first have to build dist/ on a busy machine. */
@@ -47,6 +48,29 @@ export interface World {
   close(): Promise<void>;
 }
 
+/** How long a delivery waits for the app to process it before the test goes on regardless. */
+const PROCESSING_WAIT_MS = 20_000;
+
+/**
+ * Resolves once the app's inbox has finished an attempt at the delivery (done, dead, or failed
+ * and waiting for its retry), or the app process has exited, or after `PROCESSING_WAIT_MS`.
+ */
+async function processedByApp(databaseUrl: string, id: string, app: AppProcess): Promise<void> {
+  let exited = false;
+  void app.exited.then(() => (exited = true));
+  const deadline = Date.now() + PROCESSING_WAIT_MS;
+  const store = await openLedger(databaseUrl, { readonly: true });
+  try {
+    while (!exited && Date.now() < deadline) {
+      const entry = await store.getDelivery(id);
+      if (entry !== null && (entry.state !== "pending" || (entry.attempts > 0 && entry.claimedBy === null))) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 export async function startWorld(options: WorldOptions = {}): Promise<World> {
   await ensureAppBuilt();
   const seconds = options.sweepIntervalSeconds ?? 2;
@@ -67,6 +91,13 @@ export async function startWorld(options: WorldOptions = {}): Promise<World> {
     });
 
   const apps: AppProcess[] = [];
+  // The app answers a delivery once its inbox holds it (202) and processes it after: a delivery
+  // made through the simulator resolves once the app has processed it, as it did when the app
+  // answered after its handlers had run.
+  sim.waitAfterDeliveries(async (delivery) => {
+    const app = apps[apps.length - 1];
+    if (app !== undefined) await processedByApp(app.databaseUrl, delivery.id, app);
+  });
   try {
     apps.push(await start());
   } catch (error) {

@@ -33,8 +33,10 @@ import { RequestTracker, type Ignore } from "./request-tracker.js";
  * pacing, Probot's retry plugin on), a SQLite ledger file, the expiry scheduler — against the
  * local GitHub simulator. Differences from
  * `npm start`, each for a test that never sleeps: the app's clock is a ManualClock the test moves
- * (pacing, timeouts, expiry, retries all read it), and the retry plugin's own backoff (real
- * timers, 1 s/4 s/9 s) is scaled to milliseconds. Where the fault concerns the process itself
+ * (pacing, timeouts, expiry, retries all read it), the retry plugin's own backoff (real
+ * timers, 1 s/4 s/9 s) is scaled to milliseconds, and deliveries go to the handlers directly
+ * rather than through the ledger's inbox (so a delivery is answered once it was handled; the
+ * inbox has its own tests in test/inbox and runs in the app process). Where the fault concerns the process itself
  * (a kill), the tests use sim/app-process.ts instead.
  */
 export const CATALOG = `secrets:
