@@ -13,10 +13,12 @@
  *
  * The redelivered delivery arrives at the webhook endpoint like any other and goes through the inbox.
  */
+import { recentDeliveryAttempts, redeliver, type DeliveryAttempt } from "../github/hook-deliveries.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { LedgerClosedError, type LedgerStore } from "../ledger/store.js";
 import type { Log } from "../lifecycle/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
+import { errorSummary } from "../util/error-message.js";
 
 /** GitHub redelivers deliveries of the last three days only. */
 export const REDELIVERY_WINDOW_MS = 3 * 24 * 60 * 60_000;
@@ -43,15 +45,7 @@ export interface DeliveryCatchUpReport {
   failures: { guid: string; error: string }[];
 }
 
-interface LogEntry {
-  id: number;
-  guid: string;
-  delivered_at: string;
-  redelivery: boolean;
-  status_code: number;
-}
-
-const succeeded = (entry: LogEntry): boolean => entry.status_code >= 200 && entry.status_code < 300;
+const succeeded = (attempt: DeliveryAttempt): boolean => attempt.statusCode >= 200 && attempt.statusCode < 300;
 
 export async function catchUpDeliveries(
   deps: DeliveryCatchUpDeps,
@@ -60,25 +54,15 @@ export async function catchUpDeliveries(
 ): Promise<DeliveryCatchUpReport> {
   const report: DeliveryCatchUpReport = { attempts: 0, failed: 0, redelivered: [], askedBefore: 0, failures: [] };
   const app = await deps.appOctokit();
-  const since = deps.clock.now() - REDELIVERY_WINDOW_MS;
-  const maxPages = options.maxPages ?? MAX_DELIVERY_LOG_PAGES;
-  // Newest attempt first: per guid, whether any attempt succeeded, and its newest attempt's log id.
-  const byGuid = new Map<string, { ok: boolean; newest: LogEntry }>();
-  let pages = 0;
-  for await (const page of app.paginate.iterator("GET /app/hook/deliveries", { per_page: 100 })) {
-    pages += 1;
-    let old = false;
-    for (const entry of page.data as LogEntry[]) {
-      if (Date.parse(entry.delivered_at) < since) {
-        old = true;
-        continue;
-      }
-      report.attempts += 1;
-      const seen = byGuid.get(entry.guid);
-      if (seen === undefined) byGuid.set(entry.guid, { ok: succeeded(entry), newest: entry });
-      else if (succeeded(entry)) seen.ok = true;
-    }
-    if (old || pages >= maxPages || options.signal?.aborted) break;
+  const since = new Date(deps.clock.now() - REDELIVERY_WINDOW_MS);
+  const attempts = await recentDeliveryAttempts(app, since, options.maxPages ?? MAX_DELIVERY_LOG_PAGES, options.signal);
+  report.attempts = attempts.length;
+  // Newest attempt first: per guid, whether any attempt succeeded, and its newest attempt.
+  const byGuid = new Map<string, { ok: boolean; newest: DeliveryAttempt }>();
+  for (const attempt of attempts) {
+    const seen = byGuid.get(attempt.guid);
+    if (seen === undefined) byGuid.set(attempt.guid, { ok: succeeded(attempt), newest: attempt });
+    else if (succeeded(attempt)) seen.ok = true;
   }
   for (const [guid, { ok, newest }] of byGuid) {
     if (ok || options.signal?.aborted) continue;
@@ -90,13 +74,13 @@ export async function catchUpDeliveries(
       continue;
     }
     try {
-      await app.request("POST /app/hook/deliveries/{delivery_id}/attempts", { delivery_id: newest.id });
+      await redeliver(app, newest.id);
       report.redelivered.push(guid);
-      log.info({ guid, deliveryLogId: newest.id, statusCode: newest.status_code }, `asked GitHub to redeliver failed delivery ${guid}`);
+      log.info({ guid, deliveryLogId: newest.id, statusCode: newest.statusCode }, `asked GitHub to redeliver failed delivery ${guid}`);
     } catch (error) {
-      report.failures.push({ guid, error: short(error) });
+      report.failures.push({ guid, error: errorSummary(error) });
       log.error(
-        { guid, deliveryLogId: newest.id, error: short(error) },
+        { guid, deliveryLogId: newest.id, error: errorSummary(error) },
         `GitHub did not take the redelivery of failed delivery ${guid}; it is not asked for again: redeliver it from the app's settings`,
       );
     }
@@ -144,15 +128,11 @@ export class DeliveryCatchUp {
         else this.#log.debug(summary, "delivery catch-up done");
       } catch (error) {
         if (!(error instanceof LedgerClosedError))
-          this.#log.warn({ error: short(error) }, "delivery catch-up failed; the next pass tries again");
+          this.#log.warn({ error: errorSummary(error) }, "delivery catch-up failed; the next pass tries again");
       } finally {
         this.#running = null;
         if (!this.#stopping.signal.aborted) this.#timer = this.#deps.clock.setTimer(() => this.#pass(), this.#intervalMs);
       }
     })();
   }
-}
-
-function short(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!.slice(0, 200);
 }

@@ -27,6 +27,7 @@ import { hostname } from "node:os";
 import { LedgerClosedError, type InboxEntry, type LedgerStore } from "../ledger/store.js";
 import type { Log } from "../lifecycle/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
+import { errorMessage } from "../util/error-message.js";
 
 export interface InboxEvent {
   id: string;
@@ -230,5 +231,5 @@ export class InboxProcessor {
 
 function message(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(message).join("; ");
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

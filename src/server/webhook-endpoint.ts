@@ -26,6 +26,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Log } from "../lifecycle/deps.js";
+import { errorSummary } from "../util/error-message.js";
 
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
 export const WEBHOOK_BODY_TIMEOUT_MS = 30_000;
@@ -234,10 +235,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
         const recorded = await options.record!({ id: verified.id, name: verified.name, body: text });
         answer(202, { delivery: verified.id, recorded });
       } catch (error) {
-        log.error(
-          { delivery, event, action, error: error instanceof Error ? error.message : String(error) },
-          "the delivery could not be recorded in the inbox",
-        );
+        log.error({ delivery, event, action, error: errorSummary(error) }, "the delivery could not be recorded in the inbox");
         answer(
           503,
           { error: `the delivery could not be recorded; the app's log has the details (delivery ${delivery})` },
