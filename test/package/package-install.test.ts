@@ -78,7 +78,14 @@ describeWithNpm("the package installed as the image installs it", () => {
     expect(await sim.waitFor(() => sim!.secretValue("acme/api", "production", "PROD_DB_URL"), { description: "the secret" })).toBe(VALUE);
     const ready = await fetch(`${app.url}/readyz`);
     expect(ready.status).toBe(200);
-    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    // The delivery is answered once the inbox holds it; the grant is recorded active just after its PUT.
+    const metrics = await sim.waitFor(
+      async () => {
+        const text = await (await fetch(`${app!.url}/metrics`)).text();
+        return /^jit_access_grants_total\{outcome="granted"\} 1$/m.test(text) ? text : undefined;
+      },
+      { timeoutMs: 10_000, description: "the grant counted in /metrics" },
+    );
     expect(metrics).toMatch(/^jit_access_grants_total\{outcome="granted"\} 1$/m);
     expect(await app.stop("SIGTERM")).toBe(0);
     expect(app.output()).not.toContain(VALUE);
