@@ -260,6 +260,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
         -- less urgent writes of other replicas leave the next slot to it.
         waiting_priority integer,
         waiting_until    bigint
+      );
     `,
   },
   {
