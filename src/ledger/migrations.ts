@@ -285,9 +285,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
       `,
   },
-  // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
-  // they are empty, so that the numbering stays 1, 2, 3… in order.
-  { version: 10, description: "reserved", sql: "" },
+  // Version 11 is taken by a change developed alongside version 12; until it lands here
+  // it is empty, so that the numbering stays 1, 2, 3… in order.
+  {
+    version: 10,
+    description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
+    sql: `
+      -- One row per verified delivery, keyed by X-GitHub-Delivery (a redelivery has the same key
+      -- and is dropped). pending: to be processed (claimed_by and claim_expires_at: a lease);
+      -- done: processed (deleted after the retention period); dead: failed every attempt, kept.
+      CREATE TABLE webhook_inbox (
+        delivery_id      TEXT    PRIMARY KEY CHECK (length(delivery_id) BETWEEN 1 AND 200),
+        event            TEXT    NOT NULL CHECK (length(event) BETWEEN 1 AND 200),
+        payload          TEXT    NOT NULL CHECK (json_valid(payload)),
+        bytes            INTEGER NOT NULL CHECK (bytes >= 0 AND bytes <= 26214400),
+        received_at      INTEGER NOT NULL,
+        state            TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at  INTEGER NOT NULL,
+        claimed_by       TEXT,
+        claim_expires_at INTEGER,
+        last_error       TEXT,
+        finished_at      INTEGER
+      ) STRICT;
+      CREATE INDEX webhook_inbox_due ON webhook_inbox (state, next_attempt_at);
+      CREATE INDEX webhook_inbox_finished ON webhook_inbox (state, finished_at);
+      -- Failed deliveries the app asked GitHub to redeliver, once each (keyed by the delivery's guid).
+      CREATE TABLE hook_redeliveries (
+        guid           TEXT    PRIMARY KEY CHECK (length(guid) BETWEEN 1 AND 200),
+        delivery_id    INTEGER NOT NULL,
+        requested_at   INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
   { version: 11, description: "reserved", sql: "" },
   {
     version: 12,
@@ -330,37 +360,6 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE grants ADD COLUMN reviewed_by TEXT CHECK (reviewed_by IS NULL OR json_valid(reviewed_by));
       ALTER TABLE grants ADD COLUMN reviewed_at INTEGER;
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass = 1 AND reviewed_at IS NULL;
-    `,
-  },
-  {
-    version: 10,
-    description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
-    sql: `
-      -- One row per verified delivery, keyed by X-GitHub-Delivery (a redelivery has the same key
-      -- and is dropped). pending: to be processed (claimed_by and claim_expires_at: a lease);
-      -- done: processed (deleted after the retention period); dead: failed every attempt, kept.
-      CREATE TABLE webhook_inbox (
-        delivery_id      TEXT    PRIMARY KEY CHECK (length(delivery_id) BETWEEN 1 AND 200),
-        event            TEXT    NOT NULL CHECK (length(event) BETWEEN 1 AND 200),
-        payload          TEXT    NOT NULL CHECK (json_valid(payload)),
-        bytes            INTEGER NOT NULL CHECK (bytes >= 0 AND bytes <= 26214400),
-        received_at      INTEGER NOT NULL,
-        state            TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'dead')),
-        attempts         INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at  INTEGER NOT NULL,
-        claimed_by       TEXT,
-        claim_expires_at INTEGER,
-        last_error       TEXT,
-        finished_at      INTEGER
-      ) STRICT;
-      CREATE INDEX webhook_inbox_due ON webhook_inbox (state, next_attempt_at);
-      CREATE INDEX webhook_inbox_finished ON webhook_inbox (state, finished_at);
-      -- Failed deliveries the app asked GitHub to redeliver, once each (keyed by the delivery's guid).
-      CREATE TABLE hook_redeliveries (
-        guid           TEXT    PRIMARY KEY CHECK (length(guid) BETWEEN 1 AND 200),
-        delivery_id    INTEGER NOT NULL,
-        requested_at   INTEGER NOT NULL
-      ) STRICT;
     `,
   },
 ];

@@ -263,6 +263,8 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  // Version 11 is taken by a change developed alongside version 12; until it lands here
+  // it is empty, so that the numbering stays in order.
   {
     version: 10,
     description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
@@ -290,9 +292,6 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
       `,
   },
-  // Versions 10 and 11 are taken by changes developed alongside version 12; until they land here
-  // they are empty, so that the numbering stays in order.
-  { version: 10, description: "reserved", sql: "" },
   { version: 11, description: "reserved", sql: "" },
   {
     version: 12,
