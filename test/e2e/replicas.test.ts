@@ -197,7 +197,8 @@ function receivedDeliveries(replica: AppProcess): Set<string> {
     if (!line.startsWith("{")) continue;
     try {
       const entry = JSON.parse(line) as { msg?: string; delivery?: string };
-      if (entry.msg?.includes("event received") && typeof entry.delivery === "string") ids.add(entry.delivery);
+      // Each delivery a replica took is answered once, and the answer is logged with its id.
+      if (/^webhook \S+ answered \d+$/.test(entry.msg ?? "") && typeof entry.delivery === "string") ids.add(entry.delivery);
     } catch {
       // not a log line
     }
