@@ -125,6 +125,38 @@ const secretShape = {
   break_glass: z
     .strictObject({ max_duration: durationField("break_glass.max_duration") }, allowedKeys({ max_duration: 0 }, "break_glass"))
     .optional(),
+  // Comment commands and the reminder before expiry (see src/commands/).
+  /**
+   * `/jit extend` allowed: each extension moves the expiry by at most `max`, at most `times`
+   * times, never past `max_duration` counted from the grant's first write. Not allowed unless set.
+   */
+  extension: z
+    .strictObject(
+      {
+        /** The most one `/jit extend` may add, e.g. `30m`. */
+        max: durationField("extension.max"),
+        /** How many times a grant may be extended: a whole number from 1 to 10. */
+        times: z
+          .number({
+            error: (issue) =>
+              issue.input === undefined
+                ? "extension.times is required: how many times a grant may be extended, a whole number from 1 to 10"
+                : "extension.times must be a whole number from 1 to 10",
+          })
+          .refine((n) => Number.isInteger(n) && n >= 1 && n <= 10, { error: "extension.times must be a whole number from 1 to 10" }),
+      },
+      {
+        error: (issue) =>
+          issue.code === "unrecognized_keys"
+            ? "allowed keys are: max, times"
+            : issue.code === "invalid_type"
+              ? "extension must be a map with the keys max and times, e.g. {max: 30m, times: 1}"
+              : undefined,
+      },
+    )
+    .optional(),
+  /** The requester is reminded this long before expiry; 10m unless set (half the grant for grants under 20m). */
+  notify_before: durationField("notify_before").optional(),
 };
 
 /** One secret's policy. */

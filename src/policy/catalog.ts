@@ -51,6 +51,10 @@ export interface CatalogSecret {
   requestTtlMs?: number;
   /** Break-glass is allowed, for at most this long; not allowed unless set. */
   breakGlass?: { maxDurationMs: number };
+  /** `/jit extend` allowed: by at most `maxMs` each time, at most `times` times. Absent: not allowed. */
+  extension?: { maxMs: number; times: number };
+  /** How long before expiry the requester is reminded; absent: the default (see `reminderLeadMs`). */
+  notifyBeforeMs?: number;
 }
 
 /** A request lapses unapproved 24 hours after its head was first evaluated, unless the catalog says otherwise. */

@@ -85,5 +85,7 @@ function toCatalogSecret(name: string, policy: CatalogSecretFile): CatalogSecret
   if (policy.reason_pattern !== undefined) secret.reasonPattern = policy.reason_pattern;
   if (policy.request_ttl !== undefined) secret.requestTtlMs = policy.request_ttl;
   if (policy.break_glass !== undefined) secret.breakGlass = { maxDurationMs: policy.break_glass.max_duration };
+  if (policy.extension !== undefined) secret.extension = { maxMs: policy.extension.max, times: policy.extension.times };
+  if (policy.notify_before !== undefined) secret.notifyBeforeMs = policy.notify_before;
   return secret;
 }

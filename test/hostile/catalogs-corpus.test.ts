@@ -165,6 +165,22 @@ const CATALOGS: Array<Refused | Loaded> = [
     file: "55-break-glass-unknown-key.yml",
     refused: [[7, "secrets.PROD_DB_URL.break_glass.approvals", 'unknown key "approvals"; allowed keys are: max_duration']],
   },
+  {
+    file: "56-extension-times-unbounded.yml",
+    refused: [[7, "secrets.PROD_DB_URL.extension.times", "extension.times must be a whole number from 1 to 10"]],
+  },
+  {
+    file: "57-extension-unknown-key.yml",
+    refused: [[10, "secrets.PROD_DB_URL.extension.requester_only", 'unknown key "requester_only"; allowed keys are: max, times']],
+  },
+  {
+    file: "58-extension-yes.yml",
+    refused: [[7, "secrets.PROD_DB_URL.extension", "extension must be a map with the keys max and times, e.g. {max: 30m, times: 1}"]],
+  },
+  {
+    file: "59-notify-before-negative.yml",
+    refused: [[7, "secrets.PROD_DB_URL.notify_before", '"-10m" is not a duration: it is negative']],
+  },
 ];
 
 function loadProblems(text: string): ConfigError["problems"] | "loaded" {

@@ -972,3 +972,71 @@ ${extra}`;
     expect(() => parseCatalog(secret(extra), "c.yml")).toThrow(message);
   });
 });
+
+describe("parseCatalog: extension and notify_before", () => {
+  const head = [
+    "secrets:",
+    "  PROD_DB_URL:",
+    "    source: env:PROD_DB_URL",
+    '    repositories: ["acme/api"]',
+    "    environments: [production]",
+    "    max_duration: 4h",
+  ];
+
+  it("reads them in milliseconds; neither is set unless written", () => {
+    const secret = parseCatalog(doc(...head, "    extension: {max: 30m, times: 2}", "    notify_before: 15m"), FILE).secrets.get(
+      "PROD_DB_URL",
+    );
+    expect(secret).toMatchObject({ extension: { maxMs: 30 * 60_000, times: 2 }, notifyBeforeMs: 15 * 60_000 });
+    const plain = parseCatalog(doc(...head), FILE).secrets.get("PROD_DB_URL");
+    expect(plain).not.toHaveProperty("extension");
+    expect(plain).not.toHaveProperty("notifyBeforeMs");
+  });
+
+  it.each([
+    [
+      "    extension: {max: 30m}",
+      7,
+      5,
+      "secrets.PROD_DB_URL.extension.times",
+      "extension.times is required: how many times a grant may be extended, a whole number from 1 to 10",
+    ],
+    [
+      "    extension: {times: 1}",
+      7,
+      5,
+      "secrets.PROD_DB_URL.extension.max",
+      "extension.max is required; write it like 90s, 15m, 2h or 1h30m",
+    ],
+    [
+      "    extension: {max: 30m, times: 1.5}",
+      7,
+      35,
+      "secrets.PROD_DB_URL.extension.times",
+      "extension.times must be a whole number from 1 to 10",
+    ],
+    [
+      "    extension: {max: 30m, times: 0}",
+      7,
+      35,
+      "secrets.PROD_DB_URL.extension.times",
+      "extension.times must be a whole number from 1 to 10",
+    ],
+    [
+      "    extension: [30m, 1]",
+      7,
+      16,
+      "secrets.PROD_DB_URL.extension",
+      "extension must be a map with the keys max and times, e.g. {max: 30m, times: 1}",
+    ],
+    [
+      "    notify_before: soon",
+      7,
+      20,
+      "secrets.PROD_DB_URL.notify_before",
+      '"soon" is not a duration: use whole numbers followed by d, h, m or s (write it like 90s, 15m, 2h, 1h30m or 1d)',
+    ],
+  ])("refuses %s at its line", (line, lineNo, column, path, message) => {
+    expect(configError(() => parseCatalog(doc(...head, line), FILE)).problems).toEqual([{ line: lineNo, column, path, message }]);
+  });
+});
