@@ -1011,14 +1011,14 @@ describe("parseCatalog: extension and notify_before", () => {
     [
       "    extension: {max: 30m, times: 1.5}",
       7,
-      35,
+      34,
       "secrets.PROD_DB_URL.extension.times",
       "extension.times must be a whole number from 1 to 10",
     ],
     [
       "    extension: {max: 30m, times: 0}",
       7,
-      35,
+      34,
       "secrets.PROD_DB_URL.extension.times",
       "extension.times must be a whole number from 1 to 10",
     ],
