@@ -338,6 +338,20 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass AND reviewed_at IS NULL;
     `,
   },
+  // Version 10 is reserved for a change developed alongside version 11; this stand-in changes
+  // nothing and gives way to it when the branches meet.
+  { version: 10, description: "reserved", sql: "SELECT 1" },
+  {
+    version: 11,
+    description: "grants count their extensions (/jit extend) and record the reminder sent before their expiry",
+    sql: `
+      -- How many times /jit extend moved the grant's expiry; the catalog's extension.times bounds it.
+      ALTER TABLE grants ADD COLUMN extensions integer NOT NULL DEFAULT 0 CHECK (extensions >= 0);
+      -- When the reminder before expiry was sent (epoch ms); null until then. Set once per grant.
+      ALTER TABLE grants ADD COLUMN reminded_at bigint;
+      CREATE INDEX grants_awaiting_reminder ON grants (expires_at) WHERE state = 'active' AND reminded_at IS NULL;
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

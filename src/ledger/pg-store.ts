@@ -45,6 +45,7 @@ import {
   checkNewGrant,
   checkRepositoryId,
   describeChange,
+  IllegalTransitionError,
   LIVE_STATES,
   type GrantChange,
   type GrantState,
@@ -87,6 +88,7 @@ import type {
   GateKey,
   Grant,
   GrantFilter,
+  GrantFollowUp,
   GrantPeriod,
   LedgerStore,
   NewGateDecision,
@@ -557,6 +559,59 @@ export class PgStore implements LedgerStore, WriteSlotStore {
       "list expiring grants",
       `SELECT ${GRANT_COLUMNS} FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= $1 ORDER BY expires_at, id`,
       [millis(until, "until")],
+    );
+    return rows.map(toGrant);
+  }
+
+  async followUp(id: string): Promise<GrantFollowUp | null> {
+    const [row] = await this.read<{ extensions: number; reminded_at: Int | null }>(
+      `read grant ${id}'s follow-up`,
+      "SELECT extensions, reminded_at FROM grants WHERE id = $1",
+      [id],
+    );
+    return row === undefined ? null : { extensions: row.extensions, remindedAt: dateOrNull(row.reminded_at) };
+  }
+
+  async extendGrant(id: string, expiresAt: Date, maxTimes: number, audit?: AuditInput): Promise<Grant | null> {
+    const until = millis(expiresAt, "expiresAt");
+    return this.transaction(`extend grant ${id}`, async (client) => {
+      const [row] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE id = $1 FOR NO KEY UPDATE`, [id]);
+      if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot extend it`);
+      if (row.state !== "active") throw new IllegalTransitionError(id, row.state, "extend it", ["active"]);
+      if (until <= int(row.expires_at)) throw new Error(`ledger: an extension must move grant ${id}'s expiry later; nothing was written`);
+      const [updated] = await this.query<GrantRow>(
+        client,
+        `UPDATE grants SET expires_at = $2, extensions = extensions + 1
+         WHERE id = $1 AND state = 'active' AND extensions < $3
+         RETURNING ${GRANT_COLUMNS}`,
+        [id, until, maxTimes],
+      );
+      if (updated === undefined) return null;
+      if (audit !== undefined) await this.insertAudit(client, auditForGrant(audit, id));
+      return toGrant(updated);
+    });
+  }
+
+  async recordReminder(id: string, at: Date, audit?: AuditInput): Promise<boolean> {
+    const when = millis(at, "at");
+    return this.transaction(`record grant ${id}'s reminder`, async (client) => {
+      const updated = await this.query<{ id: string }>(
+        client,
+        "UPDATE grants SET reminded_at = $2 WHERE id = $1 AND state = 'active' AND reminded_at IS NULL RETURNING id",
+        [id, when],
+      );
+      if (updated.length === 0) return false;
+      if (audit !== undefined) await this.insertAudit(client, auditForGrant(audit, id));
+      return true;
+    });
+  }
+
+  async awaitingReminder(until: Date, limit: number): Promise<Grant[]> {
+    const rows = await this.read<GrantRow>(
+      "list grants awaiting their reminder",
+      `SELECT ${GRANT_COLUMNS} FROM grants WHERE state = 'active' AND reminded_at IS NULL AND expires_at <= $1
+       ORDER BY expires_at, id LIMIT $2`,
+      [millis(until, "until"), limit],
     );
     return rows.map(toGrant);
   }

@@ -29,6 +29,7 @@ import {
   checkNewGrant,
   checkRepositoryId,
   describeChange,
+  IllegalTransitionError,
   LIVE_STATES,
   type GrantChange,
   type GrantState,
@@ -51,6 +52,7 @@ import type {
   GateKey,
   Grant,
   GrantFilter,
+  GrantFollowUp,
   GrantPeriod,
   InboxClaim,
   InboxCounts,
@@ -245,6 +247,18 @@ export class SqliteStore implements LedgerStore {
            AND (@secret IS NULL OR secret = @secret)
            AND (created_at, id) > (@afterCreatedAt, @afterId)
          ORDER BY created_at, id LIMIT @limit`,
+      ),
+      followUp: db.prepare<[string], { extensions: number; reminded_at: number | null }>(
+        "SELECT extensions, reminded_at FROM grants WHERE id = ?",
+      ),
+      extendGrant: db.prepare<Params>(
+        `UPDATE grants SET expires_at = @expiresAt, extensions = extensions + 1
+         WHERE id = @id AND state = 'active' AND extensions < @maxTimes AND expires_at < @expiresAt`,
+      ),
+      recordReminder: db.prepare<Params>("UPDATE grants SET reminded_at = @at WHERE id = @id AND state = 'active' AND reminded_at IS NULL"),
+      awaitingReminder: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants WHERE state = 'active' AND reminded_at IS NULL AND expires_at <= @until
+         ORDER BY expires_at, id LIMIT @limit`,
       ),
       expiringBy: db.prepare<Params, GrantRow>(
         `SELECT * FROM grants WHERE state IN (${LIVE_SQL}) AND expires_at <= @until ORDER BY expires_at, id`,
@@ -531,6 +545,49 @@ export class SqliteStore implements LedgerStore {
 
   async expiringBy(until: Date): Promise<Grant[]> {
     return this.run("list expiring grants", () => this.statements.expiringBy.all({ until: millis(until, "until") }).map(toGrant));
+  }
+
+  async followUp(id: string): Promise<GrantFollowUp | null> {
+    return this.run(`read grant ${id}'s follow-up`, () => {
+      const row = this.statements.followUp.get(id);
+      return row === undefined ? null : { extensions: row.extensions, remindedAt: dateOrNull(row.reminded_at) };
+    });
+  }
+
+  async extendGrant(id: string, expiresAt: Date, maxTimes: number, audit?: AuditInput): Promise<Grant | null> {
+    const until = millis(expiresAt, "expiresAt");
+    return this.run(`extend grant ${id}`, () =>
+      this.db
+        .transaction(() => {
+          const row = this.statements.grantById.get(id);
+          if (row === undefined) throw new Error(`grant ${id} is not in the ledger; cannot extend it`);
+          if (row.state !== "active") throw new IllegalTransitionError(id, row.state, "extend it", ["active"]);
+          if (until <= row.expires_at) throw new Error(`ledger: an extension must move grant ${id}'s expiry later; nothing was written`);
+          if (this.statements.extendGrant.run({ id, expiresAt: until, maxTimes }).changes === 0) return null;
+          if (audit !== undefined) this.insertAudit(auditForGrant(audit, id));
+          return toGrant(this.statements.grantById.get(id)!);
+        })
+        .immediate(),
+    );
+  }
+
+  async recordReminder(id: string, at: Date, audit?: AuditInput): Promise<boolean> {
+    const when = millis(at, "at");
+    return this.run(`record grant ${id}'s reminder`, () =>
+      this.db
+        .transaction(() => {
+          if (this.statements.recordReminder.run({ id, at: when }).changes === 0) return false;
+          if (audit !== undefined) this.insertAudit(auditForGrant(audit, id));
+          return true;
+        })
+        .immediate(),
+    );
+  }
+
+  async awaitingReminder(until: Date, limit: number): Promise<Grant[]> {
+    return this.run("list grants awaiting their reminder", () =>
+      this.statements.awaitingReminder.all({ until: millis(until, "until"), limit }).map(toGrant),
+    );
   }
 
   async recordGateDecision(decision: NewGateDecision, audit?: AuditInput): Promise<{ decision: GateDecision; created: boolean }> {

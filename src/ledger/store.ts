@@ -232,6 +232,12 @@ export type AuditAction =
   | "gate_rejected"
   /** A deployment_protection_rule delivery the gate would not act on (a callback URL for another repository). */
   | "gate_refused"
+  /** A `/jit` comment command on a request PR: what was asked, by whom, and what the app did (or why not). */
+  | "command"
+  /** `/jit extend` moved a grant's expiry. */
+  | "extended"
+  /** The reminder before a grant's expiry was sent. */
+  | "reminded"
   /** Records before an instant were moved to an archive file and removed from the ledger. */
   | "archived"
   /** A request head did not gather its approvals within its request_ttl: nothing is granted for it. */
@@ -263,6 +269,14 @@ export interface AuditEvent extends AuditInput {
   prevHash: string;
   /** SHA-256 over this record's content and `prevHash`, lower-case hex. */
   hash: string;
+}
+
+/** What happened to a live grant after it was written: its extensions and its reminder (`followUp`). */
+export interface GrantFollowUp {
+  /** How many times `/jit extend` moved its expiry. */
+  extensions: number;
+  /** When the reminder before its expiry was recorded as sent; null until then. */
+  remindedAt: Date | null;
 }
 
 /** Which audit records `listAudit` returns, oldest first. */
@@ -445,6 +459,24 @@ export interface LedgerStore {
   grantsInPeriod(period: GrantPeriod, limit: number, after?: { createdAt: Date; id: string }): Promise<Grant[]>;
   /** Live grants expiring at or before `until` (for exact timers). */
   expiringBy(until: Date): Promise<Grant[]>;
+  /** The grant's extensions and reminder; null when no grant has that id. */
+  followUp(id: string): Promise<GrantFollowUp | null>;
+  /**
+   * `/jit extend`: moves an `active` grant's expiry to `expiresAt` and counts the extension,
+   * with `audit` in the same transaction, unless the grant was extended `maxTimes` times
+   * already: then resolves to null and writes nothing. A grant that is not `active` (ended, or
+   * not written yet) rejects with an `IllegalTransitionError`; an `expiresAt` not later than
+   * the grant's expiry is refused and nothing is written.
+   */
+  extendGrant(id: string, expiresAt: Date, maxTimes: number, audit?: AuditInput): Promise<Grant | null>;
+  /**
+   * Records that the reminder before the expiry of an `active` grant is sent, once: true when
+   * this call recorded it (and `audit` with it), false when it was recorded before or the
+   * grant is not active (nothing written). Whoever gets true sends the reminder.
+   */
+  recordReminder(id: string, at: Date, audit?: AuditInput): Promise<boolean>;
+  /** `active` grants with no reminder recorded that expire at or before `until`, soonest first, at most `limit`. */
+  awaitingReminder(until: Date, limit: number): Promise<Grant[]>;
   /**
    * Records the workflow gate's decision on one job (`audit` in the same transaction), unless a
    * decision is recorded for the same run, attempt and environment: then returns that one with

@@ -30,6 +30,10 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     withSecretLock: () => store.withSecretLock("acme/api\u0000production\u0000PROD_DB_URL", async () => undefined),
     grantsInPeriod: () => store.grantsInPeriod({ from: AT, until: AT }, 10),
     expiringBy: () => store.expiringBy(AT),
+    followUp: () => store.followUp(id),
+    extendGrant: () => store.extendGrant(id, new Date(AT.getTime() + 86_400_000), 1),
+    recordReminder: () => store.recordReminder(id, AT),
+    awaitingReminder: () => store.awaitingReminder(AT, 10),
     recordGateDecision: () => store.recordGateDecision(newGateDecision()),
     recordGateAnswer: () =>
       store.recordGateAnswer({ runId: 1, runAttempt: 1, environment: "production" }, { outcome: "accepted", answeredAt: AT }),

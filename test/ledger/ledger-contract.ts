@@ -782,6 +782,75 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("extensions and reminders", () => {
+      /** A grant written at minute 1 for 119 minutes: active, expiring at minute 120. */
+      const active = async (): Promise<Grant> => {
+        const grant = await begin({ durationMs: 119 * 60_000 });
+        return store.markActive(grant.id, at(1));
+      };
+
+      it("a new grant has no extension and no reminder; an unknown id has no follow-up", async () => {
+        const grant = await active();
+        expect(await store.followUp(grant.id)).toEqual({ extensions: 0, remindedAt: null });
+        expect(await store.followUp("no-such-grant")).toBeNull();
+      });
+
+      it("extendGrant moves an active grant's expiry and counts it, with its audit record, up to maxTimes", async () => {
+        const grant = await active();
+        const once = await store.extendGrant(grant.id, at(150), 2, auditOf("extended", { details: { by: "30m" } }));
+        expect(once).toMatchObject({ id: grant.id, state: "active", expiresAt: at(150) });
+        expect(await store.getGrant(grant.id)).toMatchObject({ expiresAt: at(150) });
+        const twice = await store.extendGrant(grant.id, at(160), 2);
+        expect(twice?.expiresAt).toEqual(at(160));
+        expect(await store.followUp(grant.id)).toEqual({ extensions: 2, remindedAt: null });
+        // The third is over maxTimes: nothing is written, not even the audit record.
+        expect(await store.extendGrant(grant.id, at(170), 2, auditOf("extended"))).toBeNull();
+        expect((await store.getGrant(grant.id))?.expiresAt).toEqual(at(160));
+        expect((await store.listAudit()).filter((e) => e.action === "extended")).toEqual([
+          expect.objectContaining({ grantId: grant.id, details: { by: "30m" } }),
+        ]);
+        // Moved expiries are what the sweep and the timers read.
+        expect((await store.expiringBy(at(155))).map((g) => g.id)).not.toContain(grant.id);
+        expect((await store.dueGrants(at(160), 10)).map((g) => g.id)).toContain(grant.id);
+      });
+
+      it("extendGrant refuses a grant that is not active, and an expiry that is not later", async () => {
+        const granting = await begin();
+        await expect(store.extendGrant(granting.id, at(200), 1)).rejects.toBeInstanceOf(IllegalTransitionError);
+        const ended = await active();
+        await store.markEnded(ended.id, "revoked", "done", at(2));
+        await expect(store.extendGrant(ended.id, at(200), 1)).rejects.toBeInstanceOf(IllegalTransitionError);
+        const grant = await active();
+        await expect(store.extendGrant(grant.id, at(120), 1)).rejects.toThrow("must move grant");
+        expect(await store.followUp(grant.id)).toEqual({ extensions: 0, remindedAt: null });
+      });
+
+      it("recordReminder records once per active grant; only the first call gets true and writes its audit", async () => {
+        const grant = await active();
+        expect(await store.recordReminder(grant.id, at(110), auditOf("reminded"))).toBe(true);
+        expect(await store.recordReminder(grant.id, at(111), auditOf("reminded"))).toBe(false);
+        expect(await store.followUp(grant.id)).toEqual({ extensions: 0, remindedAt: at(110) });
+        expect((await store.listAudit()).filter((e) => e.action === "reminded")).toHaveLength(1);
+        const granting = await begin();
+        expect(await store.recordReminder(granting.id, at(110))).toBe(false);
+        // Two at once: exactly one wins.
+        const raced = await active();
+        const answers = await Promise.all([store.recordReminder(raced.id, at(110)), store.recordReminder(raced.id, at(110))]);
+        expect(answers.sort()).toEqual([false, true]);
+      });
+
+      it("awaitingReminder lists active grants without a reminder expiring by the time, soonest first, at most limit", async () => {
+        const late = await active();
+        const soon = await store.markActive((await begin({ durationMs: 59 * 60_000 })).id, at(1));
+        const reminded = await active();
+        await store.recordReminder(reminded.id, at(100));
+        await begin({ expiresAt: at(30) });
+        expect((await store.awaitingReminder(at(120), 10)).map((g) => g.id)).toEqual([soon.id, late.id]);
+        expect((await store.awaitingReminder(at(120), 1)).map((g) => g.id)).toEqual([soon.id]);
+        expect(await store.awaitingReminder(at(59), 10)).toEqual([]);
+      });
+    });
+
     describe("dueGrants", () => {
       const dueIds = async (now: Date, limit: number, after?: Grant): Promise<string[]> =>
         (await store.dueGrants(now, limit, after && { expiresAt: after.expiresAt, id: after.id })).map((g) => g.id);
