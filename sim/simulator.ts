@@ -38,7 +38,13 @@ import {
 } from "./views.js";
 import type { Delivery, RawDelivery, SpreadOptions, WebhookDelivery } from "./webhooks/delivery.js";
 import type { WebhookExamples } from "./webhooks/examples.js";
-import { deploymentProtectionRuleEvent, pullRequestEvent, pullRequestReviewEvent, type PayloadSources } from "./webhooks/payloads.js";
+import {
+  deploymentProtectionRuleEvent,
+  issueCommentEvent,
+  pullRequestEvent,
+  pullRequestReviewEvent,
+  type PayloadSources,
+} from "./webhooks/payloads.js";
 
 /** `deliver: false` records the webhook (for `redeliver`) without sending it. */
 export interface DeliverOption {
@@ -146,6 +152,11 @@ export class GitHubSimulator {
     this.faults = parts.faults;
     this.requests = parts.requests;
     this.violations = parts.violations;
+  }
+
+  /** The login of the app's bot user, which authors its comments (e.g. `jit-access[bot]`). */
+  get botLogin(): string {
+    return this.state.botAccount().login;
   }
 
   /** The secret webhooks are signed with: the one given at start, or the app's since it was registered from a manifest. */
@@ -415,6 +426,41 @@ export class GitHubSimulator {
     const payload = pullRequestReviewEvent(this.sources(), target, pull, review, "submitted", review.reviewerLogin);
     this.lastDelivery = await this.parts.webhooks.send("pull_request_review", payload, this.sends(target, input));
     return review.id;
+  }
+
+  /**
+   * `author` comments on the pull request (through the issues API, as people do) and
+   * `issue_comment.created` is delivered; `edit` then changes a comment and delivers
+   * `issue_comment.edited`. Returns the comment's id.
+   */
+  async commentOnPullRequest(
+    repo: string,
+    number: number,
+    input: { author: string; body: string; edit?: number } & DeliverOption,
+  ): Promise<number> {
+    const target = this.state.requireRepo(repo);
+    const pull = requirePull(target, number);
+    const now = this.state.timestamp();
+    let comment = input.edit === undefined ? undefined : target.comments.get(input.edit);
+    if (input.edit !== undefined && comment === undefined) throw new Error(`no comment ${input.edit} on ${repo}`);
+    if (comment) {
+      comment.body = input.body;
+      comment.updatedAt = now;
+    } else {
+      this.state.ensureAccount(input.author);
+      comment = {
+        id: this.state.nextId("comment"),
+        issueNumber: number,
+        body: input.body,
+        authorLogin: input.author,
+        createdAt: now,
+        updatedAt: now,
+      };
+      target.comments.set(comment.id, comment);
+    }
+    const payload = issueCommentEvent(this.sources(), target, pull, comment, input.edit === undefined ? "created" : "edited", input.author);
+    this.lastDelivery = await this.parts.webhooks.send("issue_comment", payload, this.sends(target, input));
+    return comment.id;
   }
 
   /** Dismisses a review and delivers `pull_request_review.dismissed`. */

@@ -37,6 +37,8 @@ export interface CommentView {
   author: string;
   createdAt: string;
   updatedAt: string;
+  /** `content by login`, oldest first. */
+  reactions: string[];
 }
 
 export interface CheckRunView {
@@ -82,7 +84,14 @@ export function pullRequestView(state: SimState, repo: SimRepo, pull: SimPull): 
 }
 
 export function commentView(comment: SimComment): CommentView {
-  return { id: comment.id, body: comment.body, author: comment.authorLogin, createdAt: comment.createdAt, updatedAt: comment.updatedAt };
+  return {
+    id: comment.id,
+    body: comment.body,
+    author: comment.authorLogin,
+    createdAt: comment.createdAt,
+    updatedAt: comment.updatedAt,
+    reactions: (comment.reactions ?? []).map((r) => `${r.content} by ${r.userLogin}`),
+  };
 }
 
 export function checkRunView(run: SimCheckRun): CheckRunView {

@@ -1,5 +1,6 @@
 import type { ApplicationFunction } from "probot";
 import { onDeploymentProtectionRule } from "./handlers/on-deployment-protection-rule.js";
+import { onIssueComment } from "./handlers/on-issue-comment.js";
 import { onPullRequestActivity } from "./handlers/on-pull-request-activity.js";
 import { onPullRequestClosed } from "./handlers/on-pull-request-closed.js";
 import type { LifecycleDeps } from "./lifecycle/deps.js";
@@ -20,5 +21,6 @@ export function jitAccessApp(deps: LifecycleDeps): ApplicationFunction {
     );
     app.on("pull_request.closed", onPullRequestClosed(deps));
     app.on("deployment_protection_rule.requested", onDeploymentProtectionRule(deps));
+    app.on("issue_comment.created", onIssueComment(deps));
   };
 }

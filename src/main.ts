@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     octokitFor: async (installationId) => await probot.auth(installationId),
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     onGranted: (grant) => scheduler?.track(grant),
+    onExpiryMoved: (grant) => scheduler?.track(grant),
     ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
     onDeferred: (grant) => scheduler?.retryLater(grant),
     notifier: new OutboxNotifier({

@@ -83,6 +83,7 @@ const ID_BASES = {
   workflow: 161_001,
   deployment: 1_450_001,
   protectionRule: 3_515_001,
+  reaction: 1_700_001,
 } as const;
 
 export type IdKind = keyof typeof ID_BASES;

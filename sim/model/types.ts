@@ -161,6 +161,15 @@ export interface SimComment {
   authorLogin: string;
   createdAt: string;
   updatedAt: string;
+  /** Reactions to the comment, oldest first (one per user and content, as GitHub keeps them). */
+  reactions?: SimReaction[];
+}
+
+export interface SimReaction {
+  id: number;
+  content: string;
+  userLogin: string;
+  createdAt: string;
 }
 
 export interface SimAnnotation {

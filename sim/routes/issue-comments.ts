@@ -4,7 +4,7 @@ import { notFound } from "../server/github-error.js";
 import { paginate } from "../server/paginate.js";
 import { json, noContent, param, type RouteContext, type RouteDefinition } from "../server/route.js";
 import { repoRoute } from "../server/scoped-routes.js";
-import { issueComment } from "../shapes/issue-comment.js";
+import { issueComment, reaction } from "../shapes/issue-comment.js";
 
 /** Issue numbers name pull requests here: the simulator has no plain issues. */
 export function issueOf(context: RouteContext, repo: SimRepo): SimPull {
@@ -59,6 +59,19 @@ export const issueCommentRoutes: RouteDefinition[] = [
     comment.body = (context.body as { body: string }).body;
     comment.updatedAt = context.state.timestamp();
     return json(200, issueComment(context.urls, context.state, repo, comment));
+  }),
+
+  // A reaction by the app's bot; the same content again answers 200 with the one it has.
+  repoRoute("POST", "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", (context, repo) => {
+    const comment = commentOf(context, repo);
+    const content = (context.body as { content: string }).content;
+    const userLogin = context.state.botAccount().login;
+    comment.reactions ??= [];
+    const existing = comment.reactions.find((r) => r.content === content && r.userLogin === userLogin);
+    if (existing) return json(200, reaction(context.urls, context.state, existing));
+    const created = { id: context.state.nextId("reaction"), content, userLogin, createdAt: context.state.timestamp() };
+    comment.reactions.push(created);
+    return json(201, reaction(context.urls, context.state, created));
   }),
 
   repoRoute("DELETE", "/repos/{owner}/{repo}/issues/comments/{comment_id}", (context, repo) => {

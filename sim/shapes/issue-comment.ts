@@ -1,5 +1,5 @@
 import type { SimState } from "../model/state.js";
-import type { SimComment, SimRepo } from "../model/types.js";
+import type { SimComment, SimReaction, SimRepo } from "../model/types.js";
 import { authorAssociation } from "./association.js";
 import { integration } from "./installation.js";
 import { simpleUser } from "./user.js";
@@ -20,5 +20,16 @@ export function issueComment(urls: Urls, state: SimState, repo: SimRepo, comment
     issue_url: `${urls.api}/repos/${repo.fullName}/issues/${comment.issueNumber}`,
     author_association: authorAssociation(state, repo, author.login),
     performed_via_github_app: author.type === "Bot" ? integration(urls, state, state.app) : null,
+  };
+}
+
+/** GitHub's `reaction` shape. */
+export function reaction(urls: Urls, state: SimState, created: SimReaction): Record<string, unknown> {
+  return {
+    id: created.id,
+    node_id: nodeId("Reaction", created.id),
+    user: simpleUser(urls, state.ensureAccount(created.userLogin)),
+    content: created.content,
+    created_at: created.createdAt,
   };
 }

@@ -3,7 +3,8 @@
  * overlaid with the simulated repository, pull request, review, sender and installation.
  */
 import type { SimState } from "../model/state.js";
-import type { SimAccount, SimPendingEnvironment, SimPull, SimRepo, SimReview, SimWorkflowRun } from "../model/types.js";
+import type { SimAccount, SimComment, SimPendingEnvironment, SimPull, SimRepo, SimReview, SimWorkflowRun } from "../model/types.js";
+import { issueComment } from "../shapes/issue-comment.js";
 import { pullRequest } from "../shapes/pull-request.js";
 import { repository } from "../shapes/repository.js";
 import { pullRequestReview } from "../shapes/review.js";
@@ -150,4 +151,49 @@ export function pullRequestReviewEvent(
   const shape = pullRequestReview(sources.urls, sources.state, repo, pull, review);
   const reviewPayload = overlay((payload.review as Payload | undefined) ?? {}, { ...shape, state: review.state.toLowerCase() });
   return { ...payload, review: reviewPayload, pull_request: pr };
+}
+
+/**
+ * `issue_comment` on a pull request: GitHub sends the pull request as an issue (with a
+ * `pull_request` key holding its links) and the comment in the `issue-comment` shape.
+ */
+export function issueCommentEvent(
+  sources: PayloadSources,
+  repo: SimRepo,
+  pull: SimPull,
+  comment: SimComment,
+  action: "created" | "edited" | "deleted",
+  senderLogin: string,
+): Payload {
+  const payload = envelope(sources, "issue_comment", action, repo, senderLogin);
+  const pr = pullRequest(sources.urls, sources.state, repo, pull);
+  const issue = overlay((payload.issue as Payload | undefined) ?? {}, {
+    url: pr.issue_url,
+    repository_url: `${sources.urls.api}/repos/${repo.fullName}`,
+    labels_url: `${String(pr.issue_url)}/labels{/name}`,
+    comments_url: `${String(pr.issue_url)}/comments`,
+    events_url: `${String(pr.issue_url)}/events`,
+    html_url: pr.html_url,
+    id: pull.id,
+    node_id: nodeId("PullRequest", pull.id),
+    number: pull.number,
+    title: pull.title,
+    user: pr.user,
+    labels: pr.labels,
+    state: pull.state,
+    locked: false,
+    assignee: null,
+    assignees: [],
+    milestone: null,
+    comments: pr.comments,
+    created_at: pull.createdAt,
+    updated_at: pull.updatedAt,
+    closed_at: pull.closedAt,
+    author_association: pr.author_association,
+    active_lock_reason: null,
+    body: pull.body,
+    pull_request: { url: pr.url, html_url: pr.html_url, diff_url: pr.diff_url, patch_url: pr.patch_url, merged_at: pull.mergedAt },
+  });
+  const shape = issueComment(sources.urls, sources.state, repo, comment);
+  return { ...payload, issue, comment: overlay((payload.comment as Payload | undefined) ?? {}, shape) };
 }

@@ -6,6 +6,7 @@ import { byPullRequest, pullRequestKey, retryPullRequest } from "../lifecycle/re
 import type { TimerHandle } from "../util/clock.js";
 import { expireGrant, sweepOnce, type SweepOptions, type SweepResult } from "./sweep.js";
 import { errorSummary } from "../util/error-message.js";
+import { sendDueReminders } from "../commands/reminders.js";
 
 /**
  * After this many sweeps in a row fail (a page of due grants could not be read: a damaged or
@@ -83,6 +84,8 @@ export class ExpiryScheduler {
   /** Ticks, sweeps and timer revocations still running. None of these promises rejects. */
   readonly #work = new Set<Promise<void>>();
   #sweepTimer: TimerHandle | null = null;
+  /** The timer for the next reminder before expiry that falls due before the next tick. */
+  #reminderTimer: { handle: TimerHandle; at: number } | null = null;
   #sweeping: Promise<SweepResult> | null = null;
   #lastTick: { wall: number; monotonic: number } | null = null;
   #stopping = new AbortController();
@@ -122,6 +125,8 @@ export class ExpiryScheduler {
     this.#stopping.abort();
     this.#sweepTimer?.cancel();
     this.#sweepTimer = null;
+    this.#reminderTimer?.handle.cancel();
+    this.#reminderTimer = null;
     for (const timer of [...this.#timers.values(), ...this.#retryTimers.values()]) timer.handle.cancel();
     this.#timers.clear();
     this.#retryTimers.clear();
@@ -358,6 +363,7 @@ export class ExpiryScheduler {
     this.#sweepSucceeded();
     if (result.due > 0) this.#log.info({ ...result }, "sweep done");
     if (this.#stopped) return;
+    await this.#orLog(() => this.#remind(), "sending the reminders before expiry failed; the next tick tries again");
     if (!this.#deps.revokeOnly)
       await this.#orLog(() => this.#armRetries(), "arming the retries of deferred grants failed; the next tick tries again");
     await this.#orLog(
@@ -395,6 +401,28 @@ export class ExpiryScheduler {
   }
 
   /** Runs `step`; a failure (but a closed ledger) is logged with `message`, never thrown. */
+  /**
+   * Sends the reminders before expiry that are due (see commands/reminders.ts), and arms one
+   * timer for the next that falls due before the next tick; later ones are the later ticks'.
+   */
+  async #remind(): Promise<void> {
+    if (this.#stopped) return;
+    const { nextAt } = await sendDueReminders(this.#deps, this.#log);
+    if (this.#stopped || nextAt === null) return;
+    const delay = Math.max(0, nextAt - this.#deps.clock.now());
+    if (delay > this.#intervalMs) return;
+    const at = this.#deps.clock.monotonic() + delay;
+    if (this.#reminderTimer && this.#reminderTimer.at <= at + SAME_TIME_MS) return;
+    this.#reminderTimer?.handle.cancel();
+    this.#reminderTimer = {
+      at,
+      handle: this.#deps.clock.setTimer(() => {
+        this.#reminderTimer = null;
+        void this.#hold(this.#orLog(() => this.#remind(), "sending the reminders before expiry failed; the next tick tries again"));
+      }, delay),
+    };
+  }
+
   async #orLog(step: () => Promise<void>, message: string): Promise<void> {
     try {
       await step();

@@ -390,6 +390,11 @@ export class RepoClient {
     return ours.at(-1)?.id ?? null;
   }
 
+  /** Reacts to a comment on an issue or pull request (acknowledging a comment command). */
+  async reactToComment(commentId: number, content: "eyes" | "+1" | "-1" | "confused"): Promise<void> {
+    await this.#octokit.rest.reactions.createForIssueComment({ owner: this.owner, repo: this.repo, comment_id: commentId, content });
+  }
+
   async updateComment(commentId: number, body: string): Promise<void> {
     await this.#octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: commentId, body });
   }

@@ -56,6 +56,8 @@ export interface LifecycleDeps {
    * asks for access is told why. `why` is the loader's message, for the operator's log only.
    */
   revokeOnly?: { why: string };
+  /** Called when a live grant's expiry moved (`/jit extend`), so the expiry scheduler re-arms its timer. */
+  onExpiryMoved?(grant: Grant): void;
   /** Called when a grant's write is deferred (GitHub could not take it), so it is retried on a timer at its `nextAttemptAt`. */
   onDeferred?(grant: Grant): void;
   /** Queues events for JIT_NOTIFY_URL in the ledger's outbox (never delivers them itself); none: no notifications. */

@@ -241,7 +241,7 @@ async function readAhead(
   return new Map(answers.filter((a): a is readonly [string, SecretMetadata | null] => a !== null));
 }
 
-async function repoPolicy(client: RepoClient, defaultBranch: string): Promise<RequestFileFacts["policy"]> {
+export async function repoPolicy(client: RepoClient, defaultBranch: string): Promise<RequestFileFacts["policy"]> {
   try {
     const configFile = await client.file(REPO_CONFIG_PATH, defaultBranch);
     return { ok: true, repoConfig: parseRepoConfig(configFile?.text ?? null) };
@@ -252,7 +252,7 @@ async function repoPolicy(client: RepoClient, defaultBranch: string): Promise<Re
 }
 
 /** The first CODEOWNERS found on the default branch (GitHub's order of locations), or null when there is none. */
-async function codeOwnersText(client: RepoClient, defaultBranch: string): Promise<string | null> {
+export async function codeOwnersText(client: RepoClient, defaultBranch: string): Promise<string | null> {
   for (const location of CODEOWNERS_LOCATIONS) {
     const found = await client.file(location, defaultBranch);
     if (found) return found.text;

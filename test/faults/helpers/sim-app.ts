@@ -156,6 +156,7 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     publicKeys: new PublicKeyCache(),
     octokitFor: async (id) => probot.auth(id),
     onGranted: (grant) => expiry?.track(grant),
+    onExpiryMoved: (grant) => expiry?.track(grant),
     ...(options.revokeOnly === undefined ? {} : { revokeOnly: { why: options.revokeOnly } }),
     onDeferred: (grant) => expiry?.retryLater(grant),
   };
