@@ -39,11 +39,11 @@ function horizonMs(catalog: Catalog): number {
 
 /**
  * Sends every reminder that is due now and not sent yet; resolves to how many were sent and the
- * wall-clock time the next one falls due (null when none is known yet within the horizon).
+ * wall-clock time the next one falls due within `lookAheadMs` (null when none does).
  */
-export async function sendDueReminders(deps: LifecycleDeps, log: Log): Promise<{ sent: number; nextAt: number | null }> {
+export async function sendDueReminders(deps: LifecycleDeps, log: Log, lookAheadMs = 0): Promise<{ sent: number; nextAt: number | null }> {
   const now = deps.clock.now();
-  const candidates = await deps.store.awaitingReminder(new Date(now + horizonMs(deps.catalog)), PAGE);
+  const candidates = await deps.store.awaitingReminder(new Date(now + horizonMs(deps.catalog) + lookAheadMs), PAGE);
   let sent = 0;
   let nextAt: number | null = null;
   for (const grant of candidates) {

@@ -214,12 +214,13 @@ async function done(deps: LifecycleDeps, ctx: CommandContext, command: Command, 
   return { command: command.kind, outcome: "done" };
 }
 
+/** Someone the command is not open to: a short reply, then the refusal's audit record; nothing else happens. */
 async function refuse(deps: LifecycleDeps, ctx: CommandContext, command: Command, why: string): Promise<CommandOutcome> {
+  await ctx.client.comment(ctx.prNumber, refusedReply(ctx.commenter.login, why));
   await deps.store.appendAudit({
     ...auditBase(deps, ctx, "command"),
     details: { command: `/jit ${command.kind}`, outcome: "refused", why },
   });
-  await ctx.client.comment(ctx.prNumber, refusedReply(ctx.commenter.login, why));
   return { command: command.kind, outcome: "refused", why };
 }
 

@@ -407,7 +407,7 @@ export class ExpiryScheduler {
    */
   async #remind(): Promise<void> {
     if (this.#stopped) return;
-    const { nextAt } = await sendDueReminders(this.#deps, this.#log);
+    const { nextAt } = await sendDueReminders(this.#deps, this.#log, this.#intervalMs);
     if (this.#stopped || nextAt === null) return;
     const delay = Math.max(0, nextAt - this.#deps.clock.now());
     if (delay > this.#intervalMs) return;

@@ -26,9 +26,12 @@ describe("app.yml", () => {
     expect([...new Set(handled)].sort()).toEqual([...manifest.default_events].sort());
   });
 
-  it.each(["pull_request", "pull_request_review", "deployment_protection_rule"])("gives the reason for the %s event", (event) => {
-    expect(reasonFor(new RegExp(`^  - ${event}$`, "u")).length).toBeGreaterThan(40);
-  });
+  it.each(["pull_request", "pull_request_review", "issue_comment", "deployment_protection_rule"])(
+    "gives the reason for the %s event",
+    (event) => {
+      expect(reasonFor(new RegExp(`^  - ${event}$`, "u")).length).toBeGreaterThan(40);
+    },
+  );
 
   it("asks for the workflow gate's permissions: deployments write, actions read; not administration", () => {
     expect(manifest.default_permissions).toMatchObject({ deployments: "write", actions: "read" });
