@@ -49,6 +49,9 @@ const PURE = inside(
   "lifecycle/markdown.ts",
   "lifecycle/secret-ownership.ts",
   "notify/notify-event.ts",
+  "commands/parse-command.ts",
+  "commands/decide-extension.ts",
+  "commands/command-replies.ts",
 );
 /** The ledger's rules (states, transitions, who holds a secret) are pure too: pure modules may use them. */
 const PURE_LEDGER = new Set(["ledger/grant-states.ts"]);
