@@ -127,7 +127,7 @@ describe("decideExtension", () => {
 
   it("counts max_duration from the first write, which an earlier uncertain write moved back", () => {
     const earlier = grant({ grantedAt: new Date(T0 - 10 * MINUTE), expiresAt: new Date(T0 + 50 * MINUTE) });
-    expect(decideExtension({ ...base, grant: earlier, byMs: 30 * MINUTE })).toMatchObject({ ok: true });
+    expect(decideExtension({ ...base, grant: earlier, now: T0 + 40 * MINUTE })).toMatchObject({ ok: true });
     expect(decideExtension({ ...base, grant: grant({ grantedAt: new Date(T0 - 31 * MINUTE) }) })).toMatchObject({ ok: false });
   });
 });
