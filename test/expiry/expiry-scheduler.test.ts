@@ -45,6 +45,11 @@ function expiryCalls(secret: string, prNumber = 7): GitHubMock {
   return gh;
 }
 
+/** The reminder before expiry: a grant due within 10 minutes gets it at the first tick. */
+function reminderCall(prNumber = 7): GitHubMock {
+  return new GitHubMock("acme", "api").comment(prNumber);
+}
+
 function startScheduler(on: LedgerStore, clock = new ManualClock(EXPIRY_START)): { scheduler: ExpiryScheduler; clock: ManualClock } {
   const { deps } = revocationDeps(on, clock);
   scheduler = new ExpiryScheduler(deps, log, SWEEP_EVERY);
@@ -73,6 +78,7 @@ describe("ExpiryScheduler", () => {
 
   it("arms an exact timer for a grant due before the next sweep, which fires at the expiry", async () => {
     const grant = await seedGrant(store, expiringIn(30_000));
+    reminderCall();
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(scheduler.armed).toBe(1);
@@ -183,6 +189,7 @@ describe("ExpiryScheduler", () => {
 
   it("ends a grant found in the ledger at start-up by the wall clock, and logs a step of it", async () => {
     const grant = await seedGrant(store, expiringIn(30_000));
+    reminderCall();
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(scheduler.armed).toBe(1);
@@ -235,6 +242,7 @@ describe("ExpiryScheduler", () => {
 
   it("stop() cancels the exact timers and the periodic sweep", async () => {
     await seedGrant(store, expiringIn(30_000));
+    reminderCall();
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(clock.pendingTimers).toBe(2); // the grant's timer and the next sweep
