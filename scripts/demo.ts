@@ -109,6 +109,40 @@ async function main(): Promise<void> {
     });
     await sim.waitFor(() => sim!.labels(REPO, pr).includes("jit:expired"), { description: "the jit:expired label" });
     ok(`PR comment: ${firstLine(expired.body)}; labels: ${sim.labels(REPO, pr).join(", ")}`);
+    // 6. A second request: /jit status, then /jit revoke ends it early.
+    sim.commit(
+      REPO,
+      "need-db-again",
+      { "jit-requests.yml": FIXED.replace("duration: 20s", "duration: 1h") },
+      { from: "main", author: "alice" },
+    );
+    const second = await sim.openPullRequest(REPO, { head: "need-db-again", base: "main", author: "alice", title: "PROD_DB_URL again" });
+    say(`@alice opens PR #${second} asking for PROD_DB_URL for 1h; @bob approves`);
+    await sim.waitFor(() => latestCheck(sim!, second, "in_progress"), { description: "the waiting check" });
+    await sim.submitReview(REPO, second, { reviewer: "bob", state: "APPROVED" });
+    await sim.waitFor(() => sim!.secretValue(REPO, "production", "PROD_DB_URL"), { intervalMs: 50, description: "the second grant" });
+    ok("granted again");
+    await sim.commentOnPullRequest(REPO, second, { author: "alice", body: "/jit status" });
+    say("@alice comments /jit status");
+    const status = await sim.waitFor(() => sim!.comments(REPO, second).find((c) => c.body.startsWith("**jit-access status**")), {
+      description: "the status reply",
+    });
+    // The live grants are a table: | Secret | Environment | Expires | Approved by |.
+    const row = status.body.split("\n").find((line) => line.startsWith("| `PROD_DB_URL`")) ?? "";
+    const expires = row.split("|")[3]?.trim() ?? "?";
+    ok(`reply "jit-access status": the request is approved; live grant PROD_DB_URL in production, expires ${expires}`);
+    await sim.commentOnPullRequest(REPO, second, { author: "alice", body: "/jit revoke migration done" });
+    say("@alice comments /jit revoke migration done");
+    await sim.waitFor(() => (sim!.secretValue(REPO, "production", "PROD_DB_URL") === undefined ? true : null), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      description: "the secret to be deleted on /jit revoke",
+    });
+    const revoked = await sim.waitFor(() => sim!.comments(REPO, second).find((c) => c.body.includes("Access revoked")), {
+      description: "the revocation comment",
+    });
+    ok(`PROD_DB_URL deleted at once; PR comment: ${firstLine(revoked.body)}`);
+
     expect(sim.violations.length === 0, `every request the app made is a valid GitHub REST call (${sim.violations.length} violations)`);
     ok(`the app made ${sim.requests.length} GitHub API calls, every one a valid REST request`);
     expect(!app.output().includes(VALUE), "the value never appears in the app's output");
