@@ -110,6 +110,17 @@ describe("comments and labels", () => {
     ]);
   });
 
+  it("takes reactions to a comment as the app's bot: 201, then 200 for the same content again", async () => {
+    const created = await octokit.issues.createComment({ ...repo, issue_number: number, body: "hello" });
+    const first = await octokit.reactions.createForIssueComment({ ...repo, comment_id: created.data.id, content: "eyes" });
+    expect(first.status).toBe(201);
+    expect(first.data).toMatchObject({ content: "eyes", user: { login: "jit-access[bot]" } });
+    const again = await octokit.reactions.createForIssueComment({ ...repo, comment_id: created.data.id, content: "eyes" });
+    expect(again).toMatchObject({ status: 200, data: { id: first.data.id } });
+    expect(sim.comments("acme/api", number).find((c) => c.id === created.data.id)?.reactions).toEqual(["eyes by jit-access[bot]"]);
+    expect(await statusOf(octokit.reactions.createForIssueComment({ ...repo, comment_id: 1, content: "eyes" }))).toBe(404);
+  });
+
   it("answers 404 when removing a label that is not on the pull request", async () => {
     expect(await statusOf(octokit.issues.removeLabel({ ...repo, issue_number: number, name: "jit:granted" }))).toBe(404);
   });

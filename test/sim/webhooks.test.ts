@@ -123,6 +123,21 @@ describe("webhook deliveries", () => {
     expect(only().payload).toMatchObject({ action: "dismissed", review: { id: reviewId, state: "dismissed" } });
   });
 
+  it("delivers issue_comment.created for a comment on the pull request, with the PR as an issue, then edited", async () => {
+    const id = await sim.commentOnPullRequest("acme/api", number, { author: "alice", body: "/jit status" });
+    expect(only()).toMatchObject({ headers: { "x-github-event": "issue_comment" } });
+    expect(only().payload).toMatchObject({
+      action: "created",
+      sender: { login: "alice" },
+      installation: { id: 42 },
+      issue: { number, user: { login: "alice" }, pull_request: { url: `${sim.apiUrl}/repos/acme/api/pulls/${number}` } },
+      comment: { id, body: "/jit status", user: { login: "alice", type: "User" }, performed_via_github_app: null },
+    });
+    received = [];
+    await sim.commentOnPullRequest("acme/api", number, { author: "alice", body: "/jit revoke", edit: id });
+    expect(only().payload).toMatchObject({ action: "edited", comment: { id, body: "/jit revoke" } });
+  });
+
   it("delivers edited with GitHub's changes object", async () => {
     await sim.editPullRequest("acme/api", number, { title: "Need access, please" });
     expect(only().payload).toMatchObject({
