@@ -117,7 +117,7 @@ describe("/jit status", () => {
       expect.objectContaining({ actor: REQUESTER, command: "/jit status", outcome: "done", read: "waiting" }),
       expect.objectContaining({ actor: OWNER, command: "/jit status", outcome: "done", liveGrants: 1 }),
     ]);
-  });
+  }, 120_000);
 
   it("refuses someone who cannot write, with a short reply and nothing else", async () => {
     stage = await staged();
