@@ -128,7 +128,12 @@ async function main(): Promise<void> {
       description: "the status reply",
     });
     // The live grants are a table: | Secret | Environment | Expires | Approved by |.
-    const row = status.body.split("\n").find((line) => line.startsWith("| `PROD_DB_URL`")) ?? "";
+    // The last such row: the request's own table (secret, environment, duration, reason) comes first.
+    const row =
+      status.body
+        .split("\n")
+        .filter((line) => line.startsWith("| `PROD_DB_URL`"))
+        .at(-1) ?? "";
     const expires = row.split("|")[3]?.trim() ?? "?";
     ok(`reply "jit-access status": the request is approved; live grant PROD_DB_URL in production, expires ${expires}`);
     await sim.commentOnPullRequest(REPO, second, { author: "alice", body: "/jit revoke migration done" });
