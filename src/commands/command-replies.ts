@@ -40,6 +40,12 @@ function requestPart(decision: Decision): string {
     case "untouched":
       return "**Request:** this pull request does not change the requests file, so it requests nothing.";
     case "approved":
+      if (decision.breakGlass?.kind === "granted") {
+        return [
+          "**Request:** break-glass, granted without approval; a code owner's approval afterwards reviews it.",
+          requestTable(decision.grant.items.map((i) => i.request)),
+        ].join("\n\n");
+      }
       return [
         `**Request:** approved by ${literal(
           decision.grant.items
@@ -54,6 +60,7 @@ function requestPart(decision: Decision): string {
     case "invalid":
     case "removal-only":
     case "waiting":
+    case "lapsed":
       return `**Request:** ${literal(decision.check.title)}\n\n${decision.check.summary}`;
   }
 }

@@ -292,7 +292,17 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
       `,
   },
-  { version: 11, description: "reserved", sql: "" },
+  {
+    version: 11,
+    description: "grants count their extensions (/jit extend) and record the reminder sent before their expiry",
+    sql: `
+      -- How many times /jit extend moved the grant's expiry; the catalog's extension.times bounds it.
+      ALTER TABLE grants ADD COLUMN extensions integer NOT NULL DEFAULT 0 CHECK (extensions >= 0);
+      -- When the reminder before expiry was sent (epoch ms); null until then. Set once per grant.
+      ALTER TABLE grants ADD COLUMN reminded_at bigint;
+      CREATE INDEX grants_awaiting_reminder ON grants (expires_at) WHERE state = 'active' AND reminded_at IS NULL;
+    `,
+  },
   {
     version: 12,
     description: "a notification outbox, the first evaluation of each request head (lapse), and break-glass grants and their review",
@@ -336,20 +346,6 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE grants ADD COLUMN reviewed_by json;
       ALTER TABLE grants ADD COLUMN reviewed_at bigint;
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass AND reviewed_at IS NULL;
-    `,
-  },
-  // Version 10 is reserved for a change developed alongside version 11; this stand-in changes
-  // nothing and gives way to it when the branches meet.
-  { version: 10, description: "reserved", sql: "SELECT 1" },
-  {
-    version: 11,
-    description: "grants count their extensions (/jit extend) and record the reminder sent before their expiry",
-    sql: `
-      -- How many times /jit extend moved the grant's expiry; the catalog's extension.times bounds it.
-      ALTER TABLE grants ADD COLUMN extensions integer NOT NULL DEFAULT 0 CHECK (extensions >= 0);
-      -- When the reminder before expiry was sent (epoch ms); null until then. Set once per grant.
-      ALTER TABLE grants ADD COLUMN reminded_at bigint;
-      CREATE INDEX grants_awaiting_reminder ON grants (expires_at) WHERE state = 'active' AND reminded_at IS NULL;
     `,
   },
 ];
