@@ -210,6 +210,17 @@ async function checkLedger(
         fix: "check that the server runs and its log for failed revocations; run jit-access sweep to revoke them now",
       });
     }
+    const unreviewed = await store.unreviewedBreakGlass();
+    if (unreviewed.length === 0) {
+      add({ check: "break-glass reviews", status: "ok", detail: "every break-glass grant has been reviewed by a code owner" });
+    } else {
+      add({
+        check: "break-glass reviews",
+        status: "warn",
+        detail: `${unreviewed.length} break-glass grant${unreviewed.length === 1 ? " waits" : "s wait"} for a code owner's review (${list(unreviewed.map((g) => `${g.id} ${g.owner}/${g.repo}#${g.prNumber} ${g.secret}`))})`,
+        fix: "a code owner reviews each pull request and approves it; jit-access grants --break-glass-unreviewed lists them",
+      });
+    }
     const inbox = await store.countDeliveries();
     if (inbox.dead === 0) {
       add({ check: "webhook inbox", status: "ok", detail: `${inbox.pending} pending, no delivery given up` });

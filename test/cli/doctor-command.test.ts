@@ -106,7 +106,7 @@ describe("jit-access doctor", () => {
     expect(line(lines, "value of PROD_DB_URL")).toBe("ok    value of PROD_DB_URL: its source (env) is readable");
     expect(line(lines, "webhook deliveries")).toBe("ok    webhook deliveries: the last 1 were all answered with 2xx");
     expect(line(lines, "webhook inbox")).toBe("ok    webhook inbox: 0 pending, no delivery given up");
-    expect(lines.at(-1)).toBe("doctor: 10 ok, 0 warn, 0 fail");
+    expect(lines.at(-1)).toBe("doctor: 11 ok, 0 warn, 0 fail");
     // Reads only: every request it made was a GET (the token exchange aside).
     const made = sim.requests.slice(requestsBefore);
     expect(made.filter((r) => r.method !== "GET" && !/\/access_tokens$/.test(r.path))).toEqual([]);
@@ -124,6 +124,7 @@ describe("jit-access doctor", () => {
       "catalog",
       "ledger",
       "overdue grants",
+      "break-glass reviews",
       "webhook inbox",
       "private key",
       "installations",
@@ -196,6 +197,26 @@ describe("jit-access doctor", () => {
     expect(line(lines, "overdue grants")).toMatch(
       new RegExp(
         `^fail  overdue grants: 1 live grant is past expiry, the oldest by \\d+ min \\(${grant.id} acme/api production PROD_DB_URL\\).*jit-access sweep`,
+      ),
+    );
+  });
+
+  it("a break-glass grant no code owner has reviewed yet: a warning naming it, with what to do", async () => {
+    const env = await healthyEnv();
+    const store = await openLedger(env.DATABASE_URL!);
+    const grant = await seedGrant(store, {
+      createdAt: new Date(Date.now() - 60_000),
+      secret: "PROD_DB_URL",
+      approvers: [],
+      breakGlass: true,
+      prNumber: 40,
+    });
+    await store.close();
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(0);
+    expect(line(lines, "break-glass reviews")).toMatch(
+      new RegExp(
+        `^warn  break-glass reviews: 1 break-glass grant waits for a code owner's review \\(${grant.id} acme/api#40 PROD_DB_URL\\).*--break-glass-unreviewed`,
       ),
     );
   });
