@@ -124,7 +124,9 @@ async function main(): Promise<void> {
     ok("granted again");
     await sim.commentOnPullRequest(REPO, second, { author: "alice", body: "/jit status" });
     say("@alice comments /jit status");
+    // The reply waits its turn behind the grant's comment (comments go out 3 s apart per installation).
     const status = await sim.waitFor(() => sim!.comments(REPO, second).find((c) => c.body.startsWith("**jit-access status**")), {
+      timeoutMs: 20_000,
       description: "the status reply",
     });
     // The live grants are a table: | Secret | Environment | Expires | Approved by |.
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
       description: "the secret to be deleted on /jit revoke",
     });
     const revoked = await sim.waitFor(() => sim!.comments(REPO, second).find((c) => c.body.includes("Access revoked")), {
+      timeoutMs: 20_000,
       description: "the revocation comment",
     });
     ok(`PROD_DB_URL deleted at once; PR comment: ${firstLine(revoked.body)}`);
