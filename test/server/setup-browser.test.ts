@@ -162,6 +162,7 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       await expect(page.locator("#events tbody td.name").allInnerTexts()).resolves.toEqual([
         "pull_request",
         "pull_request_review",
+        "issue_comment",
         "deployment_protection_rule",
       ]);
       await expect(page.locator("input[name=webhook_url]").inputValue()).resolves.toBe(`${setup.url}/api/github/webhooks`);
@@ -200,7 +201,7 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
         hook_attributes: { url: `${setup.url}/api/github/webhooks`, active: true },
         redirect_url: `${setup.url}/setup/callback`,
         default_permissions: Object.fromEntries(yml.permissions.map((p) => [p.name, p.access])),
-        default_events: ["pull_request", "pull_request_review", "deployment_protection_rule"],
+        default_events: ["pull_request", "pull_request_review", "issue_comment", "deployment_protection_rule"],
       });
       expect(sim.violations).toEqual([]);
 
