@@ -224,6 +224,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
 
     const recordThenAnswer = async (verified: VerifiedEvent, text: string): Promise<void> => {
       const action = typeof verified.payload.action === "string" ? headerForLog(verified.payload.action) : null;
+      log.debug({ delivery, event, action, bytes: bytesRead }, `${event} event received (id: ${delivery})`);
       const answer = (status: number, body: Record<string, unknown>, extra: Record<string, string> = {}): void => {
         response.writeHead(status, { "content-type": "application/json", ...extra }).end(JSON.stringify(body));
         log.info(

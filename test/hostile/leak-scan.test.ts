@@ -86,7 +86,12 @@ describe("a full lifecycle at LOG_LEVEL=trace", () => {
   it("grants, then revokes when the pull request is closed unmerged", async () => {
     const { pr, approval } = await requestAndApprove("closed", "2h");
     await approval;
-    expect(secretNow()).toBe(SECRET_VALUE);
+    // The delivery is answered once the app's inbox holds it; the grant follows.
+    expect(await world.sim.waitFor(secretNow, { timeoutMs: 10_000, intervalMs: 10, description: "the grant" })).toBe(SECRET_VALUE);
+    await world.sim.waitFor(() => (world.sim.labels(REPO, pr).includes("jit:granted") ? true : null), {
+      timeoutMs: 10_000,
+      description: "the granted label",
+    });
     await world.sim.closePullRequest(REPO, pr, { merged: false });
     await world.sim.waitFor(gone, { timeoutMs: 10_000, description: "the revocation" });
     await world.sim.waitFor(() => world.sim.comments(REPO, pr).find((c) => c.body.includes("Access revoked")), {
