@@ -20,11 +20,14 @@ describe("two live grants of the same secret", () => {
     const first = await openRequest(world, repo, { branch: "first", files: request("10s") });
     const second = await openRequest(world, repo, { branch: "second", files: request("15s") });
 
-    await Promise.all([
+    // A delivery resolves once the app has processed it, paced comments included (the grant's,
+    // and the reminder halfway through a short grant): both grants are live well before that.
+    const reviews = Promise.all([
       sim.submitReview(repo, first, { reviewer: "bob", state: "APPROVED" }),
       sim.submitReview(repo, second, { reviewer: "bob", state: "APPROVED" }),
     ]);
     await sim.waitFor(async () => (await ledgerGrants(world, repo)).filter((g) => g.state === "active").length === 2, {
+      timeoutMs: 10_000,
       description: "two active grants",
     });
     // One PUT: whichever approval was handled second found the secret held by a written grant and
@@ -73,6 +76,7 @@ describe("two live grants of the same secret", () => {
       description: "the second grant's expiry comment",
     });
     expect(secondEnded.body).toContain("The secret has been deleted.");
+    await reviews;
     expect(await ledgerGrants(world, repo)).toEqual([
       expect.objectContaining({ state: "expired" }),
       expect.objectContaining({ state: "expired" }),
