@@ -21,7 +21,7 @@ describe("the manifest from app.yml", () => {
     ]);
     for (const entry of [...app.permissions, ...app.events]) expect(entry.reason.length).toBeGreaterThan(20);
     expect(app.permissions[0]!.reason).toMatch(/^Read jit-requests.yml at the PR's head and base/);
-    expect(app.events.map((e) => e.name)).toEqual(["pull_request", "pull_request_review", "deployment_protection_rule"]);
+    expect(app.events.map((e) => e.name)).toEqual(["pull_request", "pull_request_review", "issue_comment", "deployment_protection_rule"]);
   });
 
   it("is one GitHub takes (checked against the REST description's app permissions)", async () => {
