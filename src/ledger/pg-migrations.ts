@@ -263,8 +263,6 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
-  // Version 11 is taken by a change developed alongside version 12; until it lands here
-  // it is empty, so that the numbering stays in order.
   {
     version: 10,
     description: "webhook deliveries are kept in an inbox until processed, and redeliveries the app asked for are recorded",
