@@ -4,13 +4,13 @@
  *
  *   tsx scripts/write-schema.ts [OUT]     OUT defaults to schema/jit-requests.schema.json
  *
- * The committed file is checked against this output by test/requests/request-schema.test.ts.
+ * The committed file is checked against this output by test/request/request-schema.test.ts.
  */
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { requestsFileSchema } from "../src/requests/request-schema.js";
+import { requestsFileSchema } from "../src/request/request-schema.js";
 
 export const SCHEMA_FILE = "schema/jit-requests.schema.json";
 /** Names the schema without tying it to a host; editors find it through the file's modeline. */

@@ -2,10 +2,10 @@
 import { resolve } from "node:path";
 import { Probot } from "probot";
 import { keepAliveUntil } from "./cli/keep-alive.js";
-import { loadSettings, SettingsError, type Settings } from "./config/load-settings.js";
-import { loadCatalogOrNone } from "./config/load-catalog-or-none.js";
-import { fillUnset, readEnvFile, SettingsFileError } from "./config/settings-file.js";
-import { ExpiryScheduler } from "./expiry/expiry-scheduler.js";
+import { loadSettings, SettingsError, type Settings } from "./app/load-settings.js";
+import { loadCatalogOrNone } from "./app/load-catalog-or-none.js";
+import { fillUnset, readEnvFile, SettingsFileError } from "./app/settings-file.js";
+import { ExpiryScheduler } from "./app/expiry-scheduler.js";
 import { GateCatchUp } from "./gate/catch-up.js";
 import { createAppOctokit } from "./github/app-octokit.js";
 import { PublicKeyCache } from "./github/public-key-cache.js";
@@ -14,25 +14,25 @@ import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { DeliveryCatchUp } from "./inbox/delivery-catch-up.js";
 import { InboxProcessor } from "./inbox/inbox-processor.js";
-import { jitAccessApp } from "./index.js";
+import { jitAccessApp } from "./app/jit-access-app.js";
 import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
 import { isWriteSlotStore } from "./ledger/store.js";
 import { AppMetrics } from "./metrics/app-metrics.js";
 import { instrumentLedger } from "./metrics/instrument-ledger.js";
-import type { LifecycleDeps } from "./lifecycle/deps.js";
-import { OutboxNotifier } from "./notify/notifier.js";
-import { webUrlFor } from "./notify/notify-event.js";
-import { NotificationWorker } from "./notify/outbox-worker.js";
+import type { LifecycleDeps } from "./app/deps.js";
+import { OutboxNotifier } from "./feedback/notifier.js";
+import { webUrlFor } from "./feedback/notify-event.js";
+import { NotificationWorker } from "./feedback/outbox-worker.js";
 import { ConfigError } from "./policy/config-error.js";
 import { healthRoutes, Readiness } from "./server/health.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
 import { metricsRoute } from "./server/metrics-route.js";
 import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
-import { onStopSignals, refuseWhileStopping, shutDown } from "./shutdown.js";
+import { onStopSignals, refuseWhileStopping, shutDown } from "./app/shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { errorMessage } from "./util/error-message.js";
-import { SecretLocks } from "./lifecycle/secret-locks.js";
+import { SecretLocks } from "./ledger/secret-locks.js";
 
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the

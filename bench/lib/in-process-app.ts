@@ -4,7 +4,7 @@ import type { GitHubSimulator } from "../../sim/index.js";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import type { LifecycleDeps, Log } from "../../src/lifecycle/deps.js";
+import type { LifecycleDeps, Log } from "../../src/app/deps.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { systemClock } from "../../src/util/clock.js";
 import { KeyedMutex } from "../../src/util/keyed-mutex.js";

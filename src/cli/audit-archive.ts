@@ -31,7 +31,7 @@ import { readAuditPages } from "../ledger/audit-pages.js";
 import type { AuditArchive, AuditArchivePlan, AuditInput } from "../ledger/store.js";
 import { auditEvent, auditRecord } from "./audit-record.js";
 import { EXIT, operatorActor, whoRan, type CliIO, type LedgerContext } from "./cli-context.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 
 export const ARCHIVE_FORMAT = "jit-access/audit-archive/v1";

@@ -14,7 +14,7 @@ import { withLedger, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
 import { csvRecord } from "./csv.js";
 import { parseIsoInstant } from "./parse-iso-instant.js";
-import { jsonForTerminal, terminalText } from "./terminal-text.js";
+import { jsonForTerminal, terminalText } from "../util/terminal-text.js";
 
 export { AUDIT_FIELDS, auditRecord } from "./audit-record.js";
 

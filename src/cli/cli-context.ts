@@ -5,26 +5,26 @@
  * GitHub App and the lifecycle's dependencies (`withApp`). Logs go to stderr, so stdout carries
  * only the command's output (`jit-access grants --json | jq …` works).
  */
-import { OutboxNotifier } from "../notify/notifier.js";
-import { webUrlFor } from "../notify/notify-event.js";
+import { OutboxNotifier } from "../feedback/notifier.js";
+import { webUrlFor } from "../feedback/notify-event.js";
 import { hostname, userInfo } from "node:os";
 import { pino, type Logger } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
-import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
-import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
+import { loadSettings, SettingsError, type Settings } from "../app/load-settings.js";
+import { checkSettingsFile, SettingsFileError } from "../app/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger } from "../ledger/open-ledger.js";
 import { isWriteSlotStore, type LedgerStore } from "../ledger/store.js";
-import type { LifecycleDeps } from "../lifecycle/deps.js";
+import type { LifecycleDeps } from "../app/deps.js";
 import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
-import { firstInvisibleCharacter } from "../requests/invisible-characters.js";
+import { firstInvisibleCharacter } from "../request/invisible-characters.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { SecretLocks } from "../lifecycle/secret-locks.js";
-import { jsonTextForTerminal } from "./terminal-text.js";
+import { SecretLocks } from "../ledger/secret-locks.js";
+import { jsonTextForTerminal } from "../util/terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 
 export interface CliIO {

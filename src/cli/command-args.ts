@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { EXIT, type CliIO } from "./cli-context.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 
 type ParsedResults<T extends ParseArgsConfig> = ReturnType<typeof parseArgs<T>>;

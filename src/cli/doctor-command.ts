@@ -7,8 +7,8 @@
  */
 import { pino } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
-import { loadSettings, SettingsError, type Settings } from "../config/load-settings.js";
-import { checkSettingsFile, SettingsFileError } from "../config/settings-file.js";
+import { loadSettings, SettingsError, type Settings } from "../app/load-settings.js";
+import { checkSettingsFile, SettingsFileError } from "../app/settings-file.js";
 import { createAppOctokit } from "../github/app-octokit.js";
 import { GateClient } from "../github/gate-client.js";
 import { RepoClient, type AppOctokit, type EnvironmentInfo } from "../github/repo-client.js";
@@ -21,12 +21,12 @@ import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
 import { repositoryAllowed } from "../policy/repo-glob.js";
-import { readSecretValueSettled } from "../secrets/read-secret-value.js";
+import { readSecretValueSettled } from "../grant/read-secret-value.js";
 import { sameName } from "../util/ascii-case.js";
 import { systemClock, type Clock } from "../util/clock.js";
 import { EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 import { appInstallations, installationRepositories } from "../github/app-client.js";
 

@@ -6,7 +6,7 @@ import type { Grant } from "../ledger/store.js";
 import { withLedger, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 import { formatTable } from "./format-table.js";
-import { jsonForTerminal, terminalText } from "./terminal-text.js";
+import { jsonForTerminal, terminalText } from "../util/terminal-text.js";
 
 export const GRANTS_USAGE = `usage: jit-access grants [--all | --break-glass-unreviewed] [--json]
 

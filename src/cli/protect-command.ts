@@ -12,7 +12,7 @@ import { repositoryAllowed } from "../policy/repo-glob.js";
 import { sameName } from "../util/ascii-case.js";
 import { withApp, EXIT, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { errorSummary } from "../util/error-message.js";
 
 export const PROTECT_USAGE = `usage: jit-access protect OWNER/REPO ENVIRONMENT

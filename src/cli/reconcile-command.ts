@@ -4,9 +4,9 @@
  * record of writing as unmanaged, and leaves them alone. Secrets the catalog does not manage are
  * never touched.
  */
-import { NO_LIVE_GRANT, NOT_WRITTEN_BY_APP, reconcile, type Orphan } from "../expiry/reconcile.js";
+import { NO_LIVE_GRANT, NOT_WRITTEN_BY_APP, reconcile, type Orphan } from "../revoke/reconcile.js";
 import { withApp, EXIT, operatorActor, type CliIO } from "./cli-context.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 
 export const RECONCILE_USAGE = `usage: jit-access reconcile [--dry-run]

@@ -15,7 +15,7 @@ import { renderAccessReviewHtml } from "../report/render-html.js";
 import { checkLabel, EXIT, withLedger, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
 import { parseIsoInstant } from "./parse-iso-instant.js";
-import { jsonForTerminal, terminalText } from "./terminal-text.js";
+import { jsonForTerminal, terminalText } from "../util/terminal-text.js";
 
 export const REPORT_USAGE = `usage: jit-access report --since ISO [--until ISO] [--repo GLOB] [--secret NAME]
                          [--format html|json] [--out PATH]

@@ -4,11 +4,11 @@
  * is recorded `revoked` with the reason, and the pull request is told.
  */
 import type { Grant } from "../ledger/store.js";
-import { revokeGrant } from "../lifecycle/revoke-grant.js";
-import { MAX_REASON_LENGTH } from "../requests/request-messages.js";
+import { revokeGrant } from "../revoke/revoke-grant.js";
+import { MAX_REASON_LENGTH } from "../request/request-messages.js";
 import { checkLabel, EXIT, MAX_ACTOR_LENGTH, operatorActor, whoRan, withApp, type CliIO } from "./cli-context.js";
 import { HELP_OPTION, parseCommandArgs, usageError } from "./command-args.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 
 export const REVOKE_USAGE = `usage: jit-access revoke GRANT_ID --reason TEXT [--actor NAME]
 

@@ -3,7 +3,7 @@
  * arguments and returns its exit status; an error no command expected is reported here as
  * `jit-access COMMAND: message`, exit 1.
  */
-import { readEnvFile, SettingsFileError } from "../config/settings-file.js";
+import { readEnvFile, SettingsFileError } from "../app/settings-file.js";
 import { auditCommand } from "./audit-command.js";
 import { doctorCommand } from "./doctor-command.js";
 import { EXIT, type CliIO } from "./cli-context.js";
@@ -13,7 +13,7 @@ import { reconcileCommand } from "./reconcile-command.js";
 import { reportCommand } from "./report-command.js";
 import { revokeCommand } from "./revoke-command.js";
 import { sweepCommand } from "./sweep-command.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { validateCommand } from "./validate-command.js";
 import { errorMessage } from "../util/error-message.js";
 

@@ -2,11 +2,12 @@
  * `jit-access sweep`: one pass over the ledger that revokes every grant whose time is up, the
  * same sweep the server runs on its interval. For cron, next to or instead of the server's own.
  */
-import { loadCatalogOrNone } from "../config/load-catalog-or-none.js";
-import { sweepOnce } from "../expiry/sweep.js";
-import { retryDeferredGrants } from "../lifecycle/retry-deferred-grants.js";
+import { lapsePass } from "../grant/lapse-requests.js";
+import { loadCatalogOrNone } from "../app/load-catalog-or-none.js";
+import { sweepOnce } from "../revoke/sweep.js";
+import { retryDeferredGrants } from "../grant/retry-deferred-grants.js";
 import { withApp, EXIT, type CliIO } from "./cli-context.js";
-import { terminalText } from "./terminal-text.js";
+import { terminalText } from "../util/terminal-text.js";
 import { HELP_OPTION, parseCommandArgs } from "./command-args.js";
 
 export const SWEEP_USAGE = `usage: jit-access sweep
@@ -31,7 +32,7 @@ export async function sweepCommand(args: string[], io: CliIO): Promise<number> {
   // The catalog is loaded after the sweep, and only for the retries: nothing about it can stop a revocation.
   return withApp(io, { catalog: false }, async ({ deps, log, clock }) => {
     const now = new Date(clock.now());
-    const result = await sweepOnce(deps, log);
+    const result = await sweepOnce(deps, log, { alsoRun: [lapsePass(deps, log)] });
     let retried: number | null = null;
     let catalogFailed = false;
     if (catalogPath !== "") {

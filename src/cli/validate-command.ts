@@ -19,9 +19,9 @@ import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
 import { parseRepoConfig } from "../policy/load-repo-config.js";
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../policy/repo-config.js";
-import { formatDuration } from "../requests/duration.js";
-import { terminalText } from "./terminal-text.js";
-import { validateRequests, type ValidRequest } from "../requests/validate-requests.js";
+import { formatDuration } from "../util/duration.js";
+import { terminalText } from "../util/terminal-text.js";
+import { validateRequests, type ValidRequest } from "../request/validate-requests.js";
 
 export interface CommandIo {
   stdout: (line: string) => void;

@@ -6,10 +6,10 @@
  */
 import type { Grant } from "../ledger/store.js";
 import type { CatalogSecret } from "../policy/catalog.js";
-import { formatDuration } from "../requests/duration.js";
-import { grantList, requestTable } from "../lifecycle/check-feedback.js";
-import type { Decision } from "../lifecycle/decide-pull-request.js";
-import { formatExpiry, markdownLiteral as literal } from "../lifecycle/markdown.js";
+import { formatDuration } from "../util/duration.js";
+import { grantList, requestTable } from "../feedback/check-feedback.js";
+import type { Decision } from "../approve/decide-pull-request.js";
+import { formatExpiry, markdownLiteral as literal } from "../feedback/markdown.js";
 
 /** How to ask for more than a command can give. */
 export const MORE_TIME = "To ask for more time, add a new entry to the requests file (in a new pull request) and have it approved again.";

@@ -8,7 +8,7 @@
  */
 import type { Grant } from "../ledger/store.js";
 import type { CatalogSecret } from "../policy/catalog.js";
-import { formatDuration } from "../requests/duration.js";
+import { formatDuration } from "../util/duration.js";
 
 export type ExtensionVerdict = { ok: true; expiresAt: Date; times: number } | { ok: false; why: string };
 

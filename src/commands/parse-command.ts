@@ -3,7 +3,7 @@
  * `/jit extend DURATION [reason]`. One command per comment, on its first line; the command word
  * is case-insensitive. Pure: text in, command out.
  */
-import { parseDuration, type DurationResult } from "../requests/duration.js";
+import { parseDuration, type DurationResult } from "../util/duration.js";
 
 export type Command =
   | { kind: "status" }

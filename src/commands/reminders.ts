@@ -13,7 +13,7 @@
 import { RepoClient } from "../github/repo-client.js";
 import type { Grant } from "../ledger/store.js";
 import type { Catalog, CatalogSecret } from "../policy/catalog.js";
-import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
+import type { LifecycleDeps, Log } from "../app/deps.js";
 import { asciiUpper } from "../util/ascii-case.js";
 import { reminderComment } from "./command-replies.js";
 

@@ -9,18 +9,18 @@
  * - `/jit extend DURATION [reason]` moves the expiry of the PR's live grants within the
  *   catalog's `extension` (see decide-extension.ts), and re-arms their expiry timers.
  */
-import { canWrite } from "../policy/decide-approval.js";
+import { canWrite } from "../approve/decide-approval.js";
 import type { ApproverRef } from "../policy/catalog.js";
-import { ownersFor, parseCodeowners, type Owner } from "../policy/codeowners.js";
+import { ownersFor, parseCodeowners, type Owner } from "../approve/codeowners.js";
 import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
 import type { RepoClient, RepositoryInfo } from "../github/repo-client.js";
 import { IllegalTransitionError, type AuditInput, type Grant, type Person } from "../ledger/store.js";
-import { decidePullRequest } from "../lifecycle/decide-pull-request.js";
-import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
-import { codeOwnersText, gatherPullRequest, repoPolicy } from "../lifecycle/gather-pull-request.js";
-import { markdownLiteral as literal } from "../lifecycle/markdown.js";
-import { livePullRequestGrants } from "../lifecycle/pull-request-grants.js";
-import { revokeGrant } from "../lifecycle/revoke-grant.js";
+import { decidePullRequest } from "../approve/decide-pull-request.js";
+import type { LifecycleDeps, Log } from "../app/deps.js";
+import { codeOwnersText, gatherPullRequest, repoPolicy } from "../approve/gather-pull-request.js";
+import { markdownLiteral as literal } from "../feedback/markdown.js";
+import { livePullRequestGrants } from "../ledger/pull-request-grants.js";
+import { revokeGrant } from "../revoke/revoke-grant.js";
 import { asciiUpper, sameName } from "../util/ascii-case.js";
 import { extendReply, refusedReply, revokeReply, statusReply } from "./command-replies.js";
 import { decideExtension } from "./decide-extension.js";

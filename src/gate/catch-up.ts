@@ -11,7 +11,7 @@
 import { GateClient, type WorkflowRunInfo } from "../github/gate-client.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { LedgerClosedError } from "../ledger/store.js";
-import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
+import type { LifecycleDeps, Log } from "../app/deps.js";
 import type { TimerHandle } from "../util/clock.js";
 import { asciiLower } from "../util/ascii-case.js";
 import type { GateRepository } from "./gather-gate.js";

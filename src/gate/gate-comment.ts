@@ -4,7 +4,7 @@
  * the environment, secret names) comes from outside the app and goes through `markdownLiteral`,
  * so it shows as written and mentions, links or formats nothing. Pure.
  */
-import { formatExpiry, markdownLiteral as literal } from "../lifecycle/markdown.js";
+import { formatExpiry, markdownLiteral as literal } from "../feedback/markdown.js";
 
 /** GitHub takes at most this many characters of a protection rule's comment (the ledger refuses more too). */
 export const MAX_COMMENT_LENGTH = 1024;

@@ -13,7 +13,7 @@
 import { GateClient, type WorkflowRunInfo } from "../github/gate-client.js";
 import { RepoClient, type AppOctokit } from "../github/repo-client.js";
 import type { AuditInput, GateDecision, GateKey, NewGateDecision } from "../ledger/store.js";
-import type { LifecycleDeps, Log } from "../lifecycle/deps.js";
+import type { LifecycleDeps, Log } from "../app/deps.js";
 import { asciiLower } from "../util/ascii-case.js";
 import { decideGate } from "./decide-gate.js";
 import { gatherGate, type GateRepository } from "./gather-gate.js";

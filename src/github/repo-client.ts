@@ -1,5 +1,5 @@
 import type { ProbotOctokit } from "probot";
-import type { Review } from "../policy/decide-approval.js";
+import type { Review } from "../approve/decide-approval.js";
 import { LostAccessError, statusOf } from "./github-failure.js";
 
 /**

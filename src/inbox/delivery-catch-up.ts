@@ -16,7 +16,7 @@
 import { recentDeliveryAttempts, redeliver, type DeliveryAttempt } from "../github/hook-deliveries.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { LedgerClosedError, type LedgerStore } from "../ledger/store.js";
-import type { Log } from "../lifecycle/deps.js";
+import type { Log } from "../app/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 import { errorSummary } from "../util/error-message.js";
 

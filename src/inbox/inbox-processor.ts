@@ -25,7 +25,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { LedgerClosedError, type InboxEntry, type LedgerStore } from "../ledger/store.js";
-import type { Log } from "../lifecycle/deps.js";
+import type { Log } from "../app/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 import { errorMessage } from "../util/error-message.js";
 

@@ -3,7 +3,7 @@
  * head (`request_heads`), as both stores hand them out (migration 12).
  */
 
-/** One event for one URL, waiting for the background worker (`src/notify/outbox-worker.ts`). */
+/** One event for one URL, waiting for the background worker (`src/feedback/outbox-worker.ts`). */
 export interface Notification {
   id: string;
   url: string;

@@ -56,7 +56,7 @@ export class SecretLockTimeoutError extends Error {
 
 /** Who claims due grants (`claimDueGrants`), and until when the claim holds (its lease). */
 export interface GrantClaim {
-  /** The claimer: one per process (see `processClaimOwner` in expiry/sweep.ts). */
+  /** The claimer: one per process (see `processClaimOwner` in revoke/sweep.ts). */
   owner: string;
   /** The end of the lease: from then another claimer may take the grant. */
   until: Date;

@@ -3,7 +3,7 @@
  * accept the same durations and approval counts and word their problems the same way.
  */
 import { z } from "zod";
-import { parseDuration } from "../requests/duration.js";
+import { parseDuration } from "../util/duration.js";
 
 /** More approvals than this is almost surely a typo; nothing could ever be approved. */
 export const MAX_APPROVALS = 10;

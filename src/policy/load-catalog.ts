@@ -1,7 +1,7 @@
 /**
  * Loads the operator catalog (`JIT_CATALOG`) into the `Catalog` every other module uses.
  * Any problem stops the load: the app must not grant from a catalog it only half understood (the
- * server then runs revoke-only; see config/load-catalog-or-none.ts).
+ * server then runs revoke-only; see app/load-catalog-or-none.ts).
  */
 import { readFile, stat } from "node:fs/promises";
 import type { Catalog, CatalogSecret } from "./catalog.js";

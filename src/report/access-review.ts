@@ -26,9 +26,9 @@
  */
 import type { AuditVerification } from "../ledger/audit-chain.js";
 import type { AuditEvent, Grant, GrantState } from "../ledger/store.js";
-import { CLOSED_UNMERGED_REASON } from "../lifecycle/end-reasons.js";
+import { CLOSED_UNMERGED_REASON } from "../revoke/end-reasons.js";
 import { matchesRepoGlob } from "../policy/repo-glob.js";
-import { formatDuration } from "../requests/duration.js";
+import { formatDuration } from "../util/duration.js";
 
 /** A revocation later than this after the expiry ran late (the sweep's default interval). */
 export const LATE_AFTER_MS = 60_000;

@@ -18,9 +18,9 @@
  *   reads in the order of the ledger.
  */
 import { createHash } from "node:crypto";
-import { formatDuration } from "../requests/duration.js";
+import { formatDuration } from "../util/duration.js";
 import type { AccessReview, Ending, ReviewGrant } from "./access-review.js";
-import { escapeHtml, htmlText } from "./html-text.js";
+import { escapeHtml, htmlText } from "../util/html-text.js";
 
 const ENDING_LABELS: Readonly<Record<Ending, string>> = {
   expired: "expired",

@@ -14,8 +14,8 @@
  * no catalog or ledger content, no error text. The log has the details. The ledger is read at
  * most once per `probeCacheMs` however often `/readyz` is asked.
  */
-import type { SweepHealth } from "../expiry/expiry-scheduler.js";
-import type { Log } from "../lifecycle/deps.js";
+import type { SweepHealth } from "../app/expiry-scheduler.js";
+import type { Log } from "../app/deps.js";
 import type { Clock } from "../util/clock.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
 import { errorSummary } from "../util/error-message.js";

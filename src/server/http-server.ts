@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Log } from "../lifecycle/deps.js";
+import type { Log } from "../app/deps.js";
 import type { RouteHandler } from "./webhook-endpoint.js";
 import { errorMessage } from "../util/error-message.js";
 

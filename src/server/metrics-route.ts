@@ -3,7 +3,7 @@
  * and `/readyz`. Counts, durations and installation ids only: nothing a secret, a repository or a
  * person could be read from; still, expose the port only where Prometheus can reach it.
  */
-import type { Log } from "../lifecycle/deps.js";
+import type { Log } from "../app/deps.js";
 import type { AppMetrics } from "../metrics/app-metrics.js";
 import { errorSummary } from "../util/error-message.js";
 import type { RouteHandler } from "./webhook-endpoint.js";

@@ -11,7 +11,7 @@ import { accessSync, closeSync, constants, fsyncSync, lstatSync, openSync, readF
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { parseEnv } from "node:util";
-import { readEnvFile, SettingsFileError } from "../config/settings-file.js";
+import { readEnvFile, SettingsFileError } from "../app/settings-file.js";
 
 /** The names the manifest flow writes, in the order they are written. */
 export const CREDENTIAL_NAMES = ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"] as const;

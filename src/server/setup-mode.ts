@@ -21,8 +21,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { Octokit } from "@octokit/rest";
-import { loadSettings } from "../config/load-settings.js";
-import type { Log } from "../lifecycle/deps.js";
+import { loadSettings } from "../app/load-settings.js";
+import type { Log } from "../app/deps.js";
 import { pingRoute, startHttpServer, type RunningServer } from "./http-server.js";
 import {
   CREDENTIAL_NAMES,

@@ -4,7 +4,7 @@
  * form) is escaped and shown with its invisible characters spelled out. Pure.
  */
 import { createHash } from "node:crypto";
-import { escapeHtml, htmlText } from "../report/html-text.js";
+import { escapeHtml, htmlText } from "../util/html-text.js";
 import type { AppManifest, AppYml } from "./setup-manifest.js";
 
 const CSS = `

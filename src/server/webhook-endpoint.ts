@@ -25,7 +25,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Log } from "../lifecycle/deps.js";
+import type { Log } from "../app/deps.js";
 import { errorSummary } from "../util/error-message.js";
 
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;

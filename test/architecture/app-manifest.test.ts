@@ -8,7 +8,7 @@ import { parse } from "yaml";
  */
 const text = readFileSync("app.yml", "utf8");
 const manifest = parse(text) as { default_events: string[]; default_permissions: Record<string, string> };
-const handled = [...readFileSync("src/index.ts", "utf8").matchAll(/"([a-z_]+)\.[a-z_]+"/gu)].map((match) => match[1]!);
+const handled = [...readFileSync("src/app/jit-access-app.ts", "utf8").matchAll(/"([a-z_]+)\.[a-z_]+"/gu)].map((match) => match[1]!);
 
 /** The comment lines right above the line `  KEY` (a list item or a map key) in app.yml. */
 function reasonFor(line: RegExp): string {

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import nock from "nock";
-import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { appPrivateKey, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";

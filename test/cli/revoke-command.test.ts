@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import nock from "nock";
-import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { cliHarnessPerTest, mockRevocation, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock, type CommentBody } from "../helpers/github-nock.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { VALIDATE_USAGE, validateCommand } from "../../src/cli/validate-command.js";
-import { validationMessages as say } from "../../src/requests/request-messages.js";
+import { validationMessages as say } from "../../src/request/request-messages.js";
 
 const FIXTURES = new URL("../fixtures/requests/", import.meta.url);
 let dir: string;

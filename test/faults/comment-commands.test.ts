@@ -7,7 +7,7 @@
  * nothing; the reminder is sent once, also across a restart of the scheduler on the same ledger.
  */
 import { afterEach, describe, expect, it } from "@jest/globals";
-import { ExpiryScheduler } from "../../src/expiry/expiry-scheduler.js";
+import { ExpiryScheduler } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { countRoute, OWNER, REQUESTER, SECRET_DELETE, SECRET_PUT } from "./helpers/request-prs.js";
 import {

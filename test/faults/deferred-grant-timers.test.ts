@@ -5,7 +5,7 @@
  * on a clock the test moves.
  */
 import { describe, expect, it } from "@jest/globals";
-import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
+import { GRANT_RETRY_MS } from "../../src/grant/grant-requests.js";
 import {
   approveRequest,
   closeStageAfterEach,

@@ -1,5 +1,5 @@
 /**
- * The stop sequence of the real process (`node dist/main.js`, src/shutdown.ts): on SIGTERM it takes
+ * The stop sequence of the real process (`node dist/main.js`, src/app/shutdown.ts): on SIGTERM it takes
  * no new work — `/readyz` red, new deliveries refused — while the revocation under way runs to
  * the end and the probes still answer; then it closes and exits 0. A second SIGTERM exits at once.
  * A simulator fault holds the revocation's DELETE until the test lets it go.

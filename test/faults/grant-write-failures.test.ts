@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@jest/globals";
 import type { FaultSpec } from "../../sim/index.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "../../src/github/request-timeout.js";
-import { GRANT_RETRY_MS } from "../../src/lifecycle/grant-requests.js";
+import { GRANT_RETRY_MS } from "../../src/grant/grant-requests.js";
 import { countRoute, SECRET_PUT } from "./helpers/request-prs.js";
 import {
   approveRequest,

@@ -4,7 +4,7 @@
  * the simulator (helpers/sim-app.ts), on a clock the test moves.
  */
 import { describe, expect, it } from "@jest/globals";
-import { reconcile } from "../../src/expiry/reconcile.js";
+import { reconcile } from "../../src/revoke/reconcile.js";
 import type { Grant } from "../../src/ledger/store.js";
 import { approve, countRoute, openRequest, SECRET_DELETE, SECRET_PUT } from "./helpers/request-prs.js";
 import {

@@ -8,7 +8,7 @@ import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { LABELS } from "../../src/lifecycle/revoke-grant.js";
+import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { GitHubMock } from "./github-nock.js";
 import { mockInstallationToken } from "./reconcile-nock.js";
 import { recordUnmatchedRequests } from "./unmatched-requests.js";

@@ -1,4 +1,4 @@
-import type { Log } from "../../src/lifecycle/deps.js";
+import type { Log } from "../../src/app/deps.js";
 
 /** A Log that keeps every entry, so tests can assert what was logged (and what never was). */
 export interface LogEntry {

@@ -1,5 +1,5 @@
 import type { AuditInput, Grant, LedgerStore, NewGrant } from "../../src/ledger/store.js";
-import { CLOSED_UNMERGED_REASON } from "../../src/lifecycle/end-reasons.js";
+import { CLOSED_UNMERGED_REASON } from "../../src/revoke/end-reasons.js";
 import { grantFixture } from "./grant-fixture.js";
 
 /**

@@ -4,7 +4,7 @@ import { Probot } from "probot";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import type { LifecycleDeps } from "../../src/lifecycle/deps.js";
+import type { LifecycleDeps } from "../../src/app/deps.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { KeyedMutex } from "../../src/util/keyed-mutex.js";
 

@@ -9,8 +9,8 @@ import { ConfigError } from "../../src/policy/config-error.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { repositoryAllowed } from "../../src/policy/repo-glob.js";
 import { repeatedBranchingGroup } from "../../src/policy/repeated-group.js";
-import { PATTERN_COST_LIMIT_MS } from "../../src/requests/match-reason-pattern.js";
-import { MAX_REASON_LENGTH } from "../../src/requests/request-messages.js";
+import { PATTERN_COST_LIMIT_MS } from "../../src/policy/match-reason-pattern.js";
+import { MAX_REASON_LENGTH } from "../../src/request/request-messages.js";
 
 function catalogWith(line: string, approvers: string[] = ['    approvers: ["@acme/dba"]']): string {
   return [

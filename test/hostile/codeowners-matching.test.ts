@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
-import { compilePattern, patternProblem } from "../../src/policy/codeowners-pattern.js";
-import { ownersFor, parseCodeowners } from "../../src/policy/codeowners.js";
+import { compilePattern, patternProblem } from "../../src/approve/codeowners-pattern.js";
+import { ownersFor, parseCodeowners } from "../../src/approve/codeowners.js";
 import { oracleOwns } from "./oracle/codeowners-oracle.js";
 
 describe("patterns that make a backtracking matcher run for minutes", () => {
@@ -42,7 +42,7 @@ const pathText = fc
   .map((parts) => parts.join(""));
 
 describe("the oracle is right where an outside implementation says what is right", () => {
-  // The same 153 path checks the app's matcher passes (test/policy/codeowners-pattern.test.ts),
+  // The same 153 path checks the app's matcher passes (test/approve/codeowners-pattern.test.ts),
   // so that agreement below is agreement with a matcher known to be right on them.
   const peerCases = JSON.parse(readFileSync("/work/shared/testdata/codeowners/patterns.json", "utf8")) as {
     pattern: string;

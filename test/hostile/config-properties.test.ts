@@ -2,7 +2,7 @@
  * Property tests for the two other parsers that read text the app does not control: the
  * operator catalog and CODEOWNERS (written by repository users). Neither may throw anything but
  * its documented error on arbitrary text, and neither may accept what its rules refuse.
- * (The requests file has its own in test/requests/requests-properties.test.ts.)
+ * (The requests file has its own in test/request/requests-properties.test.ts.)
  */
 import { describe, expect, it } from "@jest/globals";
 import fc from "fast-check";
@@ -10,8 +10,8 @@ import { parse, stringify } from "yaml";
 import type { Catalog } from "../../src/policy/catalog.js";
 import { catalogSchema } from "../../src/policy/catalog-schema.js";
 import { ConfigError } from "../../src/policy/config-error.js";
-import { patternProblem } from "../../src/policy/codeowners-pattern.js";
-import { formatOwner, ownersFor, parseCodeowners } from "../../src/policy/codeowners.js";
+import { patternProblem } from "../../src/approve/codeowners-pattern.js";
+import { formatOwner, ownersFor, parseCodeowners } from "../../src/approve/codeowners.js";
 import { MAX_APPROVALS } from "../../src/policy/config-fields.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { repeatedBranchingGroup } from "../../src/policy/repeated-group.js";

@@ -13,12 +13,12 @@ import {
   problemsCheck,
   requestTable,
   waitingCheck,
-} from "../../src/lifecycle/check-feedback.js";
-import { grantComment } from "../../src/lifecycle/grant-comment.js";
-import { markdownCodeBlock, markdownLiteral } from "../../src/lifecycle/markdown.js";
+} from "../../src/feedback/check-feedback.js";
+import { grantComment } from "../../src/feedback/grant-comment.js";
+import { markdownCodeBlock, markdownLiteral } from "../../src/feedback/markdown.js";
 import type { Grant } from "../../src/ledger/store.js";
-import type { ApprovalDecision } from "../../src/policy/decide-approval.js";
-import type { ValidRequest } from "../../src/requests/validate-requests.js";
+import type { ApprovalDecision } from "../../src/approve/decide-approval.js";
+import type { ValidRequest } from "../../src/request/validate-requests.js";
 import { RENDERERS, REFERENCE, outsideCode, tagNames, textOf } from "./helpers/render-markdown.js";
 import { oneEntry, readFixture, validateHostile } from "./helpers/validate-hostile.js";
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, jest } from "@jest/globals";
 import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
-import { matchReasonPattern } from "../../src/requests/match-reason-pattern.js";
+import { matchReasonPattern } from "../../src/policy/match-reason-pattern.js";
 import {
   MAX_FILE_BYTES,
   MAX_REASON_LENGTH,
@@ -14,7 +14,7 @@ import {
   parseMessages,
   validationMessages,
   validationMessages as say,
-} from "../../src/requests/request-messages.js";
+} from "../../src/request/request-messages.js";
 import { HOSTILE_CATALOG, oneEntry, placed, validateHostile } from "./helpers/validate-hostile.js";
 
 const reasonOf = (length: number): string => `"INC-1 ${"x".repeat(length - 6)}"`;

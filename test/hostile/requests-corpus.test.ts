@@ -6,7 +6,7 @@
  */
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "@jest/globals";
-import { MAX_REPORTED_PROBLEMS } from "../../src/requests/request-messages.js";
+import { MAX_REPORTED_PROBLEMS } from "../../src/request/request-messages.js";
 import { HOSTILE_FIXTURES, readFixture, validateHostile } from "./helpers/validate-hostile.js";
 
 type Refused = { file: string; refused: Array<[line: number, fragment: string]>; total?: number };

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@jest/globals";
 import { secretNameProblem } from "../../src/policy/secret-name.js";
-import { parseRequests } from "../../src/requests/parse-requests.js";
-import { parseMessages } from "../../src/requests/request-messages.js";
+import { parseRequests } from "../../src/request/parse-requests.js";
+import { parseMessages } from "../../src/request/request-messages.js";
 import { oneEntry, placed, validateHostile } from "./helpers/validate-hostile.js";
 
 const invisible = (what: string, codePoint: string) => parseMessages.invisible(what, codePoint);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { setTimeout as sleep } from "node:timers/promises";
-import { secretLockKey } from "../../src/lifecycle/deps.js";
+import { secretLockKey } from "../../src/ledger/secret-locks.js";
 import { SecretLockTimeoutError, type Grant, type LedgerStore } from "../../src/ledger/store.js";
 import { at, newGrant, rejectionOf } from "./ledger-contract.js";
 

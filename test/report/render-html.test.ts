@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { AccessReview } from "../../src/report/access-review.js";
-import { htmlText } from "../../src/report/html-text.js";
+import { htmlText } from "../../src/util/html-text.js";
 import { readAccessReview } from "../../src/report/read-access-review.js";
 import { axisTicks, renderAccessReviewHtml } from "../../src/report/render-html.js";
 import { seedGrant } from "../helpers/grant-fixture.js";

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Catalog } from "../../../src/policy/catalog.js";
 import { parseCatalog } from "../../../src/policy/load-catalog.js";
 import { DEFAULT_REPO_CONFIG } from "../../../src/policy/repo-config.js";
-import { type ValidationResult, validateRequests } from "../../../src/requests/validate-requests.js";
+import { type ValidationResult, validateRequests } from "../../../src/request/validate-requests.js";
 
 /** test/fixtures/hostile/ */
 export const HOSTILE_FIXTURES = fileURLToPath(new URL("../../fixtures/hostile/", import.meta.url));

@@ -1,0 +1,111 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { pino } from "pino";
+import { Probot } from "probot";
+import { sweepOnce } from "../../src/revoke/sweep.js";
+import { createAppOctokit } from "../../src/github/app-octokit.js";
+import { WriteScheduler } from "../../src/github/write-scheduler.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import type { LedgerStore } from "../../src/ledger/store.js";
+import type { LifecycleDeps } from "../../src/app/deps.js";
+import { LABELS } from "../../src/revoke/revoke-grant.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { KeyedMutex } from "../../src/util/keyed-mutex.js";
+import { seedGrant } from "../helpers/grant-fixture.js";
+import { GitHubMock } from "../helpers/github-nock.js";
+import { nockTraffic, type NockTraffic } from "../helpers/nock-traffic.js";
+import { recordingLog } from "../helpers/recording-log.js";
+import { EXPIRY_START } from "../helpers/revocation-deps.js";
+
+/**
+ * The sweep under GitHub's write pacing (one write a second, comments three seconds apart, on
+ * the manual clock): a revocation waiting for its turn to comment must not hold back the DELETE
+ * of the next due grant, even on the next page of the ledger.
+ */
+const HOUR = 3_600_000;
+
+let store: LedgerStore;
+let clock: ManualClock;
+let deps: LifecycleDeps;
+const { log } = recordingLog();
+
+beforeEach(async () => {
+  nock.disableNetConnect();
+  store = await openLedger("sqlite::memory:");
+  clock = new ManualClock(EXPIRY_START);
+  const scheduler = new WriteScheduler({ clock, writeIntervalMs: 1000, notifyIntervalMs: 3000 });
+  const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+  const probot = new Probot({ githubToken: "test", Octokit, log: pino({ level: "silent" }) });
+  deps = {
+    store,
+    catalog: { file: "jit-catalog.yml", secrets: new Map() },
+    clock,
+    env: {},
+    locks: new KeyedMutex(),
+    octokitFor: (installationId) => probot.auth(installationId),
+  };
+});
+afterEach(async () => {
+  nock.cleanAll();
+  await store.close();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+describe("sweepOnce with paced writes", () => {
+  it("sends every due grant's DELETE before any grant's comment and labels, across pages", async () => {
+    const github = await expectExpiries(["A_KEY", "B_KEY", "C_KEY"]);
+
+    const sweeping = sweepOnce(deps, log, { pageSize: 1 });
+    await runPacedClockUntil(github, () => github.sent.length >= 3);
+    expect(github.sent.slice(0, 3)).toEqual(["A_KEY", "B_KEY", "C_KEY"].map(deleteOf));
+
+    await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
+    expect(await sweeping).toEqual({ due: 3, ended: 3, retrying: 0 });
+  });
+
+  it("keeps at most `concurrency` revocations in flight, and still ends every one", async () => {
+    const github = await expectExpiries(["A_KEY", "B_KEY", "C_KEY", "D_KEY"]);
+
+    const sweeping = sweepOnce(deps, log, { pageSize: 1, concurrency: 2 });
+    await runPacedClockUntil(github, () => github.sent.length >= 3);
+    expect(github.sent.slice(0, 3)).toEqual([deleteOf("A_KEY"), deleteOf("B_KEY"), "POST /repos/acme/api/issues/10/comments"]);
+
+    await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
+    expect(await sweeping).toEqual({ due: 4, ended: 4, retrying: 0 });
+  });
+});
+
+const deleteOf = (secret: string): string => `DELETE /repos/acme/api/environments/production/secrets/${secret}`;
+
+/**
+ * Seeds one overdue grant per secret (PR #10, #11, …, oldest first) and the calls each expiry
+ * makes; returns GitHub's traffic: the requests it receives, in order, as "METHOD /path".
+ */
+async function expectExpiries(secrets: string[]): Promise<NockTraffic> {
+  const gh = new GitHubMock("acme", "api");
+  const traffic = nockTraffic(gh.scope);
+  for (const [i, secret] of secrets.entries()) {
+    await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
+    gh.deleteSecret("production", secret)
+      .comment(10 + i)
+      .addLabels(10 + i);
+    gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  }
+  return traffic;
+}
+
+/**
+ * Moves the clock a second at a time until `done()` (at most a minute of app time); before each
+ * step, waits until GitHub has answered every request sent so far, so that time never moves on
+ * while a write is waiting for its answer.
+ */
+async function runPacedClockUntil(github: NockTraffic, done: () => boolean): Promise<void> {
+  for (let second = 0; second < 60; second++) {
+    await github.answered();
+    if (done()) return;
+    await clock.advance(1000);
+  }
+  throw new Error("not done after a minute of paced writes");
+}
