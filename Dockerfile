@@ -44,5 +44,5 @@ VOLUME /data
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# SIGTERM stops gracefully (src/shutdown.ts); node runs as PID 1 and handles it itself.
+# SIGTERM stops gracefully (src/app/shutdown.ts); node runs as PID 1 and handles it itself.
 CMD ["node", "dist/main.js"]
