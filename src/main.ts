@@ -8,8 +8,6 @@ import { fillUnset, readEnvFile, SettingsFileError } from "./app/settings-file.j
 import { ExpiryScheduler } from "./app/expiry-scheduler.js";
 import { GateCatchUp } from "./gate/catch-up.js";
 import { createAppOctokit } from "./github/app-octokit.js";
-import { PublicKeyCache } from "./github/public-key-cache.js";
-import { LookupCache } from "./github/lookup-cache.js";
 import { RateLimitReserve } from "./github/rate-limit-reserve.js";
 import { WriteScheduler } from "./github/write-scheduler.js";
 import { DeliveryCatchUp } from "./inbox/delivery-catch-up.js";
@@ -19,9 +17,7 @@ import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
 import { isWriteSlotStore } from "./ledger/store.js";
 import { AppMetrics } from "./metrics/app-metrics.js";
 import { instrumentLedger } from "./metrics/instrument-ledger.js";
-import type { LifecycleDeps } from "./app/deps.js";
-import { OutboxNotifier } from "./feedback/notifier.js";
-import { webUrlFor } from "./feedback/notify-event.js";
+import { createLifecycleDeps } from "./app/create-lifecycle-deps.js";
 import { NotificationWorker } from "./feedback/outbox-worker.js";
 import { ConfigError } from "./policy/config-error.js";
 import { healthRoutes, Readiness } from "./server/health.js";
@@ -32,7 +28,6 @@ import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.j
 import { onStopSignals, refuseWhileStopping, shutDown } from "./app/shutdown.js";
 import { systemClock } from "./util/clock.js";
 import { errorMessage } from "./util/error-message.js";
-import { SecretLocks } from "./ledger/secret-locks.js";
 
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the
@@ -89,28 +84,17 @@ async function main(): Promise<void> {
     );
   }
   let scheduler: ExpiryScheduler | null = null;
-  const deps: LifecycleDeps = {
+  const deps = createLifecycleDeps({
     store,
-    catalog,
+    catalog: loaded,
     clock,
-    env: process.env,
-    locks: new SecretLocks(store),
-    rateLimits,
-    lookups: new LookupCache(clock),
-    publicKeys: new PublicKeyCache(),
+    settings,
+    sourceEnv: process.env,
     octokitFor: async (installationId) => await probot.auth(installationId),
-    ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
-    onGranted: (grant) => scheduler?.track(grant),
-    onExpiryMoved: (grant) => scheduler?.track(grant),
-    ...(loaded.ok ? {} : { revokeOnly: { why: loaded.why } }),
-    onDeferred: (grant) => scheduler?.retryLater(grant),
-    notifier: new OutboxNotifier({
-      store,
-      urls: settings.notifyUrls,
-      webUrl: webUrlFor(settings.baseUrl),
-      log: log.child({ name: "notify" }),
-    }),
-  };
+    notifyLog: log.child({ name: "notify" }),
+    rateLimits,
+    timers: () => scheduler,
+  });
   // Delivers the notification outbox (JIT_NOTIFY_URL) apart from the lifecycle, with backoff.
   const notifications = new NotificationWorker({
     store,

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import { createLifecycleDeps } from "../../src/app/create-lifecycle-deps.js";
 import { Probot } from "probot";
 import type { GitHubSimulator } from "../../sim/index.js";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
@@ -30,14 +31,16 @@ export function inProcessApp(sim: GitHubSimulator, store: LedgerStore, catalogTe
     log: pino({ level: "silent" }),
   });
   const log = countingLog();
-  const deps: LifecycleDeps = {
+  const deps = createLifecycleDeps({
     store,
-    catalog: parseCatalog(catalogText, "(benchmark catalog)"),
+    catalog: { ok: true, catalog: parseCatalog(catalogText, "(benchmark catalog)") },
     clock: systemClock,
-    env: {},
+    settings: { baseUrl: "https://api.github.com", notifyUrls: [] },
+    sourceEnv: {},
     locks: new KeyedMutex(),
+    caches: false,
     octokitFor: (installationId) => probot.auth(installationId),
-  };
+  });
   return { deps, log };
 }
 

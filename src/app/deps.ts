@@ -1,4 +1,5 @@
 import type { Catalog } from "../policy/catalog.js";
+import type { ValueEnvironment } from "../grant/read-secret-value.js";
 import type { LedgerStore, Grant } from "../ledger/store.js";
 import type { Clock } from "../util/clock.js";
 import type { SecretLocker } from "../ledger/secret-locks.js";
@@ -17,13 +18,13 @@ export interface Log {
   error(obj: object | string, msg?: string): void;
 }
 
-/** What the use cases need from the outside world; wired once in index.ts or the CLI. */
+/** What the use cases need from the outside world; built in one place, `createLifecycleDeps`. */
 export interface LifecycleDeps {
   store: LedgerStore;
   catalog: Catalog;
   clock: Clock;
-  /** Environment the `env:` value sources read from (the app's own). */
-  env: NodeJS.ProcessEnv;
+  /** The variables `env:` value sources read from (the app's own environment). */
+  sourceEnv: ValueEnvironment;
   /**
    * One writer at a time per repository/environment/secret: `SecretLocks` across every process
    * sharing the ledger (the server and the CLI wire it); a `KeyedMutex` within one process.

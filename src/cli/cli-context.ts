@@ -5,8 +5,6 @@
  * GitHub App and the lifecycle's dependencies (`withApp`). Logs go to stderr, so stdout carries
  * only the command's output (`jit-access grants --json | jq …` works).
  */
-import { OutboxNotifier } from "../feedback/notifier.js";
-import { webUrlFor } from "../feedback/notify-event.js";
 import { hostname, userInfo } from "node:os";
 import { pino, type Logger } from "pino";
 import { Probot, type ProbotOctokit } from "probot";
@@ -18,12 +16,12 @@ import { WriteScheduler } from "../github/write-scheduler.js";
 import { openLedger } from "../ledger/open-ledger.js";
 import { isWriteSlotStore, type LedgerStore } from "../ledger/store.js";
 import type { LifecycleDeps } from "../app/deps.js";
+import { createLifecycleDeps } from "../app/create-lifecycle-deps.js";
 import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
 import { loadCatalog } from "../policy/load-catalog.js";
 import { firstInvisibleCharacter } from "../request/invisible-characters.js";
 import { systemClock, type Clock } from "../util/clock.js";
-import { SecretLocks } from "../ledger/secret-locks.js";
 import { jsonTextForTerminal } from "../util/terminal-text.js";
 import { errorMessage } from "../util/error-message.js";
 
@@ -96,16 +94,18 @@ export async function withApp(io: CliIO, options: { catalog: boolean }, body: (c
     const sharedSlots = isWriteSlotStore(store) ? { sharedSlots: store } : {};
     const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock, ...sharedSlots }), clock });
     const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
-    const deps: LifecycleDeps = {
+    const deps = createLifecycleDeps({
       store,
-      catalog,
+      catalog: { ok: true, catalog },
       clock,
-      env: io.env,
-      locks: new SecretLocks(store),
+      settings,
+      sourceEnv: io.env,
       octokitFor: (installationId) => probot.auth(installationId),
       // Events are queued in the shared ledger; the server's notification worker delivers them.
-      notifier: new OutboxNotifier({ store, urls: settings.notifyUrls, webUrl: webUrlFor(settings.baseUrl), log: probot.log }),
-    };
+      notifyLog: probot.log,
+      // A command runs once: no answers are kept between events.
+      caches: false,
+    });
     return body({ settings, store, clock, log: probot.log, probot, deps, appOctokit: () => probot.auth() });
   });
 }

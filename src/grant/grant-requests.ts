@@ -78,7 +78,7 @@ export async function grantRequests(deps: LifecycleDeps, ctx: GrantContext, item
     try {
       // The value is read before the lock: a slow source must never hold up a revocation of the
       // same secret, which takes the same lock.
-      const read = await readSecretValueSettled(item.request.secret.source, deps.env);
+      const read = await readSecretValueSettled(item.request.secret.source, deps.sourceEnv);
       outcomes.push(
         await deps.locks.run(secretLockKey(owner, repo, item.request.environment, secret), () => grantOne(deps, ctx, item, secret, read)),
       );

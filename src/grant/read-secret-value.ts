@@ -51,9 +51,12 @@ export interface ReadOptions {
   timeoutMs?: number;
 }
 
+/** The variables `env:` sources read (the app's own environment); only the named variable is read. */
+export type ValueEnvironment = Record<string, string | undefined>;
+
 export async function readSecretValue(
   source: SecretSource,
-  env: NodeJS.ProcessEnv = process.env,
+  env: ValueEnvironment = process.env,
   options: ReadOptions = {},
 ): Promise<string> {
   const value = source.kind === "env" ? readEnv(source, env) : await readFile(source, options.timeoutMs ?? SOURCE_READ_TIMEOUT_MS);
@@ -82,7 +85,7 @@ export type SecretValueRead = { ok: true; value: string } | { ok: false; error: 
  */
 export async function readSecretValueSettled(
   source: SecretSource,
-  env: NodeJS.ProcessEnv = process.env,
+  env: ValueEnvironment = process.env,
   options: ReadOptions = {},
 ): Promise<SecretValueRead> {
   try {
@@ -93,7 +96,7 @@ export async function readSecretValueSettled(
   }
 }
 
-function readEnv(source: Extract<SecretSource, { kind: "env" }>, env: NodeJS.ProcessEnv): string {
+function readEnv(source: Extract<SecretSource, { kind: "env" }>, env: ValueEnvironment): string {
   const value = env[source.variable];
   if (value === undefined) {
     throw new SecretSourceError(`environment variable ${source.variable} is not set in the app's environment`, source);

@@ -409,7 +409,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("records a failed grant and tells the operator what to fix when the value source is missing", async () => {
-    h.deps.env = {};
+    h.deps.sourceEnv = {};
     const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
       .checkRun()
       .comment(7);

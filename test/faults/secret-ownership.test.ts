@@ -306,7 +306,7 @@ describe("the app touches nothing that is not its own (issue 21 §2)", () => {
       const firstGrant = await runUntilGrantedOf(app, first);
       await firstReview;
 
-      app.deps.env.PROD_DB_URL = ROTATED;
+      app.deps.sourceEnv.PROD_DB_URL = ROTATED;
       const second = await app.deliver(() => openRequest(app.sim, REPO, "2h"));
       const secondReview = app.deliver(() => approve(app.sim, REPO, second));
       await runUntilGrantedOf(app, second);

@@ -75,7 +75,7 @@ const { log } = recordingLog();
 beforeEach(async () => {
   store = await openLedger("sqlite::memory:");
   ({ deps, clock } = revocationDeps(store));
-  deps.env = { PROD_DB_URL: VALUE };
+  deps.sourceEnv = { PROD_DB_URL: VALUE };
   nock.enableNetConnect("127.0.0.1");
   receiver = new Receiver();
   await receiver.start();

@@ -1,12 +1,12 @@
 import { generateKeyPairSync } from "node:crypto";
+import { createLifecycleDeps } from "../../src/app/create-lifecycle-deps.js";
+import { HARNESS_SETTINGS } from "./harness-settings.js";
 import { Writable } from "node:stream";
 import nock from "nock";
 import pino from "pino";
 import sodium from "libsodium-wrappers";
 import { Probot } from "probot";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
-import { PublicKeyCache } from "../../src/github/public-key-cache.js";
-import { LookupCache } from "../../src/github/lookup-cache.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { jitAccessApp } from "../../src/app/jit-access-app.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
@@ -83,16 +83,15 @@ export async function startHarness(options: { catalog?: string } = {}): Promise<
   );
   const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
   const probot = new Probot({ appId: 1, privateKey, githubToken: "test-token", Octokit, log });
-  const deps: LifecycleDeps = {
+  const deps = createLifecycleDeps({
     store,
-    catalog: parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml"),
+    catalog: { ok: true, catalog: parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml") },
     clock,
-    env: { ...SECRET_VALUES },
+    settings: HARNESS_SETTINGS,
+    sourceEnv: { ...SECRET_VALUES },
     locks: new KeyedMutex(),
-    lookups: new LookupCache(clock),
-    publicKeys: new PublicKeyCache(),
     octokitFor: async (id) => probot.auth(id),
-  };
+  });
   await probot.load(jitAccessApp(deps));
   return {
     probot,

@@ -1,4 +1,7 @@
+import { NO_CATALOG } from "../../src/app/load-catalog-or-none.js";
 import nock from "nock";
+import { createLifecycleDeps } from "../../src/app/create-lifecycle-deps.js";
+import { HARNESS_SETTINGS } from "./harness-settings.js";
 import { pino } from "pino";
 import { Probot } from "probot";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
@@ -31,13 +34,15 @@ export function revocationDeps(
     Octokit,
     log: pino({ level: "debug" }, { write: (line: string) => void probotLogs.push(line) }),
   });
-  const deps: LifecycleDeps = {
+  const deps = createLifecycleDeps({
     store,
-    catalog: { file: "jit-catalog.yml", secrets: new Map() },
+    catalog: { ok: true, catalog: NO_CATALOG },
     clock,
-    env: {},
+    settings: HARNESS_SETTINGS,
+    sourceEnv: {},
     locks: new KeyedMutex(),
+    caches: false,
     octokitFor: (installationId) => probot.auth(installationId),
-  };
+  });
   return { deps, clock, probot, probotLogs };
 }

@@ -1,4 +1,7 @@
+import { NO_CATALOG } from "../../src/app/load-catalog-or-none.js";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
+import { createLifecycleDeps } from "../../src/app/create-lifecycle-deps.js";
+import { HARNESS_SETTINGS } from "../helpers/harness-settings.js";
 import nock from "nock";
 import { pino } from "pino";
 import { Probot } from "probot";
@@ -36,14 +39,16 @@ beforeEach(async () => {
   const scheduler = new WriteScheduler({ clock, writeIntervalMs: 1000, notifyIntervalMs: 3000 });
   const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
   const probot = new Probot({ githubToken: "test", Octokit, log: pino({ level: "silent" }) });
-  deps = {
+  deps = createLifecycleDeps({
     store,
-    catalog: { file: "jit-catalog.yml", secrets: new Map() },
+    catalog: { ok: true, catalog: NO_CATALOG },
     clock,
-    env: {},
+    settings: HARNESS_SETTINGS,
+    sourceEnv: {},
     locks: new KeyedMutex(),
+    caches: false,
     octokitFor: (installationId) => probot.auth(installationId),
-  };
+  });
 });
 afterEach(async () => {
   nock.cleanAll();

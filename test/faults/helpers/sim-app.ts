@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createLifecycleDeps } from "../../../src/app/create-lifecycle-deps.js";
+import { HARNESS_SETTINGS } from "../../helpers/harness-settings.js";
 import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,11 +8,8 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { Probot } from "probot";
 import { startSimulator, type GitHubSimulator, type SimulatorOptions } from "../../../sim/index.js";
-import { NO_CATALOG } from "../../../src/app/load-catalog-or-none.js";
 import { ExpiryScheduler } from "../../../src/app/expiry-scheduler.js";
 import { createAppOctokit } from "../../../src/github/app-octokit.js";
-import { PublicKeyCache } from "../../../src/github/public-key-cache.js";
-import { LookupCache } from "../../../src/github/lookup-cache.js";
 import type { AppOctokit } from "../../../src/github/repo-client.js";
 import { RateLimitReserve } from "../../../src/github/rate-limit-reserve.js";
 import { WriteScheduler } from "../../../src/github/write-scheduler.js";
@@ -145,21 +144,20 @@ export async function startSimApp(options: SimAppOptions = {}): Promise<SimApp> 
     request: { fetch: tracker.fetch },
   });
   let expiry: ExpiryScheduler | null = null;
-  const deps: LifecycleDeps = {
+  const deps = createLifecycleDeps({
     store,
-    catalog: options.revokeOnly === undefined ? parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml") : NO_CATALOG,
+    catalog:
+      options.revokeOnly === undefined
+        ? { ok: true, catalog: parseCatalog(options.catalog ?? CATALOG, "jit-catalog.yml") }
+        : { ok: false, why: options.revokeOnly },
     clock,
-    env: { PROD_DB_URL: VALUE, ...options.env },
+    settings: HARNESS_SETTINGS,
+    sourceEnv: { PROD_DB_URL: VALUE, ...options.env },
     locks: new KeyedMutex(),
     rateLimits,
-    lookups: new LookupCache(clock),
-    publicKeys: new PublicKeyCache(),
     octokitFor: async (id) => probot.auth(id),
-    onGranted: (grant) => expiry?.track(grant),
-    onExpiryMoved: (grant) => expiry?.track(grant),
-    ...(options.revokeOnly === undefined ? {} : { revokeOnly: { why: options.revokeOnly } }),
-    onDeferred: (grant) => expiry?.retryLater(grant),
-  };
+    timers: () => expiry,
+  });
   const log = logger.child({ name: "expiry" });
   expiry = new ExpiryScheduler(deps, log, options.sweepIntervalMs ?? 60_000);
 
