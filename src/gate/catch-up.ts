@@ -12,7 +12,7 @@ import { GateClient, type WorkflowRunInfo } from "../github/gate-client.js";
 import type { AppOctokit } from "../github/repo-client.js";
 import { LedgerClosedError } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
-import type { TimerHandle } from "../util/clock.js";
+import { PeriodicPass } from "../util/periodic-pass.js";
 import { asciiLower } from "../util/ascii-case.js";
 import type { GateRepository } from "./gather-gate.js";
 import { reviewWaitingJob, type GateDeps } from "./review-waiting-job.js";
@@ -162,57 +162,20 @@ async function answerJob(
  * Runs the catch-up at start and every `intervalMs` after the previous pass ended, one pass at a
  * time. `stop()` lets a pass under way finish the job it is answering and start no other.
  */
-export class GateCatchUp {
-  readonly #deps: CatchUpDeps;
-  readonly #log: Log;
-  readonly #intervalMs: number;
-  #timer: TimerHandle | null = null;
-  #running: Promise<void> | null = null;
-  #stopping = new AbortController();
-
+export class GateCatchUp extends PeriodicPass {
   constructor(deps: CatchUpDeps, log: Log, intervalMs = CATCH_UP_INTERVAL_MS) {
-    this.#deps = deps;
-    this.#log = log;
-    this.#intervalMs = intervalMs;
-  }
-
-  /** Starts a pass at once (not awaited: start-up goes on) and schedules the next ones. */
-  start(): void {
-    this.#pass();
-  }
-
-  /** Resolves once no pass is running. */
-  async idle(): Promise<void> {
-    while (this.#running !== null) await this.#running;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.#timer?.cancel();
-    this.#timer = null;
-    await this.idle();
-  }
-
-  #pass(): void {
-    if (this.#stopping.signal.aborted || this.#running !== null) return;
-    this.#running = (async () => {
+    super(deps.clock, intervalMs, async (signal) => {
       try {
-        const report = await catchUpWaitingJobs(this.#deps, this.#log, { signal: this.#stopping.signal });
+        const report = await catchUpWaitingJobs(deps, log, { signal });
         const summary = { ...report, incomplete: report.incomplete.length, failures: report.failures.length };
         if (report.failures.length > 0)
-          this.#log.warn(
-            { ...summary, first: report.failures[0] },
-            "gate catch-up: some runs could not be looked at; the next pass tries again",
-          );
-        else if (report.answered > 0 || report.waitingRuns > 0) this.#log.info(summary, "gate catch-up done");
-        else this.#log.debug(summary, "gate catch-up done");
+          log.warn({ ...summary, first: report.failures[0] }, "gate catch-up: some runs could not be looked at; the next pass tries again");
+        else if (report.answered > 0 || report.waitingRuns > 0) log.info(summary, "gate catch-up done");
+        else log.debug(summary, "gate catch-up done");
       } catch (error) {
         if (!(error instanceof LedgerClosedError))
-          this.#log.warn({ error: errorSummary(error) }, "gate catch-up failed; the next pass tries again");
-      } finally {
-        this.#running = null;
-        if (!this.#stopping.signal.aborted) this.#timer = this.#deps.clock.setTimer(() => this.#pass(), this.#intervalMs);
+          log.warn({ error: errorSummary(error) }, "gate catch-up failed; the next pass tries again");
       }
-    })();
+    });
   }
 }

@@ -17,7 +17,8 @@ import { recentDeliveryAttempts, redeliver, type DeliveryAttempt } from "../gith
 import type { AppOctokit } from "../github/repo-client.js";
 import { LedgerClosedError, type LedgerStore } from "../ledger/store.js";
 import type { Log } from "../app/deps.js";
-import type { Clock, TimerHandle } from "../util/clock.js";
+import type { Clock } from "../util/clock.js";
+import { PeriodicPass } from "../util/periodic-pass.js";
 import { errorSummary } from "../util/error-message.js";
 
 /** GitHub redelivers deliveries of the last three days only. */
@@ -89,50 +90,18 @@ export async function catchUpDeliveries(
 }
 
 /** Runs `catchUpDeliveries` at start-up and then every `intervalMs`, one pass at a time. */
-export class DeliveryCatchUp {
-  readonly #deps: DeliveryCatchUpDeps;
-  readonly #log: Log;
-  readonly #intervalMs: number;
-  #timer: TimerHandle | null = null;
-  #running: Promise<void> | null = null;
-  readonly #stopping = new AbortController();
-
+export class DeliveryCatchUp extends PeriodicPass {
   constructor(deps: DeliveryCatchUpDeps, log: Log, intervalMs = DELIVERY_CATCH_UP_INTERVAL_MS) {
-    this.#deps = deps;
-    this.#log = log;
-    this.#intervalMs = intervalMs;
-  }
-
-  start(): void {
-    this.#pass();
-  }
-
-  async idle(): Promise<void> {
-    while (this.#running !== null) await this.#running;
-  }
-
-  async stop(): Promise<void> {
-    this.#stopping.abort();
-    this.#timer?.cancel();
-    this.#timer = null;
-    await this.idle();
-  }
-
-  #pass(): void {
-    if (this.#stopping.signal.aborted || this.#running !== null) return;
-    this.#running = (async () => {
+    super(deps.clock, intervalMs, async (signal) => {
       try {
-        const report = await catchUpDeliveries(this.#deps, this.#log, { signal: this.#stopping.signal });
+        const report = await catchUpDeliveries(deps, log, { signal });
         const summary = { ...report, redelivered: report.redelivered.length, failures: report.failures.length };
-        if (report.failed > 0) this.#log.info(summary, "delivery catch-up done");
-        else this.#log.debug(summary, "delivery catch-up done");
+        if (report.failed > 0) log.info(summary, "delivery catch-up done");
+        else log.debug(summary, "delivery catch-up done");
       } catch (error) {
         if (!(error instanceof LedgerClosedError))
-          this.#log.warn({ error: errorSummary(error) }, "delivery catch-up failed; the next pass tries again");
-      } finally {
-        this.#running = null;
-        if (!this.#stopping.signal.aborted) this.#timer = this.#deps.clock.setTimer(() => this.#pass(), this.#intervalMs);
+          log.warn({ error: errorSummary(error) }, "delivery catch-up failed; the next pass tries again");
       }
-    })();
+    });
   }
 }
