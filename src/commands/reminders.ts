@@ -11,7 +11,7 @@
  * reminder due before the following tick.
  */
 import { RepoClient } from "../github/repo-client.js";
-import type { Grant } from "../ledger/store.js";
+import { grantAudit, type Grant } from "../ledger/store.js";
 import type { Catalog, CatalogSecret } from "../policy/catalog.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
 import { asciiUpper } from "../util/ascii-case.js";
@@ -61,18 +61,16 @@ export async function sendDueReminders(deps: LifecycleDeps, log: Log, lookAheadM
 }
 
 async function remind(deps: LifecycleDeps, grant: Grant, secret: CatalogSecret | undefined, now: number, log: Log): Promise<boolean> {
-  const recorded = await deps.store.recordReminder(grant.id, new Date(now), {
-    at: new Date(now),
-    action: "reminded",
-    actor: "jit-access",
-    owner: grant.owner,
-    repo: grant.repo,
-    prNumber: grant.prNumber,
-    grantId: grant.id,
-    environment: grant.environment,
-    secret: grant.secret,
-    details: { requester: grant.requester.login, expiresAt: grant.expiresAt.toISOString() },
-  });
+  const recorded = await deps.store.recordReminder(
+    grant.id,
+    new Date(now),
+    grantAudit(grant, {
+      at: new Date(now),
+      action: "reminded",
+      actor: "jit-access",
+      details: { requester: grant.requester.login, expiresAt: grant.expiresAt.toISOString() },
+    }),
+  );
   // Another tick, timer or replica recorded it first: that one sends it.
   if (!recorded) return false;
   try {

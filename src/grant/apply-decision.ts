@@ -3,7 +3,7 @@
  * ledger rows first, then GitHub (secrets, then the check run, then comments and labels).
  */
 import type { RepoClient, SecretMetadata } from "../github/repo-client.js";
-import type { Grant, Person } from "../ledger/store.js";
+import { grantAudit, type Grant, type Person } from "../ledger/store.js";
 import { asciiLower, asciiUpper } from "../util/ascii-case.js";
 import {
   breakGlassCheck,
@@ -249,22 +249,21 @@ async function recordBreakGlassReviews(deps: LifecycleDeps, ctx: ApplyContext, h
   let recorded = 0;
   for (const grant of waiting) {
     const at = new Date(deps.clock.now());
-    const result = await deps.store.recordBreakGlassReview(grant.id, reviewer, at, {
+    const result = await deps.store.recordBreakGlassReview(
+      grant.id,
+      reviewer,
       at,
-      action: "break_glass_reviewed",
-      actor: reviewer.login,
-      owner: grant.owner,
-      repo: grant.repo,
-      prNumber: grant.prNumber,
-      grantId: grant.id,
-      environment: grant.environment,
-      secret: grant.secret,
-      details: {
-        reviewer: { id: reviewer.id, login: reviewer.login },
-        headSha,
-        grantedAt: (grant.grantedAt ?? grant.createdAt).toISOString(),
-      },
-    });
+      grantAudit(grant, {
+        at,
+        action: "break_glass_reviewed",
+        actor: reviewer.login,
+        details: {
+          reviewer: { id: reviewer.id, login: reviewer.login },
+          headSha,
+          grantedAt: (grant.grantedAt ?? grant.createdAt).toISOString(),
+        },
+      }),
+    );
     if (result.recorded) recorded++;
   }
   if (recorded > 0) await ctx.client.createCheckRun(breakGlassReviewedCheck(headSha, reviewer.login));

@@ -262,6 +262,22 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/** An audit record about one grant: where it was made comes from the grant itself. */
+export function grantAudit(
+  grant: Pick<Grant, "id" | "owner" | "repo" | "prNumber" | "environment" | "secret">,
+  record: { at: Date; action: AuditAction; actor: string; details?: Record<string, unknown> },
+): AuditInput {
+  return {
+    ...record,
+    owner: grant.owner,
+    repo: grant.repo,
+    prNumber: grant.prNumber,
+    grantId: grant.id,
+    environment: grant.environment,
+    secret: grant.secret,
+  };
+}
+
 /** A stored audit record: its place in the log and in the hash chain (see `audit-chain.ts`). */
 export interface AuditEvent extends AuditInput {
   seq: number;

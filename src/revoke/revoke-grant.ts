@@ -1,4 +1,4 @@
-import type { AuditInput, Grant } from "../ledger/store.js";
+import { grantAudit, type AuditInput, type Grant } from "../ledger/store.js";
 import { RepoClient } from "../github/repo-client.js";
 import { LostAccessError } from "../github/github-failure.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
@@ -102,18 +102,8 @@ export async function endGrantLocked(
   // A grant whose own failed end is pending ends as failed, whichever timer or sweep reached it.
   const end = current.pendingEnd?.kind === "failed" ? { ...request, ...current.pendingEnd } : request;
   // Each state change carries its audit record: the ledger writes both or neither.
-  const audit = (action: "expired" | "revoked" | "failed" | "revoke_failed", details: Record<string, unknown>): AuditInput => ({
-    at: new Date(deps.clock.now()),
-    action,
-    actor: end.actor,
-    owner: grant.owner,
-    repo: grant.repo,
-    prNumber: grant.prNumber,
-    grantId: grant.id,
-    environment: grant.environment,
-    secret: grant.secret,
-    details: { ...end.auditDetails, ...details },
-  });
+  const audit = (action: "expired" | "revoked" | "failed" | "revoke_failed", details: Record<string, unknown>): AuditInput =>
+    grantAudit(grant, { at: new Date(deps.clock.now()), action, actor: end.actor, details: { ...end.auditDetails, ...details } });
   try {
     // Nothing of a grant that never sent a PUT can be in the environment: whatever is there under
     // that name is another grant's or someone else's, and is left alone.
