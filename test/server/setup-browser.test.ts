@@ -237,7 +237,17 @@ describeInBrowser("registering the app from its manifest in headless Chromium", 
       credentials: "env-file",
       env: { PROD_DB_URL: "postgres://setup-test" },
     });
-    expect(app.output()).toContain("settings from the environment and");
+    // Its start-up line reaches stdout through the log stream, a moment after /ping answers.
+    const started = app;
+    const ready = await sim.waitFor(
+      () =>
+        started
+          .output()
+          .split("\n")
+          .find((line) => line.includes("jit-access ready")) ?? null,
+      { timeoutMs: 10_000, description: "the restarted app's start-up line" },
+    );
+    expect(ready).toContain(`settings from the environment and ${envPath}`);
     sim.addUser("alice");
     sim.addUser("bob");
     sim.createRepo("acme/api", {
