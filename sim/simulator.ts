@@ -20,7 +20,17 @@ import {
   type PullEdit,
 } from "./model/pulls.js";
 import type { CreateRepoOptions, ManifestCode, SimState } from "./model/state.js";
-import type { AccountType, RepoRole, ReviewState, SimInstallation, SimPull, SimRepo, SimWorkflowRun, TeamRole } from "./model/types.js";
+import type {
+  AccountType,
+  RepoRole,
+  ReviewState,
+  SimEnvironmentProtection,
+  SimInstallation,
+  SimPull,
+  SimRepo,
+  SimWorkflowRun,
+  TeamRole,
+} from "./model/types.js";
 import { completeRun, enableRule, rerun, rulesOf, startRun, type StartRunInput } from "./model/workflow-runs.js";
 import type { RecordedRequest, Violation } from "./server/handle-request.js";
 import type { Latency, LatencySetting } from "./server/latency.js";
@@ -529,6 +539,16 @@ export class GitHubSimulator {
    */
   enableProtectionRule(repo: string, environment: string, app: { id: number; slug: string } = this.state.app): number {
     return enableRule(this.state, this.state.requireEnvironment(this.state.requireRepo(repo), environment), app).id;
+  }
+
+  /**
+   * Sets an environment's own protection, as its admin does in the settings: a wait timer in
+   * minutes and/or a deployment branch policy (`null` clears one). The environment's
+   * `protection_rules` and `deployment_branch_policy` then show them, as GitHub's do.
+   */
+  protectEnvironment(repo: string, environment: string, protection: Partial<SimEnvironmentProtection>): void {
+    const target = this.state.requireEnvironment(this.state.requireRepo(repo), environment);
+    target.protection = { ...target.protection, ...protection };
   }
 
   /** The environment's custom deployment protection rules. */

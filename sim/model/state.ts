@@ -390,6 +390,7 @@ export class SimState {
       ...this.newEnvironmentKey(),
       secrets: new Map(),
       customRules: new Map(),
+      protection: { waitTimer: null, branchPolicy: null },
     };
     repo.environments.set(name.toLowerCase(), environment);
     return environment;

@@ -47,6 +47,16 @@ export interface SimEnvironment {
   secrets: Map<string, SimSecret>;
   /** Custom deployment protection rules (GitHub Apps gating the environment's jobs), keyed by rule id. */
   customRules: Map<number, SimCustomRule>;
+  /** The environment's own protection (wait timer, deployment branches), as its admin sets it in the settings. */
+  protection: SimEnvironmentProtection;
+}
+
+/** An environment's wait timer and deployment branch policy; `null` where unset. */
+export interface SimEnvironmentProtection {
+  /** Minutes a job waits before it runs. */
+  waitTimer: number | null;
+  /** Which branches may deploy: protected branches only, or the environment's own branch rules. */
+  branchPolicy: "protected_branches" | "custom_branch_policies" | null;
 }
 
 /** A GitHub App enabled as an environment's custom deployment protection rule. */

@@ -33,6 +33,20 @@ describe("environment secrets", () => {
     expect(data.environments?.map((environment) => environment.name)).toEqual(["production", "staging eu"]);
   });
 
+  it("shows an environment's wait timer and branch policy as protection rules, as GitHub does; none by default", async () => {
+    const shown = async () => (await octokit.repos.getEnvironment({ ...repo, environment_name: "staging eu" })).data;
+    expect(await shown()).toMatchObject({ protection_rules: [], deployment_branch_policy: null });
+    sim.protectEnvironment("acme/api", "staging eu", { waitTimer: 5, branchPolicy: "custom_branch_policies" });
+    const protectedNow = await shown();
+    expect(protectedNow.protection_rules?.map((rule) => rule.type)).toEqual(["wait_timer", "branch_policy"]);
+    expect(protectedNow.protection_rules?.[0]).toMatchObject({ wait_timer: 5 });
+    expect(protectedNow.deployment_branch_policy).toEqual({ protected_branches: false, custom_branch_policies: true });
+    const { data: list } = await octokit.repos.getAllEnvironments(repo);
+    expect(list.environments?.find((e) => e.name === "staging eu")?.protection_rules).toEqual(protectedNow.protection_rules);
+    sim.protectEnvironment("acme/api", "staging eu", { waitTimer: null, branchPolicy: null });
+    expect(await shown()).toMatchObject({ protection_rules: [], deployment_branch_policy: null });
+  });
+
   it("serves a distinct real key pair per environment", async () => {
     const production = (await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "production" })).data;
     const staging = (await octokit.actions.getEnvironmentPublicKey({ ...repo, environment_name: "staging eu" })).data;
