@@ -306,6 +306,8 @@ async function checkInstallations(app: AppOctokit, probot: Probot, add: (r: Chec
       })),
     });
   }
+  // Every installation suspended: the warnings above say so, and nothing is active.
+  if (found.length === 0) return found;
   const repoCount = found.reduce((sum, i) => sum + i.repositories.length, 0);
   add({
     check: "installations",

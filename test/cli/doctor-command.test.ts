@@ -4,11 +4,14 @@
  * no secret value.
  */
 import { createServer, type Server } from "node:http";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import Database from "better-sqlite3";
+import { DOCTOR_USAGE } from "../../src/cli/doctor-command.js";
 import { runCli } from "../../src/cli/run-cli.js";
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from "../../src/ledger/migrations.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
 import { zeroTablePages } from "../helpers/damage-ledger.js";
@@ -42,14 +45,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function catalog(options: { requireProtected?: boolean; bind?: boolean; repositories?: string } = {}): string {
+function catalog(options: { requireProtected?: boolean; bind?: boolean; repositories?: string; source?: string } = {}): string {
   const path = join(dir, "catalog.yml");
   writeFileSync(
     path,
     [
       "secrets:",
       "  PROD_DB_URL:",
-      "    source: env:PROD_DB_URL",
+      `    source: ${options.source ?? "env:PROD_DB_URL"}`,
       `    repositories: [${options.repositories ?? "acme/api"}]`,
       "    environments: [production]",
       "    max_duration: 1h",
@@ -221,12 +224,78 @@ describe("jit-access doctor", () => {
     );
   });
 
-  it("the app installed nowhere: a warning, not a failure", async () => {
+  it("a ledger at an older schema version: fail, naming both versions, and doctor leaves the file as it was", async () => {
     const env = await healthyEnv();
-    sim.setInstallation("acme/api", null);
+    const file = join(dir, "old.db");
+    const old = new Database(file);
+    migrate(old, MIGRATIONS.slice(0, 5));
+    old.close();
+    const before = readFileSync(file);
+    const { code, lines } = await doctor({ ...env, DATABASE_URL: `sqlite:${file}` });
+    expect(code).toBe(1);
+    expect(line(lines, "ledger")).toBe(
+      `fail  ledger: the ledger database ${file} has schema version ${MIGRATIONS[4]!.version}, this build needs ${LATEST_SCHEMA_VERSION}; ` +
+        "open it once without readonly so that it is migrated. start the app once so that it creates and migrates the ledger, or fix DATABASE_URL",
+    );
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it("the app installed nowhere: a warning, not a failure", async () => {
+    const { installationId } = sim.createRepo("acme/api", { environments: ["production"] });
+    sim.deleteInstallation(installationId!);
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog(), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.slice(6).startsWith("installations:"))).toEqual([
+      "warn  installations: the app is installed nowhere. install it on the repositories whose pull requests request access",
+    ]);
+    expect(line(lines, "secret PROD_DB_URL")).toBe(
+      "warn  secret PROD_DB_URL: no installed repository matches acme/api. install the app on those repositories, or correct the catalog's repositories",
+    );
+  });
+
+  it("a suspended installation: a warning naming it; the active ones are still checked", async () => {
+    const suspended = sim.createRepo("acme/api", { environments: ["production"] }).installationId!;
+    const active = sim.createRepo("globex/tools", { environments: ["production"] }).installationId!;
+    sim.suspendInstallation(suspended);
+    const env = {
+      ...sim.appEnv(),
+      JIT_CATALOG: catalog({ repositories: "acme/api, globex/tools" }),
+      DATABASE_URL: await migratedLedger(),
+      PROD_DB_URL: VALUE,
+    };
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.slice(6).startsWith("installations:"))).toEqual([
+      `warn  installations: acme (${suspended}) is suspended. unsuspend it in the account's GitHub App settings; its grants cannot be written or revoked until then`,
+      `ok    installations: 1 active (globex ${active}), 1 repository`,
+    ]);
+    // Only the active installation's repository is looked at.
+    expect(line(lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in globex/tools");
+  });
+
+  it("every installation suspended: only the warning, no installation counted as active", async () => {
+    const suspended = sim.createRepo("acme/api", { environments: ["production"] }).installationId!;
+    sim.suspendInstallation(suspended);
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog(), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
     const { lines } = await doctor(env);
-    expect(line(lines, "installations")).toMatch(/^(ok|warn)/);
-    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^warn {2}secret PROD_DB_URL: no installed repository matches acme\/api/);
+    expect(lines.filter((l) => l.slice(6).startsWith("installations:"))).toEqual([
+      `warn  installations: acme (${suspended}) is suspended. unsuspend it in the account's GitHub App settings; its grants cannot be written or revoked until then`,
+    ]);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(/^warn {2}secret PROD_DB_URL: no installed repository matches acme\/api\./);
+  });
+
+  it("a repository whose environments cannot be read fails, naming it and GitHub's answer", async () => {
+    const env = await healthyEnv();
+    sim.faults.add({ method: "GET", path: "/repos/{owner}/{repo}/environments", status: 500 });
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(1);
+    expect(line(lines, "secret PROD_DB_URL")).toMatch(
+      /^fail {2}secret PROD_DB_URL: acme\/api: its environments could not be read \(.*Server Error.*\)\. /,
+    );
+    // The other checks go on.
+    expect(line(lines, "value of PROD_DB_URL")).toBe("ok    value of PROD_DB_URL: its source (env) is readable");
   });
 
   it("a catalog environment missing from a repository fails, naming both", async () => {
@@ -253,6 +322,26 @@ describe("jit-access doctor", () => {
     );
   });
 
+  it("require_protected_environment: ok where the environment has a branch policy, or a protection rule such as a wait timer", async () => {
+    sim.createRepo("acme/api", { environments: ["production"] });
+    const env = {
+      ...sim.appEnv(),
+      JIT_CATALOG: catalog({ requireProtected: true }),
+      DATABASE_URL: await migratedLedger(),
+      PROD_DB_URL: VALUE,
+    };
+    sim.protectEnvironment("acme/api", "production", { branchPolicy: "protected_branches" });
+    const branches = await doctor(env);
+    expect(branches.code).toBe(0);
+    expect(line(branches.lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api");
+    sim.protectEnvironment("acme/api", "production", { branchPolicy: null, waitTimer: 5 });
+    const timer = await doctor(env);
+    expect(line(timer.lines, "secret PROD_DB_URL")).toBe("ok    secret PROD_DB_URL: environments production present in acme/api");
+    sim.protectEnvironment("acme/api", "production", { waitTimer: null });
+    const none = await doctor(env);
+    expect(line(none.lines, "secret PROD_DB_URL")).toMatch(/^fail {2}secret PROD_DB_URL: .*has no protection rule/);
+  });
+
   it("bind_to_requester: ok where jit-access gates the environment, fail with the command to run where it does not", async () => {
     sim.createRepo("acme/api", { environments: ["production"] });
     const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ bind: true }), DATABASE_URL: await migratedLedger(), PROD_DB_URL: VALUE };
@@ -274,6 +363,77 @@ describe("jit-access doctor", () => {
     const { code, lines } = await doctor(env);
     expect(code).toBe(1);
     expect(line(lines, "value of PROD_DB_URL")).toMatch(/^fail {2}value of PROD_DB_URL: .*PROD_DB_URL.*grants of this secret fail/);
+  });
+
+  it("a file: value source: ok when the file can be read; the reason when it cannot; never its content", async () => {
+    sim.createRepo("acme/api", { environments: ["production"] });
+    const valueFile = join(dir, "secrets", "prod-db-url");
+    mkdirSync(join(dir, "secrets"), { mode: 0o700 });
+    const env = { ...sim.appEnv(), JIT_CATALOG: catalog({ source: `file:${valueFile}` }), DATABASE_URL: await migratedLedger() };
+    const printed: string[] = [];
+    const run = async (): Promise<{ code: number; lines: string[] }> => {
+      const result = await doctor(env);
+      printed.push(...result.lines, ...result.stderr);
+      return result;
+    };
+
+    writeFileSync(valueFile, `${VALUE}\n`, { mode: 0o600 });
+    const readable = await run();
+    expect(readable.code).toBe(0);
+    expect(line(readable.lines, "value of PROD_DB_URL")).toBe("ok    value of PROD_DB_URL: its source (file) is readable");
+
+    // Not UTF-8: refused, and nothing of what the file holds is shown.
+    writeFileSync(valueFile, Buffer.concat([Buffer.from(VALUE), Buffer.from([0xff, 0xfe])]), { mode: 0o600 });
+    const garbled = await run();
+    expect(garbled.code).toBe(1);
+    expect(line(garbled.lines, "value of PROD_DB_URL")).toBe(
+      `fail  value of PROD_DB_URL: file ${valueFile} is not valid UTF-8 text. grants of this secret fail until its source can be read`,
+    );
+
+    rmSync(valueFile);
+    const missing = await run();
+    expect(missing.code).toBe(1);
+    expect(line(missing.lines, "value of PROD_DB_URL")).toBe(
+      `fail  value of PROD_DB_URL: file ${valueFile} cannot be read: ENOENT. grants of this secret fail until its source can be read`,
+    );
+
+    mkdirSync(valueFile);
+    const directory = await run();
+    expect(directory.code).toBe(1);
+    expect(line(directory.lines, "value of PROD_DB_URL")).toMatch(
+      new RegExp(`^fail {2}value of PROD_DB_URL: file ${valueFile} is not a regular file \\(it is a directory\\)`),
+    );
+    expect(printed.join("\n")).not.toContain(VALUE);
+  });
+
+  it("--json when a check fails: ok false, the failing check with what to do, exit 1", async () => {
+    const env = await healthyEnv();
+    delete env.PROD_DB_URL;
+    const { code, lines } = await doctor(env, ["--json"]);
+    expect(code).toBe(1);
+    expect(lines).toHaveLength(1);
+    const report = JSON.parse(lines[0]!) as { ok: boolean; checks: { check: string; status: string; detail: string; fix?: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.checks.filter((c) => c.status === "fail")).toEqual([
+      {
+        check: "value of PROD_DB_URL",
+        status: "fail",
+        detail: expect.stringContaining("PROD_DB_URL"),
+        fix: "grants of this secret fail until its source can be read",
+      },
+    ]);
+    expect(report.checks.find((c) => c.check === "private key")?.status).toBe("ok");
+  });
+
+  it("an unknown option: the usage on stderr, exit 2, and nothing checked", async () => {
+    const env = await healthyEnv();
+    const requestsBefore = sim.requests.length;
+    const { code, lines, stderr } = await doctor(env, ["--bogus"]);
+    expect(code).toBe(2);
+    expect(lines).toEqual([]);
+    expect(stderr[0]).toMatch(/^jit-access doctor: .*--bogus/);
+    expect(stderr.slice(1)).toEqual([DOCTOR_USAGE]);
+    expect(sim.requests.length).toBe(requestsBefore);
   });
 
   it("failed webhook deliveries: a warning naming the latest", async () => {
