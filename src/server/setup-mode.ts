@@ -357,7 +357,9 @@ async function exchangeCode(baseUrl: string, code: string): Promise<Converted> {
         `GitHub answered ${status}${typeof message === "string" ? ` (“${message.slice(0, 200)}”)` : ""}: the code is unknown, already used, or more than an hour old.`,
       );
     }
-    throw new Error(`could not exchange the code at ${baseUrl}: ${errorSummary(error)}.`);
+    // GitHub's own failure (5xx) names its status; a timeout or a refused connection has none.
+    const answered = typeof status === "number" ? `GitHub answered ${status}: ` : "";
+    throw new Error(`could not exchange the code at ${baseUrl}: ${answered}${errorSummary(error)}.`);
   }
   const text = (name: string): string => {
     const value = data[name];

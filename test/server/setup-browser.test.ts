@@ -11,7 +11,6 @@
  * test/helpers/chromium.ts). The setup page's screenshot goes to JIT_TEST_OUTPUT or a
  * temporary folder it prints (docs/setup-page.png is a copy).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { createPrivateKey } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -20,10 +19,11 @@ import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { APP_ENTRY, freePort, startAppProcess, type AppProcess } from "../../sim/app-process.js";
+import { freePort, startAppProcess, type AppProcess } from "../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
 import { readAppYml } from "../../src/server/setup-manifest.js";
 import { describeInChromium, launchChromium } from "../helpers/chromium.js";
+import { startSetupProcess } from "./helpers/setup-process.js";
 
 const CATALOG = `secrets:
   PROD_DB_URL:
@@ -33,59 +33,6 @@ const CATALOG = `secrets:
     environments: [production]
     max_duration: 1h
 `;
-
-interface SetupProcess {
-  url: string;
-  port: number;
-  output(): string;
-  stop(): Promise<number | null>;
-}
-
-/** `node dist/main.js` in `dir` with no credentials anywhere: the setup page. */
-async function startSetupProcess(sim: GitHubSimulator, dir: string, port: number): Promise<SetupProcess> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: "production",
-    LOG_FORMAT: "json",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    GHE_HOST: sim.host,
-    GHE_PROTOCOL: "http",
-  };
-  const child: ChildProcess = spawn(process.execPath, [APP_ENTRY], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let running = true;
-  void exited.then(() => (running = false));
-  const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 20_000; ;) {
-    if (!running) throw new Error(`the app exited instead of serving the setup page:\n${output}`);
-    if (
-      await fetch(`${url}/ping`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`the setup page did not come up within 20 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    port,
-    output: () => output,
-    stop: async () => {
-      if (running) child.kill("SIGTERM");
-      return exited;
-    },
-  };
-}
 
 const describeInBrowser = describeInChromium("setup-browser.test.ts");
 
