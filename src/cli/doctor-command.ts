@@ -34,10 +34,12 @@ export const DOCTOR_USAGE = `usage: jit-access doctor [--json]
 
 Checks a deployment and prints one line per check: ok, warn or fail, with what to do about
 anything that is not ok. The checks: settings; the catalog; the ledger (reachable, migrated,
-no live grant left past its expiry); the private key (GitHub accepts the app's token); the
-app's installations; for each catalog secret, the installed repositories its globs match, that
-its environments exist there (protected where the catalog requires it, and gated by jit-access
-where it binds grants to their requester), and that its value source is readable; recent webhook deliveries. It changes nothing and prints no secret.
+no live grant left past its expiry, no break-glass grant waiting for a code owner's review, no
+delivery the webhook inbox gave up); the private key (GitHub accepts the app's token); the
+app's installations (none suspended); for each catalog secret, the installed repositories its
+globs match, that its environments exist there (protected where the catalog requires it, and
+gated by jit-access where it binds grants to their requester), and that its value source is
+readable; recent webhook deliveries. It changes nothing and prints no secret.
 
 Reads the same settings as the server (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET,
 JIT_CATALOG, DATABASE_URL, GHE_HOST, the catalog's value sources).
