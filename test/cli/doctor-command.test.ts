@@ -436,6 +436,37 @@ describe("jit-access doctor", () => {
     expect(sim.requests.length).toBe(requestsBefore);
   });
 
+  it("a delivery the webhook inbox gave up: a warning naming it and its error, with what to do", async () => {
+    const env = await healthyEnv();
+    const store = await openLedger(env.DATABASE_URL!);
+    const now = new Date();
+    await store.recordDelivery({ id: "d-41", event: "pull_request_review", payload: "{}", receivedAt: now });
+    await store.claimDeliveries({ owner: "server-1", now, leaseMs: 60_000, limit: 1, maxAttempts: 5 });
+    await store.failDelivery("d-41", "server-1", "GitHub answered 502", now, null);
+    await store.close();
+    const { code, lines } = await doctor(env);
+    expect(code).toBe(0);
+    expect(line(lines, "webhook inbox")).toBe(
+      "warn  webhook inbox: 1 delivery was given up after failing every attempt (d-41 pull_request_review: GitHub answered 502). " +
+        "read the app's log for these deliveries; once the cause is fixed, redeliver them from the app's settings on GitHub",
+    );
+  });
+
+  it("GitHub's delivery log: a warning when it holds no delivery yet, and when it cannot be read", async () => {
+    const env = await healthyEnv();
+    const none = await doctor(env);
+    expect(none.code).toBe(0);
+    expect(line(none.lines, "webhook deliveries")).toBe(
+      "warn  webhook deliveries: GitHub has delivered no webhook to the app yet. check the app's webhook URL and that it is active; open a pull request to send one",
+    );
+    sim.faults.add({ method: "GET", path: "/app/hook/deliveries", status: 500 });
+    const unreadable = await doctor(env);
+    expect(unreadable.code).toBe(0);
+    expect(line(unreadable.lines, "webhook deliveries")).toMatch(
+      /^warn {2}webhook deliveries: the delivery log could not be read \(Server Error.*\)\. check the app's webhook settings on GitHub$/,
+    );
+  });
+
   it("failed webhook deliveries: a warning naming the latest", async () => {
     const env = await healthyEnv();
     await sim.deliver("ping", { zen: "Design for failure.", hook_id: 1 });
