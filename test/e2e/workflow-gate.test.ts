@@ -179,6 +179,23 @@ describe("the workflow gate: only the requester's own workflow runs can use a gr
     expect(sim.workflowRun(repo, approvedRun).reviews).toHaveLength(1);
   }, 30_000);
 
+  it("answers a duplicate delivery under a new delivery id once: the gate finds the job answered before", async () => {
+    const { sim } = world;
+    // The same ask, signed and sent again as a new delivery: the inbox has not seen this id, so
+    // it reaches the gate, which must not answer the job a second time.
+    const first = sim.deliveries.find((d) => d.id === deliveryOfFirstRun)!;
+    const ask = await sim.deliver("deployment_protection_rule", JSON.parse(first.body) as Record<string, unknown>);
+    expect(ask.id).not.toBe(deliveryOfFirstRun);
+    expect(ask.status).toBe(202);
+    const seen = await sim.waitFor(
+      () => appLogLines(world).find((line) => line.msg === "gate: the job was answered before; nothing sent" && line.delivery === ask.id),
+      { timeoutMs: 10_000, description: "the gate to see the job was answered before" },
+    );
+    expect(seen).toMatchObject({ run: approvedRun, attempt: 1, environment: ENV, state: "approved" });
+    expect(reviewCalls(approvedRun)).toHaveLength(1);
+    expect(sim.workflowRun(repo, approvedRun).reviews).toHaveLength(1);
+  }, 30_000);
+
   it("decides a run that waited while the app was down, once it is back", async () => {
     const { sim } = world;
     let waiting = 0;
