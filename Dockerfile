@@ -6,7 +6,9 @@
 # packed package with production dependencies only, by scripts/install-package.sh — the same
 # script test/package/package-install.test.ts runs, then starts the result against the GitHub
 # simulator; stage 3 is the runtime: Node.js, the installed package, a non-root user.
-ARG NODE_VERSION=22
+# Node 24, the current LTS line; `--build-arg NODE_VERSION=22` builds on the other line that
+# package.json's engines name (test/package/dockerfile.test.ts keeps the two in step).
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm AS build
 WORKDIR /src
