@@ -115,6 +115,20 @@ describe("the jit-access process", () => {
     expect(read.stderr).toContain("./broken-catalog.yml:1:");
   });
 
+  it("reports a promise that failed with nothing awaiting it in one line, finishes the command, exits 1", async () => {
+    const env = { APP_ID: "1", PRIVATE_KEY: appPrivateKey(), DATABASE_URL: dir.url(), LOG_LEVEL: "warn" };
+    const strayRejection = new URL("../fixtures/process/stray-rejection-on-output.mjs", import.meta.url).href;
+
+    const result = await jitAccess(["sweep"], env, ["--import", strayRejection]);
+
+    // Node's default would end the process with the error's stack and no word from jit-access.
+    expect(result).toEqual({
+      code: 1,
+      stdout: "swept: 0 due, 0 ended, 0 still due\n",
+      stderr: "jit-access: an unexpected error was not handled: a stray failure nothing awaited\n",
+    });
+  });
+
   it("exits with the command's status, errors on stderr only", async () => {
     const result = await jitAccess(["sweep"]);
 
