@@ -61,7 +61,10 @@ function expiryCalls(secret: string, prNumber: number): GitHubMock {
   return gh;
 }
 
-function scheduler(store: LedgerStore, options: { pageSize?: number } = {}): { scheduler: ExpiryScheduler; clock: ManualClock } {
+function scheduler(
+  store: LedgerStore,
+  options: { pageSize?: number; concurrency?: number } = {},
+): { scheduler: ExpiryScheduler; clock: ManualClock } {
   const clock = new ManualClock(EXPIRY_START);
   const { deps } = revocationDeps(store, clock);
   return { scheduler: new ExpiryScheduler(deps, recorded.log, SWEEP_EVERY, options), clock };
@@ -158,6 +161,43 @@ describe("stopping the app while a sweep is between pages", () => {
     expect(recorded.messages("info")).toContain("the ledger closed during the sweep; the grants left stay due");
     await expect(gated.store.getGrant(grants[0]!.id)).rejects.toBeInstanceOf(LedgerClosedError);
     expect(await stateOf(grants)).toEqual(["active", "active"]);
+  });
+});
+
+describe("stopping the app while a sweep is in the middle of a page", () => {
+  it("finishes the revocation under way, starts none of the page's others and releases their claims at once; closes the ledger last", async () => {
+    const grants = await seedOverdue(["A_KEY", "B_KEY", "C_KEY"]);
+    const first = expiryCalls("A_KEY", 10);
+    // One page of all three; one revocation at a time, so B_KEY and C_KEY wait for A_KEY's slot.
+    const recording = gated.hold("markEnded", 1);
+    const { scheduler: expiry } = scheduler(gated.store, { pageSize: 3, concurrency: 1 });
+
+    const starting = expiry.start();
+    await recording.reached; // A_KEY's DELETE is done, its ledger write is next; the page's rest waits
+    const stopping = shutDown({ scheduler: expiry, ledger: gated.store });
+    recording.release();
+
+    expect(await stopping).toEqual([]);
+    await starting;
+    expect(first.scope.isDone()).toBe(true);
+    expect(unmatched.requests).toEqual([]); // nothing was sent for B_KEY or C_KEY
+    expect(gated.calls.filter((call) => call === "claimDueGrants")).toHaveLength(1);
+    expect(gated.calls.filter((call) => call === "releaseClaim")).toHaveLength(3);
+    expect(gated.calls.at(-1)).toBe("close");
+    expect(gated.afterClose).toEqual([]);
+    expect(recorded.messages("error")).toEqual([]);
+    expect(recorded.messages("warn")).toEqual([]);
+    expect(await stateOf(grants)).toEqual(["expired", "active", "active"]);
+
+    // Released, not left to their 10-minute lease: another replica claims both right away.
+    const replica = await openLedger(dir.url());
+    try {
+      const now = new Date(EXPIRY_START);
+      const claimed = await replica.claimDueGrants(now, 10, { owner: "another-replica", until: new Date(EXPIRY_START + 60_000) });
+      expect(claimed.map((grant) => grant.secret)).toEqual(["B_KEY", "C_KEY"]);
+    } finally {
+      await replica.close();
+    }
   });
 });
 
