@@ -162,37 +162,61 @@ describe("jit-access audit: a long log", () => {
     const rows = AUDIT_PAGE_SIZE * 2 + 500;
     appendAuditRows(cli.env.DATABASE_URL!, rows);
     const lines: string[] = [];
-    /** How many lines were written at each wait for stdout, and the held wait's release. */
+    /** How many lines were written at each wait for stdout, and when the export awaited it. */
     const waits: number[] = [];
-    let release: (() => void) | undefined;
+    const awaited: number[] = [];
+    /** Waits for stdout not released yet, oldest first; `arrived` tells `held` a new one came. */
+    const pending: Array<() => void> = [];
+    let arrived: (() => void) | undefined;
+    /** Lines written while a wait for stdout was held: a page written before stdout took the one before. */
+    let writtenWhileHeld = 0;
     const io: CliIO = {
-      stdout: (line) => void lines.push(line),
+      stdout: (line) => {
+        if (pending.length > 0) writtenWhileHeld += 1;
+        lines.push(line);
+      },
       stderr: (line) => lines.push(`stderr: ${line}`),
       stdoutDrained: () => {
         waits.push(lines.length);
-        return new Promise<void>((resolve) => (release = resolve));
+        const drained = new Promise<void>((resolve) => {
+          pending.push(resolve);
+          arrived?.();
+        });
+        // A thenable rather than the promise: `await` calls its `then`, so the export is seen waiting on it.
+        const thenable: PromiseLike<void> = {
+          then: (onDrained, onFailed) => {
+            awaited.push(lines.length);
+            return drained.then(onDrained, onFailed);
+          },
+        };
+        return thenable as Promise<void>;
       },
       env: ledgerOnly,
       clock: cli.clock,
     };
+    /** The oldest wait for stdout not released yet, once the export has come to it. */
     const held = async (): Promise<() => void> => {
-      while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
-      const go = release;
-      release = undefined;
-      return go;
+      while (pending.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
+      return pending[0]!;
+    };
+    /** Lets the export go on past that wait. */
+    const release = (go: () => void): void => {
+      pending.shift();
+      go();
     };
 
     const exported = runCli(["audit"], io);
     const first = await held();
-    for (let tick = 0; tick < 10; tick += 1) await new Promise((resolve) => setImmediate(resolve));
-    // While stdout has not taken the first page, nothing more is read or written.
     expect(lines).toHaveLength(AUDIT_PAGE_SIZE);
-    first();
-    (await held())();
-    (await held())();
+    release(first);
+    release(await held());
+    release(await held());
 
     expect(await exported).toBe(0);
     expect(waits).toEqual([AUDIT_PAGE_SIZE, AUDIT_PAGE_SIZE * 2, rows]);
+    expect(awaited).toEqual(waits);
+    // While stdout had not taken a page, nothing more was written (checked at every write, not after a wait).
+    expect(writtenWhileHeld).toBe(0);
     expect(lines.map((line) => (JSON.parse(line) as { seq: number }).seq)).toEqual(Array.from({ length: rows }, (_, i) => i + 1));
   });
 });

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { InboxProcessor, inboxBackoffMs, type InboxEvent } from "../../src/inbox/inbox-processor.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import { flushPromises, ManualClock } from "../../src/util/clock.js";
+import { ManualClock } from "../../src/util/clock.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
 let store: LedgerStore;
@@ -83,9 +83,14 @@ describe("the inbox processor", () => {
 
   it("lets another process take over a delivery whose process died, once the lease has run out", async () => {
     // A process that recorded the delivery and claimed it, then died (its handler never ends).
-    const { processor: dead } = processor(() => new Promise<void>(() => undefined), "replica-dead");
+    let handling!: () => void;
+    const handled = new Promise<void>((resolve) => (handling = resolve));
+    const { processor: dead } = processor(() => {
+      handling();
+      return new Promise<void>(() => undefined);
+    }, "replica-dead");
     await dead.accept({ id: "d-1", name: "pull_request", body: body(1) });
-    await flushPromises();
+    await handled; // its handler runs only on a delivery it has claimed
     expect(await store.getDelivery("d-1")).toMatchObject({ claimedBy: "replica-dead" });
     processors.splice(processors.indexOf(dead), 1);
 
