@@ -78,11 +78,17 @@ export class ManualClock implements Clock {
   }
 
   /**
-   * Moves time forward by `ms`, firing every timer that falls due on the way, in order; lets
-   * promise callbacks settle between timers so that chained work (await, then timer) runs too.
-   * `settle`, when given, is awaited after each timer as well: a harness whose timers start real
-   * I/O (a request to a local server) waits for it there, so that the I/O takes no time on this
-   * clock and a later timer of the same step (a request timeout) does not cut it.
+   * Moves time forward by `ms`, firing every timer that falls due on the way, in order. Between
+   * two timers it yields to the event loop (`flushPromises`), as real time lets other work run
+   * between two timers: chained work a timer started that needs no I/O (an await, then a new
+   * timer on this clock) runs in the first of those turns and arms its next timer before the next
+   * one is chosen. The turns are a scheduling step of this fake clock, not a wait for a condition;
+   * they know nothing of I/O. `settle`, when given, is awaited after each timer as well: a harness
+   * whose timers start real I/O (a request to a local server) waits for it there — its
+   * component's `idle()` or the request tracker's — so that the I/O takes no time on this clock
+   * and a later timer of the same step (a request timeout) does not cut it. A test that checks
+   * the outcome of work still under way after a step awaits that work's own signal
+   * (`scheduler.idle()`, `inbox.idle()`), not more turns.
    */
   async advance(ms: number, settle?: () => Promise<void>): Promise<void> {
     const target = this.#monotonic + ms;
@@ -109,7 +115,12 @@ export class ManualClock implements Clock {
   }
 }
 
-/** Lets queued promise callbacks (and I/O-free async chains) run. */
+/**
+ * Yields `rounds` turns of the event loop (`setImmediate`). Every promise callback already queued,
+ * and every one those queue in turn, runs before the first turn ends; the later turns let
+ * `setImmediate` and zero-delay timer hops through. For `ManualClock.advance` and the request
+ * tracker's quiet check; a test waits on an event or an `idle()`, not on this.
+ */
 export async function flushPromises(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

@@ -3,6 +3,8 @@ import type { Clock } from "../../../src/util/clock.js";
 import { flushPromises } from "../../../src/util/clock.js";
 
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
+/** Rounds in a row with nothing in flight and nothing started or ended, for `idle()`. */
+const QUIET_ROUNDS = 3;
 
 /** One API request the app sent, stamped with the app's (injected) clock. */
 export interface AppRequest {
@@ -34,6 +36,8 @@ export class RequestTracker {
   readonly #inFlight = new Set<AppRequest>();
   /** Deliveries on their way, by delivery id (a redelivery reuses the id). */
   readonly #inTransit = new Map<string, number>();
+  /** Requests and deliveries started or ended so far: a quiet round sees none. */
+  #changes = 0;
 
   constructor(private readonly clock: Clock) {
     this.#events.setMaxListeners(0);
@@ -51,6 +55,7 @@ export class RequestTracker {
     };
     this.requests.push(entry);
     this.#inFlight.add(entry);
+    this.#changed();
     try {
       const response = await fetch(input, init);
       entry.status = response.status;
@@ -71,6 +76,7 @@ export class RequestTracker {
   /** A webhook delivery was sent: in flight until a handler starts on it or it is answered. */
   sent<T>(deliveryIds: string[], answered: Promise<T>): Promise<T> {
     for (const id of deliveryIds) this.#inTransit.set(id, (this.#inTransit.get(id) ?? 0) + 1);
+    this.#changed();
     let pending = [...deliveryIds];
     const done = (): void => {
       for (const id of pending) this.arrived(id);
@@ -99,24 +105,36 @@ export class RequestTracker {
   }
 
   /**
-   * Resolves once nothing is in flight (but what `ignore` matches) and the event loop has gone
-   * round a few times without new work: Octokit's retry plugin hands each request through a
-   * zero-delay timer, so queued promise callbacks alone do not show that the app has settled.
+   * Resolves once nothing is in flight (but what `ignore` matches) and nothing has started or
+   * ended for three quiet rounds. While anything is in flight it waits on the tracker's events
+   * (a request or a delivery starting or ending), never on turns.
+   *
+   * The quiet rounds decide that nothing further is coming, which no event can say: between one
+   * request and the next, Octokit's retry and throttling plugins hand each request through
+   * zero-delay timers that nothing here sees, so an empty tracker alone does not show that the
+   * app has settled. A round is a few event-loop turns and then a real 1 ms timer, which fires
+   * only after every zero-delay timer queued before it; any request or delivery starting or
+   * ending meanwhile makes the round not quiet. This serves the checks that nothing more
+   * happens (`settle()` before "no further request was sent") and `runUntil`'s choice of when to
+   * move the clock, where the awaited outcome itself is polled at every step within `maxMs` of
+   * app time; no positive outcome is waited for by these rounds alone.
    */
   async idle(ignore?: Ignore): Promise<void> {
-    for (let quiet = 0; quiet < 3;) {
+    for (let quiet = 0; quiet < QUIET_ROUNDS;) {
       if (this.busy(ignore) > 0) {
         await new Promise<void>((resolve) => this.#events.once("change", resolve));
         quiet = 0;
         continue;
       }
+      const seen = this.#changes;
       await flushPromises(5);
       await new Promise<void>((resolve) => setTimeout(resolve, 1));
-      quiet = this.busy(ignore) === 0 ? quiet + 1 : 0;
+      quiet = this.busy(ignore) === 0 && this.#changes === seen ? quiet + 1 : 0;
     }
   }
 
   #changed(): void {
+    this.#changes += 1;
     this.#events.emit("change");
   }
 }
