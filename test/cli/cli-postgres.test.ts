@@ -8,7 +8,7 @@ import { openLedger } from "../../src/ledger/open-ledger.js";
 import { appPrivateKey, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
-import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
+import { describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
 import { mockInstallationToken } from "../helpers/reconcile-nock.js";
 import { EXPIRY_START } from "../helpers/revocation-deps.js";
 
@@ -19,7 +19,7 @@ import { EXPIRY_START } from "../helpers/revocation-deps.js";
  */
 const HOUR = 3_600_000;
 
-afterAll(dropTestSchemas);
+afterAll(dropTestSchemas, DROP_TIMEOUT_MS);
 
 describePostgres("jit-access on a PostgreSQL ledger", () => {
   let cli: CliHarness;

@@ -6,7 +6,7 @@ import { startAppProcess, type AppProcess } from "../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator, type RecordedRequest } from "../../sim/index.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { AuditEvent, Grant } from "../../src/ledger/store.js";
-import { adminQuery, describePostgres, dropTestSchemas, freshSchema } from "../helpers/postgres.js";
+import { adminQuery, describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshSchema } from "../helpers/postgres.js";
 import { SECRET_VALUES } from "./helpers/catalog.js";
 import { ensureAppBuilt } from "./helpers/ensure-app-built.js";
 import { WORLD_START_TIMEOUT_MS } from "./helpers/e2e-world.js";
@@ -226,7 +226,7 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     }
     for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
-  afterAll(dropTestSchemas);
+  afterAll(dropTestSchemas, DROP_TIMEOUT_MS);
 
   it("grant each approval once and end each grant once, with writes paced across replicas, while deliveries are spread and duplicated", async () => {
     const c = await startCluster();

@@ -4,9 +4,9 @@ import { WriteScheduler, type WriteKind } from "../../src/github/write-scheduler
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { isWriteSlotStore, type LedgerStore, type WriteSlotStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
+import { describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
 
-afterAll(dropTestSchemas);
+afterAll(dropTestSchemas, DROP_TIMEOUT_MS);
 
 interface Write {
   replica: string;

@@ -5,6 +5,7 @@
  * instead when TEST_DATABASE_URL was set).
  */
 import { describe } from "@jest/globals";
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { PREFIX_VARIABLE, SKIPPED_VARIABLE, URL_VARIABLE } from "../setup/global-setup.js";
 
@@ -20,6 +21,8 @@ export const describePostgres = serverUrl === undefined ? describe.skip : descri
 
 let admin: pg.Pool | undefined;
 let counter = 0;
+/** This test file's part of its schemas' names. */
+const fileTag = randomBytes(3).toString("hex");
 const made: string[] = [];
 
 function adminPool(): pg.Pool {
@@ -39,7 +42,8 @@ export function withSearchPath(url: string, schema: string): string {
 /** A new, empty schema of this run; `url` opens a ledger in it. Dropped by `dropTestSchemas`. */
 export async function freshSchema(): Promise<{ schema: string; url: string }> {
   counter += 1;
-  const schema = `${prefix}${process.pid}_${counter}`;
+  // A jest worker runs several test files, each with its own copy of this module and counter.
+  const schema = `${prefix}${process.pid}_${fileTag}_${counter}`;
   await adminPool().query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
   made.push(schema);
   return { schema, url: withSearchPath(serverUrl!, schema) };
@@ -62,10 +66,27 @@ export async function adminQuery<Row extends pg.QueryResultRow>(schema: string, 
   }
 }
 
-/** For `afterAll`: drops the schemas this file made and closes the admin connections. */
+/**
+ * Schemas dropped per statement: a few at a time, as each holds a dozen tables and their indexes,
+ * and one transaction dropping many would run out of the server's lock table.
+ */
+const DROP_BATCH = 5;
+
+/**
+ * For `afterAll(dropTestSchemas, DROP_TIMEOUT_MS)`: drops the schemas this file made and closes
+ * the admin connections. A file that opens hundreds of ledgers (the store's contract) made
+ * hundreds of schemas of a dozen tables each, which a busy server takes a while to drop; the
+ * global teardown drops whatever is left by the run's prefix.
+ */
 export async function dropTestSchemas(): Promise<void> {
   if (admin === undefined) return;
-  for (const schema of made.splice(0)) await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  while (made.length > 0) {
+    const batch = made.splice(0, DROP_BATCH);
+    await admin.query(`DROP SCHEMA IF EXISTS ${batch.map((schema) => pg.escapeIdentifier(schema)).join(", ")} CASCADE`);
+  }
   await admin.end();
   admin = undefined;
 }
+
+/** How long `dropTestSchemas` may take as an `afterAll` hook (jest's default of 30 s is for a test). */
+export const DROP_TIMEOUT_MS = 300_000;

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "@jest/globals";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerClosedError, type LedgerStore } from "../../src/ledger/store.js";
 import { grantFixture, seedGrant } from "../helpers/grant-fixture.js";
-import { describePostgres, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
+import { describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshDatabaseUrl } from "../helpers/postgres.js";
 import { newGateDecision } from "./ledger-contract.js";
 
 const AT = new Date("2026-03-01T10:00:00Z");
@@ -84,7 +84,7 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
   };
 }
 
-afterAll(dropTestSchemas);
+afterAll(dropTestSchemas, DROP_TIMEOUT_MS);
 
 async function rejectsEveryCallOnceClosed(store: LedgerStore): Promise<void> {
   const { id } = await seedGrant(store);

@@ -8,11 +8,11 @@ import { migratePostgres, PG_BASELINE_VERSION, PG_LATEST_SCHEMA_VERSION, PG_MIGR
 import { postgresServer } from "../../src/ledger/pg-open.js";
 import { isStorageFailure } from "../../src/ledger/storage-failure.js";
 import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
-import { adminQuery, describePostgres, dropTestSchemas, freshDatabaseUrl, freshSchema } from "../helpers/postgres.js";
+import { adminQuery, describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshDatabaseUrl, freshSchema } from "../helpers/postgres.js";
 import { replicaContract } from "./replica-contract.js";
 import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
-afterAll(dropTestSchemas);
+afterAll(dropTestSchemas, DROP_TIMEOUT_MS);
 
 describePostgres("PgStore", () => {
   ledgerContract("PgStore", async () => openLedger(await freshDatabaseUrl()));
