@@ -9,7 +9,7 @@ interface PatternCase {
 }
 
 // Path checks from an independent implementation (hmarr/codeowners); see the README beside it.
-const peerCases = JSON.parse(readFileSync("/work/shared/testdata/codeowners/patterns.json", "utf8")) as PatternCase[];
+const peerCases = JSON.parse(readFileSync("test/fixtures/codeowners/patterns.json", "utf8")) as PatternCase[];
 
 const peerChecks = peerCases.flatMap((c) =>
   Object.entries(c.paths).map(([path, expected]) => ({ name: c.name, pattern: c.pattern, path, expected })),

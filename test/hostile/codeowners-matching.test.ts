@@ -44,7 +44,7 @@ const pathText = fc
 describe("the oracle is right where an outside implementation says what is right", () => {
   // The same 153 path checks the app's matcher passes (test/approve/codeowners-pattern.test.ts),
   // so that agreement below is agreement with a matcher known to be right on them.
-  const peerCases = JSON.parse(readFileSync("/work/shared/testdata/codeowners/patterns.json", "utf8")) as {
+  const peerCases = JSON.parse(readFileSync("test/fixtures/codeowners/patterns.json", "utf8")) as {
     pattern: string;
     paths: Record<string, boolean>;
   }[];
