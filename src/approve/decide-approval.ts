@@ -29,16 +29,9 @@ import { formatOwner, teamKey, type Owner } from "./codeowners.js";
 import type { Permission } from "../github/repo-client.js";
 import type { ApproverRef } from "../policy/catalog.js";
 import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
+import type { Review } from "../github/repo-client.js";
 
-/** One item of GitHub's REST "list reviews for a pull request" (chronological), fields used here. */
-export interface Review {
-  id: number;
-  user: { id: number; login: string } | null;
-  /** "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING", in any case. */
-  state: string;
-  commit_id: string | null;
-  submitted_at?: string | null;
-}
+export type { Review };
 
 export interface ApprovalInput {
   /** Code owners of the requests file, from `ownersFor`. */

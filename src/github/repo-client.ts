@@ -1,6 +1,15 @@
 import type { ProbotOctokit } from "probot";
-import type { Review } from "../approve/decide-approval.js";
 import { LostAccessError, statusOf } from "./github-failure.js";
+
+/** One item of GitHub's REST "list reviews for a pull request" (chronological), fields used here. */
+export interface Review {
+  id: number;
+  user: { id: number; login: string } | null;
+  /** "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING", in any case. */
+  state: string;
+  commit_id: string | null;
+  submitted_at?: string | null;
+}
 
 /**
  * The one place that calls the GitHub API for one repository of one installation.
