@@ -16,6 +16,7 @@ import type { Catalog, CatalogSecret } from "../policy/catalog.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
 import { asciiUpper } from "../util/ascii-case.js";
 import { reminderComment } from "./command-replies.js";
+import { errorSummary } from "../util/error-message.js";
 
 export const DEFAULT_NOTIFY_BEFORE_MS = 10 * 60_000;
 /** Grants shorter than this are reminded at half their duration. */
@@ -79,10 +80,7 @@ async function remind(deps: LifecycleDeps, grant: Grant, secret: CatalogSecret |
     await client.comment(grant.prNumber, reminderComment(grant, secret, followUp?.extensions ?? 0, now));
     log.info({ grant: grant.id, repository: `${grant.owner}/${grant.repo}`, pr: grant.prNumber }, "reminder sent before expiry");
   } catch (error) {
-    log.warn(
-      { grant: grant.id, error: error instanceof Error ? error.message.slice(0, 200) : String(error) },
-      "the reminder before expiry could not be posted; it is not sent again",
-    );
+    log.warn({ grant: grant.id, error: errorSummary(error) }, "the reminder before expiry could not be posted; it is not sent again");
   }
   return true;
 }

@@ -25,6 +25,7 @@ import { asciiUpper, sameName } from "../util/ascii-case.js";
 import { extendReply, refusedReply, revokeReply, statusReply } from "./command-replies.js";
 import { decideExtension } from "./decide-extension.js";
 import { COMMAND_HELP, type Command } from "./parse-command.js";
+import { errorSummary } from "../util/error-message.js";
 
 export interface CommandContext {
   installationId: number;
@@ -43,7 +44,7 @@ export async function runCommand(deps: LifecycleDeps, ctx: CommandContext, comma
   try {
     await client.reactToComment(ctx.commentId, "eyes");
   } catch (error) {
-    ctx.log.warn({ error: messageOf(error) }, "could not react to the command's comment");
+    ctx.log.warn({ error: errorSummary(error) }, "could not react to the command's comment");
   }
   const permission = await client.permission(commenter.login);
   if (!canWrite(permission)) {
@@ -222,8 +223,4 @@ async function refuse(deps: LifecycleDeps, ctx: CommandContext, command: Command
     details: { command: `/jit ${command.kind}`, outcome: "refused", why },
   });
   return { command: command.kind, outcome: "refused", why };
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).slice(0, 200);
 }

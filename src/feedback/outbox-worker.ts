@@ -9,6 +9,7 @@ import type { LedgerStore, Notification } from "../ledger/store.js";
 import type { Log } from "../app/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 import { signature, urlForLog } from "./notify-event.js";
+import { errorSummary } from "../util/error-message.js";
 
 /** How long a notification is retried before it is given up (at least an hour, as promised; a day). */
 export const NOTIFY_GIVE_UP_MS = 24 * 60 * 60_000;
@@ -57,9 +58,7 @@ export class NotificationWorker {
     const tick = (): void => {
       if (this.#stopped) return;
       this.#running = this.deliverDue()
-        .catch((error: unknown) =>
-          this.options.log.warn({ error: error instanceof Error ? error.message : String(error) }, "notification delivery pass failed"),
-        )
+        .catch((error: unknown) => this.options.log.warn({ error: errorSummary(error) }, "notification delivery pass failed"))
         .finally(() => {
           if (!this.#stopped) this.#timer = this.options.clock.setTimer(tick, this.options.pollMs ?? NOTIFY_POLL_MS);
         });
@@ -112,8 +111,7 @@ export class NotificationWorker {
       }
       error = `HTTP ${response.status}`;
     } catch (caught) {
-      const cause = caught instanceof Error && caught.cause instanceof Error ? `: ${caught.cause.message}` : "";
-      error = `${caught instanceof Error ? caught.message : String(caught)}${cause}`.slice(0, 200);
+      error = errorSummary(caught, { withCause: true });
     }
     const now = clock.now();
     const attempts = n.attempts + 1;

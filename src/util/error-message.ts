@@ -9,7 +9,16 @@ export function errorMessage(error: unknown): string {
   return String(error);
 }
 
-/** An error's first line, at most 200 characters: what a log field, a comment or a check run shows. */
-export function errorSummary(error: unknown): string {
-  return errorMessage(error).split("\n")[0]!.slice(0, 200);
+/**
+ * An error's first line, at most 200 characters: what a log field, a comment or a check run shows.
+ * `withCause` adds the first line of its cause (`fetch failed: connect ECONNREFUSED …`).
+ */
+export function errorSummary(error: unknown, options: { withCause?: boolean } = {}): string {
+  const cause = options.withCause === true && typeof error === "object" && error !== null && "cause" in error ? error.cause : undefined;
+  const text = firstLine(errorMessage(error)) + (cause !== undefined && cause !== null ? `: ${firstLine(errorMessage(cause))}` : "");
+  return text.slice(0, 200);
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0]!;
 }
