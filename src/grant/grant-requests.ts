@@ -15,6 +15,7 @@ import { needsWriteMark, planSecretWrite } from "./secret-ownership.js";
 import { errorMessage, errorSummary } from "../util/error-message.js";
 import { secretMetadataKey } from "../approve/gather-pull-request.js";
 import type { PublicKey } from "../github/public-key-cache.js";
+import { isStorageFailure } from "../ledger/storage-failure.js";
 
 export interface GrantContext {
   installationId: number;
@@ -251,7 +252,9 @@ async function grantOne(
   try {
     writing = await deps.store.markWriting(grant.id);
   } catch (error) {
-    if (!(error instanceof IllegalTransitionError)) throw new LedgerUnavailableError(error);
+    if (isStorageFailure(error)) throw new LedgerUnavailableError(error);
+    // Anything else but a refused transition is a bug: it reaches the caller as itself.
+    if (!(error instanceof IllegalTransitionError)) throw error;
     const ended = (await deps.store.getGrant(grant.id)) ?? grant;
     const why = `the grant was ${ended.state} before its secret was written (${ended.endReason ?? "no reason recorded"}); nothing was written`;
     return { kind: "ended-while-writing", grant: ended, why };

@@ -99,3 +99,36 @@ describe("a ledger that cannot be written", () => {
     await writable.close();
   });
 });
+
+describe("a bug is not the ledger being unavailable", () => {
+  it("an error that is no storage failure, thrown while the grant is recorded, is logged as itself: nothing is granted, and nobody is told to fix the ledger", async () => {
+    dir = mkdtempSync(join(tmpdir(), "jit-ledger-"));
+    const real = await openLedger(`sqlite:${join(dir, "jit-access.db")}`);
+    store = real;
+    // The ledger works; the code that records the write-ahead mark has a bug.
+    const buggy = new Proxy(real, {
+      get(target, property, receiver) {
+        if (property === "markWriting") {
+          return () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'secretWrite')"));
+        }
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    stage = await stageRequest({ store: buggy });
+    const { app } = stage;
+    void approveRequest(stage).catch(() => undefined);
+    await app.runUntil(() => app.logs.some((line) => line.includes("reading 'secretWrite'")), {
+      maxMs: 60_000,
+      what: "the bug's log line",
+    });
+
+    expect(countRoute(app.sim, SECRET_PUT)).toBe(0);
+    expect(secretValue(app)).toBeUndefined();
+    const told = [...commentBodies(stage), latestCheck(stage)?.output?.summary ?? ""].join("\n");
+    expect(told).not.toContain("could not record the grant in its ledger");
+    expect(app.logs.filter((line) => line.includes("nothing was written to GitHub"))).toEqual([]);
+    expect(app.logs.find((line) => line.includes("reading 'secretWrite'"))).toContain("TypeError");
+    expectNoValueLeaked(stage);
+  });
+});
