@@ -244,10 +244,22 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     // The approvals together, as reviewers would: spread over the replicas, some to two at once.
     await Promise.all(pulls.map(({ repo, number }) => sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" })));
     expect(sim.deliveries.every((delivery) => delivery.status !== null && delivery.status < 300)).toBe(true);
-    // Every replica received deliveries, and some reached two replicas at once.
-    const received = c.replicas.map(receivedDeliveries);
+    // Every replica received deliveries, and some reached two replicas at once. A replica logs
+    // its answer after sending it: its lines are read once they are all written.
+    const seenBy = () => {
+      const received = c.replicas.map(receivedDeliveries);
+      const twice = sim.deliveries.filter((delivery) => received.filter((ids) => ids.has(delivery.id)).length === 2);
+      return { received, twice };
+    };
+    await sim
+      .waitFor(() => seenBy().received.every((ids) => ids.size > 0) && seenBy().twice.length >= 2, {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        description: "the replicas' logs to show the deliveries each answered",
+      })
+      .catch(() => undefined); // the expectations below say what is missing
+    const { received, twice } = seenBy();
     expect(received.map((ids) => ids.size > 0)).toEqual([true, true, true]);
-    const twice = sim.deliveries.filter((delivery) => received.filter((ids) => ids.has(delivery.id)).length === 2);
     expect(twice.length).toBeGreaterThanOrEqual(2);
     expect(twice.map((delivery) => delivery.event)).toContain("pull_request_review");
 
