@@ -14,8 +14,8 @@
  *   no bar and no duration, but it is in the table and counts for the exceptions.
  * - How a grant ended: `expired`; `closed` (revoked because its pull request was closed without
  *   merging); `revoked` (any other early end: an operator, a withdrawn approval); `live` (not
- *   ended yet); `failed`. Break-glass grants, once the ledger records them (audit actions named
- *   for break-glass), are `break-glass` however they ended.
+ *   ended yet); `failed`. A break-glass grant (granted at once, without approval: `Grant.breakGlass`)
+ *   is `break-glass` however it ended, unless it was never written (`failed`).
  * - Durations (median, longest) are of the grants that ended: end minus start.
  * - A revocation ran late when the secret was deleted more than `LATE_AFTER_MS` after the
  *   expiry, or is still not deleted that long after it at the end of the review (the period's
@@ -61,6 +61,10 @@ export interface ReviewGrant {
   requester: string;
   /** Logins of the approvers the grant recorded. */
   approvers: string[];
+  /** Whether the grant was break-glass: granted at once, without approval, to be reviewed afterwards. */
+  breakGlass: boolean;
+  /** The code owner whose approval afterwards reviewed a break-glass grant, and when; null until then (and for other grants). */
+  breakGlassReview: { reviewer: string; at: string } | null;
   reason: string;
   prNumber: number;
   prUrl: string;
@@ -133,8 +137,8 @@ export interface AccessReview {
     requesters: Count[];
     approvers: Count[];
     durations: { ended: number; medianMs: number | null; longest: { grantId: string; ms: number } | null };
-    /** `recorded`: whether any audit record read for the review is named for break-glass at all. */
-    breakGlass: { grants: number; reviewed: number; recorded: boolean };
+    /** Break-glass grants with access in the period, one per grant, and how many of them were reviewed. */
+    breakGlass: { grants: number; reviewed: number };
     revocationFailures: Array<{ grantId: string; attempts: number; lastError: string | null; resolved: boolean }>;
     lateRevocations: Array<{ grantId: string; lateMs: number; stillLive: boolean }>;
     revokedEarly: Array<{ grantId: string; earlyMs: number; reason: string | null; by: string | null }>;
@@ -144,10 +148,6 @@ export interface AccessReview {
   /** Every grant of the period, by creation. */
   grants: ReviewGrant[];
 }
-
-/** Audit actions named for break-glass access (none exist yet); a review of one names "review". */
-const BREAK_GLASS = /break[\s_-]?glass/iu;
-const REVIEW = /review/iu;
 
 /**
  * Collects a review: `addGrants` with each page of `grantsInPeriod`, then `addAudit` with the
@@ -160,9 +160,6 @@ export class AccessReviewBuilder {
   readonly #endedBy = new Map<string, string>();
   /** Grants with a delete that failed after they had ended: the error, or null. */
   readonly #leftovers = new Map<string, string | null>();
-  readonly #breakGlassGrants = new Set<string>();
-  readonly #reviewedBreakGlass = new Set<string>();
-  #breakGlassRecorded = false;
 
   constructor(scope: ReviewScope) {
     if (!(scope.since.getTime() < scope.until.getTime())) throw new Error("the period must start before it ends");
@@ -186,13 +183,6 @@ export class AccessReviewBuilder {
   addAudit(events: readonly AuditEvent[]): void {
     for (const event of events) {
       const grant = event.grantId === undefined ? undefined : this.#grants.get(event.grantId);
-      if (BREAK_GLASS.test(event.action)) {
-        this.#breakGlassRecorded = true;
-        // A record about a grant of the review counts whenever it was written; one that names no
-        // grant counts when it is in the period and the filters.
-        const key = grant?.id ?? (event.grantId === undefined && this.#breakGlassInScope(event) ? `audit record ${event.seq}` : undefined);
-        if (key !== undefined) (REVIEW.test(event.action) ? this.#reviewedBreakGlass : this.#breakGlassGrants).add(key);
-      }
       if (grant === undefined) continue;
       if ((event.action === "revoked" || event.action === "expired") && !this.#endedBy.has(grant.id))
         this.#endedBy.set(grant.id, event.actor);
@@ -221,15 +211,10 @@ export class AccessReviewBuilder {
       lateAfterMs: LATE_AFTER_MS,
       exceptions: {
         withoutApproval: grants
-          .filter((grant) => grant.approvers.length === 0 && !(grant.ending === "break-glass" && this.#reviewedBreakGlass.has(grant.id)))
+          .filter((grant) => grant.approvers.length === 0 && !(grant.breakGlass && grant.breakGlassReview !== null))
           .map((grant) => ({
             grantId: grant.id,
-            why:
-              grant.ending === "break-glass"
-                ? "break-glass grant not reviewed"
-                : grant.ending === "failed"
-                  ? "no approver recorded (the secret was never written)"
-                  : "no approver recorded",
+            why: `${grant.breakGlass ? "break-glass grant not reviewed" : "no approver recorded"}${grant.ending === "failed" ? " (the secret was never written)" : ""}`,
           })),
         outlived: grants.flatMap((grant) => this.#outlived(grant)),
         auditChain: chain.ok
@@ -245,9 +230,8 @@ export class AccessReviewBuilder {
         approvers: counts(written.map((grant) => grant.approvers)),
         durations: { ended: ended.length, medianMs: median(durations.map((d) => d.ms)), longest },
         breakGlass: {
-          grants: this.#breakGlassGrants.size,
-          reviewed: [...this.#reviewedBreakGlass].filter((id) => this.#breakGlassGrants.has(id)).length,
-          recorded: this.#breakGlassRecorded,
+          grants: written.filter((grant) => grant.breakGlass).length,
+          reviewed: written.filter((grant) => grant.breakGlass && grant.breakGlassReview !== null).length,
         },
         revocationFailures: written
           .filter((grant) => grant.revokeAttempts > 0)
@@ -275,14 +259,6 @@ export class AccessReviewBuilder {
     return secret === undefined || grant.secret.toUpperCase() === secret.toUpperCase();
   }
 
-  #breakGlassInScope(event: AuditEvent): boolean {
-    const at = event.at.getTime();
-    if (at < this.#scope.since.getTime() || at >= this.#scope.until.getTime()) return false;
-    const { repo, secret } = this.#scope;
-    if (repo !== undefined && !matchesRepoGlob(repo, `${event.owner}/${event.repo}`)) return false;
-    return secret === undefined || event.secret === undefined || event.secret.toUpperCase() === secret.toUpperCase();
-  }
-
   #reviewGrant(grant: Grant): ReviewGrant {
     const failed = grant.state === "failed";
     const start = failed ? null : (grant.grantedAt ?? grant.writeUncertainAt ?? grant.createdAt);
@@ -291,7 +267,7 @@ export class AccessReviewBuilder {
     const expiry = grant.expiresAt.getTime();
     let ending: Ending;
     if (failed) ending = "failed";
-    else if (this.#breakGlassGrants.has(grant.id)) ending = "break-glass";
+    else if (grant.breakGlass === true) ending = "break-glass";
     else if (live) ending = "live";
     else if (grant.state === "expired") ending = "expired";
     else ending = grant.endReason === CLOSED_UNMERGED_REASON ? "closed" : "revoked";
@@ -307,6 +283,11 @@ export class AccessReviewBuilder {
       secret: grant.secret,
       requester: grant.requester.login,
       approvers: grant.approvers.map((person) => person.login),
+      breakGlass: grant.breakGlass === true,
+      breakGlassReview:
+        grant.breakGlass === true && grant.breakGlassReview != null
+          ? { reviewer: grant.breakGlassReview.reviewer.login, at: grant.breakGlassReview.at.toISOString() }
+          : null,
       reason: grant.reason,
       prNumber: grant.prNumber,
       prUrl: `${this.#scope.webUrl}/${encodeURIComponent(grant.owner)}/${encodeURIComponent(grant.repo)}/pull/${grant.prNumber}`,

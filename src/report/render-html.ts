@@ -261,6 +261,7 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
         ),
     "<h3>Break-glass</h3>",
     `<p>${breakGlassText(review)}</p>`,
+    breakGlassTable(review, ref),
     "<h3>Revocations that failed or ran late</h3>",
     revocationsTable(review, byId, ref),
     "<h3>Grants revoked early</h3>",
@@ -281,10 +282,36 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
 }
 
 function breakGlassText(review: AccessReview): string {
-  const { grants, reviewed, recorded } = review.summary.breakGlass;
-  if (!recorded && grants === 0)
-    return "0: jit-access has no break-glass access yet, so no grant was made that way and none awaits review (0 reviewed).";
+  const { grants, reviewed } = review.summary.breakGlass;
+  if (grants === 0) return "0 break-glass grants in this period.";
   return `${grants} break-glass ${plural(grants, "grant")}, ${reviewed} of them reviewed.`;
+}
+
+/** The break-glass grants with access, each with the review it awaited: who and when, or not yet. */
+function breakGlassTable(review: AccessReview, ref: Ref): string {
+  const grants = review.grants.filter((grant) => grant.breakGlass && grant.start !== null);
+  if (grants.length === 0) return "";
+  return table(
+    ["Grant", "Reviewed by a code owner"],
+    grants.map((grant) => [grantLink(grant, ref), breakGlassReviewHtml(grant)]),
+    [],
+  );
+}
+
+function breakGlassReviewHtml(grant: ReviewGrant): string {
+  const review = grant.breakGlassReview;
+  return review === null ? '<span class="bad">not reviewed</span>' : `${htmlText(review.reviewer)}, ${escapeHtml(stamp(review.at))}`;
+}
+
+/** Who approved, as plain text: the approvers, or for a break-glass grant the review afterwards. */
+function approvalText(grant: ReviewGrant): string {
+  if (grant.breakGlass) {
+    const review = grant.breakGlassReview;
+    return review === null
+      ? "nobody (break-glass, not reviewed)"
+      : `nobody before the grant (break-glass); reviewed afterwards by ${review.reviewer} at ${stamp(review.at)}`;
+  }
+  return grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ");
 }
 
 function revocationsTable(review: AccessReview, byId: ById, ref: Ref): string {
@@ -405,7 +432,7 @@ function barTitle(grant: ReviewGrant): string {
   return [
     `${grant.requester}: ${grant.secret} in ${grant.environment} of ${grant.repository}`,
     `${interval(grant)}, ${ENDING_LABELS[grant.ending]}`,
-    `approved by ${grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ")}`,
+    `approved by ${approvalText(grant)}`,
     `reason: ${grant.reason}`,
     `pull request #${grant.prNumber}: ${grant.prUrl}`,
   ].join("; ");
@@ -414,7 +441,7 @@ function barTitle(grant: ReviewGrant): string {
 function cardLines(grant: ReviewGrant): string[] {
   return [
     `${grant.requester} · ${interval(grant)} · ${ENDING_LABELS[grant.ending]}${grant.endReason !== null && grant.ending !== "expired" && grant.ending !== "closed" ? ` (${grant.endReason})` : ""}`,
-    `Approved by ${grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ")} · pull request #${grant.prNumber}: ${grant.prUrl} · head ${grant.headSha.slice(0, 7)}`,
+    `Approved by ${approvalText(grant)} · pull request #${grant.prNumber}: ${grant.prUrl} · head ${grant.headSha.slice(0, 7)}`,
     `Reason: ${grant.reason}`,
   ];
 }
@@ -448,7 +475,7 @@ function grantsSection(review: AccessReview, anchors: ReadonlyMap<string, string
       `<td class="mono" title="${htmlText(grant.id)}">${htmlText(grant.id.slice(0, 8))}</td>`,
       `<td>${htmlText(grant.repository)}<br>${htmlText(grant.environment)}<br><code>${htmlText(grant.secret)}</code></td>`,
       `<td>${htmlText(grant.requester)}</td>`,
-      `<td>${grant.approvers.length === 0 ? '<span class="bad">none recorded</span>' : grant.approvers.map(htmlText).join(", ")}</td>`,
+      `<td>${approversHtml(grant)}</td>`,
       `<td class="reason">${htmlText(grant.reason)}</td>`,
       `<td class="num" data-v="${grant.prNumber}">${prLink(grant)}</td>`,
       `<td class="mono" title="${htmlText(grant.headSha)}">${htmlText(grant.headSha.slice(0, 7))}</td>`,
@@ -473,6 +500,11 @@ function grantsSection(review: AccessReview, anchors: ReadonlyMap<string, string
         ].join("\n"),
     "</section>",
   ].join("\n");
+}
+
+function approversHtml(grant: ReviewGrant): string {
+  if (grant.breakGlass) return `break-glass; reviewed afterwards: ${breakGlassReviewHtml(grant)}`;
+  return grant.approvers.length === 0 ? '<span class="bad">none recorded</span>' : grant.approvers.map(htmlText).join(", ");
 }
 
 function endedText(grant: ReviewGrant): string {

@@ -35,7 +35,7 @@ describe("jit-access report", () => {
 
     expect(result).toEqual({
       code: 0,
-      stdout: [`wrote ${out}: 10 grants with access from 2026-03-01T00:00:00.000Z to 2026-03-08T00:00:00.000Z; 4 exceptions`],
+      stdout: [`wrote ${out}: 12 grants with access from 2026-03-01T00:00:00.000Z to 2026-03-08T00:00:00.000Z; 5 exceptions`],
       stderr: [],
     });
     const page = readFileSync(out, "utf8");
@@ -58,7 +58,7 @@ describe("jit-access report", () => {
       webUrl: "https://github.com",
     });
     expect(printed).toEqual(JSON.parse(JSON.stringify(expected)));
-    expect(printed.exceptions.withoutApproval.map((note) => note.grantId)).toEqual([ledger.unapproved.id]);
+    expect(printed.exceptions.withoutApproval.map((note) => note.grantId)).toEqual([ledger.unapproved.id, ledger.glassUnreviewed.id]);
   });
 
   it("writes the JSON to --out when given", async () => {

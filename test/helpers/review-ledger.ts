@@ -15,6 +15,8 @@ import { grantFixture } from "./grant-fixture.js";
  *   early        acme/api production PAYMENTS_KEY    revoked by an operator after 20 min      yes
  *   late         acme/web production PROD_DB_URL     2 failed deletes, deleted 3 h late       yes: exception
  *   unapproved   acme/api staging PROD_DB_URL        no approver recorded, expired            yes: exception
+ *   glassReviewed   acme/api production PAYMENTS_KEY break-glass, expired, reviewed by carol  yes
+ *   glassUnreviewed acme/api production PAYMENTS_KEY break-glass, expired, never reviewed     yes: exception
  *   hostile      acme/web staging PAYMENTS_KEY       expired; its reason is an <img> tag      yes
  *   failed       acme/api production PROD_DB_URL     GitHub refused the write                 table only
  *   leftover     acme/web production PAYMENTS_KEY    revoked, then a delete failed            yes: exception
@@ -39,6 +41,8 @@ export type ReviewLedger = Record<
   | "early"
   | "late"
   | "unapproved"
+  | "glassReviewed"
+  | "glassUnreviewed"
   | "hostile"
   | "failed"
   | "leftover"
@@ -108,6 +112,7 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
     frank: { id: 606, login: "frank" },
     grace: { id: 707, login: "grace" },
     mallory: { id: 666, login: "mallory" },
+    heidi: { id: 808, login: "heidi" },
   };
 
   const before = await activate(await begin({ createdAt: new Date("2026-02-20T09:00:00Z"), durationMs: HOUR, prNumber: 1 }));
@@ -181,6 +186,38 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
       reason: FORMULA_REASON,
     }),
   );
+  // Break-glass: granted at once without approval, as the grant flow records it: one
+  // `break_glass` record for the pull request (naming no grant), then the grant (approvers empty).
+  const breakGlassRecord = (prNumber: number, at: Date) =>
+    store.appendAudit({
+      ...audit({ owner: "acme", repo: "api", prNumber, environment: "production", secret: "PAYMENTS_KEY" }, "break_glass", at, "heidi"),
+    });
+  await breakGlassRecord(13, new Date("2026-03-04T22:00:00Z"));
+  const glassReviewed = await activate(
+    await begin({
+      createdAt: new Date("2026-03-04T22:00:00Z"),
+      durationMs: HOUR,
+      prNumber: 13,
+      secret: "PAYMENTS_KEY",
+      requester: people.heidi,
+      approvers: [],
+      breakGlass: true,
+      reason: "INC-4303: payments down at night",
+    }),
+  );
+  await breakGlassRecord(14, new Date("2026-03-06T02:00:00Z"));
+  const glassUnreviewed = await activate(
+    await begin({
+      createdAt: new Date("2026-03-06T02:00:00Z"),
+      durationMs: 30 * MINUTE,
+      prNumber: 14,
+      secret: "PAYMENTS_KEY",
+      requester: people.heidi,
+      approvers: [],
+      breakGlass: true,
+      reason: "INC-4304: card processor timeouts",
+    }),
+  );
   const hostile = await activate(
     await begin({
       createdAt: new Date("2026-03-06T09:00:00Z"),
@@ -240,6 +277,15 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
   const endedLate = await expire(late, 3 * HOUR);
   const endedUnapproved = await expire(unapproved);
   const endedHostile = await expire(hostile);
+  await expire(glassReviewed);
+  await expire(glassUnreviewed);
+  // A code owner approved the first break-glass pull request the next morning: its review.
+  const reviewedAt = new Date("2026-03-05T09:00:00Z");
+  const { grant: endedGlassReviewed } = await store.recordBreakGlassReview(glassReviewed.id, people.carol, reviewedAt, {
+    ...audit(glassReviewed, "break_glass_reviewed", reviewedAt, "carol", { reviewer: { id: people.carol.id, login: people.carol.login } }),
+    grantId: glassReviewed.id,
+  });
+  const endedGlassUnreviewed = (await store.getGrant(glassUnreviewed.id))!;
   // Ended while its write was in flight; deleting what the write may have left then failed.
   const endedLeftover = await revoke(leftoverRow, 30_000, "approval withdrawn", "jit-access");
   await store.appendAudit({
@@ -261,6 +307,8 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
     early: endedEarly,
     late: endedLate,
     unapproved: endedUnapproved,
+    glassReviewed: endedGlassReviewed,
+    glassUnreviewed: endedGlassUnreviewed,
     hostile: endedHostile,
     failed,
     leftover: endedLeftover,

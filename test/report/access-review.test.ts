@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import Database from "better-sqlite3";
 import { openLedger } from "../../src/ledger/open-ledger.js";
-import type { AuditAction, AuditEvent, Grant, LedgerStore } from "../../src/ledger/store.js";
+import type { Grant, LedgerStore } from "../../src/ledger/store.js";
 import { AccessReviewBuilder, LATE_AFTER_MS, median, type AccessReview, type ReviewScope } from "../../src/report/access-review.js";
 import { readAccessReview } from "../../src/report/read-access-review.js";
 import { grantFixture, tempLedgerDir } from "../helpers/grant-fixture.js";
@@ -39,9 +39,37 @@ describe("an access review over a week of the ledger", () => {
   });
 
   it("covers every grant whose life overlaps the period, by creation, and none that ended before it", () => {
-    const { spanning, onTime, overlapping, closed, early, late, unapproved, hostile, failed, leftover, overdue } = ledger;
+    const {
+      spanning,
+      onTime,
+      overlapping,
+      closed,
+      early,
+      late,
+      unapproved,
+      glassReviewed,
+      glassUnreviewed,
+      hostile,
+      failed,
+      leftover,
+      overdue,
+    } = ledger;
     expect(ids(review.grants)).toEqual(
-      ids([spanning, onTime, overlapping, closed, early, late, unapproved, hostile, failed, leftover, overdue]),
+      ids([
+        spanning,
+        onTime,
+        overlapping,
+        closed,
+        early,
+        late,
+        glassReviewed,
+        unapproved,
+        glassUnreviewed,
+        hostile,
+        failed,
+        leftover,
+        overdue,
+      ]),
     );
     expect(review.period).toEqual({
       since: "2026-03-01T00:00:00.000Z",
@@ -52,7 +80,7 @@ describe("an access review over a week of the ledger", () => {
   });
 
   it("counts grants with access, grants never written, and grants still live", () => {
-    expect(review.summary).toMatchObject({ grants: 10, notWritten: 1, live: 1 });
+    expect(review.summary).toMatchObject({ grants: 12, notWritten: 1, live: 1 });
   });
 
   it("counts grants by secret and environment, per repository, and how each ended", () => {
@@ -67,7 +95,7 @@ describe("an access review over a week of the ledger", () => {
       ...counts,
     });
     expect(rows).toEqual([
-      ["acme/api", "production", "PAYMENTS_KEY", 2, endings({ revoked: 1, live: 1 })],
+      ["acme/api", "production", "PAYMENTS_KEY", 4, endings({ revoked: 1, "break-glass": 2, live: 1 })],
       ["acme/api", "production", "PROD_DB_URL", 4, endings({ expired: 3, closed: 1 })],
       ["acme/api", "staging", "PROD_DB_URL", 1, endings({ expired: 1 })],
       ["acme/web", "production", "PAYMENTS_KEY", 1, endings({ revoked: 1 })],
@@ -81,6 +109,7 @@ describe("an access review over a week of the ledger", () => {
       { login: "alice", grants: 2 },
       { login: "dave", grants: 2 },
       { login: "grace", grants: 2 },
+      { login: "heidi", grants: 2 },
       { login: "carol", grants: 1 },
       { login: "erin", grants: 1 },
       { login: "frank", grants: 1 },
@@ -94,8 +123,8 @@ describe("an access review over a week of the ledger", () => {
   });
 
   it("measures durations from the write to the end: the median and the longest of the ended grants", () => {
-    // Ended: 30 s, 20 m, 30 m 3 s, 1 h 3 s, 1 h 30 m, 2 h 3 s (three times), 5 h; the live one does not count.
-    expect(review.summary.durations).toEqual({ ended: 9, medianMs: 90 * MINUTE, longest: { grantId: ledger.late.id, ms: 5 * HOUR } });
+    // Ended: 30 s, 20 m, 30 m 3 s (twice), 1 h 3 s (twice), 1 h 30 m, 2 h 3 s (three times), 5 h; the live one does not count.
+    expect(review.summary.durations).toEqual({ ended: 11, medianMs: HOUR + 3_000, longest: { grantId: ledger.late.id, ms: 5 * HOUR } });
     const actual = Object.fromEntries(review.grants.map((g) => [g.id, g.actualMs]));
     expect(actual[ledger.onTime.id]).toBe(2 * HOUR + 3_000);
     expect(actual[ledger.failed.id]).toBeNull();
@@ -135,12 +164,25 @@ describe("an access review over a week of the ledger", () => {
     ]);
   });
 
-  it("says plainly that there is no break-glass grant: the ledger records none", () => {
-    expect(review.summary.breakGlass).toEqual({ grants: 0, reviewed: 0, recorded: false });
+  it("counts break-glass grants one per grant, from the grants themselves, with how many were reviewed", () => {
+    expect(review.summary.breakGlass).toEqual({ grants: 2, reviewed: 1 });
+    const byId = new Map(review.grants.map((g) => [g.id, g]));
+    const view = (grant: Grant) => {
+      const g = byId.get(grant.id)!;
+      return [g.ending, g.breakGlass, g.breakGlassReview, g.approvers];
+    };
+    // However they ended (both expired), their bars are break-glass.
+    expect(view(ledger.glassReviewed)).toEqual(["break-glass", true, { reviewer: "carol", at: "2026-03-05T09:00:00.000Z" }, []]);
+    expect(view(ledger.glassUnreviewed)).toEqual(["break-glass", true, null, []]);
+    expect(view(ledger.onTime)).toEqual(["expired", false, null, ["bob"]]);
   });
 
   it("lists the exceptions: no recorded approval, secrets that outlived their end; the chain intact", async () => {
-    expect(review.exceptions.withoutApproval).toEqual([{ grantId: ledger.unapproved.id, why: "no approver recorded" }]);
+    // The reviewed break-glass grant stands approved by its review; the other one is an exception.
+    expect(review.exceptions.withoutApproval).toEqual([
+      { grantId: ledger.unapproved.id, why: "no approver recorded" },
+      { grantId: ledger.glassUnreviewed.id, why: "break-glass grant not reviewed" },
+    ]);
     expect(review.exceptions.outlived).toEqual([
       { grantId: ledger.late.id, why: "deleted 3h after its expiry" },
       {
@@ -159,9 +201,9 @@ describe("an access review over a week of the ledger", () => {
   });
 
   it("draws one timeline per secret and environment with the grants that had access, by start", () => {
-    const { spanning, onTime, overlapping, closed, early, overdue } = ledger;
+    const { spanning, onTime, overlapping, closed, early, glassReviewed, glassUnreviewed, overdue } = ledger;
     expect(review.timelines.map((t) => [t.repository, t.environment, t.secret, t.grantIds])).toEqual([
-      ["acme/api", "production", "PAYMENTS_KEY", ids([early, overdue])],
+      ["acme/api", "production", "PAYMENTS_KEY", ids([early, glassReviewed, glassUnreviewed, overdue])],
       ["acme/api", "production", "PROD_DB_URL", ids([spanning, onTime, overlapping, closed])],
       ["acme/api", "staging", "PROD_DB_URL", [ledger.unapproved.id]],
       ["acme/web", "production", "PAYMENTS_KEY", [ledger.leftover.id]],
@@ -177,7 +219,7 @@ describe("an access review over a week of the ledger", () => {
   });
 
   it("is the same whatever the page size the ledger is read in", async () => {
-    for (const pageSize of [1, 2, 3, 11, 12]) expect(await readAccessReview(store, SCOPE, pageSize)).toEqual(review);
+    for (const pageSize of [1, 2, 3, 13, 14]) expect(await readAccessReview(store, SCOPE, pageSize)).toEqual(review);
   });
 });
 
@@ -188,11 +230,14 @@ describe("narrowing and the period's edges", () => {
     expect(web.filters).toEqual({ repo: "ACME/we*", secret: null });
 
     const payments = await readAccessReview(store, { ...SCOPE, secret: "payments_key" });
-    expect(ids(payments.grants)).toEqual(ids([ledger.early, ledger.hostile, ledger.leftover, ledger.overdue]));
+    expect(ids(payments.grants)).toEqual(
+      ids([ledger.early, ledger.glassReviewed, ledger.glassUnreviewed, ledger.hostile, ledger.leftover, ledger.overdue]),
+    );
 
     const both = await readAccessReview(store, { ...SCOPE, repo: "acme/api", secret: "PAYMENTS_KEY" });
-    expect(ids(both.grants)).toEqual(ids([ledger.early, ledger.overdue]));
-    expect(both.exceptions.withoutApproval).toEqual([]);
+    expect(ids(both.grants)).toEqual(ids([ledger.early, ledger.glassReviewed, ledger.glassUnreviewed, ledger.overdue]));
+    expect(both.exceptions.withoutApproval.map((note) => note.grantId)).toEqual([ledger.glassUnreviewed.id]);
+    expect(both.summary.breakGlass).toEqual({ grants: 2, reviewed: 1 });
     expect(both.exceptions.outlived.map((note) => note.grantId)).toEqual([ledger.overdue.id]);
   });
 
@@ -247,58 +292,6 @@ describe("an audit chain break", () => {
       await fileStore.close();
       await dir.remove();
     }
-  });
-});
-
-describe("break-glass records, once the ledger has them", () => {
-  const grant = (overrides: Partial<Grant> = {}): Grant => {
-    const fixture = grantFixture({ createdAt: new Date("2026-03-02T10:00:00Z"), approvers: [] });
-    return {
-      ...fixture,
-      id: "g-1",
-      repositoryId: null,
-      mergeBaseSha: null,
-      requestDigest: null,
-      grantedAt: fixture.createdAt,
-      endedAt: fixture.expiresAt,
-      state: "expired",
-      endReason: "expired",
-      revokeAttempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-      pendingEnd: null,
-      writeUncertainAt: null,
-      secretWrite: "written",
-      secretUpdatedAt: null,
-      ...overrides,
-    };
-  };
-  const event = (seq: number, action: string, grantId?: string): AuditEvent => ({
-    seq,
-    at: new Date("2026-03-02T10:00:00Z"),
-    action: action as AuditAction,
-    actor: "alice",
-    owner: "acme",
-    repo: "api",
-    ...(grantId !== undefined && { grantId }),
-    prevHash: "0".repeat(64),
-    hash: "0".repeat(64),
-  });
-  const intact = { ok: true as const, count: 0, lastSeq: null, lastHash: "0".repeat(64) };
-
-  it("counts break-glass grants and reviews, and an unreviewed one without approval is an exception", () => {
-    const builder = new AccessReviewBuilder(SCOPE);
-    builder.addGrants([grant({ id: "reviewed" }), grant({ id: "unreviewed" })]);
-    builder.addAudit([
-      event(1, "break_glass_granted", "reviewed"),
-      event(2, "break_glass_granted", "unreviewed"),
-      event(3, "break_glass_reviewed", "reviewed"),
-    ]);
-    const review = builder.finish(intact);
-
-    expect(review.summary.breakGlass).toEqual({ grants: 2, reviewed: 1, recorded: true });
-    expect(review.grants.map((g) => g.ending)).toEqual(["break-glass", "break-glass"]);
-    expect(review.exceptions.withoutApproval).toEqual([{ grantId: "unreviewed", why: "break-glass grant not reviewed" }]);
   });
 });
 

@@ -128,8 +128,11 @@ describe("what the page shows", () => {
     expect(exceptions).toBeGreaterThan(0);
     expect(exceptions).toBeLessThan(html.indexOf('<section id="summary"'));
     const section = html.slice(exceptions, html.indexOf("</section>", exceptions));
-    expect(section).toContain("4 exceptions.");
+    expect(section).toContain("5 exceptions.");
     expect(section).toContain("mallory, PR #8</a>: no approver recorded");
+    expect(section).toContain("heidi, PR #14</a>: break-glass grant not reviewed");
+    // The reviewed break-glass grant is not an exception.
+    expect(section).not.toContain("PR #13</a>");
     expect(section).toContain("erin, PR #7</a>: deleted 3h after its expiry");
     expect(section).toContain("grace, PR #12</a>: still live 2h59m58s after its expiry");
     expect(section).toContain("None: the audit log's hash chain is intact");
@@ -147,13 +150,14 @@ describe("what the page shows", () => {
     expect(section).toContain("None: every grant had a recorded approval");
     expect(section.match(/<p class="none">None\.<\/p>/gu)).toHaveLength(2);
     expect(page).toContain("None: every revocation succeeded at its first attempt");
-    expect(page).toContain("0: jit-access has no break-glass access yet");
+    expect(page).toContain("<dt>Break-glass grants</dt><dd>0 break-glass grants in this period.</dd>");
   });
 
   it("draws one bar per grant with access, each a link to its row, with a title and a card", () => {
     const bars = all(/<a class="bar (\w[\w-]*)" href="#grant-\d+">/gu);
     expect(bars).toHaveLength(review.summary.grants);
     expect(bars.filter((ending) => ending === "live")).toHaveLength(1);
+    expect(bars.filter((ending) => ending === "break-glass")).toHaveLength(2);
     const targets = all(/<a class="bar [\w-]+" href="#(grant-\d+)">/gu);
     const rows = new Set(all(/<tr id="(grant-\d+)">/gu));
     expect(rows.size).toBe(review.grants.length);
@@ -173,13 +177,28 @@ describe("what the page shows", () => {
     expect(titles.some((title) => title.includes(`reason: ${htmlText(HOSTILE_REASON)}`))).toBe(true);
   });
 
+  it("counts break-glass grants and says who reviewed each one, in the summary, the table and the bar's title", () => {
+    expect(html).toContain("<dt>Break-glass grants</dt><dd>2 break-glass grants, 1 of them reviewed.</dd>");
+    const section = html.slice(html.indexOf("<h3>Break-glass</h3>"), html.indexOf("<h3>Revocations that failed or ran late</h3>"));
+    expect(section).toContain("heidi, PR #13</a></td><td>carol, 2026-03-05 09:00:00 UTC</td>");
+    expect(section).toContain('heidi, PR #14</a></td><td><span class="bad">not reviewed</span></td>');
+    expect(html).toContain("<td>break-glass; reviewed afterwards: carol, 2026-03-05 09:00:00 UTC</td>");
+    const titles = all(/<title>([^<]*)<\/title>/gu);
+    expect(titles.filter((title) => title.includes("PAYMENTS_KEY in production of acme/api") && title.includes("break-glass;"))).toEqual([
+      expect.stringContaining(
+        "approved by nobody before the grant (break-glass); reviewed afterwards by carol at 2026-03-05 09:00:00 UTC;",
+      ),
+      expect.stringContaining("approved by nobody (break-glass, not reviewed);"),
+    ]);
+  });
+
   it("sorts the table of every grant with its inline script, one button per heading", () => {
     const table = html.slice(
       html.indexOf('<table class="sortable grants"'),
       html.indexOf("</table>", html.indexOf('<table class="sortable grants"')),
     );
     expect(table.match(/<th scope="col" aria-sort="none" data-type="(text|number)"[^>]*><button type="button">/gu)).toHaveLength(11);
-    expect(table.match(/<tr id="grant-\d+">/gu)).toHaveLength(11);
+    expect(table.match(/<tr id="grant-\d+">/gu)).toHaveLength(13);
   });
 });
 

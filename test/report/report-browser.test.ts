@@ -77,11 +77,20 @@ describeInBrowser("the access review in headless Chromium", () => {
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
   });
 
-  it("draws a bar for each of the 10 grants with access, in 6 timelines", async () => {
+  it("draws a bar for each of the 12 grants with access, in 6 timelines, the break-glass ones coloured so", async () => {
     expect(await page.locator("svg.timeline").count()).toBe(6);
-    expect(await page.locator("svg.timeline a.bar").count()).toBe(10);
+    expect(await page.locator("svg.timeline a.bar").count()).toBe(12);
     expect(await page.locator("svg.timeline a.bar.live").count()).toBe(1);
     expect(await page.locator("svg.timeline a.bar.closed").count()).toBe(1);
+    const glass = page.locator("svg.timeline a.bar.break-glass");
+    expect(await glass.count()).toBe(2);
+    // Break-glass orange, as the legend says, not the colour of how they ended (expired).
+    const style = (selector: string, property: "fill" | "backgroundColor") =>
+      page.evaluate(`getComputedStyle(document.querySelector(${JSON.stringify(selector)})).${property}`);
+    const glassFill = await style("svg.timeline a.bar.break-glass rect", "fill");
+    expect(glassFill).toBe(await style("ul.legend .swatch.break-glass", "backgroundColor"));
+    expect(glassFill).toBe("rgb(245, 133, 24)");
+    expect(await style("svg.timeline a.bar.expired rect", "fill")).not.toBe(glassFill);
     // Each bar is drawn: a visible, non-empty box.
     for (const box of await Promise.all((await page.locator("svg.timeline a.bar rect").all()).map((rect) => rect.boundingBox()))) {
       expect(box?.width).toBeGreaterThan(0);
@@ -89,7 +98,7 @@ describeInBrowser("the access review in headless Chromium", () => {
     }
   });
 
-  it("lists the planted exception first: a grant without a recorded approval", async () => {
+  it("lists the planted exceptions first: a grant without a recorded approval, a break-glass grant not reviewed", async () => {
     const sections = await Promise.all((await page.locator("main > section").all()).map((section) => section.getAttribute("id")));
     expect(sections).toEqual(["exceptions", "summary", "timelines", "grants"]);
     const exceptions = page.locator("#exceptions");
@@ -101,6 +110,9 @@ describeInBrowser("the access review in headless Chromium", () => {
     const target = page.locator("tr:target");
     await expect(target.innerText()).resolves.toContain("mallory");
     await expect(target.locator("td").nth(3).innerText()).resolves.toBe("none recorded");
+    await expect(exceptions.locator("li", { hasText: "break-glass" }).allInnerTexts()).resolves.toEqual([
+      "acme/api · production · PAYMENTS_KEY, heidi, PR #14: break-glass grant not reviewed",
+    ]);
   });
 
   it("shows a hostile reason as text: no element made from it, no script run, no dialog", async () => {
@@ -136,7 +148,21 @@ describeInBrowser("the access review in headless Chromium", () => {
   it("sorts the table by a column with the inline script", async () => {
     const requesters = () => page.locator("#grant-table tbody tr td:nth-child(3)").allInnerTexts();
     await page.locator("#grant-table th", { hasText: "Requester" }).locator("button").click();
-    expect(await requesters()).toEqual(["alice", "alice", "alice", "carol", "dave", "dave", "erin", "frank", "grace", "grace", "mallory"]);
+    expect(await requesters()).toEqual([
+      "alice",
+      "alice",
+      "alice",
+      "carol",
+      "dave",
+      "dave",
+      "erin",
+      "frank",
+      "grace",
+      "grace",
+      "heidi",
+      "heidi",
+      "mallory",
+    ]);
     await expect(page.locator("#grant-table th", { hasText: "Requester" }).getAttribute("aria-sort")).resolves.toBe("ascending");
     await page.locator("#grant-table th", { hasText: "Actual" }).locator("button").click();
     await page.locator("#grant-table th", { hasText: "Actual" }).locator("button").click();
