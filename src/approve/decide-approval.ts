@@ -27,6 +27,7 @@
  */
 import { formatOwner, teamKey, type Owner } from "./codeowners.js";
 import type { Permission } from "../github/repo-client.js";
+import type { WritePermission } from "../ledger/store.js";
 import type { ApproverRef } from "../policy/catalog.js";
 import { DEFAULT_REPO_CONFIG } from "../policy/repo-config.js";
 import type { Review } from "../github/repo-client.js";
@@ -57,13 +58,20 @@ export interface ApprovalInput {
 
 /** Permissions that let someone push, and so be a code owner whose review GitHub counts. */
 export function canWrite(permission: Permission | undefined): boolean {
+  return isWrite(permission);
+}
+
+function isWrite(permission: Permission | undefined): permission is WritePermission {
   return permission === "admin" || permission === "maintain" || permission === "write";
 }
 
 export interface ApprovalDecision {
   approved: boolean;
-  /** People whose approval counts; `via` is the CODEOWNERS entry that makes them an owner. */
-  approvers: { id: number; login: string; via: string }[];
+  /**
+   * People whose approval counts; `via` is the CODEOWNERS entry that makes them an owner, and
+   * `permission` their permission on the repository as read for this decision (write or more).
+   */
+  approvers: { id: number; login: string; via: string; permission: WritePermission }[];
   required: number;
   /** One line for the check run, e.g. "1 of 2 approvals: @alice; waiting for another code owner: @bob, @acme/dba". */
   summary: string;
@@ -108,8 +116,9 @@ export function decideApproval(input: ApprovalInput): ApprovalDecision {
   for (const { reviewer, review } of verdicts.values()) {
     const via = ownerVia(reviewer, entitledOwners, input.teamMembers);
     const why = whyNotCounted(review, reviewer, via, input, file, reviewable);
+    const permission = input.reviewerPermissions.get(reviewer.id);
     if (why !== null) ignored.push({ login: reviewer.login, why });
-    else if (via !== null) approvers.push({ id: reviewer.id, login: reviewer.login, via });
+    else if (via !== null && isWrite(permission)) approvers.push({ id: reviewer.id, login: reviewer.login, via, permission });
   }
 
   const approved = approvers.length >= required;

@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { CheckRunInput } from "../github/repo-client.js";
 import { asciiLower, asciiUpper, sameName } from "../util/ascii-case.js";
-import type { AuditInput, Grant, Person, RequestHeadKey } from "../ledger/store.js";
+import type { ApproverPermission, AuditInput, Grant, Person, RequestHeadKey } from "../ledger/store.js";
 import { DEFAULT_REQUEST_TTL_MS, type Catalog } from "../policy/catalog.js";
 import { formatOwner } from "./codeowners.js";
 import { canWrite, decideApproval, latestVerdictStates, type ApprovalDecision } from "./decide-approval.js";
@@ -100,8 +100,12 @@ export interface PlannedGrants {
   /** Digest of the whole approved request set (see `requestSetDigest`). */
   requestDigest: string;
   requester: Person;
-  /** Each request with the people whose approval counts for it (the catalog may narrow them per secret). */
-  items: { request: ValidRequest; approvers: Person[] }[];
+  /**
+   * Each request with the people whose approval counts for it (the catalog may narrow them per
+   * secret), each with their permission on the repository as read for this decision and the
+   * CODEOWNERS entry they own through. Empty for break-glass.
+   */
+  items: { request: ValidRequest; approvers: ApproverPermission[] }[];
 }
 
 export interface DecisionContext {
@@ -280,7 +284,8 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       lapse,
     };
   }
-  const people = (decision: ApprovalDecision): Person[] => decision.approvers.map(({ id, login }) => ({ id, login }));
+  const people = (decision: ApprovalDecision): ApproverPermission[] =>
+    decision.approvers.map(({ id, login, permission, via }) => ({ id, login, permission, via }));
   const everyone = new Map(decided.flatMap((d) => d.decision.approvers.map((a) => [a.id, a] as const)));
   const requestDigest = requestSetDigest(result.requests);
   return {
@@ -295,12 +300,18 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       items: decided.flatMap((d) => d.requests.map((request) => ({ request, approvers: people(d.decision) }))),
     },
     audit: audit("approved", [...everyone.values()].map((a) => a.login).join(","), {
-      approvers: [...everyone.values()].map((a) => ({ id: a.id, login: a.login, via: a.via })),
+      approvers: [...everyone.values()].map((a) => ({ id: a.id, login: a.login, permission: a.permission, via: a.via })),
       requestDigest,
     }),
     lapse,
-    ...(breakGlass ? { breakGlass: { kind: "reviewed" as const, reviewer: people(decided[0]!.decision)[0]! } } : {}),
+    ...(breakGlass ? { breakGlass: { kind: "reviewed" as const, reviewer: reviewerOf(decided[0]!.decision) } } : {}),
   };
+}
+
+/** The first counted approver, as the person whose approval reviews a break-glass grant. */
+function reviewerOf(decision: ApprovalDecision): Person {
+  const { id, login } = decision.approvers[0]!;
+  return { id, login };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { awaitsWrite, expiryFromWrite, IllegalTransitionError, type SecretWrite } from "../ledger/grant-states.js";
-import type { Grant, Person } from "../ledger/store.js";
+import type { ApproverPermission, Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../request/validate-requests.js";
 import { rateLimitWait } from "../github/rate-limit-wait.js";
 import { RepoClient, type SecretMetadata } from "../github/repo-client.js";
@@ -33,10 +33,14 @@ export interface GrantContext {
   secretMetadata?: ReadonlyMap<string, SecretMetadata | null>;
 }
 
-/** One approved request and the people whose approval counts for it. */
+/**
+ * One approved request and the people whose approval counts for it, each with their permission on
+ * the repository as the approval read it and the CODEOWNERS entry they own through (none for
+ * break-glass).
+ */
 export interface ApprovedRequest {
   request: ValidRequest;
-  approvers: Person[];
+  approvers: ApproverPermission[];
 }
 
 export type GrantOutcome =
@@ -108,6 +112,14 @@ export function unrecorded(requests: ValidRequest[], error: LedgerUnavailableErr
   return requests.map((r) => ({ kind: "unrecorded", secret: r.secret.name.toUpperCase(), environment: r.environment, why }));
 }
 
+/**
+ * The approvers as a grant's own audit records name them: GitHub's id (which a rename does not
+ * change), the login, the permission the approval was counted with, the CODEOWNERS entry.
+ */
+function approversDetail(item: ApprovedRequest): ApproverPermission[] {
+  return item.approvers.map(({ id, login, permission, via }) => ({ id, login, permission, via }));
+}
+
 /** Why a grant is not written when its pull request closed after the approval was read. */
 export const CLOSED_BEFORE_WRITE = "the pull request was closed before the secret was written";
 
@@ -135,7 +147,8 @@ async function grantOne(
         requester: ctx.requester,
         prNumber: ctx.prNumber,
         headSha: ctx.headSha,
-        approvers: item.approvers,
+        approvers: item.approvers.map(({ id, login }) => ({ id, login })),
+        approverPermissions: item.approvers,
         reason: request.reason,
         durationMs: request.durationMs,
         requestKey: requestKey(client.owner, client.repo, ctx.prNumber, ctx.headSha, request.environment, secret),
@@ -153,7 +166,7 @@ async function grantOne(
         actor: "jit-access",
         details: {
           requester: ctx.requester.login,
-          approvers: item.approvers.map((a) => a.login),
+          approvers: approversDetail(item),
           headSha: ctx.headSha,
           mergeBaseSha: ctx.mergeBaseSha,
           requestDigest: ctx.requestDigest,
@@ -336,7 +349,10 @@ async function activate(
       actor: "jit-access",
       details: {
         expiresAt: expiryFromWrite(grant, writtenAt).toISOString(),
-        approvers: item.approvers.map((a) => a.login),
+        approvers: approversDetail(item),
+        headSha: ctx.headSha,
+        mergeBaseSha: ctx.mergeBaseSha,
+        requestDigest: ctx.requestDigest,
         ...options.details,
       },
     });

@@ -20,6 +20,7 @@
  * the ledger's evidence that the secret in the environment is the app's own.
  */
 import type { Grant, NewGrant, PendingEnd } from "./store.js";
+import { isWritePermission } from "./row-values.js";
 
 export const GRANT_STATES = ["granting", "active", "revoked", "expired", "failed"] as const;
 export type GrantState = (typeof GRANT_STATES)[number];
@@ -214,6 +215,26 @@ export function checkNewGrant(grant: NewGrant): void {
     throw new Error(
       `ledger: requestDigest must be a SHA-256 digest in lower-case hex (64 digits); got ${JSON.stringify(grant.requestDigest)}`,
     );
+  }
+  if (grant.approverPermissions !== undefined) checkApproverPermissions(grant);
+}
+
+/** One entry per approver, by id, each with a permission that lets an approval count and its CODEOWNERS entry. */
+function checkApproverPermissions(grant: NewGrant): void {
+  const entries = grant.approverPermissions ?? [];
+  for (const entry of entries) {
+    if (!isWritePermission(entry.permission)) {
+      throw new Error(
+        `ledger: approverPermissions: ${entry.login}'s permission must be write, maintain or admin (only these count); got ${JSON.stringify(entry.permission)}`,
+      );
+    }
+    if (typeof entry.via !== "string" || entry.via === "") {
+      throw new Error(`ledger: approverPermissions: ${entry.login} needs the CODEOWNERS entry they own through (via)`);
+    }
+  }
+  const ids = (people: readonly { id: number }[]) => JSON.stringify(people.map((p) => p.id).sort((a, b) => a - b));
+  if (ids(entries) !== ids(grant.approvers)) {
+    throw new Error("ledger: approverPermissions must name exactly the grant's approvers, one entry each");
   }
 }
 

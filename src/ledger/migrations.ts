@@ -370,6 +370,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass = 1 AND reviewed_at IS NULL;
     `,
   },
+  {
+    version: 13,
+    description: "grants record each approver's permission on the repository at the time, and the CODEOWNERS entry they owned through",
+    sql: `
+      -- [{id, login, permission, via}], one per approver; null on grants written before this
+      -- version (the page says "not recorded"): nothing tells what the permission was then.
+      ALTER TABLE grants ADD COLUMN approver_permissions TEXT CHECK (approver_permissions IS NULL OR json_valid(approver_permissions));
+    `,
+  },
 ];
 
 /** An audit row as versions 1 to 3 stored it. */

@@ -346,6 +346,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX grants_unreviewed_break_glass ON grants (created_at) WHERE break_glass AND reviewed_at IS NULL;
     `,
   },
+  {
+    version: 13,
+    description: "grants record each approver's permission on the repository at the time, and the CODEOWNERS entry they owned through",
+    sql: `
+      -- [{id, login, permission, via}], one per approver; null on grants written before this
+      -- version (the page says "not recorded"): nothing tells what the permission was then.
+      ALTER TABLE grants ADD COLUMN approver_permissions json;
+    `,
+  },
 ];
 
 export const PG_LATEST_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

@@ -65,7 +65,7 @@ import {
   type InboxState,
   type NewDelivery,
 } from "./inbox-entries.js";
-import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
+import { approverPermission, parseApproverPermissions, parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { toInboxEntry, type InboxRow } from "./sqlite-inbox.js";
 import {
   LedgerClosedError,
@@ -129,6 +129,7 @@ interface GrantRow {
   merge_base_sha: string | null;
   request_digest: string | null;
   approvers: unknown;
+  approver_permissions: unknown;
   reason: string;
   duration_ms: Int;
   request_key: string;
@@ -184,7 +185,7 @@ const HEAD_KEY_SQL =
 
 /** The columns every grant query returns (not the generated `*_key` columns). */
 const GRANT_COLUMNS = `id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number, head_sha,
-  merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at,
+  merge_base_sha, request_digest, approvers, approver_permissions, reason, duration_ms, request_key, created_at, granted_at, expires_at, ended_at,
   state, end_reason, revoke_attempts, next_attempt_at, last_error, pending_end, write_uncertain_at, secret_write, secret_updated_at,
   break_glass, reviewed_by, reviewed_at`;
 
@@ -226,8 +227,9 @@ export class PgStore implements LedgerStore, WriteSlotStore {
       const inserted = await this.query<GrantRow>(
         client,
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
-           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state, break_glass)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'granting', $19)
+           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state, break_glass,
+           approver_permissions)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'granting', $19, $20)
          ON CONFLICT (request_key) DO NOTHING
          RETURNING ${GRANT_COLUMNS}`,
         [
@@ -250,6 +252,7 @@ export class PgStore implements LedgerStore, WriteSlotStore {
           millis(grant.createdAt, "createdAt"),
           millis(grant.expiresAt, "expiresAt"),
           grant.breakGlass === true,
+          grant.approverPermissions === undefined ? null : JSON.stringify(grant.approverPermissions.map(approverPermission)),
         ],
       );
       const created = inserted[0];
@@ -1289,6 +1292,7 @@ function toGrant(row: GrantRow): Grant {
     mergeBaseSha: row.merge_base_sha,
     requestDigest: row.request_digest,
     approvers: parseArray(row.approvers, row.id).map((value) => parsePerson(value, row.id)),
+    approverPermissions: parseApproverPermissions(row.approver_permissions, row.id),
     reason: row.reason,
     durationMs: int(row.duration_ms),
     requestKey: row.request_key,

@@ -35,7 +35,7 @@ import {
   type GrantState,
   type SecretWrite,
 } from "./grant-states.js";
-import { parseArray, parsePerson, parseRecord, person } from "./row-values.js";
+import { approverPermission, parseApproverPermissions, parseArray, parsePerson, parseRecord, person } from "./row-values.js";
 import { SqliteGateDecisions } from "./sqlite-gate.js";
 import { SqliteNotify } from "./sqlite-notify.js";
 import { SqliteInbox } from "./sqlite-inbox.js";
@@ -104,6 +104,7 @@ interface GrantRow {
   merge_base_sha: string | null;
   request_digest: string | null;
   approvers: string;
+  approver_permissions: string | null;
   reason: string;
   duration_ms: number;
   request_key: string;
@@ -170,9 +171,11 @@ export class SqliteStore implements LedgerStore {
     this.statements = {
       insertGrant: db.prepare<Params>(
         `INSERT INTO grants (id, installation_id, repository_id, owner, repo, environment, secret, requester, pr_number,
-           head_sha, merge_base_sha, request_digest, approvers, reason, duration_ms, request_key, created_at, expires_at, state, break_glass)
+           head_sha, merge_base_sha, request_digest, approvers, approver_permissions, reason, duration_ms, request_key, created_at, expires_at,
+           state, break_glass)
          VALUES (@id, @installationId, @repositoryId, @owner, @repo, @environment, @secret, @requester, @prNumber,
-           @headSha, @mergeBaseSha, @requestDigest, @approvers, @reason, @durationMs, @requestKey, @createdAt, @expiresAt, @state, @breakGlass)
+           @headSha, @mergeBaseSha, @requestDigest, @approvers, @approverPermissions, @reason, @durationMs, @requestKey, @createdAt, @expiresAt,
+           @state, @breakGlass)
          ON CONFLICT (request_key) DO NOTHING`,
       ),
       grantById: db.prepare<[string], GrantRow>("SELECT * FROM grants WHERE id = ?"),
@@ -318,6 +321,8 @@ export class SqliteStore implements LedgerStore {
             mergeBaseSha: grant.mergeBaseSha ?? null,
             requestDigest: grant.requestDigest ?? null,
             approvers: JSON.stringify(grant.approvers.map(person)),
+            approverPermissions:
+              grant.approverPermissions === undefined ? null : JSON.stringify(grant.approverPermissions.map(approverPermission)),
             reason: grant.reason,
             durationMs: grant.durationMs,
             requestKey: grant.requestKey,
@@ -935,6 +940,7 @@ function toGrant(row: GrantRow): Grant {
     mergeBaseSha: row.merge_base_sha,
     requestDigest: row.request_digest,
     approvers: parseArray(JSON.parse(row.approvers), row.id).map((value) => parsePerson(value, row.id)),
+    approverPermissions: parseApproverPermissions(row.approver_permissions === null ? null : JSON.parse(row.approver_permissions), row.id),
     reason: row.reason,
     durationMs: row.duration_ms,
     requestKey: row.request_key,

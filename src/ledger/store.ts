@@ -109,6 +109,19 @@ export interface Person {
   login: string;
 }
 
+/** The permissions that let a code owner's approval count: write access or more. */
+export type WritePermission = "admin" | "maintain" | "write";
+
+/**
+ * A counted approver as the approval stood when the grant was recorded: their permission on the
+ * repository then, and the CODEOWNERS entry they owned the requests file through (`@login`, or
+ * the team `@org/team` they are a member of).
+ */
+export interface ApproverPermission extends Person {
+  permission: WritePermission;
+  via: string;
+}
+
 export interface Grant {
   id: string;
   installationId: number;
@@ -131,6 +144,12 @@ export interface Grant {
   /** SHA-256 (lower-case hex) of the approved request set; null on older grants. */
   requestDigest: string | null;
   approvers: Person[];
+  /**
+   * Each approver's permission on the repository when the grant was recorded, and the CODEOWNERS
+   * entry they owned through; one per approver, empty for break-glass. Null when not recorded
+   * (grants written before the ledger kept it, schema version 13). Absent is null.
+   */
+  approverPermissions?: ApproverPermission[] | null;
   reason: string;
   durationMs: number;
   /** Idempotency key: one grant per (repository, PR, head commit, environment, secret). */
@@ -211,6 +230,8 @@ export type NewGrant = Pick<
   requestDigest?: string;
   /** Break-glass: granted without approval (`approvers` empty). */
   breakGlass?: boolean;
+  /** One per approver, naming exactly `approvers` (by id); stored as null (not recorded) when absent. */
+  approverPermissions?: ApproverPermission[];
 };
 
 export type AuditAction =

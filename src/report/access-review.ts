@@ -16,6 +16,9 @@
  *   merging); `revoked` (any other early end: an operator, a withdrawn approval); `live` (not
  *   ended yet); `failed`. A break-glass grant (granted at once, without approval: `Grant.breakGlass`)
  *   is `break-glass` however it ended, unless it was never written (`failed`).
+ * - Approvers are shown with the permission each held on the repository when the grant was
+ *   recorded, and the CODEOWNERS entry they owned through; the ledger has it for grants recorded
+ *   since schema version 13, and says "not recorded" for older ones rather than guess.
  * - Durations (median, longest) are of the grants that ended: end minus start.
  * - A revocation ran late when the secret was deleted more than `LATE_AFTER_MS` after the
  *   expiry, or is still not deleted that long after it at the end of the review (the period's
@@ -61,6 +64,12 @@ export interface ReviewGrant {
   requester: string;
   /** Logins of the approvers the grant recorded. */
   approvers: string[];
+  /**
+   * Each approver's permission on the repository when the grant was recorded, and the CODEOWNERS
+   * entry they owned through (`@login`, or `@org/team`); null when the ledger did not record it
+   * (grants recorded before it kept it).
+   */
+  approverPermissions: Array<{ login: string; permission: string; via: string }> | null;
   /** Whether the grant was break-glass: granted at once, without approval, to be reviewed afterwards. */
   breakGlass: boolean;
   /** The code owner whose approval afterwards reviewed a break-glass grant, and when; null until then (and for other grants). */
@@ -283,6 +292,10 @@ export class AccessReviewBuilder {
       secret: grant.secret,
       requester: grant.requester.login,
       approvers: grant.approvers.map((person) => person.login),
+      approverPermissions:
+        grant.approverPermissions == null
+          ? null
+          : grant.approverPermissions.map(({ login, permission, via }) => ({ login, permission, via })),
       breakGlass: grant.breakGlass === true,
       breakGlassReview:
         grant.breakGlass === true && grant.breakGlassReview != null

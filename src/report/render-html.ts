@@ -311,7 +311,18 @@ function approvalText(grant: ReviewGrant): string {
       ? "nobody (break-glass, not reviewed)"
       : `nobody before the grant (break-glass); reviewed afterwards by ${review.reviewer} at ${stamp(review.at)}`;
   }
-  return grant.approvers.length === 0 ? "nobody recorded" : grant.approvers.join(", ");
+  return grant.approvers.length === 0 ? "nobody recorded" : approverEntries(grant).join(", ");
+}
+
+/**
+ * Each approver with the permission they held when the grant was recorded, and the team they
+ * owned through when it was not their own name: `bob (write)`, `erin (admin, via @acme/dba)`.
+ */
+function approverEntries(grant: ReviewGrant): string[] {
+  if (grant.approverPermissions === null) return grant.approvers.map((login) => `${login} (permission not recorded)`);
+  return grant.approverPermissions.map(
+    ({ login, permission, via }) => `${login} (${permission}${via.toLowerCase() === `@${login.toLowerCase()}` ? "" : `, via ${via}`})`,
+  );
 }
 
 function revocationsTable(review: AccessReview, byId: ById, ref: Ref): string {
@@ -489,7 +500,7 @@ function grantsSection(review: AccessReview, anchors: ReadonlyMap<string, string
   return [
     '<section id="grants" aria-labelledby="grants-title">',
     '<h2 id="grants-title">Every grant</h2>',
-    '<p class="meta">Sort by a column with its heading. The ledger records who approved, not the permission each approver held: jit-access counts an approval only from a code owner who has write, maintain or admin access to the repository when the grant is decided.</p>',
+    '<p class="meta">Sort by a column with its heading. Each approver is shown with the permission they held on the repository when the grant was recorded, and the team they owned the requests file through; jit-access counts an approval only from a code owner with write, maintain or admin access. Grants recorded before the ledger kept the permission say so.</p>',
     review.grants.length === 0
       ? '<p class="none">None: no grant in this period.</p>'
       : [
@@ -504,7 +515,7 @@ function grantsSection(review: AccessReview, anchors: ReadonlyMap<string, string
 
 function approversHtml(grant: ReviewGrant): string {
   if (grant.breakGlass) return `break-glass; reviewed afterwards: ${breakGlassReviewHtml(grant)}`;
-  return grant.approvers.length === 0 ? '<span class="bad">none recorded</span>' : grant.approvers.map(htmlText).join(", ");
+  return grant.approvers.length === 0 ? '<span class="bad">none recorded</span>' : approverEntries(grant).map(htmlText).join(", ");
 }
 
 function endedText(grant: ReviewGrant): string {

@@ -114,7 +114,12 @@ const rows: Row[] = [
     name: "catalog approvers: a code owner who is in a listed team counts",
     reviews: [review(erin, "APPROVED")],
     allowed: [{ kind: "team", org: "ACME", slug: "DBA" }],
-    expected: { approved: true, approvers: [{ ...erin, via: "@acme/dba" }], summary: "1 of 1 approval: @erin", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...erin, via: "@acme/dba", permission: "write" }],
+      summary: "1 of 1 approval: @erin",
+      ignored: [],
+    },
   },
   {
     name: "catalog approvers: being listed does not make someone a code owner",
@@ -130,7 +135,27 @@ const rows: Row[] = [
   {
     name: "a code owner's approval of the head counts",
     reviews: [review(alice, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...alice, via: "@alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
+  },
+  {
+    name: "each counted approver comes with the permission read for this decision, and the entry they own through",
+    required: 2,
+    reviews: [review(alice, "APPROVED"), review(erin, "APPROVED")],
+    permissions: new Map([...WRITERS, [alice.id, "admin"], [erin.id, "maintain"]]),
+    expected: {
+      approved: true,
+      approvers: [
+        { ...alice, via: "@alice", permission: "admin" },
+        { ...erin, via: "@acme/dba", permission: "maintain" },
+      ],
+      summary: "2 of 2 approvals: @alice, @erin",
+      ignored: [],
+    },
   },
   {
     name: "self-approval: the author never counts, even when named as an owner",
@@ -191,7 +216,12 @@ const rows: Row[] = [
   {
     name: "a re-approval of the head after a push counts",
     reviews: [review(alice, "APPROVED", OLD), review(alice, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...alice, via: "@alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
   },
   {
     name: "a later approval of an older commit replaces an approval of the head",
@@ -226,17 +256,32 @@ const rows: Row[] = [
   {
     name: "CHANGES_REQUESTED then APPROVED counts",
     reviews: [review(alice, "CHANGES_REQUESTED"), review(alice, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...alice, via: "@alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
   },
   {
     name: "approval then COMMENTED still counts (GitHub keeps the approval)",
     reviews: [review(alice, "APPROVED"), review(alice, "COMMENTED")],
-    expected: { approved: true, approvers: [{ ...alice, via: "@alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
   },
   {
     name: "approval then PENDING still counts",
     reviews: [review(alice, "APPROVED"), review(alice, "PENDING", null)],
-    expected: { approved: true, approvers: [{ ...alice, via: "@alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
   },
   {
     name: "a comment alone is no approval and is not listed",
@@ -246,7 +291,12 @@ const rows: Row[] = [
   {
     name: "team member counts via the team",
     reviews: [review(erin, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...erin, via: "@acme/dba" }], summary: "1 of 1 approval: @erin", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...erin, via: "@acme/dba", permission: "write" }],
+      summary: "1 of 1 approval: @erin",
+      ignored: [],
+    },
   },
   {
     name: "non-member of the owning team",
@@ -273,7 +323,12 @@ const rows: Row[] = [
     name: "team names match case-insensitively",
     owners: [team("ACME", "DBA")],
     reviews: [review(erin, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...erin, via: "@ACME/DBA" }], summary: "1 of 1 approval: @erin", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...erin, via: "@ACME/DBA", permission: "write" }],
+      summary: "1 of 1 approval: @erin",
+      ignored: [],
+    },
   },
   {
     name: "non-owner",
@@ -291,7 +346,7 @@ const rows: Row[] = [
     reviews: [review(alice, "APPROVED")],
     expected: {
       approved: false,
-      approvers: [{ ...alice, via: "@alice" }],
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
       summary: "1 of 2 approvals: @alice; waiting for another code owner: @bob, @acme/dba",
       ignored: [],
     },
@@ -303,8 +358,8 @@ const rows: Row[] = [
     expected: {
       approved: true,
       approvers: [
-        { ...alice, via: "@alice" },
-        { ...erin, via: "@acme/dba" },
+        { ...alice, via: "@alice", permission: "write" },
+        { ...erin, via: "@acme/dba", permission: "write" },
       ],
       summary: "2 of 2 approvals: @alice, @erin",
       ignored: [{ login: "mallory", why: "is not a code owner of jit-requests.yml" }],
@@ -327,7 +382,7 @@ const rows: Row[] = [
     reviews: [review(alice, "APPROVED"), review(alice, "APPROVED")],
     expected: {
       approved: false,
-      approvers: [{ ...alice, via: "@alice" }],
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
       summary: "1 of 2 approvals: @alice; waiting for another code owner: @bob, @acme/dba",
       ignored: [],
     },
@@ -339,7 +394,7 @@ const rows: Row[] = [
     reviews: [review(erin, "APPROVED")],
     expected: {
       approved: false,
-      approvers: [{ ...erin, via: "@acme/dba" }],
+      approvers: [{ ...erin, via: "@acme/dba", permission: "write" }],
       summary: "1 of 2 approvals: @erin; waiting for another code owner: @acme/dba, @acme/sre",
       ignored: [],
     },
@@ -359,7 +414,7 @@ const rows: Row[] = [
     reviews: [review({ id: erin.id, login: "erin-renamed" }, "APPROVED")],
     expected: {
       approved: true,
-      approvers: [{ id: erin.id, login: "erin-renamed", via: "@acme/dba" }],
+      approvers: [{ id: erin.id, login: "erin-renamed", via: "@acme/dba", permission: "write" }],
       summary: "1 of 1 approval: @erin-renamed",
       ignored: [],
     },
@@ -370,7 +425,7 @@ const rows: Row[] = [
     permissions: new Map([...WRITERS, [99, "write"]]),
     expected: {
       approved: true,
-      approvers: [{ id: 99, login: "alice", via: "@alice" }],
+      approvers: [{ id: 99, login: "alice", via: "@alice", permission: "write" }],
       summary: "1 of 1 approval: @alice",
       ignored: [],
     },
@@ -381,7 +436,7 @@ const rows: Row[] = [
     reviews: [review(alice, "APPROVED"), review({ id: alice.id, login: "bob" }, "APPROVED")],
     expected: {
       approved: false,
-      approvers: [{ id: alice.id, login: "bob", via: "@bob" }],
+      approvers: [{ id: alice.id, login: "bob", via: "@bob", permission: "write" }],
       summary: "1 of 2 approvals: @bob; waiting for another code owner: @alice, @acme/dba",
       ignored: [],
     },
@@ -390,7 +445,12 @@ const rows: Row[] = [
     name: "user logins match case-insensitively",
     owners: [user("Alice")],
     reviews: [review(alice, "APPROVED")],
-    expected: { approved: true, approvers: [{ ...alice, via: "@Alice" }], summary: "1 of 1 approval: @alice", ignored: [] },
+    expected: {
+      approved: true,
+      approvers: [{ ...alice, via: "@Alice", permission: "write" }],
+      summary: "1 of 1 approval: @alice",
+      ignored: [],
+    },
   },
   {
     name: "user null (deleted account) never counts",
@@ -408,7 +468,7 @@ const rows: Row[] = [
     reviews: [review(alice, "approved"), review(erin, "approved"), review(erin, "changes_requested")],
     expected: {
       approved: false,
-      approvers: [{ ...alice, via: "@alice" }],
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
       summary: "1 of 2 approvals: @alice; waiting for another code owner: @bob, @acme/dba",
       ignored: [{ login: "erin", why: "requested changes" }],
     },
@@ -454,7 +514,7 @@ const rows: Row[] = [
     reviews: [review(alice, "APPROVED")],
     expected: {
       approved: true,
-      approvers: [{ ...alice, via: "@alice" }],
+      approvers: [{ ...alice, via: "@alice", permission: "write" }],
       summary: "1 of 1 approval: @alice. Email owners cannot be matched to reviewers and are ignored: dba@example.com",
       ignored: [],
     },

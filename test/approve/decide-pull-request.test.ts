@@ -323,13 +323,21 @@ describe("decidePullRequest", () => {
     });
   });
 
-  it("grants exactly the entries the head adds, with the approvers' ids and an approved audit record", () => {
+  it("grants exactly the entries the head adds, with the approvers' ids and permissions and an approved audit record", () => {
     const both = REQUEST + TWO_APPROVALS.replace("requests:\n", "");
-    const decision = decide(facts({ head: both, base: REQUEST, approval: { reviews: [approve(bob), approve(carol)] } }));
+    const reviewerPermissions = new Map([bob, carol, dave, alice].map((p) => [p.id, p === carol ? "admin" : "write"] as const));
+    const decision = decide(
+      facts({ head: both, base: REQUEST, approval: { reviews: [approve(bob), approve(carol)], reviewerPermissions } }),
+    );
     if (decision.kind !== "approved") throw new Error(`expected approved, got ${decision.kind}`);
     expect(decision.grant.items.map((i) => i.request.secret.name)).toEqual(["PAYMENTS_KEY"]);
-    expect(decision.grant.items[0]?.approvers).toEqual([bob, carol]);
-    expect(decision.audit).toMatchObject({ action: "approved", details: { headSha: HEAD, approvers: [{ id: bob.id }, { id: carol.id }] } });
+    // Each approver as the grant records them: id, login, the permission read now, the CODEOWNERS entry.
+    const approvers = [
+      { ...bob, permission: "write", via: "@bob" },
+      { ...carol, permission: "admin", via: "@carol" },
+    ];
+    expect(decision.grant.items[0]?.approvers).toEqual(approvers);
+    expect(decision.audit).toMatchObject({ action: "approved", details: { headSha: HEAD, mergeBaseSha: MERGE_BASE, approvers } });
   });
 
   it("waits with a check that names who can still approve", () => {

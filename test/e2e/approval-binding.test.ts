@@ -216,12 +216,18 @@ describe("only people entitled to approve can approve", () => {
     );
     await expectNothingGranted(repo, pr);
 
-    // Once the team may write, the same member's approval grants.
+    // Once the team may write, the same member's approval grants; the grant records that she
+    // owned the file through the team, and her own permission then.
     sim.setTeamRepoPermission("acme", "dba", repo, "write");
     await sim.submitReview(repo, pr, { reviewer: "mallory", state: "APPROVED" });
     await waitForSecret(repo, "PROD_DB_URL");
+    const mallory = sim.addUser("mallory");
     expect(await ledgerGrants(world, repo, pr)).toEqual([
-      expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "mallory" })] }),
+      expect.objectContaining({
+        state: "active",
+        approvers: [mallory],
+        approverPermissions: [{ ...mallory, permission: "write", via: "@acme/dba" }],
+      }),
     ]);
     expectCleanWorld();
   }, 60_000);
@@ -249,6 +255,39 @@ describe("only people entitled to approve can approve", () => {
     expect(await ledgerGrants(world, repo, pr)).toEqual([
       expect.objectContaining({ state: "active", approvers: [expect.objectContaining({ login: "dave" })] }),
     ]);
+    expectCleanWorld();
+  }, 60_000);
+});
+
+describe("a grant's records carry the evidence of its approval", () => {
+  it("the row and the grant's own audit records name the head, the merge base and each approver by id, with their permission then", async () => {
+    const { sim } = world;
+    const repo = createRequestRepo(world, "approval-evidence");
+    sim.setCollaborator(repo, "bob", "maintain");
+    const pr = await openRequest(world, repo, { branch: "need-db", files: { [REQUESTS_FILE]: requestsYaml([PROD_DB_URL]) } });
+    await waitForCheck(sim, repo, pr, (c) => c.status === "in_progress", "the waiting check");
+    const { headSha, mergeBaseSha } = sim.pullRequest(repo, pr);
+
+    await sim.submitReview(repo, pr, { reviewer: "bob", state: "APPROVED" });
+    await waitForSecret(repo, "PROD_DB_URL");
+    const [grant] = await sim.waitFor(
+      async () => {
+        const grants = await ledgerGrants(world, repo, pr);
+        return grants[0]?.state === "active" ? grants : null;
+      },
+      { ...WAIT, description: "the active grant" },
+    );
+    const bob = sim.addUser("bob");
+    const approver = { ...bob, permission: "maintain", via: "@bob" };
+    expect(grant).toMatchObject({ headSha, mergeBaseSha, approvers: [bob], approverPermissions: [approver] });
+
+    // Demoting bob afterwards changes nothing recorded: it is the permission at the time.
+    sim.setCollaborator(repo, "bob", "read");
+    const records = await grantAudit(world, grant!.id);
+    const evidence = { headSha, mergeBaseSha, requestDigest: grant!.requestDigest, approvers: [approver] };
+    expect(records.find((r) => r.action === "granting")?.details).toMatchObject(evidence);
+    expect(records.find((r) => r.action === "granted")?.details).toMatchObject(evidence);
+    expect((await ledgerGrants(world, repo, pr))[0]?.approverPermissions).toEqual([approver]);
     expectCleanWorld();
   }, 60_000);
 });

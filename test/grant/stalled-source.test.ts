@@ -140,7 +140,7 @@ async function startGrant(): Promise<{ outcome: Promise<GrantOutcome[]>; settled
       requester: { id: 303, login: "mallory" },
       log,
     },
-    [{ request: approvedRequest(), approvers: [{ id: 202, login: "bob" }] }],
+    [{ request: approvedRequest(), approvers: [{ id: 202, login: "bob", permission: "write", via: "@bob" }] }],
   ).finally(() => {
     done = true;
   });

@@ -8,10 +8,12 @@ import { grantFixture } from "./grant-fixture.js";
  * `REVIEW_UNTIL` and is made at `REVIEW_NOW`, after the week.
  *
  *   name         where                               ends                                    in the review
- *   spanning     acme/api production PROD_DB_URL     expired 03-01 01:00, written the day before   yes (clipped)
+ *   spanning     acme/api production PROD_DB_URL     expired 03-01 01:00, written the day before   yes (clipped);
+ *                                                   approvers' permissions not recorded (an older row)
  *   onTime       acme/api production PROD_DB_URL     expired on time                          yes
  *   overlapping  acme/api production PROD_DB_URL     expired on time, overlaps onTime          yes
- *   closed       acme/api production PROD_DB_URL     PR closed after 90 min of 4 h            yes
+ *   closed       acme/api production PROD_DB_URL     PR closed after 90 min of 4 h            yes; dave approved
+ *                                                   as admin, through @acme/dba
  *   early        acme/api production PAYMENTS_KEY    revoked by an operator after 20 min      yes
  *   late         acme/web production PROD_DB_URL     2 failed deletes, deleted 3 h late       yes: exception
  *   unapproved   acme/api staging PROD_DB_URL        no approver recorded, expired            yes: exception
@@ -69,11 +71,21 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
     secret: grant.secret,
     ...(details !== undefined && { details }),
   });
-  const begin = async (overrides: Partial<NewGrant> & { createdAt: Date }): Promise<Grant> => {
-    const fixture = grantFixture(overrides);
+  // Each approver's permission at the time, as the grant flow records it: write, through their
+  // own name, unless a grant says otherwise; `notRecorded` writes a grant as the ledger did before
+  // it kept them.
+  const begin = async (overrides: Partial<NewGrant> & { createdAt: Date; notRecorded?: true }): Promise<Grant> => {
+    const { notRecorded, ...rest } = overrides;
+    const approvers = rest.approvers ?? grantFixture().approvers;
+    const fixture = grantFixture({
+      ...(notRecorded ? {} : { approverPermissions: approvers.map((a) => ({ ...a, permission: "write" as const, via: `@${a.login}` })) }),
+      ...rest,
+    });
     const { grant } = await store.beginGrant(
       fixture,
-      audit(fixture, "granting", fixture.createdAt, "jit-access", { approvers: fixture.approvers.map((a) => a.login) }),
+      audit(fixture, "granting", fixture.createdAt, "jit-access", {
+        approvers: fixture.approverPermissions ?? fixture.approvers.map((a) => a.login),
+      }),
     );
     return grant;
   };
@@ -123,6 +135,8 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
       prNumber: 2,
       requester: people.dave,
       approvers: [people.bob],
+      // Recorded before the ledger kept the approvers' permissions.
+      notRecorded: true,
     }),
   );
   const onTime = await activate(
@@ -150,6 +164,10 @@ export async function seedReviewLedger(store: LedgerStore): Promise<ReviewLedger
       prNumber: 5,
       requester: people.carol,
       approvers: [people.bob, people.dave],
+      approverPermissions: [
+        { ...people.bob, permission: "write", via: "@bob" },
+        { ...people.dave, permission: "admin", via: "@acme/dba" },
+      ],
       reason: "INC-4300: rotate the read replica",
     }),
   );

@@ -119,7 +119,15 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
 
     describe("beginGrant", () => {
       it("writes every field and reads it back in state granting", async () => {
-        const input = newGrant({ repositoryId: 1_296_269, mergeBaseSha: "b".repeat(40), requestDigest: "c".repeat(64) });
+        const input = newGrant({
+          repositoryId: 1_296_269,
+          mergeBaseSha: "b".repeat(40),
+          requestDigest: "c".repeat(64),
+          approverPermissions: [
+            { id: 8, login: "owner-one", permission: "write", via: "@owner-one" },
+            { id: 9, login: "owner-two", permission: "admin", via: "@acme/dba" },
+          ],
+        });
         const { grant, created } = await store.beginGrant(input);
         expect(created).toBe(true);
         expect(grant.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -147,10 +155,29 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(await store.getGrant(grant.id)).toEqual(expected);
       });
 
-      it("stores null for the repository id, merge base and request digest when the grant has none", async () => {
+      it("stores null for the repository id, merge base, request digest and approvers' permissions when the grant has none", async () => {
         const grant = await begin();
-        expect(grant).toMatchObject({ repositoryId: null, mergeBaseSha: null, requestDigest: null });
-        expect(await store.getGrant(grant.id)).toMatchObject({ repositoryId: null, mergeBaseSha: null, requestDigest: null });
+        const none = { repositoryId: null, mergeBaseSha: null, requestDigest: null, approverPermissions: null };
+        expect(grant).toMatchObject(none);
+        expect(await store.getGrant(grant.id)).toMatchObject(none);
+        // Break-glass: nobody approved, and that is recorded (an empty list, not "not recorded").
+        const glass = await begin({ breakGlass: true, approvers: [], approverPermissions: [] });
+        expect((await store.getGrant(glass.id))?.approverPermissions).toEqual([]);
+      });
+
+      it("keeps each approver's permission at the time and the entry they owned through, and nothing else of them", async () => {
+        const approverPermissions = [
+          { id: 9, login: "owner-two", permission: "maintain", via: "@acme/payments-owners", team: "ignored", email: "x@example.com" },
+          { id: 8, login: "owner-one", permission: "write", via: "@owner-one" },
+        ] as NewGrant["approverPermissions"];
+        const grant = await begin({ approverPermissions });
+        const stored = [
+          { id: 9, login: "owner-two", permission: "maintain", via: "@acme/payments-owners" },
+          { id: 8, login: "owner-one", permission: "write", via: "@owner-one" },
+        ];
+        expect(grant.approverPermissions).toEqual(stored);
+        expect((await store.getGrant(grant.id))?.approverPermissions).toEqual(stored);
+        expect((await store.listGrants({ liveOnly: false }))[0]?.approverPermissions).toEqual(stored);
       });
 
       it("keeps only id and login of people", async () => {
@@ -194,6 +221,41 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
           "a request digest that is not SHA-256 hex",
           { requestDigest: "sha256:" + "c".repeat(57) },
           "requestDigest must be a SHA-256 digest in lower-case hex (64 digits)",
+        ],
+        [
+          "an approver whose permission does not let an approval count",
+          {
+            approverPermissions: [
+              { id: 8, login: "owner-one", permission: "read" as "write", via: "@owner-one" },
+              { id: 9, login: "owner-two", permission: "write", via: "@owner-two" },
+            ],
+          },
+          `approverPermissions: owner-one's permission must be write, maintain or admin (only these count); got "read"`,
+        ],
+        [
+          "an approver without the entry they owned through",
+          {
+            approverPermissions: [
+              { id: 8, login: "owner-one", permission: "write", via: "" },
+              { id: 9, login: "owner-two", permission: "write", via: "@owner-two" },
+            ],
+          },
+          "approverPermissions: owner-one needs the CODEOWNERS entry they own through (via)",
+        ],
+        [
+          "permissions for someone who is not an approver",
+          {
+            approverPermissions: [
+              { id: 8, login: "owner-one", permission: "write", via: "@owner-one" },
+              { id: 10, login: "someone-else", permission: "admin", via: "@someone-else" },
+            ],
+          },
+          "approverPermissions must name exactly the grant's approvers, one entry each",
+        ],
+        [
+          "an approver left without a permission",
+          { approverPermissions: [{ id: 8, login: "owner-one", permission: "write", via: "@owner-one" }] },
+          "approverPermissions must name exactly the grant's approvers, one entry each",
         ],
       ])("rejects %s, naming the field, and writes nothing", async (_, overrides, message) => {
         const error = await rejectionOf(store.beginGrant(newGrant(overrides), auditOf("granting")));

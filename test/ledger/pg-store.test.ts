@@ -603,6 +603,9 @@ describePostgres("migrating a PostgreSQL ledger at version 7 to version 8", () =
       });
       expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "granting")).toBe(1);
       expect(await store.countOtherWritten("acme", "api", "production", "PROD_DB_URL", "active")).toBe(0);
+      // The approvers' permissions at the time were not recorded then (version 13): null, not guessed.
+      expect((await store.getGrant("active"))?.approverPermissions).toBeNull();
+      expect((await store.getGrant("active"))?.approvers).toEqual([{ id: 8, login: "bob" }]);
     } finally {
       await store.close();
     }

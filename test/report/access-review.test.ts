@@ -122,6 +122,18 @@ describe("an access review over a week of the ledger", () => {
     ]);
   });
 
+  it("shows each approver with the permission recorded with the grant, and says when none was recorded", () => {
+    const byId = new Map(review.grants.map((g) => [g.id, g]));
+    expect(byId.get(ledger.closed.id)!.approverPermissions).toEqual([
+      { login: "bob", permission: "write", via: "@bob" },
+      { login: "dave", permission: "admin", via: "@acme/dba" },
+    ]);
+    expect(byId.get(ledger.onTime.id)!.approverPermissions).toEqual([{ login: "bob", permission: "write", via: "@bob" }]);
+    // An older row: who approved is known, their permission then is not.
+    expect(byId.get(ledger.spanning.id)!).toMatchObject({ approvers: ["bob"], approverPermissions: null });
+    expect(byId.get(ledger.glassReviewed.id)!.approverPermissions).toEqual([]);
+  });
+
   it("measures durations from the write to the end: the median and the longest of the ended grants", () => {
     // Ended: 30 s, 20 m, 30 m 3 s (twice), 1 h 3 s (twice), 1 h 30 m, 2 h 3 s (three times), 5 h; the live one does not count.
     expect(review.summary.durations).toEqual({ ended: 11, medianMs: HOUR + 3_000, longest: { grantId: ledger.late.id, ms: 5 * HOUR } });

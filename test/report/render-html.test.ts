@@ -172,9 +172,21 @@ describe("what the page shows", () => {
   it("gives the bar's title who, when, how it ended, who approved, why and the pull request", () => {
     const titles = all(/<title>([^<]*)<\/title>/gu).slice(1);
     expect(titles).toContain(
-      "carol: PROD_DB_URL in production of acme/api; 2026-03-02 10:00:02 UTC to 2026-03-02 11:30:02 UTC (1h30m of 4h requested), revoked: pull request closed; approved by bob, dave; reason: INC-4300: rotate the read replica; pull request #5: https://github.com/acme/api/pull/5",
+      "carol: PROD_DB_URL in production of acme/api; 2026-03-02 10:00:02 UTC to 2026-03-02 11:30:02 UTC (1h30m of 4h requested), revoked: pull request closed; approved by bob (write), dave (admin, via @acme/dba); reason: INC-4300: rotate the read replica; pull request #5: https://github.com/acme/api/pull/5",
     );
     expect(titles.some((title) => title.includes(`reason: ${htmlText(HOSTILE_REASON)}`))).toBe(true);
+  });
+
+  it("shows each approver's permission at the time in the table and the card, and says when it was not recorded", () => {
+    const row = (grant: { id: string }) => {
+      const anchor = all(/<tr id="(grant-\d+)">/gu)[review.grants.findIndex((g) => g.id === grant.id)];
+      const start = html.indexOf(`<tr id="${anchor}">`);
+      return html.slice(start, html.indexOf("</tr>", start));
+    };
+    expect(row(ledger.closed)).toContain("<td>bob (write), dave (admin, via @acme/dba)</td>");
+    expect(row(ledger.spanning)).toContain("<td>bob (permission not recorded)</td>");
+    expect(html).toContain("Approved by bob (write), dave (admin, via @acme/dba) · pull request #5");
+    expect(html).not.toContain("The ledger records who approved, not the permission");
   });
 
   it("counts break-glass grants and says who reviewed each one, in the summary, the table and the bar's title", () => {
