@@ -33,7 +33,8 @@ breaks), a summary, a timeline per secret and environment, and a table of every 
   --out PATH       the file to write; replaced whole (written beside it, then renamed)
 
 No secret value is in the ledger, so none is in the review. Needs only DATABASE_URL.
-Exit status: 0 the review was written (its exceptions are in it), or 2 usage or configuration error.`;
+Exit status: 0 the review was written (its exceptions are in it), 1 the file cannot be written,
+2 usage or configuration error.`;
 
 const FORMATS = ["html", "json"] as const;
 type Format = (typeof FORMATS)[number];

@@ -13,7 +13,9 @@
  *   its start to its end (to the end of the review while live), coloured by how it ended, in
  *   lanes so that overlapping grants stay apart. A bar is a link to the grant's row in the table,
  *   reachable with Tab; hovering or focusing it shows a card with requester, approvers, reason
- *   and pull request, and its `<title>` gives screen readers and tooltips the same.
+ *   and pull request, and its `<title>` gives screen readers and tooltips the same. The card's
+ *   pull request is a link: the next Tab after the bar, and the card stays while the pointer
+ *   moves onto it (it hides a moment after the pointer leaves the bar).
  * - The table of every grant sorts by any column with the inline script; without scripts it
  *   reads in the order of the ledger.
  */
@@ -85,10 +87,12 @@ svg.timeline .bar rect { stroke: none; }
 svg.timeline .bar.live rect { stroke: #2b5f27; stroke-width: 1; stroke-dasharray: 4 2; }
 svg.timeline .bar:hover rect, svg.timeline .bar:focus rect { stroke: var(--ink); stroke-width: 2; stroke-dasharray: none; }
 svg.timeline .bar:focus { outline: none; }
-svg.timeline .card { display: none; }
-svg.timeline .bar:hover + .card, svg.timeline .bar:focus + .card { display: inline; }
+svg.timeline .card { visibility: hidden; transition: visibility 0s linear 0.8s; }
+svg.timeline .bar:hover + .card, svg.timeline .bar:focus + .card, svg.timeline .card:hover, svg.timeline .card:focus-within { visibility: visible; transition-delay: 0s; }
 svg.timeline .card rect { fill: #f6f8fa; stroke: var(--line); }
 svg.timeline .card text { font-size: 12px; fill: var(--ink); }
+svg.timeline .card a text { fill: #0550ae; text-decoration: underline; }
+svg.timeline .card a:focus-visible { outline: 3px solid #0969da; }
 svg.timeline .hint { font-style: italic; }
 @media print { svg.timeline .card { display: none !important; } nav { display: none; } }
 `;
@@ -379,7 +383,7 @@ const PAD = 10;
 const AXIS = 26;
 const LANE = 18;
 const LANE_GAP = 6;
-const CARD_LINES = 3;
+const CARD_LINES = 4;
 const CARD_LINE = 16;
 const CARD_HEIGHT = CARD_LINES * CARD_LINE + 10;
 /** Characters of a card line that fit the width at 12px. */
@@ -423,10 +427,14 @@ function timelineSvg(review: AccessReview, grants: readonly ReviewGrant[], ancho
       `<title>${htmlText(barTitle(grant))}</title>`,
       `<rect x="${fmt(x1)}" y="${y}" width="${fmt(x2 - x1)}" height="${LANE}" rx="3"/>`,
       "</a>",
-      `<g class="card" aria-hidden="true"><rect x="${PAD}" y="${cardTop}" width="${SVG_WIDTH - 2 * PAD}" height="${CARD_HEIGHT}" rx="4"/>`,
-      `<text x="${PAD + 8}" y="${cardTop + 4}">${cardLines(grant)
-        .map((line) => `<tspan x="${PAD + 8}" dy="${CARD_LINE}">${htmlText(clip(line, CARD_CHARS))}</tspan>`)
-        .join("")}</text></g>`,
+      `<g class="card"><rect x="${PAD}" y="${cardTop}" width="${SVG_WIDTH - 2 * PAD}" height="${CARD_HEIGHT}" rx="4"/>`,
+      cardLines(grant)
+        .map((line, index) => {
+          const text = `<text x="${PAD + 8}" y="${cardTop + 4 + CARD_LINE * (index + 1)}">${htmlText(clip(line.text, CARD_CHARS))}</text>`;
+          return line.link === undefined ? text : `<a href="${escapeHtml(line.link)}" rel="noreferrer noopener">${text}</a>`;
+        })
+        .join(""),
+      "</g>",
     ].join("");
   });
   return [
@@ -449,11 +457,15 @@ function barTitle(grant: ReviewGrant): string {
   ].join("; ");
 }
 
-function cardLines(grant: ReviewGrant): string[] {
+/** The card's lines; the pull request's is a link when its address is an http(s) one. */
+function cardLines(grant: ReviewGrant): Array<{ text: string; link?: string }> {
   return [
-    `${grant.requester} · ${interval(grant)} · ${ENDING_LABELS[grant.ending]}${grant.endReason !== null && grant.ending !== "expired" && grant.ending !== "closed" ? ` (${grant.endReason})` : ""}`,
-    `Approved by ${approvalText(grant)} · pull request #${grant.prNumber}: ${grant.prUrl} · head ${grant.headSha.slice(0, 7)}`,
-    `Reason: ${grant.reason}`,
+    {
+      text: `${grant.requester} · ${interval(grant)} · ${ENDING_LABELS[grant.ending]}${grant.endReason !== null && grant.ending !== "expired" && grant.ending !== "closed" ? ` (${grant.endReason})` : ""}`,
+    },
+    { text: `Approved by ${approvalText(grant)} · head ${grant.headSha.slice(0, 7)}` },
+    { text: `Pull request #${grant.prNumber}: ${grant.prUrl}`, ...(isWebAddress(grant.prUrl) ? { link: grant.prUrl } : {}) },
+    { text: `Reason: ${grant.reason}` },
   ];
 }
 
@@ -531,7 +543,11 @@ function endedText(grant: ReviewGrant): string {
 /** The pull request as a link when the address is an http(s) one, else as text. */
 function prLink(grant: ReviewGrant): string {
   const text = `#${grant.prNumber}`;
-  return /^https?:\/\//u.test(grant.prUrl) ? `<a href="${escapeHtml(grant.prUrl)}" rel="noreferrer noopener">${text}</a>` : text;
+  return isWebAddress(grant.prUrl) ? `<a href="${escapeHtml(grant.prUrl)}" rel="noreferrer noopener">${text}</a>` : text;
+}
+
+function isWebAddress(url: string): boolean {
+  return /^https?:\/\//u.test(url);
 }
 
 function grantLink(grant: ReviewGrant | undefined, ref: Ref): string {

@@ -95,6 +95,8 @@ describe("jit-access report", () => {
     const result = await cli.run(["report", ...WEEK, "--out", out], ledgerOnly);
 
     expect(result.code).toBe(1);
+    // As --help says.
+    expect((await cli.run(["report", "--help"], ledgerOnly)).stdout.join("\n")).toContain("1 the file cannot be written");
     expect(result.stderr).toEqual([
       expect.stringMatching(
         new RegExp(`^jit-access report: cannot write ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: its folder does not exist$`),

@@ -162,7 +162,11 @@ describe("what the page shows", () => {
     const rows = new Set(all(/<tr id="(grant-\d+)">/gu));
     expect(rows.size).toBe(review.grants.length);
     expect(targets.every((target) => rows.has(target))).toBe(true);
-    expect(html.match(/<g class="card" aria-hidden="true">/gu)).toHaveLength(review.summary.grants);
+    expect(html.match(/<g class="card">/gu)).toHaveLength(review.summary.grants);
+    // Each card links its pull request.
+    const cardLinks = all(/<a href="([^"]+)" rel="noreferrer noopener"><text [^>]*>Pull request #\d+: /gu);
+    expect(cardLinks).toHaveLength(review.summary.grants);
+    expect(cardLinks).toContain("https://github.com/acme/api/pull/5");
     expect(html.match(/<svg class="timeline"/gu)).toHaveLength(review.timelines.length);
     // The failed grant has a row and no bar.
     const failedRow = all(/<tr id="(grant-\d+)">/gu)[review.grants.findIndex((g) => g.id === ledger.failed.id)];
@@ -185,7 +189,7 @@ describe("what the page shows", () => {
     };
     expect(row(ledger.closed)).toContain("<td>bob (write), dave (admin, via @acme/dba)</td>");
     expect(row(ledger.spanning)).toContain("<td>bob (permission not recorded)</td>");
-    expect(html).toContain("Approved by bob (write), dave (admin, via @acme/dba) · pull request #5");
+    expect(html).toContain("Approved by bob (write), dave (admin, via @acme/dba) · head aaaaaaa");
     expect(html).not.toContain("The ledger records who approved, not the permission");
   });
 

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { describeInChromium, launchChromium } from "../helpers/chromium.js";
 import { startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { HOSTILE_REASON, REVIEW_NOW, seedReviewLedger, type ReviewLedger } from "../helpers/review-ledger.js";
@@ -115,6 +115,17 @@ describeInBrowser("the access review in headless Chromium", () => {
     ]);
   });
 
+  /**
+   * A card is shown by a rule (its bar hovered or focused, or the card itself) that also drops the
+   * delay with which a card hides; without one the card is hiding, whatever it shows for now.
+   */
+  const heldShown = (card: Locator) =>
+    card.evaluate(
+      (element) =>
+        (globalThis as unknown as { getComputedStyle(e: unknown): { transitionDelay: string } }).getComputedStyle(element)
+          .transitionDelay === "0s",
+    );
+
   it("shows a hostile reason as text: no element made from it, no script run, no dialog", async () => {
     const row = page.locator("#grant-table tbody tr", { hasText: "frank" });
     await expect(row.locator("td.reason").innerText()).resolves.toBe(HOSTILE_REASON);
@@ -123,7 +134,16 @@ describeInBrowser("the access review in headless Chromium", () => {
     // Hovering its bar shows the card with the reason as text; still nothing runs.
     const bar = page.locator("svg.timeline a.bar").filter({ has: page.locator("title", { hasText: "frank:" }) });
     await bar.hover();
-    await expect(bar.locator("xpath=following-sibling::*[1]").innerHTML()).resolves.toContain("Reason: &lt;img src=x onerror=alert(1)&gt;");
+    const card = bar.locator("xpath=following-sibling::*[1]");
+    await expect(card.innerHTML()).resolves.toContain("Reason: &lt;img src=x onerror=alert(1)&gt;");
+    // The pointer moves on from the bar to the card: the card stays, and its pull request link can be clicked.
+    const link = card.locator("a");
+    await link.hover();
+    await expect(card.isVisible()).resolves.toBe(true);
+    // Held shown by the pointer on it, not merely fading out after the bar lost it.
+    await expect(heldShown(card)).resolves.toBe(true);
+    await expect(link.getAttribute("href")).resolves.toBe("https://github.com/acme/web/pull/9");
+    await link.click({ trial: true });
     await page.waitForTimeout(100);
     expect(await page.locator("img").count()).toBe(0);
     expect(dialogs).toEqual([]);
@@ -139,8 +159,12 @@ describeInBrowser("the access review in headless Chromium", () => {
     await page.keyboard.press("Enter");
     await expect(page.evaluate("location.hash")).resolves.toMatch(/^#grant-\d+$/u);
     await expect(page.locator("tr:target").innerText()).resolves.toContain("INC-4301: refund batch stuck");
-    // Tab moves on to the next bar.
+    // Tab moves on to the card's pull request link, the card staying shown, then to the next bar.
     await first.focus();
+    await page.keyboard.press("Tab");
+    await expect(page.evaluate('document.activeElement?.getAttribute("href")')).resolves.toBe("https://github.com/acme/api/pull/6");
+    await expect(card.isVisible()).resolves.toBe(true);
+    await expect(heldShown(card)).resolves.toBe(true);
     await page.keyboard.press("Tab");
     await expect(page.evaluate('document.activeElement?.getAttribute("class")')).resolves.toMatch(/^bar /u);
   });
@@ -172,7 +196,8 @@ describeInBrowser("the access review in headless Chromium", () => {
   it("made no request but for its own file, and the browser reported no error (no CSP violation)", async () => {
     await page.screenshot({ path: join(outputDir, "access-review.png"), fullPage: true });
     // The first timelines, a bar focused: the picture in the README (docs/access-review.png).
-    await page.locator("svg.timeline a.bar").nth(3).focus();
+    // carol's grant, closed early, approved by bob (write) and dave (admin, via @acme/dba).
+    await page.locator("svg.timeline a.bar").nth(7).focus();
     // Boxes are relative to the viewport; a full-page clip is relative to the page.
     const scrolled = await page.evaluate<number>("window.scrollY");
     const top = (await page.locator("#timelines").boundingBox())!;
