@@ -91,6 +91,7 @@ async function main(): Promise<void> {
     settings,
     sourceEnv: process.env,
     octokitFor: async (installationId) => await probot.auth(installationId),
+    appOctokit: async () => await probot.auth(),
     notifyLog: log.child({ name: "notify" }),
     rateLimits,
     timers: () => scheduler,

@@ -31,6 +31,8 @@ export interface LifecycleWiring {
   /** The variables `env:` value sources read: the app's own environment. */
   sourceEnv: ValueEnvironment;
   octokitFor(installationId: number): Promise<AppOctokit>;
+  /** The app itself (JWT): finds the installation that covers a transferred repository (`LifecycleDeps.appOctokit`). */
+  appOctokit?(): Promise<AppOctokit>;
   /** Where notification problems are logged; none: notifications are not queued. */
   notifyLog?: Log;
   /**
@@ -59,6 +61,7 @@ export function createLifecycleDeps(wiring: LifecycleWiring): LifecycleDeps {
     sourceEnv: wiring.sourceEnv,
     locks: wiring.locks ?? new SecretLocks(store),
     octokitFor: (installationId) => wiring.octokitFor(installationId),
+    ...(wiring.appOctokit !== undefined ? { appOctokit: () => wiring.appOctokit!() } : {}),
     ...(settings.actionRef !== undefined ? { actionRef: settings.actionRef } : {}),
     ...(caches ? { lookups: new LookupCache(clock), publicKeys: new PublicKeyCache() } : {}),
     ...(wiring.rateLimits !== undefined ? { rateLimits: wiring.rateLimits } : {}),

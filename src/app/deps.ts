@@ -33,6 +33,11 @@ export interface LifecycleDeps {
   /** An installation-authenticated Octokit. */
   octokitFor(installationId: number): Promise<AppOctokit>;
   /**
+   * The app itself (JWT): finds the installation that covers a repository transferred to another
+   * owner, so that its grants still end there. None: a transferred repository is lost access.
+   */
+  appOctokit?(): Promise<AppOctokit>;
+  /**
    * How grant comments refer to the require-grant action in workflow snippets, e.g.
    * `acme/jit-access/.github/actions/require-grant@v1` (JIT_ACTION_REF); default: a copy of the
    * action in the requesting repository.

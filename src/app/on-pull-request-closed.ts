@@ -22,8 +22,19 @@ export function onPullRequestClosed(deps: LifecycleDeps) {
       { id: repository.id, owner: repository.owner.login, name: repository.name },
       pr.number,
     );
+    // The event names the repository as it is now, with the installation that covers it: a
+    // transferred repository's grants end there, not under the name and installation they recorded.
+    const installationId = context.payload.installation?.id;
+    const repositoryNow =
+      installationId === undefined
+        ? {}
+        : { repositoryNow: { id: repository.id, installationId, owner: repository.owner.login, name: repository.name } };
     for (const grant of live) {
-      await revokeGrant(deps, { grant, kind: "revoked", reason: CLOSED_UNMERGED_REASON, actor: context.payload.sender.login }, log);
+      await revokeGrant(
+        deps,
+        { grant, kind: "revoked", reason: CLOSED_UNMERGED_REASON, actor: context.payload.sender.login, ...repositoryNow },
+        log,
+      );
     }
     if (live.length > 0) log.info({ revoked: live.length }, "pull request closed without merging: grants revoked");
   };

@@ -101,6 +101,7 @@ export async function withApp(io: CliIO, options: { catalog: boolean }, body: (c
       settings,
       sourceEnv: io.env,
       octokitFor: (installationId) => probot.auth(installationId),
+      appOctokit: () => probot.auth(),
       // Events are queued in the shared ledger; the server's notification worker delivers them.
       notifyLog: probot.log,
       // A command runs once: no answers are kept between events.

@@ -97,10 +97,16 @@ export interface FileContent {
 export class RepoClient {
   readonly #octokit: AppOctokit;
 
+  /**
+   * `repositoryId`, when known, is the repository this client is meant for: a name that now
+   * answers with another repository (the old name of a renamed or transferred one, taken by a new
+   * repository) does not count as seeing it.
+   */
   constructor(
     octokit: AppOctokit,
     readonly owner: string,
     readonly repo: string,
+    readonly repositoryId: number | null = null,
   ) {
     this.#octokit = octokit;
   }
@@ -283,10 +289,11 @@ export class RepoClient {
 
   /**
    * Deletes the secret; `absent` when it was already gone. A 404 means gone only while the app
-   * can still see the repository: when it has lost access (removed from the installation, the
-   * repository transferred or deleted), every call answers 404 and the secret may well still be
-   * there, so that throws `LostAccessError` instead. A 404 for the environment itself, in a
-   * repository the app can see, means the environment and its secrets were deleted.
+   * can still see the repository (the same one, by id, when the client knows it): when it has
+   * lost access (removed from the installation, the repository transferred or deleted), every
+   * call answers 404 and the secret may well still be there, so that throws `LostAccessError`
+   * instead; so does a name that now belongs to another repository. A 404 for the environment
+   * itself, in a repository the app can see, means the environment and its secrets were deleted.
    */
   async deleteEnvironmentSecret(environment: string, name: string): Promise<"deleted" | "absent"> {
     try {
@@ -304,11 +311,14 @@ export class RepoClient {
     }
   }
 
-  /** Whether this installation can still read the repository (false on 404). */
+  /**
+   * Whether this installation can still read the repository (false on 404), and the name still
+   * leads to the same repository when the client knows its id.
+   */
   async canSeeRepository(): Promise<boolean> {
     try {
-      await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
-      return true;
+      const { data } = await this.#octokit.rest.repos.get({ owner: this.owner, repo: this.repo });
+      return this.repositoryId === null || data.id === this.repositoryId;
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw error;

@@ -1,5 +1,6 @@
 import { grantAudit, type AuditInput, type Grant } from "../ledger/store.js";
-import { RepoClient } from "../github/repo-client.js";
+import type { RepoClient } from "../github/repo-client.js";
+import { locateRepository, type RepositoryNow } from "../github/locate-repository.js";
 import { LostAccessError } from "../github/github-failure.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
 import { secretLockKey } from "../ledger/secret-locks.js";
@@ -23,6 +24,11 @@ export interface RevokeRequest {
   actor: string;
   /** Added to the details of the audit records this revocation writes (e.g. who ran the CLI, where). */
   auditDetails?: Record<string, unknown>;
+  /**
+   * Where the event that ends the grant says its repository is now (a close webhook names it and
+   * its installation after a rename or transfer). Used only when its id is the grant's.
+   */
+  repositoryNow?: RepositoryNow;
 }
 
 export type RevokeOutcome =
@@ -50,21 +56,25 @@ export function revokeBackoffMs(attempts: number): number {
  * Ends one grant: deletes the secret unless another grant holds it (live and written) or nothing
  * was ever written for this one (a 404 means already gone: success), then records the end and
  * tells the PR. A failed DELETE keeps the grant live and due, with backoff; it is never dropped.
+ *
+ * The repository is the one the grant was made in, found by its id under its current name and
+ * installation (`locateRepository`): a rename, a transfer, or a new repository under the old name
+ * never makes a 404 elsewhere count as "already gone".
  */
 export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<RevokeOutcome> {
   const { grant } = request;
-  // Set once the installation could be authenticated; feedback to the PR needs it.
+  // Set once the repository was found; feedback to the PR needs it.
   let client: RepoClient | null = null;
+  const locate = async (): Promise<RepoClient> => {
+    // An installation that can no longer be authenticated (suspended, deleted), or a repository
+    // no installation of the app can see, is a failed attempt like any other: audited, backed
+    // off, retried.
+    client = await locateRepository(deps, grant, request.repositoryNow);
+    return client;
+  };
   const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);
 
-  const result = await deps.locks.run(lockKey, () =>
-    endGrantLocked(deps, request, log, async () => {
-      // An installation that can no longer be authenticated (suspended, deleted) is a failed
-      // attempt like any other: audited, backed off, retried.
-      client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
-      return client;
-    }),
-  );
+  const result = await deps.locks.run(lockKey, () => endGrantLocked(deps, request, log, locate));
 
   if (result.kind === "ended" && (result.grant.state === "expired" || result.grant.state === "revoked")) {
     // Queued in the ledger only, before GitHub is told: delivery is the notification worker's.
@@ -73,7 +83,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
   if (client === null && result.kind === "ended") {
     // Nothing had to be deleted, so no client was needed until now; the PR is still told.
     try {
-      client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
+      await locate();
     } catch (error) {
       log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
     }

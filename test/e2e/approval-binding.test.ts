@@ -508,7 +508,7 @@ function appErrorLines(repo: string): string[] {
 }
 
 describe("a renamed repository's grants still end", () => {
-  it("at expiry, through GitHub's redirect from the old name", async () => {
+  it("at expiry, under the name GitHub's redirect from the old one leads to", async () => {
     const { sim } = world;
     const { repo, pr, grant } = await grantedRequest("before-rename", "15s");
     const { id } = sim.repository(repo)!;
@@ -520,8 +520,10 @@ describe("a renamed repository's grants still end", () => {
     });
     const deletes = sim.requests.filter((r) => r.method === "DELETE" && /\/environments\/production\/secrets\/PROD_DB_URL$/.test(r.path));
     expect(deletes.map((r) => [r.path, r.status])).toEqual(
-      expect.arrayContaining([[`/repositories/${id}/environments/production/secrets/PROD_DB_URL`, 204]]),
+      expect.arrayContaining([[`/repos/${renamed}/environments/production/secrets/PROD_DB_URL`, 204]]),
     );
+    // The repository was found by its id: the old name, read once, led there through the redirect.
+    expect(sim.requests.filter((r) => r.method === "GET" && r.path === `/repos/${repo}`).map((r) => r.status)).toContain(301);
     const [ended] = await sim.waitFor(
       async () => {
         const grants = await ledgerGrantsByRepositoryId(world, id, pr);

@@ -64,10 +64,10 @@ describe("a request pull request that is closed", () => {
     });
     payload.repository.name = "payments-api";
     payload.repository.full_name = "acme/payments-api";
-    // GitHub redirects the old name; the DELETE goes out under the name the grant recorded.
-    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
+    // The event names the repository (same id) as it is now: the DELETE and the feedback go there.
+    new GitHubMock("acme", "payments-api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
     nock("https://api.github.com")
-      .delete(`/repos/acme/api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`)
+      .delete(`/repos/acme/payments-api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`)
       .reply(200, []);
 
     await h.probot.receive({ id: "1", name: "pull_request", payload } as never);

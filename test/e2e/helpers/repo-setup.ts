@@ -72,3 +72,15 @@ export function renameRequestRepo(world: World, repo: string, newName: string): 
   for (const pull of world.pulls) if (pull.repo === repo) pull.repo = renamed;
   return renamed;
 }
+
+/**
+ * Transfers a repository to `newOwner` in the simulator (covered by `installationId` there, or by
+ * none when null) and in the world's records, as `renameRequestRepo` does for a rename.
+ */
+export function transferRequestRepo(world: World, repo: string, newOwner: string, installationId: number | null): string {
+  const moved = world.sim.transferRepo(repo, newOwner, { installationId }).fullName;
+  world.repos.delete(repo);
+  world.repos.add(moved);
+  for (const pull of world.pulls) if (pull.repo === repo) pull.repo = moved;
+  return moved;
+}
