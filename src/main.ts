@@ -27,7 +27,8 @@ import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { onStopSignals, refuseWhileStopping, shutDown } from "./app/shutdown.js";
 import { systemClock } from "./util/clock.js";
-import { errorMessage } from "./util/error-message.js";
+import { errorMessage, errorSummary } from "./util/error-message.js";
+import { backfillRepositoryIds } from "./revoke/backfill-repository-ids.js";
 
 /**
  * `npm start`: reads `.env` from the working directory (only there, and only a file the
@@ -175,6 +176,12 @@ async function main(): Promise<void> {
     log.child({ name: "delivery-catch-up" }),
   );
   deliveryCatchUp.start();
+  // Live grants recorded before the ledger kept repository ids get theirs, once, while their
+  // recorded names still lead to their repositories: later renames and transfers then find them.
+  const repositoryIds = backfillRepositoryIds(deps, log.child({ name: "repository-ids" })).then(
+    () => undefined,
+    (error: unknown) => log.warn({ error: errorSummary(error) }, "could not record the repository ids of older grants"),
+  );
   log.info(
     {
       secrets: catalog.secrets.size,
@@ -204,6 +211,7 @@ async function main(): Promise<void> {
           { name: "the notification worker", stop: () => notifications.stop() },
           { name: "the delivery catch-up", stop: () => deliveryCatchUp.stop() },
           { name: "the webhook inbox", stop: () => inbox.stop() },
+          { name: "the repository ids of older grants", stop: () => repositoryIds },
         ],
         ledger: store,
       }),
