@@ -10,7 +10,7 @@
  * The expiry scheduler runs `sendDueReminders` on every tick and arms one timer for the next
  * reminder due before the following tick.
  */
-import { RepoClient } from "../github/repo-client.js";
+import { locateRepository } from "../github/locate-repository.js";
 import { grantAudit, type Grant } from "../ledger/store.js";
 import type { Catalog, CatalogSecret } from "../policy/catalog.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
@@ -76,7 +76,8 @@ async function remind(deps: LifecycleDeps, grant: Grant, secret: CatalogSecret |
   if (!recorded) return false;
   try {
     const followUp = await deps.store.followUp(grant.id);
-    const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
+    // The pull request of the repository the grant was made in, whatever it is called now.
+    const { client } = await locateRepository(deps, grant);
     await client.comment(grant.prNumber, reminderComment(grant, secret, followUp?.extensions ?? 0, now));
     log.info({ grant: grant.id, repository: `${grant.owner}/${grant.repo}`, pr: grant.prNumber }, "reminder sent before expiry");
   } catch (error) {

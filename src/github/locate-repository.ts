@@ -26,6 +26,12 @@ export interface RepositoryAccess {
 
 type RawRepository = { id: number; name: string; owner: { login: string } };
 
+/** The repository found, and the installation whose token reaches it now. */
+export interface LocatedRepository {
+  client: RepoClient;
+  installationId: number;
+}
+
 /**
  * A client for the repository a grant was made in, found by its id, under whatever name and
  * installation it has now:
@@ -42,22 +48,30 @@ type RawRepository = { id: number; name: string; owner: { login: string } };
  * When none finds it, the app has lost the repository: `LostAccessError`, never "gone". Grants
  * recorded without an id are addressed by their recorded name, as before.
  */
-export async function locateRepository(access: RepositoryAccess, recorded: RecordedRepository, now?: RepositoryNow): Promise<RepoClient> {
+export async function locateRepository(
+  access: RepositoryAccess,
+  recorded: RecordedRepository,
+  now?: RepositoryNow,
+): Promise<LocatedRepository> {
   const id = recorded.repositoryId;
-  if (id === null) return new RepoClient(await access.octokitFor(recorded.installationId), recorded.owner, recorded.repo);
-  if (now !== undefined && now.id === id) return new RepoClient(await access.octokitFor(now.installationId), now.owner, now.name, id);
+  const at = (installationId: number, octokit: AppOctokit, owner: string, name: string): LocatedRepository => ({
+    client: new RepoClient(octokit, owner, name, id),
+    installationId,
+  });
+  if (id === null) return at(recorded.installationId, await access.octokitFor(recorded.installationId), recorded.owner, recorded.repo);
+  if (now !== undefined && now.id === id) return at(now.installationId, await access.octokitFor(now.installationId), now.owner, now.name);
 
   const octokit = await access.octokitFor(recorded.installationId);
   const byName = await readRepository(() => octokit.rest.repos.get({ owner: recorded.owner, repo: recorded.repo }));
-  if (byName?.id === id) return new RepoClient(octokit, byName.owner.login, byName.name, id);
+  if (byName?.id === id) return at(recorded.installationId, octokit, byName.owner.login, byName.name);
   const byId = await repositoryById(octokit, id);
-  if (byId !== null) return new RepoClient(octokit, byId.owner.login, byId.name, id);
+  if (byId !== null) return at(recorded.installationId, octokit, byId.owner.login, byId.name);
 
   const moved = await installationNow(access, recorded);
   if (moved !== null && moved !== recorded.installationId) {
     const elsewhere = await access.octokitFor(moved);
     const found = await repositoryById(elsewhere, id);
-    if (found !== null) return new RepoClient(elsewhere, found.owner.login, found.name, id);
+    if (found !== null) return at(moved, elsewhere, found.owner.login, found.name);
   }
   throw new LostAccessError(`${recorded.owner}/${recorded.repo}`);
 }

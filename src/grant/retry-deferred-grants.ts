@@ -1,6 +1,6 @@
 import { awaitsWrite } from "../ledger/grant-states.js";
 import type { Grant } from "../ledger/store.js";
-import { RepoClient } from "../github/repo-client.js";
+import { locateRepository } from "../github/locate-repository.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
 import { evaluatePullRequest } from "./evaluate-pull-request.js";
 import { GRANT_RETRY_MS } from "./grant-requests.js";
@@ -46,8 +46,10 @@ export async function retryPullRequest(deps: LifecycleDeps, log: Log, waiting: G
   const grant = waiting[0];
   if (grant === undefined) return;
   try {
-    const client = new RepoClient(await deps.octokitFor(grant.installationId), grant.owner, grant.repo);
-    await evaluatePullRequest(deps, { installationId: grant.installationId, client, prNumber: grant.prNumber, log, trigger: "retry" });
+    // The pull request of the repository the grant was made in, found by its id under its current
+    // name and installation: never a pull request of the same number in a repository that took its old name.
+    const { client, installationId } = await locateRepository(deps, grant);
+    await evaluatePullRequest(deps, { installationId, client, prNumber: grant.prNumber, log, trigger: "retry" });
   } catch (error) {
     log.warn({ grant: grant.id, error: errorSummary(error) }, "retrying a deferred grant failed");
   }

@@ -69,7 +69,7 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     // An installation that can no longer be authenticated (suspended, deleted), or a repository
     // no installation of the app can see, is a failed attempt like any other: audited, backed
     // off, retried.
-    client = await locateRepository(deps, grant, request.repositoryNow);
+    client = (await locateRepository(deps, grant, request.repositoryNow)).client;
     return client;
   };
   const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);

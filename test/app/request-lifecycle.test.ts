@@ -495,7 +495,9 @@ describe("a pull request that edits jit-requests.yml", () => {
     await received;
     expect(nock.pendingMocks()).toEqual([]);
     // The environment's key is kept from the first attempt: not read again.
+    // The retry first finds the grant's repository (its id under the recorded name), then evaluates its PR.
     const retry = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .repository()
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .secretMetadata("production", "PROD_DB_URL", null)
       .putSecret("production", "PROD_DB_URL")
@@ -534,6 +536,7 @@ describe("a pull request that edits jit-requests.yml", () => {
     const retryAt = new Date(h.clock.now() + GRANT_RETRY_MS).toISOString();
     // Within the minute the permissions read for this head and approval are not read again.
     const second = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }], { kept: true })
+      .repository()
       .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
       .checkRun()
       .comments(7, [
