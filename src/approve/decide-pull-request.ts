@@ -13,6 +13,9 @@
  * - a head that waited longer than its `request_ttl` for approvals: a failing check, nothing granted;
  * - not enough approvals (see `decideApproval`): a waiting check;
  * - approved: the requests to grant, with the approvers and the head they approved.
+ *
+ * Whatever the outcome, the PR's live grants whose approval was dismissed end first (`withdrawn`),
+ * even when the PR no longer changes the requests file or the repository config cannot be read.
  */
 import { createHash } from "node:crypto";
 import type { CheckRunInput } from "../github/repo-client.js";
@@ -46,7 +49,7 @@ import {
 /**
  * What to do, and which live grants to end first: grants whose counted approval was dismissed
  * and whose remaining valid approvals no longer meet the threshold (empty when the approval
- * facts were not gathered).
+ * facts were not gathered: gather reads them whenever the PR has live grants).
  */
 export type Decision = Outcome & { end: GrantEnd[] };
 
@@ -123,22 +126,32 @@ export interface DecisionContext {
 
 export function decidePullRequest(facts: PullRequestFacts, ctx: DecisionContext): Decision {
   const end =
-    facts.approval === undefined || facts.files?.policy.ok !== true
-      ? []
-      : withdrawn(facts, facts.approval, facts.files.policy.repoConfig, ctx.catalog);
+    facts.approval === undefined || facts.files === undefined ? [] : withdrawn(facts, facts.approval, facts.files.policy, ctx.catalog);
   return { ...outcome(facts, ctx), end };
 }
 
 /**
  * Live grants that a dismissal took the ground from: one of the grant's approvers' latest verdict
- * is now DISMISSED, and the approvals that still count on the grant's head are too few.
+ * is now DISMISSED, and the approvals that still count on the grant's head are too few. Whether
+ * the PR still changes the requests file does not matter. When the repository config cannot be
+ * read, the approvals that remain cannot be counted (the config may raise the number, and names
+ * the requests file whose code owners count): the dismissal alone ends the grant.
  */
-function withdrawn(facts: PullRequestFacts, approval: ApprovalFacts, repoConfig: RepoConfig, catalog: Catalog): GrantEnd[] {
+function withdrawn(facts: PullRequestFacts, approval: ApprovalFacts, policy: RequestFileFacts["policy"], catalog: Catalog): GrantEnd[] {
   const verdicts = latestVerdictStates(approval.reviews);
   const ends: GrantEnd[] = [];
   for (const grant of approval.liveGrants) {
     const dismissed = grant.approvers.filter((a) => verdicts.get(a.id) === "DISMISSED");
     if (dismissed.length === 0) continue;
+    const who = dismissed.map((a) => `@${a.login}`).join(", ");
+    if (!policy.ok) {
+      ends.push({
+        grant,
+        reason: `the approval by ${who} was dismissed, and the repository config cannot be read to count the approvals that remain`,
+      });
+      continue;
+    }
+    const repoConfig = policy.repoConfig;
     const secret = catalog.secrets.get(asciiUpper(grant.secret));
     const required = secret === undefined ? Math.max(1, grant.approvers.length) : effectivePolicy(secret, repoConfig).approvals;
     const decision = decideApproval({
@@ -153,7 +166,6 @@ function withdrawn(facts: PullRequestFacts, approval: ApprovalFacts, repoConfig:
       allowed: secret?.approvers ?? null,
     });
     if (decision.approved) continue;
-    const who = dismissed.map((a) => `@${a.login}`).join(", ");
     ends.push({
       grant,
       reason: `the approval by ${who} was dismissed, and ${decision.approvers.length} of the ${required} required approval${required === 1 ? "" : "s"} remain`,

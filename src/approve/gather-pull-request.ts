@@ -16,7 +16,9 @@
  * 3. (grant-requests.ts) the PUT.
  *
  * Without an approval, the stage-2 reads that only a grant needs wait until the files show the PR
- * changes the requests file, so that a PR that does not touch it costs few calls.
+ * changes the requests file, so that a PR that does not touch it costs few calls. A PR with live
+ * grants always has its reviews judged (`ApprovalFacts`), whatever the file shows now and even
+ * when the repository config cannot be read, so that a dismissal still ends them.
  *
  * Permission and membership answers are kept briefly per head in `lookups`, so that events that
  * repeat on a head do not read them again (which kept answers fit: see `reviewerFacts`).
@@ -138,9 +140,13 @@ export async function gatherPullRequest(
     approvalReads(client, lookup, { pr, repository, owners, owningTeams, candidates, reviews, liveGrants, catalog }).then(
       (approval): ApprovalFacts => (requestHead === undefined ? approval : { ...approval, requestHead }),
     );
+  // The PR's live grants have their approvals checked again whatever its files show now: a
+  // requester who reverts the requests file after the grant, or a config that cannot be read,
+  // must not keep a grant whose approval was dismissed.
+  const recheck = liveGrants.length > 0;
   if (candidates.length === 0 || !policy.ok) {
     const files = await fileReads;
-    if (!files.policy.ok || !requestsFileChanged(files)) return { repository, pr, files };
+    if (!recheck && (!files.policy.ok || !requestsFileChanged(files))) return { repository, pr, files };
     return { repository, pr, files, approval: await rest() };
   }
   const approves = candidates.some((c) => reviews.some((r) => r.id === c.reviewId && r.commit_id === pr.headSha));
@@ -151,7 +157,7 @@ export async function gatherPullRequest(
       ? readAhead(client, publicKeys, { repository, catalog, head: known.head })
       : new Map<string, SecretMetadata | null>(),
   ]);
-  if (!requestsFileChanged(files)) return { repository, pr, files };
+  if (!requestsFileChanged(files)) return recheck ? { repository, pr, files, approval } : { repository, pr, files };
   return { repository, pr, files, approval, ...(secretMetadata.size > 0 ? { secretMetadata } : {}) };
 }
 

@@ -15,7 +15,10 @@ export interface PullRequestFacts {
   pr: PullRequestInfo;
   /** Absent when the PR is closed. */
   files?: RequestFileFacts;
-  /** Absent when the requests file is unchanged or the policy could not be read. */
+  /**
+   * Absent when the requests file is unchanged or the policy could not be read, unless the PR
+   * has live grants: their approvals are checked again whatever the file shows.
+   */
   approval?: ApprovalFacts;
   /**
    * Read ahead of a grant, when a review approves the head: the metadata of secrets the head's

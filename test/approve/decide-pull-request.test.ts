@@ -294,6 +294,36 @@ describe("decidePullRequest", () => {
       const reviews = [approve(bob), approve(carol, HEAD, "DISMISSED")];
       expect(decide(facts({ approval: { reviews, liveGrants: [live([bob])] } })).end).toEqual([]);
     });
+
+    it("ends it even when the head no longer changes the requests file (the requester reverted it after the grant)", () => {
+      const reviews = [approve(bob, OLD), approve(bob, OLD, "DISMISSED")];
+      const decision = decide(
+        facts({ head: "requests: []\n", base: "requests: []\n", approval: { reviews, liveGrants: [live([bob], OLD)] } }),
+      );
+      expect(decision.kind).toBe("untouched");
+      expect(decision.end).toEqual([
+        {
+          grant: expect.objectContaining({ id: "grant-1" }),
+          reason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain",
+        },
+      ]);
+    });
+
+    it("ends it on the dismissal alone when the repository config cannot be read (the approvals that remain cannot be counted)", () => {
+      // Carol's approval would meet the catalog's threshold, but the config may raise it or move the requests file.
+      const reviews = [approve(bob), approve(carol), approve(bob, HEAD, "DISMISSED")];
+      const policy = { ok: false as const, message: "bad config" };
+      const decision = decide(facts({ policy, approval: { reviews, liveGrants: [live([bob, carol])] } }));
+      expect(decision.kind).toBe("policy-error");
+      expect(decision.end).toEqual([
+        {
+          grant: expect.objectContaining({ id: "grant-1" }),
+          reason: "the approval by @bob was dismissed, and the repository config cannot be read to count the approvals that remain",
+        },
+      ]);
+      // Without a dismissal, an unreadable config ends nothing.
+      expect(decide(facts({ policy, approval: { reviews: [approve(bob)], liveGrants: [live([bob])] } })).end).toEqual([]);
+    });
   });
 
   it("records the same digest for the same request set in any order", () => {

@@ -313,6 +313,55 @@ describe("an approval that is withdrawn ends the access it gave", () => {
     expectCleanWorld();
   }, 60_000);
 
+  it("the requester reverts the requests file after the grant, then the approval is dismissed: the grant still ends at once", async () => {
+    const { sim } = world;
+    const { repo, pr, reviewId, grant } = await grantedRequest("reverted-then-dismissed", "1h");
+
+    // The head no longer asks for anything: the PR leaves jit-requests.yml as main has it.
+    await sim.pushToPullRequest(repo, pr, { [REQUESTS_FILE]: "requests: []\n" });
+    const { headSha, mergeBaseSha } = sim.pullRequest(repo, pr);
+    expect(sim.fileAt(repo, headSha, REQUESTS_FILE)).toBe(sim.fileAt(repo, mergeBaseSha!, REQUESTS_FILE));
+    const pushed = await sim.waitFor(() => evaluations(world, repo, pr).find((e) => e.trigger === "pull_request.synchronize"), {
+      ...WAIT,
+      description: "the evaluation of the push",
+    });
+    expect(pushed.outcome).toBe("untouched");
+    // Nothing about the grant's approval changed yet: the access stays.
+    expect(sim.secretValue(repo, "production", "PROD_DB_URL")).toBe(SECRET_VALUES.PROD_DB_URL);
+
+    await sim.dismissReview(repo, pr, reviewId, { by: "carol" });
+    await waitForGone(repo, "PROD_DB_URL", "the deletion after the dismissal");
+    const [ended] = await ledgerGrants(world, repo, pr);
+    expect(ended).toMatchObject({
+      id: grant.id,
+      state: "revoked",
+      endReason: "the approval by @bob was dismissed, and 0 of the 1 required approval remain",
+    });
+    expect((await grantAudit(world, grant.id)).map((a) => a.action)).toContain("revoked");
+    expect(secretRequests(sim, repo, "DELETE").map((r) => r.status)).toEqual([204]);
+    await sim.waitFor(() => sim.labels(repo, pr).includes("jit:revoked"), { ...WAIT, description: "the jit:revoked label" });
+    expectCleanWorld();
+  }, 60_000);
+
+  it("the repository config on main stops parsing after the grant, then the approval is dismissed: the grant still ends at once", async () => {
+    const { sim } = world;
+    const { repo, pr, reviewId, grant } = await grantedRequest("unreadable-config-dismissed", "1h");
+    sim.commit(repo, "main", { ".github/jit-access.yml": "approvals: [2\n" }, { author: "carol" });
+
+    await sim.dismissReview(repo, pr, reviewId, { by: "carol" });
+    await waitForGone(repo, "PROD_DB_URL", "the deletion after the dismissal");
+    const [ended] = await ledgerGrants(world, repo, pr);
+    expect(ended).toMatchObject({
+      id: grant.id,
+      state: "revoked",
+      endReason: "the approval by @bob was dismissed, and the repository config cannot be read to count the approvals that remain",
+    });
+    // The PR is also told that the config cannot be read.
+    const check = await waitForCheck(sim, repo, pr, (c) => c.conclusion === "failure", "the policy-error check");
+    expect(check.output.title).toBe("Repository configuration is invalid");
+    expectCleanWorld();
+  }, 60_000);
+
   it("a dismissed approval while another valid approval still meets the threshold: the grant stays", async () => {
     const { sim } = world;
     const repo = createRequestRepo(world, "dismissed-one-of-two", { codeowners: `${REQUESTS_FILE} @bob @dave\n` });
