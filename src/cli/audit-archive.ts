@@ -123,16 +123,7 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
     // The archive is about the whole log, not one repository.
     owner: "",
     repo: "",
-    details: {
-      firstSeq: plan.firstSeq,
-      lastSeq: plan.lastSeq,
-      count: plan.count,
-      prevHash: plan.prevHash,
-      headHash: plan.headHash,
-      before: plan.before.toISOString(),
-      file: path,
-      ranBy: whoRan(),
-    },
+    details: { ...cutFields(plan), file: path, ranBy: whoRan() },
   };
   let archive: AuditArchive;
   try {
@@ -153,6 +144,18 @@ export async function archiveAuditLog(context: LedgerContext, request: { before:
   return EXIT.ok;
 }
 
+/** What the archive's header and its audit record both say of the cut. */
+function cutFields(plan: AuditArchivePlan) {
+  return {
+    firstSeq: plan.firstSeq,
+    lastSeq: plan.lastSeq,
+    count: plan.count,
+    prevHash: plan.prevHash,
+    headHash: plan.headHash,
+    before: plan.before.toISOString(),
+  };
+}
+
 /** The header, then the cut's records a page at a time, each page written before the next is read; checks the chain on the way. */
 async function writeArchive(
   file: FileHandle,
@@ -160,16 +163,7 @@ async function writeArchive(
   plan: AuditArchivePlan,
   archivedAt: Date,
 ): Promise<AuditVerification> {
-  const header: ArchiveHeader = {
-    format: ARCHIVE_FORMAT,
-    firstSeq: plan.firstSeq,
-    lastSeq: plan.lastSeq,
-    count: plan.count,
-    prevHash: plan.prevHash,
-    headHash: plan.headHash,
-    before: plan.before.toISOString(),
-    archivedAt: archivedAt.toISOString(),
-  };
+  const header: ArchiveHeader = { format: ARCHIVE_FORMAT, ...cutFields(plan), archivedAt: archivedAt.toISOString() };
   await file.write(`${JSON.stringify(header)}\n`);
   const verifier = new AuditChainVerifier({ seq: plan.firstSeq - 1, hash: plan.prevHash });
   let chunk: string[] = [];

@@ -1,6 +1,8 @@
 /**
- * Apply: the writes a decision calls for, in the write-ahead order of DESIGN.md: audit and
- * ledger rows first, then GitHub (secrets, then the check run, then comments and labels).
+ * Apply: the writes a decision calls for. A grant follows the write-ahead order of DESIGN.md:
+ * its ledger row and audit record first, then GitHub (the secret, then the check run, then
+ * comments and labels). An outcome that writes nothing but feedback (invalid, waiting, lapsed)
+ * posts its check run, then records its audit (and the request's lapse clock).
  */
 import type { RepoClient, SecretMetadata } from "../github/repo-client.js";
 import { grantAudit, type Grant, type Person } from "../ledger/store.js";

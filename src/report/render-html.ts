@@ -247,22 +247,8 @@ function summarySection(review: AccessReview, byId: ById, ref: Ref): string {
           ]),
           [3, 4, 5, 6, 7, 8],
         ),
-    "<h3>Requesters</h3>",
-    summary.requesters.length === 0
-      ? '<p class="none">None.</p>'
-      : table(
-          ["Requester", "Grants"],
-          summary.requesters.map((c) => [htmlText(c.login), num(c.grants)]),
-          [1],
-        ),
-    "<h3>Approvers</h3>",
-    summary.approvers.length === 0
-      ? '<p class="none">None.</p>'
-      : table(
-          ["Approver", "Grants approved"],
-          summary.approvers.map((c) => [htmlText(c.login), num(c.grants)]),
-          [1],
-        ),
+    ...peopleTable("Requesters", ["Requester", "Grants"], summary.requesters),
+    ...peopleTable("Approvers", ["Approver", "Grants approved"], summary.approvers),
     "<h3>Break-glass</h3>",
     `<p>${breakGlassText(review)}</p>`,
     breakGlassTable(review, ref),
@@ -558,6 +544,19 @@ function grantLink(grant: ReviewGrant | undefined, ref: Ref): string {
 /**
  * Rows of cells (already HTML) under a header; `numeric` lists the columns aligned as numbers.
  */
+/** A heading and a table of people with a count each, or "None.". */
+function peopleTable(heading: string, columns: [string, string], people: readonly { login: string; grants: number }[]): string[] {
+  const body =
+    people.length === 0
+      ? '<p class="none">None.</p>'
+      : table(
+          columns,
+          people.map((c) => [htmlText(c.login), num(c.grants)]),
+          [1],
+        );
+  return [`<h3>${heading}</h3>`, body];
+}
+
 function table(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly number[] = []): string {
   const cls = (column: number): string => (numeric.includes(column) ? ' class="num"' : "");
   return [

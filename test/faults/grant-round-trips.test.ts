@@ -7,18 +7,14 @@
  * the PR feedback included; the grant needs 17 as the security rules stand (listed in
  * docs/BENCHMARKS.md), and this holds it there. A correctness and cost check: nothing is timed.
  */
-import { afterEach, describe, expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import { sequentialRoundTrips, type RecordedRequest } from "../../sim/index.js";
 import { approve, OWNER, REQUESTER, requestsFile, SECRET_PUT } from "./helpers/request-prs.js";
-import { REPO, stageRequest, type Stage } from "./helpers/scenario.js";
+import { closeStageAfterEach, REPO, stageRequest, type Stage } from "./helpers/scenario.js";
 import { CATALOG, VALUE } from "./helpers/sim-app.js";
 
 let stage: Stage | undefined;
-afterEach(async () => {
-  expect(stage?.app.sim.violations ?? []).toEqual([]);
-  await stage?.app.close();
-  stage = undefined;
-});
+closeStageAfterEach(() => stage);
 
 const OTHER = "PROD_API_TOKEN";
 const TWO_SECRETS = `${CATALOG}  ${OTHER}:

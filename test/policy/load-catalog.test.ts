@@ -4,8 +4,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Catalog, CatalogSecret } from "../../src/policy/catalog.js";
-import { ConfigError, type ConfigProblem } from "../../src/policy/config-error.js";
+import type { ConfigProblem } from "../../src/policy/config-error.js";
 import { loadCatalog, MAX_CATALOG_BYTES, parseCatalog } from "../../src/policy/load-catalog.js";
+import { configError, configErrorAsync } from "../helpers/config-error.js";
 
 const FILE = "jit-catalog.yml";
 const FIXTURES = fileURLToPath(new URL("../fixtures/catalogs/", import.meta.url));
@@ -22,26 +23,6 @@ function doc(...lines: string[]): string {
  * repository is an exact name, which needs no approvers.
  */
 const BODY = ["    source: env:PROD_DB_URL", '    repositories: ["acme/api"]', "    environments: [production]", "    max_duration: 4h"];
-
-function configError(run: () => unknown): ConfigError {
-  let thrown: unknown;
-  try {
-    run();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(ConfigError);
-  return thrown as ConfigError;
-}
-
-async function configErrorAsync(run: () => Promise<unknown>): Promise<ConfigError> {
-  const thrown = await run().then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(thrown).toBeInstanceOf(ConfigError);
-  return thrown as ConfigError;
-}
 
 describe("parseCatalog: valid catalogs", () => {
   it("reads the catalog from the design document", () => {

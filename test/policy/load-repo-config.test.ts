@@ -1,24 +1,13 @@
 import { describe, expect, it } from "@jest/globals";
-import { ConfigError } from "../../src/policy/config-error.js";
 import { MAX_REPO_CONFIG_BYTES, parseRepoConfig } from "../../src/policy/load-repo-config.js";
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from "../../src/policy/repo-config.js";
+import { configError } from "../helpers/config-error.js";
 
 const M = 60_000;
 const H = 60 * M;
 
 function doc(...lines: string[]): string {
   return `${lines.join("\n")}\n`;
-}
-
-function configError(run: () => unknown): ConfigError {
-  let thrown: unknown;
-  try {
-    run();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(ConfigError);
-  return thrown as ConfigError;
 }
 
 describe("parseRepoConfig: valid files", () => {

@@ -1,5 +1,5 @@
 /**
- * A CODEOWNERS path matcher written independently of src/policy: it shares no parser, no token
+ * A CODEOWNERS path matcher written independently of src/approve: it shares no parser, no token
  * type and no compiled form with the app's matcher. It reads the pattern character by character,
  * splits pattern and path into segments, and matches them by plain recursion, straight from
  * GitHub's documented rules (https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-features/customizing-your-repository/about-code-owners).
