@@ -10,6 +10,7 @@ import type { Catalog } from "../policy/catalog.js";
 import { ConfigError } from "../policy/config-error.js";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../policy/load-repo-config.js";
 import { needsRepoBinding, type GateFacts, type GateRun, type RepoBinding } from "./decide-gate.js";
+import { liveRepositoryGrants } from "../ledger/pull-request-grants.js";
 
 export interface GateRepository {
   /** GitHub's id: grants recorded by id are found under a new name after a rename. */
@@ -32,21 +33,16 @@ export async function gatherGate(sources: GateSources, repository: GateRepositor
 }
 
 /**
- * The live grants in one environment of a repository: by repository id, and by name for grants
- * recorded before the ledger kept the id (a row with another repository's id under the same
- * name is not this one's). Environment names compare case-insensitively (the ledger's rule).
+ * The live grants in one environment of a repository, by id and, for grants recorded before the
+ * ledger kept ids, by name (`liveRepositoryGrants`). Environment names compare case-insensitively
+ * (the ledger's rule).
  */
-export async function liveEnvironmentGrants(
+export function liveEnvironmentGrants(
   store: Pick<LedgerStore, "listGrants">,
   repository: GateRepository,
   environment: string,
 ): Promise<Grant[]> {
-  const [byId, byName] = await Promise.all([
-    store.listGrants({ repositoryId: repository.id, environment, liveOnly: true }),
-    store.listGrants({ owner: repository.owner, repo: repository.name, environment, liveOnly: true }),
-  ]);
-  const mine = [...byId, ...byName].filter((grant) => grant.repositoryId === null || grant.repositoryId === repository.id);
-  return [...new Map(mine.map((grant) => [grant.id, grant])).values()];
+  return liveRepositoryGrants(store, repository, { environment });
 }
 
 async function repoBinding(client: RepoClient, defaultBranch: string): Promise<RepoBinding> {
