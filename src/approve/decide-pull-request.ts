@@ -251,29 +251,30 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
 
   const pending = decided.find((d) => !d.decision.approved);
   const breakGlass = result.requests.every((r) => r.breakGlass);
+  const requestDigest = requestSetDigest(result.requests);
+  /** The grants to make: this head's, of exactly this request set. */
+  const planned = (items: PlannedGrants["items"]): PlannedGrants => ({
+    repositoryId: repository.id,
+    headSha: pr.headSha,
+    mergeBaseSha: files.mergeBaseSha,
+    requestDigest,
+    requester: pr.author,
+    items,
+  });
+  /** The requests as an audit record lists them. */
+  const requested = result.requests.map((r) => ({
+    secret: r.secret.name,
+    environment: r.environment,
+    duration: r.entry.duration,
+    reason: r.reason,
+  }));
   if (pending !== undefined && breakGlass) {
     // Break-glass: granted at once, without approval; loud, and reviewed afterwards.
-    const requestDigest = requestSetDigest(result.requests);
     return {
       kind: "approved",
       approvals: decided.map((d) => d.decision),
-      grant: {
-        repositoryId: repository.id,
-        headSha: pr.headSha,
-        mergeBaseSha: files.mergeBaseSha,
-        requestDigest,
-        requester: pr.author,
-        items: result.requests.map((request) => ({ request, approvers: [] })),
-      },
-      audit: audit("break_glass", pr.author.login, {
-        requests: result.requests.map((r) => ({
-          secret: r.secret.name,
-          environment: r.environment,
-          duration: r.entry.duration,
-          reason: r.reason,
-        })),
-        requestDigest,
-      }),
+      grant: planned(result.requests.map((request) => ({ request, approvers: [] }))),
+      audit: audit("break_glass", pr.author.login, { requests: requested, requestDigest }),
       lapse,
       breakGlass: { kind: "granted", mention: [...new Set(approval.owners.filter((o) => o.kind !== "email").map(formatOwner))] },
     };
@@ -284,33 +285,17 @@ function outcome(facts: PullRequestFacts, ctx: DecisionContext): Outcome {
       kind: "waiting",
       approval: decision,
       check: waitingCheck(pr.headSha, result.requests, decision),
-      audit: audit("validated", pr.author.login, {
-        requests: result.requests.map((r) => ({
-          secret: r.secret.name,
-          environment: r.environment,
-          duration: r.entry.duration,
-          reason: r.reason,
-        })),
-        approvals: `${decision.approvers.length}/${decision.required}`,
-      }),
+      audit: audit("validated", pr.author.login, { requests: requested, approvals: `${decision.approvers.length}/${decision.required}` }),
       lapse,
     };
   }
   const people = (decision: ApprovalDecision): ApproverPermission[] =>
     decision.approvers.map(({ id, login, permission, via }) => ({ id, login, permission, via }));
   const everyone = new Map(decided.flatMap((d) => d.decision.approvers.map((a) => [a.id, a] as const)));
-  const requestDigest = requestSetDigest(result.requests);
   return {
     kind: "approved",
     approvals: decided.map((d) => d.decision),
-    grant: {
-      repositoryId: repository.id,
-      headSha: pr.headSha,
-      mergeBaseSha: files.mergeBaseSha,
-      requestDigest,
-      requester: pr.author,
-      items: decided.flatMap((d) => d.requests.map((request) => ({ request, approvers: people(d.decision) }))),
-    },
+    grant: planned(decided.flatMap((d) => d.requests.map((request) => ({ request, approvers: people(d.decision) })))),
     audit: audit("approved", [...everyone.values()].map((a) => a.login).join(","), {
       approvers: [...everyone.values()].map((a) => ({ id: a.id, login: a.login, permission: a.permission, via: a.via })),
       requestDigest,
