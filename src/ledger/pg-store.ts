@@ -98,6 +98,7 @@ import type {
 } from "./store.js";
 import { asciiLower } from "../util/ascii-case.js";
 import { errorMessage } from "../util/error-message.js";
+import { GrantTransitions } from "./grant-transitions.js";
 
 const LIVE_SQL = LIVE_STATES.map((state) => `'${state}'`).join(", ");
 /** `listGrants` filter fields, the columns they compare, and whether the value is a name (compared by its ASCII-folded key). */
@@ -203,7 +204,7 @@ export interface PgStoreOptions {
 /** The advisory-lock class of secret locks (the migration lock is "jita"): "jits". */
 const SECRET_LOCK_CLASS = 0x6a697473;
 
-export class PgStore implements LedgerStore, WriteSlotStore {
+export class PgStore extends GrantTransitions implements LedgerStore, WriteSlotStore {
   #closed = false;
   #ended: Promise<void> | null = null;
   /** The calls under way, which `close` waits for. */
@@ -217,6 +218,7 @@ export class PgStore implements LedgerStore, WriteSlotStore {
     private readonly pool: Pool,
     options: PgStoreOptions = {},
   ) {
+    super();
     this.#readonly = options.readonly === true;
     this.#lockPool = options.lockPool ?? pool;
   }
@@ -267,44 +269,6 @@ export class PgStore implements LedgerStore, WriteSlotStore {
       if (existing === undefined) throw new Error(`grant ${grant.requestKey} was not found right after it was written`);
       return { grant: toGrant(existing), created: false };
     });
-  }
-
-  async markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markActive", at }, audit);
-  }
-
-  async markWriting(id: string, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markWriting" }, audit);
-  }
-
-  async recordWriteMark(id: string, updatedAt: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "recordWriteMark", updatedAt }, audit);
-  }
-
-  async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markFailed", reason, at }, audit);
-  }
-
-  async markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markEnded", state, reason, at }, audit);
-  }
-
-  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
-  }
-
-  async deferGrant(
-    id: string,
-    error: string,
-    nextAttemptAt: Date,
-    audit?: AuditInput,
-    options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written"> } = {},
-  ): Promise<Grant> {
-    return this.change(
-      id,
-      { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt, secretWrite: options.secretWrite },
-      audit,
-    );
   }
 
   async grantsAwaitingRetry(now: Date, limit: number): Promise<Grant[]> {
@@ -1086,7 +1050,7 @@ export class PgStore implements LedgerStore, WriteSlotStore {
    * One state change and its audit record, in one transaction: the row as `applyChange` says,
    * or an `IllegalTransitionError` and nothing written.
    */
-  private async change(id: string, change: GrantChange, audit: AuditInput | undefined): Promise<Grant> {
+  protected async change(id: string, change: GrantChange, audit: AuditInput | undefined): Promise<Grant> {
     const attempted = describeChange(change);
     return this.transaction(`update grant ${id} (${attempted})`, async (client) => {
       const [row] = await this.query<GrantRow>(client, `SELECT ${GRANT_COLUMNS} FROM grants WHERE id = $1 FOR NO KEY UPDATE`, [id]);

@@ -71,6 +71,7 @@ import type {
   RequestHeadKey,
 } from "./store.js";
 import { errorMessage } from "../util/error-message.js";
+import { GrantTransitions } from "./grant-transitions.js";
 
 const LIVE_SQL = sqlList(LIVE_STATES);
 /**
@@ -154,7 +155,7 @@ interface ArchiveRow {
 
 type Params = Record<string, string | number | null>;
 
-export class SqliteStore implements LedgerStore {
+export class SqliteStore extends GrantTransitions implements LedgerStore {
   private readonly statements;
   private readonly listStatements = new Map<string, Database.Statement<[Params], GrantRow>>();
   private readonly gate: SqliteGateDecisions;
@@ -165,6 +166,7 @@ export class SqliteStore implements LedgerStore {
   readonly #lockOwner = `${hostname()}:${process.pid}:${randomUUID()}`;
 
   constructor(private readonly db: Database.Database) {
+    super();
     this.gate = new SqliteGateDecisions(db);
     this.notify = new SqliteNotify(db);
     this.inbox = new SqliteInbox(db);
@@ -338,44 +340,6 @@ export class SqliteStore implements LedgerStore {
           return { grant: toGrant(row), created };
         })
         .immediate(),
-    );
-  }
-
-  async markActive(id: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markActive", at }, audit);
-  }
-
-  async markWriting(id: string, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markWriting" }, audit);
-  }
-
-  async recordWriteMark(id: string, updatedAt: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "recordWriteMark", updatedAt }, audit);
-  }
-
-  async markFailed(id: string, reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markFailed", reason, at }, audit);
-  }
-
-  async markEnded(id: string, state: "expired" | "revoked", reason: string, at: Date, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "markEnded", state, reason, at }, audit);
-  }
-
-  async recordRevokeFailure(id: string, error: string, nextAttemptAt: Date, pendingEnd?: PendingEnd, audit?: AuditInput): Promise<Grant> {
-    return this.change(id, { kind: "recordRevokeFailure", error, nextAttemptAt, pendingEnd }, audit);
-  }
-
-  async deferGrant(
-    id: string,
-    error: string,
-    nextAttemptAt: Date,
-    audit?: AuditInput,
-    options: { writeUncertainAt?: Date; secretWrite?: Exclude<SecretWrite, "written"> } = {},
-  ): Promise<Grant> {
-    return this.change(
-      id,
-      { kind: "deferGrant", error, nextAttemptAt, writeUncertainAt: options.writeUncertainAt, secretWrite: options.secretWrite },
-      audit,
     );
   }
 
@@ -835,7 +799,7 @@ export class SqliteStore implements LedgerStore {
    * One state change and its audit record, in one transaction: the row as `applyChange` says,
    * or an `IllegalTransitionError` and nothing written.
    */
-  private change(id: string, change: GrantChange, audit: AuditInput | undefined): Grant {
+  protected change(id: string, change: GrantChange, audit: AuditInput | undefined): Grant {
     const attempted = describeChange(change);
     return this.run(`update grant ${id} (${attempted})`, () =>
       this.db
