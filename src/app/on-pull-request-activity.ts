@@ -4,6 +4,7 @@ import { evaluatePullRequest } from "../grant/evaluate-pull-request.js";
 import type { LifecycleDeps } from "./deps.js";
 import { Coalescer } from "../util/coalescer.js";
 import { repositoryInCatalog } from "./repository-in-catalog.js";
+import { replacesVerdict } from "../approve/decide-approval.js";
 
 type Activity =
   | Context<"pull_request.opened">
@@ -28,9 +29,9 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
     if (!installation || (!deps.revokeOnly && !repositoryInCatalog(deps.catalog, repository.full_name))) return;
     // An edit matters only when it moves the base branch; a new title or body changes nothing.
     if (context.payload.action === "edited" && !("base" in ((context.payload as { changes?: object }).changes ?? {}))) return;
-    // A comment-only review never replaces a verdict (decide-approval's rules), so it cannot
-    // change the decision: anyone who can comment could otherwise spend the rate limit.
-    if (context.name === "pull_request_review" && context.payload.action === "submitted" && isCommentOnly(context.payload.review.state))
+    // A review that replaces no verdict (a comment) cannot change the decision: anyone who can
+    // comment could otherwise spend the rate limit.
+    if (context.name === "pull_request_review" && context.payload.action === "submitted" && !replacesVerdict(context.payload.review.state))
       return;
     const log = context.log.child({ repository: repository.full_name, pr: pr.number, delivery: context.id });
     const trigger = `${context.name}.${context.payload.action}`;
@@ -46,8 +47,4 @@ export function onPullRequestActivity(deps: LifecycleDeps) {
       log.info({ trigger, outcome: outcome.kind }, "pull request evaluated");
     });
   };
-}
-
-function isCommentOnly(state: string): boolean {
-  return state.toLowerCase() === "commented";
 }

@@ -86,6 +86,15 @@ type Reviewer = { id: number; login: string };
 /** Review states that replace a reviewer's earlier verdict; COMMENTED and PENDING do not. */
 const VERDICT_STATES = new Set(["APPROVED", "CHANGES_REQUESTED", "DISMISSED"]);
 
+/**
+ * Whether a review in `state` (either case: webhooks send lower case, the REST list upper case)
+ * replaces its author's earlier verdict. A comment-only or pending review does not, so it can
+ * never change a decision.
+ */
+export function replacesVerdict(state: string): boolean {
+  return VERDICT_STATES.has(state.toUpperCase());
+}
+
 /** GitHub shows deleted accounts as "ghost". */
 const DELETED_ACCOUNT = "ghost";
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "@jest/globals";
 import type { Owner } from "../../src/approve/codeowners.js";
-import { decideApproval, type ApprovalDecision, type ApprovalInput, type Review } from "../../src/approve/decide-approval.js";
+import {
+  decideApproval,
+  replacesVerdict,
+  type ApprovalDecision,
+  type ApprovalInput,
+  type Review,
+} from "../../src/approve/decide-approval.js";
 import type { Permission } from "../../src/github/repo-client.js";
 import type { ApproverRef } from "../../src/policy/catalog.js";
 
@@ -565,5 +571,21 @@ describe("decideApproval", () => {
       teamPermissions: TEAM_ACCESS,
     };
     expect(() => decideApproval(input)).toThrow(/whole number of at least 1/);
+  });
+});
+
+describe("replacesVerdict: which reviews can change a decision (the handler skips the others)", () => {
+  it.each([
+    ["approved", true],
+    ["APPROVED", true],
+    ["changes_requested", true],
+    ["CHANGES_REQUESTED", true],
+    ["dismissed", true],
+    ["commented", false],
+    ["COMMENTED", false],
+    ["pending", false],
+    ["PENDING", false],
+  ])("%s → %s", (state, expected) => {
+    expect(replacesVerdict(state)).toBe(expected);
   });
 });
