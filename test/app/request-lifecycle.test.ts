@@ -238,6 +238,31 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(JSON.stringify(await h.store.listAudit())).not.toContain(SECRET_VALUES.PROD_DB_URL);
   });
 
+  it("logs a label that could not be set as a label failure, and the grant stands: the secret, the comment and the check are there", async () => {
+    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+      .publicKey("production", h.environmentKey)
+      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+      .secretMetadata("production", "PROD_DB_URL", null)
+      .putSecret("production", "PROD_DB_URL")
+      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
+      .checkRun()
+      .comment(7);
+    gh.scope.post("/repos/acme/api/issues/7/labels").reply(500, { message: "Server Error" });
+    await h.probot.receive({
+      id: "2",
+      name: "pull_request_review",
+      payload: reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" }) as never,
+    });
+    expect(nock.pendingMocks()).toEqual([]);
+    const [grant] = await h.store.listGrants({ liveOnly: false });
+    expect(grant).toMatchObject({ state: "active", secretWrite: "written" });
+    expect(gh.body<CommentBody>("/comments").body).toContain("**Access granted.**");
+    expect(gh.body<CheckRunBody>("/check-runs")).toMatchObject({ conclusion: "success" });
+    const warnings = h.logs.filter((line) => line.includes('"level":40'));
+    expect(warnings.filter((line) => line.includes("could not label the pull request") && line.includes("jit:granted"))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes("could not comment"))).toEqual([]);
+  });
+
   it("queues a granted event for JIT_NOTIFY_URL and delivers nothing itself: a receiver that is down delays no grant", async () => {
     h.deps.notifier = new OutboxNotifier({
       store: h.store,
@@ -424,6 +449,11 @@ describe("a pull request that edits jit-requests.yml", () => {
     expect(gh.bodies("/check-runs")[0]).toMatchObject({ conclusion: "failure", output: { title: "Access could not be granted" } });
     expect(gh.body<CommentBody>("/comments").body).toContain("PROD_DB_URL is not set");
     expect((await h.store.listAudit()).map((a) => a.action)).toEqual(["approved", "granting", "failed"]);
+    // The evaluation is named for what happened: every grant failed, none was granted.
+    const evaluated = h.logs
+      .filter((line) => line.includes("pull request evaluated"))
+      .map((line) => JSON.parse(line) as { outcome: string });
+    expect(evaluated.map((line) => line.outcome)).toEqual(["grant-failed"]);
   });
 
   it("undoes a PUT whose outcome is unknown and defers the grant instead of losing it", async () => {
