@@ -115,9 +115,11 @@ describe("a DELETE that fails briefly", () => {
     const s = await grantedForTwoMinutes();
     const { app } = s;
     app.sim.faults.expireTokens(INSTALLATION);
-    await app.runUntil(() => requestsTo(app, SECRET_PATH, "DELETE").some((r) => r.status === 401), {
+    // At expiry the revocation's first request (finding the repository by its id, then the
+    // DELETE) is refused with the stale token.
+    await app.runUntil(() => app.sim.requests.some((r) => r.status === 401), {
       maxMs: 900_000,
-      what: "the refused DELETE",
+      what: "the first request refused for its token",
     });
     // @octokit/auth-app first waits (real timers, 1+2+3 s) in case a brand-new token has not
     // reached every GitHub server yet; the refresh comes after that.
