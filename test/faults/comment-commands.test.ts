@@ -208,17 +208,21 @@ describe("/jit extend", () => {
     const { app } = stage;
     await app.runUntil(() => app.clock.now() >= grant.expiresAt.getTime() + MINUTE, {
       maxMs: 3 * 3_600_000,
-      stepMs: 60_000,
+      // The timers fire at their exact times within a step; long steps keep two hours of app time short.
+      stepMs: 10 * MINUTE,
       what: "the old expiry",
     });
     expect(secretValue(app)).toBe(VALUE);
     expect(await theGrant(app)).toMatchObject({ state: "active" });
-    // ... and at the new one it ends.
-    await app.runUntil(async () => (await theGrant(app))?.state === "expired", {
-      maxMs: 40 * MINUTE,
-      stepMs: 10_000,
-      what: "the new expiry",
-    });
+    // ... and at the new one it ends, and the PR is told (its comment and labels are paced
+    // writes on the app's clock: the test waits for them before the app stops).
+    await app.runUntil(
+      async () =>
+        (await theGrant(app))?.state === "expired" &&
+        commentBodies(stage!).some((body) => body.startsWith("**Access expired:**")) &&
+        app.sim.labels(REPO, stage!.pr).includes("jit:expired"),
+      { maxMs: 40 * MINUTE, stepMs: MINUTE, what: "the new expiry, told on the PR" },
+    );
     expect(secretValue(app)).toBeUndefined();
     expect((await theGrant(app))?.endedAt?.getTime()).toBeGreaterThanOrEqual(extended!.expiresAt.getTime());
   });
