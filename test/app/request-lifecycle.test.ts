@@ -81,6 +81,18 @@ function approvalReads(
   return policyReads(gather(new GitHubMock("acme", "api"), VALID_REQUEST, null, { reviews }), reviews, options);
 }
 
+/** bob's approval of the head, granted: the reads, the sealed PUT (the secret absent before it, read back after it for the app's mark), the check run and the comment. */
+function grantReads(): GitHubMock {
+  return approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
+    .publicKey("production", h.environmentKey)
+    .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
+    .secretMetadata("production", "PROD_DB_URL", null)
+    .putSecret("production", "PROD_DB_URL")
+    .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
+    .checkRun()
+    .comment(7);
+}
+
 function assertNoValueLeaked(gh: GitHubMock): void {
   const everything = JSON.stringify(gh.sent) + h.logs.join("\n");
   for (const value of Object.values(SECRET_VALUES)) expect(everything).not.toContain(value);
@@ -180,16 +192,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("grants when a code owner approves the head commit: ledger first, sealed PUT, comment, label, check", async () => {
-    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
-      .publicKey("production", h.environmentKey)
-      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
-      // Absent before the PUT; read back after it for the app's mark.
-      .secretMetadata("production", "PROD_DB_URL", null)
-      .putSecret("production", "PROD_DB_URL")
-      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
-      .checkRun()
-      .comment(7)
-      .addLabels(7);
+    const gh = grantReads().addLabels(7);
     await h.probot.receive({
       id: "2",
       name: "pull_request_review",
@@ -239,14 +242,7 @@ describe("a pull request that edits jit-requests.yml", () => {
   });
 
   it("logs a label that could not be set as a label failure, and the grant stands: the secret, the comment and the check are there", async () => {
-    const gh = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
-      .publicKey("production", h.environmentKey)
-      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
-      .secretMetadata("production", "PROD_DB_URL", null)
-      .putSecret("production", "PROD_DB_URL")
-      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
-      .checkRun()
-      .comment(7);
+    const gh = grantReads();
     gh.scope.post("/repos/acme/api/issues/7/labels").reply(500, { message: "Server Error" });
     await h.probot.receive({
       id: "2",
@@ -270,15 +266,7 @@ describe("a pull request that edits jit-requests.yml", () => {
       webUrl: "https://github.com",
       log: silentLog,
     });
-    approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
-      .publicKey("production", h.environmentKey)
-      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
-      .secretMetadata("production", "PROD_DB_URL", null)
-      .putSecret("production", "PROD_DB_URL")
-      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
-      .checkRun()
-      .comment(7)
-      .addLabels(7);
+    grantReads().addLabels(7);
     await h.probot.receive({
       id: "2",
       name: "pull_request_review",
@@ -360,15 +348,7 @@ describe("a pull request that edits jit-requests.yml", () => {
 
   it("grants nothing twice when the same approval is delivered again", async () => {
     const approve = reviewPayload("submitted", scenario, { id: 1, reviewer: bob, state: "approved" });
-    const first = approvalReads([{ id: 1, user: bob, state: "APPROVED", commit_id: HEAD }])
-      .publicKey("production", h.environmentKey)
-      .pull({ number: 7, headSha: HEAD, baseSha: BASE, author: alice })
-      .secretMetadata("production", "PROD_DB_URL", null)
-      .putSecret("production", "PROD_DB_URL")
-      .secretMetadata("production", "PROD_DB_URL", "2026-03-01T10:00:01Z")
-      .checkRun()
-      .comment(7)
-      .addLabels(7);
+    const first = grantReads().addLabels(7);
     await h.probot.receive({ id: "2", name: "pull_request_review", payload: approve as never });
     expect(nock.pendingMocks()).toEqual([]);
     expect(first.bodies("/secrets/PROD_DB_URL")).toHaveLength(1);
