@@ -4,7 +4,7 @@ import { decidePullRequest, type Decision } from "../../src/approve/decide-pull-
 import type { ApprovalFacts, PullRequestFacts } from "../../src/approve/pull-request-facts.js";
 import type { Grant } from "../../src/ledger/store.js";
 import type { Review } from "../../src/approve/decide-approval.js";
-import { grantFixture } from "../helpers/grant-fixture.js";
+import { activeGrant } from "../helpers/grant-fixture.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 
 /** The decision is pure: each case is facts in, decision out, with no GitHub and no ledger. */
@@ -249,24 +249,7 @@ describe("decidePullRequest", () => {
   });
 
   describe("a withdrawn approval ends the access it gave", () => {
-    const live = (approvers: { id: number; login: string }[], headSha = HEAD): Grant => ({
-      ...grantFixture({ approvers, headSha }),
-      id: "grant-1",
-      repositoryId: 100_001,
-      mergeBaseSha: MERGE_BASE,
-      requestDigest: "0".repeat(64),
-      grantedAt: new Date(NOW),
-      endedAt: null,
-      state: "active",
-      endReason: null,
-      revokeAttempts: 0,
-      nextAttemptAt: null,
-      lastError: null,
-      pendingEnd: null,
-      writeUncertainAt: null,
-      secretWrite: "written",
-      secretUpdatedAt: null,
-    });
+    const live = (approvers: { id: number; login: string }[], headSha = HEAD): Grant => liveRow({ approvers, headSha });
 
     it("ends the PR's live grant when its only counted approval is dismissed, saying why", () => {
       const decision = decide(facts({ approval: { reviews: [approve(bob), approve(bob, HEAD, "DISMISSED")], liveGrants: [live([bob])] } }));
@@ -388,24 +371,7 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
   const NO_CATALOG = { file: "(no catalog loaded)", secrets: new Map() };
   const revokeOnly = (f: PullRequestFacts): Decision =>
     decidePullRequest(f, { catalog: NO_CATALOG, now: NOW, trigger: "test", revokeOnly: true });
-  const live: Grant = {
-    ...grantFixture({ approvers: [bob], headSha: HEAD }),
-    id: "grant-1",
-    repositoryId: 100_001,
-    mergeBaseSha: MERGE_BASE,
-    requestDigest: "0".repeat(64),
-    grantedAt: new Date(NOW),
-    endedAt: null,
-    state: "active",
-    endReason: null,
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
-  };
+  const live = liveRow({ headSha: HEAD });
 
   const cases: { name: string; facts: PullRequestFacts; kind: Decision["kind"] }[] = [
     { name: "an approved request", facts: facts({ approval: { reviews: [approve(bob)] } }), kind: "refused" },
@@ -446,26 +412,20 @@ describe("decidePullRequest, revoke-only (the catalog failed to load)", () => {
   });
 });
 
-/** A live grant row on a head, as the ledger hands it out. */
-function grantRow(over: { headSha: string }): Grant {
-  return {
-    ...grantFixture({ approvers: [bob], headSha: over.headSha }),
-    id: "grant-row",
+/** A live grant row on a head, as the ledger hands it out: bob's approval over MERGE_BASE. */
+function liveRow(over: Partial<Grant>): Grant {
+  return activeGrant({
+    approvers: [bob],
     repositoryId: 100_001,
     mergeBaseSha: MERGE_BASE,
     requestDigest: "0".repeat(64),
     grantedAt: new Date(NOW),
-    endedAt: null,
-    state: "active",
-    endReason: null,
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
-  };
+    ...over,
+  });
+}
+
+function grantRow(over: { headSha: string }): Grant {
+  return liveRow({ id: "grant-row", ...over });
 }
 
 describe("decidePullRequest: requests lapse after request_ttl", () => {

@@ -4,25 +4,17 @@ import { decideExtension } from "../../src/commands/decide-extension.js";
 import { MAX_COMMAND_REASON, parseCommand } from "../../src/commands/parse-command.js";
 import { reminderLeadMs } from "../../src/commands/reminders.js";
 import type { Grant } from "../../src/ledger/store.js";
+import { activeGrant } from "../helpers/grant-fixture.js";
 import type { CatalogSecret } from "../../src/policy/catalog.js";
 
 const MINUTE = 60_000;
 const T0 = Date.parse("2026-03-01T10:00:00Z");
 
 function grant(overrides: Partial<Grant> = {}): Grant {
-  return {
+  return activeGrant({
     id: "g1",
-    installationId: 42,
-    repositoryId: 1,
-    owner: "acme",
-    repo: "api",
-    environment: "production",
-    secret: "PROD_DB_URL",
     requester: { id: 7, login: "alice" },
     prNumber: 3,
-    headSha: "a".repeat(40),
-    mergeBaseSha: null,
-    requestDigest: null,
     approvers: [{ id: 8, login: "bob" }],
     reason: "INC-1",
     durationMs: 60 * MINUTE,
@@ -30,18 +22,8 @@ function grant(overrides: Partial<Grant> = {}): Grant {
     createdAt: new Date(T0),
     grantedAt: new Date(T0),
     expiresAt: new Date(T0 + 60 * MINUTE),
-    endedAt: null,
-    state: "active",
-    endReason: null,
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
     ...overrides,
-  };
+  });
 }
 
 function secret(overrides: Partial<CatalogSecret> = {}): CatalogSecret {

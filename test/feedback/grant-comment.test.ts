@@ -1,42 +1,24 @@
 import { describe, expect, it } from "@jest/globals";
 import { grantComment } from "../../src/feedback/grant-comment.js";
 import type { Grant } from "../../src/ledger/store.js";
+import { activeGrant } from "../helpers/grant-fixture.js";
 
 /** The grant comment says whether each grant serves only its requester's own workflow runs. */
 const NOW = Date.parse("2026-06-01T12:00:00Z");
 
 function grant(secret: string, environment: string, login = "alice"): Grant {
-  return {
+  return activeGrant({
     id: `${secret}-${environment}`,
-    installationId: 42,
-    repositoryId: 1,
-    owner: "acme",
-    repo: "api",
     environment,
     secret,
     requester: { id: 101, login },
-    prNumber: 7,
-    headSha: "a".repeat(40),
-    mergeBaseSha: null,
-    requestDigest: null,
-    approvers: [{ id: 202, login: "bob" }],
     reason: "INC-1: ship the fix",
     durationMs: 3_600_000,
     requestKey: `k-${secret}`,
     createdAt: new Date(NOW),
     grantedAt: new Date(NOW),
     expiresAt: new Date(NOW + 3_600_000),
-    endedAt: null,
-    state: "active",
-    endReason: null,
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
-  };
+  });
 }
 
 const comment = (granted: Grant[], bound: string[]) =>

@@ -4,6 +4,7 @@ import { decideGate, needsRepoBinding, type GateFacts, type GateRun } from "../.
 import { gateComment, MAX_COMMENT_LENGTH } from "../../src/gate/gate-comment.js";
 import { MAX_GATE_COMMENT_LENGTH } from "../../src/ledger/gate-decisions.js";
 import type { Grant } from "../../src/ledger/store.js";
+import { activeGrant } from "../helpers/grant-fixture.js";
 import { parseCatalog } from "../../src/policy/load-catalog.js";
 import { outsideCode, RENDERERS, tagNames } from "../hostile/helpers/render-markdown.js";
 
@@ -43,38 +44,20 @@ const bob = { id: 202, login: "bob" };
 let sequence = 0;
 function grant(over: Partial<Grant> = {}): Grant {
   sequence += 1;
-  return {
+  return activeGrant({
     id: `grant-${sequence}`,
-    installationId: 42,
     repositoryId: 100_001,
-    owner: "acme",
-    repo: "api",
     environment: "production-jit",
     secret: "DEPLOY_KEY",
     requester: alice,
-    prNumber: 7,
-    headSha: "a".repeat(40),
-    mergeBaseSha: null,
-    requestDigest: null,
     approvers: [bob],
     reason: "INC-1: deploy the fix",
-    durationMs: 2 * 3_600_000,
     requestKey: `key-${sequence}`,
     createdAt: T(0),
     grantedAt: T(1),
     expiresAt: T(121),
-    endedAt: null,
-    state: "active",
-    endReason: null,
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
     ...over,
-  };
+  });
 }
 
 function run(over: Partial<GateRun> = {}): GateRun {

@@ -34,6 +34,37 @@ export function grantFixture(overrides: Partial<NewGrant> = {}): NewGrant {
 }
 
 /**
+ * A ledger row of an active, written grant, for tests of pure code that read grants (decisions,
+ * comments, reports): `grantFixture()`'s defaults (its expiry from `createdAt` and `durationMs`),
+ * granted when created, with `overrides` last.
+ */
+export function activeGrant(overrides: Partial<Grant> = {}): Grant {
+  const fixture = grantFixture({
+    ...(overrides.createdAt && { createdAt: overrides.createdAt }),
+    ...(overrides.durationMs !== undefined && { durationMs: overrides.durationMs }),
+  });
+  const row: Grant = {
+    ...fixture,
+    id: "grant-1",
+    repositoryId: 1,
+    mergeBaseSha: null,
+    requestDigest: null,
+    grantedAt: fixture.createdAt,
+    endedAt: null,
+    state: "active",
+    endReason: null,
+    revokeAttempts: 0,
+    nextAttemptAt: null,
+    lastError: null,
+    pendingEnd: null,
+    writeUncertainAt: null,
+    secretWrite: "written",
+    secretUpdatedAt: null,
+  };
+  return { ...row, ...overrides };
+}
+
+/**
  * Writes a grant and brings it to `state` (active unless told): as the grant flow would.
  * `granting` is a grant whose PUT was sent and never confirmed (its write `uncertain`: a crash, a
  * lost answer); `unwritten` a `granting` grant for which nothing was sent yet.

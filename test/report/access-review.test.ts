@@ -4,7 +4,7 @@ import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { Grant, LedgerStore } from "../../src/ledger/store.js";
 import { AccessReviewBuilder, LATE_AFTER_MS, median, type AccessReview, type ReviewScope } from "../../src/report/access-review.js";
 import { readAccessReview } from "../../src/report/read-access-review.js";
-import { grantFixture, tempLedgerDir } from "../helpers/grant-fixture.js";
+import { activeGrant, grantFixture, tempLedgerDir } from "../helpers/grant-fixture.js";
 import {
   FORMULA_REASON,
   HOSTILE_REASON,
@@ -322,24 +322,8 @@ it("late means more than LATE_AFTER_MS after the expiry", () => {
   const builder = new AccessReviewBuilder(SCOPE);
   const base = grantFixture({ createdAt: new Date("2026-03-02T10:00:00Z"), durationMs: HOUR });
   const at = (ms: number) => new Date(base.createdAt.getTime() + HOUR + ms);
-  const make = (id: string, endedAt: Date): Grant => ({
-    ...base,
-    id,
-    repositoryId: null,
-    mergeBaseSha: null,
-    requestDigest: null,
-    grantedAt: base.createdAt,
-    endedAt,
-    state: "expired",
-    endReason: "expired",
-    revokeAttempts: 0,
-    nextAttemptAt: null,
-    lastError: null,
-    pendingEnd: null,
-    writeUncertainAt: null,
-    secretWrite: "written",
-    secretUpdatedAt: null,
-  });
+  const make = (id: string, endedAt: Date): Grant =>
+    activeGrant({ ...base, id, repositoryId: null, endedAt, state: "expired", endReason: "expired" });
   builder.addGrants([make("on-the-edge", at(LATE_AFTER_MS)), make("late", at(LATE_AFTER_MS + 1_000))]);
   const review = builder.finish({ ok: true, count: 0, lastSeq: null, lastHash: "0".repeat(64) });
   expect(review.summary.lateRevocations.map((r) => r.grantId)).toEqual(["late"]);
