@@ -114,6 +114,7 @@ async function main(): Promise<void> {
     store,
     clock,
     log: log.child({ name: "inbox" }),
+    leaseMs: settings.inboxLeaseMs,
     handle: (event: VerifiedEvent) =>
       metrics.timeWebhook(event.name, () => probot.webhooks.receive(event as Parameters<typeof probot.webhooks.receive>[0])),
   });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { getPrivateKey } from "@probot/get-private-key";
 import { DEFAULT_DATABASE_URL } from "../ledger/open-ledger.js";
 import { CLAIM_LEASE_MS } from "../revoke/sweep.js";
+import { INBOX_LEASE_MS } from "../inbox/inbox-processor.js";
 import { parseDuration } from "../util/duration.js";
 import { isSlackWebhook } from "../feedback/notify-event.js";
 import { isActionRef } from "../feedback/grant-snippet.js";
@@ -28,6 +29,8 @@ export interface Settings {
   sweepIntervalMs: number;
   /** How long a sweep's claim on a due grant holds (JIT_CLAIM_LEASE); `CLAIM_LEASE_MS` unless set. */
   claimLeaseMs: number;
+  /** How long the inbox's claim on a delivery holds (JIT_INBOX_LEASE); `INBOX_LEASE_MS` unless set. */
+  inboxLeaseMs: number;
   logLevel: LogLevel;
   /** How grant comments name the require-grant action (JIT_ACTION_REF); unset: `./.github/actions/require-grant`. */
   actionRef?: string;
@@ -145,6 +148,15 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     } else claimLeaseMs = parsed.ms;
   }
 
+  let inboxLeaseMs = INBOX_LEASE_MS;
+  const inboxLeaseText = value("JIT_INBOX_LEASE");
+  if (inboxLeaseText !== undefined) {
+    const parsed = /^\d+$/.test(inboxLeaseText) ? { ok: true as const, ms: Number(inboxLeaseText) * 1000 } : parseDuration(inboxLeaseText);
+    if (!parsed.ok || parsed.ms < 1000 || parsed.ms > 3_600_000) {
+      problems.push(`JIT_INBOX_LEASE must be a duration from 1s to 1h (e.g. 5m); got "${inboxLeaseText.slice(0, 20)}".`);
+    } else inboxLeaseMs = parsed.ms;
+  }
+
   const logLevel = (value("LOG_LEVEL") ?? "info") as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}; got "${String(logLevel).slice(0, 20)}".`);
@@ -172,6 +184,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, needs: SettingsNeeds = {}):
     databaseUrl,
     sweepIntervalMs,
     claimLeaseMs,
+    inboxLeaseMs,
     logLevel,
     ...(actionRef !== undefined ? { actionRef } : {}),
     notifyUrls,

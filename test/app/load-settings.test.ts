@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "@jest/globals";
 import { loadSettings, SettingsError } from "../../src/app/load-settings.js";
 import { CLAIM_LEASE_MS } from "../../src/revoke/sweep.js";
+import { INBOX_LEASE_MS } from "../../src/inbox/inbox-processor.js";
 
 const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const valid = {
@@ -38,6 +39,7 @@ describe("loadSettings", () => {
       databaseUrl: "sqlite:./data/jit-access.db",
       sweepIntervalMs: 60_000,
       claimLeaseMs: 600_000,
+      inboxLeaseMs: 300_000,
       logLevel: "info",
       notifyUrls: [],
     });
@@ -78,6 +80,8 @@ describe("loadSettings", () => {
     ["JIT_SWEEP_INTERVAL", { JIT_SWEEP_INTERVAL: "2h" }, 'JIT_SWEEP_INTERVAL must be a duration from 1s to 1h (e.g. 60s, 5m); got "2h"'],
     ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "0s" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "0s"'],
     ["JIT_CLAIM_LEASE", { JIT_CLAIM_LEASE: "soon" }, 'JIT_CLAIM_LEASE must be a duration from 1s to 1h (e.g. 10m); got "soon"'],
+    ["JIT_INBOX_LEASE", { JIT_INBOX_LEASE: "0s" }, 'JIT_INBOX_LEASE must be a duration from 1s to 1h (e.g. 5m); got "0s"'],
+    ["JIT_INBOX_LEASE", { JIT_INBOX_LEASE: "2h" }, 'JIT_INBOX_LEASE must be a duration from 1s to 1h (e.g. 5m); got "2h"'],
     ["JIT_ACTION_REF", { JIT_ACTION_REF: "require-grant" }, "JIT_ACTION_REF must name the require-grant action as OWNER/REPO/PATH@REF"],
     [
       "JIT_NOTIFY_URL not a URL",
@@ -149,6 +153,13 @@ describe("loadSettings", () => {
     expect(CLAIM_LEASE_MS).toBe(600_000);
     expect(loadSettings({ ...valid, JIT_CLAIM_LEASE: "3s" }).claimLeaseMs).toBe(3_000);
     expect(loadSettings({ ...valid, JIT_CLAIM_LEASE: "5" }).claimLeaseMs).toBe(5_000);
+  });
+
+  it("reads the inbox's claim lease, five minutes unless set", () => {
+    expect(loadSettings(valid).inboxLeaseMs).toBe(INBOX_LEASE_MS);
+    expect(INBOX_LEASE_MS).toBe(300_000);
+    expect(loadSettings({ ...valid, JIT_INBOX_LEASE: "4s" }).inboxLeaseMs).toBe(4_000);
+    expect(loadSettings({ ...valid, JIT_INBOX_LEASE: "7" }).inboxLeaseMs).toBe(7_000);
   });
 
   it("lets offline commands do without credentials and webhook secret", () => {
