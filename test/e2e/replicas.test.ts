@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startAppProcess, type AppProcess } from "../../sim/app-process.js";
-import { startSimulator, type GitHubSimulator, type RecordedRequest } from "../../sim/index.js";
+import { startSimulator, type Delivery, type GitHubSimulator, type RecordedRequest } from "../../sim/index.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { AuditEvent, Grant } from "../../src/ledger/store.js";
 import { adminQuery, describePostgres, DROP_TIMEOUT_MS, dropTestSchemas, freshSchema } from "../helpers/postgres.js";
@@ -19,6 +19,8 @@ import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
  * at once. What must hold across processes: each approval granted once, each grant ended once,
  * no secret left after its grant, the installation's writes paced a second apart whichever
  * replica made them, and the claims of a replica that dies mid-sweep taken over by another, once, by the lease's end.
+ * A replica SIGKILLed after answering 202 to an approval it had not processed: another replica
+ * processes the inbox entry once its lease ends, and the approval is granted once.
  * Correctness bounds, not performance measurements (those are in bench/).
  */
 
@@ -29,6 +31,13 @@ const SECRET = "PROD_DB_URL";
  * free soon, yet longer than a revocation takes here, so a live replica never loses its own.
  */
 const LEASE_MS = 8_000;
+/**
+ * The inbox's claim lease (JIT_INBOX_LEASE) in the crash tests: a dead replica's delivery is
+ * processed again soon, yet a live replica processes one of these deliveries well within it.
+ */
+const INBOX_LEASE_MS = 5_000;
+const LEASES = { JIT_CLAIM_LEASE: `${LEASE_MS / 1000}s`, JIT_INBOX_LEASE: `${INBOX_LEASE_MS / 1000}s` };
+const REDELIVERY_ROUTE = "POST /app/hook/deliveries/{delivery_id}/attempts";
 /**
  * Arrival times in the simulator's request log may differ from send times by the transit of one
  * request on this machine: two writes the app sent exactly 1 s apart may arrive a few ms closer.
@@ -206,6 +215,51 @@ function receivedDeliveries(replica: AppProcess): Set<string> {
   return ids;
 }
 
+/** Resolves once the inbox holds no delivery still to process (every one recorded so far is done). */
+async function inboxDrained(c: Cluster): Promise<void> {
+  await c.sim.waitFor(async () => (await withLedger(c, (store) => store.countDeliveries())).pending === 0, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    description: "every delivery so far processed",
+  });
+}
+
+/** The replicas still running after `dead` was stopped; deliveries go to them from now on. */
+function drop(c: Cluster, dead: AppProcess): void {
+  c.replicas.splice(c.replicas.indexOf(dead), 1);
+}
+
+/**
+ * The approval goes to `replica` alone and is answered 202 there: the simulator's record of that
+ * delivery (its last attempt's status and how many attempts).
+ */
+async function approveThrough(c: Cluster, replica: AppProcess, repo: string, number: number): Promise<Delivery> {
+  c.sim.setWebhookUrl(`${replica.url}/api/github/webhooks`);
+  const before = c.sim.deliveries.length;
+  await c.sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
+  const sent = c.sim.deliveries.slice(before).filter((delivery) => delivery.event === "pull_request_review");
+  expect(sent.map((delivery) => ({ status: delivery.status, attempts: delivery.attempts }))).toEqual([{ status: 202, attempts: 1 }]);
+  return sent[0]!;
+}
+
+/**
+ * The approval's delivery reached the app once and was never asked for again: no redelivery
+ * requested by any replica (each read its delivery log at start-up, the replacement after the
+ * crash too), its inbox entry processed, claimed twice (by the replica that died and by the one
+ * that processed it).
+ */
+async function expectProcessedOnceAfterCrash(c: Cluster, approval: Delivery, crashedAtMs: number): Promise<void> {
+  expect(c.sim.requests.filter((r) => r.route === "GET /app/hook/deliveries" && r.atMs > crashedAtMs).length).toBeGreaterThan(0);
+  expect(c.sim.requests.filter((r) => r.route === REDELIVERY_ROUTE).map((r) => r.path)).toEqual([]);
+  expect(c.sim.deliveries.filter((delivery) => delivery.id === approval.id).map((delivery) => delivery.attempts)).toEqual([1]);
+  const entry = await withLedger(c, (store) => store.getDelivery(approval.id));
+  expect({ state: entry?.state, attempts: entry?.attempts, claimedBy: entry?.claimedBy }).toEqual({
+    state: "done",
+    attempts: 2,
+    claimedBy: null,
+  });
+}
+
 function expectNoSecretShown(c: Cluster): void {
   const places = [
     ...c.everyProcess.map((replica, i) => ({ where: `output of replica ${i + 1}`, text: replica.output() })),
@@ -344,6 +398,53 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
       const [deleted] = secretRequests(sim, repo, "DELETE", SECRET).filter((r) => r.status === 204);
       expect(deleted!.atMs).toBeLessThanOrEqual(Math.max(leaseEnds, upAt) + 2 * SWEEP_INTERVAL_MS + PACING_SLACK_MS);
     }
+    expectPacedAcrossReplicas(sim);
+    expect(sim.violations).toEqual([]);
+    expectNoSecretShown(c);
+  }, 150_000);
+  it("a replica SIGKILLed after answering 202 to an approval it had not processed: another replica processes it once its inbox lease ends, granting once", async () => {
+    const c = await startCluster();
+    const sim = c.sim;
+    const [doomed] = await c.start(3, LEASES);
+    c.spread(3);
+    const repo = "acme/service";
+    createRepo(c, repo);
+    const number = await openRequest(c, repo, "20s");
+    await inboxDrained(c);
+
+    // The approval reaches one replica, which records it and answers 202; processing it, that
+    // replica reads the reviews, and GitHub never answers that read.
+    const stuck = sim.faults.add({ method: "GET", path: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", hang: true, times: 1 });
+    const approval = await approveThrough(c, doomed!, repo, number);
+    await sim.waitFor(() => sim.faults.fired(stuck) >= 1, { timeoutMs: 20_000, description: "the reviews read in flight" });
+    const entry = await withLedger(c, (store) => store.getDelivery(approval.id));
+    // A claim owner is host:pid:random.
+    expect({ state: entry?.state, owner: entry?.claimedBy?.split(":")[1] }).toEqual({ state: "pending", owner: String(doomed!.pid) });
+
+    // It dies with the delivery acknowledged and not processed; nothing was written for it.
+    expect(await doomed!.stop("SIGKILL")).toBeNull();
+    const crashedAtMs = Date.now();
+    drop(c, doomed!);
+    expect(await grantsOf(c, repo)).toEqual([]);
+    // A replacement comes up (its start-up catch-up reads the delivery log); deliveries go to the live replicas.
+    await c.start(1, LEASES);
+    c.spread(3);
+
+    await sim.waitFor(async () => (await grantsOf(c, repo))[0]?.state === "active", {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: "the approval granted by a live replica",
+    });
+    await sim.waitFor(async () => (await grantsOf(c, repo))[0]?.endedAt, {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+      description: "the grant to end",
+    });
+    await sim.waitFor(() => sim.labels(repo, number).includes("jit:expired"), { timeoutMs: 20_000, description: "the expiry told" });
+    await inboxDrained(c);
+    await expectProcessedOnceAfterCrash(c, approval, crashedAtMs);
+    await expectEachGrantedAndEndedOnce(c);
+    expect(sim.comments(repo, number).filter((comment) => comment.body.startsWith("**Access granted"))).toHaveLength(1);
     expectPacedAcrossReplicas(sim);
     expect(sim.violations).toEqual([]);
     expectNoSecretShown(c);
