@@ -3,11 +3,12 @@
  * npm script), then runs every scenario, prints a summary and writes the figures with the
  * machine, Node version, date and command to bench/results/latest.json.
  *
- *   npm run bench                                  all scenarios, full size (about 14 minutes on 2 cores)
- *   npm run bench -- --quick                       smaller sizes, one repetition (about 6 minutes)
+ *   npm run bench                                  all scenarios, full size (about 16 minutes on 2 cores)
+ *   npm run bench -- --quick                       smaller sizes, one repetition (about 7 minutes)
  *   npm run bench -- --scenario revocation-lag     one scenario (combine with --quick)
  *                                                  (replica-throughput needs PostgreSQL: BENCH_DATABASE_URL,
- *                                                  else TEST_DATABASE_URL or the local server; skipped without)
+ *                                                  else TEST_DATABASE_URL or the local server; skipped without;
+ *                                                  ledger-compare runs its PostgreSQL half only with one)
  *   npm run bench -- --profile DIR                 also CPU-profile the app in scenarios 1 and 4 and the CLI
  *                                                  in the largest sweep; summaries go into the results
  *   npm run bench -- --out FILE                    where to write the results
@@ -23,6 +24,7 @@ import { newestProfile, summariseProfile, type ProfileSummary } from "./lib/cpu-
 import { machineInfo } from "./lib/machine.js";
 import { printSummary } from "./lib/report.js";
 import { APPROVAL_LATENCY_FULL, APPROVAL_LATENCY_QUICK, approvalLatency } from "./scenarios/approval-latency.js";
+import { LEDGER_COMPARE_FULL, LEDGER_COMPARE_QUICK, ledgerCompare } from "./scenarios/ledger-compare.js";
 import { REPLICA_THROUGHPUT_FULL, REPLICA_THROUGHPUT_QUICK, replicaThroughput } from "./scenarios/replica-throughput.js";
 import { REVOCATION_LAG_FULL, REVOCATION_LAG_QUICK, revocationLag } from "./scenarios/revocation-lag.js";
 import { SWEEP_THROUGHPUT_FULL, SWEEP_THROUGHPUT_QUICK, sweepThroughput } from "./scenarios/sweep-throughput.js";
@@ -75,6 +77,10 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
   "replica-throughput": {
     title: "5. Replicas on PostgreSQL: approvals and revocations per second, 1 and 3 app processes",
     run: async (o, log) => ({ result: await replicaThroughput(o.quick ? REPLICA_THROUGHPUT_QUICK : REPLICA_THROUGHPUT_FULL, log) }),
+  },
+  "ledger-compare": {
+    title: "6. SQLite versus PostgreSQL: approval → PUT, and a delivery's answer under a burst (app process)",
+    run: async (o, log) => ({ result: await ledgerCompare(o.quick ? LEDGER_COMPARE_QUICK : LEDGER_COMPARE_FULL, log) }),
   },
 };
 

@@ -1,4 +1,5 @@
 import type { ApprovalLatencyResult } from "../scenarios/approval-latency.js";
+import type { LedgerCompareResult, LedgerRun } from "../scenarios/ledger-compare.js";
 import type { ReplicaThroughputResult } from "../scenarios/replica-throughput.js";
 import type { RevocationLagResult } from "../scenarios/revocation-lag.js";
 import type { SweepThroughputResult } from "../scenarios/sweep-throughput.js";
@@ -13,12 +14,39 @@ export function printSummary(scenarios: Record<string, unknown>): void {
   const sweep = scenarios["sweep-throughput"] as SweepThroughputResult | undefined;
   const validation = scenarios["validation-throughput"] as ValidationThroughputResult | undefined;
   const replicas = scenarios["replica-throughput"] as ReplicaThroughputResult | undefined;
+  const ledgers = scenarios["ledger-compare"] as LedgerCompareResult | undefined;
   console.log("Summary");
   if (approval) printApproval(approval);
   if (lag) printLag(lag);
   if (sweep) printSweep(sweep);
   if (validation) printValidation(validation);
   if (replicas) printReplicas(replicas);
+  if (ledgers) printLedgers(ledgers);
+}
+
+function printLedgers(r: LedgerCompareResult): void {
+  const runs: [string, LedgerRun | { skipped: string }][] = [
+    ["SQLite", r.sqlite],
+    ["PostgreSQL", r.postgres],
+  ];
+  table(
+    `SQLite versus PostgreSQL (ms): approval → PUT (${r.config.approvals.grants} grants), answer to a delivery in a burst of ${r.config.burst}`,
+    ["ledger", "PUT p50", "PUT p99", "PUT max", "answer p50", "answer p90", "answer p99", "answer max"],
+    runs.map(([name, run]) =>
+      "skipped" in run
+        ? [name, `skipped: ${run.skipped}`, "", "", "", "", "", ""]
+        : [
+            name,
+            String(run.approvalToPut.latencyMs.p50),
+            String(run.approvalToPut.latencyMs.p99),
+            String(run.approvalToPut.latencyMs.max),
+            String(run.burst.answerMs.p50),
+            String(run.burst.answerMs.p90),
+            String(run.burst.answerMs.p99),
+            String(run.burst.answerMs.max),
+          ],
+    ),
+  );
 }
 
 function printReplicas(r: ReplicaThroughputResult): void {

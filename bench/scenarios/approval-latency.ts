@@ -47,7 +47,7 @@ type Topology = "one-installation" | "many-installations";
 /** The per-request latency of the realistic run: the low end of what github.com answers in. */
 export const REALISTIC_LATENCY_MS = 50;
 
-interface RunResult {
+export interface RunResult {
   latencyMs: Distribution;
   /**
    * Grants whose installation had written less than a second before the approval arrived, so
@@ -145,20 +145,32 @@ export async function approvalLatency(
   };
 }
 
+/**
+ * The many-installation workload once (`grants` approvals at `approvalsPerSecond`, one
+ * installation per repository), on the ledger of `databaseUrl`, or on a new SQLite file when null.
+ */
+export async function approvalLatencyOn(databaseUrl: string | null, config: ApprovalLatencyConfig): Promise<RunResult> {
+  const layout: Layout = { owners: config.repos, reposPerOwner: 1, prsPerRepo: Math.ceil(config.grants / config.repos) };
+  return (await runOnce("many-installations", layout, config, { probe: false, ...(databaseUrl ? { databaseUrl } : {}) })).result;
+}
+
 async function runOnce(
   topology: Topology,
   layout: Layout,
   config: ApprovalLatencyConfig,
-  options: { probe: boolean; profileDir?: string; latency?: { latencyMs: number; jitterMs: number } },
+  options: { probe: boolean; profileDir?: string; latency?: { latencyMs: number; jitterMs: number }; databaseUrl?: string },
 ): Promise<{ result: RunResult; calls?: CallProbe }> {
   const sim = await startSimulator({ webhookTimeoutMs: 30 * 60_000, ...(options.latency ? { ...options.latency, latencySeed: 16 } : {}) });
   const secrets = layout.prsPerRepo;
   const app = await startAppProcess(sim, {
     catalog: benchCatalog(Math.max(secrets, 3)),
-    env: benchSecretValues(Math.max(secrets, 3)),
+    env: {
+      ...benchSecretValues(Math.max(secrets, 3)),
+      ...(options.profileDir ? profileEnv(options.profileDir) : {}),
+      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    },
     sweepInterval: "1h",
     logLevel: "info",
-    ...(options.profileDir ? { env: { ...benchSecretValues(Math.max(secrets, 3)), ...profileEnv(options.profileDir) } } : {}),
   });
   let graceful = false;
   try {

@@ -15,10 +15,10 @@
  * postgres://postgres@127.0.0.1:5432/test), dropped afterwards. Without a server the scenario
  * is skipped with one line saying why.
  */
-import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { startAppProcess, type AppProcess } from "../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
+import { connectBenchPostgres } from "../lib/postgres.js";
 import { APPROVER, benchCatalog, benchSecretValues, createRepos, openRequestPulls } from "../lib/fixtures.js";
 import { RequestWatch, sleep } from "../lib/request-watch.js";
 import { ROUTES } from "../lib/sim-requests.js";
@@ -52,45 +52,26 @@ interface ReplicaRun {
 export type ReplicaThroughputResult =
   { config: ReplicaThroughputConfig; runs: ReplicaRun[] } | { config: ReplicaThroughputConfig; skipped: string };
 
-const DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/test";
-
 export async function replicaThroughput(config: ReplicaThroughputConfig, log: (line: string) => void): Promise<ReplicaThroughputResult> {
-  const serverUrl = process.env.BENCH_DATABASE_URL?.trim() || process.env.TEST_DATABASE_URL?.trim() || DEFAULT_URL;
-  const admin = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 2_000 });
-  admin.on("error", () => undefined);
-  try {
-    await admin.connect();
-  } catch (error) {
-    const skipped = `no PostgreSQL at ${new URL(serverUrl).host} (${error instanceof Error ? error.message : String(error)})`;
-    log(`  skipped: ${skipped}; set BENCH_DATABASE_URL to a server to run it`);
-    return { config, skipped };
+  const server = await connectBenchPostgres();
+  if ("skipped" in server) {
+    log(`  skipped: ${server.skipped}; set BENCH_DATABASE_URL to a server to run it`);
+    return { config, skipped: server.skipped };
   }
   const runs: ReplicaRun[] = [];
   try {
     for (const replicas of config.replicas) {
-      const schema = `jit_bench_${randomBytes(4).toString("hex")}`;
-      await admin.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
-      try {
-        const run = await runOnce(config, replicas, withSearchPath(serverUrl, schema));
-        runs.push(run);
-        log(
-          `  ${replicas} replica${replicas === 1 ? "" : "s"}: ${run.approvalsPerSecond} approvals/s (${run.grants} in ${run.approvalSeconds} s), ` +
-            `${run.revocationsPerSecond} revocations/s (${run.revocationSeconds} s, ${run.startSeconds} s of it starting)${run.deliveryFailures ? `, ${run.deliveryFailures} deliveries failed` : ""}`,
-        );
-      } finally {
-        await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
-      }
+      const run = await server.withFreshSchema((databaseUrl) => runOnce(config, replicas, databaseUrl));
+      runs.push(run);
+      log(
+        `  ${replicas} replica${replicas === 1 ? "" : "s"}: ${run.approvalsPerSecond} approvals/s (${run.grants} in ${run.approvalSeconds} s), ` +
+          `${run.revocationsPerSecond} revocations/s (${run.revocationSeconds} s, ${run.startSeconds} s of it starting)${run.deliveryFailures ? `, ${run.deliveryFailures} deliveries failed` : ""}`,
+      );
     }
   } finally {
-    await admin.end();
+    await server.end();
   }
   return { config, runs };
-}
-
-function withSearchPath(url: string, schema: string): string {
-  const parsed = new URL(url);
-  parsed.searchParams.set("options", `-c search_path=${schema}`);
-  return parsed.toString();
 }
 
 async function startReplicas(sim: GitHubSimulator, count: number, databaseUrl: string, secrets: number): Promise<AppProcess[]> {
