@@ -10,21 +10,26 @@ import { tokenRefreshPlugin } from "./token-refresh-plugin.js";
 const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
 
 /**
- * The Octokit class the app runs with: Probot's, with its process-wide throttling queue turned
- * off and replaced by per-installation, priority-ordered pacing (see write-scheduler.ts), and a
- * refused installation token replaced once (token-refresh-plugin.ts). Probot's retry plugin
- * stays on for server errors unless `retry: false`.
+ * The Octokit class the app runs with: Probot's, with its throttling (first come, first served
+ * within an installation) turned off and replaced by per-installation, priority-ordered pacing
+ * (see write-scheduler.ts), and a refused installation token replaced once
+ * (token-refresh-plugin.ts). Probot's retry plugin stays on for server errors unless
+ * `retry: false`.
+ *
+ * `"probot-throttling"` in place of the pacing options keeps Probot's own throttling instead
+ * (`@octokit/plugin-throttling` as Probot configures it: FIFO, writes 1 s and comments 3 s apart
+ * per installation). Only the benchmarks ask for it, to measure the app against that peer.
  */
-export function createAppOctokit(pacing: PacingOptions, options: { retry?: boolean } = {}): typeof ProbotOctokit {
+export function createAppOctokit(pacing: PacingOptions | "probot-throttling", options: { retry?: boolean } = {}): typeof ProbotOctokit {
   const retry = options.retry ?? true;
-  return ProbotOctokit.plugin(tokenRefreshPlugin, pacingPlugin(pacing)).defaults<typeof ProbotOctokit>(
-    (instance: Record<string, unknown>) => ({
-      ...instance,
-      ...authOnApiHost(instance),
-      throttle: { ...((instance.throttle as object | undefined) ?? {}), enabled: false },
-      retry: { doNotRetry: DO_NOT_RETRY, ...((instance.retry as object | undefined) ?? {}), enabled: retry },
-    }),
-  );
+  const stock = pacing === "probot-throttling";
+  const plugins = stock ? [tokenRefreshPlugin] : [tokenRefreshPlugin, pacingPlugin(pacing)];
+  return ProbotOctokit.plugin(...plugins).defaults<typeof ProbotOctokit>((instance: Record<string, unknown>) => ({
+    ...instance,
+    ...authOnApiHost(instance),
+    ...(stock ? {} : { throttle: { ...((instance.throttle as object | undefined) ?? {}), enabled: false } }),
+    retry: { doNotRetry: DO_NOT_RETRY, ...((instance.retry as object | undefined) ?? {}), enabled: retry },
+  }));
 }
 
 type AuthRequest = { defaults(options: { baseUrl: string }): AuthRequest };

@@ -122,6 +122,49 @@ describe("app Octokit pacing", () => {
     await Promise.all(writes);
     expect(order).toEqual(["comment 1", "delete", "comment 2", "label"]);
   });
+
+  it("leaves Probot's throttling in place for the benchmarks' peer: an installation's writes go one at a time, first come, first served", async () => {
+    // Probot's own queue runs on real timers, a second between writes: this takes about 2 s.
+    const Octokit = createAppOctokit("probot-throttling", { retry: false });
+    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 8 } as never, throttle: { id: "8" } });
+    const order: string[] = [];
+    const github = nock(API);
+    const events: string[] = [];
+    github.on("request", () => events.push("sent"));
+    github.on("replied", () => events.push("answered"));
+    github
+      .post("/repos/acme/api/issues/1/labels")
+      .delay(300)
+      .reply(200, () => {
+        order.push("label a");
+        return [];
+      })
+      .post("/repos/acme/api/issues/1/labels")
+      .reply(200, () => {
+        order.push("label b");
+        return [];
+      })
+      .delete("/repos/acme/api/environments/production/secrets/PROD_DB_URL")
+      .reply(204, () => {
+        order.push("delete");
+        return "";
+      });
+    await Promise.all([
+      octokit.rest.issues.addLabels({ owner: "acme", repo: "api", issue_number: 1, labels: ["a"] }),
+      octokit.rest.issues.addLabels({ owner: "acme", repo: "api", issue_number: 1, labels: ["b"] }),
+      octokit.rest.actions.deleteEnvironmentSecret({
+        owner: "acme",
+        repo: "api",
+        environment_name: "production",
+        secret_name: "PROD_DB_URL",
+      }),
+    ]);
+    // Unthrottled, all three would have gone out while the first was answered; the app's own
+    // pacing would have sent the DELETE second (the test above).
+    expect(events).toEqual(["sent", "answered", "sent", "answered", "sent", "answered"]);
+    expect(order).toEqual(["label a", "label b", "delete"]);
+  }, 15_000);
+
   describe("a spent quota whose reset is further off than the pacing waits", () => {
     const NOW = Date.parse("2026-03-01T10:00:00Z");
     const RESET_IN_S = 30 * 60;
