@@ -25,6 +25,7 @@ import { machineInfo } from "./lib/machine.js";
 import { printSummary } from "./lib/report.js";
 import { APPROVAL_LATENCY_FULL, APPROVAL_LATENCY_QUICK, approvalLatency } from "./scenarios/approval-latency.js";
 import { LEDGER_COMPARE_FULL, LEDGER_COMPARE_QUICK, ledgerCompare } from "./scenarios/ledger-compare.js";
+import { PEER_THROTTLING_FULL, PEER_THROTTLING_QUICK, peerThrottling } from "./scenarios/peer-throttling.js";
 import { REPLICA_THROUGHPUT_FULL, REPLICA_THROUGHPUT_QUICK, replicaThroughput } from "./scenarios/replica-throughput.js";
 import { REVOCATION_LAG_FULL, REVOCATION_LAG_QUICK, revocationLag } from "./scenarios/revocation-lag.js";
 import { SWEEP_THROUGHPUT_FULL, SWEEP_THROUGHPUT_QUICK, sweepThroughput } from "./scenarios/sweep-throughput.js";
@@ -81,6 +82,10 @@ const SCENARIOS: Record<string, { title: string; run: Scenario }> = {
   "ledger-compare": {
     title: "6. SQLite versus PostgreSQL: approval → PUT, and a delivery's answer under a burst (app process)",
     run: async (o, log) => ({ result: await ledgerCompare(o.quick ? LEDGER_COMPARE_QUICK : LEDGER_COMPARE_FULL, log) }),
+  },
+  "peer-throttling": {
+    title: "7. The peer, side by side: our pacing against Probot's stock throttling, and against sequential reads",
+    run: async (o, log) => ({ result: await peerThrottling(o.quick ? PEER_THROTTLING_QUICK : PEER_THROTTLING_FULL, log) }),
   },
 };
 

@@ -42,6 +42,8 @@ export interface Layout {
   prsPerRepo: number;
   /** Owner name prefix, so two layouts in one simulator do not collide. */
   prefix?: string;
+  /** Installation ids from this one up, one per owner; default: the simulator's own numbering. */
+  installationIdBase?: number;
 }
 
 export interface BenchPull {
@@ -63,6 +65,7 @@ export function createRepos(sim: GitHubSimulator, layout: Layout): { repo: strin
         collaborators: { [AUTHOR]: "write", [APPROVER]: "write" },
         environments: [ENVIRONMENT],
         files: { ".github/CODEOWNERS": `${REQUESTS_FILE} @${APPROVER}\n`, [REQUESTS_FILE]: "requests: []\n" },
+        ...(layout.installationIdBase === undefined ? {} : { installationId: layout.installationIdBase + o }),
       });
       repos.push({ repo: name, installationId: created.installationId! });
     }

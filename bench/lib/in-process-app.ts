@@ -21,8 +21,21 @@ export interface InProcessApp {
   log: Log & { warnings: number; errors: number; lastProblem: string | null };
 }
 
-export function inProcessApp(sim: GitHubSimulator, store: LedgerStore, catalogText = benchCatalog(1)): InProcessApp {
-  const Octokit = createAppOctokit({ scheduler: new WriteScheduler({ clock: systemClock }), clock: systemClock });
+/**
+ * How writes are paced: the app's own per-installation, priority-ordered scheduler, or Probot's
+ * throttling plugin as Probot configures it (the peer of `bench/scenarios/peer-throttling.ts`).
+ */
+export type Pacing = "own" | "probot-throttling";
+
+export function inProcessApp(
+  sim: GitHubSimulator,
+  store: LedgerStore,
+  catalogText = benchCatalog(1),
+  pacing: Pacing = "own",
+): InProcessApp {
+  const Octokit = createAppOctokit(
+    pacing === "own" ? { scheduler: new WriteScheduler({ clock: systemClock }), clock: systemClock } : "probot-throttling",
+  );
   const probot = new Probot({
     appId: sim.appId,
     privateKey: sim.privateKeyPem,

@@ -1,5 +1,6 @@
 import type { ApprovalLatencyResult } from "../scenarios/approval-latency.js";
 import type { LedgerCompareResult, LedgerRun } from "../scenarios/ledger-compare.js";
+import type { PeerThrottlingResult } from "../scenarios/peer-throttling.js";
 import type { ReplicaThroughputResult } from "../scenarios/replica-throughput.js";
 import type { RevocationLagResult } from "../scenarios/revocation-lag.js";
 import type { SweepThroughputResult } from "../scenarios/sweep-throughput.js";
@@ -15,6 +16,7 @@ export function printSummary(scenarios: Record<string, unknown>): void {
   const validation = scenarios["validation-throughput"] as ValidationThroughputResult | undefined;
   const replicas = scenarios["replica-throughput"] as ReplicaThroughputResult | undefined;
   const ledgers = scenarios["ledger-compare"] as LedgerCompareResult | undefined;
+  const peer = scenarios["peer-throttling"] as PeerThrottlingResult | undefined;
   console.log("Summary");
   if (approval) printApproval(approval);
   if (lag) printLag(lag);
@@ -22,6 +24,7 @@ export function printSummary(scenarios: Record<string, unknown>): void {
   if (validation) printValidation(validation);
   if (replicas) printReplicas(replicas);
   if (ledgers) printLedgers(ledgers);
+  if (peer) printPeer(peer);
 }
 
 function printLedgers(r: LedgerCompareResult): void {
@@ -46,6 +49,41 @@ function printLedgers(r: LedgerCompareResult): void {
             String(run.burst.answerMs.max),
           ],
     ),
+  );
+}
+
+function printPeer(r: PeerThrottlingResult): void {
+  const { installations, grantsPerInstallation, extrapolateTo } = r.config.burst;
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  table(
+    "The peer, side by side (ratio: the peer / ours)",
+    ["figure", "ours", "peer", "ratio"],
+    [
+      [
+        `expiry → last DELETE, ${installations} × ${grantsPerInstallation} at once (measured)`,
+        s(r.burst.ours.lastDeleteMs),
+        s(r.burst.stock.lastDeleteMs),
+        String(r.burst.measuredRatio),
+      ],
+      [
+        `expiry → last DELETE, ${installations} × ${extrapolateTo} (computed)`,
+        s(r.burst.ours.extrapolatedLastDeleteMs),
+        s(r.burst.stock.extrapolatedLastDeleteMs),
+        String(r.burst.extrapolatedRatio),
+      ],
+      [
+        `expiry → DELETE behind ${r.config.queuedComments} queued comments`,
+        `${r.queued.ours.lagMs} ms`,
+        `${r.queued.stock.lagMs} ms`,
+        String(r.queued.ratio),
+      ],
+      [
+        `approval → PUT p50 at ${r.approval.latencyMs} ms, sequential reads as the peer`,
+        `${r.approval.ours.latencyMs.p50} ms`,
+        `${r.approval.sequentialReads.latencyMs.p50} ms`,
+        String(r.approval.ratioP50),
+      ],
+    ],
   );
 }
 

@@ -117,10 +117,7 @@ export async function approvalLatency(
   const one = await runOnce("one-installation", { owners: 1, reposPerOwner: config.repos, prsPerRepo: perRepo }, config, { probe: false });
   log(`  one installation: ${describeRun(one.result)}`);
   const jitterMs = REALISTIC_LATENCY_MS / 5;
-  const latent = await runOnce("many-installations", { owners: config.repos, reposPerOwner: 1, prsPerRepo: perRepo }, config, {
-    probe: false,
-    latency: { latencyMs: REALISTIC_LATENCY_MS, jitterMs },
-  });
+  const latent = { result: await atLatencyRun(config) };
   const atLatency: LatencyRun = {
     latencyMs: REALISTIC_LATENCY_MS,
     jitterMs,
@@ -154,11 +151,32 @@ export async function approvalLatencyOn(databaseUrl: string | null, config: Appr
   return (await runOnce("many-installations", layout, config, { probe: false, ...(databaseUrl ? { databaseUrl } : {}) })).result;
 }
 
+/**
+ * The many-installation workload with the simulator holding every request REALISTIC_LATENCY_MS
+ * ± a fifth (seeded). `env` is added to the app's environment (bench/scenarios/peer-throttling.ts
+ * loads a preload with it).
+ */
+export async function atLatencyRun(config: ApprovalLatencyConfig, env: Record<string, string> = {}): Promise<RunResult> {
+  const layout: Layout = { owners: config.repos, reposPerOwner: 1, prsPerRepo: Math.ceil(config.grants / config.repos) };
+  const run = await runOnce("many-installations", layout, config, {
+    probe: false,
+    latency: { latencyMs: REALISTIC_LATENCY_MS, jitterMs: REALISTIC_LATENCY_MS / 5 },
+    env,
+  });
+  return run.result;
+}
+
 async function runOnce(
   topology: Topology,
   layout: Layout,
   config: ApprovalLatencyConfig,
-  options: { probe: boolean; profileDir?: string; latency?: { latencyMs: number; jitterMs: number }; databaseUrl?: string },
+  options: {
+    probe: boolean;
+    profileDir?: string;
+    latency?: { latencyMs: number; jitterMs: number };
+    databaseUrl?: string;
+    env?: Record<string, string>;
+  },
 ): Promise<{ result: RunResult; calls?: CallProbe }> {
   const sim = await startSimulator({ webhookTimeoutMs: 30 * 60_000, ...(options.latency ? { ...options.latency, latencySeed: 16 } : {}) });
   const secrets = layout.prsPerRepo;
@@ -168,6 +186,7 @@ async function runOnce(
       ...benchSecretValues(Math.max(secrets, 3)),
       ...(options.profileDir ? profileEnv(options.profileDir) : {}),
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...options.env,
     },
     sweepInterval: "1h",
     logLevel: "info",
