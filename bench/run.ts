@@ -3,12 +3,13 @@
  * npm script), then runs every scenario, prints a summary and writes the figures with the
  * machine, Node version, date and command to bench/results/latest.json.
  *
- *   npm run bench                                  all scenarios, full size (about 16 minutes on 2 cores)
- *   npm run bench -- --quick                       smaller sizes, one repetition (about 7 minutes)
+ *   npm run bench                                  all scenarios, full size (about 19 minutes on 2 cores)
+ *   npm run bench -- --quick                       smaller sizes, one repetition (about 9 minutes)
  *   npm run bench -- --scenario revocation-lag     one scenario (combine with --quick)
  *                                                  (replica-throughput needs PostgreSQL: BENCH_DATABASE_URL,
  *                                                  else TEST_DATABASE_URL or the local server; skipped without;
- *                                                  ledger-compare runs its PostgreSQL half only with one)
+ *                                                  ledger-compare runs its PostgreSQL half only with one;
+ *                                                  peer-throttling takes about 3 minutes, 2 with --quick)
  *   npm run bench -- --profile DIR                 also CPU-profile the app in scenarios 1 and 4 and the CLI
  *                                                  in the largest sweep; summaries go into the results
  *   npm run bench -- --out FILE                    where to write the results
