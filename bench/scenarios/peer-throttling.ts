@@ -25,7 +25,8 @@
  * Stock throttling keeps its queues in module-level Bottleneck groups shared by every Octokit in
  * the process, and a run is abandoned once its figure is in (its comments and labels would take
  * minutes more at 3 s apart): every run therefore uses installation ids of its own, so no queue
- * left behind holds another run's writes.
+ * left behind holds another run's writes. The abandoned work still runs in this process for a
+ * minute or two (failing at its turns), so (c), whose simulator shares the process, runs first.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -115,6 +116,13 @@ export interface PeerThrottlingResult {
 }
 
 export async function peerThrottling(config: PeerThrottlingConfig, log: (line: string) => void): Promise<PeerThrottlingResult> {
+  // (c) first: see the module comment.
+  const preload = fileURLToPath(new URL("../lib/sequential-reads-preload.mjs", import.meta.url));
+  const approvalOurs = approvalFigures(await atLatencyRun(config.approval));
+  log(`  (c) approval → PUT at ${REALISTIC_LATENCY_MS} ms, ours: ${describeApproval(approvalOurs)}`);
+  const approvalSequential = approvalFigures(await atLatencyRun(config.approval, { NODE_OPTIONS: `--import=${preload}` }));
+  log(`  (c) approval → PUT at ${REALISTIC_LATENCY_MS} ms, sequential reads: ${describeApproval(approvalSequential)}`);
+
   const { installations, grantsPerInstallation, extrapolateTo } = config.burst;
   const burstOurs = await burstRun("own", config);
   log(`  (a) ${installations} × ${grantsPerInstallation} expiring at once, ours: ${describeBurst(burstOurs, extrapolateTo)}`);
@@ -125,12 +133,6 @@ export async function peerThrottling(config: PeerThrottlingConfig, log: (line: s
   log(`  (b) DELETE behind ${config.queuedComments} queued comments, ours: ${describeQueued(queuedOurs)}`);
   const queuedStock = await queuedRun("probot-throttling", config.queuedComments);
   log(`  (b) DELETE behind ${config.queuedComments} queued comments, stock: ${describeQueued(queuedStock)}`);
-
-  const preload = fileURLToPath(new URL("../lib/sequential-reads-preload.mjs", import.meta.url));
-  const approvalOurs = approvalFigures(await atLatencyRun(config.approval));
-  log(`  (c) approval → PUT at ${REALISTIC_LATENCY_MS} ms, ours: ${describeApproval(approvalOurs)}`);
-  const approvalSequential = approvalFigures(await atLatencyRun(config.approval, { NODE_OPTIONS: `--import=${preload}` }));
-  log(`  (c) approval → PUT at ${REALISTIC_LATENCY_MS} ms, sequential reads: ${describeApproval(approvalSequential)}`);
 
   return {
     config,
