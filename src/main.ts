@@ -23,7 +23,7 @@ import { ConfigError } from "./policy/config-error.js";
 import { healthRoutes, Readiness } from "./server/health.js";
 import { pingRoute, startHttpServer } from "./server/http-server.js";
 import { metricsRoute } from "./server/metrics-route.js";
-import { credentialsMissing, runSetupMode } from "./server/setup-mode.js";
+import { credentialsMissing } from "./server/credentials-missing.js";
 import { webhookEndpoint, type VerifiedEvent } from "./server/webhook-endpoint.js";
 import { onStopSignals, refuseWhileStopping, shutDown } from "./app/shutdown.js";
 import { systemClock } from "./util/clock.js";
@@ -40,8 +40,10 @@ import { backfillRepositoryIds } from "./revoke/backfill-repository-ids.js";
  */
 async function main(): Promise<void> {
   const envFile = loadDotEnv();
-  // No credentials at all: a first start. Serve the page that registers the app instead.
+  // No credentials at all: a first start. Serve the page that registers the app instead (loaded
+  // only then: a configured server never needs it).
   if (credentialsMissing(process.env)) {
+    const { runSetupMode } = await import("./server/setup-mode.js");
     await runSetupMode({ env: process.env, envPath: envFile.path, fromEnvFile: envFile.filled });
     return;
   }

@@ -9,8 +9,7 @@
  * Errors name the setting and the expected form; they never echo a URL that is not SQLite's,
  * which may carry a password.
  */
-import { openPostgresLedger, POSTGRES_FORMS, postgresServer } from "./pg-open.js";
-import { openSqliteLedger, SQLITE_FORMS } from "./sqlite-open.js";
+import { POSTGRES_FORMS, postgresServer, SQLITE_FORMS } from "./database-url.js";
 import type { LedgerStore } from "./store.js";
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/jit-access.db";
@@ -22,11 +21,16 @@ export interface OpenLedgerOptions {
 
 type OpenStore = (databaseUrl: string, options: OpenLedgerOptions) => Promise<LedgerStore>;
 
-/** The stores this build knows, by lower-case URL scheme. */
+/**
+ * The stores this build knows, by lower-case URL scheme. Each is loaded when a URL picks it: the
+ * driver of the other database (node-postgres, or the SQLite addon) is never loaded.
+ */
+const openSqlite: OpenStore = async (url, options) => (await import("./sqlite-open.js")).openSqliteLedger(url, options);
+const openPostgres: OpenStore = async (url, options) => (await import("./pg-open.js")).openPostgresLedger(url, options);
 const STORES: Readonly<Record<string, OpenStore>> = {
-  sqlite: openSqliteLedger,
-  postgres: openPostgresLedger,
-  postgresql: openPostgresLedger,
+  sqlite: openSqlite,
+  postgres: openPostgres,
+  postgresql: openPostgres,
 };
 
 export async function openLedger(databaseUrl: string, options: OpenLedgerOptions = {}): Promise<LedgerStore> {

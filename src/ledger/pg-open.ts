@@ -10,13 +10,14 @@
  * whole URL.
  */
 import { Pool } from "pg";
+import { postgresServer } from "./database-url.js";
 import type { OpenLedgerOptions } from "./open-ledger.js";
 import { migratePostgres, PG_LATEST_SCHEMA_VERSION, pgSchemaVersion } from "./pg-migrations.js";
 import { databaseErrorMessage, PgStore, postgresHint } from "./pg-store.js";
 import type { LedgerStore } from "./store.js";
 
-/** How a PostgreSQL DATABASE_URL is written, for error messages. */
-export const POSTGRES_FORMS = "postgres://USER:PASSWORD@HOST:5432/DATABASE (or postgresql://…)";
+export { POSTGRES_FORMS, postgresServer } from "./database-url.js";
+
 /** How long opening a connection may take before the call fails (node-postgres waits forever by default). */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Connections per process: the server, a sweep and webhook handlers share them. */
@@ -69,28 +70,6 @@ export async function openPostgresLedger(databaseUrl: string, options: OpenLedge
     });
   }
   return new PgStore(pool, { readonly, lockPool });
-}
-
-/**
- * The server a PostgreSQL `DATABASE_URL` names, as errors show it: `postgres://USER@HOST:PORT/DATABASE`,
- * without the password or query parameters. Errors name the setting and the expected form; they
- * never echo the URL.
- */
-export function postgresServer(databaseUrl: string): string {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(databaseUrl)?.[1] ?? "";
-  const invalid = (why: string): Error =>
-    new Error(`DATABASE_URL "${scheme}:…" is not a valid PostgreSQL URL: ${why}; write it like ${POSTGRES_FORMS}`);
-  if (!["postgres", "postgresql"].includes(scheme.toLowerCase())) throw invalid(`the scheme must be postgres: or postgresql:`);
-  if (!databaseUrl.slice(scheme.length + 1).startsWith("//")) throw invalid("it has no //HOST part");
-  let url: URL;
-  try {
-    url = new URL(databaseUrl);
-  } catch {
-    throw invalid("it cannot be parsed as a URL (a password with @, : or / must be percent-encoded)");
-  }
-  const user = url.username === "" ? "" : `${url.username}@`;
-  const port = url.port === "" ? "" : `:${url.port}`;
-  return `postgres://${user}${url.hostname}${port}${url.pathname}`;
 }
 
 /** A read-only ledger must already be at this build's schema version: nothing may be migrated. */

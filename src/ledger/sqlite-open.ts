@@ -8,14 +8,15 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { SQLITE_FORMS } from "./database-url.js";
 import { LATEST_SCHEMA_VERSION, migrate, schemaVersion } from "./migrations.js";
 import type { OpenLedgerOptions } from "./open-ledger.js";
 import { SqliteStore } from "./sqlite-store.js";
 import type { LedgerStore } from "./store.js";
 import { errorMessage } from "../util/error-message.js";
 
-/** How a SQLite DATABASE_URL is written, for error messages. */
-export const SQLITE_FORMS = "sqlite:./data/jit-access.db, sqlite:/var/lib/jit-access/ledger.db or sqlite::memory:";
+export { SQLITE_FORMS } from "./database-url.js";
+
 const MEMORY = ":memory:";
 /** How long a write waits for another connection's lock before failing. */
 const BUSY_TIMEOUT_MS = 5_000;

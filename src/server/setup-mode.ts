@@ -44,10 +44,7 @@ import {
 import type { RouteHandler } from "./webhook-endpoint.js";
 import { errorMessage, errorSummary } from "../util/error-message.js";
 
-/** True when none of the app's credentials is set: a first start, before the app is registered. */
-export function credentialsMissing(env: NodeJS.ProcessEnv): boolean {
-  return ["APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].every((name) => (env[name]?.trim() ?? "") === "");
-}
+export { credentialsMissing } from "./credentials-missing.js";
 
 /** GitHub's web address for an API base URL: https://github.com, or the server in front of /api/v3. */
 export function githubWebUrl(apiBaseUrl: string): string {
