@@ -16,11 +16,19 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-/** Value imports of a file (not `import type`), resolved to paths under src/ or kept as package names. */
+/**
+ * Value imports of a file (not `import type`), resolved to paths under src/ or kept as package
+ * names. A module loaded when first needed (`await import("…")`) counts as imported: loading it
+ * later does not change which way the dependency points.
+ */
 function valueImports(file: string): string[] {
   const text = readFileSync(file, "utf8");
   const found: string[] = [];
-  for (const match of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gms)) {
+  const specs = [
+    ...text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gms),
+    ...text.matchAll(/(?<!typeof\s+)\bimport\(\s*"([^"]+)"\s*\)/g),
+  ];
+  for (const match of specs) {
     const spec = match[1] as string;
     found.push(spec.startsWith(".") ? relative(SRC, resolve(join(file, ".."), spec)).replace(/\.js$/, ".ts") : spec);
   }
@@ -122,6 +130,10 @@ describe("import direction", () => {
   it("finds the source files", () => {
     expect(files.length).toBeGreaterThan(50);
     expect(files.find((f) => f.path === "approve/decide-pull-request.ts")?.imports.length).toBeGreaterThan(3);
+    // Modules loaded when first needed are imports too.
+    expect(files.find((f) => f.path === "ledger/open-ledger.ts")?.imports).toEqual(
+      expect.arrayContaining(["ledger/pg-open.ts", "ledger/sqlite-open.ts"]),
+    );
     // Every folder has its place in the order.
     const unranked = [...new Set(files.map((f) => folderOf(f.path)).filter((folder) => folder !== null && !(folder in RANK)))];
     expect(unranked).toEqual([]);
