@@ -47,4 +47,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM stops gracefully (src/app/shutdown.ts); node runs as PID 1 and handles it itself.
-CMD ["node", "dist/main.js"]
+# The V8 heap limits are `npm start`'s (package.json; docs/BENCHMARKS.md, scenario 4): a small
+# young generation, and an old-generation cap that makes V8 collect before it doubles the heap.
+CMD ["node", "--max-old-space-size=384", "--max-semi-space-size=4", "dist/main.js"]

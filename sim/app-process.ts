@@ -1,11 +1,11 @@
 /**
- * Runs the app exactly as an operator does — `node dist/main.js` (what `npm start` runs) in its
+ * Runs the app exactly as an operator does — `node dist/main.js` with `npm start`'s flags — in its
  * own process, with a real `.env`-style environment, a catalog file and a SQLite ledger — wired
  * to a simulator: GitHub API through GHE_HOST/GHE_PROTOCOL, webhooks signed and posted over HTTP.
  * For the demo and the end-to-end tests; never part of the app's runtime path.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -14,6 +14,22 @@ import type { GitHubSimulator } from "./index.js";
 
 const ROOT = resolve(fileURLToPath(new URL(".", import.meta.url)), "..");
 export const APP_ENTRY = join(ROOT, "dist", "main.js");
+
+/**
+ * The Node flags `npm start` runs the server with (package.json's start script: the V8 heap
+ * limits), so that the app runs here as an operator runs it.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = startScriptFlags();
+
+function startScriptFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+  const match = /^node((?:\s+--\S+)*)\s+dist\/main\.js$/.exec(start.trim());
+  if (!match) throw new Error(`package.json's start script is not "node [--flag …] dist/main.js": ${start}`);
+  return match[1]!
+    .trim()
+    .split(/\s+/)
+    .filter((flag) => flag !== "");
+}
 
 export interface AppProcessOptions {
   /** The catalog's YAML text. */
@@ -88,7 +104,7 @@ export async function startAppProcess(sim: GitHubSimulator, options: AppProcessO
     ...simEnv,
     ...options.env,
   };
-  const child: ChildProcess = spawn(process.execPath, [options.entry ?? APP_ENTRY], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, options.entry ?? APP_ENTRY], {
     cwd: dataDir,
     env: env,
     stdio: ["ignore", "pipe", "pipe"],

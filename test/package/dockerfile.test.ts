@@ -31,4 +31,13 @@ describe("Dockerfile", () => {
     const named = [...deploy.matchAll(/node:(\d+)-bookworm/gu)].map((match) => match[1]);
     expect(new Set(named)).toEqual(new Set([defaultVersion]));
   });
+
+  it("starts the server with npm start's Node flags", () => {
+    const start = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts.start;
+    const cmd = /^CMD (\[.*\])$/mu.exec(dockerfile)?.[1];
+    expect(cmd).toBeDefined();
+    const args = JSON.parse(cmd!) as string[];
+    expect(args.join(" ")).toBe(start);
+    expect(args.filter((arg) => arg.startsWith("--")).length).toBeGreaterThan(0);
+  });
 });
