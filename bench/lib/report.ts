@@ -156,13 +156,14 @@ function printSweep(r: SweepThroughputResult): void {
 function printValidation(r: ValidationThroughputResult): void {
   table(
     "Validation",
-    ["runs", "PRs/s", "latency p50 ms", "p99 ms", "settled RSS MiB"],
+    ["runs", "PRs/s", "latency p50 ms", "p99 ms", "idle RSS MiB", "settled RSS MiB"],
     [
       [
         String(r.runs.length),
         String(r.medianPullsPerSecond),
         String(r.medianLatencyP50Ms),
         String(r.medianLatencyP99Ms),
+        String(r.medianIdleRssMiB),
         String(r.medianSettledRssMiB),
       ],
     ],

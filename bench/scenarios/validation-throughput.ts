@@ -14,6 +14,7 @@ import { startAppProcess } from "../../sim/app-process.js";
 import { startSimulator, type GitHubSimulator } from "../../sim/index.js";
 import { AUTHOR, benchCatalog, benchSecretValues, createRepos, requestsFile, secretName } from "../lib/fixtures.js";
 import { profileEnv } from "../lib/cpu-profile.js";
+import { memoryReportEnv, mergeNodeEnv, readHeapBreakdown, removeReports, type HeapBreakdown } from "../lib/heap-breakdown.js";
 import { pidWithCwd, readMemory, sampleMemory } from "../lib/process-memory.js";
 import { RequestWatch, sleep } from "../lib/request-watch.js";
 import { repoOf, ROUTES } from "../lib/sim-requests.js";
@@ -49,6 +50,8 @@ export interface ValidationRun {
   latencyMs: Distribution;
   checkRuns: number;
   memory: { idleAfterStartMiB: number; underLoadMedianMiB: number; underLoadPeakMiB: number; settledMiB: number };
+  /** What the app's V8 heap held when its idle RSS was read (null where it could not be asked). */
+  idleHeap: HeapBreakdown | null;
 }
 
 export interface ValidationThroughputResult {
@@ -58,6 +61,7 @@ export interface ValidationThroughputResult {
   medianLatencyP50Ms: number;
   medianLatencyP99Ms: number;
   medianSettledRssMiB: number;
+  medianIdleRssMiB: number;
 }
 
 export async function validationThroughput(
@@ -72,7 +76,12 @@ export async function validationThroughput(
     log(
       `  run ${i + 1}/${config.repeats}: ${run.pulls} pull requests in ${run.wallSeconds} s = ${run.pullsPerSecond}/s; ` +
         `latency p50 ${run.latencyMs.p50} ms, p99 ${run.latencyMs.p99} ms; RSS idle ${run.memory.idleAfterStartMiB} MiB, ` +
-        `under load ${run.memory.underLoadMedianMiB} (peak ${run.memory.underLoadPeakMiB}), settled ${run.memory.settledMiB} MiB`,
+        `under load ${run.memory.underLoadMedianMiB} (peak ${run.memory.underLoadPeakMiB}), settled ${run.memory.settledMiB} MiB` +
+        (run.idleHeap
+          ? `; idle heap: ${run.idleHeap.heapCommittedMiB} MiB committed (young ${run.idleHeap.newSpace.committedMiB}, ` +
+            `old ${run.idleHeap.oldSpace.committedMiB} of which ${run.idleHeap.oldSpace.usedMiB} used, code ${run.idleHeap.codeMiB}), ` +
+            `external ${run.idleHeap.externalMiB}`
+          : ""),
     );
   }
   return {
@@ -82,12 +91,14 @@ export async function validationThroughput(
     medianLatencyP50Ms: median(runs.map((r) => r.latencyMs.p50)),
     medianLatencyP99Ms: median(runs.map((r) => r.latencyMs.p99)),
     medianSettledRssMiB: median(runs.map((r) => r.memory.settledMiB)),
+    medianIdleRssMiB: median(runs.map((r) => r.memory.idleAfterStartMiB)),
   };
 }
 
 async function runOnce(config: ValidationThroughputConfig, profileDir: string | undefined): Promise<ValidationRun> {
   const sim = await startSimulator({ webhookTimeoutMs: 10 * 60_000 });
-  const env = { ...benchSecretValues(1), ...(profileDir ? profileEnv(profileDir) : {}) };
+  const reports = memoryReportEnv();
+  const env = mergeNodeEnv({ ...benchSecretValues(1), ...(profileDir ? profileEnv(profileDir) : {}) }, reports.env);
   const app = await startAppProcess(sim, { catalog: benchCatalog(1), env, sweepInterval: "1h", logLevel: "info" });
   try {
     const pid = pidWithCwd(app.dataDir);
@@ -97,6 +108,7 @@ async function runOnce(config: ValidationThroughputConfig, profileDir: string | 
     await validateAll(sim, warmRepos, config.outstanding);
     await sleep(2000);
     const idle = readMemory(pid);
+    const idleHeap = await readHeapBreakdown(pid, reports.dir);
 
     // Repository k of every installation, then k+1: one installation's pull requests are far apart.
     const byOwner = createRepos(sim, { owners, reposPerOwner: config.perInstallation, prsPerRepo: 1, prefix: "load" }).map((r) => r.repo);
@@ -120,10 +132,12 @@ async function runOnce(config: ValidationThroughputConfig, profileDir: string | 
         underLoadPeakMiB: Math.max(...load.samples),
         settledMiB: settled?.rssMiB ?? Number.NaN,
       },
+      idleHeap,
     };
   } finally {
     await app.stop();
     await sim.close();
+    removeReports(reports.dir);
   }
 }
 
