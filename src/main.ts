@@ -13,7 +13,7 @@ import { WriteScheduler } from "./github/write-scheduler.js";
 import { DeliveryCatchUp } from "./inbox/delivery-catch-up.js";
 import { InboxProcessor } from "./inbox/inbox-processor.js";
 import { jitAccessApp } from "./app/jit-access-app.js";
-import { ledgerLabel, openLedger } from "./ledger/open-ledger.js";
+import { ledgerLabel, openLedger, schemeOf } from "./ledger/open-ledger.js";
 import { isWriteSlotStore } from "./ledger/store.js";
 import { AppMetrics } from "./metrics/app-metrics.js";
 import { instrumentLedger } from "./metrics/instrument-ledger.js";
@@ -108,6 +108,8 @@ async function main(): Promise<void> {
   });
   scheduler = new ExpiryScheduler(deps, log.child({ name: "expiry" }), settings.sweepIntervalMs, {
     claimLeaseMs: settings.claimLeaseMs,
+    // Replicas share a PostgreSQL ledger: each arms timers for its own grants, the sweep for the rest.
+    sharedLedger: schemeOf(settings.databaseUrl).toLowerCase() !== "sqlite",
   });
   await probot.load(jitAccessApp(deps));
 

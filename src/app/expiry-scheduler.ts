@@ -5,7 +5,7 @@ import type { LifecycleDeps, Log } from "./deps.js";
 import { revokeGrant, type RevokeOutcome } from "../revoke/revoke-grant.js";
 import { byPullRequest, pullRequestKey, retryPullRequest } from "../grant/retry-deferred-grants.js";
 import type { TimerHandle } from "../util/clock.js";
-import { expireGrant, sweepOnce, type SweepOptions, type SweepResult } from "../revoke/sweep.js";
+import { CLAIM_LEASE_MS, expireGrant, PROCESS_CLAIM_OWNER, sweepOnce, type SweepOptions, type SweepResult } from "../revoke/sweep.js";
 import { errorSummary } from "../util/error-message.js";
 import { sendDueReminders } from "../commands/reminders.js";
 
@@ -31,6 +31,17 @@ const SAME_TIME_MS = 50;
 /** Deferred grants read per tick when arming their retries. */
 const RETRY_PAGE = 500;
 
+/** How the scheduler sweeps, and whose grants it arms exact timers for. */
+export interface SchedulerOptions extends Pick<SweepOptions, "pageSize" | "concurrency" | "claimOwner" | "claimLeaseMs"> {
+  /**
+   * Other server processes share the ledger (replicas on PostgreSQL): exact timers only for the
+   * grants this process wrote, deferred or retried, and the sweep for the rest. False (the
+   * default; SQLite, where the server is the ledger's only one): every grant in the ledger due
+   * before the next sweep gets a timer too.
+   */
+  sharedLedger?: boolean;
+}
+
 /** A wall-clock time this process set on a grant, and the monotonic reading it stands for. */
 interface Pin {
   wall: number;
@@ -38,9 +49,9 @@ interface Pin {
 }
 
 /**
- * Ends grants on time while the server runs: an exact timer for each grant due before the next
- * sweep, and a periodic sweep (JIT_SWEEP_INTERVAL) as the safety net that also retries failed
- * revocations. At start the first sweep runs at once, so grants that expired while the app was
+ * Ends grants on time while the server runs: an exact timer for each of its grants due before
+ * the next sweep, and a periodic sweep (JIT_SWEEP_INTERVAL) as the safety net that also retries
+ * failed revocations. At start the first sweep runs at once, so grants that expired while the app was
  * down are revoked immediately. Failing to arm the timers never skips the sweep; sweeps that
  * fail in a row are counted (`sweepHealth`). Revoke-only (the catalog failed to load), the
  * sweep and the timers run as ever, deferred grants are not retried, and every tick logs the
@@ -50,6 +61,19 @@ interface Pin {
  * failed before (`pendingEnd`), and never before its next attempt (backoff) — and when it fires
  * it reads the grant again: one whose expiry has moved later (a deferred grant written since)
  * is armed again for the new time, not revoked. A change of a grant's times replaces its timer.
+ *
+ * Whose grants get timers. Always the grants this process wrote or deferred (`track`,
+ * `retryLater`) and the ones whose revocation it tried and must retry (its timer's, or its
+ * sweep's, which claimed them). On a ledger no other server shares (SQLite; the default), also
+ * every grant found in the ledger, whoever wrote it: after a restart the process's earlier grants
+ * are its own, and they end on time. With `sharedLedger` (replicas on PostgreSQL) a grant found
+ * in the ledger is left to the sweep, which claims it: each grant is ended by the replica that
+ * made it, exactly on time, and otherwise by one replica's sweep within an interval of its
+ * expiry (a replica that died, or one restarted: its process is new and its grants are found,
+ * not made). Whichever timer fires, it claims the grant first (`claimGrant`, the sweep's lease)
+ * and releases it once the revocation is over; a grant another process holds is left to it, so
+ * a sweep elsewhere and a timer here never both revoke one grant. A timer's process that dies
+ * mid-revocation loses the claim at the lease's end, and a sweep then ends the grant.
  *
  * Times are kept on the monotonic clock. A grant this process wrote ends at its write time plus
  * its duration on that clock, whatever the wall clock does meanwhile: the ledger's wall-clock
@@ -70,7 +94,8 @@ export class ExpiryScheduler {
   readonly #deps: LifecycleDeps;
   readonly #log: Log;
   readonly #intervalMs: number;
-  readonly #sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency" | "claimLeaseMs">;
+  readonly #sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency" | "claimOwner" | "claimLeaseMs">;
+  readonly #sharedLedger: boolean;
   /** Exact timers by grant id, with the monotonic time each fires at. */
   readonly #timers = new Map<string, { handle: TimerHandle; at: number }>();
   /** Retry timers of deferred grants, by pull request (one evaluation retries all of a PR's). */
@@ -94,17 +119,14 @@ export class ExpiryScheduler {
   #failedInARow = 0;
   #lastSweepError: string | null = null;
 
-  /** `sweepOptions` tunes each sweep's page size and concurrency (defaults: `sweepOnce`'s). */
-  constructor(
-    deps: LifecycleDeps,
-    log: Log,
-    intervalMs: number,
-    sweepOptions: Pick<SweepOptions, "pageSize" | "concurrency" | "claimLeaseMs"> = {},
-  ) {
+  /** `options` tunes each sweep (defaults: `sweepOnce`'s) and says whether replicas share the ledger. */
+  constructor(deps: LifecycleDeps, log: Log, intervalMs: number, options: SchedulerOptions = {}) {
+    const { sharedLedger = false, ...sweepOptions } = options;
     this.#deps = deps;
     this.#log = log;
     this.#intervalMs = intervalMs;
     this.#sweepOptions = sweepOptions;
+    this.#sharedLedger = sharedLedger;
   }
 
   /** Starts the periodic sweep; resolves when the first one (run at once) is done. */
@@ -275,21 +297,36 @@ export class ExpiryScheduler {
     if (this.#stopped || this.#inFlight.has(id)) return;
     this.#inFlight.add(id);
     try {
-      const current = await this.#deps.store.getGrant(id);
-      if (!current || !isLive(current.state)) {
+      const found = await this.#deps.store.getGrant(id);
+      if (!found || !isLive(found.state)) {
         this.#forget(id);
         return;
       }
       // The grant's times may have changed since the timer was armed (a deferred grant written
       // since has a later expiry): it is revoked only when it is due now.
-      if (this.#dueAt(current) > this.#deps.clock.monotonic()) {
-        this.#arm(current);
+      if (this.#dueAt(found) > this.#deps.clock.monotonic()) {
+        this.#arm(found);
         return;
       }
-      const outcome = current.pendingEnd
-        ? await revokeGrant(this.#deps, { grant: current, ...current.pendingEnd }, this.#log)
-        : await expireGrant(this.#deps, current, this.#log);
-      this.#settled(outcome);
+      const owner = this.#sweepOptions.claimOwner ?? PROCESS_CLAIM_OWNER;
+      const now = this.#deps.clock.now();
+      const until = new Date(now + (this.#sweepOptions.claimLeaseMs ?? CLAIM_LEASE_MS));
+      const current = await this.#deps.store.claimGrant(id, new Date(now), { owner, until });
+      if (current === null) {
+        // Ended meanwhile, or claimed by another process (a sweep elsewhere), which ends it; the
+        // next tick looks again, and once a dead claimer's lease ends the sweep takes it.
+        this.#log.debug({ grant: id }, "the grant's expiry timer fired while another process held its claim; left to that process");
+        return;
+      }
+      try {
+        const outcome = current.pendingEnd
+          ? await revokeGrant(this.#deps, { grant: current, ...current.pendingEnd }, this.#log)
+          : await expireGrant(this.#deps, current, this.#log);
+        this.#settled(outcome);
+      } finally {
+        // A claim that cannot be released (the ledger closed or failed) ends with its lease.
+        await this.#deps.store.releaseClaim(id, owner).catch(() => undefined);
+      }
     } catch (error) {
       if (error instanceof LedgerClosedError) {
         this.#log.info({ grant: id }, "the ledger closed before the expiry timer's revocation ended; the grant stays due");
@@ -462,7 +499,8 @@ export class ExpiryScheduler {
    * Arms timers for the grants due before the next tick. Grants already due are the sweep's (it
    * bounds how many run at once), so before the sweep they are left out; after it, any it left
    * are armed too. Grants this process wrote are armed by their monotonic end, even where the
-   * wall clock (stepped back) puts their expiry further off.
+   * wall clock (stepped back) puts their expiry further off. With `sharedLedger`, a grant found
+   * in the ledger is armed only when this process has set one of its times (see the class).
    */
   async #armTimers({ includeDue }: { includeDue: boolean }): Promise<void> {
     if (this.#stopped) return;
@@ -472,7 +510,9 @@ export class ExpiryScheduler {
       seen.add(grant.id);
       if (includeDue || this.#dueAt(grant) > this.#deps.clock.monotonic()) this.#arm(grant);
     };
-    for (const grant of await this.#deps.store.expiringBy(until)) consider(grant);
+    for (const grant of await this.#deps.store.expiringBy(until)) {
+      if (!this.#sharedLedger || this.#ends.has(grant.id) || this.#attempts.has(grant.id)) consider(grant);
+    }
     const soon = this.#deps.clock.monotonic() + this.#intervalMs;
     for (const [id, end] of [...this.#ends]) {
       if (seen.has(id) || end.at > soon) continue;

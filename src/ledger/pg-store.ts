@@ -390,6 +390,20 @@ export class PgStore extends GrantTransitions implements LedgerStore, WriteSlotS
     return rows.map(toGrant).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** Takes the row's lock for the update, so two claimers at once see each other's claim. */
+  async claimGrant(id: string, now: Date, claim: GrantClaim): Promise<Grant | null> {
+    const rows = await this.transaction(`claim grant ${id}`, (client) =>
+      this.query<GrantRow>(
+        client,
+        `UPDATE grants SET claim_owner = $3, claim_expires_at = $4
+         WHERE id = $1 AND state IN (${LIVE_SQL}) AND (claim_owner IS NULL OR claim_expires_at <= $2 OR claim_owner = $3)
+         RETURNING ${GRANT_COLUMNS}`,
+        [id, millis(now, "now"), claim.owner, millis(claim.until, "claim.until")],
+      ),
+    );
+    return rows[0] === undefined ? null : toGrant(rows[0]);
+  }
+
   async releaseClaim(id: string, owner: string): Promise<boolean> {
     const rows = await this.transaction(`release the claim on grant ${id}`, (client) =>
       this.query<{ id: string }>(

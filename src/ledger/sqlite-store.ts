@@ -237,6 +237,11 @@ export class SqliteStore extends GrantTransitions implements LedgerStore {
          ORDER BY expires_at, id LIMIT @limit`,
       ),
       claim: db.prepare<Params>("UPDATE grants SET claim_owner = @owner, claim_expires_at = @until WHERE id = @id"),
+      claimOne: db.prepare<Params, GrantRow>(
+        `UPDATE grants SET claim_owner = @owner, claim_expires_at = @until
+         WHERE id = @id AND state IN (${LIVE_SQL}) AND (claim_owner IS NULL OR claim_expires_at <= @now OR claim_owner = @owner)
+         RETURNING *`,
+      ),
       releaseClaim: db.prepare<Params>(
         "UPDATE grants SET claim_owner = NULL, claim_expires_at = NULL WHERE id = @id AND claim_owner = @owner",
       ),
@@ -440,6 +445,14 @@ export class SqliteStore extends GrantTransitions implements LedgerStore {
         })
         .immediate(),
     );
+  }
+
+  async claimGrant(id: string, now: Date, claim: GrantClaim): Promise<Grant | null> {
+    const params = { id, now: millis(now, "now"), owner: claim.owner, until: millis(claim.until, "claim.until") };
+    return this.run(`claim grant ${id}`, () => {
+      const row = this.statements.claimOne.get(params);
+      return row === undefined ? null : toGrant(row);
+    });
   }
 
   async releaseClaim(id: string, owner: string): Promise<boolean> {

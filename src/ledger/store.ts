@@ -54,7 +54,7 @@ export class SecretLockTimeoutError extends Error {
   }
 }
 
-/** Who claims due grants (`claimDueGrants`), and until when the claim holds (its lease). */
+/** Who claims due grants (`claimDueGrants`, `claimGrant`), and until when the claim holds (its lease). */
 export interface GrantClaim {
   /** The claimer: one per process (see `processClaimOwner` in revoke/sweep.ts). */
   owner: string;
@@ -476,6 +476,13 @@ export interface LedgerStore {
    * a lease holds; a grant whose claimer died is free again once its lease ends.
    */
   claimDueGrants(now: Date, limit: number, claim: GrantClaim, after?: { expiresAt: Date; id: string }): Promise<Grant[]>;
+  /**
+   * Claims one live grant for `claim.owner` until `claim.until`, unless another claimer's lease
+   * still holds it at `now` (the owner's own claim is renewed): resolves to the grant as it is
+   * now, or null when it is not live or another process holds it. An exact timer claims the grant
+   * it is about to revoke, so that no sweep elsewhere revokes it meanwhile.
+   */
+  claimGrant(id: string, now: Date, claim: GrantClaim): Promise<Grant | null>;
   /** Ends `owner`'s claim on the grant (revoked, failed or skipped); resolves to false when `owner` held no claim on it. */
   releaseClaim(id: string, owner: string): Promise<boolean>;
   /**

@@ -75,6 +75,8 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
   const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);
 
   const result = await deps.locks.run(lockKey, () => endGrantLocked(deps, request, log, locate));
+  if (result.kind === "not-live")
+    log.debug({ grant: grant.id, state: result.grant.state }, "the grant had already ended; nothing to revoke");
 
   if (result.kind === "ended" && (result.grant.state === "expired" || result.grant.state === "revoked")) {
     // Queued in the ledger only, before GitHub is told: delivery is the notification worker's.

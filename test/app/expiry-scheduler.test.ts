@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
-import { ExpiryScheduler } from "../../src/app/expiry-scheduler.js";
+import { ExpiryScheduler, type SchedulerOptions } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import { LABELS, revokeBackoffMs, revokeGrant } from "../../src/revoke/revoke-grant.js";
@@ -50,9 +50,13 @@ function reminderCall(prNumber = 7): GitHubMock {
   return new GitHubMock("acme", "api").comment(prNumber);
 }
 
-function startScheduler(on: LedgerStore, clock = new ManualClock(EXPIRY_START)): { scheduler: ExpiryScheduler; clock: ManualClock } {
+function startScheduler(
+  on: LedgerStore,
+  clock = new ManualClock(EXPIRY_START),
+  options: SchedulerOptions = {},
+): { scheduler: ExpiryScheduler; clock: ManualClock } {
   const { deps } = revocationDeps(on, clock);
-  scheduler = new ExpiryScheduler(deps, log, SWEEP_EVERY);
+  scheduler = new ExpiryScheduler(deps, log, SWEEP_EVERY, options);
   return { scheduler, clock };
 }
 
@@ -251,6 +255,90 @@ describe("ExpiryScheduler", () => {
     expect(scheduler.armed).toBe(0);
     expect(clock.pendingTimers).toBe(0);
     await clock.advance(2 * SWEEP_EVERY);
+    expect(unmatched.requests).toEqual([]);
+  });
+});
+
+describe("ExpiryScheduler on a ledger replicas share", () => {
+  const shared = { sharedLedger: true, claimOwner: "replica-a", claimLeaseMs: 5 * 60_000 };
+
+  it("arms no timer for a grant found in the ledger: its sweep ends it, within an interval of the expiry", async () => {
+    const grant = await seedGrant(store, expiringIn(30_000));
+    reminderCall();
+    const { scheduler, clock } = startScheduler(store, undefined, shared);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(0);
+
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect((await store.getGrant(grant.id))?.state).toBe("active");
+    expect(unmatched.requests).toEqual([]);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(SWEEP_EVERY - 30_000);
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + SWEEP_EVERY) });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("arms a timer for a grant it wrote, which claims the grant, ends it at its expiry and releases the claim", async () => {
+    const { scheduler, clock } = startScheduler(store, undefined, shared);
+    await scheduler.start();
+    const grant = await seedGrant(store, expiringIn(30_000));
+    scheduler.track(grant);
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: grant.expiresAt });
+    expect(nock.pendingMocks()).toEqual([]);
+    // Released: the claim no longer holds (another claimer could take the grant were it live).
+    expect(await store.releaseClaim(grant.id, "replica-a")).toBe(false);
+  });
+
+  it("leaves a grant another process has claimed to that process when its timer fires, and ends it once that claim's lease is over", async () => {
+    const { scheduler, clock } = startScheduler(store, undefined, shared);
+    await scheduler.start();
+    const grant = await seedGrant(store, expiringIn(30_000));
+    scheduler.track(grant);
+    // Another replica's sweep (its clock a little ahead) claimed it, and died.
+    const leaseEnds = new Date(EXPIRY_START + 90_000);
+    expect(await store.claimGrant(grant.id, new Date(EXPIRY_START + 30_000), { owner: "replica-b", until: leaseEnds })).not.toBeNull();
+
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect((await store.getGrant(grant.id))?.state).toBe("active");
+    expect(unmatched.requests).toEqual([]);
+    expect(entries.filter((e) => e.level === "debug" && e.message.includes("another process held its claim"))).toHaveLength(1);
+
+    await clock.advance(SWEEP_EVERY - 30_000); // the sweep at 60 s: the lease still holds
+    await scheduler.idle();
+    expect((await store.getGrant(grant.id))?.state).toBe("active");
+    expect(unmatched.requests).toEqual([]);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(SWEEP_EVERY); // the sweep at 120 s, past the lease
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + 2 * SWEEP_EVERY) });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
+  it("arms a timer for the retry of a due grant its sweep claimed and could not end", async () => {
+    const grant = await seedGrant(store, expiringIn(-1_000));
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 503);
+    const { scheduler, clock } = startScheduler(store, undefined, shared);
+    await scheduler.start();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "active", revokeAttempts: 1 });
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(revokeBackoffMs(1));
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: new Date(EXPIRY_START + revokeBackoffMs(1)) });
+    expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
   });
 });

@@ -565,6 +565,28 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(ids(await claim("replica-b", at(210)))).toEqual([grant!.id]);
       });
 
+      it("claims one live grant, due or not, unless another claimer's lease holds it", async () => {
+        const [due] = await dueGrants(1);
+        const later = await store.markActive((await begin({ expiresAt: at(500) })).id, at(-60));
+        // Not due yet: an exact timer claims it only when it fires, but the claim does not ask.
+        expect((await store.claimGrant(later.id, at(200), { owner: "replica-a", until: at(210) }))?.id).toBe(later.id);
+        expect(await store.claimGrant(later.id, at(200), { owner: "replica-b", until: at(210) })).toBeNull();
+        // The owner renews its own claim; once the lease ends, another may take the grant.
+        expect(await store.claimGrant(later.id, at(205), { owner: "replica-a", until: at(220) })).toEqual(later);
+        expect(await store.claimGrant(later.id, at(215), { owner: "replica-b", until: at(230) })).toBeNull();
+        expect(await store.claimGrant(later.id, at(220), { owner: "replica-b", until: at(230) })).toEqual(later);
+        // A grant claimed one by one is passed over by a sweep's claim, and the other way round.
+        expect(await store.claimGrant(due!.id, at(200), { owner: "replica-a", until: at(210) })).toEqual(due);
+        expect(await claim("replica-b", at(210))).toEqual([]);
+        expect(await store.releaseClaim(due!.id, "replica-a")).toBe(true);
+        expect(ids(await claim("replica-b", at(210)))).toEqual([due!.id]);
+        expect(await store.claimGrant(due!.id, at(200), { owner: "replica-a", until: at(210) })).toBeNull();
+        // An ended grant, or none, is not claimed.
+        await store.markEnded(later.id, "expired", "expired", at(501));
+        expect(await store.claimGrant(later.id, at(600), { owner: "replica-a", until: at(610) })).toBeNull();
+        expect(await store.claimGrant("no-such-grant", at(600), { owner: "replica-a", until: at(610) })).toBeNull();
+      });
+
       it("pages with after, as dueGrants does, and claims no grant that is not due", async () => {
         const grants = await dueGrants(3);
         const backingOff = await store.recordRevokeFailure(grants[1]!.id, "DELETE: 502", at(300));
