@@ -18,7 +18,9 @@ import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
  * GitHub, deliveries spread over the replicas in turn and every third one posted to two of them
  * at once. What must hold across processes: each approval granted once, each grant ended once,
  * no secret left after its grant, the installation's writes paced a second apart whichever
- * replica made them, and the claims of a replica that dies mid-sweep taken over by another, once, by the lease's end.
+ * replica made them, each revocation attempted by one replica only, the claims of a replica that
+ * dies mid-sweep taken over by another, once, at the lease's end, and the grants of a replica
+ * that dies before their expiry ended by another's sweep.
  * A replica SIGKILLed after answering 202 to an approval it had not processed: another replica
  * processes the inbox entry once its lease ends, and the approval is granted once.
  * Correctness bounds, not performance measurements (those are in bench/).
@@ -260,6 +262,38 @@ async function expectProcessedOnceAfterCrash(c: Cluster, approval: Delivery, cra
   });
 }
 
+/** A replica's JSON log lines. */
+function logLines(replica: AppProcess): { msg?: string; grant?: string }[] {
+  const lines: { msg?: string; grant?: string }[] = [];
+  for (const line of replica.output().split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      lines.push(JSON.parse(line) as { msg?: string; grant?: string });
+    } catch {
+      // not a log line
+    }
+  }
+  return lines;
+}
+
+/**
+ * Each grant's revocation was attempted by one replica: one of them logged its end, and none
+ * reached a grant another had ended already (after waiting for the secret's lock), which is what
+ * a second attempt comes to. Returns, per grant, the index of the replica that ended it.
+ */
+function expectEachRevocationAttemptedOnce(c: Cluster, grantIds: string[]): number[] {
+  const lines = c.everyProcess.map(logLines);
+  const wasted = lines.flatMap((entries, i) =>
+    entries.filter((entry) => entry.msg?.startsWith("the grant had already ended")).map((entry) => ({ replica: i, grant: entry.grant })),
+  );
+  expect(wasted).toEqual([]);
+  return grantIds.map((id) => {
+    const enders = lines.flatMap((entries, i) => (entries.some((entry) => entry.grant === id && entry.msg === "grant expired") ? [i] : []));
+    expect({ grant: id, enders: enders.length }).toEqual({ grant: id, enders: 1 });
+    return enders[0]!;
+  });
+}
+
 function expectNoSecretShown(c: Cluster): void {
   const places = [
     ...c.everyProcess.map((replica, i) => ({ where: `output of replica ${i + 1}`, text: replica.output() })),
@@ -334,12 +368,16 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     for (const { repo, number } of pulls) {
       expect(sim.comments(repo, number).filter((comment) => comment.body.startsWith("**Access expired:**"))).toHaveLength(1);
     }
+    // Each replica arms exact timers for the grants it wrote only, and a timer claims its grant:
+    // no replica waited on another's revocation to find the grant ended.
+    const grantIds = await Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]!.id));
+    expectEachRevocationAttemptedOnce(c, grantIds);
     expectPacedAcrossReplicas(sim);
     expect(sim.violations).toEqual([]);
     expectNoSecretShown(c);
   }, 150_000);
 
-  it("a replica SIGKILLed mid-sweep: another replica ends the grants it had claimed, once, by the end of its lease", async () => {
+  it("a replica SIGKILLed mid-sweep: another replica ends the grants it had claimed, once, at the end of its lease", async () => {
     const c = await startCluster();
     const sim = c.sim;
     const lease = { JIT_CLAIM_LEASE: `${LEASE_MS / 1000}s` };
@@ -390,12 +428,12 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
       description: "every grant to end after the crash",
     });
     await expectEachGrantedAndEndedOnce(c);
-    // Ended by a live replica no later than the lease's end (the sweep's bound) plus two sweeps
-    // and the pacing of the installation's writes. Each replica also arms an exact timer for
-    // every grant already due after its sweep, claimed or not, and the per-secret lock keeps that
-    // to one DELETE: so the grants usually end before the lease runs out.
+    // Ended by a live replica's sweep once the lease has ended (no replica arms a timer for a
+    // grant it found in the ledger, nor revokes one another process holds), no later than the
+    // lease's end plus two sweeps and the pacing of the installation's writes.
     for (const { repo } of pulls) {
       const [deleted] = secretRequests(sim, repo, "DELETE", SECRET).filter((r) => r.status === 204);
+      expect(deleted!.atMs).toBeGreaterThanOrEqual(leaseEnds);
       expect(deleted!.atMs).toBeLessThanOrEqual(Math.max(leaseEnds, upAt) + 2 * SWEEP_INTERVAL_MS + PACING_SLACK_MS);
     }
     expectPacedAcrossReplicas(sim);
@@ -445,6 +483,57 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     await expectProcessedOnceAfterCrash(c, approval, crashedAtMs);
     await expectEachGrantedAndEndedOnce(c);
     expect(sim.comments(repo, number).filter((comment) => comment.body.startsWith("**Access granted"))).toHaveLength(1);
+    expectPacedAcrossReplicas(sim);
+    expect(sim.violations).toEqual([]);
+    expectNoSecretShown(c);
+  }, 150_000);
+
+  it("a replica SIGKILLed with exact timers armed for the grants it wrote: another replica's sweep ends them, once, within a sweep of their expiry", async () => {
+    const c = await startCluster();
+    const sim = c.sim;
+    // Two replicas up first; the one started last receives every delivery, so it writes every
+    // grant. Its sweep interval is a minute: each grant, due within it, has its exact timer at once.
+    const survivors = await c.start(2);
+    const [writer] = await c.start(1, { JIT_SWEEP_INTERVAL: "60s" });
+    const pulls: { repo: string; number: number }[] = [];
+    for (const owner of OWNERS) {
+      const repo = `${owner}/service`;
+      createRepo(c, repo);
+      pulls.push({ repo, number: await openRequest(c, repo, "15s") });
+    }
+    for (const { repo, number } of pulls) await sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
+    const states = async (): Promise<(Grant | undefined)[]> => Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]));
+    await sim.waitFor(async () => (await states()).every((grant) => grant?.state === "active"), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      description: "every grant active",
+    });
+    const grants = (await states()).map((grant) => grant!);
+    expect(grants.every((grant) => grant.expiresAt.getTime() > Date.now())).toBe(true);
+
+    // It dies with its timers armed (the grants are due within its next sweep); it had claimed none.
+    expect(await writer!.stop("SIGKILL")).toBeNull();
+    c.replicas.splice(c.replicas.indexOf(writer!), 1);
+    const claims = await adminQuery<{ claim_owner: string | null }>(c.schema, "SELECT claim_owner FROM grants");
+    expect(claims.map((claim) => claim.claim_owner)).toEqual(pulls.map(() => null));
+
+    await sim.waitFor(async () => (await states()).every((grant) => grant?.endedAt), {
+      timeoutMs: 60_000,
+      intervalMs: 250,
+      description: "every grant to end after the writer died",
+    });
+    await expectEachGrantedAndEndedOnce(c);
+    // A survivor's sweep ended each, after its expiry and within two sweeps of it plus the pacing.
+    for (const [i, { repo }] of pulls.entries()) {
+      const [deleted] = secretRequests(sim, repo, "DELETE", SECRET).filter((r) => r.status === 204);
+      expect(deleted!.atMs).toBeGreaterThanOrEqual(grants[i]!.expiresAt.getTime());
+      expect(deleted!.atMs).toBeLessThanOrEqual(grants[i]!.expiresAt.getTime() + 2 * SWEEP_INTERVAL_MS + PACING_SLACK_MS);
+    }
+    const enders = expectEachRevocationAttemptedOnce(
+      c,
+      grants.map((grant) => grant.id),
+    );
+    expect(enders.map((i) => survivors.includes(c.everyProcess[i]!))).toEqual(pulls.map(() => true));
     expectPacedAcrossReplicas(sim);
     expect(sim.violations).toEqual([]);
     expectNoSecretShown(c);
