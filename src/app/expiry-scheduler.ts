@@ -35,9 +35,9 @@ const RETRY_PAGE = 500;
 export interface SchedulerOptions extends Pick<SweepOptions, "pageSize" | "concurrency" | "claimOwner" | "claimLeaseMs"> {
   /**
    * Other server processes share the ledger (replicas on PostgreSQL): exact timers only for the
-   * grants this process wrote, deferred or retried, and the sweep for the rest. False (the
-   * default; SQLite, where the server is the ledger's only one): every grant in the ledger due
-   * before the next sweep gets a timer too.
+   * grants this process wrote, deferred or retried, each claimed when its timer fires, and the
+   * sweep for the rest. False (the default; SQLite, where the server is the ledger's only one):
+   * every grant in the ledger due before the next sweep gets a timer too, and timers claim nothing.
    */
   sharedLedger?: boolean;
 }
@@ -70,10 +70,13 @@ interface Pin {
  * in the ledger is left to the sweep, which claims it: each grant is ended by the replica that
  * made it, exactly on time, and otherwise by one replica's sweep within an interval of its
  * expiry (a replica that died, or one restarted: its process is new and its grants are found,
- * not made). Whichever timer fires, it claims the grant first (`claimGrant`, the sweep's lease)
+ * not made). There a timer that fires claims the grant first (`claimGrant`, the sweep's lease)
  * and releases it once the revocation is over; a grant another process holds is left to it, so
- * a sweep elsewhere and a timer here never both revoke one grant. A timer's process that dies
- * mid-revocation loses the claim at the lease's end, and a sweep then ends the grant.
+ * a sweep elsewhere and a timer here never both revoke one grant. A replica that dies
+ * mid-revocation loses the claim at the lease's end, and a sweep then ends the grant. On a
+ * ledger of its own the timer claims nothing: the server restarted after a crash finds no claim
+ * of its previous run in its way and ends the grant at once, and the per-secret lock keeps a
+ * `jit-access sweep` beside it to one DELETE (the other finds the grant ended).
  *
  * Times are kept on the monotonic clock. A grant this process wrote ends at its write time plus
  * its duration on that clock, whatever the wall clock does meanwhile: the ledger's wall-clock
@@ -308,6 +311,10 @@ export class ExpiryScheduler {
         this.#arm(found);
         return;
       }
+      if (!this.#sharedLedger) {
+        this.#settled(await this.#revoke(found));
+        return;
+      }
       const owner = this.#sweepOptions.claimOwner ?? PROCESS_CLAIM_OWNER;
       const now = this.#deps.clock.now();
       const until = new Date(now + (this.#sweepOptions.claimLeaseMs ?? CLAIM_LEASE_MS));
@@ -319,10 +326,7 @@ export class ExpiryScheduler {
         return;
       }
       try {
-        const outcome = current.pendingEnd
-          ? await revokeGrant(this.#deps, { grant: current, ...current.pendingEnd }, this.#log)
-          : await expireGrant(this.#deps, current, this.#log);
-        this.#settled(outcome);
+        this.#settled(await this.#revoke(current));
       } finally {
         // A claim that cannot be released (the ledger closed or failed) ends with its lease.
         await this.#deps.store.releaseClaim(id, owner).catch(() => undefined);
@@ -336,6 +340,13 @@ export class ExpiryScheduler {
     } finally {
       this.#inFlight.delete(id);
     }
+  }
+
+  /** Ends a due grant: as its pending early end says, else as expired. */
+  #revoke(grant: Grant): Promise<RevokeOutcome> {
+    return grant.pendingEnd
+      ? revokeGrant(this.#deps, { grant, ...grant.pendingEnd }, this.#log)
+      : expireGrant(this.#deps, grant, this.#log);
   }
 
   /** A deferred grant's retry time came: its pull request is evaluated again. */

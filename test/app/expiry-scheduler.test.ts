@@ -244,6 +244,25 @@ describe("ExpiryScheduler", () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it("on a ledger of its own, ends a grant at its timer although a previous run of the process claimed it and crashed", async () => {
+    const grant = await seedGrant(store, expiringIn(30_000));
+    // The previous run's timer claimed it for ten minutes and the process died mid-revocation.
+    expect(
+      await store.claimGrant(grant.id, new Date(EXPIRY_START), { owner: "previous-run", until: new Date(EXPIRY_START + 600_000) }),
+    ).not.toBeNull();
+    reminderCall();
+    const { scheduler, clock } = startScheduler(store);
+    await scheduler.start();
+    expect(scheduler.armed).toBe(1);
+
+    expiryCalls("PROD_DB_URL");
+    await clock.advance(30_000);
+    await scheduler.idle();
+    expect(await store.getGrant(grant.id)).toMatchObject({ state: "expired", endedAt: grant.expiresAt });
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(unmatched.requests).toEqual([]);
+  });
+
   it("stop() cancels the exact timers and the periodic sweep", async () => {
     await seedGrant(store, expiringIn(30_000));
     reminderCall();
