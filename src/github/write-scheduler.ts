@@ -9,7 +9,9 @@ import type { Clock, TimerHandle } from "../util/clock.js";
  * Probot's throttling plugin does this with one process-wide queue, so a comment for one
  * repository can delay the revocation of a secret in another. Here each installation has its
  * own lane, and within a lane a secret DELETE always goes before a PUT, a PUT before a check
- * run, and check runs before comments and labels.
+ * run, and check runs before comments and labels. Comments and labels share the last level, in
+ * the order they came, except that a comment waiting out its three-second gap does not hold back
+ * the labels queued behind it: they go in the seconds between.
  *
  * Every gap and pause is measured on the monotonic clock: a step of the wall clock neither holds
  * a queued DELETE back nor lets writes through early.
@@ -36,7 +38,17 @@ const PRIORITY: Record<WriteKind, number> = {
   label: 4,
   comment: 4,
 };
-const LEVELS = 5;
+
+/** A lane's queues, one per kind, in priority order; labels and comments (one level) last. */
+const QUEUE: Record<WriteKind, number> = {
+  "secret-delete": 0,
+  "secret-put": 1,
+  "check-run": 2,
+  other: 3,
+  label: 4,
+  comment: 5,
+};
+const QUEUES = 6;
 
 export interface WriteSchedulerOptions {
   clock: Clock;
@@ -50,6 +62,8 @@ export interface WriteSchedulerOptions {
 
 interface Job {
   kind: WriteKind;
+  /** Order of arrival in the lane: labels and comments go in this order between themselves. */
+  seq: number;
   run: () => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -65,6 +79,7 @@ interface Lane {
   pausedUntil: number;
   timer: TimerHandle | null;
   timerAt: number;
+  arrivals: number;
 }
 
 export class WriteScheduler {
@@ -85,7 +100,7 @@ export class WriteScheduler {
   schedule<T>(installation: string, kind: WriteKind, run: () => Promise<T>): Promise<T> {
     const lane = this.#lane(installation);
     return new Promise<T>((resolve, reject) => {
-      lane.queues[PRIORITY[kind]]!.push({ kind, run, resolve: resolve as (v: unknown) => void, reject });
+      lane.queues[QUEUE[kind]]!.push({ kind, seq: lane.arrivals++, run, resolve: resolve as (v: unknown) => void, reject });
       this.#pump(lane);
     });
   }
@@ -112,7 +127,7 @@ export class WriteScheduler {
   /** Writes waiting in the lane of `installation`, by kind (for logs and tests). */
   pending(installation: string): WriteKind[] {
     const lane = this.#lanes.get(installation);
-    return lane ? lane.queues.flat().map((job) => job.kind) : [];
+    return lane ? this.#waiting(lane).map((job) => job.kind) : [];
   }
 
   /** Writes waiting in every lane, by kind (for the metrics). */
@@ -128,30 +143,44 @@ export class WriteScheduler {
     if (!lane) {
       lane = {
         installation,
-        queues: Array.from({ length: LEVELS }, () => []),
+        queues: Array.from({ length: QUEUES }, () => []),
         busy: false,
         nextWriteAt: Number.NEGATIVE_INFINITY,
         nextNotifyAt: Number.NEGATIVE_INFINITY,
         pausedUntil: Number.NEGATIVE_INFINITY,
         timer: null,
         timerAt: Number.POSITIVE_INFINITY,
+        arrivals: 0,
       };
       this.#lanes.set(installation, lane);
     }
     return lane;
   }
 
-  #head(lane: Lane): Job | undefined {
-    for (const queue of lane.queues) if (queue.length > 0) return queue[0];
-    return undefined;
+  /** The lane's waiting writes, in priority order, labels and comments in their order of arrival. */
+  #waiting(lane: Lane): Job[] {
+    const notifying = [...lane.queues[QUEUE.label]!, ...lane.queues[QUEUE.comment]!].sort((a, b) => a.seq - b.seq);
+    return [...lane.queues.slice(0, QUEUE.label).flat(), ...notifying];
+  }
+
+  /**
+   * The write that goes next in the lane when a write may go at `at`: the most urgent; between a
+   * label and a comment, the older, unless the comment must still wait out its gap then.
+   */
+  #head(lane: Lane, at: number): Job | undefined {
+    for (const queue of lane.queues.slice(0, QUEUE.label)) if (queue.length > 0) return queue[0];
+    const label = lane.queues[QUEUE.label]![0];
+    const comment = lane.queues[QUEUE.comment]![0];
+    if (label === undefined || comment === undefined) return label ?? comment;
+    return comment.seq < label.seq && lane.nextNotifyAt <= at ? comment : label;
   }
 
   #pump(lane: Lane): void {
     if (lane.busy) return;
-    const job = this.#head(lane);
-    if (!job) return;
     const now = this.#clock.monotonic();
     let startAt = Math.max(lane.nextWriteAt, lane.pausedUntil);
+    const job = this.#head(lane, Math.max(now, startAt));
+    if (!job) return;
     if (job.kind === "comment") startAt = Math.max(startAt, lane.nextNotifyAt);
     if (startAt > now) {
       // Wait, but re-decide when the time comes: a more urgent write may have arrived.
@@ -165,7 +194,7 @@ export class WriteScheduler {
       }, startAt - now);
       return;
     }
-    lane.queues[PRIORITY[job.kind]]!.shift();
+    lane.queues[QUEUE[job.kind]]!.shift();
     lane.busy = true;
     if (this.#shared === undefined) {
       this.#run(lane, job);
@@ -180,7 +209,7 @@ export class WriteScheduler {
         }
         // Another replica wrote for this installation less than a gap ago: wait for the slot,
         // then decide again which write goes.
-        lane.queues[PRIORITY[job.kind]]!.unshift(job);
+        lane.queues[QUEUE[job.kind]]!.unshift(job);
         lane.busy = false;
         lane.nextWriteAt = Math.max(lane.nextWriteAt, this.#clock.monotonic() + waitMs);
         this.#pump(lane);
@@ -211,7 +240,7 @@ export class WriteScheduler {
         // The other replicas count the gap from the end of this write too.
         // and the next write waiting here, if more urgent than what waits elsewhere, keeps the next slot.
         if (shared !== undefined) {
-          const next = this.#head(lane);
+          const next = this.#head(lane, Math.max(done, lane.nextWriteAt, lane.pausedUntil));
           const finished = { ...this.#slot(lane, job), ...(next ? { nextPriority: PRIORITY[next.kind] } : {}) };
           await shared.finishWriteSlot(finished).catch(() => undefined);
         }

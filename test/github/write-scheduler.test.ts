@@ -57,12 +57,48 @@ describe("WriteScheduler", () => {
     void write("1", "comment", "c2");
     void write("1", "label", "l1");
     await clock.advance(10_000);
-    // c2 is the head of its level; it waits for the 3 s notification gap; the label, at the same
-    // level behind it, waits too (FIFO within a level).
+    // c2 came first but waits for the 3 s notification gap; the label behind it goes meanwhile.
     expect(log.map((e) => [e.what, e.at])).toEqual([
       ["c1", 0],
+      ["l1", 1000],
       ["c2", 3000],
-      ["l1", 4000],
+    ]);
+  });
+
+  it("lets labels by a comment that waits out its gap, keeping one write a second and the DELETE first", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "comment", "c1");
+    await clock.advance(0);
+    void write("1", "comment", "c2");
+    void write("1", "label", "l1");
+    void write("1", "label", "l2");
+    void write("1", "comment", "c3");
+    void write("1", "label", "l3");
+    await clock.advance(500);
+    void write("1", "secret-delete", "delete");
+    await clock.advance(20_000);
+    expect(log.map((e) => [e.what, e.at])).toEqual([
+      ["c1", 0],
+      ["delete", 1000],
+      ["l1", 2000],
+      // The gap is over: the older comment goes before the labels that came after it.
+      ["c2", 3000],
+      ["l2", 4000],
+      ["l3", 5000],
+      ["c3", 6000],
+    ]);
+  });
+
+  it("keeps labels and comments in their order of arrival when no comment has to wait", async () => {
+    const { clock, log, write } = setup();
+    void write("1", "label", "l1");
+    void write("1", "comment", "c1");
+    void write("1", "label", "l2");
+    await clock.advance(10_000);
+    expect(log.map((e) => [e.what, e.at])).toEqual([
+      ["l1", 0],
+      ["c1", 1000],
+      ["l2", 2000],
     ]);
   });
 
