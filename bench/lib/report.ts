@@ -138,12 +138,14 @@ function printLag(r: RevocationLagResult): void {
 function printSweep(r: SweepThroughputResult): void {
   table(
     "jit-access sweep",
-    ["grants", "runs", "wall s", "last DELETE s", "grants/s", "peak RSS MiB"],
+    ["grants", "runs", "wall s", "last DELETE s", "first comment s", "DELETEs after it", "grants/s", "peak RSS MiB"],
     r.bySize.map((s) => [
       String(s.grants),
       String(s.repeats),
       String(s.medianWallSeconds),
       String(s.medianDeletesDoneSeconds),
+      String(s.medianFirstCommentSeconds ?? "-"),
+      String(s.maxDeletesAfterFirstComment),
       String(s.medianGrantsPerSecond),
       String(s.medianPeakRssMiB),
     ]),

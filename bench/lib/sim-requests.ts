@@ -8,6 +8,8 @@ export const ROUTES = {
   createCheckRun: "POST /repos/{owner}/{repo}/check-runs",
   installationToken: "POST /app/installations/{installation_id}/access_tokens",
   addLabels: "POST /repos/{owner}/{repo}/issues/{issue_number}/labels",
+  setLabels: "PUT /repos/{owner}/{repo}/issues/{issue_number}/labels",
+  createComment: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
 } as const;
 
 /** Requests by OpenAPI operation (e.g. "GET /repos/{owner}/{repo}"), most frequent first. */

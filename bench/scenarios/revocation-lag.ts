@@ -137,7 +137,8 @@ async function runMode(mode: "timers-on" | "timers-off", config: RevocationLagCo
         times.push(request.atMs);
         writes.set(request.installationId, times);
       }
-      if (request.route === ROUTES.addLabels) labelled++;
+      // A revocation's one label write: a PUT after its PR's last live grant, else a POST.
+      if (request.route === ROUTES.addLabels || request.route === ROUTES.setLabels) labelled++;
       if (request.route !== ROUTES.deleteSecret) return;
       const key = secretKeyOf(request.path);
       if (key && expiry.has(key) && !deletedAt.has(key)) deletedAt.set(key, request.atMs);

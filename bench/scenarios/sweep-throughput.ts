@@ -3,11 +3,13 @@
  * run as cron runs it (`node dist/cli.js sweep`, its own process, a SQLite ledger file on disk),
  * against the simulator.
  *
- * GitHub's pacing allows one write a second per installation, and every revocation writes four
- * times (DELETE, comment, two label calls), so in one installation N grants take at least N
- * seconds for the DELETEs and 4·N for everything. To measure the app's own throughput the
- * grants are spread over many installations (`grantsPerInstallation` each), and the same
- * layout is run at 1,000 and 10,000 grants to see how time grows.
+ * GitHub's pacing allows one write a second per installation, and every revocation writes three
+ * times (DELETE, comment, one label call), with comments three seconds apart, so in one
+ * installation N grants take at least N seconds for the DELETEs and about N + 3·N for everything.
+ * To measure the app's own throughput the grants are spread over many installations
+ * (`grantsPerInstallation` each), and the same layout is run at 1,000 and 10,000 grants to see
+ * how time grows. The sweep sends every DELETE before the PR feedback of any grant: the run
+ * records its first comment, its last DELETE and how many DELETEs came after the first comment.
  */
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,6 +40,10 @@ export interface SweepRun {
   wallSeconds: number;
   /** From the start of the command to its last secret DELETE: how long any secret outlived its grant. */
   deletesDoneSeconds: number;
+  /** From the start of the command to its first comment (null: none). */
+  firstCommentSeconds: number | null;
+  /** DELETEs sent after the sweep's first comment (0: every DELETE went first). */
+  deletesAfterFirstComment: number;
   grantsPerSecond: number;
   peakRssMiB: number;
   apiCalls: number;
@@ -55,6 +61,9 @@ export interface SweepThroughputResult {
     repeats: number;
     medianWallSeconds: number;
     medianDeletesDoneSeconds: number;
+    medianFirstCommentSeconds: number | null;
+    /** The most DELETEs any run sent after its first comment. */
+    maxDeletesAfterFirstComment: number;
     medianGrantsPerSecond: number;
     medianPeakRssMiB: number;
   }[];
@@ -78,7 +87,8 @@ export async function sweepThroughput(
       const run = await sweepOnceWith(size, config.grantsPerInstallation, profileDir);
       runs.push(run);
       log(
-        `  ${size} grants over ${run.installations} installations: ${run.wallSeconds} s (last DELETE at ${run.deletesDoneSeconds} s), ` +
+        `  ${size} grants over ${run.installations} installations: ${run.wallSeconds} s (last DELETE at ${run.deletesDoneSeconds} s, ` +
+          `first comment at ${run.firstCommentSeconds ?? "-"} s, ${run.deletesAfterFirstComment} DELETEs after it), ` +
           `${run.grantsPerSecond} grants/s, peak RSS ${run.peakRssMiB} MiB (${run.output})`,
       );
     }
@@ -90,6 +100,8 @@ export async function sweepThroughput(
       repeats: mine.length,
       medianWallSeconds: median(mine.map((r) => r.wallSeconds)),
       medianDeletesDoneSeconds: median(mine.map((r) => r.deletesDoneSeconds)),
+      medianFirstCommentSeconds: mine.every((r) => r.firstCommentSeconds !== null) ? median(mine.map((r) => r.firstCommentSeconds!)) : null,
+      maxDeletesAfterFirstComment: Math.max(...mine.map((r) => r.deletesAfterFirstComment)),
       medianGrantsPerSecond: median(mine.map((r) => r.grantsPerSecond)),
       medianPeakRssMiB: median(mine.map((r) => r.peakRssMiB)),
     };
@@ -101,7 +113,9 @@ export async function sweepThroughput(
     runs,
     bySize,
     growth: { sizeRatio: last.grants / first.grants, timeRatio: Number((last.medianWallSeconds / first.medianWallSeconds).toFixed(2)) },
-    oneInstallationBound: { grants: largest, deletesSeconds: largest, allWritesSeconds: 4 * largest },
+    // Comments three seconds apart bound the rest: the DELETEs, then a comment every 3 s (the
+    // label writes go in the seconds between).
+    oneInstallationBound: { grants: largest, deletesSeconds: largest, allWritesSeconds: largest + 3 * largest },
   };
 }
 
@@ -128,12 +142,16 @@ async function sweepOnceWith(grants: number, perInstallation: number, profileDir
     const cli = await runCli(sim, ["sweep"], { DATABASE_URL: `sqlite:${ledger}`, ...(profileDir ? profileEnv(profileDir) : {}) });
     const requests = sim.requests.slice(mark);
     const calls = countByRoute(requests);
-    const lastDelete = Math.max(...requests.filter((r) => r.route === ROUTES.deleteSecret).map((r) => r.atMs));
+    const deleteTimes = requests.filter((r) => r.route === ROUTES.deleteSecret).map((r) => r.atMs);
+    const lastDelete = Math.max(...deleteTimes);
+    const firstComment = Math.min(...requests.filter((r) => r.route === ROUTES.createComment).map((r) => r.atMs));
     return {
       grants: pulls.length,
       installations,
       wallSeconds: cli.wallSeconds,
       deletesDoneSeconds: Number(((lastDelete - startedAt) / 1000).toFixed(1)),
+      firstCommentSeconds: Number.isFinite(firstComment) ? Number(((firstComment - startedAt) / 1000).toFixed(1)) : null,
+      deletesAfterFirstComment: deleteTimes.filter((at) => at > firstComment).length,
       grantsPerSecond: Number((pulls.length / cli.wallSeconds).toFixed(1)),
       peakRssMiB: cli.peakRssMiB,
       apiCalls: requests.length,

@@ -30,6 +30,10 @@ type RequestFn = (options: RequestOptions) => Promise<unknown>;
  * no write or read of it goes out until GitHub's time, so nothing is sent that GitHub has said it
  * will refuse. Every request has a deadline on the app's clock, so one that GitHub never answers
  * cannot hold the lane. Logs name the route, never a body.
+ *
+ * A request may carry `request.atTurn(options)`: it is run each time the request is about to be
+ * sent (in its turn in the lane, and again before a retry), and may change the options (the
+ * body) from what it reads then.
  */
 export function pacingPlugin(pacing: PacingOptions) {
   const maxRetries = pacing.maxRetries ?? 3;
@@ -45,6 +49,10 @@ export function pacingPlugin(pacing: PacingOptions) {
       const kind = classifyWrite(opts.method, opts.url);
       const timing = { clock: pacing.clock, timeoutMs, callerSignal: opts.request?.signal };
       const sendOnce = async () => {
+        // A write whose body depends on what GitHub holds right before it is sent (set labels)
+        // reads it here, in its turn, not when it was queued.
+        const atTurn = opts.request?.["atTurn"];
+        if (typeof atTurn === "function") await (atTurn as (options: RequestOptions) => Promise<void>)(opts);
         try {
           const response = await sendWithTimeout(send, opts, timing);
           pacing.rateLimits?.observe(lane, (response as { headers?: Record<string, unknown> } | undefined)?.headers);

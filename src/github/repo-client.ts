@@ -418,16 +418,50 @@ export class RepoClient {
     await this.#octokit.rest.issues.updateComment({ owner: this.owner, repo: this.repo, comment_id: commentId, body });
   }
 
-  async addLabels(issueNumber: number, labels: string[]): Promise<void> {
-    await this.#octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: issueNumber, labels });
+  /**
+   * Adds `add` and takes `remove` off, in one write. With nothing to remove that is GitHub's "add
+   * labels" (`POST …/issues/{n}/labels`), which keeps every other label. Otherwise it is "set
+   * labels" (`PUT …/issues/{n}/labels`), which replaces ALL the labels of the issue: when the
+   * PUT's turn in the installation's write lane comes (`atTurn`, run by the pacing plugin of every
+   * app Octokit), the labels on it now are read (a read: not paced), and the PUT sends them less
+   * `remove`, plus `add`.
+   *
+   * GitHub has no call that adds and removes labels in one write without replacing the rest, so
+   * a label someone adds (or removes) between that read and the PUT — one round trip — is undone.
+   * Reading at the PUT's turn, not when it is queued, keeps that window to the round trip, and
+   * the app's own earlier label writes on the issue (queued in the same lane) are always seen.
+   */
+  async changeLabels(issueNumber: number, change: { add: string[]; remove?: string[] }): Promise<void> {
+    const remove = new Set((change.remove ?? []).map((name) => name.toLowerCase()));
+    if (remove.size === 0) {
+      await this.#octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: issueNumber, labels: change.add });
+      return;
+    }
+    const atTurn = async (options: { labels?: unknown }): Promise<void> => {
+      const current = await this.labelsOn(issueNumber);
+      const kept = current.filter((name) => !remove.has(name.toLowerCase()));
+      const added = change.add.filter((name) => !kept.some((k) => k.toLowerCase() === name.toLowerCase()));
+      // The request's options are shared by every hook down to the one that sends it.
+      options.labels = [...kept, ...added];
+    };
+    await this.#octokit.rest.issues.setLabels({
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: issueNumber,
+      labels: change.add,
+      request: { atTurn },
+    });
   }
 
-  async removeLabel(issueNumber: number, label: string): Promise<void> {
-    try {
-      await this.#octokit.rest.issues.removeLabel({ owner: this.owner, repo: this.repo, issue_number: issueNumber, name: label });
-    } catch (error) {
-      if (statusOf(error) !== 404) throw error;
-    }
+  /** The names of the labels on an issue or pull request. */
+  async labelsOn(issueNumber: number): Promise<string[]> {
+    const labels = await this.#octokit.paginate(this.#octokit.rest.issues.listLabelsOnIssue, {
+      owner: this.owner,
+      repo: this.repo,
+      issue_number: issueNumber,
+      per_page: 100,
+    });
+    return labels.map((label) => label.name);
   }
 }
 

@@ -19,7 +19,7 @@ import type { LifecycleDeps, Log } from "../app/deps.js";
 import { delayedCommentMarker, grantComment } from "../feedback/grant-comment.js";
 import { grantRequests, unrecorded, type GrantOutcome } from "./grant-requests.js";
 import { LedgerUnavailableError, ledgerWrite } from "./ledger-unavailable.js";
-import { LABELS } from "../feedback/labels.js";
+import { BREAK_GLASS, GRANTED, LABELS, labelPullRequest } from "../feedback/labels.js";
 import { markdownLiteral as literal } from "../feedback/markdown.js";
 import { settleLapsed, startLapseClock, stopLapseClock } from "./lapse-requests.js";
 import { notifyGrantOutcomes } from "../feedback/notify-lifecycle.js";
@@ -208,7 +208,7 @@ async function reportGrants(
   }
   if ((await live()).length > 0) {
     try {
-      await client.addLabels(ctx.prNumber, [LABELS.granted]);
+      await labelPullRequest(client, ctx.prNumber, GRANTED);
     } catch (error) {
       log.warn({ pr: ctx.prNumber, label: LABELS.granted, error: errorSummary(error) }, "could not label the pull request");
     }
@@ -236,7 +236,7 @@ async function announceBreakGlass(deps: LifecycleDeps, ctx: ApplyContext, outcom
     ctx.log.warn({ pr: ctx.prNumber, error: errorSummary(error) }, "could not comment on the pull request");
   }
   try {
-    await ctx.client.addLabels(ctx.prNumber, [LABELS.breakGlass]);
+    await labelPullRequest(ctx.client, ctx.prNumber, BREAK_GLASS);
   } catch (error) {
     ctx.log.warn({ pr: ctx.prNumber, label: LABELS.breakGlass, error: errorSummary(error) }, "could not label the pull request");
   }

@@ -4,7 +4,7 @@ import { locateRepository, type RepositoryNow } from "../github/locate-repositor
 import { LostAccessError } from "../github/github-failure.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
 import { secretLockKey } from "../ledger/secret-locks.js";
-import { LABELS } from "../feedback/labels.js";
+import { endedLabels, labelPullRequest } from "../feedback/labels.js";
 import { markdownLiteral as literal } from "../feedback/markdown.js";
 import { errorSummary } from "../util/error-message.js";
 import { notifyEnded } from "../feedback/notify-lifecycle.js";
@@ -62,6 +62,26 @@ export function revokeBackoffMs(attempts: number): number {
  * never makes a 404 elsewhere count as "already gone".
  */
 export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<RevokeOutcome> {
+  const revocation = await revokeGrantUntold(deps, request, log);
+  await revocation.tellPullRequest();
+  return revocation.outcome;
+}
+
+/** A revocation whose outcome is settled (the secret deleted, the end recorded) and whose PR is not told yet. */
+export interface Revocation {
+  outcome: RevokeOutcome;
+  /**
+   * Comments on the PR and sets its labels (or, on the third failed attempt, warns it). Never
+   * rejects: the ledger already holds the truth, and a failure is logged.
+   */
+  tellPullRequest: () => Promise<void>;
+}
+
+/**
+ * `revokeGrant` up to the end recorded (and its notification queued), with telling the PR left
+ * to the caller: the sweep sends every due grant's DELETE before the PR feedback of any.
+ */
+export async function revokeGrantUntold(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<Revocation> {
   const { grant } = request;
   // Set once the repository was found; feedback to the PR needs it.
   let client: RepoClient | null = null;
@@ -82,16 +102,18 @@ export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, l
     // Queued in the ledger only, before GitHub is told: delivery is the notification worker's.
     await notifyEnded(deps, result.grant, result.grant.state, request.reason);
   }
-  if (client === null && result.kind === "ended") {
-    // Nothing had to be deleted, so no client was needed until now; the PR is still told.
-    try {
-      await locate();
-    } catch (error) {
-      log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
+  const tell = async (): Promise<void> => {
+    if (client === null && result.kind === "ended") {
+      // Nothing had to be deleted, so no client was needed until now; the PR is still told.
+      try {
+        await locate();
+      } catch (error) {
+        log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
+      }
     }
-  }
-  if (client !== null) await tellPullRequest(deps, client, request, result, log);
-  return result;
+    if (client !== null) await tellPullRequest(deps, client, request, result, log);
+  };
+  return { outcome: result, tellPullRequest: tell };
 }
 
 /**
@@ -220,8 +242,13 @@ async function tellPullRequest(
           : `**Access revoked:** ${what} (${literal(request.reason)}). ${note}`;
       await client.comment(grant.prNumber, body);
       const stillLive = await deps.store.listGrants({ owner: grant.owner, repo: grant.repo, prNumber: grant.prNumber, liveOnly: true });
-      if (stillLive.length === 0) await client.removeLabel(grant.prNumber, LABELS.granted);
-      await client.addLabels(grant.prNumber, [request.kind === "expired" ? LABELS.expired : LABELS.revoked]);
+      // One write: `jit:expired`/`jit:revoked` added and, after the PR's last live grant,
+      // `jit:granted` taken off (see `RepoClient.changeLabels` for the window this leaves).
+      await labelPullRequest(
+        client,
+        grant.prNumber,
+        endedLabels(request.kind === "expired" ? "expired" : "revoked", stillLive.length === 0),
+      );
     } else if (result.kind === "retry" && result.grant.revokeAttempts === WARN_AFTER_ATTEMPTS) {
       await client.comment(
         grant.prNumber,

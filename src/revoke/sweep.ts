@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { LedgerClosedError, type Grant } from "../ledger/store.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
-import { revokeGrant, type RevokeOutcome } from "./revoke-grant.js";
+import { revokeGrant, revokeGrantUntold, type RevokeOutcome } from "./revoke-grant.js";
 import { errorSummary } from "../util/error-message.js";
 
 export interface SweepResult {
@@ -18,10 +18,11 @@ export interface SweepOptions {
   pageSize?: number;
   /**
    * Revocations in flight at once. Each one spends nearly all its time waiting for its
-   * installation's turn to write (a DELETE, a comment and two label calls, a second or more
-   * apart under GitHub's pacing), not on this process; and only revocations in flight have
-   * their DELETE queued ahead of other writes. So the limit is high, and pages are read while
-   * earlier grants are still being revoked.
+   * installation's turn to send its DELETE (a second or more apart under GitHub's pacing), not
+   * on this process; and only revocations in flight have their DELETE queued ahead of other
+   * writes. So the limit is high, and pages are read while earlier grants are still being
+   * revoked. A revocation leaves its slot once its end is recorded: the PR is told (a comment
+   * and one label write) after every due grant's DELETE, at most this many installations at once.
    */
   concurrency?: number;
   /** Grants being revoked right now elsewhere in this process (exact timers); skipped here. */
@@ -54,8 +55,9 @@ export interface SweepOptions {
 export const PROCESS_CLAIM_OWNER = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 /**
- * How long a sweep's claim on a due grant holds: longer than a revocation takes (a DELETE, a
- * comment and labels, paced a second or more apart behind other writes of the installation), so
+ * How long a sweep's claim on a due grant holds: longer than a revocation takes (its DELETE,
+ * paced a second or more apart behind other writes of the installation; the claim is released
+ * once the end is recorded, before the PR is told), so
  * that only a process that died (or hung) loses its claims, and another sweep then ends its grants.
  */
 export const CLAIM_LEASE_MS = 10 * 60_000;
@@ -77,6 +79,7 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
   const now = new Date(deps.clock.now());
   const result: SweepResult = { due: 0, ended: 0, retrying: 0 };
   const running = new Set<Promise<void>>();
+  const untold = new UntoldPullRequests();
   // Only this loop waits for a free slot, so one pending wake-up is enough.
   let slotFreed: (() => void) | null = null;
   let after: { expiresAt: Date; id: string } | undefined;
@@ -108,7 +111,10 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
         result.due++;
         inFlight.add(grant.id);
         const task: Promise<void> = expireOne(deps, grant, log, result, options.onOutcome)
-          .then(() => release(grant))
+          .then((tell) => {
+            if (tell !== null) untold.add(grant.installationId, tell);
+            return release(grant);
+          })
           .finally(() => {
             inFlight.delete(grant.id);
             running.delete(task);
@@ -121,8 +127,9 @@ export async function sweepOnce(deps: LifecycleDeps, log: Log, options: SweepOpt
     }
   } finally {
     // Revocations already started finish, even when reading a page failed: none is left running
-    // behind the caller's back (expireOne never rejects).
+    // behind the caller's back (expireOne never rejects). Then their PRs are told, stopping or not.
     await Promise.all(running);
+    await untold.tellAll(concurrency);
   }
   for (const work of options.alsoRun ?? []) {
     if (stopping()) break;
@@ -146,18 +153,60 @@ async function expireOne(
   log: Log,
   result: SweepResult,
   onOutcome?: (outcome: RevokeOutcome) => void,
-): Promise<void> {
+): Promise<(() => Promise<void>) | null> {
   try {
-    const outcome = grant.pendingEnd ? await revokeGrant(deps, { grant, ...grant.pendingEnd }, log) : await expireGrant(deps, grant, log);
-    count(result, outcome);
-    onOutcome?.(outcome);
+    const revocation = await revokeGrantUntold(
+      deps,
+      grant.pendingEnd ? { grant, ...grant.pendingEnd } : { grant, kind: "expired", reason: "expired", actor: "jit-access" },
+      log,
+    );
+    count(result, revocation.outcome);
+    onOutcome?.(revocation.outcome);
+    return revocation.tellPullRequest;
   } catch (error) {
     result.retrying++;
     if (error instanceof LedgerClosedError) {
       log.info({ grant: grant.id }, "the ledger closed during the sweep; the grant stays due for the next one");
-      return;
+      return null;
     }
     log.error({ grant: grant.id, error: errorSummary(error) }, "sweep could not process a grant");
+    return null;
+  }
+}
+
+/**
+ * The PR feedback of the grants a sweep ended, held until every due grant's DELETE is sent, by
+ * installation: each installation's PRs are told one after another (its writes go one at a time
+ * anyway, its comments three seconds apart), so the writes waiting in the installation lanes
+ * stay few however many grants a sweep ends. What is held is one small closure per grant.
+ */
+const NOTHING_TO_TELL = (): Promise<void> => Promise.resolve();
+
+class UntoldPullRequests {
+  readonly #byInstallation = new Map<number, Array<() => Promise<void>>>();
+
+  add(installationId: number, tell: () => Promise<void>): void {
+    const list = this.#byInstallation.get(installationId);
+    if (list) list.push(tell);
+    else this.#byInstallation.set(installationId, [tell]);
+  }
+
+  /** Tells every PR held, `concurrency` installations at a time; never rejects. */
+  async tellAll(concurrency: number): Promise<void> {
+    const lists = [...this.#byInstallation.values()];
+    this.#byInstallation.clear();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < lists.length) {
+        const list = lists[next++]!;
+        for (const [index, tell] of list.entries()) {
+          // Each closure is dropped once it has run.
+          list[index] = NOTHING_TO_TELL;
+          await tell();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, concurrency), lists.length) }, worker));
   }
 }
 

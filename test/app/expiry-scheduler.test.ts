@@ -3,7 +3,7 @@ import nock from "nock";
 import { ExpiryScheduler, type SchedulerOptions } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import { LABELS, revokeBackoffMs, revokeGrant } from "../../src/revoke/revoke-grant.js";
+import { revokeBackoffMs, revokeGrant } from "../../src/revoke/revoke-grant.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
@@ -40,8 +40,7 @@ afterAll(() => {
 });
 
 function expiryCalls(secret: string, prNumber = 7): GitHubMock {
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).addLabels(prNumber);
-  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).setLabels(prNumber);
   return gh;
 }
 

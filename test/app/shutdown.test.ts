@@ -3,7 +3,6 @@ import nock from "nock";
 import { ExpiryScheduler } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerClosedError, type Grant, type LedgerStore } from "../../src/ledger/store.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { onStopSignals, shutDown } from "../../src/app/shutdown.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { gatedLedger, type GatedLedger } from "../helpers/gated-ledger.js";
@@ -56,8 +55,7 @@ async function seedOverdue(secrets: string[]): Promise<Grant[]> {
 }
 
 function expiryCalls(secret: string, prNumber: number): GitHubMock {
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).addLabels(prNumber);
-  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).setLabels(prNumber);
   return gh;
 }
 

@@ -12,7 +12,6 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { runCli } from "../../src/cli/run-cli.js";
 import { jsonForTerminal, terminalText } from "../../src/util/terminal-text.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { startCliHarness, type CliHarness, type CliResult } from "../helpers/cli-harness.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
@@ -283,6 +282,5 @@ describe("terminalText and jsonForTerminal", () => {
 function revocationCalls(): void {
   mockInstallationToken(42);
   const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 204);
-  gh.comment(7).addLabels(7);
-  gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  gh.comment(7).setLabels(7);
 }

@@ -3,7 +3,6 @@ import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import nock from "nock";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { appPrivateKey, startCliHarness, type CliHarness } from "../helpers/cli-harness.js";
 import { seedGrant, tempLedgerDir } from "../helpers/grant-fixture.js";
@@ -40,8 +39,7 @@ describePostgres("jit-access on a PostgreSQL ledger", () => {
     expect((JSON.parse(listed.stdout.join("\n")) as { id: string }[]).map((grant) => grant.id).sort()).toEqual([due.id, later.id].sort());
 
     mockInstallationToken(42);
-    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 204).comment(7).addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", 204).comment(7).setLabels(7);
     const swept = await cli.run(["sweep"]);
     expect(swept).toMatchObject({ code: 0, stdout: ["swept: 1 due, 1 ended, 0 still due"] });
     expect(nock.pendingMocks()).toEqual([]);

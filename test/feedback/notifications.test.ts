@@ -97,8 +97,7 @@ function worker(fetch?: Fetch): NotificationWorker {
 
 /** Everything the PR hears when its last grant ends. */
 function prTold(gh: GitHubMock): GitHubMock {
-  gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent("jit:granted")}`).reply(200, []);
-  return gh.comment(7).addLabels(7);
+  return gh.comment(7).setLabels(7);
 }
 
 describe("notifications", () => {

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import nock from "nock";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
+import { RepoClient } from "../../src/github/repo-client.js";
 import { ManualClock, systemClock } from "../../src/util/clock.js";
 import { nockTraffic } from "../helpers/nock-traffic.js";
 
@@ -120,7 +121,61 @@ describe("app Octokit pacing", () => {
       await clock.advance(1000);
     }
     await Promise.all(writes);
-    expect(order).toEqual(["comment 1", "delete", "comment 2", "label"]);
+    // Comment 2 waits out its three seconds after comment 1; the label goes in between.
+    expect(order).toEqual(["comment 1", "delete", "label", "comment 2"]);
+  });
+
+  it("replaces a PR's labels in one write, from the labels read when the write's turn comes", async () => {
+    const clock = new ManualClock(0);
+    const scheduler = new WriteScheduler({ clock });
+    const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+    const octokit = new Octokit({ auth: { token: "t0ken", installationId: 7 } as never });
+    const repo = new RepoClient(octokit, "acme", "api");
+    const order: string[] = [];
+    let labels = ["bug", "jit:granted"];
+    const github = nock(API);
+    const traffic = nockTraffic(github);
+    github
+      .post("/repos/acme/api/issues/1/comments")
+      .reply(201, () => {
+        order.push(`comment at ${clock.monotonic()}`);
+        return { id: 1 };
+      })
+      .get("/repos/acme/api/issues/1/labels")
+      .query(true)
+      .reply(200, () => {
+        order.push(`read labels at ${clock.monotonic()}`);
+        return labels.map((name) => ({ name }));
+      })
+      .put("/repos/acme/api/issues/1/labels")
+      .reply(200, (_uri, body) => {
+        labels = (body as { labels: string[] }).labels;
+        order.push(`set labels at ${clock.monotonic()}`);
+        return labels.map((name) => ({ name }));
+      });
+    const writes = [
+      octokit.rest.issues.createComment({ owner: "acme", repo: "api", issue_number: 1, body: "1" }),
+      repo.changeLabels(1, { add: ["jit:expired"], remove: ["jit:granted"] }),
+    ];
+    await clock.advance(0);
+    // Someone labels the PR while the write waits for its turn: that label is kept.
+    labels = [...labels, "urgent"];
+    for (let second = 0; second < 10 && order.length < 3; second++) {
+      await traffic.answered();
+      await clock.advance(1000);
+    }
+    await Promise.all(writes);
+    expect(order).toEqual(["comment at 0", "read labels at 1000", "set labels at 1000"]);
+    expect(labels).toEqual(["bug", "urgent", "jit:expired"]);
+  });
+
+  it("adds labels with one POST when none is taken off", async () => {
+    const { octokit } = client();
+    const scope = nock(API)
+      .post("/repos/acme/api/issues/1/labels", { labels: ["jit:granted"] })
+      .reply(200, []);
+    await new RepoClient(octokit, "acme", "api").changeLabels(1, { add: ["jit:granted"] });
+    expect(scope.isDone()).toBe(true);
   });
 
   it("leaves Probot's throttling in place for the benchmarks' peer: an installation's writes go one at a time, first come, first served", async () => {

@@ -149,8 +149,7 @@ async function startGrant(): Promise<{ outcome: Promise<GrantOutcome[]>; settled
 
 /** What alice's PR #7 hears when her grant ends, and the DELETE of the secret. */
 function revocationCalls(): GitHubMock {
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
-  gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent("jit:granted")}`).reply(200, []);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).setLabels(7);
   return gh;
 }
 

@@ -8,7 +8,6 @@ import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { GitHubMock } from "./github-nock.js";
 import { mockInstallationToken } from "./reconcile-nock.js";
 import { recordUnmatchedRequests } from "./unmatched-requests.js";
@@ -118,8 +117,7 @@ export function mockRevocation(deleteStatus = 204): GitHubMock {
   mockInstallationToken(42);
   const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL", deleteStatus);
   if (deleteStatus < 300) {
-    gh.comment(7).addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    gh.comment(7).setLabels(7);
   }
   return gh;
 }

@@ -286,6 +286,27 @@ export class GitHubMock {
     return this;
   }
 
+  /**
+   * The one label write of a grant's end after the PR's last live grant: the labels on the PR
+   * are read (`current`), then replaced (PUT "set labels", recorded).
+   */
+  setLabels(prNumber: number, current: string[] = ["jit:granted"]): this {
+    this.scope
+      .get(`${this.base}/issues/${prNumber}/labels`)
+      .query(true)
+      .reply(
+        200,
+        current.map((name) => ({ name })),
+      );
+    this.scope
+      .put(`${this.base}/issues/${prNumber}/labels`, (body) => {
+        this.#record("PUT")(`${this.base}/issues/${prNumber}/labels`, body);
+        return true;
+      })
+      .reply(200, []);
+    return this;
+  }
+
   /** Bodies sent to a path suffix, in order, read as the shape the caller names. */
   bodies<T = unknown>(pathEnd: string): T[] {
     return this.sent.filter((s) => s.path.endsWith(pathEnd)).map((s) => s.body as T);

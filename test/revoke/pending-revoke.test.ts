@@ -44,8 +44,7 @@ describe("an early revocation whose delete failed", () => {
     // Within the backoff nothing is due; after it the sweep deletes and records the revocation.
     expect(await sweepOnce(deps, log)).toEqual({ due: 0, ended: 0, retrying: 0 });
     await clock.advance(5_000);
-    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+    const gh = new GitHubMock("acme", "api").deleteSecret("production", "PROD_DB_URL").comment(7).setLabels(7);
     expect(await sweepOnce(deps, log)).toEqual({ due: 1, ended: 1, retrying: 0 });
     expect(nock.pendingMocks()).toEqual([]);
     expect(await store.getGrant(grant.id)).toMatchObject({ state: "revoked", endReason: "pull request closed without merging" });

@@ -65,10 +65,7 @@ describe("a request pull request that is closed", () => {
     payload.repository.name = "payments-api";
     payload.repository.full_name = "acme/payments-api";
     // The event names the repository (same id) as it is now: the DELETE and the feedback go there.
-    new GitHubMock("acme", "payments-api").deleteSecret("production", "PROD_DB_URL").comment(7).addLabels(7);
-    nock("https://api.github.com")
-      .delete(`/repos/acme/payments-api/issues/7/labels/${encodeURIComponent(LABELS.granted)}`)
-      .reply(200, []);
+    new GitHubMock("acme", "payments-api").deleteSecret("production", "PROD_DB_URL").comment(7).setLabels(7);
 
     await h.probot.receive({ id: "1", name: "pull_request", payload } as never);
 
@@ -85,8 +82,7 @@ describe("a request pull request that is closed", () => {
       .addLabels(7)
       .deleteSecret("production", "PAYMENTS_KEY")
       .comment(7)
-      .addLabels(7);
-    gh.scope.delete(`${gh.base}/issues/7/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []); // after the last one
+      .setLabels(7, [LABELS.granted, LABELS.revoked]); // after the last one: jit:granted taken off
 
     await h.probot.receive(closed(false));
 

@@ -39,15 +39,12 @@ afterAll(() => {
   nock.enableNetConnect();
 });
 
-/** `DELETE .../issues/{pr}/labels/{name}`, which the app sends to drop `jit:granted`. */
-function removeLabel(gh: GitHubMock, prNumber: number, label: string): GitHubMock {
-  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(label)}`).reply(200, []);
-  return gh;
-}
-
-/** Everything the PR hears when a grant on it ends and it was the PR's last live one. */
+/**
+ * Everything the PR hears when a grant on it ends and it was the PR's last live one: a comment,
+ * and one label write (its labels read, then set without `jit:granted`).
+ */
 function prTold(gh: GitHubMock, prNumber: number): GitHubMock {
-  return removeLabel(gh.comment(prNumber), prNumber, LABELS.granted).addLabels(prNumber);
+  return gh.comment(prNumber).setLabels(prNumber);
 }
 
 describe("revoking a grant", () => {
@@ -204,14 +201,16 @@ describe("revoking a grant", () => {
       .deleteSecret("production", "PROD_DB_URL")
       .deleteSecret("production", "PAYMENTS_KEY")
       .comment(7)
-      .addLabels(7)
+      .addLabels(7) // another grant is still live: jit:expired added, nothing taken off
       .comment(7)
-      .addLabels(7);
-    removeLabel(gh, 7, LABELS.granted); // once
+      .setLabels(7, ["bug", LABELS.granted, LABELS.expired]); // the last one: jit:granted taken off
 
     await expireGrant(deps, db, log);
     await expireGrant(deps, payments, log);
 
+    // One label write a revocation; the set keeps every label but jit:granted.
+    expect(gh.bodies("/issues/7/labels")).toEqual([{ labels: [LABELS.expired] }, { labels: ["bug", LABELS.expired] }]);
+    expect(gh.sent.filter((s) => s.path.endsWith("/issues/7/labels")).map((s) => s.method)).toEqual(["POST", "PUT"]);
     expect(nock.pendingMocks()).toEqual([]);
     expect(unmatched.requests).toEqual([]);
   });

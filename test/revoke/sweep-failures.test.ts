@@ -3,7 +3,6 @@ import nock from "nock";
 import { ExpiryScheduler, SWEEP_FAILURES_UNTIL_UNREADY } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { healthRoutes, Readiness } from "../../src/server/health.js";
 import { startHttpServer, type RunningServer } from "../../src/server/http-server.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -62,8 +61,7 @@ function failingReads(on: LedgerStore, methods: ("claimDueGrants" | "expiringBy"
 }
 
 function expiryCalls(secret: string, prNumber = 7): GitHubMock {
-  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).addLabels(prNumber);
-  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  const gh = new GitHubMock("acme", "api").deleteSecret("production", secret).comment(prNumber).setLabels(prNumber);
   return gh;
 }
 

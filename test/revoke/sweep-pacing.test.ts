@@ -30,6 +30,7 @@ const HOUR = 3_600_000;
 let store: LedgerStore;
 let clock: ManualClock;
 let deps: LifecycleDeps;
+let Octokit: ReturnType<typeof createAppOctokit>;
 const { log } = recordingLog();
 
 beforeEach(async () => {
@@ -37,7 +38,7 @@ beforeEach(async () => {
   store = await openLedger("sqlite::memory:");
   clock = new ManualClock(EXPIRY_START);
   const scheduler = new WriteScheduler({ clock, writeIntervalMs: 1000, notifyIntervalMs: 3000 });
-  const Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
+  Octokit = createAppOctokit({ scheduler, clock }, { retry: false });
   const probot = new Probot({ githubToken: "test", Octokit, log: pino({ level: "silent" }) });
   deps = createLifecycleDeps({
     store,
@@ -70,15 +71,45 @@ describe("sweepOnce with paced writes", () => {
     expect(await sweeping).toEqual({ due: 3, ended: 3, retrying: 0 });
   });
 
-  it("keeps at most `concurrency` revocations in flight, and still ends every one", async () => {
+  it("keeps at most `concurrency` revocations in flight, and still ends every one, every DELETE first", async () => {
     const github = await expectExpiries(["A_KEY", "B_KEY", "C_KEY", "D_KEY"]);
 
     const sweeping = sweepOnce(deps, log, { pageSize: 1, concurrency: 2 });
-    await runPacedClockUntil(github, () => github.sent.length >= 3);
-    expect(github.sent.slice(0, 3)).toEqual([deleteOf("A_KEY"), deleteOf("B_KEY"), "POST /repos/acme/api/issues/10/comments"]);
+    await runPacedClockUntil(github, () => github.sent.length >= 5);
+    // A revocation leaves its slot once its end is recorded; its PR is told after the last DELETE.
+    expect(github.sent.slice(0, 5)).toEqual([
+      ...["A_KEY", "B_KEY", "C_KEY", "D_KEY"].map(deleteOf),
+      "POST /repos/acme/api/issues/10/comments",
+    ]);
 
     await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
     expect(await sweeping).toEqual({ due: 4, ended: 4, retrying: 0 });
+  });
+
+  it("sends every DELETE before the first comment when many grants are due across installations", async () => {
+    // Each installation writes in its own lane: one with few due grants is done with its DELETEs
+    // long before one with many, and must still not comment before that one's last DELETE.
+    deps.octokitFor = (installationId) => Promise.resolve(new Octokit({ auth: { token: "test", installationId } }));
+    const layout = [6, 1, 3, 1, 2]; // due grants per installation
+    const secrets = layout.flatMap((count, installation) =>
+      Array.from({ length: count }, (_, i) => ({ secret: `K${installation}_${i}`, installation })),
+    );
+    const github = await expectExpiries(
+      secrets.map((s) => s.secret),
+      (i) => 1 + secrets[i]!.installation,
+    );
+
+    const sweeping = sweepOnce(deps, log, { pageSize: 4 });
+    await runPacedClockUntil(github, () => nock.pendingMocks().length === 0);
+    expect(await sweeping).toEqual({ due: secrets.length, ended: secrets.length, retrying: 0 });
+
+    const deletes = github.sent.flatMap((request, index) =>
+      request.startsWith("DELETE ") && request.includes("/secrets/") ? [index] : [],
+    );
+    const comments = github.sent.flatMap((request, index) => (request.endsWith("/comments") ? [index] : []));
+    expect(deletes).toHaveLength(secrets.length);
+    expect(comments).toHaveLength(secrets.length);
+    expect(Math.max(...deletes)).toBeLessThan(Math.min(...comments));
   });
 });
 
@@ -88,15 +119,19 @@ const deleteOf = (secret: string): string => `DELETE /repos/acme/api/environment
  * Seeds one overdue grant per secret (PR #10, #11, …, oldest first) and the calls each expiry
  * makes; returns GitHub's traffic: the requests it receives, in order, as "METHOD /path".
  */
-async function expectExpiries(secrets: string[]): Promise<NockTraffic> {
+async function expectExpiries(secrets: string[], installationOf: (index: number) => number = () => 42): Promise<NockTraffic> {
   const gh = new GitHubMock("acme", "api");
   const traffic = nockTraffic(gh.scope);
   for (const [i, secret] of secrets.entries()) {
-    await seedGrant(store, { secret, prNumber: 10 + i, createdAt: new Date(EXPIRY_START - 3 * HOUR + i) });
+    await seedGrant(store, {
+      secret,
+      prNumber: 10 + i,
+      installationId: installationOf(i),
+      createdAt: new Date(EXPIRY_START - 3 * HOUR + i),
+    });
     gh.deleteSecret("production", secret)
       .comment(10 + i)
-      .addLabels(10 + i);
-    gh.scope.delete(`${gh.base}/issues/${10 + i}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+      .setLabels(10 + i, [LABELS.granted]);
   }
   return traffic;
 }

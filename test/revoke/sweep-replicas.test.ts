@@ -7,7 +7,6 @@ import { CLAIM_LEASE_MS, sweepOnce } from "../../src/revoke/sweep.js";
 import { ExpiryScheduler } from "../../src/app/expiry-scheduler.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { Grant, LedgerStore } from "../../src/ledger/store.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import { SecretLocks } from "../../src/ledger/secret-locks.js";
 import { ManualClock } from "../../src/util/clock.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
@@ -48,8 +47,7 @@ afterAll(() => {
 });
 
 function expiryCalls(gh: GitHubMock, grant: Grant): void {
-  gh.deleteSecret("production", grant.secret).comment(grant.prNumber).addLabels(grant.prNumber);
-  gh.scope.delete(`${gh.base}/issues/${grant.prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  gh.deleteSecret("production", grant.secret).comment(grant.prNumber).setLabels(grant.prNumber);
 }
 
 /** One process: its own ledger connection, clock, GitHub client and locks across processes. */

@@ -4,7 +4,6 @@ import { sweepOnce } from "../../src/revoke/sweep.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import type { LedgerStore } from "../../src/ledger/store.js";
 import type { LifecycleDeps } from "../../src/app/deps.js";
-import { LABELS } from "../../src/revoke/revoke-grant.js";
 import type { ManualClock } from "../../src/util/clock.js";
 import { seedGrant } from "../helpers/grant-fixture.js";
 import { GitHubMock } from "../helpers/github-nock.js";
@@ -37,8 +36,7 @@ afterAll(() => {
 
 /** The calls one expiry makes when it deletes the secret and the PR has no other live grant. */
 function expiryCalls(gh: GitHubMock, environment: string, secret: string, prNumber: number): GitHubMock {
-  gh.deleteSecret(environment, secret).comment(prNumber).addLabels(prNumber);
-  gh.scope.delete(`${gh.base}/issues/${prNumber}/labels/${encodeURIComponent(LABELS.granted)}`).reply(200, []);
+  gh.deleteSecret(environment, secret).comment(prNumber).setLabels(prNumber);
   return gh;
 }
 

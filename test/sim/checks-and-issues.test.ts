@@ -110,6 +110,14 @@ describe("comments and labels", () => {
     ]);
   });
 
+  it("sets labels: the PUT replaces every label of the pull request, those it does not name included", async () => {
+    await octokit.issues.addLabels({ ...repo, issue_number: number, labels: ["needs-review", "jit:granted"] });
+    expect(sim.labels("acme/api", number)).toEqual(["jit:active", "needs-review", "jit:granted"]);
+    const set = await octokit.issues.setLabels({ ...repo, issue_number: number, labels: ["needs-review", "jit:expired"] });
+    expect(set.data.map((label) => label.name)).toEqual(["needs-review", "jit:expired"]);
+    expect(sim.labels("acme/api", number)).toEqual(["needs-review", "jit:expired"]);
+  });
+
   it("takes reactions to a comment as the app's bot: 201, then 200 for the same content again", async () => {
     const created = await octokit.issues.createComment({ ...repo, issue_number: number, body: "hello" });
     const first = await octokit.reactions.createForIssueComment({ ...repo, comment_id: created.data.id, content: "eyes" });
