@@ -1,5 +1,5 @@
 import { grantAudit, type AuditInput, type Grant } from "../ledger/store.js";
-import type { RepoClient } from "../github/repo-client.js";
+import { RepoClient } from "../github/repo-client.js";
 import { locateRepository, type RepositoryNow } from "../github/locate-repository.js";
 import { LostAccessError } from "../github/github-failure.js";
 import type { LifecycleDeps, Log } from "../app/deps.js";
@@ -62,9 +62,9 @@ export function revokeBackoffMs(attempts: number): number {
  * never makes a 404 elsewhere count as "already gone".
  */
 export async function revokeGrant(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<RevokeOutcome> {
-  const revocation = await revokeGrantUntold(deps, request, log);
-  await revocation.tellPullRequest();
-  return revocation.outcome;
+  const { result, client } = await endAndLocate(deps, request, log);
+  await tellWith(deps, request, result, log, client);
+  return result;
 }
 
 /** A revocation whose outcome is settled (the secret deleted, the end recorded) and whose PR is not told yet. */
@@ -79,17 +79,44 @@ export interface Revocation {
 
 /**
  * `revokeGrant` up to the end recorded (and its notification queued), with telling the PR left
- * to the caller: the sweep sends every due grant's DELETE before the PR feedback of any.
+ * to the caller: the sweep sends every due grant's DELETE before the PR feedback of any. What the
+ * caller holds until then is small: where the repository was found, not a client for it (an
+ * Octokit is made again when the PR is told).
  */
 export async function revokeGrantUntold(deps: LifecycleDeps, request: RevokeRequest, log: Log): Promise<Revocation> {
+  const { result, client, installationId } = await endAndLocate(deps, request, log);
+  const found = client === null ? null : { installationId, owner: client.owner, repo: client.repo, repositoryId: client.repositoryId };
+  const tellPullRequest = async (): Promise<void> => {
+    let again: RepoClient | null = null;
+    if (found !== null) {
+      try {
+        again = new RepoClient(await deps.octokitFor(found.installationId), found.owner, found.repo, found.repositoryId);
+      } catch (error) {
+        log.warn({ grant: request.grant.id, error: errorSummary(error) }, "could not update the pull request");
+        return;
+      }
+    }
+    await tellWith(deps, request, result, log, again);
+  };
+  return { outcome: result, tellPullRequest };
+}
+
+async function endAndLocate(
+  deps: LifecycleDeps,
+  request: RevokeRequest,
+  log: Log,
+): Promise<{ result: RevokeOutcome; client: RepoClient | null; installationId: number }> {
   const { grant } = request;
   // Set once the repository was found; feedback to the PR needs it.
   let client: RepoClient | null = null;
+  let installationId = grant.installationId;
   const locate = async (): Promise<RepoClient> => {
     // An installation that can no longer be authenticated (suspended, deleted), or a repository
     // no installation of the app can see, is a failed attempt like any other: audited, backed
     // off, retried.
-    client = (await locateRepository(deps, grant, request.repositoryNow)).client;
+    const located = await locateRepository(deps, grant, request.repositoryNow);
+    installationId = located.installationId;
+    client = located.client;
     return client;
   };
   const lockKey = secretLockKey(grant.owner, grant.repo, grant.environment, grant.secret);
@@ -102,18 +129,25 @@ export async function revokeGrantUntold(deps: LifecycleDeps, request: RevokeRequ
     // Queued in the ledger only, before GitHub is told: delivery is the notification worker's.
     await notifyEnded(deps, result.grant, result.grant.state, request.reason);
   }
-  const tell = async (): Promise<void> => {
-    if (client === null && result.kind === "ended") {
-      // Nothing had to be deleted, so no client was needed until now; the PR is still told.
-      try {
-        await locate();
-      } catch (error) {
-        log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
-      }
+  if (client === null && result.kind === "ended") {
+    // Nothing had to be deleted, so no client was needed until now; the PR is still told.
+    try {
+      await locate();
+    } catch (error) {
+      log.warn({ grant: grant.id, error: errorSummary(error) }, "could not update the pull request");
     }
-    if (client !== null) await tellPullRequest(deps, client, request, result, log);
-  };
-  return { outcome: result, tellPullRequest: tell };
+  }
+  return { result, client, installationId };
+}
+
+async function tellWith(
+  deps: LifecycleDeps,
+  request: RevokeRequest,
+  result: RevokeOutcome,
+  log: Log,
+  client: RepoClient | null,
+): Promise<void> {
+  if (client !== null) await tellPullRequest(deps, client, request, result, log);
 }
 
 /**
