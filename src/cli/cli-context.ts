@@ -94,13 +94,25 @@ export async function withApp(io: CliIO, options: { catalog: boolean }, body: (c
     const sharedSlots = isWriteSlotStore(store) ? { sharedSlots: store } : {};
     const Octokit = io.deps?.Octokit ?? createAppOctokit({ scheduler: new WriteScheduler({ clock, ...sharedSlots }), clock });
     const probot = new Probot({ appId: settings.appId, privateKey: settings.privateKey, baseUrl: settings.baseUrl, Octokit, log });
+    // One client per installation for the command's run (its token is refreshed inside it when
+    // it nears expiry): a sweep of 10,000 grants builds 1,000 clients, not two a grant.
+    const clients = new Map<number, ReturnType<typeof probot.auth>>();
+    const octokitFor = (installationId: number): ReturnType<typeof probot.auth> => {
+      let client = clients.get(installationId);
+      if (client === undefined) {
+        client = probot.auth(installationId);
+        clients.set(installationId, client);
+        client.catch(() => clients.delete(installationId));
+      }
+      return client;
+    };
     const deps = createLifecycleDeps({
       store,
       catalog: { ok: true, catalog },
       clock,
       settings,
       sourceEnv: io.env,
-      octokitFor: (installationId) => probot.auth(installationId),
+      octokitFor,
       appOctokit: () => probot.auth(),
       // Events are queued in the shared ledger; the server's notification worker delivers them.
       notifyLog: probot.log,
