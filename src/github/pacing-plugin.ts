@@ -93,6 +93,9 @@ export function pacingPlugin(pacing: PacingOptions) {
         }
       }
     });
-    return {};
+    return { [RUNS_AT_TURN]: true };
   };
 }
+
+/** Set on an Octokit whose requests' `request.atTurn` is run (this plugin is in it). */
+export const RUNS_AT_TURN = "jitAccessRunsAtTurn";

@@ -1,5 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import { LostAccessError, statusOf } from "./github-failure.js";
+import { RUNS_AT_TURN } from "./pacing-plugin.js";
 
 /** One item of GitHub's REST "list reviews for a pull request" (chronological), fields used here. */
 export interface Review {
@@ -437,19 +438,23 @@ export class RepoClient {
       await this.#octokit.rest.issues.addLabels({ owner: this.owner, repo: this.repo, issue_number: issueNumber, labels: change.add });
       return;
     }
-    const atTurn = async (options: { labels?: unknown }): Promise<void> => {
-      const current = await this.labelsOn(issueNumber);
-      const kept = current.filter((name) => !remove.has(name.toLowerCase()));
-      const added = change.add.filter((name) => !kept.some((k) => k.toLowerCase() === name.toLowerCase()));
-      // The request's options are shared by every hook down to the one that sends it.
-      options.labels = [...kept, ...added];
+    const next = async (): Promise<string[]> => {
+      const kept = (await this.labelsOn(issueNumber)).filter((name) => !remove.has(name.toLowerCase()));
+      return [...kept, ...change.add.filter((name) => !kept.some((k) => k.toLowerCase() === name.toLowerCase()))];
     };
+    const atTurn = async (options: { labels?: unknown }): Promise<void> => {
+      // The request's options are shared by every hook down to the one that sends it.
+      options.labels = await next();
+    };
+    // Without the pacing plugin (a benchmark's stock-throttling client) nothing runs `atTurn`:
+    // the labels are read before the PUT is queued instead.
+    const readsAtTurn = (this.#octokit as unknown as Record<string, unknown>)[RUNS_AT_TURN] === true;
     await this.#octokit.rest.issues.setLabels({
       owner: this.owner,
       repo: this.repo,
       issue_number: issueNumber,
-      labels: change.add,
-      request: { atTurn },
+      labels: readsAtTurn ? change.add : await next(),
+      ...(readsAtTurn ? { request: { atTurn } } : {}),
     });
   }
 

@@ -3,6 +3,7 @@ import nock from "nock";
 import { createAppOctokit } from "../../src/github/app-octokit.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { RepoClient } from "../../src/github/repo-client.js";
+import { Octokit } from "@octokit/rest";
 import { ManualClock, systemClock } from "../../src/util/clock.js";
 import { nockTraffic } from "../helpers/nock-traffic.js";
 
@@ -167,6 +168,18 @@ describe("app Octokit pacing", () => {
     await Promise.all(writes);
     expect(order).toEqual(["comment at 0", "read labels at 1000", "set labels at 1000"]);
     expect(labels).toEqual(["bug", "urgent", "jit:expired"]);
+  });
+
+  it("without the pacing plugin, replaces a PR's labels from a read made before the PUT", async () => {
+    const octokit = new Octokit({ auth: "t0ken" });
+    nock(API)
+      .get("/repos/acme/api/issues/1/labels")
+      .query(true)
+      .reply(200, [{ name: "bug" }, { name: "jit:granted" }])
+      .put("/repos/acme/api/issues/1/labels", { labels: ["bug", "jit:expired"] })
+      .reply(200, []);
+    await new RepoClient(octokit as never, "acme", "api").changeLabels(1, { add: ["jit:expired"], remove: ["jit:granted"] });
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("adds labels with one POST when none is taken off", async () => {
