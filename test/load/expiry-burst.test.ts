@@ -11,7 +11,7 @@ import { countRoute, SECRET_DELETE } from "../faults/helpers/request-prs.js";
 import type { AppRequest } from "../faults/helpers/request-tracker.js";
 import { START, startSimApp, type SimApp } from "../faults/helpers/sim-app.js";
 import {
-  ADD_LABELS,
+  END_LABELS,
   createRepos,
   lateness,
   openQuietPullRequest,
@@ -71,7 +71,7 @@ describe(`${GRANTS} grants expiring in the same second`, () => {
 
     // Up to the second before the expiry, then on until everything has ended and been reported.
     await app.clock.advance(EXPIRES_AT - 1000 - app.clock.now());
-    const labelled = successCounter(sim, ADD_LABELS);
+    const labelled = successCounter(sim, END_LABELS);
     // One expiry comment a grant, counted by its text.
     const pulls = [...new Map(seeds.map((seed) => [`${seed.repo.fullName}#${seed.prNumber}`, seed])).values()];
     const expiryComments = (): number =>

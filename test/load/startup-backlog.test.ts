@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "@jest/globals";
 import { countRoute, SECRET_DELETE } from "../faults/helpers/request-prs.js";
 import { START, startSimApp, type SimApp } from "../faults/helpers/sim-app.js";
 import {
-  ADD_LABELS,
+  END_LABELS,
   createRepos,
   lateness,
   openQuietPullRequest,
@@ -75,7 +75,7 @@ describe(`${GRANTS} live grants at start-up`, () => {
 
     // Start-up: the first sweep revokes the overdue grants; it finishes only as the paced writes go out.
     const started = app.expiry.start();
-    const labelled = successCounter(sim, ADD_LABELS);
+    const labelled = successCounter(sim, END_LABELS);
     const took = await app.runUntil(async () => labelled() === GRANTS && (await app!.store.listGrants({ liveOnly: true })).length === 0, {
       maxMs: SPREAD_MS + 3_600_000,
       what: "every grant to end and be reported",

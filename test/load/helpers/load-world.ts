@@ -100,19 +100,25 @@ export async function seedLedger(databaseUrl: string, seeds: SeedGrant[]): Promi
  * Counts the simulator's successful requests for an OpenAPI route, looking only at requests
  * recorded since the last call: cheap enough to ask after every step of a long run.
  */
-export function successCounter(sim: GitHubSimulator, route: string): () => number {
+export function successCounter(sim: GitHubSimulator, route: string | readonly string[]): () => number {
+  const routes: readonly string[] = typeof route === "string" ? [route] : route;
   let seen = 0;
   let count = 0;
   return () => {
     for (; seen < sim.requests.length; seen++) {
       const request = sim.requests[seen]!;
-      if (request.route === route && request.status >= 200 && request.status < 300) count++;
+      if (request.route !== null && routes.includes(request.route) && request.status >= 200 && request.status < 300) count++;
     }
     return count;
   };
 }
 
 export const ADD_LABELS = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels";
+/**
+ * A grant's end labels its PR once: "add labels" while another grant of the PR is live, "set
+ * labels" (taking `jit:granted` off) after the last.
+ */
+export const END_LABELS = [ADD_LABELS, "PUT /repos/{owner}/{repo}/issues/{issue_number}/labels"] as const;
 export const CREATE_COMMENT = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
 
 /** Lateness of each grant's end: how long after its expiry (or `from`, if later) it ended. */
