@@ -8,6 +8,7 @@ import type { TimerHandle } from "../util/clock.js";
 import { CLAIM_LEASE_MS, expireGrant, PROCESS_CLAIM_OWNER, sweepOnce, type SweepOptions, type SweepResult } from "../revoke/sweep.js";
 import { errorSummary } from "../util/error-message.js";
 import { sendDueReminders } from "../commands/reminders.js";
+import { resumePass } from "../grant/resume-interrupted-grants.js";
 
 /**
  * After this many sweeps in a row fail (a page of due grants could not be read: a damaged or
@@ -87,6 +88,8 @@ interface Pin {
  *
  * A deferred grant is retried on a timer of its own at its retry time (`retryLater`), which is
  * what its pull request was told; each tick also arms the retries that fall due before the next.
+ * Each sweep, the first at start included, also resumes or ends the grants whose first write was
+ * interrupted (grant/resume-interrupted-grants.ts); at start, every one recorded before it.
  *
  * Every piece of work it starts (a tick, a sweep, a timer's revocation or retry) is tracked:
  * `idle()` resolves once none is running, and `stop()` cancels the timers, lets a running sweep
@@ -121,6 +124,8 @@ export class ExpiryScheduler {
   #stopped = true;
   #failedInARow = 0;
   #lastSweepError: string | null = null;
+  /** When `start` ran (wall clock): grants recorded before it were never this process's to write. */
+  #startedAt = 0;
 
   /** `options` tunes each sweep (defaults: `sweepOnce`'s) and says whether replicas share the ledger. */
   constructor(deps: LifecycleDeps, log: Log, intervalMs: number, options: SchedulerOptions = {}) {
@@ -138,6 +143,7 @@ export class ExpiryScheduler {
     this.#stopped = false;
     this.#stopping = new AbortController();
     this.#lastTick = null;
+    this.#startedAt = this.#deps.clock.now();
     await this.#hold(this.#tick());
   }
 
@@ -215,7 +221,14 @@ export class ExpiryScheduler {
         signal: this.#stopping.signal,
         notYetDue: (grant) => this.#dueAt(grant) > this.#deps.clock.monotonic(),
         onOutcome: (outcome) => this.#settled(outcome),
-        alsoRun: [lapsePass(this.#deps, this.#log)],
+        alsoRun: [
+          lapsePass(this.#deps, this.#log),
+          resumePass(this.#deps, this.#log, {
+            startedAt: this.#startedAt,
+            signal: this.#stopping.signal,
+            ...(this.#sweepOptions.claimLeaseMs !== undefined ? { claimLeaseMs: this.#sweepOptions.claimLeaseMs } : {}),
+          }),
+        ],
       }).finally(() => {
         this.#sweeping = null;
       });

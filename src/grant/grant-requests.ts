@@ -1,4 +1,4 @@
-import { awaitsWrite, expiryFromWrite, IllegalTransitionError, type SecretWrite } from "../ledger/grant-states.js";
+import { awaitsWrite, expiryFromWrite, IllegalTransitionError, isInterrupted, type SecretWrite } from "../ledger/grant-states.js";
 import type { ApproverPermission, Grant, Person } from "../ledger/store.js";
 import type { ValidRequest } from "../request/validate-requests.js";
 import { rateLimitWait } from "../github/rate-limit-wait.js";
@@ -136,7 +136,7 @@ async function grantOne(
   const expiresAt = new Date(now + request.durationMs);
   const where = { owner: client.owner, repo: client.repo, prNumber: ctx.prNumber, environment: request.environment, secret };
   // The "granting" record is written with the row, only when the row is new.
-  const { grant, created } = await ledgerWrite(() =>
+  const { grant: existing, created } = await ledgerWrite(() =>
     deps.store.beginGrant(
       {
         installationId: ctx.installationId,
@@ -177,11 +177,17 @@ async function grantOne(
     ),
   );
   // A grant deferred by a rate limit or server error resumes when an evaluation confirms the
-  // approval again; any other existing grant (done, failed, being written, or failed with its
-  // secret still being deleted) is left alone.
-  const resuming = !created && awaitsWrite(grant);
-  if (!created && !resuming) return { kind: "already", grant };
-  const audit = { ...where, grantId: grant.id };
+  // approval again, and so does one whose first write was interrupted (this holds the secret's
+  // lock, which its writer held throughout: no live process is writing it). Any other existing
+  // grant (done, failed, or failed with its secret still being deleted) is left alone.
+  const interrupted = !created && isInterrupted(existing);
+  if (!created && !interrupted && !awaitsWrite(existing)) return { kind: "already", grant: existing };
+  const audit = { ...where, grantId: existing.id };
+  const grant = interrupted ? await resumeInterrupted(deps, ctx, item, existing, audit) : existing;
+  if (grant === null) {
+    // Approved on the same head, but for another request set: the interrupted write is not this approval's.
+    return fail(deps, ctx, existing, audit, INTERRUPTED_OTHER_REQUESTS, { requestDigest: ctx.requestDigest });
+  }
 
   // What the other grants of this secret hold: read under the secret's lock, so no revocation or
   // grant of the same secret in this process changes it meanwhile.
@@ -324,6 +330,55 @@ async function grantOne(
     );
   }
   return activate(deps, ctx, item, writing, audit, { details: mark === null ? {} : { secretUpdatedAt: mark.updatedAt.toISOString() } });
+}
+
+/** Why an interrupted grant is not completed by an approval of the same head for another request set. */
+export const INTERRUPTED_OTHER_REQUESTS =
+  "its first write was interrupted, and the approval on this head is now for another request set; it was not completed";
+
+/**
+ * An interrupted grant (`isInterrupted`) is written again: it becomes a deferred grant due now,
+ * with its `resumed` audit record, in one ledger change. A PUT that was sent for it (`uncertain`)
+ * may have landed at any time after the row was written, so its expiry counts from the row's
+ * time (`writeUncertainAt`): the access never outlasts the requested duration from the first
+ * write. Null, and nothing changed, when the approval is for another request set than the row's.
+ */
+async function resumeInterrupted(
+  deps: LifecycleDeps,
+  ctx: GrantContext,
+  item: ApprovedRequest,
+  grant: Grant,
+  audit: AuditBase,
+): Promise<Grant | null> {
+  if (grant.requestDigest !== null && grant.requestDigest !== ctx.requestDigest) return null;
+  const at = new Date(deps.clock.now());
+  const why = "its first write was interrupted; resumed while its approval stands on the same head and request set";
+  const resumed = await ledgerWrite(() =>
+    deps.store.deferGrant(
+      grant.id,
+      why,
+      at,
+      {
+        ...audit,
+        at,
+        action: "resumed",
+        actor: "jit-access",
+        details: {
+          headSha: ctx.headSha,
+          requestDigest: ctx.requestDigest,
+          approvers: approversDetail(item),
+          secretWrite: grant.secretWrite,
+          recordedAt: grant.createdAt.toISOString(),
+        },
+      },
+      grant.secretWrite === "uncertain" ? { writeUncertainAt: grant.createdAt } : {},
+    ),
+  );
+  ctx.log.info(
+    { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, secretWrite: grant.secretWrite },
+    "resuming a grant whose first write was interrupted",
+  );
+  return resumed;
 }
 
 /**

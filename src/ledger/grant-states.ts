@@ -41,6 +41,18 @@ export function awaitsWrite(grant: Pick<Grant, "state" | "nextAttemptAt" | "pend
   return grant.state === "granting" && grant.nextAttemptAt !== null && grant.pendingEnd === null;
 }
 
+/**
+ * The grant's first write was cut off: it is `granting` with no retry time and no end pending.
+ * A grant is like this only while its writer runs, and its writer holds the secret's lock
+ * (`SecretLocks`) from the row's creation until the grant is active, failed, deferred or ended.
+ * So a grant read in this shape by a holder of that lock was interrupted: its writer died (or
+ * lost the ledger) between the row and the PUT's answer, and nothing resumes it but a fresh
+ * evaluation of its pull request (`resumeInterruptedGrants`, or a new approval).
+ */
+export function isInterrupted(grant: Pick<Grant, "state" | "nextAttemptAt" | "pendingEnd">): boolean {
+  return grant.state === "granting" && grant.nextAttemptAt === null && grant.pendingEnd === null;
+}
+
 export const SECRET_WRITES = ["none", "uncertain", "written"] as const;
 /**
  * What of a grant's own may be in the environment: `none` (no PUT was sent for it, or what was

@@ -404,6 +404,28 @@ export class PgStore extends GrantTransitions implements LedgerStore, WriteSlotS
     return rows[0] === undefined ? null : toGrant(rows[0]);
   }
 
+  /** Locked `FOR UPDATE SKIP LOCKED` and claimed, as `claimDueGrants`. */
+  async claimInterruptedGrants(now: Date, createdBefore: Date, limit: number, claim: GrantClaim): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`claimInterruptedGrants needs a positive whole limit, got ${limit}`);
+    const params: Param[] = [millis(now, "now"), millis(createdBefore, "createdBefore"), limit, claim.owner, millis(claim.until, "claim.until")];
+    const rows = await this.transaction("claim interrupted grants", (client) =>
+      this.query<GrantRow>(
+        client,
+        `UPDATE grants SET claim_owner = $4, claim_expires_at = $5
+         WHERE id IN (
+           SELECT id FROM grants
+           WHERE state = 'granting' AND next_attempt_at IS NULL AND pending_end IS NULL
+             AND created_at <= $2 AND expires_at > $1
+             AND (claim_owner IS NULL OR claim_expires_at <= $1)
+           ORDER BY created_at, id LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+         RETURNING ${GRANT_COLUMNS}`,
+        params,
+      ),
+    );
+    return rows.map(toGrant).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
   async releaseClaim(id: string, owner: string): Promise<boolean> {
     const rows = await this.transaction(`release the claim on grant ${id}`, (client) =>
       this.query<{ id: string }>(

@@ -236,6 +236,13 @@ export class SqliteStore extends GrantTransitions implements LedgerStore {
            AND (expires_at, id) > (@afterExpiresAt, @afterId)
          ORDER BY expires_at, id LIMIT @limit`,
       ),
+      claimableInterrupted: db.prepare<Params, GrantRow>(
+        `SELECT * FROM grants
+         WHERE state = 'granting' AND next_attempt_at IS NULL AND pending_end IS NULL
+           AND created_at <= @createdBefore AND expires_at > @now
+           AND (claim_owner IS NULL OR claim_expires_at <= @now)
+         ORDER BY created_at, id LIMIT @limit`,
+      ),
       claim: db.prepare<Params>("UPDATE grants SET claim_owner = @owner, claim_expires_at = @until WHERE id = @id"),
       claimOne: db.prepare<Params, GrantRow>(
         `UPDATE grants SET claim_owner = @owner, claim_expires_at = @until
@@ -453,6 +460,21 @@ export class SqliteStore extends GrantTransitions implements LedgerStore {
       const row = this.statements.claimOne.get(params);
       return row === undefined ? null : toGrant(row);
     });
+  }
+
+  async claimInterruptedGrants(now: Date, createdBefore: Date, limit: number, claim: GrantClaim): Promise<Grant[]> {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`claimInterruptedGrants needs a positive whole limit, got ${limit}`);
+    const params = { now: millis(now, "now"), createdBefore: millis(createdBefore, "createdBefore"), limit };
+    const until = millis(claim.until, "claim.until");
+    return this.run("claim interrupted grants", () =>
+      this.db
+        .transaction(() => {
+          const rows = this.statements.claimableInterrupted.all(params);
+          for (const row of rows) this.statements.claim.run({ id: row.id, owner: claim.owner, until });
+          return rows.map(toGrant);
+        })
+        .immediate(),
+    );
   }
 
   async releaseClaim(id: string, owner: string): Promise<boolean> {

@@ -242,6 +242,8 @@ export type AuditAction =
   | "granted"
   /** GitHub could not take the write now; it is tried again while the approval stands. */
   | "deferred"
+  /** A grant whose first write was interrupted (the process died) is written again: its approval stands on the same head and request set. */
+  | "resumed"
   | "failed"
   | "revoked"
   | "expired"
@@ -483,6 +485,15 @@ export interface LedgerStore {
    * it is about to revoke, so that no sweep elsewhere revokes it meanwhile.
    */
   claimGrant(id: string, now: Date, claim: GrantClaim): Promise<Grant | null>;
+  /**
+   * Claims grants whose first write may have been interrupted (`isInterrupted`: `granting`, no
+   * retry time, no end pending) for `claim.owner` until `claim.until`: those recorded at or before
+   * `createdBefore` that have not expired by `now` (an expired one is the sweep's to end) and that
+   * no other claim holds, oldest first, at most `limit`, each claimed in the transaction that
+   * reads it (as `claimDueGrants`). Two claimers never get the same grant while a lease holds.
+   * Whether a live process is still writing one is for the caller to find out (its secret's lock).
+   */
+  claimInterruptedGrants(now: Date, createdBefore: Date, limit: number, claim: GrantClaim): Promise<Grant[]>;
   /** Ends `owner`'s claim on the grant (revoked, failed or skipped); resolves to false when `owner` held no claim on it. */
   releaseClaim(id: string, owner: string): Promise<boolean>;
   /**

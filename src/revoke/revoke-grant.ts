@@ -29,6 +29,13 @@ export interface RevokeRequest {
    * its installation after a rename or transfer). Used only when its id is the grant's.
    */
   repositoryNow?: RepositoryNow;
+  /**
+   * Ends the grant only if it is still as the caller found it: read again under the secret's
+   * lock, a grant for which this says false is left as it is (outcome `changed`). The pass over
+   * interrupted grants ends one only while it is still interrupted, never one a fresh approval
+   * resumed meanwhile.
+   */
+  onlyIf?: (current: Grant) => boolean;
 }
 
 export type RevokeOutcome =
@@ -40,6 +47,8 @@ export type RevokeOutcome =
   | { kind: "ended"; grant: Grant; deleted: boolean; otherLiveGrants: number; secretWritten: boolean }
   /** The grant was no longer live (another process ended it). */
   | { kind: "not-live"; grant: Grant }
+  /** The grant changed since the caller read it (`RevokeRequest.onlyIf` said no): nothing was done. */
+  | { kind: "changed"; grant: Grant }
   | { kind: "retry"; grant: Grant; error: string; nextAttemptAt: Date };
 
 export { LABELS } from "../feedback/labels.js";
@@ -167,6 +176,7 @@ export async function endGrantLocked(
   if (!current || (current.state !== "active" && current.state !== "granting")) {
     return { kind: "not-live", grant: current ?? grant };
   }
+  if (request.onlyIf !== undefined && !request.onlyIf(current)) return { kind: "changed", grant: current };
   // A grant whose own failed end is pending ends as failed, whichever timer or sweep reached it.
   const end = current.pendingEnd?.kind === "failed" ? { ...request, ...current.pendingEnd } : request;
   // Each state change carries its audit record: the ledger writes both or neither.

@@ -27,6 +27,7 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     dueGrants: () => store.dueGrants(AT, 10),
     claimDueGrants: () => store.claimDueGrants(AT, 10, { owner: "replica-a", until: AT }),
     claimGrant: () => store.claimGrant(id, AT, { owner: "replica-a", until: AT }),
+    claimInterruptedGrants: () => store.claimInterruptedGrants(AT, AT, 10, { owner: "replica-a", until: AT }),
     releaseClaim: () => store.releaseClaim(id, "replica-a"),
     withSecretLock: () => store.withSecretLock("acme/api\u0000production\u0000PROD_DB_URL", async () => undefined),
     grantsInPeriod: () => store.grantsInPeriod({ from: AT, until: AT }, 10),
