@@ -85,7 +85,9 @@ export async function revokeCommand(args: string[], io: CliIO): Promise<number> 
         return EXIT.problem;
       case "changed":
         // The CLI asks for no condition; a grant that changed under the lock is reported as it is now.
-        io.stderr(terminalText(`jit-access revoke: ${describe(grant)} changed meanwhile (now ${outcome.grant.state}); nothing was revoked`));
+        io.stderr(
+          terminalText(`jit-access revoke: ${describe(grant)} changed meanwhile (now ${outcome.grant.state}); nothing was revoked`),
+        );
         return EXIT.problem;
       case "retry":
         io.stderr(

@@ -375,7 +375,13 @@ async function resumeInterrupted(
     ),
   );
   ctx.log.info(
-    { grant: grant.id, repository: ctx.client.fullName, environment: grant.environment, secret: grant.secret, secretWrite: grant.secretWrite },
+    {
+      grant: grant.id,
+      repository: ctx.client.fullName,
+      environment: grant.environment,
+      secret: grant.secret,
+      secretWrite: grant.secretWrite,
+    },
     "resuming a grant whose first write was interrupted",
   );
   return resumed;

@@ -48,7 +48,8 @@ import { byPullRequest } from "./retry-deferred-grants.js";
 export const INTERRUPTED_AFTER_MS = 5 * 60_000;
 
 /** The start of the reason an interrupted grant is ended with; the rest says what changed. */
-export const INTERRUPTED_NO_LONGER_APPROVED = "its write was interrupted, and its approval no longer stands on the same head and request set";
+export const INTERRUPTED_NO_LONGER_APPROVED =
+  "its write was interrupted, and its approval no longer stands on the same head and request set";
 
 export interface ResumeOptions {
   /** Rows recorded before this time (epoch ms; the server's start) are looked at however young. */

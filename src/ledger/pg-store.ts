@@ -407,7 +407,13 @@ export class PgStore extends GrantTransitions implements LedgerStore, WriteSlotS
   /** Locked `FOR UPDATE SKIP LOCKED` and claimed, as `claimDueGrants`. */
   async claimInterruptedGrants(now: Date, createdBefore: Date, limit: number, claim: GrantClaim): Promise<Grant[]> {
     if (!Number.isInteger(limit) || limit < 1) throw new Error(`claimInterruptedGrants needs a positive whole limit, got ${limit}`);
-    const params: Param[] = [millis(now, "now"), millis(createdBefore, "createdBefore"), limit, claim.owner, millis(claim.until, "claim.until")];
+    const params: Param[] = [
+      millis(now, "now"),
+      millis(createdBefore, "createdBefore"),
+      limit,
+      claim.owner,
+      millis(claim.until, "claim.until"),
+    ];
     const rows = await this.transaction("claim interrupted grants", (client) =>
       this.query<GrantRow>(
         client,

@@ -600,6 +600,70 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
       });
     });
 
+    describe("claims on interrupted grants", () => {
+      /** A grant recorded at minute `minute` for an hour, left granting as a crash leaves it. */
+      const interrupted = (minute: number): Promise<Grant> =>
+        begin({ createdAt: at(minute), durationMs: 3_600_000, expiresAt: at(minute + 60) });
+      const ids = (grants: Grant[]): string[] => grants.map((grant) => grant.id);
+      const claim = (owner: string, until: Date, { now = at(30), before = at(20), limit = 10 } = {}) =>
+        store.claimInterruptedGrants(now, before, limit, { owner, until });
+
+      it("claims granting rows with no retry time and no end pending, recorded by the bound, oldest first", async () => {
+        const second = await interrupted(5);
+        const first = await interrupted(0);
+        const writing = await store.markWriting((await interrupted(10)).id);
+        expect(ids(await claim("replica-a", at(40)))).toEqual([first.id, second.id, writing.id]);
+        // The claim does not change the grant as the ledger reports it.
+        expect(await store.getGrant(first.id)).toEqual(first);
+      });
+
+      it("passes over rows recorded after the bound, expired, deferred, ended or with an end pending", async () => {
+        const young = await interrupted(25);
+        const expired = await interrupted(-40);
+        const deferred = await interrupted(1);
+        await store.deferGrant(deferred.id, "502 on PUT", at(2));
+        const active = await interrupted(2);
+        await store.markActive(active.id, at(3));
+        const failed = await interrupted(3);
+        await store.markFailed(failed.id, "environment missing", at(4));
+        const pending = await store.markWriting((await interrupted(4)).id);
+        await store.recordRevokeFailure(pending.id, "DELETE: 502", at(100), { kind: "failed", reason: "refused", actor: "jit-access" });
+        expect(await claim("replica-a", at(40))).toEqual([]);
+        // Older than the bound now; the one that expired is the sweep's to end.
+        expect(ids(await claim("replica-a", at(40), { before: at(25) }))).toEqual([young.id]);
+        expect(ids(await store.dueGrants(at(30), 10))).toContain(expired.id);
+      });
+
+      it("gives two claimers never the same row, also when they claim at the same time", async () => {
+        const grants = await Promise.all([0, 1, 2, 3, 4, 5].map(interrupted));
+        const claimed = await Promise.all(["replica-a", "replica-b", "replica-c"].map((owner) => claim(owner, at(40), { limit: 3 })));
+        const all = claimed.flatMap(ids);
+        expect(new Set(all).size).toBe(all.length);
+        expect(all.sort()).toEqual(ids(grants).sort());
+        expect(await claim("replica-d", at(40))).toEqual([]);
+      });
+
+      it("lets another claimer take a row once the claim's lease ended or its claimer released it", async () => {
+        const grant = await interrupted(0);
+        expect(ids(await claim("replica-a", at(31)))).toEqual([grant.id]);
+        expect(await claim("replica-b", at(50))).toEqual([]);
+        expect(ids(await claim("replica-b", at(50), { now: at(31) }))).toEqual([grant.id]);
+        expect(await store.releaseClaim(grant.id, "replica-a")).toBe(false);
+        expect(await store.releaseClaim(grant.id, "replica-b")).toBe(true);
+        expect(ids(await claim("replica-a", at(40), { now: at(31) }))).toEqual([grant.id]);
+        await expect(claim("replica-a", at(40), { limit: 0 })).rejects.toThrow("positive whole limit");
+      });
+
+      it("and the sweep's claim on a due grant and this one exclude each other", async () => {
+        const grant = await interrupted(0);
+        expect(ids(await claim("replica-a", at(70)))).toEqual([grant.id]);
+        // Expired while claimed: the sweep waits for the claim.
+        expect(await store.claimDueGrants(at(61), 10, { owner: "replica-b", until: at(70) })).toEqual([]);
+        await store.releaseClaim(grant.id, "replica-a");
+        expect(ids(await store.claimDueGrants(at(61), 10, { owner: "replica-b", until: at(70) }))).toEqual([grant.id]);
+      });
+    });
+
     describe("deferred grants", () => {
       const deferrable = (key: string): NewGrant => newGrant({ requestKey: key, createdAt: T0, durationMs: 3_600_000, expiresAt: at(60) });
 
