@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
 import { SECRET_VALUES } from "./helpers/catalog.js";
 import { ensureAppBuilt } from "./helpers/ensure-app-built.js";
 import { startWorld, WORLD_START_TIMEOUT_MS, type World } from "./helpers/e2e-world.js";
-import { deletionTimes, ledgerGrants, secretRequests } from "./helpers/read-backs.js";
+import { deletionTimes, grantAudit, ledgerGrants, secretRequests } from "./helpers/read-backs.js";
 import { createRequestRepo, openRequest } from "./helpers/repo-setup.js";
 import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
 import { secretExposures } from "./helpers/secret-exposures.js";
@@ -37,7 +37,7 @@ async function requestApprovedByBob(w: World, name: string): Promise<{ repo: str
   return { repo, pr, delivery };
 }
 
-async function expectDeletedOnTime(w: World, repo: string, pr: number, restartedAt: number): Promise<void> {
+async function expectDeletedOnTime(w: World, repo: string, pr: number, restartedAt: number, puts = 1): Promise<void> {
   const { sim } = w;
   const [grant] = await ledgerGrants(w, repo, pr);
   const expiresAt = grant!.expiresAt.getTime();
@@ -52,7 +52,7 @@ async function expectDeletedOnTime(w: World, repo: string, pr: number, restarted
   expect(deleted[0]).toBeLessThanOrEqual(deadline);
   await sim.waitFor(async () => (await ledgerGrants(w, repo, pr))[0]?.endedAt, { description: "the grant to end in the ledger" });
   expect(await ledgerGrants(w, repo, pr)).toEqual([expect.objectContaining({ state: "expired", endReason: "expired" })]);
-  expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
+  expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(puts);
 }
 
 describe("a restart while a grant is live", () => {
@@ -93,7 +93,7 @@ describe("a restart while a grant is live", () => {
     expect(secretExposures(world)).toEqual([]);
   }, 60_000);
 
-  it("crash (SIGKILL) while the PUT's answer is lost: the write-ahead row lets the new process delete it on time", async () => {
+  it("crash (SIGKILL) while the PUT's answer is lost: the new process completes the grant while the approval stands, and deletes it on time", async () => {
     world = await startWorld();
     const { sim } = world;
     // The PUT takes effect but is never answered: the app cannot know the secret was written.
@@ -106,13 +106,69 @@ describe("a restart while a grant is live", () => {
     const { repo, pr, delivery } = await requestApprovedByBob(world, "crash-mid-write");
     await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" });
     expect(sim.faults.fired(lost)).toBe(1);
-    expect(await ledgerGrants(world, repo, pr)).toEqual([expect.objectContaining({ state: "granting", grantedAt: null })]);
+    const [row] = await ledgerGrants(world, repo, pr);
+    expect(row).toMatchObject({ state: "granting", grantedAt: null });
 
-    expect(await world.restartApp("SIGKILL")).toBeNull();
+    expect(await world.restartApp("SIGKILL", { whileDown: async () => sim.faults.remove(lost) })).toBeNull();
     const restartedAt = Date.now();
-    sim.faults.remove(lost);
     await delivery;
-    await expectDeletedOnTime(world, repo, pr, restartedAt);
+    // Recorded before the new process started: resumed at its start, its approval standing.
+    await sim.waitFor(async () => (await grantAudit(world!, row!.id)).some((a) => a.action === "granted"), {
+      timeoutMs: 10_000,
+      description: "the resumed grant",
+    });
+    await sim.waitFor(() => sim.comments(repo, pr).some((c) => c.body.startsWith("**Access granted.**")), {
+      timeoutMs: 10_000,
+      description: "the grant comment",
+    });
+    // The first PUT may have landed when the row was written: the expiry is the one the ledger fixed first.
+    expect((await ledgerGrants(world, repo, pr))[0]!.expiresAt).toEqual(row!.expiresAt);
+    expect((await grantAudit(world, row!.id)).map((a) => a.action)).toEqual(expect.arrayContaining(["granting", "resumed", "granted"]));
+    await expectDeletedOnTime(world, repo, pr, restartedAt, 2);
+
+    expect(sim.violations).toEqual([]);
+    expect(secretExposures(world)).toEqual([]);
+  }, 60_000);
+
+  it("crash (SIGKILL) while the PUT's answer is lost, and the head moves while no process runs: the new process deletes the secret at once and tells the PR", async () => {
+    world = await startWorld();
+    const { sim } = world;
+    const lost = sim.faults.add({
+      method: "PUT",
+      path: /\/environments\/production\/secrets\/PROD_DB_URL$/,
+      afterEffect: true,
+      hang: true,
+    });
+    const { repo, pr, delivery } = await requestApprovedByBob(world, "crash-then-push");
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL"), { description: "the secret" });
+    const [row] = await ledgerGrants(world, repo, pr);
+    expect(row).toMatchObject({ state: "granting", grantedAt: null });
+
+    expect(
+      await world.restartApp("SIGKILL", {
+        whileDown: async () => {
+          sim.faults.remove(lost);
+          // The synchronize delivery is lost while no process runs.
+          await sim.pushToPullRequest(repo, pr, { "notes.md": "one more change\n" }, { deliver: false });
+        },
+      }),
+    ).toBeNull();
+    await delivery;
+    await sim.waitFor(() => sim.secretValue(repo, "production", "PROD_DB_URL") === undefined, {
+      timeoutMs: 10_000,
+      description: "the deletion at the new process's start",
+    });
+    await sim.waitFor(() => sim.comments(repo, pr).some((c) => c.body.startsWith("**Access revoked:**")), {
+      timeoutMs: 10_000,
+      description: "the comment saying so",
+    });
+    const [ended] = await ledgerGrants(world, repo, pr);
+    expect(ended).toMatchObject({ id: row!.id, state: "revoked" });
+    expect(ended!.endedAt!.getTime()).toBeLessThan(row!.expiresAt.getTime());
+    const comment = sim.comments(repo, pr).find((c) => c.body.startsWith("**Access revoked:**"))!.body;
+    expect(comment).toContain("its write was interrupted, and its approval no longer stands");
+    expect(comment).toContain("The secret has been deleted.");
+    expect(secretRequests(sim, repo, "PUT", "PROD_DB_URL")).toHaveLength(1);
 
     expect(sim.violations).toEqual([]);
     expect(secretExposures(world)).toEqual([]);

@@ -5,9 +5,11 @@
  * process dying. A simulator fault holds the app at the chosen point: a PUT or DELETE that is
  * never answered (`hang`), or one that takes effect and is never answered (`afterEffect`).
  *
- * After the restart: every grant ends at its expiry (a short one here, so the test waits for
- * it), no secret is left in an environment without a live ledger row, and nothing is granted
- * twice — not even when the approval is delivered again to the new process.
+ * After the restart: a grant whose write was cut off is completed while its approval stands, or
+ * ended at once (its secret deleted, the PR told) when it no longer does; every grant ends at its
+ * expiry (a short one here, so the test waits for it), no secret is left in an environment
+ * without a live ledger row, and nothing is granted twice — not even when the approval is
+ * delivered again to the new process.
  */
 import { rmSync } from "node:fs";
 import { afterEach, beforeAll, describe, expect, it } from "@jest/globals";
@@ -59,10 +61,21 @@ async function ledger(): Promise<Grant[]> {
   }
 }
 
+/** The actions of a grant's audit records, in order. */
+async function auditActions(grantId: string): Promise<string[]> {
+  const store = await openLedger(app!.databaseUrl, { readonly: true });
+  try {
+    return (await store.listAudit()).filter((a) => a.grantId === grantId).map((a) => a.action);
+  } finally {
+    await store.close();
+  }
+}
+
 /** Kills the app and starts a new process on its data directory; returns when it answers. */
-async function crashAndRestart(): Promise<number> {
+async function crashAndRestart(whileDown?: () => Promise<void>): Promise<number> {
   const { dataDir } = app!;
   expect(await app!.stop("SIGKILL")).toBeNull();
+  await whileDown?.();
   app = await start(dataDir);
   return Date.now();
 }
@@ -100,60 +113,105 @@ function expectNoValueInOutput(): void {
 }
 
 describe("killed while a grant is being written", () => {
-  const cases: { when: string; fault: FaultSpec; written: boolean; told: string }[] = [
+  const cases: { when: string; fault: FaultSpec; written: boolean }[] = [
     {
       when: "after the ledger row, before the PUT",
       fault: { method: "PUT", path: SECRET_AT, hang: true, times: 1 },
       written: false,
-      told: "The secret was already gone from the environment.",
     },
     {
       when: "after the PUT took effect, before the row is marked active",
       fault: { method: "PUT", path: SECRET_AT, afterEffect: true, hang: true, times: 1 },
       written: true,
-      told: "The secret has been deleted.",
     },
   ];
 
-  it.each(cases)(
-    "$when: the grant ends at the expiry the ledger fixed first, and is not written twice",
-    async ({ fault, written, told }) => {
-      sim = await startSimulator();
-      createRequestRepo(sim, "acme/api", { installationId: 42 });
-      app = await start();
-      const pr = await openRequest(sim, "acme/api", DURATION);
-      const held = sim.faults.add(fault);
-      const delivery = approve(sim, "acme/api", pr).then(
-        () => "answered",
-        () => "connection lost",
-      );
-      await sim.waitFor(() => sim!.faults.fired(held) === 1, { timeoutMs: 15_000, description: "the held PUT" });
+  /** Opens a request, approves it, and holds the grant's PUT with `fault`; returns the write-ahead row. */
+  async function heldGrant(fault: FaultSpec, written: boolean): Promise<{ pr: number; row: Grant; delivery: Promise<string> }> {
+    sim = await startSimulator();
+    createRequestRepo(sim, "acme/api", { installationId: 42 });
+    app = await start();
+    const pr = await openRequest(sim, "acme/api", DURATION);
+    const held = sim.faults.add(fault);
+    const delivery = approve(sim, "acme/api", pr).then(
+      () => "answered",
+      () => "connection lost",
+    );
+    await sim.waitFor(() => sim!.faults.fired(held) === 1, { timeoutMs: 15_000, description: "the held PUT" });
 
-      // Write-ahead: the row (expiry fixed) exists before anything reaches GitHub.
-      const [row] = await ledger();
-      expect(row).toMatchObject({ state: "granting", grantedAt: null });
-      expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe(written ? VALUE : undefined);
-      await expectNoSecretWithoutLiveRow(["acme/api"]);
+    // Write-ahead: the row (expiry fixed) exists before anything reaches GitHub.
+    const [row] = await ledger();
+    expect(row).toMatchObject({ state: "granting", grantedAt: null });
+    expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBe(written ? VALUE : undefined);
+    await expectNoSecretWithoutLiveRow(["acme/api"]);
+    return { pr, row: row!, delivery };
+  }
+
+  it.each(cases)(
+    "$when: the new process completes the grant while its approval stands, once, and it ends at the expiry the ledger fixed first",
+    async ({ fault, written }) => {
+      const { pr, row, delivery } = await heldGrant(fault, written);
 
       const restartedAt = await crashAndRestart();
       // The delivery was recorded in the inbox and answered 202 before the grant started.
       expect(await delivery).toBe("answered");
       await expectNoSecretWithoutLiveRow(["acme/api"]);
+      // Recorded before the new process started, so no live process can be writing it: resumed at its start.
+      await sim!.waitFor(async () => (await auditActions(row.id)).includes("granted"), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        description: "the resumed grant",
+      });
+      expect(await auditActions(row.id)).toEqual(["granting", "resumed", "granted"]);
+      await sim!.waitFor(() => sim!.comments("acme/api", pr).some((c) => c.body.startsWith("**Access granted.**")), {
+        description: "the grant comment",
+      });
       // The approval delivered again to the new process grants nothing twice.
-      const again = await sim.redeliver(sim.deliveries.at(-1)!.id);
+      const again = await sim!.redeliver(sim!.deliveries.at(-1)!.id);
       expect(again.status).toBe(202);
-      expect(await ledger()).toEqual([expect.objectContaining({ id: row!.id, state: "granting" })]);
+      expect(await ledger()).toEqual([expect.objectContaining({ id: row.id })]);
 
       const [ended] = await expectAllEndedOnTime(restartedAt, 1);
-      expect(ended!.expiresAt).toEqual(row!.expiresAt);
-      const expired = await sim.waitFor(() => sim!.comments("acme/api", pr).find((c) => c.body.startsWith("**Access expired:**")), {
+      // The first PUT may have landed when the row was written: the expiry counts from the row.
+      expect(ended!.expiresAt).toEqual(row.expiresAt);
+      const expired = await sim!.waitFor(() => sim!.comments("acme/api", pr).find((c) => c.body.startsWith("**Access expired:**")), {
         description: "the expiry comment",
       });
-      expect(expired.body).toContain(told);
-      expect(sim.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
-      expect(countRoute(sim, SECRET_PUT)).toBe(1);
-      expect(countRoute(sim, SECRET_DELETE)).toBe(1);
-      expect(sim.violations).toEqual([]);
+      expect(expired.body).toContain("The secret has been deleted.");
+      expect(sim!.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
+      expect(countRoute(sim!, SECRET_PUT)).toBe(2);
+      expect(countRoute(sim!, SECRET_DELETE)).toBe(1);
+      expect(sim!.violations).toEqual([]);
+      expectNoValueInOutput();
+    },
+    60_000,
+  );
+
+  it.each(cases)(
+    "$when, and the PR is closed while no process runs: the new process ends the grant at once and tells the PR",
+    async ({ fault, written }) => {
+      const { pr, row, delivery } = await heldGrant(fault, written);
+
+      await crashAndRestart(async () => {
+        // The close is not delivered: no process was there to receive it.
+        await sim!.closePullRequest("acme/api", pr, { merged: false, deliver: false });
+      });
+      expect(await delivery).toBe("answered");
+      const comment = await sim!.waitFor(() => sim!.comments("acme/api", pr).find((c) => c.body.startsWith("**Access revoked:**")), {
+        timeoutMs: 10_000,
+        description: "the comment saying the grant ended",
+      });
+      expect(comment.body).toContain("its write was interrupted, and its approval no longer stands on the same head and request set");
+      expect(comment.body).toContain("the pull request is closed");
+      expect(comment.body).toContain(written ? "The secret has been deleted." : "The secret was already gone from the environment.");
+      const [ended] = await ledger();
+      expect(ended).toMatchObject({ id: row.id, state: "revoked" });
+      expect(ended!.endedAt!.getTime()).toBeLessThan(row.expiresAt.getTime());
+      expect(await auditActions(row.id)).toEqual(["granting", "revoked"]);
+      expect(sim!.secretValue("acme/api", "production", "PROD_DB_URL")).toBeUndefined();
+      expect(countRoute(sim!, SECRET_PUT)).toBe(1);
+      expect(countRoute(sim!, SECRET_DELETE)).toBe(1);
+      expect(sim!.violations).toEqual([]);
       expectNoValueInOutput();
     },
     60_000,
