@@ -150,6 +150,7 @@ describe("ExpiryScheduler", () => {
   it("moves a grant's timer when the grant is written with a later expiry than the one it was armed for", async () => {
     // Deferred since 20 s before start: the write-ahead expiry is 30 s away, so its timer is armed.
     const deferred = await seedGrant(store, { createdAt: new Date(EXPIRY_START - 20_000), durationMs: 50_000 }, "granting");
+    await store.deferGrant(deferred.id, "GitHub answered 502", new Date(EXPIRY_START + 25_000));
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(scheduler.armed).toBe(1);
@@ -170,7 +171,9 @@ describe("ExpiryScheduler", () => {
   });
 
   it("re-reads the grant when its timer fires, and re-arms for the expiry it has now", async () => {
+    // Deferred (not interrupted: the pass over interrupted grants leaves it); written before its retry is due.
     const deferred = await seedGrant(store, { createdAt: new Date(EXPIRY_START - 20_000), durationMs: 50_000 }, "granting");
+    await store.deferGrant(deferred.id, "GitHub answered 502", new Date(EXPIRY_START + 25_000));
     const { scheduler, clock } = startScheduler(store);
     await scheduler.start();
     expect(scheduler.armed).toBe(1);
