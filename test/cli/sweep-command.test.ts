@@ -122,6 +122,53 @@ describe("jit-access sweep with the catalog", () => {
   });
 });
 
+describe("jit-access sweep and interrupted grants", () => {
+  it("ends one whose PR was closed meanwhile now, deleting what its lost PUT may have written, and says so", async () => {
+    const withCatalog = await startCliHarness({ catalog: CATALOG_FOR_RETRY });
+    try {
+      // Its PUT was sent 10 minutes ago and its answer lost: no process is writing it now.
+      const grant = await seedGrant(
+        withCatalog.store,
+        { createdAt: new Date(EXPIRY_START - 600_000), durationMs: 3_600_000, expiresAt: new Date(EXPIRY_START + 3_000_000) },
+        "granting",
+      );
+      // The PR as it is now (closed), and its reviews (read whenever the PR has live grants).
+      new GitHubMock("acme", "api")
+        .pull({ number: 7, headSha: "a".repeat(40), author: { id: 1, login: "alice" }, state: "closed" })
+        .reviews(7, []);
+      mockRevocation();
+
+      const result = await withCatalog.run(["sweep"]);
+
+      expect(result.stdout).toEqual([
+        "swept: 0 due, 0 ended, 0 still due",
+        "retried: 0 deferred grants",
+        "resumed: 1 interrupted grant (0 completed, 1 ended)",
+      ]);
+      expect(nock.pendingMocks()).toEqual([]);
+      expect(await withCatalog.store.getGrant(grant.id)).toMatchObject({
+        state: "revoked",
+        endReason:
+          "its write was interrupted, and its approval no longer stands on the same head and request set: the pull request is closed",
+      });
+    } finally {
+      await withCatalog.close();
+    }
+  });
+
+  it("leaves one recorded less than 5 minutes ago: a live process may still be writing it", async () => {
+    const withCatalog = await startCliHarness({ catalog: CATALOG_FOR_RETRY });
+    try {
+      const grant = await seedGrant(withCatalog.store, { createdAt: new Date(EXPIRY_START - 60_000) }, "granting");
+      const result = await withCatalog.run(["sweep"]);
+      expect(result.stdout).toEqual(["swept: 0 due, 0 ended, 0 still due", "retried: 0 deferred grants"]);
+      expect(await withCatalog.store.getGrant(grant.id)).toMatchObject({ state: "granting", nextAttemptAt: null });
+    } finally {
+      await withCatalog.close();
+    }
+  });
+});
+
 describe("jit-access sweep with a catalog that cannot be loaded", () => {
   it.each([
     [
