@@ -90,7 +90,8 @@ export async function resumeInterruptedGrants(deps: LifecycleDeps, log: Log, opt
   if (deps.revokeOnly !== undefined) return result;
   const now = deps.clock.now();
   const owner = options.claimOwner ?? PROCESS_CLAIM_OWNER;
-  const createdBefore = new Date(Math.max(now - INTERRUPTED_AFTER_MS, options.startedAt ?? Number.MIN_SAFE_INTEGER));
+  // Recorded strictly before the start: one recorded in the start's millisecond may be this process's own.
+  const createdBefore = new Date(Math.max(now - INTERRUPTED_AFTER_MS, (options.startedAt ?? Number.MIN_SAFE_INTEGER) - 1));
   const claimed = await deps.store.claimInterruptedGrants(new Date(now), createdBefore, options.limit ?? 100, {
     owner,
     until: new Date(now + (options.claimLeaseMs ?? CLAIM_LEASE_MS)),
