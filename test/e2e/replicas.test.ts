@@ -22,7 +22,9 @@ import { REQUESTS_FILE, requestsYaml } from "./helpers/requests-yaml.js";
  * dies mid-sweep taken over by another, once, at the lease's end, and the grants of a replica
  * that dies before their expiry ended by another's sweep.
  * A replica SIGKILLed after answering 202 to an approval it had not processed: another replica
- * processes the inbox entry once its lease ends, and the approval is granted once.
+ * processes the inbox entry once its lease ends, and the approval is granted once. A replica
+ * SIGKILLed mid-grant, its PUT landing after it died: a live replica completes the grant once or
+ * ends it with its secret deleted, long before its expiry.
  * Correctness bounds, not performance measurements (those are in bench/).
  */
 
@@ -48,6 +50,8 @@ const TRANSIT_JITTER_MS = 30;
 const SWEEP_INTERVAL_MS = 1_000;
 /** Room for the writes queued before a DELETE in one installation, a second apart. */
 const PACING_SLACK_MS = 5_000;
+/** How a grant's end is audited, whichever way it ends. */
+const END_ACTIONS = new Set(["expired", "revoked", "failed"]);
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 const catalog = `secrets:
@@ -538,4 +542,86 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     expect(sim.violations).toEqual([]);
     expectNoSecretShown(c);
   }, 150_000);
+
+  it("a replica SIGKILLed mid-grant, its PUT landing after it died: a live replica completes the grant once or ends it with its secret deleted, before its expiry", async () => {
+    const c = await startCluster();
+    const sim = c.sim;
+    const [doomed] = await c.start(3, LEASES);
+    c.spread(3);
+    const repo = "acme/service";
+    createRepo(c, repo);
+    const number = await openRequest(c, repo, "45s");
+    await inboxDrained(c);
+
+    // The replica that takes the approval records the grant's row and sends the PUT; GitHub holds
+    // the PUT until the replica is dead, then writes the secret: the answer reaches no one.
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held = sim.faults.add({ method: "PUT", path: /\/environments\/production\/secrets\/PROD_DB_URL$/, until: released, times: 1 });
+    const approval = await approveThrough(c, doomed!, repo, number);
+    await sim.waitFor(() => sim.faults.fired(held) >= 1, { timeoutMs: 20_000, description: "the PUT in flight" });
+    const [interrupted] = await grantsOf(c, repo);
+    expect(interrupted?.state).toBe("granting");
+
+    expect(await doomed!.stop("SIGKILL")).toBeNull();
+    const crashedAtMs = Date.now();
+    drop(c, doomed!);
+    release();
+    await sim.waitFor(() => secretRequests(sim, repo, "PUT", SECRET).length === 1, {
+      timeoutMs: 10_000,
+      description: "the held PUT answered",
+    });
+    expect(secretRequests(sim, repo, "PUT", SECRET).map((r) => r.status)).toEqual([201]);
+    expect(sim.secretNames(repo, "production")).toEqual([SECRET]);
+    // A replacement comes up (its start-up passes run); deliveries go to the live replicas.
+    await c.start(1, LEASES);
+    c.spread(3);
+
+    // Completed (active) or ended, well before the expiry: never left granting until then.
+    const settled = await sim.waitFor(
+      async () => {
+        const [grant] = await grantsOf(c, repo);
+        return grant !== undefined && grant.state !== "granting" ? grant : null;
+      },
+      {
+        timeoutMs: interrupted!.expiresAt.getTime() - Date.now() - 5_000,
+        intervalMs: 250,
+        description: "the interrupted grant completed or ended before its expiry",
+      },
+    );
+    if (settled.state === "active") {
+      await sim.waitFor(async () => (await grantsOf(c, repo))[0]?.endedAt, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        description: "the completed grant to end",
+      });
+    } else {
+      expect(settled.endedAt!.getTime()).toBeLessThan(settled.expiresAt.getTime());
+    }
+    await inboxDrained(c);
+
+    const grants = await grantsOf(c, repo);
+    expect(grants.map((grant) => grant.id)).toEqual([interrupted!.id]);
+    const [grant] = grants;
+    const actions = (await auditOf(c)).filter((event) => event.grantId === grant!.id).map((event) => event.action);
+    const granted = actions.filter((action) => action === "granted").length;
+    expect({
+      granting: actions.filter((action) => action === "granting").length,
+      granted,
+      ended: actions.filter((action) => END_ACTIONS.has(action)).length,
+    }).toEqual({ granting: 1, granted: settled.state === "active" ? 1 : 0, ended: 1 });
+    // Whatever the live replicas did, at most one more PUT, none after the end; the secret
+    // deleted once, no earlier than the end was decided for a completed grant, and gone now.
+    const puts = secretRequests(sim, repo, "PUT", SECRET);
+    expect(puts.filter((r) => r.atMs > crashedAtMs).length).toBeLessThanOrEqual(1);
+    expect(puts.filter((r) => r.atMs > grant!.endedAt!.getTime())).toEqual([]);
+    const deletes = secretRequests(sim, repo, "DELETE", SECRET).filter((r) => r.status === 204);
+    expect(deletes).toHaveLength(1);
+    if (granted === 1) expect(deletes[0]!.atMs).toBeGreaterThanOrEqual(grant!.expiresAt.getTime());
+    expect(sim.secretNames(repo, "production")).toEqual([]);
+    await expectProcessedOnceAfterCrash(c, approval, crashedAtMs);
+    expectPacedAcrossReplicas(sim);
+    expect(sim.violations).toEqual([]);
+    expectNoSecretShown(c);
+  }, 180_000);
 });
