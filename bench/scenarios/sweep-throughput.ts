@@ -50,6 +50,8 @@ export interface SweepRun {
   callsPerGrant: Record<string, number>;
   deletes: number;
   output: string;
+  /** For grants the sweep left due: how many for each error the CLI printed (none when all ended). */
+  stillDueBecause: Record<string, number>;
   exitCode: number | null;
 }
 
@@ -158,6 +160,7 @@ async function sweepOnceWith(grants: number, perInstallation: number, profileDir
       callsPerGrant: Object.fromEntries(Object.entries(calls).map(([route, n]) => [route, Number((n / pulls.length).toFixed(3))])),
       deletes: calls[ROUTES.deleteSecret] ?? 0,
       output: cli.stdout.trim().split("\n").pop() || cli.stderr.trim().slice(0, 500),
+      stillDueBecause: stillDueReasons(cli.stderr),
       exitCode: cli.exitCode,
     };
   } finally {
@@ -165,4 +168,15 @@ async function sweepOnceWith(grants: number, perInstallation: number, profileDir
     rmSync(seedDir, { recursive: true, force: true });
     rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/** The CLI's `still due: grant … (N failed: ERROR)` lines on stderr, counted by ERROR. */
+function stillDueReasons(stderr: string): Record<string, number> {
+  const reasons: Record<string, number> = {};
+  for (const line of stderr.split("\n")) {
+    if (!line.startsWith("still due:")) continue;
+    const why = /\(\d+ failed: (.*)\)(?:; next attempt|$)/u.exec(line)?.[1] ?? "no attempt recorded";
+    reasons[why] = (reasons[why] ?? 0) + 1;
+  }
+  return reasons;
 }
