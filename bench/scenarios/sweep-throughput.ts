@@ -15,6 +15,7 @@ import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startSimulator } from "../../sim/index.js";
+import { SERVER_NODE_FLAGS } from "../../sim/app-process.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { runCli } from "../lib/cli-process.js";
 import { profileEnv } from "../lib/cpu-profile.js";
@@ -71,6 +72,11 @@ export interface SweepThroughputResult {
   }[];
   /** Wall time at the largest size over wall time at the smallest, next to the ratio of sizes. */
   growth: { sizeRatio: number; timeRatio: number };
+  /**
+   * The largest sweep once more, the CLI run with the V8 heap flags `npm start` gives the server
+   * (`NODE_OPTIONS`), to show what they do to the sweep's peak RSS.
+   */
+  withServerHeapFlags: { nodeOptions: string; run: SweepRun } | null;
   /** What GitHub's pacing alone imposes in ONE installation (calculated, not run). */
   oneInstallationBound: { grants: number; deletesSeconds: number; allWritesSeconds: number };
 }
@@ -95,6 +101,15 @@ export async function sweepThroughput(
       );
     }
   }
+  let withServerHeapFlags: SweepThroughputResult["withServerHeapFlags"] = null;
+  if (!options.profileDir) {
+    const nodeOptions = SERVER_NODE_FLAGS.join(" ");
+    const run = await sweepOnceWith(largest, config.grantsPerInstallation, undefined, { NODE_OPTIONS: nodeOptions });
+    withServerHeapFlags = { nodeOptions, run };
+    log(
+      `  ${largest} grants, the CLI with NODE_OPTIONS="${nodeOptions}": ${run.wallSeconds} s, peak RSS ${run.peakRssMiB} MiB (${run.output})`,
+    );
+  }
   const bySize = config.sizes.map((grants) => {
     const mine = runs.filter((r) => r.grants === grants);
     return {
@@ -114,6 +129,7 @@ export async function sweepThroughput(
     config,
     runs,
     bySize,
+    withServerHeapFlags,
     growth: { sizeRatio: last.grants / first.grants, timeRatio: Number((last.medianWallSeconds / first.medianWallSeconds).toFixed(2)) },
     // Comments three seconds apart bound the rest: the DELETEs, then a comment every 3 s (the
     // label writes go in the seconds between).
@@ -121,7 +137,12 @@ export async function sweepThroughput(
   };
 }
 
-async function sweepOnceWith(grants: number, perInstallation: number, profileDir: string | undefined): Promise<SweepRun> {
+async function sweepOnceWith(
+  grants: number,
+  perInstallation: number,
+  profileDir: string | undefined,
+  env: Record<string, string> = {},
+): Promise<SweepRun> {
   const installations = Math.ceil(grants / perInstallation);
   const seedDir = mkdtempSync(join("/dev/shm", "jit-bench-seed-"));
   const runDir = mkdtempSync(join(tmpdir(), "jit-bench-sweep-"));
@@ -141,7 +162,7 @@ async function sweepOnceWith(grants: number, perInstallation: number, profileDir
 
     const mark = sim.requests.length;
     const startedAt = Date.now();
-    const cli = await runCli(sim, ["sweep"], { DATABASE_URL: `sqlite:${ledger}`, ...(profileDir ? profileEnv(profileDir) : {}) });
+    const cli = await runCli(sim, ["sweep"], { DATABASE_URL: `sqlite:${ledger}`, ...(profileDir ? profileEnv(profileDir) : {}), ...env });
     const requests = sim.requests.slice(mark);
     const calls = countByRoute(requests);
     const deleteTimes = requests.filter((r) => r.route === ROUTES.deleteSecret).map((r) => r.atMs);
