@@ -179,7 +179,7 @@ interface ArchiveRow {
   archived_at: Int;
 }
 
-type Param = string | number | boolean | null;
+type Param = string | number | boolean | null | string[] | number[];
 /** A request head by key ($1 owner, $2 repo, $3 PR number, $4 head SHA), names folded as GitHub compares them. */
 const HEAD_KEY_SQL =
   "owner_key = translate($1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND repo_key = translate($2, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') AND pr_number = $3 AND head_sha = $4";
@@ -957,6 +957,41 @@ export class PgStore extends GrantTransitions implements LedgerStore, WriteSlotS
       [delivery.id, delivery.event, delivery.payload, bytes, delivery.receivedAt.getTime()],
     );
     return { created: rows.length === 1 };
+  }
+
+  /**
+   * One INSERT of every delivery (`unnest` of one array per column). An id given twice is sent
+   * once (PostgreSQL refuses to update one row twice in a statement); its later copies are
+   * `created: false`, as a second INSERT would have found it.
+   */
+  async recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Array<{ created: boolean }>> {
+    if (deliveries.length === 0) return [];
+    const bytes = deliveries.map(checkNewDelivery);
+    const first = new Map<string, number>();
+    deliveries.forEach((delivery, i) => {
+      if (!first.has(delivery.id)) first.set(delivery.id, i);
+    });
+    const rows = [...first.values()];
+    const column = <T>(value: (i: number) => T): T[] => rows.map(value);
+    const inserted = await this.write<{ delivery_id: string }>(
+      `record ${deliveries.length} webhook deliveries`,
+      `INSERT INTO webhook_inbox (delivery_id, event, payload, bytes, received_at, next_attempt_at)
+       SELECT id, event, payload, bytes, received_at, received_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS d (id, event, payload, bytes, received_at)
+       ON CONFLICT (delivery_id) DO UPDATE SET state = 'pending', attempts = 0, next_attempt_at = excluded.received_at,
+         finished_at = NULL, claimed_by = NULL, claim_expires_at = NULL
+       WHERE webhook_inbox.state = 'dead'
+       RETURNING delivery_id`,
+      [
+        column((i) => deliveries[i]!.id),
+        column((i) => deliveries[i]!.event),
+        column((i) => deliveries[i]!.payload),
+        column((i) => bytes[i]!),
+        column((i) => deliveries[i]!.receivedAt.getTime()),
+      ],
+    );
+    const created = new Set(inserted.map((row) => row.delivery_id));
+    return deliveries.map((delivery, i) => ({ created: first.get(delivery.id) === i && created.has(delivery.id) }));
   }
 
   /** Entries another transaction is claiming are skipped (SKIP LOCKED), never waited for nor claimed twice. */

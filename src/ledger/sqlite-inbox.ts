@@ -108,7 +108,16 @@ export class SqliteInbox {
   }
 
   record(delivery: NewDelivery): { created: boolean } {
-    const bytes = checkNewDelivery(delivery);
+    return this.insert(delivery, checkNewDelivery(delivery));
+  }
+
+  /** Every delivery checked first, then all inserted in one transaction: one commit, all or none. */
+  recordMany(deliveries: readonly NewDelivery[]): Array<{ created: boolean }> {
+    const bytes = deliveries.map(checkNewDelivery);
+    return this.db.transaction(() => deliveries.map((delivery, i) => this.insert(delivery, bytes[i]!))).immediate();
+  }
+
+  private insert(delivery: NewDelivery, bytes: number): { created: boolean } {
     const { changes } = this.statements.insert.run({
       id: delivery.id,
       event: delivery.event,

@@ -789,6 +789,11 @@ export class SqliteStore extends GrantTransitions implements LedgerStore {
     return this.run(`record webhook delivery ${delivery.id}`, () => this.inbox.record(delivery));
   }
 
+  async recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Array<{ created: boolean }>> {
+    if (deliveries.length === 0) return [];
+    return this.run(`record ${deliveries.length} webhook deliveries`, () => this.inbox.recordMany(deliveries));
+  }
+
   async claimDeliveries(claim: InboxClaim): Promise<InboxEntry[]> {
     return this.run("claim webhook deliveries", () => this.inbox.claim(claim));
   }

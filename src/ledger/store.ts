@@ -619,6 +619,13 @@ export interface LedgerStore {
    */
   recordDelivery(delivery: NewDelivery): Promise<{ created: boolean }>;
   /**
+   * Records several verified deliveries in one transaction (a group commit: one write to disk
+   * for all of them), each as `recordDelivery` records it, and resolves to each one's result in
+   * order. All or nothing: when any of them is refused, or the write fails, it rejects and none
+   * is recorded. An id given twice is recorded once; its later copies resolve `created: false`.
+   */
+  recordDeliveries(deliveries: readonly NewDelivery[]): Promise<Array<{ created: boolean }>>;
+  /**
    * Claims at most `limit` pending entries whose retry time has come and that no live lease
    * holds, oldest first, for `owner` until `now + leaseMs`; each claim counts one attempt. Two
    * processes never claim the same entry while its lease lasts. An entry whose lease ran out

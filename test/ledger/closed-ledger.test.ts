@@ -61,6 +61,7 @@ function everyCall(store: LedgerStore, id: string): Record<Exclude<keyof LedgerS
     lapsingRequestHeads: () => store.lapsingRequestHeads(AT, 10),
     settleRequestHead: () => store.settleRequestHead({ owner: "acme", repo: "api", prNumber: 1, headSha: "a".repeat(40) }, "lapsed", AT),
     recordDelivery: () => store.recordDelivery({ id: "d-1", event: "ping", payload: "{}", receivedAt: AT }),
+    recordDeliveries: () => store.recordDeliveries([{ id: "d-1", event: "ping", payload: "{}", receivedAt: AT }]),
     claimDeliveries: () => store.claimDeliveries({ owner: "p", now: AT, leaseMs: 1000, limit: 1, maxAttempts: 3 }),
     completeDelivery: () => store.completeDelivery("d-1", "p", AT),
     failDelivery: () => store.failDelivery("d-1", "p", "x", AT, null),

@@ -1524,6 +1524,46 @@ export function ledgerContract(name: string, factory: LedgerFactory): void {
         expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
       });
 
+      it("records a batch of deliveries in one call, each as recordDelivery would, an id given twice once", async () => {
+        await store.recordDelivery(delivery("d-0"));
+        expect(
+          await store.recordDeliveries([
+            delivery("d-1", 1),
+            delivery("d-0", 1, { other: true }),
+            delivery("d-2", 2),
+            { ...delivery("d-1", 3, { copy: true }), event: "ping" },
+          ]),
+        ).toEqual([{ created: true }, { created: false }, { created: true }, { created: false }]);
+        expect(await store.getDelivery("d-0")).toMatchObject({
+          payload: JSON.stringify({ action: "opened", number: 1 }),
+          receivedAt: at(0),
+        });
+        expect(await store.getDelivery("d-1")).toMatchObject({
+          event: "pull_request",
+          payload: JSON.stringify({ action: "opened", number: 1 }),
+          receivedAt: at(1),
+          state: "pending",
+        });
+        expect(await store.countDeliveries()).toEqual({ pending: 3, done: 0, dead: 0 });
+        expect(await store.recordDeliveries([])).toEqual([]);
+      });
+
+      it("makes a dead entry pending again when a batch records it again, once", async () => {
+        await store.recordDelivery(delivery("d-1"));
+        await claim("replica-a", 0);
+        await store.failDelivery("d-1", "replica-a", "broken", at(1), null);
+        expect(await store.recordDeliveries([delivery("d-1", 30), delivery("d-1", 30)])).toEqual([{ created: true }, { created: false }]);
+        expect(await store.getDelivery("d-1")).toMatchObject({ state: "pending", attempts: 0, nextAttemptAt: at(30) });
+      });
+
+      it("refuses a whole batch when one delivery in it is refused, and records none of it", async () => {
+        await expect(store.recordDeliveries([delivery("d-1"), { ...delivery("d-2"), payload: "[1]" }, delivery("d-3")])).rejects.toThrow(
+          "not a JSON object",
+        );
+        await expect(store.recordDeliveries([delivery("d-1"), delivery("")])).rejects.toThrow("delivery id");
+        expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
+      });
+
       it("lets one owner at a time claim an entry, oldest first, and counts each claim as an attempt", async () => {
         await store.recordDelivery(delivery("d-2", 1));
         await store.recordDelivery(delivery("d-1", 0));

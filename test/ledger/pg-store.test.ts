@@ -189,6 +189,30 @@ describePostgres("PostgreSQL ledger schema", () => {
   });
 });
 
+describePostgres("PostgreSQL webhook inbox batches", () => {
+  it("writes nothing of a batch of deliveries whose statement fails part way, and rejects it", async () => {
+    const { schema, url } = await freshSchema();
+    const store = await openLedger(url);
+    try {
+      // The second row of the batch fails as a full disk would (53100), after the first was written.
+      await adminQuery(
+        schema,
+        `CREATE FUNCTION fail_d2() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF NEW.delivery_id = 'd-2' THEN RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END IF; RETURN NEW; END $$`,
+      );
+      await adminQuery(schema, "CREATE TRIGGER fail_d2 BEFORE INSERT ON webhook_inbox FOR EACH ROW EXECUTE FUNCTION fail_d2()");
+      const delivery = (id: string) => ({ id, event: "ping", payload: "{}", receivedAt: at(0) });
+      const failed = store.recordDeliveries([delivery("d-1"), delivery("d-2"), delivery("d-3")]);
+      await expect(failed).rejects.toThrow("could not extend file");
+      await expect(failed).rejects.toBeInstanceOf(LedgerStorageError);
+      expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
+      expect(await store.recordDeliveries([delivery("d-1"), delivery("d-3")])).toEqual([{ created: true }, { created: true }]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describePostgres("PostgreSQL ledger shared by several processes", () => {
   it("lets replicas claiming the webhook inbox at once take each entry once (SKIP LOCKED)", async () => {
     const stores = await replicas(await freshDatabaseUrl(), 3);

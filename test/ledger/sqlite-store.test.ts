@@ -10,6 +10,7 @@ import { DEFAULT_DATABASE_URL, openLedger } from "../../src/ledger/open-ledger.j
 import { configureConnection, sqliteFilename } from "../../src/ledger/sqlite-open.js";
 import { auditHash, GENESIS_HASH } from "../../src/ledger/audit-chain.js";
 import { SqliteStore } from "../../src/ledger/sqlite-store.js";
+import { LedgerStorageError } from "../../src/ledger/store.js";
 import { replicaContract } from "./replica-contract.js";
 import { at, auditOf, ledgerContract, newGateDecision, newGrant, rejectionOf } from "./ledger-contract.js";
 
@@ -31,6 +32,26 @@ ledgerContract("SqliteStore in memory", () => openLedger("sqlite::memory:"));
 ledgerContract("SqliteStore in a file", () => openLedger(freshFileUrl()));
 
 describe("SqliteStore on disk", () => {
+  it("writes nothing of a batch of deliveries whose transaction fails part way, and rejects it", async () => {
+    const url = freshFileUrl();
+    const store = await openLedger(url);
+    const raw = new Database(sqliteFilename(url));
+    try {
+      // The second insert of the batch fails as a full disk would, after the first was written.
+      raw.exec(`CREATE TRIGGER fail_d2 BEFORE INSERT ON webhook_inbox WHEN NEW.delivery_id = 'd-2'
+                BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`);
+      const delivery = (id: string) => ({ id, event: "ping", payload: "{}", receivedAt: at(0) });
+      const failed = store.recordDeliveries([delivery("d-1"), delivery("d-2"), delivery("d-3")]);
+      await expect(failed).rejects.toThrow("the ledger could not record 3 webhook deliveries: database or disk is full");
+      await expect(failed).rejects.toBeInstanceOf(LedgerStorageError);
+      expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
+      expect(await store.recordDeliveries([delivery("d-1"), delivery("d-3")])).toEqual([{ created: true }, { created: true }]);
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
   it("keeps grants and audit records across a restart, and migrating again changes nothing", async () => {
     const url = freshFileUrl();
     const first = await openLedger(url);
