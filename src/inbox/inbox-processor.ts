@@ -16,15 +16,26 @@
  * - processed entries are deleted after `retentionMs` (7 days, longer than GitHub's 3-day
  *   redelivery window, so a redelivery of a processed delivery is still recognised and dropped).
  *
- * A new entry is processed at once in the process that recorded it; every `pollMs` each process
- * also looks for entries that are due (a retry, an expired lease, an entry another replica
- * recorded and could not process). Handlers are written to be run again safely (a grant is
+ * Recording is a group commit: the deliveries whose bodies arrive in the same turn of the event
+ * loop (and those arriving while one batch is being written) are recorded in one transaction,
+ * one write to disk for all of them (`recordDeliveries`), and each is answered only once that
+ * transaction has committed. A batch that fails rejects every delivery in it (each answered
+ * `503`) and writes none of them; a batch refused for one delivery's input (not a storage
+ * failure) is recorded again one delivery at a time, so one bad delivery fails only itself.
+ *
+ * Answering comes first: while deliveries are being recorded, no new entry is claimed (those
+ * being processed go on), so a burst's answers do not queue behind its evaluations. A new entry
+ * is processed in the process that recorded it as soon as no recording is under way (the next
+ * turn of the event loop, for a single delivery), or after `answerFirstMs` (2 s) of recording
+ * without a pause, whichever is first. Every `pollMs` each process also looks for entries that
+ * are due (a retry, an expired lease, an entry another replica recorded and could not process). Handlers are written to be run again safely (a grant is
  * unique per request key, a revocation per grant state), which is what makes a lease that ran
  * out while its handlers were still running (longer than `leaseMs`) harmless.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { LedgerClosedError, type InboxEntry, type LedgerStore } from "../ledger/store.js";
+import { isStorageFailure } from "../ledger/storage-failure.js";
+import { LedgerClosedError, type InboxEntry, type LedgerStore, type NewDelivery } from "../ledger/store.js";
 import type { Log } from "../app/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 import { errorMessage } from "../util/error-message.js";
@@ -40,6 +51,10 @@ export const INBOX_POLL_MS = 5_000;
 export const INBOX_MAX_ATTEMPTS = 8;
 export const INBOX_CONCURRENCY = 8;
 export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
+/** How long recording deliveries without a pause may hold back claiming new entries. */
+export const INBOX_ANSWER_FIRST_MS = 2_000;
+/** At most this many deliveries are recorded in one transaction. */
+export const INBOX_MAX_BATCH = 500;
 const PRUNE_EVERY_MS = 60 * 60_000;
 
 /** 10 s, 20 s, 40 s… doubling, at most 30 minutes. */
@@ -61,6 +76,14 @@ export interface InboxProcessorOptions {
   maxAttempts?: number;
   backoffMs?: (attempt: number) => number;
   retentionMs?: number;
+  /** How long recording without a pause may hold back claiming new entries; 2 s. */
+  answerFirstMs?: number;
+}
+
+interface WaitingRecord {
+  delivery: NewDelivery;
+  resolve(result: { created: boolean }): void;
+  reject(error: unknown): void;
 }
 
 export class InboxProcessor {
@@ -76,6 +99,16 @@ export class InboxProcessor {
   #again = false;
   #stopping = false;
   #lastPrune = Number.NEGATIVE_INFINITY;
+  /** Deliveries waiting for the next batch. */
+  #waiting: WaitingRecord[] = [];
+  /** A batch is scheduled or being written. */
+  #flushing = false;
+  /** Deliveries given to `accept` and not yet recorded (or refused). */
+  #recording = 0;
+  /** A claim was held back while recording; since when (monotonic). */
+  #heldSince: number | null = null;
+  /** The claim held back, run once recording pauses; `idle` waits for it. */
+  #resuming: Promise<void> | null = null;
 
   constructor(options: InboxProcessorOptions) {
     this.#options = options;
@@ -91,14 +124,21 @@ export class InboxProcessor {
    * processing it. Resolves once the ledger holds it; rejects when the ledger could not record it.
    */
   async accept(event: { id: string; name: string; body: string }): Promise<"new" | "duplicate"> {
-    const { created } = await this.#options.store.recordDelivery({
-      id: event.id,
-      event: event.name,
-      payload: event.body,
-      receivedAt: new Date(this.#options.clock.now()),
-    });
-    if (created) this.kick();
-    else this.#options.log.info({ delivery: event.id, event: event.name }, "delivery recorded already (a redelivery): dropped");
+    const delivery = { id: event.id, event: event.name, payload: event.body, receivedAt: new Date(this.#options.clock.now()) };
+    this.#recording += 1;
+    let created: boolean;
+    try {
+      ({ created } = await new Promise<{ created: boolean }>((resolve, reject) => {
+        this.#waiting.push({ delivery, resolve, reject });
+        this.#scheduleFlush();
+      }));
+      // Claimed once this turn's answers are written (see #resumeWhenQuiet), never before them.
+      if (created) this.#heldSince ??= this.#options.clock.monotonic();
+    } finally {
+      this.#recording -= 1;
+      this.#resumeWhenQuiet();
+    }
+    if (!created) this.#options.log.info({ delivery: event.id, event: event.name }, "delivery recorded already (a redelivery): dropped");
     return created ? "new" : "duplicate";
   }
 
@@ -109,9 +149,18 @@ export class InboxProcessor {
     this.kick();
   }
 
-  /** Claims and processes whatever is due, up to the concurrency limit. */
+  /**
+   * Claims and processes whatever is due, up to the concurrency limit; while deliveries are
+   * being recorded, once recording pauses (at most `answerFirstMs` later).
+   */
   kick(): void {
     if (this.#stopping) return;
+    if (this.#recording > 0) {
+      const now = this.#options.clock.monotonic();
+      this.#heldSince ??= now;
+      if (now - this.#heldSince < (this.#options.answerFirstMs ?? INBOX_ANSWER_FIRST_MS)) return;
+    }
+    this.#heldSince = null;
     if (this.#pumping !== null) {
       this.#again = true;
       return;
@@ -132,9 +181,65 @@ export class InboxProcessor {
 
   /** Resolves once nothing is being claimed or processed. */
   async idle(): Promise<void> {
-    while (this.#pumping !== null || this.#inFlight.size > 0) {
-      await Promise.allSettled([this.#pumping, ...this.#inFlight]);
+    while (this.#pumping !== null || this.#resuming !== null || this.#inFlight.size > 0) {
+      await Promise.allSettled([this.#pumping, this.#resuming, ...this.#inFlight]);
     }
+  }
+
+  /** Writes the deliveries waiting, as one batch, once this turn of the event loop has run. */
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#waiting.length > 0) {
+        const batch = this.#waiting.splice(0, INBOX_MAX_BATCH);
+        await this.#record(batch);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Records one batch; every caller settles only after its transaction committed or failed. */
+  async #record(batch: WaitingRecord[]): Promise<void> {
+    const { store } = this.#options;
+    let results: Array<{ created: boolean }>;
+    try {
+      results = await store.recordDeliveries(batch.map((waiting) => waiting.delivery));
+    } catch (error) {
+      if (batch.length === 1 || isStorageFailure(error)) {
+        for (const waiting of batch) waiting.reject(error);
+        return;
+      }
+      // Refused for what one of them holds: each alone, so only that one fails.
+      await Promise.all(
+        batch.map((waiting) =>
+          store.recordDelivery(waiting.delivery).then(
+            (result) => waiting.resolve(result),
+            (error: unknown) => waiting.reject(error),
+          ),
+        ),
+      );
+      return;
+    }
+    batch.forEach((waiting, i) => waiting.resolve(results[i]!));
+  }
+
+  /** Runs a claim held back while recording, once no delivery is being recorded. */
+  #resumeWhenQuiet(): void {
+    if (this.#heldSince === null || this.#recording > 0 || this.#resuming !== null) return;
+    // After the answers this turn is writing, and whatever else arrived meanwhile.
+    this.#resuming = new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#resuming = null;
+        this.kick();
+        resolve();
+      }),
+    );
   }
 
   /** Stops claiming, lets the deliveries being processed finish, and gives back any claim left. */

@@ -6,8 +6,9 @@
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
 import { InboxProcessor, inboxBackoffMs, type InboxEvent } from "../../src/inbox/inbox-processor.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
-import type { LedgerStore } from "../../src/ledger/store.js";
+import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { gatedLedger } from "../helpers/gated-ledger.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
 let store: LedgerStore;
@@ -26,7 +27,7 @@ afterEach(async () => {
 function processor(
   handle: (event: InboxEvent) => Promise<void>,
   owner = "replica-a",
-  options: { maxAttempts?: number; pollMs?: number } = {},
+  options: { maxAttempts?: number; pollMs?: number; store?: LedgerStore } = {},
 ) {
   const logs = recordingLog();
   const made = new InboxProcessor({ store, clock, log: logs.log, handle, owner, pollMs: 10_000, leaseMs: 60_000, ...options });
@@ -132,5 +133,154 @@ describe("the inbox processor", () => {
     await clock.advance(8 * 24 * 60 * 60_000, () => inbox.idle());
     expect(await store.getDelivery("good")).toBeNull();
     expect(await store.getDelivery("bad")).toMatchObject({ state: "dead" });
+  });
+});
+
+/** Lets every callback already queued run: I/O, timers, immediates and their promises. */
+const turns = async (n = 5): Promise<void> => {
+  for (let i = 0; i < n; i += 1) await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe("recording deliveries together (a group commit)", () => {
+  it("records the deliveries that arrive together in one transaction, each settled only once it committed", async () => {
+    const gated = gatedLedger(store);
+    const seen: string[] = [];
+    const { processor: inbox } = processor(
+      async (event) => {
+        seen.push(event.id);
+      },
+      "replica-a",
+      { store: gated.store },
+    );
+    inbox.start();
+    await inbox.idle();
+    const held = gated.hold("recordDeliveries", 1);
+    const settled: string[] = [];
+    const accepted = ["d-1", "d-2", "d-1"].map((id, i) =>
+      inbox.accept({ id, name: "pull_request", body: body(i) }).then((result) => {
+        settled.push(id);
+        return result;
+      }),
+    );
+    await held.reached;
+    await turns();
+    expect(settled).toEqual([]);
+    expect(await store.getDelivery("d-1")).toBeNull();
+
+    held.release();
+    expect(await Promise.all(accepted)).toEqual(["new", "new", "duplicate"]);
+    expect(gated.calls.filter((call) => call.startsWith("record"))).toEqual(["recordDeliveries"]);
+    await inbox.idle();
+    expect(seen.sort()).toEqual(["d-1", "d-2"]);
+    expect(await store.getDelivery("d-1")).toMatchObject({ state: "done", payload: body(0) });
+  });
+
+  it("records deliveries that arrive while a batch is being written in the next batch", async () => {
+    const gated = gatedLedger(store);
+    const { processor: inbox } = processor(async () => undefined, "replica-a", { store: gated.store });
+    const held = gated.hold("recordDeliveries", 1);
+    const first = inbox.accept({ id: "d-1", name: "pull_request", body: body(1) });
+    await held.reached;
+    const later = ["d-2", "d-3"].map((id) => inbox.accept({ id, name: "pull_request", body: body(2) }));
+    await turns();
+    expect(gated.calls.filter((call) => call === "recordDeliveries")).toHaveLength(1);
+    held.release();
+    expect(await Promise.all([first, ...later])).toEqual(["new", "new", "new"]);
+    expect(gated.calls.filter((call) => call === "recordDeliveries")).toHaveLength(2);
+  });
+
+  it("rejects every delivery of a batch the ledger could not write, records none and processes none", async () => {
+    const failing = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === "recordDeliveries")
+          return async () => Promise.reject(new LedgerStorageError("the ledger could not record: disk full"));
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const seen: string[] = [];
+    const { processor: inbox } = processor(
+      async (event) => {
+        seen.push(event.id);
+      },
+      "replica-a",
+      { store: failing },
+    );
+    inbox.start();
+    const results = await Promise.allSettled(["d-1", "d-2", "d-3"].map((id) => inbox.accept({ id, name: "pull_request", body: body(1) })));
+    expect(results.map((result) => (result.status === "rejected" ? String(result.reason) : result.status))).toEqual(
+      Array(3).fill("LedgerStorageError: the ledger could not record: disk full"),
+    );
+    await inbox.idle();
+    expect(await store.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
+    expect(seen).toEqual([]);
+  });
+
+  it("fails only the delivery the ledger refuses when it came in a batch with others", async () => {
+    const { processor: inbox } = processor(async () => undefined);
+    const results = await Promise.allSettled([
+      inbox.accept({ id: "d-1", name: "pull_request", body: body(1) }),
+      inbox.accept({ id: "d-2", name: "pull_request", body: "[1]" }),
+      inbox.accept({ id: "d-3", name: "pull_request", body: body(3) }),
+    ]);
+    expect(results.map((result) => (result.status === "rejected" ? String(result.reason) : result.value))).toEqual([
+      "new",
+      "Error: the payload of delivery d-2 is not a JSON object",
+      "new",
+    ]);
+    expect(await store.getDelivery("d-2")).toBeNull();
+    expect(await store.countDeliveries()).toMatchObject({ pending: 2 });
+  });
+
+  it("claims no new entry while deliveries are being recorded, and claims it once recording pauses", async () => {
+    const gated = gatedLedger(store);
+    const seen: string[] = [];
+    const { processor: inbox } = processor(
+      async (event) => {
+        seen.push(event.id);
+      },
+      "replica-a",
+      { store: gated.store },
+    );
+    const held = gated.hold("recordDeliveries", 2);
+    expect(await inbox.accept({ id: "d-1", name: "pull_request", body: body(1) })).toBe("new");
+    // Another delivery arrives before the processor has had a turn: d-1 waits for its answer.
+    const second = inbox.accept({ id: "d-2", name: "pull_request", body: body(2) });
+    await held.reached;
+    await turns();
+    inbox.kick();
+    await turns();
+    expect(gated.calls).not.toContain("claimDeliveries");
+    expect(seen).toEqual([]);
+
+    held.release();
+    expect(await second).toBe("new");
+    await inbox.idle();
+    expect(seen).toEqual(["d-1", "d-2"]);
+  });
+
+  it("claims new entries anyway once recording has gone on without a pause for answerFirstMs", async () => {
+    const gated = gatedLedger(store);
+    const seen: string[] = [];
+    const { processor: inbox } = processor(
+      async (event) => {
+        seen.push(event.id);
+      },
+      "replica-a",
+      { store: gated.store },
+    );
+    const held = gated.hold("recordDeliveries", 2);
+    await inbox.accept({ id: "d-1", name: "pull_request", body: body(1) });
+    const second = inbox.accept({ id: "d-2", name: "pull_request", body: body(2) });
+    await held.reached;
+    await clock.advance(2_000);
+    inbox.kick();
+    await turns();
+    await inbox.idle();
+    expect(seen).toEqual(["d-1"]);
+    held.release();
+    await second;
+    await inbox.idle();
+    expect(seen).toEqual(["d-1", "d-2"]);
   });
 });
