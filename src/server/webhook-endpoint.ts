@@ -15,6 +15,7 @@
  *   header values cut short and stripped to plain characters — and never its payload.
  *
  * With `record` (the app: `src/inbox/`), a verified delivery is recorded in the ledger's inbox
+ * (together with the others arriving at the same moment: one transaction, one write to disk)
  * and answered `202` as soon as the ledger holds it, whether it was new or recorded already (a
  * redelivery); `503` when the ledger could not record it (GitHub then lists the delivery as
  * failed, and the catch-up asks for it again). The inbox processes it after the answer.
@@ -203,9 +204,10 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
       const body = matches ? Buffer.concat(chunks, held) : null;
       release();
       if (body === null) return refuse(400, "the signature does not match the body and the webhook secret");
+      const text = body.toString("utf8");
       let payload: unknown;
       try {
-        payload = JSON.parse(body.toString("utf8"));
+        payload = JSON.parse(text);
       } catch {
         return refuse(400, "the body is signed but is not JSON");
       }
@@ -217,7 +219,7 @@ export function webhookEndpoint(options: WebhookEndpointOptions): WebhookEndpoin
         name: String(request.headers["x-github-event"]),
         payload: payload as Record<string, unknown>,
       };
-      const handled = options.record === undefined ? dispatch(verified) : recordThenAnswer(verified, body.toString("utf8"));
+      const handled = options.record === undefined ? dispatch(verified) : recordThenAnswer(verified, text);
       handling.add(handled);
       void handled.finally(() => handling.delete(handled));
     });

@@ -11,6 +11,11 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "@jest/globals";
 import { pingRoute, startHttpServer, type RunningServer } from "../../src/server/http-server.js";
 import { webhookEndpoint, type VerifiedEvent, type WebhookEndpointOptions } from "../../src/server/webhook-endpoint.js";
+import { InboxProcessor } from "../../src/inbox/inbox-processor.js";
+import { openLedger } from "../../src/ledger/open-ledger.js";
+import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
+import { ManualClock } from "../../src/util/clock.js";
+import { gatedLedger } from "../helpers/gated-ledger.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
 const SECRET = "webhook-secret-for-tests";
@@ -235,6 +240,65 @@ describe("a correctly signed delivery, with an inbox (record)", () => {
     const answer = await send(setup, { headers: headers(payload, { "x-hub-signature-256": sign(payload, "other") }), chunks: [payload] });
     expect(answer.status).toBe(400);
     expect(recorded).toBe(0);
+  });
+});
+
+describe("deliveries sent at once, with the inbox recording them together", () => {
+  let store: LedgerStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+
+  async function withInbox(ledger: LedgerStore): Promise<Setup> {
+    const inbox = new InboxProcessor({ store: ledger, clock: new ManualClock(0), log: recordingLog().log, handle: async () => undefined });
+    return start({ receive: undefined, record: (event) => inbox.accept(event) });
+  }
+  const ids = Array.from({ length: 12 }, (_, i) => `00000000-0000-0000-0000-${String(i).padStart(12, "0")}`);
+  const sendAll = (setup: Setup, list: string[]) =>
+    Promise.all(list.map((id) => send(setup, { headers: headers(payload, { "x-github-delivery": id }), chunks: [payload] })));
+
+  it("are answered 202 only once the ledger's transaction holding them has committed; a copy is answered duplicate", async () => {
+    store = await openLedger("sqlite::memory:");
+    const gated = gatedLedger(store);
+    const held = gated.hold("recordDeliveries", 1);
+    const setup = await withInbox(gated.store);
+    let answered = 0;
+    const answers = Promise.all(
+      [...ids, ids[0]!].map((id) =>
+        send(setup, { headers: headers(payload, { "x-github-delivery": id }), chunks: [payload] }).then((answer) => {
+          answered += 1;
+          return answer;
+        }),
+      ),
+    );
+    await held.reached;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(0);
+    held.release();
+    const all = await answers;
+    expect(all.map((answer) => answer.status)).toEqual(Array(ids.length + 1).fill(202));
+    expect(all.filter((answer) => (JSON.parse(answer.body) as { recorded: string }).recorded === "duplicate")).toHaveLength(1);
+    expect(await store.countDeliveries()).toEqual({ pending: ids.length, done: 0, dead: 0 });
+    expect(gated.calls.filter((call) => call === "recordDeliveries").length).toBeLessThan(ids.length);
+  });
+
+  it("are each answered 503 when the ledger fails the batch they were recorded in, and none is recorded", async () => {
+    store = await openLedger("sqlite::memory:");
+    const inner = store;
+    const failing = new Proxy(inner, {
+      get(target, property, receiver) {
+        if (property === "recordDeliveries")
+          return async () => Promise.reject(new LedgerStorageError("the ledger could not record: disk full"));
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const setup = await withInbox(failing);
+    const all = await sendAll(setup, ids);
+    expect(all.map((answer) => answer.status)).toEqual(Array(ids.length).fill(503));
+    expect(all.every((answer) => answer.headers["retry-after"] === "30")).toBe(true);
+    expect(await inner.countDeliveries()).toEqual({ pending: 0, done: 0, dead: 0 });
   });
 });
 
