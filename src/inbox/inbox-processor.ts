@@ -53,8 +53,10 @@ export const INBOX_CONCURRENCY = 8;
 export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
 /** How long recording deliveries without a pause may hold back claiming new entries. */
 export const INBOX_ANSWER_FIRST_MS = 2_000;
-/** At most this many deliveries are recorded in one transaction. */
+/** At most this many deliveries are recorded in one transaction… */
 export const INBOX_MAX_BATCH = 500;
+/** …and at most this many bytes of payload (a delivery over it alone is one batch). */
+export const INBOX_MAX_BATCH_BYTES = 32 * 1024 * 1024;
 const PRUNE_EVERY_MS = 60 * 60_000;
 
 /** 10 s, 20 s, 40 s… doubling, at most 30 minutes. */
@@ -196,7 +198,7 @@ export class InboxProcessor {
   async #flush(): Promise<void> {
     try {
       while (this.#waiting.length > 0) {
-        const batch = this.#waiting.splice(0, INBOX_MAX_BATCH);
+        const batch = this.#waiting.splice(0, batchSize(this.#waiting));
         await this.#record(batch);
       }
     } finally {
@@ -332,6 +334,18 @@ export class InboxProcessor {
     if (removed > 0)
       log.info({ removed, before: before.toISOString() }, "processed deliveries past their retention removed from the inbox");
   }
+}
+
+/** How many of the deliveries waiting, from the first, go in the next batch. */
+function batchSize(waiting: readonly WaitingRecord[]): number {
+  let bytes = 0;
+  let count = 0;
+  for (const { delivery } of waiting) {
+    bytes += Buffer.byteLength(delivery.payload, "utf8");
+    if (count === INBOX_MAX_BATCH || (count > 0 && bytes > INBOX_MAX_BATCH_BYTES)) break;
+    count += 1;
+  }
+  return count;
 }
 
 function message(error: unknown): string {

@@ -189,6 +189,20 @@ describe("recording deliveries together (a group commit)", () => {
     expect(gated.calls.filter((call) => call === "recordDeliveries")).toHaveLength(2);
   });
 
+  it("records at most 500 deliveries, or 32 MiB of payload, in one transaction", async () => {
+    const gated = gatedLedger(store);
+    const { processor: inbox } = processor(async () => undefined, "replica-a", { store: gated.store });
+    const many = Array.from({ length: 501 }, (_, i) => inbox.accept({ id: `d-${i}`, name: "pull_request", body: body(i) }));
+    expect(new Set(await Promise.all(many))).toEqual(new Set(["new"]));
+    expect(gated.calls.filter((call) => call === "recordDeliveries")).toHaveLength(2);
+
+    const big = JSON.stringify({ pad: "x".repeat(20 * 1024 * 1024) });
+    const large = ["big-1", "big-2"].map((id) => inbox.accept({ id, name: "pull_request", body: big }));
+    expect(await Promise.all(large)).toEqual(["new", "new"]);
+    expect(gated.calls.filter((call) => call === "recordDeliveries")).toHaveLength(4);
+    expect(await store.countDeliveries()).toMatchObject({ pending: 503 });
+  });
+
   it("rejects every delivery of a batch the ledger could not write, records none and processes none", async () => {
     const failing = new Proxy(store, {
       get(target, property, receiver) {
