@@ -9,8 +9,8 @@
  * - a delivery's answer under a burst: `burst` signed deliveries (copies of one
  *   `pull_request_review` delivery on a request pull request, a comment review, each with its own
  *   X-GitHub-Delivery id) posted at once; each one's time from the POST to its answer (202 once
- *   the inbox holds it) is measured at the client. The inbox processes them meanwhile (8 at a
- *   time), as it would a real burst.
+ *   the inbox holds it) is measured at the client. The inbox processes them as it would a real
+ *   burst: 8 at a time, starting none while deliveries are being recorded (for at most 2 s).
  *
  * The simulator runs in this process, so the client's timings include its work for the app's
  * reads. PostgreSQL: a fresh schema of `BENCH_DATABASE_URL` (see bench/lib/postgres.ts); without
