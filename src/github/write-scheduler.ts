@@ -6,9 +6,9 @@ import type { Clock, TimerHandle } from "../util/clock.js";
  *
  * GitHub asks integrations to space content-creating requests (about one a second) and
  * notifying ones (comments) further apart, and answers bursts with secondary rate limits.
- * Probot's throttling plugin does this with one process-wide queue, so a comment for one
- * repository can delay the revocation of a secret in another. Here each installation has its
- * own lane, and within a lane a secret DELETE always goes before a PUT, a PUT before a check
+ * Probot's throttling plugin does this first come, first served within each installation, so a
+ * DELETE waits behind every comment queued before it in the same installation. Here each
+ * installation has its own lane too, and within a lane a secret DELETE always goes before a PUT, a PUT before a check
  * run, and check runs before comments and labels. Comments and labels share the last level, in
  * the order they came, except that a comment waiting out its three-second gap does not hold back
  * the labels queued behind it: they go in the seconds between.
