@@ -4,7 +4,7 @@
  * over by another process when the first one died, and removed after their retention.
  */
 import { afterEach, beforeEach, describe, expect, it } from "@jest/globals";
-import { InboxProcessor, inboxBackoffMs, type InboxEvent } from "../../src/inbox/inbox-processor.js";
+import { INBOX_CONCURRENCY, InboxProcessor, inboxBackoffMs, type InboxEvent } from "../../src/inbox/inbox-processor.js";
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
@@ -116,6 +116,28 @@ describe("the inbox processor", () => {
     inbox.start();
     await inbox.idle();
     expect(seen).toEqual(["d-9"]);
+  });
+
+  it("processes up to INBOX_CONCURRENCY deliveries at once, so handlers waiting on paced writes do not hold back the rest", async () => {
+    // An evaluation holds its delivery until its check run, comment and labels are written, which
+    // wait their turn in the installation's pacing: seconds. Deliveries of other installations must
+    // not wait behind a few such handlers.
+    expect(INBOX_CONCURRENCY).toBeGreaterThanOrEqual(32);
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const started: string[] = [];
+    const { processor: inbox } = processor(async (event) => {
+      started.push(event.id);
+      await released;
+    });
+    inbox.start();
+    const total = INBOX_CONCURRENCY + 3;
+    for (let i = 1; i <= total; i++) await inbox.accept({ id: `d-${i}`, name: "pull_request", body: body(i) });
+    await turns(50);
+    expect(started).toHaveLength(INBOX_CONCURRENCY);
+    release();
+    await inbox.idle();
+    expect(new Set(started).size).toBe(total);
   });
 
   it("removes processed entries after the retention period, and keeps dead ones", async () => {
