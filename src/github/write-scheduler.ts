@@ -1,5 +1,6 @@
 import type { WriteSlotStore } from "../ledger/store.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
+import { leaveSlot } from "../util/work-slot.js";
 
 /**
  * Writes to GitHub, paced per installation and taken in priority order.
@@ -98,6 +99,8 @@ export class WriteScheduler {
 
   /** Runs `run` in the lane of `installation` when its turn comes; resolves with its result. */
   schedule<T>(installation: string, kind: WriteKind, run: () => Promise<T>): Promise<T> {
+    // What is left of the work that asked for this write is mostly waiting for its turn.
+    leaveSlot();
     const lane = this.#lane(installation);
     return new Promise<T>((resolve, reject) => {
       lane.queues[QUEUE[kind]]!.push({ kind, seq: lane.arrivals++, run, resolve: resolve as (v: unknown) => void, reject });

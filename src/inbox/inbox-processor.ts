@@ -39,6 +39,7 @@ import { LedgerClosedError, type InboxEntry, type LedgerStore, type NewDelivery 
 import type { Log } from "../app/deps.js";
 import type { Clock, TimerHandle } from "../util/clock.js";
 import { errorMessage } from "../util/error-message.js";
+import { holdingSlot } from "../util/work-slot.js";
 
 export interface InboxEvent {
   id: string;
@@ -50,13 +51,16 @@ export const INBOX_LEASE_MS = 5 * 60_000;
 export const INBOX_POLL_MS = 5_000;
 export const INBOX_MAX_ATTEMPTS = 8;
 /**
- * Deliveries processed at once by one process. An evaluation keeps its delivery until its check
- * run, comment and labels are written, and those wait their turn in the installation's pacing
- * (seconds, comments 3 s apart): with 8, approvals arriving at 8 a second over many installations
- * queued in the inbox for tens of seconds while the process sat idle (docs/BENCHMARKS.md). A
- * waiting evaluation costs little; the bound keeps a burst's CPU and memory in check.
+ * Deliveries processed at once by one process while they read GitHub and use the CPU. A delivery
+ * gives its slot back once it has a write for GitHub's pacing to wait for (`leaveSlot`, called by
+ * the write scheduler): an evaluation keeps its delivery until its check run, comment and labels
+ * are written, seconds in a busy installation, and slots held that long left approvals queuing in
+ * the inbox while the process sat idle (docs/BENCHMARKS.md, "Inbox concurrency"). 16 evaluations
+ * reading at once keep the app's concurrent requests near GitHub's limit of 100.
  */
-export const INBOX_CONCURRENCY = 64;
+export const INBOX_CONCURRENCY = 16;
+/** Deliveries in flight at all, waiting for paced writes included: bounds their memory. */
+export const INBOX_MAX_IN_FLIGHT = 1_000;
 export const INBOX_RETENTION_MS = 7 * 24 * 60 * 60_000;
 /** How long recording deliveries without a pause may hold back claiming new entries. */
 export const INBOX_ANSWER_FIRST_MS = 2_000;
@@ -114,6 +118,8 @@ export class InboxProcessor {
   #flushing = false;
   /** Deliveries given to `accept` and not yet recorded (or refused). */
   #recording = 0;
+  /** Deliveries being processed that still hold a slot (have not handed their work to the pacing). */
+  #holding = 0;
   /** A claim was held back while recording; since when (monotonic). */
   #heldSince: number | null = null;
   /** The claim held back, run once recording pauses; `idle` waits for it. */
@@ -273,7 +279,7 @@ export class InboxProcessor {
     const { store, clock } = this.#options;
     await this.#prune();
     while (!this.#stopping) {
-      const room = this.#concurrency - this.#inFlight.size;
+      const room = Math.min(this.#concurrency - this.#holding, INBOX_MAX_IN_FLIGHT - this.#inFlight.size);
       if (room <= 0) return;
       const claimed = await store.claimDeliveries({
         owner: this.owner,
@@ -283,10 +289,22 @@ export class InboxProcessor {
         maxAttempts: this.#maxAttempts,
       });
       for (const entry of claimed) {
-        const work = this.#process(entry);
+        this.#holding += 1;
+        const leave = (): void => {
+          this.#holding -= 1;
+          this.kick();
+        };
+        let left = false;
+        const once = (): void => {
+          if (left) return;
+          left = true;
+          leave();
+        };
+        const work = holdingSlot(once, () => this.#process(entry));
         this.#inFlight.add(work);
         void work.finally(() => {
           this.#inFlight.delete(work);
+          once();
           this.kick();
         });
       }

@@ -8,6 +8,7 @@ import { INBOX_CONCURRENCY, InboxProcessor, inboxBackoffMs, type InboxEvent } fr
 import { openLedger } from "../../src/ledger/open-ledger.js";
 import { LedgerStorageError, type LedgerStore } from "../../src/ledger/store.js";
 import { ManualClock } from "../../src/util/clock.js";
+import { leaveSlot } from "../../src/util/work-slot.js";
 import { gatedLedger } from "../helpers/gated-ledger.js";
 import { recordingLog } from "../helpers/recording-log.js";
 
@@ -118,26 +119,59 @@ describe("the inbox processor", () => {
     expect(seen).toEqual(["d-9"]);
   });
 
-  it("processes up to INBOX_CONCURRENCY deliveries at once, so handlers waiting on paced writes do not hold back the rest", async () => {
-    // An evaluation holds its delivery until its check run, comment and labels are written, which
-    // wait their turn in the installation's pacing: seconds. Deliveries of other installations must
-    // not wait behind a few such handlers.
-    expect(INBOX_CONCURRENCY).toBeGreaterThanOrEqual(32);
+  it("processes INBOX_CONCURRENCY deliveries at once while they work, and more once they only wait for paced writes", async () => {
+    // An evaluation keeps its delivery until its check run, comment and labels are written, which
+    // wait their turn in the installation's pacing (seconds). Deliveries that only wait give their
+    // slot back (the write scheduler calls leaveSlot), so they do not hold back the rest.
+    let release = (): void => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const working: string[] = [];
+    const waiting: string[] = [];
+    const { processor: inbox } = processor(async (event) => {
+      const number = (event.payload as { number: number }).number;
+      if (number <= INBOX_CONCURRENCY + 2) {
+        // Work that holds its slot throughout (reads, CPU).
+        working.push(event.id);
+      } else {
+        leaveSlot();
+        waiting.push(event.id);
+      }
+      await released;
+    });
+    inbox.start();
+    const total = 3 * INBOX_CONCURRENCY;
+    for (let i = 1; i <= INBOX_CONCURRENCY + 2; i++) await inbox.accept({ id: `d-${i}`, name: "pull_request", body: body(i) });
+    await turns(50);
+    // INBOX_CONCURRENCY of them hold every slot: nothing else starts.
+    expect(working).toHaveLength(INBOX_CONCURRENCY);
+    for (let i = INBOX_CONCURRENCY + 3; i <= total; i++) await inbox.accept({ id: `d-${i}`, name: "pull_request", body: body(i) });
+    await turns(50);
+    expect(working).toHaveLength(INBOX_CONCURRENCY);
+    expect(waiting).toEqual([]);
+    release();
+    await inbox.idle();
+    expect(working).toHaveLength(INBOX_CONCURRENCY + 2);
+    expect(waiting).toHaveLength(total - INBOX_CONCURRENCY - 2);
+    expect(await store.getDelivery(`d-${total}`)).toMatchObject({ state: "done", attempts: 1 });
+  });
+
+  it("starts the next deliveries while earlier ones wait for their paced writes", async () => {
     let release = (): void => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     const started: string[] = [];
     const { processor: inbox } = processor(async (event) => {
       started.push(event.id);
+      leaveSlot();
       await released;
     });
     inbox.start();
-    const total = INBOX_CONCURRENCY + 3;
+    const total = 2 * INBOX_CONCURRENCY + 5;
     for (let i = 1; i <= total; i++) await inbox.accept({ id: `d-${i}`, name: "pull_request", body: body(i) });
-    await turns(50);
-    expect(started).toHaveLength(INBOX_CONCURRENCY);
+    await turns(100);
+    expect(started).toHaveLength(total);
     release();
     await inbox.idle();
-    expect(new Set(started).size).toBe(total);
+    expect(await store.getDelivery(`d-${total}`)).toMatchObject({ state: "done" });
   });
 
   it("removes processed entries after the retention period, and keeps dead ones", async () => {
