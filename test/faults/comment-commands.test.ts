@@ -215,13 +215,15 @@ describe("/jit extend", () => {
     expect(secretValue(app)).toBe(VALUE);
     expect(await theGrant(app)).toMatchObject({ state: "active" });
     // ... and at the new one it ends, and the PR is told (its comment and labels are paced
-    // writes on the app's clock: the test waits for them before the app stops).
+    // writes on the app's clock: the test waits for them before the app stops). Steps stay well
+    // under the requests' 30 s deadline: the label write reads the PR's labels in its turn, then
+    // sends its PUT, and a longer step taken between the two would abandon the PUT.
     await app.runUntil(
       async () =>
         (await theGrant(app))?.state === "expired" &&
         commentBodies(stage!).some((body) => body.startsWith("**Access expired:**")) &&
         app.sim.labels(REPO, stage!.pr).includes("jit:expired"),
-      { maxMs: 40 * MINUTE, stepMs: MINUTE, what: "the new expiry, told on the PR" },
+      { maxMs: 40 * MINUTE, stepMs: 5_000, what: "the new expiry, told on the PR" },
     );
     expect(secretValue(app)).toBeUndefined();
     expect((await theGrant(app))?.endedAt?.getTime()).toBeGreaterThanOrEqual(extended!.expiresAt.getTime());
