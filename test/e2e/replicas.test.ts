@@ -387,19 +387,7 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     const lease = { JIT_CLAIM_LEASE: `${LEASE_MS / 1000}s` };
     // A rollout: the old replica grants, then stops gracefully, leaving the grants to the sweeps of the new ones.
     const [old] = await c.start(1, lease);
-    const pulls: { repo: string; number: number }[] = [];
-    for (const owner of OWNERS) {
-      const repo = `${owner}/service`;
-      createRepo(c, repo);
-      pulls.push({ repo, number: await openRequest(c, repo, "15s") });
-    }
-    for (const { repo, number } of pulls) await sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
-    const states = async (): Promise<(Grant | undefined)[]> => Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]));
-    await sim.waitFor(async () => (await states()).every((grant) => grant?.state === "active"), {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-      description: "every grant active",
-    });
+    const { pulls, states } = await grantInEveryOwner(c);
     expect(await old!.stop("SIGTERM")).toBe(0);
     c.replicas.splice(c.replicas.indexOf(old!), 1);
     const lastExpiry = Math.max(...(await states()).map((grant) => grant!.expiresAt.getTime()));
@@ -499,19 +487,7 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     // grant. Its sweep interval is a minute: each grant, due within it, has its exact timer at once.
     const survivors = await c.start(2);
     const [writer] = await c.start(1, { JIT_SWEEP_INTERVAL: "60s" });
-    const pulls: { repo: string; number: number }[] = [];
-    for (const owner of OWNERS) {
-      const repo = `${owner}/service`;
-      createRepo(c, repo);
-      pulls.push({ repo, number: await openRequest(c, repo, "15s") });
-    }
-    for (const { repo, number } of pulls) await sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
-    const states = async (): Promise<(Grant | undefined)[]> => Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]));
-    await sim.waitFor(async () => (await states()).every((grant) => grant?.state === "active"), {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-      description: "every grant active",
-    });
+    const { pulls, states } = await grantInEveryOwner(c);
     const grants = (await states()).map((grant) => grant!);
     expect(grants.every((grant) => grant.expiresAt.getTime() > Date.now())).toBe(true);
 
@@ -625,3 +601,26 @@ describePostgres("three replicas on one PostgreSQL ledger", () => {
     expectNoSecretShown(c);
   }, 180_000);
 });
+
+/**
+ * Opens a 15 s request in `<owner>/service` for every owner, has bob approve each, and waits
+ * until every grant is active; `states()` reads each repository's grant again.
+ */
+async function grantInEveryOwner(
+  c: Cluster,
+): Promise<{ pulls: { repo: string; number: number }[]; states: () => Promise<(Grant | undefined)[]> }> {
+  const pulls: { repo: string; number: number }[] = [];
+  for (const owner of OWNERS) {
+    const repo = `${owner}/service`;
+    createRepo(c, repo);
+    pulls.push({ repo, number: await openRequest(c, repo, "15s") });
+  }
+  for (const { repo, number } of pulls) await c.sim.submitReview(repo, number, { reviewer: "bob", state: "APPROVED" });
+  const states = async (): Promise<(Grant | undefined)[]> => Promise.all(pulls.map(async ({ repo }) => (await grantsOf(c, repo))[0]));
+  await c.sim.waitFor(async () => (await states()).every((grant) => grant?.state === "active"), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    description: "every grant active",
+  });
+  return { pulls, states };
+}
