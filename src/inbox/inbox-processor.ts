@@ -290,21 +290,16 @@ export class InboxProcessor {
       });
       for (const entry of claimed) {
         this.#holding += 1;
-        const leave = (): void => {
-          this.#holding -= 1;
-          this.kick();
-        };
-        let left = false;
-        const once = (): void => {
-          if (left) return;
-          left = true;
-          leave();
-        };
-        const work = holdingSlot(once, () => this.#process(entry));
+        const work = holdingSlot(
+          () => {
+            this.#holding -= 1;
+            this.kick();
+          },
+          () => this.#process(entry),
+        );
         this.#inFlight.add(work);
         void work.finally(() => {
           this.#inFlight.delete(work);
-          once();
           this.kick();
         });
       }

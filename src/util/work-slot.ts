@@ -10,14 +10,19 @@ import { AsyncLocalStorage } from "node:async_hooks";
  */
 const slots = new AsyncLocalStorage<() => void>();
 
-/** Runs `work` holding a slot that `leave` gives back; `leave` is called at most once by `leaveSlot`. */
-export function holdingSlot<T>(leave: () => void, work: () => Promise<T>): Promise<T> {
+/** Runs `work` holding a slot: `leave` is called once, at `leaveSlot` or when `work` ends, whichever is first. */
+export async function holdingSlot<T>(leave: () => void, work: () => Promise<T>): Promise<T> {
   let left = false;
-  return slots.run(() => {
+  const once = (): void => {
     if (left) return;
     left = true;
     leave();
-  }, work);
+  };
+  try {
+    return await slots.run(once, work);
+  } finally {
+    once();
+  }
 }
 
 /** Gives back the slot the current work holds, if any (a no-op outside `holdingSlot`, or when given back already). */
